@@ -1,0 +1,74 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Strict settings shared by every target: Swift 6 language mode plus upcoming features
+/// that keep the public surface honest.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "AgentMemory",
+    platforms: [.macOS(.v14)],
+    products: [
+        // Everything most users want: values, stores (in-memory and SQLite), the Claude tools,
+        // the executor and the `Memory` facade.
+        .library(name: "AgentMemory", targets: ["AgentMemory"]),
+        // The store protocol, values, the in-memory store, the Messages API model and the
+        // tools, without GRDB: for hosts that bring their own `MemoryStore`.
+        .library(name: "AgentMemoryCore", targets: ["AgentMemoryCore", "ClaudeMessages", "AgentMemoryTools"]),
+        .library(name: "AgentMemorySQLite", targets: ["AgentMemorySQLite"]),
+        .executable(name: "agent-memory", targets: ["AgentMemoryCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // values: JSONValue, Namespace, MemoryRecord, errors; store: MemoryStore, in-memory store
+        .target(name: "AgentMemoryCore", swiftSettings: strictSettings),
+        // the Messages API model (content blocks, messages, tool definitions)
+        .target(name: "ClaudeMessages", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),
+        // tools: definitions, input validation, executor
+        .target(
+            name: "AgentMemoryTools",
+            dependencies: ["AgentMemoryCore", "ClaudeMessages"],
+            swiftSettings: strictSettings
+        ),
+        // the embedded default store
+        .target(
+            name: "AgentMemorySQLite",
+            dependencies: ["AgentMemoryCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        // umbrella: re-exports the layers, the `Memory` facade and store locations
+        .target(
+            name: "AgentMemory",
+            dependencies: ["AgentMemoryCore", "ClaudeMessages", "AgentMemoryTools", "AgentMemorySQLite"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "AgentMemoryCLI",
+            dependencies: [
+                "AgentMemory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "AgentMemoryCoreTests", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "StoreConformanceTests",
+            dependencies: ["AgentMemoryCore", "AgentMemorySQLite"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AgentMemoryToolsTests",
+            dependencies: ["AgentMemory"],
+            resources: [],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory"], swiftSettings: strictSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

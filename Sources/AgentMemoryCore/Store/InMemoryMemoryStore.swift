@@ -1,0 +1,237 @@
+import Foundation
+
+/// A memory store that lives in the process: fast, for tests and for agents that need no
+/// persistence. Keys compare byte for byte; the clock is a parameter so TTL can be tested
+/// without sleeping.
+public actor InMemoryMemoryStore: MemoryStore {
+    /// The limits enforced on every write.
+    public nonisolated let limits: MemoryLimits
+    private let clock: @Sendable () -> Date
+    private var spaces: [Namespace: Space] = [:]
+
+    /// One namespace: records by key bytes, plus the keys in byte order for listing.
+    private struct Space {
+        var records: [ByteKey: Entry] = [:]
+        var sortedKeys: [ByteKey] = []
+        var bytes = 0
+
+        func insertionIndex(of key: ByteKey) -> Int {
+            var low = 0
+            var high = sortedKeys.count
+            while low < high {
+                let mid = (low + high) / 2
+                if sortedKeys[mid] < key { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+
+        mutating func remove(_ key: ByteKey) {
+            guard let entry = records.removeValue(forKey: key) else { return }
+            bytes -= entry.bytes
+            let index = insertionIndex(of: key)
+            if index < sortedKeys.count, sortedKeys[index] == key { sortedKeys.remove(at: index) }
+        }
+
+        mutating func set(_ key: ByteKey, _ entry: Entry) {
+            if let old = records.updateValue(entry, forKey: key) {
+                bytes += entry.bytes - old.bytes
+            } else {
+                bytes += entry.bytes
+                sortedKeys.insert(key, at: insertionIndex(of: key))
+            }
+        }
+    }
+
+    private struct Entry {
+        var record: MemoryRecord
+        var bytes: Int
+    }
+
+    /// Creates an empty store with the given limits and clock (the system clock by default).
+    public init(limits: MemoryLimits = .default, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.limits = limits
+        self.clock = clock
+    }
+
+    /// The record under `key`, unless missing or expired.
+    public func get(_ key: String, in namespace: Namespace) async throws -> MemoryRecord? {
+        try limits.validate(key: key)
+        return live(ByteKey(key), in: namespace, now: clock())?.record
+    }
+
+    /// Creates or replaces `key`; see ``MemoryStore/put(_:value:in:options:)``.
+    @discardableResult
+    public func put(_ key: String, value: JSONValue, in namespace: Namespace, options: PutOptions) async throws -> MemoryRecord {
+        let now = clock()
+        var space = spaces[namespace] ?? Space()
+        let record = try applyPut(key, value: value, options: options, to: &space, namespace: namespace, now: now)
+        spaces[namespace] = space
+        return record
+    }
+
+    /// Deletes `key`; see ``MemoryStore/delete(_:in:ifVersion:)``.
+    @discardableResult
+    public func delete(_ key: String, in namespace: Namespace, ifVersion: Int?) async throws -> Bool {
+        guard var space = spaces[namespace] else {
+            try limits.validate(key: key)
+            if let ifVersion, ifVersion != 0 { throw MemoryError.conflict(key: key, expected: ifVersion, current: 0, author: nil) }
+            return false
+        }
+        let deleted = try applyDelete(key, ifVersion: ifVersion, to: &space, now: clock())
+        spaces[namespace] = space
+        return deleted
+    }
+
+    /// A page of live records in key byte order.
+    public func list(in namespace: Namespace, prefix: String?, cursor: String?, limit: Int) async throws -> MemoryPage {
+        try ListCursor.validate(limit: limit)
+        let after = try cursor.map(ListCursor.decode).map(ByteKey.init)
+        guard let space = spaces[namespace] else { return MemoryPage(records: [], nextCursor: nil) }
+        let now = clock()
+        let prefixBytes = prefix.map { Array($0.utf8) } ?? []
+        var index: Int
+        if let after {
+            index = space.insertionIndex(of: after)
+            if index < space.sortedKeys.count, space.sortedKeys[index] == after { index += 1 }
+        } else {
+            index = space.insertionIndex(of: ByteKey(bytes: prefixBytes))
+        }
+        var records: [MemoryRecord] = []
+        var hasMore = false
+        while index < space.sortedKeys.count {
+            let key = space.sortedKeys[index]
+            index += 1
+            if key.bytes.count < prefixBytes.count || !key.bytes.starts(with: prefixBytes) {
+                if key.bytes.lexicographicallyPrecedes(prefixBytes) { continue }
+                break
+            }
+            guard let entry = space.records[key], !entry.record.isExpired(at: now) else { continue }
+            if records.count == limit {
+                hasMore = true
+                break
+            }
+            records.append(entry.record)
+        }
+        return MemoryPage(records: records, nextCursor: hasMore ? records.last.map { ListCursor.encode(afterKey: $0.key) } : nil)
+    }
+
+    /// Ranked word search over keys and values (a simple term-frequency ranking).
+    public func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit] {
+        try ListCursor.validate(limit: limit)
+        let terms = SearchText.terms(of: query)
+        guard !terms.isEmpty, let space = spaces[namespace] else { return [] }
+        let now = clock()
+        var hits: [SearchHit] = []
+        for key in space.sortedKeys {
+            guard let entry = space.records[key], !entry.record.isExpired(at: now) else { continue }
+            let body = SearchText.body(of: entry.record.value)
+            let score = SearchText.score(terms: terms, key: entry.record.key, body: body)
+            guard score > 0 else { continue }
+            let snippet = SearchText.snippet(terms: terms, text: body) ?? SearchText.snippet(terms: terms, text: entry.record.key) ?? ""
+            hits.append(SearchHit(record: entry.record, score: score, snippet: snippet))
+        }
+        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.record.key.bytesPrecede($1.record.key) }
+        return Array(hits.prefix(limit))
+    }
+
+    /// Namespaces with live records, by name.
+    public func namespaces() async throws -> [NamespaceSummary] {
+        let now = clock()
+        return spaces.compactMap { namespace, space in
+            let count = space.records.values.reduce(0) { $0 + ($1.record.isExpired(at: now) ? 0 : 1) }
+            return count > 0 ? NamespaceSummary(namespace: namespace, recordCount: count) : nil
+        }.sorted { $0.namespace < $1.namespace }
+    }
+
+    /// Applies every operation to a copy of the namespace and keeps the copy only if all succeed.
+    public func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult] {
+        let now = clock()
+        var space = spaces[namespace] ?? Space()
+        var results: [MemoryOperationResult] = []
+        results.reserveCapacity(operations.count)
+        for operation in operations {
+            switch operation {
+            case .put(let key, let value, let options):
+                results.append(.put(try applyPut(key, value: value, options: options, to: &space, namespace: namespace, now: now)))
+            case .delete(let key, let ifVersion):
+                results.append(.delete(try applyDelete(key, ifVersion: ifVersion, to: &space, now: now)))
+            }
+        }
+        spaces[namespace] = space
+        return results
+    }
+
+    // MARK: - Internals
+
+    private func live(_ key: ByteKey, in namespace: Namespace, now: Date) -> Entry? {
+        guard let entry = spaces[namespace]?.records[key], !entry.record.isExpired(at: now) else { return nil }
+        return entry
+    }
+
+    private func applyPut(
+        _ key: String, value: JSONValue, options: PutOptions, to space: inout Space, namespace: Namespace, now: Date
+    ) throws -> MemoryRecord {
+        try limits.validate(key: key)
+        try options.validate()
+        let valueBytes = value.jsonByteCount
+        try limits.validate(valueBytes: valueBytes, key: key)
+        let byteKey = ByteKey(key)
+        var current = space.records[byteKey]
+        if let existing = current, existing.record.isExpired(at: now) {
+            space.remove(byteKey)
+            current = nil
+        }
+        if let expected = options.ifVersion, expected != (current?.record.version ?? 0) {
+            throw MemoryError.conflict(key: key, expected: expected, current: current?.record.version ?? 0, author: current?.record.author)
+        }
+        let entryBytes = key.utf8.count + valueBytes
+        if limits.hasQuota {
+            if current == nil, let maxKeys = limits.maxKeysPerNamespace, space.records.count + 1 > maxKeys {
+                purgeExpired(&space, now: now)
+            }
+            let keysAfter = space.records.count + (current == nil ? 1 : 0)
+            let bytesAfter = space.bytes - (current?.bytes ?? 0) + entryBytes
+            try limits.validateQuota(namespace: namespace, keysAfter: keysAfter, bytesAfter: bytesAfter)
+        }
+        let record = MemoryRecord(
+            key: key, value: value, version: (current?.record.version ?? 0) + 1,
+            createdAt: current?.record.createdAt ?? now, updatedAt: now,
+            author: options.author, expiresAt: options.expiry(from: now))
+        space.set(byteKey, Entry(record: record, bytes: entryBytes))
+        return record
+    }
+
+    private func applyDelete(_ key: String, ifVersion: Int?, to space: inout Space, now: Date) throws -> Bool {
+        try limits.validate(key: key)
+        let byteKey = ByteKey(key)
+        var current = space.records[byteKey]
+        if let existing = current, existing.record.isExpired(at: now) {
+            space.remove(byteKey)
+            current = nil
+        }
+        if let expected = ifVersion, expected != (current?.record.version ?? 0) {
+            throw MemoryError.conflict(key: key, expected: expected, current: current?.record.version ?? 0, author: current?.record.author)
+        }
+        guard current != nil else { return false }
+        space.remove(byteKey)
+        return true
+    }
+
+    private func purgeExpired(_ space: inout Space, now: Date) {
+        for (key, entry) in space.records where entry.record.isExpired(at: now) {
+            space.remove(key)
+        }
+    }
+}
+
+/// A key as its UTF-8 bytes: hashed, compared and ordered byte for byte.
+struct ByteKey: Hashable, Comparable {
+    let bytes: [UInt8]
+
+    init(_ key: String) { bytes = Array(key.utf8) }
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    static func < (lhs: ByteKey, rhs: ByteKey) -> Bool {
+        lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// The opaque cursor of a listing: the last key of the previous page, base64url-encoded with
+/// a version tag, so callers cannot depend on its shape and a corrupted cursor is detected.
+package enum ListCursor {
+    private static let tag = "k1:"
+
+    package static func encode(afterKey key: String) -> String {
+        Data((tag + key).utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The key after which the next page starts; throws a clear error for a cursor that was
+    /// not made by ``encode(afterKey:)``.
+    package static func decode(_ cursor: String) throws -> String {
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.utf8.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64),
+              let text = String(data: data, encoding: .utf8), text.hasPrefix(tag)
+        else {
+            throw MemoryError(.invalidArgument, "Invalid cursor \"\(cursor.truncatedForMessage)\": pass the cursor returned by the previous page unchanged")
+        }
+        return String(text.dropFirst(tag.count))
+    }
+
+    /// Throws unless `limit` is at least 1.
+    package static func validate(limit: Int) throws {
+        if limit < 1 {
+            throw MemoryError(.invalidArgument, "limit must be at least 1, got \(limit)")
+        }
+    }
+}
+
+extension String {
+    /// Whether `self` starts with `prefix`, comparing UTF-8 bytes (no Unicode equivalence).
+    package func hasBytePrefix(_ prefix: String) -> Bool {
+        var mine = utf8.makeIterator()
+        for byte in prefix.utf8 {
+            guard mine.next() == byte else { return false }
+        }
+        return true
+    }
+
+    /// Whether `self` and `other` have the same UTF-8 bytes (unlike `==`, which treats
+    /// canonically equivalent strings as equal).
+    package func bytesEqual(_ other: String) -> Bool {
+        utf8.elementsEqual(other.utf8)
+    }
+
+    /// Byte-order comparison of UTF-8 encodings.
+    package func bytesPrecede(_ other: String) -> Bool {
+        utf8.lexicographicallyPrecedes(other.utf8)
+    }
+}
