@@ -144,6 +144,7 @@ public actor InMemoryMemoryStore: MemoryStore {
     }
 
     /// Applies every operation to a copy of the namespace and keeps the copy only if all succeed.
+    @discardableResult
     public func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult] {
         let now = clock()
         var space = spaces[namespace] ?? Space()

@@ -33,6 +33,7 @@ public protocol MemoryStore: Sendable {
     func namespaces() async throws -> [NamespaceSummary]
 
     /// Applies puts and deletes atomically: all of them, or (when one fails) none.
+    @discardableResult
     func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult]
 }
 

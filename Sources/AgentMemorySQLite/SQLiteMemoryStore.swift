@@ -1,0 +1,377 @@
+import Foundation
+import AgentMemoryCore
+import GRDB
+
+/// The embedded default store: one SQLite file (WAL mode) that several processes may share.
+///
+/// - Durability: `synchronous = FULL` by default, so a write that returned survives a crash
+///   or power loss; ``Synchronous/normal`` trades the last transactions on power loss (never
+///   on a process crash) for speed.
+/// - Concurrency: writers from several processes queue on SQLite's lock with a busy timeout
+///   instead of failing; compare-and-set and batches run in one transaction.
+/// - Search: an FTS5 index (porter stemming, unicode61) over keys and values, kept in sync by
+///   triggers and ranked with bm25.
+public final class SQLiteMemoryStore: MemoryStore {
+    /// How hard SQLite works to make each commit durable.
+    public enum Synchronous: String, Sendable, Hashable {
+        /// fsync on every commit: survives power loss (the default).
+        case full = "FULL"
+        /// fsync at checkpoints only: survives a process crash, may lose the last commits on
+        /// power loss.
+        case normal = "NORMAL"
+    }
+
+    /// The file this store uses.
+    public let path: String
+    /// The limits enforced on every write.
+    public let limits: MemoryLimits
+    private let pool: DatabasePool
+    private let clock: @Sendable () -> Date
+
+    /// Opens (creating if needed, with its parent directory) the SQLite file at `path`.
+    ///
+    /// - Parameters:
+    ///   - busyTimeout: how long a write waits for another process's lock before failing.
+    ///   - clock: the time source for timestamps and expiry (injectable for tests).
+    public init(
+        path: String,
+        limits: MemoryLimits = .default,
+        synchronous: Synchronous = .full,
+        busyTimeout: Duration = .seconds(10),
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
+        self.path = path
+        self.limits = limits
+        self.clock = clock
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            if !directory.isEmpty {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            var configuration = Configuration()
+            let (seconds, attoseconds) = busyTimeout.components
+            configuration.busyMode = .timeout(Double(seconds) + Double(attoseconds) / 1e18)
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+            }
+            configuration.label = "AgentMemory"
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try SQLiteMigrations.migrate(pool)
+        } catch {
+            throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
+        }
+    }
+
+    /// The default file: `$AGENT_MEMORY_HOME/memory.sqlite`, else `~/.agent-memory/memory.sqlite`.
+    public static var defaultPath: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let home = environment["AGENT_MEMORY_HOME"], !home.isEmpty {
+            return (home as NSString).appendingPathComponent("memory.sqlite")
+        }
+        let userHome = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return (userHome as NSString).appendingPathComponent(".agent-memory/memory.sqlite")
+    }
+
+    // MARK: - MemoryStore
+
+    /// The live record under `key`, or `nil`.
+    public func get(_ key: String, in namespace: Namespace) async throws -> MemoryRecord? {
+        try limits.validate(key: key)
+        let now = clock().timeIntervalSince1970
+        return try await read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
+                WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)
+                """)
+            return try Row.fetchOne(statement, arguments: [namespace.name, key, now]).map(Self.record)
+        }
+    }
+
+    /// Creates or replaces `key` in one transaction; see ``MemoryStore/put(_:value:in:options:)``.
+    @discardableResult
+    public func put(_ key: String, value: JSONValue, in namespace: Namespace, options: PutOptions) async throws -> MemoryRecord {
+        let prepared = try prepare(key: key, value: value, options: options)
+        let now = clock()
+        return try await write { db in
+            try self.applyPut(prepared, in: namespace, now: now, db: db)
+        }
+    }
+
+    /// Deletes `key`; see ``MemoryStore/delete(_:in:ifVersion:)``.
+    @discardableResult
+    public func delete(_ key: String, in namespace: Namespace, ifVersion: Int?) async throws -> Bool {
+        try limits.validate(key: key)
+        let now = clock()
+        return try await write { db in
+            try self.applyDelete(key, ifVersion: ifVersion, in: namespace, now: now, db: db)
+        }
+    }
+
+    /// A page of live records in key byte order (SQLite's BINARY collation compares bytes).
+    public func list(in namespace: Namespace, prefix: String?, cursor: String?, limit: Int) async throws -> MemoryPage {
+        try ListCursor.validate(limit: limit)
+        let after = try cursor.map(ListCursor.decode)
+        let now = clock().timeIntervalSince1970
+        var sql = """
+            SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
+            WHERE namespace = ? AND (expires_at IS NULL OR expires_at > ?)
+            """
+        var arguments: StatementArguments = [namespace.name, now]
+        if let after {
+            sql += " AND key > ?"
+            _ = arguments.append(contentsOf: [after])
+        }
+        if let prefix, !prefix.isEmpty {
+            sql += " AND key >= ?"
+            _ = arguments.append(contentsOf: [prefix])
+            if let upper = Self.upperBound(ofPrefix: prefix) {
+                // A blob cast to TEXT keeps its bytes, so the bound need not be valid UTF-8.
+                sql += " AND key < CAST(? AS TEXT)"
+                _ = arguments.append(contentsOf: [upper])
+            }
+        }
+        sql += " ORDER BY key LIMIT ?"
+        _ = arguments.append(contentsOf: [limit + 1])
+        let finalSQL = sql
+        let finalArguments = arguments
+        var records = try await read { db in
+            try Row.fetchAll(db.cachedStatement(sql: finalSQL), arguments: finalArguments).map(Self.record)
+        }
+        var next: String?
+        if records.count > limit {
+            records.removeLast()
+            next = records.last.map { ListCursor.encode(afterKey: $0.key) }
+        }
+        return MemoryPage(records: records, nextCursor: next)
+    }
+
+    /// Ranked full-text search (FTS5, bm25 with key matches weighted double).
+    public func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit] {
+        try ListCursor.validate(limit: limit)
+        let terms = SearchText.terms(of: query)
+        guard !terms.isEmpty else { return [] }
+        // Each word is quoted so that FTS5 syntax in the query is taken literally; any word may match.
+        let match = Array(Set(terms)).sorted().map { "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\"" }.joined(separator: " OR ")
+        let now = clock().timeIntervalSince1970
+        return try await read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT r.key, r.value, r.version, r.created_at, r.updated_at, r.author, r.expires_at,
+                       bm25(memory_fts, 2.0, 1.0) AS rank,
+                       snippet(memory_fts, 1, '[', ']', '…', 12) AS body_snippet,
+                       snippet(memory_fts, 0, '[', ']', '…', 12) AS key_snippet
+                FROM memory_fts JOIN memory_records r ON r.id = memory_fts.rowid
+                WHERE memory_fts MATCH ? AND r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
+                ORDER BY rank LIMIT ?
+                """)
+            return try Row.fetchAll(statement, arguments: [match, namespace.name, now, limit]).map { row in
+                let bodySnippet: String = row["body_snippet"] ?? ""
+                let keySnippet: String = row["key_snippet"] ?? ""
+                let rank: Double = row["rank"]
+                return SearchHit(
+                    record: try Self.record(row), score: -rank,
+                    snippet: bodySnippet.contains("[") || !keySnippet.contains("[") ? bodySnippet : keySnippet)
+            }
+        }
+    }
+
+    /// Namespaces with live records.
+    public func namespaces() async throws -> [NamespaceSummary] {
+        let now = clock().timeIntervalSince1970
+        return try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT namespace, COUNT(*) AS count FROM memory_records
+                WHERE expires_at IS NULL OR expires_at > ? GROUP BY namespace ORDER BY namespace
+                """, arguments: [now]).map { row in
+                NamespaceSummary(namespace: try Namespace(row["namespace"]), recordCount: row["count"])
+            }
+        }
+    }
+
+    /// Applies all operations in one transaction; any failure rolls all of them back.
+    @discardableResult
+    public func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult] {
+        enum Prepared {
+            case put(PreparedPut)
+            case delete(String, Int?)
+        }
+        let prepared: [Prepared] = try operations.map { operation in
+            switch operation {
+            case .put(let key, let value, let options): return .put(try prepare(key: key, value: value, options: options))
+            case .delete(let key, let ifVersion):
+                try limits.validate(key: key)
+                return .delete(key, ifVersion)
+            }
+        }
+        let now = clock()
+        return try await write { db in
+            try prepared.map { operation in
+                switch operation {
+                case .put(let put): return .put(try self.applyPut(put, in: namespace, now: now, db: db))
+                case .delete(let key, let ifVersion):
+                    return .delete(try self.applyDelete(key, ifVersion: ifVersion, in: namespace, now: now, db: db))
+                }
+            }
+        }
+    }
+
+    /// Deletes every expired record now (reads already ignore them); returns how many.
+    @discardableResult
+    public func purgeExpired() async throws -> Int {
+        let now = clock().timeIntervalSince1970
+        return try await write { db in
+            try db.execute(sql: "DELETE FROM memory_records WHERE expires_at IS NOT NULL AND expires_at <= ?", arguments: [now])
+            return db.changesCount
+        }
+    }
+
+    // MARK: - Internals
+
+    struct PreparedPut: Sendable {
+        let key: String
+        let json: String
+        let valueBytes: Int
+        let options: PutOptions
+        let value: JSONValue
+    }
+
+    private func prepare(key: String, value: JSONValue, options: PutOptions) throws -> PreparedPut {
+        try limits.validate(key: key)
+        try options.validate()
+        let json = value.jsonString()
+        let bytes = json.utf8.count
+        try limits.validate(valueBytes: bytes, key: key)
+        return PreparedPut(key: key, json: json, valueBytes: bytes, options: options, value: value)
+    }
+
+    private struct Current {
+        let id: Int64
+        let version: Int
+        let createdAt: Double
+        let author: String?
+        let size: Int
+    }
+
+    private func current(_ key: String, in namespace: Namespace, now: Date, db: Database) throws -> Current? {
+        let statement = try db.cachedStatement(sql: """
+            SELECT id, version, created_at, author, expires_at, size FROM memory_records WHERE namespace = ? AND key = ?
+            """)
+        guard let row = try Row.fetchOne(statement, arguments: [namespace.name, key]) else { return nil }
+        let id: Int64 = row["id"]
+        if let expiresAt: Double = row["expires_at"], expiresAt <= now.timeIntervalSince1970 {
+            try db.cachedStatement(sql: "DELETE FROM memory_records WHERE id = ?").execute(arguments: [id])
+            return nil
+        }
+        return Current(id: id, version: row["version"], createdAt: row["created_at"], author: row["author"], size: row["size"])
+    }
+
+    private func applyPut(_ put: PreparedPut, in namespace: Namespace, now: Date, db: Database) throws -> MemoryRecord {
+        let existing = try current(put.key, in: namespace, now: now, db: db)
+        if let expected = put.options.ifVersion, expected != (existing?.version ?? 0) {
+            throw MemoryError.conflict(key: put.key, expected: expected, current: existing?.version ?? 0, author: existing?.author)
+        }
+        let size = put.key.utf8.count + put.valueBytes
+        if limits.hasQuota {
+            try checkQuota(namespace: namespace, adding: existing == nil ? 1 : 0, bytesDelta: size - (existing?.size ?? 0), now: now, db: db)
+        }
+        let timestamp = now.timeIntervalSince1970
+        let expiresAt = put.options.expiry(from: now)
+        let version = (existing?.version ?? 0) + 1
+        if let existing {
+            try db.cachedStatement(sql: """
+                UPDATE memory_records SET value = ?, version = ?, updated_at = ?, author = ?, expires_at = ?, size = ?
+                WHERE id = ?
+                """).execute(arguments: [put.json, version, timestamp, put.options.author, expiresAt?.timeIntervalSince1970, size, existing.id])
+        } else {
+            try db.cachedStatement(sql: """
+                INSERT INTO memory_records (namespace, key, value, version, created_at, updated_at, author, expires_at, size)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [namespace.name, put.key, put.json, version, timestamp, timestamp, put.options.author, expiresAt?.timeIntervalSince1970, size])
+        }
+        return MemoryRecord(
+            key: put.key, value: put.value, version: version,
+            createdAt: existing.map { Date(timeIntervalSince1970: $0.createdAt) } ?? Date(timeIntervalSince1970: timestamp),
+            updatedAt: Date(timeIntervalSince1970: timestamp), author: put.options.author,
+            expiresAt: expiresAt.map { Date(timeIntervalSince1970: $0.timeIntervalSince1970) })
+    }
+
+    private func applyDelete(_ key: String, ifVersion: Int?, in namespace: Namespace, now: Date, db: Database) throws -> Bool {
+        let existing = try current(key, in: namespace, now: now, db: db)
+        if let expected = ifVersion, expected != (existing?.version ?? 0) {
+            throw MemoryError.conflict(key: key, expected: expected, current: existing?.version ?? 0, author: existing?.author)
+        }
+        guard let existing else { return false }
+        try db.cachedStatement(sql: "DELETE FROM memory_records WHERE id = ?").execute(arguments: [existing.id])
+        return true
+    }
+
+    private func checkQuota(namespace: Namespace, adding keys: Int, bytesDelta: Int, now: Date, db: Database) throws {
+        func usage() throws -> (keys: Int, bytes: Int) {
+            let row = try Row.fetchOne(
+                db, sql: "SELECT COUNT(*) AS keys, COALESCE(SUM(size), 0) AS bytes FROM memory_records WHERE namespace = ?",
+                arguments: [namespace.name])!
+            return (row["keys"], row["bytes"])
+        }
+        var (currentKeys, currentBytes) = try usage()
+        do {
+            try limits.validateQuota(namespace: namespace, keysAfter: currentKeys + keys, bytesAfter: currentBytes + bytesDelta)
+        } catch {
+            // Expired records still count until purged: purge this namespace's and look again.
+            try db.execute(
+                sql: "DELETE FROM memory_records WHERE namespace = ? AND expires_at IS NOT NULL AND expires_at <= ?",
+                arguments: [namespace.name, now.timeIntervalSince1970])
+            guard db.changesCount > 0 else { throw error }
+            (currentKeys, currentBytes) = try usage()
+            try limits.validateQuota(namespace: namespace, keysAfter: currentKeys + keys, bytesAfter: currentBytes + bytesDelta)
+        }
+    }
+
+    private static func record(_ row: Row) throws -> MemoryRecord {
+        let json: String = row["value"]
+        return MemoryRecord(
+            key: row["key"],
+            value: try JSONValue(parsing: json),
+            version: row["version"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+            author: row["author"],
+            expiresAt: (row["expires_at"] as Double?).map { Date(timeIntervalSince1970: $0) })
+    }
+
+    /// The smallest byte string greater than every string that starts with `prefix`.
+    static func upperBound(ofPrefix prefix: String) -> Data? {
+        var bytes = Array(prefix.utf8)
+        while let last = bytes.last {
+            if last < 0xFF {
+                bytes[bytes.count - 1] = last + 1
+                return Data(bytes)
+            }
+            bytes.removeLast()
+        }
+        return nil
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as MemoryError {
+            throw error
+        } catch {
+            throw MemoryError(.storage, "SQLite read failed (\(path)): \(Self.describe(error))")
+        }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as MemoryError {
+            throw error
+        } catch {
+            throw MemoryError(.storage, "SQLite write failed (\(path)): \(Self.describe(error))")
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? error.description }
+        return String(describing: error)
+    }
+}

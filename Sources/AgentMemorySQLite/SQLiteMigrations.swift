@@ -1,0 +1,72 @@
+import GRDB
+
+/// The SQLite schema as named, ordered migrations.
+///
+/// Applied migrations are recorded by identifier in `agent_memory_migrations`. All pending
+/// migrations run inside one `BEGIN IMMEDIATE` transaction, so several processes opening a
+/// new file at the same moment do not race: the first applies them, the others wait on the
+/// lock and then find nothing left to do. (GRDB's `DatabaseMigrator` reads the applied list
+/// outside that lock, which is why this small runner exists.)
+enum SQLiteMigrations {
+    struct Migration {
+        let identifier: String
+        let sql: String
+    }
+
+    static let all: [Migration] = [
+        Migration(identifier: "2026-11-25.1-records", sql: """
+            CREATE TABLE memory_records (
+                id INTEGER PRIMARY KEY,
+                namespace TEXT NOT NULL,
+                key TEXT NOT NULL,
+                value TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                author TEXT,
+                expires_at REAL,
+                size INTEGER NOT NULL,
+                body TEXT GENERATED ALWAYS AS (
+                    CASE WHEN json_type(value) = 'text' THEN json_extract(value, '$') ELSE value END
+                ) VIRTUAL,
+                UNIQUE (namespace, key)
+            );
+            CREATE INDEX memory_records_expiry ON memory_records (expires_at) WHERE expires_at IS NOT NULL;
+            """),
+        Migration(identifier: "2026-11-25.2-full-text", sql: """
+            CREATE VIRTUAL TABLE memory_fts USING fts5(
+                key, body, content = 'memory_records', content_rowid = 'id', tokenize = 'porter unicode61'
+            );
+            CREATE TRIGGER memory_records_fts_insert AFTER INSERT ON memory_records BEGIN
+                INSERT INTO memory_fts (rowid, key, body) VALUES (new.id, new.key, new.body);
+            END;
+            CREATE TRIGGER memory_records_fts_delete AFTER DELETE ON memory_records BEGIN
+                INSERT INTO memory_fts (memory_fts, rowid, key, body) VALUES ('delete', old.id, old.key, old.body);
+            END;
+            CREATE TRIGGER memory_records_fts_update AFTER UPDATE OF key, value ON memory_records BEGIN
+                INSERT INTO memory_fts (memory_fts, rowid, key, body) VALUES ('delete', old.id, old.key, old.body);
+                INSERT INTO memory_fts (rowid, key, body) VALUES (new.id, new.key, new.body);
+            END;
+            """),
+    ]
+
+    /// Applies the pending migrations in order, in one immediate transaction.
+    static func migrate(_ writer: some DatabaseWriter) throws {
+        try writer.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS agent_memory_migrations (
+                        identifier TEXT PRIMARY KEY NOT NULL, applied_at REAL NOT NULL)
+                    """)
+                let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM agent_memory_migrations"))
+                for migration in all where !applied.contains(migration.identifier) {
+                    try db.execute(sql: migration.sql)
+                    try db.execute(
+                        sql: "INSERT INTO agent_memory_migrations (identifier, applied_at) VALUES (?, julianday('now'))",
+                        arguments: [migration.identifier])
+                }
+                return .commit
+            }
+        }
+    }
+}

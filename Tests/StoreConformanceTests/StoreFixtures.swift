@@ -1,0 +1,48 @@
+import AgentMemoryCore
+import AgentMemorySQLite
+import Foundation
+import Synchronization
+
+/// A clock the tests move by hand, so expiry is tested without sleeping.
+final class ManualClock: Sendable {
+    private let current: Mutex<Date>
+
+    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        current = Mutex(start)
+    }
+
+    var now: Date { current.withLock { $0 } }
+
+    func advance(seconds: Double) {
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+
+    var function: @Sendable () -> Date { { [self] in self.now } }
+}
+
+/// The backends every conformance test runs against.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case inMemory
+    case sqlite
+
+    var testDescription: String { rawValue }
+
+    func make(limits: MemoryLimits = .default, clock: ManualClock = ManualClock()) throws -> any MemoryStore {
+        switch self {
+        case .inMemory:
+            return InMemoryMemoryStore(limits: limits, clock: clock.function)
+        case .sqlite:
+            return try SQLiteMemoryStore(path: temporarySQLitePath(), limits: limits, clock: clock.function)
+        }
+    }
+}
+
+import Testing
+
+func temporarySQLitePath() -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-tests-\(UUID().uuidString)")
+    return directory.appendingPathComponent("memory.sqlite").path
+}
+
+let main = try! Namespace("main")
+let other = try! Namespace("other")
