@@ -1,0 +1,78 @@
+import AgentMemoryCore
+import AgentMemorySQLite
+import Foundation
+import Synchronization
+
+/// Where memory is kept, as written in `--store` or `AGENT_MEMORY_STORE`.
+///
+/// - `sqlite:PATH` (or a path ending in `.sqlite` / `.db`): an SQLite file, created on first use.
+/// - `memory:`: a store in this process only, gone when it exits.
+/// - nothing: the default SQLite file, `$AGENT_MEMORY_HOME/memory.sqlite` or
+///   `~/.agent-memory/memory.sqlite`.
+public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
+    /// An SQLite file.
+    case sqlite(path: String)
+    /// A store in this process only.
+    case inMemory
+
+    /// The default: the SQLite file under `$AGENT_MEMORY_HOME` or `~/.agent-memory/`.
+    public static var `default`: StoreLocation { .sqlite(path: SQLiteMemoryStore.defaultPath) }
+
+    /// Parses a location; throws ``MemoryError/Code/invalidLocation`` with the accepted forms.
+    public init(parsing text: String) throws {
+        let forms = "use sqlite:PATH (an SQLite file) or memory: (in this process only)"
+        if text == "memory:" || text == "memory" {
+            self = .inMemory
+        } else if text.hasPrefix("sqlite:") {
+            var path = String(text.dropFirst("sqlite:".count))
+            if path.hasPrefix("//") { path.removeFirst(2) }
+            guard !path.isEmpty else {
+                throw MemoryError(.invalidLocation, "Invalid store \"\(text)\": sqlite: needs a file path, e.g. sqlite:./memory.sqlite")
+            }
+            self = .sqlite(path: (path as NSString).expandingTildeInPath)
+        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            throw MemoryError(.invalidLocation, "Invalid store \"\(StoreLocation.redacted(text))\": this build has no PostgreSQL store; \(forms)")
+        } else if !text.contains(":") || text.hasPrefix("/") || text.hasPrefix(".") || text.hasPrefix("~") {
+            guard !text.isEmpty else { throw MemoryError(.invalidLocation, "Invalid store \"\": \(forms)") }
+            self = .sqlite(path: (text as NSString).expandingTildeInPath)
+        } else {
+            throw MemoryError(.invalidLocation, "Invalid store \"\(StoreLocation.redacted(text))\": unknown scheme; \(forms)")
+        }
+    }
+
+    /// The location from `AGENT_MEMORY_STORE`, else the default.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> StoreLocation {
+        if let text = environment["AGENT_MEMORY_STORE"], !text.isEmpty {
+            return try StoreLocation(parsing: text)
+        }
+        return .default
+    }
+
+    /// The location as it would be written on the command line.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): return "sqlite:\(path)"
+        case .inMemory: return "memory:"
+        }
+    }
+
+    /// Opens the store (creating an SQLite file and its directory if needed).
+    public func open(limits: MemoryLimits = .default, synchronous: SQLiteMemoryStore.Synchronous = .full) throws -> any MemoryStore {
+        switch self {
+        case .sqlite(let path):
+            return try SQLiteMemoryStore(path: path, limits: limits, synchronous: synchronous)
+        case .inMemory:
+            return InMemoryMemoryStore(limits: limits)
+        }
+    }
+
+    /// The same location with any password removed, for messages.
+    static func redacted(_ text: String) -> String {
+        guard let scheme = text.range(of: "://"), let at = text.range(of: "@", range: scheme.upperBound..<text.endIndex) else {
+            return text
+        }
+        let credentials = text[scheme.upperBound..<at.lowerBound]
+        guard let colon = credentials.firstIndex(of: ":") else { return text }
+        return String(text[..<colon]) + ":***" + String(text[at.lowerBound...])
+    }
+}

@@ -1,0 +1,114 @@
+import AgentMemory
+import ArgumentParser
+import Foundation
+
+@main
+struct AgentMemoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent-memory",
+        abstract: "Persistent, namespaced memory for Claude agents.",
+        discussion: """
+            Store: --store sqlite:PATH | memory: (env AGENT_MEMORY_STORE; default \
+            $AGENT_MEMORY_HOME/memory.sqlite or ~/.agent-memory/memory.sqlite).
+            Namespace: --namespace NAME (env AGENT_MEMORY_NAMESPACE; default "default").
+            Agent id recorded as the author of writes: --agent ID (env AGENT_MEMORY_AGENT).
+            """,
+        subcommands: [
+            Remember.self, Recall.self, List.self, Forget.self, Search.self, Namespaces.self,
+            Export.self, Import.self, Schemas.self, Exec.self,
+        ]
+    )
+
+    @OptionGroup var options: GlobalOptions
+}
+
+/// Options every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Where memory is kept: sqlite:PATH or memory:.", valueName: "location"))
+    var store: String?
+
+    @Option(name: .long, help: ArgumentHelp("The namespace to use (default \"default\").", valueName: "name"))
+    var namespace: String?
+
+    @Option(name: .long, help: ArgumentHelp("The agent id recorded as the author of writes.", valueName: "id"))
+    var agent: String?
+
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// These options, with any option not given here taken from `parent` (given before the
+    /// subcommand).
+    func merged(over parent: GlobalOptions) -> GlobalOptions {
+        var merged = self
+        merged.store = store ?? parent.store
+        merged.namespace = namespace ?? parent.namespace
+        merged.agent = agent ?? parent.agent
+        return merged
+    }
+
+    func location() throws -> StoreLocation {
+        do {
+            if let store { return try StoreLocation(parsing: store) }
+            return try StoreLocation.fromEnvironment(environment)
+        } catch let error as MemoryError {
+            throw CLIError(error.message + " (from \(store != nil ? "--store" : "AGENT_MEMORY_STORE"))", exitCode: 2)
+        }
+    }
+
+    func resolvedNamespace() throws -> Namespace {
+        let name = namespace ?? environment["AGENT_MEMORY_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        do {
+            return try Namespace(name)
+        } catch let error as MemoryError {
+            throw CLIError(error.message, exitCode: 2)
+        }
+    }
+
+    var resolvedAgent: String? {
+        agent ?? environment["AGENT_MEMORY_AGENT"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func openStore() throws -> any MemoryStore {
+        let location = try location()
+        do {
+            return try location.open()
+        } catch let error as MemoryError {
+            throw CLIError(error.message, exitCode: 1)
+        }
+    }
+}
+
+/// An error the CLI reports on stderr with a chosen exit status.
+struct CLIError: Error, CustomStringConvertible {
+    let message: String
+    let exitCode: Int32
+
+    init(_ message: String, exitCode: Int32 = 1) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+
+    var description: String { message }
+}
+
+/// Runs a command body, turning errors into a message on stderr and an exit status:
+/// 1 for a failure or a miss, 2 for bad input or configuration.
+func runReportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as CLIError {
+        printError(error.message)
+        throw ExitCode(error.exitCode)
+    } catch let error as MemoryError {
+        printError(error.message)
+        let usage: Set<MemoryError.Code> = [.invalidKey, .invalidArgument, .invalidNamespace, .invalidLocation, .valueTooLarge]
+        throw ExitCode(usage.contains(error.code) ? 2 : 1)
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
+}
+
+func printLine(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,156 @@
+import AgentMemory
+import ArgumentParser
+import Foundation
+
+struct Remember: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Store a value under a key.")
+
+    @OptionGroup var options: GlobalOptions
+    @ParentCommand var root: AgentMemoryCommand
+    var global: GlobalOptions { options.merged(over: root.options) }
+    @Argument(help: "The key.") var key: String
+    @Argument(help: "The value (a string, or JSON with --json).") var value: String
+    @Option(help: ArgumentHelp("Time to live in seconds.", valueName: "seconds")) var ttl: Int?
+    @Flag(help: "Parse VALUE as JSON instead of storing it as a string.") var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            if let ttl, ttl < 1 { throw CLIError("--ttl must be a whole number of seconds >= 1, got \(ttl)", exitCode: 2) }
+            let namespace = try global.resolvedNamespace()
+            let store = try global.openStore()
+            let parsed: JSONValue
+            if json {
+                do { parsed = try JSONValue(parsing: value) } catch {
+                    throw CLIError("VALUE is not valid JSON (\(error)); drop --json to store it as a string", exitCode: 2)
+                }
+            } else {
+                parsed = .string(value)
+            }
+            let record = try await store.put(
+                key, value: parsed, in: namespace,
+                options: PutOptions(ttl: ttl.map { .seconds($0) }, author: global.resolvedAgent))
+            printLine(record.version == 1 ? "Remembered \"\(key)\" (version 1)." : "Updated \"\(key)\" (version \(record.version)).")
+        }
+    }
+}
+
+struct Recall: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the value stored under a key.")
+
+    @OptionGroup var options: GlobalOptions
+    @ParentCommand var root: AgentMemoryCommand
+    var global: GlobalOptions { options.merged(over: root.options) }
+    @Argument(help: "The key.") var key: String
+    @Flag(help: "Print the whole record as JSON (key, value, version, createdAt, updatedAt, author, expiresAt).")
+    var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let namespace = try global.resolvedNamespace()
+            let store = try global.openStore()
+            guard let record = try await store.get(key, in: namespace) else {
+                throw CLIError("No memory is stored under \"\(key)\" in namespace \"\(namespace)\"", exitCode: 1)
+            }
+            if json {
+                printLine(record.jsonObject.jsonString())
+            } else if case .string(let text) = record.value {
+                printLine(text)
+            } else {
+                printLine(record.value.jsonString())
+            }
+        }
+    }
+}
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List keys in byte order, one per line with a preview.")
+
+    @OptionGroup var options: GlobalOptions
+    @ParentCommand var root: AgentMemoryCommand
+    var global: GlobalOptions { options.merged(over: root.options) }
+    @Option(help: "Only keys starting with this prefix.") var prefix: String?
+    @Option(help: "How many keys to print (default 100).") var limit = 100
+    @Option(help: "Continue after a previous page (the cursor it printed).") var cursor: String?
+    @Flag(help: "Print {\"records\": [...], \"nextCursor\": ...} as JSON.") var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            guard limit >= 1 else { throw CLIError("--limit must be at least 1, got \(limit)", exitCode: 2) }
+            let namespace = try global.resolvedNamespace()
+            let store = try global.openStore()
+            let page = try await store.list(in: namespace, prefix: prefix, cursor: cursor, limit: limit)
+            if json {
+                let object: JSONValue = [
+                    "records": .array(page.records.map(\.jsonObject)),
+                    "nextCursor": page.nextCursor.map(JSONValue.string) ?? .null,
+                ]
+                printLine(object.jsonString())
+                return
+            }
+            for record in page.records {
+                printLine("\(record.key)\t\(MemoryText.preview(of: record.value))")
+            }
+            if let next = page.nextCursor {
+                FileHandle.standardError.write(Data("more keys: --cursor \(next)\n".utf8))
+            }
+        }
+    }
+}
+
+struct Forget: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete a key.")
+
+    @OptionGroup var options: GlobalOptions
+    @ParentCommand var root: AgentMemoryCommand
+    var global: GlobalOptions { options.merged(over: root.options) }
+    @Argument(help: "The key.") var key: String
+
+    func run() async throws {
+        try await runReportingErrors {
+            let namespace = try global.resolvedNamespace()
+            let store = try global.openStore()
+            guard try await store.delete(key, in: namespace) else {
+                throw CLIError("No memory is stored under \"\(key)\" in namespace \"\(namespace)\"; nothing was forgotten", exitCode: 1)
+            }
+            printLine("Forgot \"\(key)\".")
+        }
+    }
+}
+
+struct Search: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Full-text search over keys and values, best match first.")
+
+    @OptionGroup var options: GlobalOptions
+    @ParentCommand var root: AgentMemoryCommand
+    var global: GlobalOptions { options.merged(over: root.options) }
+    @Argument(help: "Words to look for.") var query: String
+    @Option(help: "How many matches (default 10).") var limit = 10
+
+    func run() async throws {
+        try await runReportingErrors {
+            guard limit >= 1 else { throw CLIError("--limit must be at least 1, got \(limit)", exitCode: 2) }
+            let namespace = try global.resolvedNamespace()
+            let store = try global.openStore()
+            for hit in try await store.search(query, in: namespace, limit: limit) {
+                printLine("\(hit.record.key)\t\(MemoryText.singleLine(hit.snippet, limit: 200))")
+            }
+        }
+    }
+}
+
+struct Namespaces: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List namespaces with their record counts.")
+
+    @OptionGroup var options: GlobalOptions
+    @ParentCommand var root: AgentMemoryCommand
+    var global: GlobalOptions { options.merged(over: root.options) }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let store = try global.openStore()
+            for summary in try await store.namespaces() {
+                printLine("\(summary.namespace)\t\(summary.recordCount)")
+            }
+        }
+    }
+}

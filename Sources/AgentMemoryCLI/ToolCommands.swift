@@ -1,0 +1,85 @@
+import AgentMemory
+import ArgumentParser
+import Foundation
+
+/// Parses `--tools`: a comma-separated list, `default` or `all`.
+func parseTools(_ text: String?) throws -> [MemoryToolKind] {
+    guard let text else { return MemoryToolKind.defaultSet }
+    do {
+        return try MemoryToolKind.parseList(text)
+    } catch let error as MemoryError {
+        throw CLIError(error.message + " (from --tools)", exitCode: 2)
+    }
+}
+
+struct Schemas: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the tool definitions as a JSON array (the request's \"tools\").",
+        discussion: """
+            With --write DIR, writes DIR/NAME.json for every tool and DIR/tools.json with the selected set \
+            (the default set unless --tools is given).
+            """)
+
+    @OptionGroup var options: GlobalOptions
+    @ParentCommand var root: AgentMemoryCommand
+    var global: GlobalOptions { options.merged(over: root.options) }
+    @Option(help: ArgumentHelp("Comma-separated tool names, default or all.", valueName: "list")) var tools: String?
+    @Option(help: ArgumentHelp("Write the schema files into this directory.", valueName: "dir")) var write: String?
+
+    func run() async throws {
+        try await runReportingErrors {
+            let selected = try parseTools(tools)
+            let array = JSONValue.array(MemoryToolDefinitions.definitions(for: selected).map(\.jsonValue))
+            guard let write else {
+                printLine(array.jsonString(pretty: true))
+                return
+            }
+            try FileManager.default.createDirectory(atPath: write, withIntermediateDirectories: true)
+            for tool in MemoryToolKind.everyTool {
+                let text = MemoryToolDefinitions.definition(for: tool).jsonValue.jsonString(pretty: true) + "\n"
+                try Data(text.utf8).write(to: URL(fileURLWithPath: write).appendingPathComponent("\(tool.rawValue).json"))
+            }
+            try Data((array.jsonString(pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: write).appendingPathComponent("tools.json"))
+            printLine("Wrote \(MemoryToolKind.everyTool.count + 1) files to \(write).")
+        }
+    }
+}
+
+struct Exec: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Execute the tool_use blocks read from stdin; print the user message with the tool_results.",
+        discussion: """
+            stdin holds a Messages API response ({"content": [...], ...}), an assistant message \
+            ({"role": "assistant", "content": [...]}) or an array of content blocks. The output is \
+            {"role": "user", "content": [tool_result, ...]}, one result per tool_use, in order.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+    @ParentCommand var root: AgentMemoryCommand
+    var global: GlobalOptions { options.merged(over: root.options) }
+    @Option(help: ArgumentHelp("Comma-separated tool names, default or all.", valueName: "list")) var tools: String?
+    @Flag(help: "Refuse writing tools (they answer with an is_error result).") var readOnly = false
+    @Flag(help: "Indent the output.") var pretty = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let selected = try parseTools(tools)
+            let namespace = try global.resolvedNamespace()
+            let input = FileHandle.standardInput.readDataToEndOfFile()
+            let blocks: [ContentBlock]
+            do {
+                blocks = try MemoryToolExecutor.contentBlocks(in: JSONValue(parsing: input))
+            } catch let error as JSONParseError {
+                throw CLIError("stdin is not valid JSON: \(error)", exitCode: 2)
+            } catch let error as MessageDecodingError {
+                throw CLIError("stdin: \(error.message)", exitCode: 2)
+            }
+            let store = try global.openStore()
+            let executor = MemoryToolExecutor(
+                store: store, namespace: namespace, agent: global.resolvedAgent, tools: selected,
+                access: readOnly ? .readOnly : .readWrite)
+            let message = await executor.execute(blocks: blocks)
+            printLine(message.jsonValue.jsonString(pretty: pretty))
+        }
+    }
+}
