@@ -1,0 +1,148 @@
+import AgentMemoryCore
+import Foundation
+import Testing
+
+@Suite("JSONValue")
+struct JSONValueTests {
+    @Test func integersAndDoublesStayDistinct() throws {
+        let value = try JSONValue(parsing: #"{"i": 1, "d": 1.0, "e": 1e3, "n": -0, "big": 12345678901234567890, "neg": -42}"#)
+        #expect(value["i"] == .int(1))
+        #expect(value["d"] == .double(1.0))
+        #expect(value["e"] == .double(1000))
+        #expect(value["n"] == .int(0))
+        #expect(value["big"] == .double(12345678901234567890))
+        #expect(value["neg"] == .int(-42))
+        #expect(value.jsonString() == #"{"i":1,"d":1.0,"e":1000.0,"n":0,"big":1.2345678901234567e+19,"neg":-42}"#)
+    }
+
+    @Test func stringsAreNeverConverted() throws {
+        let value = try JSONValue(parsing: #"["123", "true", "null", "1.0", ""]"#)
+        #expect(value == ["123", "true", "null", "1.0", ""])
+    }
+
+    @Test func objectKeyOrderIsKeptButIgnoredByEquality() throws {
+        let text = #"{"zeta":1,"alpha":{"y":[true,false,null],"b":"x"},"mid":2.5}"#
+        let value = try JSONValue(parsing: text)
+        #expect(value.jsonString() == text)
+        #expect(value.objectValue?.keys == ["zeta", "alpha", "mid"])
+        let reordered = try JSONValue(parsing: #"{"mid":2.5,"alpha":{"b":"x","y":[true,false,null]},"zeta":1}"#)
+        #expect(value == reordered)
+        #expect(value.hashValue == reordered.hashValue)
+        #expect(value.jsonString(sortedKeys: true) == #"{"alpha":{"b":"x","y":[true,false,null]},"mid":2.5,"zeta":1}"#)
+    }
+
+    @Test func escapesRoundTrip() throws {
+        let text = #""quote \" backslash \\ slash \/ newline \n tab \t cr \r bs \b ff \f nul \u0000 e \u00e9 pair \ud83e\udde0""#
+        let value = try JSONValue(parsing: text)
+        #expect(value == .string("quote \" backslash \\ slash / newline \n tab \t cr \r bs \u{8} ff \u{C} nul \u{0} e é pair 🧠"))
+        #expect(value.jsonString() == #""quote \" backslash \\ slash / newline \n tab \t cr \r bs \b ff \f nul \u0000 e é pair 🧠""#)
+        #expect(try JSONValue(parsing: value.jsonString()) == value)
+    }
+
+    @Test(arguments: [
+        ("", "Unexpected end of input at byte 0"),
+        ("{", "Expected a string key at byte 1"),
+        ("[1,]", "Unexpected character ']' at byte 3"),
+        ("{\"a\" 1}", "Expected ':' at byte 5"),
+        ("01", "Leading zero in number at byte 1"),
+        ("\"abc", "Unterminated string at byte 4"),
+        ("\"a\nb\"", "Unescaped control character in string at byte 2"),
+        ("\"\\x\"", "Invalid escape sequence at byte 2"),
+        ("\"\\ud800\"", "Unpaired surrogate in string at byte 7"),
+        ("tru", "Invalid literal at byte 0"),
+        ("1 2", "Unexpected trailing content at byte 2"),
+        ("1e999", "Number out of range at byte 0"),
+        ("-", "Invalid number at byte 1"),
+    ])
+    func malformedTextIsAnErrorWithAnOffset(text: String, message: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
+        do {
+            _ = try JSONValue(parsing: text)
+        } catch {
+            #expect(String(describing: error) == message)
+        }
+    }
+
+    @Test func invalidUTF8AndDeepNestingAreRejected() {
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: [0x22, 0xFF, 0x22]) }
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: deep) }
+        let fine = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+        #expect(throws: Never.self) { try JSONValue(parsing: fine) }
+    }
+
+    @Test func codableInteroperates() throws {
+        struct Settings: Codable, Equatable {
+            var theme: String
+            var size: Int
+            var tags: [String]
+        }
+        let settings = Settings(theme: "dark", size: 14, tags: ["a", "b"])
+        let value = try JSONValue(encoding: settings)
+        #expect(value["theme"] == "dark")
+        #expect(value["size"] == 14)
+        #expect(try value.decode(as: Settings.self) == settings)
+        let viaFoundation = try JSONDecoder().decode(JSONValue.self, from: Data(#"{"a":[1,2.5,"x",null,true]}"#.utf8))
+        #expect(viaFoundation == ["a": [1, 2.5, "x", nil, true]])
+        let encoded = try JSONEncoder().encode(viaFoundation)
+        #expect(try JSONValue(parsing: encoded) == viaFoundation)
+    }
+
+    @Test func prettyPrinting() {
+        let value: JSONValue = ["a": [1, 2], "b": [:], "c": []]
+        #expect(value.jsonString(pretty: true) == "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {},\n  \"c\": []\n}")
+    }
+}
+
+@Suite("Namespace")
+struct NamespaceTests {
+    @Test(arguments: ["default", "a", "agent-1", "crew:alpha.v2", "A_b", "9", String(repeating: "x", count: 128)])
+    func validNames(name: String) throws {
+        #expect(try Namespace(name).name == name)
+    }
+
+    @Test(arguments: ["", " a", "-a", "_a", ".a", "a b", "a/b", "a\u{0}", "café", "a\n", String(repeating: "x", count: 129), "../etc"])
+    func invalidNamesAreErrorsNotCorrections(name: String) {
+        #expect(throws: MemoryError.self) { try Namespace(name) }
+        do {
+            _ = try Namespace(name)
+        } catch let error as MemoryError {
+            #expect(error.code == .invalidNamespace)
+            #expect(error.message.contains("a namespace is 1 to 128 characters from A-Z a-z 0-9 _ . : - and starts with a letter or digit"))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+}
+
+@Suite("MemoryRecord")
+struct MemoryRecordTests {
+    @Test func jsonObjectRoundTrips() throws {
+        let record = MemoryRecord(
+            key: "k", value: ["x": 1], version: 3,
+            createdAt: Date(timeIntervalSince1970: 1_800_000_000.25), updatedAt: Date(timeIntervalSince1970: 1_800_000_100.5),
+            author: "agent", expiresAt: Date(timeIntervalSince1970: 1_900_000_000))
+        let json = record.jsonObject
+        #expect(json.jsonString() == #"{"key":"k","value":{"x":1},"version":3,"createdAt":"2027-01-15T08:00:00.250Z","updatedAt":"2027-01-15T08:01:40.500Z","author":"agent","expiresAt":"2030-03-17T17:46:40.000Z"}"#)
+        #expect(try MemoryRecord(jsonObject: json) == record)
+    }
+
+    @Test func malformedRecordsNameTheField() {
+        for (text, message) in [
+            (#"[]"#, "a record must be a JSON object"),
+            (#"{"value":1}"#, "field \"key\" must be a string"),
+            (#"{"key":"k"}"#, "field \"value\" is missing"),
+            (#"{"key":"k","value":1,"version":0}"#, "field \"version\" must be an integer >= 1"),
+            (#"{"key":"k","value":1,"expiresAt":"tomorrow"}"#, "field \"expiresAt\" must be an ISO 8601 time, got \"tomorrow\""),
+        ] {
+            do {
+                _ = try MemoryRecord(jsonObject: JSONValue(parsing: text))
+                Issue.record("accepted \(text)")
+            } catch let error as MemoryError {
+                #expect(error.message == message)
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
+    }
+}
