@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+/// Runs the built executables as a user would: arguments, stdin, environment in; exit status,
+/// stdout and stderr out.
+struct CommandRunner {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// A fresh AGENT_MEMORY_HOME for each runner, so tests never touch the user's memory.
+    let home: URL
+
+    init() {
+        home = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-cli-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+    }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The folder holding the built products: beside the test bundle.
+    static let productsDirectory: URL = {
+        var candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
+            candidates.append(bundle.bundleURL.deletingLastPathComponent())
+        }
+        candidates.append(packageRoot.appendingPathComponent(".build/debug"))
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("agent-memory").path) }
+            ?? candidates[0]
+    }()
+
+    static func executable(_ name: String) -> URL { productsDirectory.appendingPathComponent(name) }
+
+    var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["AGENT_MEMORY_HOME"] = home.path
+        for name in ["AGENT_MEMORY_STORE", "AGENT_MEMORY_NAMESPACE", "AGENT_MEMORY_AGENT"] {
+            environment[name] = nil
+        }
+        return environment
+    }
+
+    /// Starts a program without waiting for it.
+    func start(_ program: String, _ arguments: [String], stdin: String = "", extraEnvironment: [String: String] = [:]) throws -> (Process, URL, URL) {
+        let process = Process()
+        process.executableURL = Self.executable(program)
+        process.arguments = arguments
+        process.environment = environment.merging(extraEnvironment) { $1 }
+        let id = UUID().uuidString
+        let input = home.appendingPathComponent("stdin-\(id)")
+        let output = home.appendingPathComponent("stdout-\(id)")
+        let errors = home.appendingPathComponent("stderr-\(id)")
+        try Data(stdin.utf8).write(to: input)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        process.standardInput = try FileHandle(forReadingFrom: input)
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        return (process, output, errors)
+    }
+
+    func finish(_ started: (Process, URL, URL)) throws -> Result {
+        started.0.waitUntilExit()
+        return Result(
+            status: started.0.terminationStatus,
+            stdout: String(decoding: try Data(contentsOf: started.1), as: UTF8.self),
+            stderr: String(decoding: try Data(contentsOf: started.2), as: UTF8.self))
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], stdin: String = "", extraEnvironment: [String: String] = [:]) throws -> Result {
+        try finish(start("agent-memory", arguments, stdin: stdin, extraEnvironment: extraEnvironment))
+    }
+}
