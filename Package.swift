@@ -71,6 +71,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory"], swiftSettings: strictSettings),
+        .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )
