@@ -48,18 +48,41 @@ public final class SQLiteMemoryStore: MemoryStore {
             if !directory.isEmpty {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
-            var configuration = Configuration()
-            let (seconds, attoseconds) = busyTimeout.components
-            configuration.busyMode = .timeout(Double(seconds) + Double(attoseconds) / 1e18)
-            configuration.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
-            }
-            configuration.label = "AgentMemory"
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try SQLiteMigrations.migrate(pool)
+            pool = try Self.openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout)
         } catch {
             throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
         }
+    }
+
+    /// Opens the pool, applies the migrations and sets the durability level, retrying while
+    /// another process holds the lock during its own first open (setting WAL mode does not
+    /// always wait on SQLite's busy handler).
+    private static func openPool(path: String, synchronous: Synchronous, busyTimeout: Duration) throws -> DatabasePool {
+        var configuration = Configuration()
+        let (seconds, attoseconds) = busyTimeout.components
+        let timeout = Double(seconds) + Double(attoseconds) / 1e18
+        configuration.busyMode = .timeout(timeout)
+        configuration.label = "AgentMemory"
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try SQLiteMigrations.migrate(pool)
+                // Set on the writer after GRDB's WAL set-up, which itself sets NORMAL.
+                try pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+                }
+                return pool
+            } catch let error as DatabaseError
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && Date() < deadline {
+                usleep(UInt32.random(in: 5_000...25_000))
+            }
+        }
+    }
+
+    /// The `synchronous` setting in force on the connection that writes (0 off, 1 normal, 2 full).
+    package func effectiveSynchronous() async throws -> Int {
+        try await write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// The default file: `$AGENT_MEMORY_HOME/memory.sqlite`, else `~/.agent-memory/memory.sqlite`.

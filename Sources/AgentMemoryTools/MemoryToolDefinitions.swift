@@ -15,6 +15,7 @@ public enum MemoryToolDefinitions {
         case .listMemory: return listMemory
         case .forget: return forget
         case .searchMemory: return searchMemory
+        case .memory: return BuiltinMemoryTool.definition
         }
     }
 

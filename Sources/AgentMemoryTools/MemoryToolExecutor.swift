@@ -139,7 +139,8 @@ public struct MemoryToolExecutor: ToolExecutor {
     /// Runs one call by tool name and input.
     public func run(name: String, input: JSONValue) async -> Outcome {
         if let tool = MemoryToolKind(rawValue: name), tools.contains(tool) {
-            if tool.writes, access == .readOnly {
+            // The memory tool allows `view` in read-only mode and words its own refusals.
+            if tool.writes, access == .readOnly, tool != .memory {
                 return .failure("\(name) is not allowed: this agent has read-only access to namespace \"\(namespace)\"")
             }
             do {
@@ -170,6 +171,10 @@ public struct MemoryToolExecutor: ToolExecutor {
         case .listMemory: return try await listMemory(input)
         case .forget: return try await forget(input)
         case .searchMemory: return try await searchMemory(input)
+        case .memory:
+            let result = await BuiltinMemoryTool(store: store, namespace: namespace, author: agent, readOnly: access == .readOnly)
+                .run(input)
+            return Outcome(text: result.text, isError: result.isError)
         }
     }
 

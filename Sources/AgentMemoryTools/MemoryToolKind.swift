@@ -11,6 +11,9 @@ public enum MemoryToolKind: String, Sendable, Hashable, CaseIterable, CustomStri
     case forget
     /// Full-text search over keys and values (opt-in).
     case searchMemory = "search_memory"
+    /// Claude's built-in memory tool (`memory_20250818`): files under `/memories` kept in the
+    /// same namespace (opt-in). See ``BuiltinMemoryTool``.
+    case memory
 
     /// The tool's name as Claude sees it.
     public var description: String { rawValue }
@@ -18,7 +21,7 @@ public enum MemoryToolKind: String, Sendable, Hashable, CaseIterable, CustomStri
     /// Whether the tool writes to the store.
     public var writes: Bool {
         switch self {
-        case .remember, .forget: return true
+        case .remember, .forget, .memory: return true
         case .recall, .listMemory, .searchMemory: return false
         }
     }

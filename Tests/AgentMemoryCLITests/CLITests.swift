@@ -56,7 +56,7 @@ struct CLITests {
         (["remember", "k", "v", "--ttl", "0"], "error: --ttl must be a whole number of seconds >= 1, got 0\n"),
         (["remember", "k", "{bad", "--json"], "error: VALUE is not valid JSON (Expected a string key at byte 1); drop --json to store it as a string\n"),
         (["remember", "", "v"], "error: Invalid key: a key must not be empty (1 to 512 UTF-8 bytes)\n"),
-        (["exec", "--tools", "recall,nope"], "error: Unknown tool \"nope\" in the tool list; valid names are all, default, remember, recall, list_memory, forget, search_memory (from --tools)\n"),
+        (["exec", "--tools", "recall,nope"], "error: Unknown tool \"nope\" in the tool list; valid names are all, default, remember, recall, list_memory, forget, search_memory, memory (from --tools)\n"),
     ])
     func badOptionsAreClearErrorsWithStatusTwo(arguments: [String], message: String) throws {
         let cli = CommandRunner()

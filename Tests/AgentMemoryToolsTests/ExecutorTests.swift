@@ -161,7 +161,7 @@ struct ExecutorTests {
         ("search_memory", ["query": "  ?! "], "Invalid input for search_memory: field \"query\" must contain at least one word"),
         ("search_memory", ["query": "x", "limit": 51], "Invalid input for search_memory: field \"limit\" must be an integer from 1 to 50, got 51"),
         ("forget", ["key": true], "Invalid input for forget: field \"key\" must be a string, got boolean"),
-        ("delete_everything", [:], "Unknown tool \"delete_everything\". The tools available are: remember, recall, list_memory, forget, search_memory"),
+        ("delete_everything", [:], "Unknown tool \"delete_everything\". The tools available are: remember, recall, list_memory, forget, search_memory, memory"),
     ] as [(String, JSONValue, String)])
     func badInputIsAnErrorResultAndChangesNothing(tool: String, input: JSONValue, message: String) async throws {
         let harness = Harness(limits: MemoryLimits(maxValueBytes: 100))
@@ -208,7 +208,7 @@ struct ExecutorTests {
         #expect(message.jsonValue.jsonString() == """
             {"role":"user","content":[\
             {"type":"tool_result","tool_use_id":"toolu_a","content":"Remembered \\"k\\" (version 1)."},\
-            {"type":"tool_result","tool_use_id":"toolu_b","content":"Unknown tool \\"nope\\". The tools available are: remember, recall, list_memory, forget, search_memory","is_error":true},\
+            {"type":"tool_result","tool_use_id":"toolu_b","content":"Unknown tool \\"nope\\". The tools available are: remember, recall, list_memory, forget, search_memory, memory","is_error":true},\
             {"type":"tool_result","tool_use_id":"toolu_c","content":"v1"},\
             {"type":"tool_result","tool_use_id":"toolu_d","content":"Invalid input for remember: missing required field \\"value\\" (a string)","is_error":true}\
             ]}

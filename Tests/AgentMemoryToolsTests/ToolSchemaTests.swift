@@ -8,7 +8,7 @@ struct ToolSchemaTests {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("tool-schemas")
 
-    @Test(arguments: MemoryToolKind.everyTool)
+    @Test(arguments: MemoryToolKind.everyTool.filter { $0 != .memory })
     func everyDefinitionIsAValidMessagesAPITool(tool: MemoryToolKind) throws {
         let json = MemoryToolDefinitions.definition(for: tool).jsonValue
         #expect(json["name"] == .string(tool.rawValue))
@@ -36,6 +36,10 @@ struct ToolSchemaTests {
         let code = MemoryToolDefinitions.definition(for: tool).jsonValue
         #expect(committed == code, "tool-schemas/\(tool.rawValue).json differs from the code: run `swift run agent-memory schemas --write tool-schemas`")
         #expect(String(decoding: try Data(contentsOf: file), as: UTF8.self) == code.jsonString(pretty: true) + "\n")
+    }
+
+    @Test func theBuiltInMemoryToolIsDeclaredByTypeOnly() {
+        #expect(MemoryToolDefinitions.definition(for: .memory).jsonValue.jsonString() == #"{"type":"memory_20250818","name":"memory"}"#)
     }
 
     @Test func toolsJSONIsTheDefaultSet() throws {
