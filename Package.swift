@@ -56,6 +56,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Examples/QuickStart: `swift run quick-start`
+        .executableTarget(name: "quick-start", dependencies: ["AgentMemory"], path: "Examples/QuickStart", swiftSettings: strictSettings),
         // a helper program the tests run as several processes at once against one store
         .executableTarget(name: "MemoryStress", dependencies: ["AgentMemory"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryCoreTests", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),
