@@ -20,6 +20,11 @@ let package = Package(
         .library(name: "AgentMemoryCore", targets: ["AgentMemoryCore", "ClaudeMessages", "AgentMemoryTools"]),
         .library(name: "AgentMemorySQLite", targets: ["AgentMemorySQLite"]),
         .executable(name: "agent-memory", targets: ["AgentMemoryCLI"]),
+        // The Messages API client (retries, streaming) and the agent loop with sessions.
+        .library(name: "ClaudeClient", targets: ["ClaudeClient"]),
+        .library(name: "AgentLoop", targets: ["AgentLoop"]),
+        // A scripted Messages API server on 127.0.0.1 for testing agents without an API key.
+        .library(name: "AgentMemoryTesting", targets: ["AgentMemoryTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -69,6 +74,26 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory"], swiftSettings: strictSettings),
+        // the Messages API client over URLSession: transport, retries, typed errors, streaming
+        .target(name: "ClaudeClient", dependencies: ["ClaudeMessages"], swiftSettings: strictSettings),
+        // the agent loop and session transcripts kept in a MemoryStore
+        .target(
+            name: "AgentLoop",
+            dependencies: ["ClaudeClient", "ClaudeMessages", "AgentMemoryCore"],
+            swiftSettings: strictSettings
+        ),
+        // test doubles users can use too: a scripted Messages API server on POSIX sockets
+        .target(name: "AgentMemoryTesting", dependencies: ["ClaudeMessages"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ClaudeClientTests",
+            dependencies: ["ClaudeClient", "AgentMemoryTesting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AgentLoopTests",
+            dependencies: ["AgentLoop", "AgentMemoryTesting"],
+            swiftSettings: strictSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
