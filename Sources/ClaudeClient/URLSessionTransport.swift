@@ -33,7 +33,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         for field in request.headers { urlRequest.addValue(field.value, forHTTPHeaderField: field.name) }
         urlRequest.httpBody = request.body
         let task = session.dataTask(with: urlRequest)
-        let exchange = Exchange(task: task)
+        let exchange = Exchange(task: task, idleTimeout: seconds)
         delegate.register(exchange, for: task.taskIdentifier)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -53,11 +53,17 @@ private final class Exchange: @unchecked Sendable {
     private var head: CheckedContinuation<HTTPResponse, any Error>?
     private var headDone = false
     private var cancelled = false
+    private var timedOut = false
+    private let idleTimeout: Double
+    private let watchdog: any DispatchSourceTimer
     private let body: AsyncThrowingStream<Data, any Error>
     private let bodyContinuation: AsyncThrowingStream<Data, any Error>.Continuation
 
-    init(task: URLSessionDataTask) {
+    init(task: URLSessionDataTask, idleTimeout: Double) {
         self.task = task
+        self.idleTimeout = idleTimeout
+        // Our own idle timeout: URLSession on Linux does not apply a request's `timeoutInterval`.
+        watchdog = DispatchSource.makeTimerSource(queue: .global())
         (body, bodyContinuation) = AsyncThrowingStream.makeStream(of: Data.self)
         let task = UncheckedBox(task)
         bodyContinuation.onTermination = { termination in
@@ -71,12 +77,29 @@ private final class Exchange: @unchecked Sendable {
         if cancelled {
             headDone = true
             lock.unlock()
+            watchdog.resume()  // a suspended source must not be released
+            watchdog.cancel()
             continuation.resume(throwing: CancellationError())
             return
         }
         head = continuation
         lock.unlock()
+        watchdog.setEventHandler { [weak self] in self?.timeOut() }
+        watchdog.schedule(deadline: .now() + idleTimeout)
+        watchdog.resume()
         task.resume()
+    }
+
+    /// Something arrived: the idle timeout starts again.
+    private func touch() {
+        watchdog.schedule(deadline: .now() + idleTimeout)
+    }
+
+    private func timeOut() {
+        lock.lock()
+        timedOut = true
+        lock.unlock()
+        task.cancel()
     }
 
     func cancel() {
@@ -87,6 +110,7 @@ private final class Exchange: @unchecked Sendable {
     }
 
     func receive(response: URLResponse) {
+        touch()
         let http = response as? HTTPURLResponse
         var headers = HTTPHeaders()
         for (name, value) in http?.allHeaderFields ?? [:] {
@@ -102,6 +126,7 @@ private final class Exchange: @unchecked Sendable {
     }
 
     func receive(data: Data) {
+        touch()
         bodyContinuation.yield(data)
     }
 
@@ -110,9 +135,13 @@ private final class Exchange: @unchecked Sendable {
         let continuation = head
         head = nil
         let wasCancelled = cancelled
+        let wasTimedOut = timedOut
         headDone = true
         lock.unlock()
-        let failure: (any Error)? = error.map { Self.transportError($0, cancelled: wasCancelled) }
+        watchdog.cancel()
+        let failure: (any Error)? = error.map {
+            wasTimedOut ? HTTPTransportError(isTimeout: true, "no data arrived for \(idleTimeout) s") : Self.transportError($0, cancelled: wasCancelled)
+        }
         if let continuation {
             continuation.resume(throwing: failure ?? HTTPTransportError("the connection closed before a response arrived"))
         }
