@@ -1,9 +1,12 @@
 /// The `system` prompt of a request: a string, or text blocks (which can carry `cache_control`).
-public enum SystemPrompt: Sendable, Hashable {
+public enum SystemPrompt: Sendable, Hashable, ExpressibleByStringLiteral {
     /// A plain string.
     case text(String)
     /// Text blocks.
     case blocks([ContentBlock])
+
+    /// A plain-string prompt from a literal.
+    public init(stringLiteral value: String) { self = .text(value) }
 
     /// The prompt as JSON.
     public var jsonValue: JSONValue {
