@@ -42,7 +42,7 @@ public struct AgentLoop: Sendable {
     /// that ends in a user turn or a paused turn is continued.
     public func run(_ prompt: String?, in session: AgentSession) async throws -> AgentRunResult {
         let transcript = await session.transcript
-        var pending = await unansweredResults(transcript, hasPrompt: prompt != nil)
+        var pending = try await unansweredResults(transcript, hasPrompt: prompt != nil)
         if let prompt {
             if pending.isEmpty {
                 try await session.append([.user(prompt)])
@@ -81,8 +81,7 @@ public struct AgentLoop: Sendable {
             case .toolUse?:
                 let toolUses = response.toolUses
                 guard !toolUses.isEmpty else { return result }
-                try Task.checkCancellation()
-                let results = await runTools(toolUses)
+                let results = try await runTools(toolUses)
                 // Saved even when cancelled meanwhile: the calls did run.
                 try await session.append([Message(role: .user, content: results)])
             case .pauseTurn?:
@@ -115,7 +114,8 @@ public struct AgentLoop: Sendable {
     }
 
     /// Runs the calls through the veto hook and the executor; one result per call, in order.
-    func runTools(_ toolUses: [ToolUse]) async -> [ContentBlock] {
+    /// Throws `CancellationError` when the task is cancelled before the executor starts.
+    func runTools(_ toolUses: [ToolUse]) async throws -> [ContentBlock] {
         var results = [ContentBlock?](repeating: nil, count: toolUses.count)
         var allowed: [(index: Int, call: ToolUse)] = []
         for (index, call) in toolUses.enumerated() {
@@ -125,6 +125,7 @@ public struct AgentLoop: Sendable {
                 allowed.append((index, call))
             }
         }
+        try Task.checkCancellation()
         if !allowed.isEmpty {
             let executed = await executor.execute(allowed.map(\.call))
             var byID: [String: ContentBlock] = [:]
@@ -147,7 +148,7 @@ public struct AgentLoop: Sendable {
     }
 
     /// Results that answer the tool calls of a saved last assistant turn that has none yet.
-    private func unansweredResults(_ transcript: SessionTranscript, hasPrompt: Bool) async -> [ContentBlock] {
+    private func unansweredResults(_ transcript: SessionTranscript, hasPrompt: Bool) async throws -> [ContentBlock] {
         guard let last = transcript.messages.last, last.role == .assistant else { return [] }
         let calls = last.toolUses
         guard !calls.isEmpty else { return [] }
@@ -155,7 +156,7 @@ public struct AgentLoop: Sendable {
         if reason == .toolUse || reason == nil {
             switch configuration.interruptedToolCalls {
             case .execute:
-                return await runTools(calls)
+                return try await runTools(calls)
             case .reportInterrupted:
                 return calls.map {
                     .toolResult(
