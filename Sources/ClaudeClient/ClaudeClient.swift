@@ -38,7 +38,9 @@ public struct ClaudeClient: Sendable {
     /// returns the assembled response (the same as ``createMessage(_:)`` would return).
     ///
     /// A stream cut before `message_stop` is retried only while nothing has been passed to
-    /// `onEvent`; after that it throws ``ClaudeAPIError/Kind/streamInterrupted``.
+    /// `onEvent`; after that it throws ``ClaudeAPIError/Kind/streamInterrupted``. An `error` event
+    /// in the stream is thrown as an ``ClaudeAPIError/Kind/api`` error and not retried, as the
+    /// official SDKs do.
     public func streamMessage(
         _ request: MessageRequest, onEvent: @escaping @Sendable (MessageStreamEvent) -> Void = { _ in }
     ) async throws -> MessageResponse {

@@ -66,9 +66,13 @@ struct AgentLoopTests {
             ]), streaming: streaming),
             scripted(endTurn("msg_2", "Done."), streaming: streaming))
         let executor = TestToolExecutor()
-        let result = try await makeLoop(server, executor: executor, streaming: streaming).run("Do three things.", in: AgentSession())
+        let recorder = RecordingToolExecutor(executor)
+        let result = try await makeLoop(server, executor: recorder, streaming: streaming).run("Do three things.", in: AgentSession())
         #expect(result.stopReason == .endTurn)
         #expect(await executor.state.batches.map { $0.map(\.id) } == [["toolu_a", "toolu_b", "toolu_c"]])
+        #expect(recorder.batches == [3])
+        #expect(recorder.calls.map(\.call.name) == ["remember", "recall", "remember"])
+        #expect(recorder.calls[1].result.toolResult?.isError == true)
         let messages = server.requests[1].messages
         #expect(messages.count == 3)
         let results = messages[2].blocks.compactMap(\.toolResult)
