@@ -77,3 +77,22 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The Messages API client (retries, streaming), the agent loop with sessions, and testing
+// support. Appended here rather than in the lists above to keep merges with them trivial.
+package.products += [
+    .library(name: "ClaudeClient", targets: ["ClaudeClient"]),
+    .library(name: "AgentLoop", targets: ["AgentLoop"]),
+    // A scripted Messages API server on 127.0.0.1 for testing agents without an API key.
+    .library(name: "AgentMemoryTesting", targets: ["AgentMemoryTesting"]),
+]
+package.targets += [
+    // the Messages API client over URLSession: transport, retries, typed errors, streaming
+    .target(name: "ClaudeClient", dependencies: ["ClaudeMessages"], swiftSettings: strictSettings),
+    // the agent loop and session transcripts kept in a MemoryStore
+    .target(name: "AgentLoop", dependencies: ["ClaudeClient", "ClaudeMessages", "AgentMemoryCore"], swiftSettings: strictSettings),
+    // test doubles users can use too: a scripted Messages API server on POSIX sockets, a tool-call recorder
+    .target(name: "AgentMemoryTesting", dependencies: ["ClaudeMessages"], swiftSettings: strictSettings),
+    .testTarget(name: "ClaudeClientTests", dependencies: ["ClaudeClient", "AgentMemoryTesting"], swiftSettings: strictSettings),
+    .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),
+]

@@ -1,0 +1,227 @@
+@_exported import ClaudeMessages
+import Foundation
+
+/// A Messages API client: `POST /v1/messages`, with retries like the official SDKs, typed
+/// errors, and streaming through server-sent events.
+///
+/// ```swift
+/// let client = try ClaudeClient.fromEnvironment()
+/// let response = try await client.createMessage(MessageRequest(
+///     model: "claude-sonnet-4-5", maxTokens: 1024, messages: [.user("Hello")]))
+/// ```
+public struct ClaudeClient: Sendable {
+    /// Where and how requests are sent.
+    public let configuration: ClaudeConfiguration
+    /// The HTTP transport.
+    public let transport: any HTTPTransport
+    /// Sleep, jitter and clock for retries.
+    public let retryTiming: RetryTiming
+
+    /// Creates a client; by default over a new ``URLSessionTransport`` with real sleeps.
+    public init(configuration: ClaudeConfiguration, transport: (any HTTPTransport)? = nil, retryTiming: RetryTiming = .live) {
+        self.configuration = configuration
+        self.transport = transport ?? URLSessionTransport()
+        self.retryTiming = retryTiming
+    }
+
+    /// A client configured from `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL`.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ClaudeClient {
+        ClaudeClient(configuration: try ClaudeConfiguration.fromEnvironment(environment))
+    }
+
+    /// Sends `request` without streaming and returns the response.
+    public func createMessage(_ request: MessageRequest) async throws -> MessageResponse {
+        try await send(request, streaming: false, onEvent: nil)
+    }
+
+    /// Sends `request` as a stream, calls `onEvent` as text, thinking and tool input arrive, and
+    /// returns the assembled response (the same as ``createMessage(_:)`` would return).
+    ///
+    /// A stream cut before `message_stop` is retried only while nothing has been passed to
+    /// `onEvent`; after that it throws ``ClaudeAPIError/Kind/streamInterrupted``. An `error` event
+    /// in the stream is thrown as an ``ClaudeAPIError/Kind/api`` error and not retried, as the
+    /// official SDKs do.
+    public func streamMessage(
+        _ request: MessageRequest, onEvent: @escaping @Sendable (MessageStreamEvent) -> Void = { _ in }
+    ) async throws -> MessageResponse {
+        try await send(request, streaming: true, onEvent: onEvent)
+    }
+
+    /// Sends `request`, streamed or not; see ``createMessage(_:)`` and ``streamMessage(_:onEvent:)``.
+    public func send(
+        _ request: MessageRequest, streaming: Bool, onEvent: (@Sendable (MessageStreamEvent) -> Void)?
+    ) async throws -> MessageResponse {
+        guard let apiKey = configuration.apiKey, !apiKey.isEmpty else {
+            throw ClaudeAPIError(
+                .missingAPIKey,
+                "no API key: set ANTHROPIC_API_KEY or pass apiKey in ClaudeConfiguration (nothing was sent)")
+        }
+        var request = request
+        request.stream = streaming ? true : nil
+        let httpRequest = HTTPRequest(
+            method: "POST", url: configuration.messagesURL, headers: headers(apiKey: apiKey, streaming: streaming),
+            body: request.jsonValue.jsonData(), timeout: configuration.timeout)
+        var retry = 0
+        while true {
+            try Task.checkCancellation()
+            do {
+                return try await attempt(httpRequest, streaming: streaming, onEvent: onEvent)
+            } catch let failure as AttemptFailure {
+                let error = redacted(failure.error, apiKey: apiKey)
+                guard failure.retryable, retry < configuration.maxRetries else { throw error }
+                let delay = RetryPolicy.delay(
+                    retry: retry, headers: failure.headers, jitter: retryTiming.jitter(), now: retryTiming.now())
+                try await retryTiming.sleep(delay)
+                retry += 1
+            }
+        }
+    }
+
+    private func headers(apiKey: String, streaming: Bool) -> HTTPHeaders {
+        var headers: HTTPHeaders = [
+            "x-api-key": apiKey,
+            "anthropic-version": configuration.anthropicVersion,
+            "content-type": "application/json",
+            "accept": streaming ? "text/event-stream" : "application/json",
+        ]
+        if !configuration.betas.isEmpty { headers.add("anthropic-beta", configuration.betas.joined(separator: ",")) }
+        for field in configuration.additionalHeaders { headers.add(field.name, field.value) }
+        return headers
+    }
+
+    /// One try; every failure is an ``AttemptFailure`` that says whether to retry.
+    private func attempt(
+        _ request: HTTPRequest, streaming: Bool, onEvent: (@Sendable (MessageStreamEvent) -> Void)?
+    ) async throws -> MessageResponse {
+        let response: HTTPResponse
+        do {
+            response = try await transport.send(request)
+        } catch {
+            throw AttemptFailure(try connectionError(error), retryable: true)
+        }
+        let requestID = response.headers["request-id"]
+        guard (200..<300).contains(response.status) else {
+            let body: Data
+            do {
+                body = try await response.collectBody(limit: 1 << 20)
+            } catch {
+                throw AttemptFailure(try connectionError(error), retryable: true)
+            }
+            throw AttemptFailure(
+                Self.apiError(status: response.status, body: body, requestID: requestID),
+                retryable: RetryPolicy.shouldRetry(status: response.status, headers: response.headers),
+                headers: response.headers)
+        }
+        if streaming {
+            return try await readStream(response, requestID: requestID, onEvent: onEvent)
+        }
+        let body: Data
+        do {
+            body = try await response.collectBody()
+        } catch {
+            throw AttemptFailure(try connectionError(error), retryable: true)
+        }
+        do {
+            return try MessageResponse(jsonValue: JSONValue(parsing: body))
+        } catch {
+            throw AttemptFailure(
+                ClaudeAPIError(
+                    .invalidResponse, status: response.status,
+                    "the response is not a message (\(error)); it starts with: \(Self.quote(body))", requestID: requestID),
+                retryable: false)
+        }
+    }
+
+    private func readStream(
+        _ response: HTTPResponse, requestID: String?, onEvent: (@Sendable (MessageStreamEvent) -> Void)?
+    ) async throws -> MessageResponse {
+        var parser = ServerSentEventParser()
+        var accumulator = MessageStreamAccumulator()
+        var delivered = false
+        func interrupted(_ reason: String) -> AttemptFailure {
+            AttemptFailure(
+                ClaudeAPIError(
+                    .streamInterrupted, status: response.status,
+                    "the stream was cut before message_stop (\(reason))"
+                        + (delivered ? "; part of the response was already delivered, so it was not retried" : ""),
+                    requestID: requestID),
+                retryable: !delivered)
+        }
+        do {
+            for try await chunk in response.body {
+                for event in parser.feed(chunk) {
+                    let updates: [MessageStreamEvent]
+                    do {
+                        updates = try accumulator.apply(event)
+                    } catch var error as ClaudeAPIError {
+                        error.requestID = error.requestID ?? requestID
+                        throw AttemptFailure(error, retryable: false)
+                    }
+                    for update in updates {
+                        delivered = true
+                        onEvent?(update)
+                    }
+                    if accumulator.isComplete { return try accumulator.response() }
+                }
+            }
+        } catch let failure as AttemptFailure {
+            throw failure
+        } catch let error as ClaudeAPIError {
+            throw AttemptFailure(error, retryable: false)
+        } catch {
+            let cause = try connectionError(error)
+            throw interrupted(cause.message)
+        }
+        throw interrupted("the connection closed")
+    }
+
+    /// Maps a transport failure to an error; rethrows cancellation.
+    private func connectionError(_ error: any Error) throws -> ClaudeAPIError {
+        if error is CancellationError || Task.isCancelled { throw CancellationError() }
+        if let transport = error as? HTTPTransportError {
+            return ClaudeAPIError(transport.isTimeout ? .timeout : .connection, transport.message)
+        }
+        return ClaudeAPIError(.connection, "\(error)")
+    }
+
+    /// The typed error for an HTTP error response: the API's `{"type":"error","error":{...}}`
+    /// when the body is that, else a message quoting the body's first bytes.
+    static func apiError(status: Int, body: Data, requestID: String?) -> ClaudeAPIError {
+        if let json = try? JSONValue(parsing: body), let error = json["error"]?.objectValue,
+           let message = error["message"]?.stringValue
+        {
+            return ClaudeAPIError(
+                .api, status: status, errorType: error["type"]?.stringValue, message,
+                requestID: requestID ?? json["request_id"]?.stringValue)
+        }
+        let text = body.isEmpty ? "the response has no body" : "the response body is not an API error: \(quote(body))"
+        return ClaudeAPIError(.api, status: status, text, requestID: requestID)
+    }
+
+    /// The first 200 bytes of a body as text, quoted.
+    static func quote(_ body: Data) -> String {
+        let prefix = body.prefix(200)
+        let text = String(decoding: prefix, as: UTF8.self)
+        return "\"\(text)\(body.count > 200 ? "…" : "")\""
+    }
+
+    /// The error with every occurrence of the API key replaced (a server could echo it).
+    private func redacted(_ error: ClaudeAPIError, apiKey: String) -> ClaudeAPIError {
+        var error = error
+        error.message = error.message.replacingOccurrences(of: apiKey, with: "[redacted]")
+        return error
+    }
+}
+
+/// A failed attempt and whether it may be retried.
+private struct AttemptFailure: Error {
+    var error: ClaudeAPIError
+    var retryable: Bool
+    var headers: HTTPHeaders?
+
+    init(_ error: ClaudeAPIError, retryable: Bool, headers: HTTPHeaders? = nil) {
+        self.error = error
+        self.retryable = retryable
+        self.headers = headers
+    }
+}
