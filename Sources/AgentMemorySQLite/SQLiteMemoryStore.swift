@@ -1,6 +1,7 @@
 import Foundation
 import AgentMemoryCore
 import GRDB
+import Synchronization
 
 /// The embedded default store: one SQLite file (WAL mode) that several processes may share.
 ///
@@ -25,7 +26,10 @@ public final class SQLiteMemoryStore: MemoryStore {
     public let path: String
     /// The limits enforced on every write.
     public let limits: MemoryLimits
+    /// How long the change log is kept.
+    public let retention: ChangeLogRetention
     private let pool: DatabasePool
+    private let writesSincePrune = Mutex(0)
     private let clock: @Sendable () -> Date
 
     /// Opens (creating if needed, with its parent directory) the SQLite file at `path`.
@@ -38,10 +42,12 @@ public final class SQLiteMemoryStore: MemoryStore {
         limits: MemoryLimits = .default,
         synchronous: Synchronous = .full,
         busyTimeout: Duration = .seconds(10),
+        retention: ChangeLogRetention = .default,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         self.path = path
         self.limits = limits
+        self.retention = retention
         self.clock = clock
         let directory = (path as NSString).deletingLastPathComponent
         do {
@@ -122,12 +128,53 @@ public final class SQLiteMemoryStore: MemoryStore {
 
     /// Deletes `key`; see ``MemoryStore/delete(_:in:ifVersion:)``.
     @discardableResult
-    public func delete(_ key: String, in namespace: Namespace, ifVersion: Int?) async throws -> Bool {
+    public func delete(_ key: String, in namespace: Namespace, ifVersion: Int?, author: String?) async throws -> Bool {
         try limits.validate(key: key)
         let now = clock()
         return try await write { db in
-            try self.applyDelete(key, ifVersion: ifVersion, in: namespace, now: now, db: db)
+            try self.applyDelete(key, ifVersion: ifVersion, author: author, in: namespace, now: now, db: db)
         }
+    }
+
+    /// Appends in one transaction; see ``MemoryStore/append(_:value:in:options:)``.
+    @discardableResult
+    public func append(_ key: String, value: JSONValue, in namespace: Namespace, options: AppendOptions) async throws -> MemoryRecord {
+        try limits.validate(key: key)
+        let now = clock()
+        return try await write { db in
+            try self.applyAppend(key, value: value, options: options, in: namespace, now: now, db: db)
+        }
+    }
+
+    /// Changes after `since`, oldest first.
+    public func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
+        try ListCursor.validate(limit: limit)
+        return try await read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT sequence, key, operation, version, author, time FROM memory_changes
+                WHERE namespace = ? AND sequence > ? ORDER BY sequence LIMIT ?
+                """)
+            return try Row.fetchAll(statement, arguments: [namespace.name, since, limit]).map(Self.change)
+        }
+    }
+
+    /// The retained changes of `key`, oldest first.
+    public func history(of key: String, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
+        try limits.validate(key: key)
+        try ListCursor.validate(limit: limit)
+        return try await read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT sequence, key, operation, version, author, time FROM memory_changes
+                WHERE namespace = ? AND key = ? ORDER BY sequence DESC LIMIT ?
+                """)
+            return try Row.fetchAll(statement, arguments: [namespace.name, key, limit]).map(Self.change).reversed()
+        }
+    }
+
+    /// Polls the change log (every 100 ms) and yields new changes; other processes' writes
+    /// are seen too.
+    public func watch(in namespace: Namespace, since: Int64) -> AsyncThrowingStream<MemoryChange, any Error> {
+        pollChanges(in: namespace, since: since)
     }
 
     /// A page of live records in key byte order (SQLite's BINARY collation compares bytes).
@@ -215,14 +262,18 @@ public final class SQLiteMemoryStore: MemoryStore {
     public func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult] {
         enum Prepared {
             case put(PreparedPut)
-            case delete(String, Int?)
+            case delete(String, Int?, String?)
+            case append(String, JSONValue, AppendOptions)
         }
         let prepared: [Prepared] = try operations.map { operation in
             switch operation {
             case .put(let key, let value, let options): return .put(try prepare(key: key, value: value, options: options))
-            case .delete(let key, let ifVersion):
+            case .delete(let key, let ifVersion, let author):
                 try limits.validate(key: key)
-                return .delete(key, ifVersion)
+                return .delete(key, ifVersion, author)
+            case .append(let key, let value, let options):
+                try limits.validate(key: key)
+                return .append(key, value, options)
             }
         }
         let now = clock()
@@ -230,8 +281,10 @@ public final class SQLiteMemoryStore: MemoryStore {
             try prepared.map { operation in
                 switch operation {
                 case .put(let put): return .put(try self.applyPut(put, in: namespace, now: now, db: db))
-                case .delete(let key, let ifVersion):
-                    return .delete(try self.applyDelete(key, ifVersion: ifVersion, in: namespace, now: now, db: db))
+                case .delete(let key, let ifVersion, let author):
+                    return .delete(try self.applyDelete(key, ifVersion: ifVersion, author: author, in: namespace, now: now, db: db))
+                case .append(let key, let value, let options):
+                    return .put(try self.applyAppend(key, value: value, options: options, in: namespace, now: now, db: db))
                 }
             }
         }
@@ -272,11 +325,13 @@ public final class SQLiteMemoryStore: MemoryStore {
         let createdAt: Double
         let author: String?
         let size: Int
+        let expiresAt: Double?
+        let valueJSON: String
     }
 
     private func current(_ key: String, in namespace: Namespace, now: Date, db: Database) throws -> Current? {
         let statement = try db.cachedStatement(sql: """
-            SELECT id, version, created_at, author, expires_at, size FROM memory_records WHERE namespace = ? AND key = ?
+            SELECT id, version, created_at, author, expires_at, size, value FROM memory_records WHERE namespace = ? AND key = ?
             """)
         guard let row = try Row.fetchOne(statement, arguments: [namespace.name, key]) else { return nil }
         let id: Int64 = row["id"]
@@ -284,11 +339,16 @@ public final class SQLiteMemoryStore: MemoryStore {
             try db.cachedStatement(sql: "DELETE FROM memory_records WHERE id = ?").execute(arguments: [id])
             return nil
         }
-        return Current(id: id, version: row["version"], createdAt: row["created_at"], author: row["author"], size: row["size"])
+        return Current(
+            id: id, version: row["version"], createdAt: row["created_at"], author: row["author"], size: row["size"],
+            expiresAt: row["expires_at"], valueJSON: row["value"])
     }
 
-    private func applyPut(_ put: PreparedPut, in namespace: Namespace, now: Date, db: Database) throws -> MemoryRecord {
-        let existing = try current(put.key, in: namespace, now: now, db: db)
+    private func applyPut(
+        _ put: PreparedPut, in namespace: Namespace, now: Date, db: Database,
+        operation: MemoryChange.Operation = .put, keepExpiry: Date? = nil, known: Current?? = nil
+    ) throws -> MemoryRecord {
+        let existing = try known ?? current(put.key, in: namespace, now: now, db: db)
         if let expected = put.options.ifVersion, expected != (existing?.version ?? 0) {
             throw MemoryError.conflict(key: put.key, expected: expected, current: existing?.version ?? 0, author: existing?.author)
         }
@@ -297,7 +357,7 @@ public final class SQLiteMemoryStore: MemoryStore {
             try checkQuota(namespace: namespace, adding: existing == nil ? 1 : 0, bytesDelta: size - (existing?.size ?? 0), now: now, db: db)
         }
         let timestamp = now.timeIntervalSince1970
-        let expiresAt = put.options.expiry(from: now)
+        let expiresAt = keepExpiry ?? put.options.expiry(from: now)
         let version = (existing?.version ?? 0) + 1
         if let existing {
             try db.cachedStatement(sql: """
@@ -310,6 +370,7 @@ public final class SQLiteMemoryStore: MemoryStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [namespace.name, put.key, put.json, version, timestamp, timestamp, put.options.author, expiresAt?.timeIntervalSince1970, size])
         }
+        try log(put.key, operation, version: version, author: put.options.author, in: namespace, now: now, db: db)
         return MemoryRecord(
             key: put.key, value: put.value, version: version,
             createdAt: existing.map { Date(timeIntervalSince1970: $0.createdAt) } ?? Date(timeIntervalSince1970: timestamp),
@@ -317,13 +378,71 @@ public final class SQLiteMemoryStore: MemoryStore {
             expiresAt: expiresAt.map { Date(timeIntervalSince1970: $0.timeIntervalSince1970) })
     }
 
-    private func applyDelete(_ key: String, ifVersion: Int?, in namespace: Namespace, now: Date, db: Database) throws -> Bool {
+    private func applyAppend(
+        _ key: String, value: JSONValue, options: AppendOptions, in namespace: Namespace, now: Date, db: Database
+    ) throws -> MemoryRecord {
+        let existing = try current(key, in: namespace, now: now, db: db)
+        let currentValue = try existing.map { try JSONValue(parsing: $0.valueJSON) }
+        let combined = try options.appending(value, to: currentValue, key: key)
+        let prepared = try prepare(key: key, value: combined, options: PutOptions(ifVersion: options.ifVersion, author: options.author))
+        return try applyPut(
+            prepared, in: namespace, now: now, db: db, operation: .append,
+            keepExpiry: existing?.expiresAt.map { Date(timeIntervalSince1970: $0) }, known: .some(existing))
+    }
+
+    /// Appends one entry to the namespace's change log, numbered from the namespace's counter
+    /// (SQLite has one writer at a time, so numbers follow commit order), and now and then
+    /// prunes the log.
+    private func log(
+        _ key: String, _ operation: MemoryChange.Operation, version: Int, author: String?, in namespace: Namespace,
+        now: Date, db: Database
+    ) throws {
+        let sequence = try Int64.fetchOne(db.cachedStatement(sql: """
+            INSERT INTO memory_namespaces (namespace, last_sequence) VALUES (?, 1)
+            ON CONFLICT (namespace) DO UPDATE SET last_sequence = last_sequence + 1
+            RETURNING last_sequence
+            """), arguments: [namespace.name])!
+        try db.cachedStatement(sql: """
+            INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [namespace.name, sequence, key, operation.rawValue, version, author, now.timeIntervalSince1970])
+        let due = writesSincePrune.withLock { count -> Bool in
+            count += 1
+            guard count >= 1000 else { return false }
+            count = 0
+            return true
+        }
+        if due { try pruneChanges(now: now, db: db) }
+    }
+
+    /// Drops change-log entries beyond the retention policy.
+    public func pruneChangeLog() async throws {
+        let now = clock()
+        try await write { db in try self.pruneChanges(now: now, db: db) }
+    }
+
+    private func pruneChanges(now: Date, db: Database) throws {
+        if let cutoff = retention.cutoff(at: now) {
+            try db.execute(sql: "DELETE FROM memory_changes WHERE time < ?", arguments: [cutoff.timeIntervalSince1970])
+        }
+        if let maxEntries = retention.maxEntriesPerNamespace {
+            for row in try Row.fetchAll(db, sql: "SELECT namespace, last_sequence FROM memory_namespaces") {
+                let last: Int64 = row["last_sequence"]
+                let namespace: String = row["namespace"]
+                try db.execute(
+                    sql: "DELETE FROM memory_changes WHERE namespace = ? AND sequence <= ?",
+                    arguments: [namespace, last - Int64(maxEntries)])
+            }
+        }
+    }
+
+    private func applyDelete(_ key: String, ifVersion: Int?, author: String?, in namespace: Namespace, now: Date, db: Database) throws -> Bool {
         let existing = try current(key, in: namespace, now: now, db: db)
         if let expected = ifVersion, expected != (existing?.version ?? 0) {
             throw MemoryError.conflict(key: key, expected: expected, current: existing?.version ?? 0, author: existing?.author)
         }
         guard let existing else { return false }
         try db.cachedStatement(sql: "DELETE FROM memory_records WHERE id = ?").execute(arguments: [existing.id])
+        try log(key, .delete, version: existing.version, author: author, in: namespace, now: now, db: db)
         return true
     }
 
@@ -346,6 +465,12 @@ public final class SQLiteMemoryStore: MemoryStore {
             (currentKeys, currentBytes) = try usage()
             try limits.validateQuota(namespace: namespace, keysAfter: currentKeys + keys, bytesAfter: currentBytes + bytesDelta)
         }
+    }
+
+    private static func change(_ row: Row) -> MemoryChange {
+        MemoryChange(
+            sequence: row["sequence"], key: row["key"], operation: MemoryChange.Operation(rawValue: row["operation"]),
+            version: row["version"], author: row["author"], time: Date(timeIntervalSince1970: row["time"]))
     }
 
     private static func record(_ row: Row) throws -> MemoryRecord {

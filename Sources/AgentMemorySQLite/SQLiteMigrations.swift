@@ -48,6 +48,24 @@ enum SQLiteMigrations {
                 INSERT INTO memory_fts (rowid, key, body) VALUES (new.id, new.key, new.body);
             END;
             """),
+        Migration(identifier: "2026-11-25.3-change-log", sql: """
+            CREATE TABLE memory_namespaces (
+                namespace TEXT PRIMARY KEY NOT NULL,
+                last_sequence INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TABLE memory_changes (
+                namespace TEXT NOT NULL,
+                sequence INTEGER NOT NULL,
+                key TEXT NOT NULL,
+                operation TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                author TEXT,
+                time REAL NOT NULL,
+                PRIMARY KEY (namespace, sequence)
+            ) WITHOUT ROWID;
+            CREATE INDEX memory_changes_by_key ON memory_changes (namespace, key, sequence);
+            CREATE INDEX memory_changes_by_time ON memory_changes (time);
+            """),
     ]
 
     /// Applies the pending migrations in order, in one immediate transaction.

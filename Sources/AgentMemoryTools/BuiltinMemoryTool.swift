@@ -223,10 +223,10 @@ public struct BuiltinMemoryTool: Sendable {
             case .missing:
                 throw MemoryToolFailure("The path \(raw) does not exist")
             case .file(let record):
-                operations = [.delete(key: record.key, ifVersion: record.version)]
+                operations = [.delete(key: record.key, ifVersion: record.version, author: author)]
             case .directory:
                 operations = try await store.allRecords(in: namespace, prefix: path.directoryKey)
-                    .map { .delete(key: $0.key, ifVersion: $0.version) }
+                    .map { .delete(key: $0.key, ifVersion: $0.version, author: author) }
             }
             // The parents stay, as on a filesystem, even when this emptied them.
             operations += try await missingMarkers(path.ancestors)
@@ -259,7 +259,7 @@ public struct BuiltinMemoryTool: Sendable {
             default: moved = try await store.allRecords(in: namespace, prefix: old.directoryKey)
             }
             // Deletes first, so a namespace quota counts the moved records once.
-            var operations: [MemoryOperation] = moved.map { .delete(key: $0.key, ifVersion: $0.version) }
+            var operations: [MemoryOperation] = moved.map { .delete(key: $0.key, ifVersion: $0.version, author: author) }
             // The old parents stay; the new parents are created.
             var parents: [MemoryPath] = []
             for parent in old.ancestors + new.ancestors where !parents.contains(parent) { parents.append(parent) }

@@ -10,7 +10,7 @@ struct JSONValueTests {
         #expect(value["d"] == .double(1.0))
         #expect(value["e"] == .double(1000))
         #expect(value["n"] == .int(0))
-        #expect(value["big"] == .double(12345678901234567890))
+        #expect(value["big"] == .double(1.2345678901234567e19))
         #expect(value["neg"] == .int(-42))
         #expect(value.jsonString() == #"{"i":1,"d":1.0,"e":1000.0,"n":0,"big":1.2345678901234567e+19,"neg":-42}"#)
     }

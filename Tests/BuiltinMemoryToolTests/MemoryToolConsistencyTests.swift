@@ -205,8 +205,25 @@ actor InterferingStore: MemoryStore {
         return try await base.put(key, value: value, in: namespace, options: options)
     }
 
-    func delete(_ key: String, in namespace: Namespace, ifVersion: Int?) async throws -> Bool {
-        try await base.delete(key, in: namespace, ifVersion: ifVersion)
+    func delete(_ key: String, in namespace: Namespace, ifVersion: Int?, author: String?) async throws -> Bool {
+        try await base.delete(key, in: namespace, ifVersion: ifVersion, author: author)
+    }
+
+    func append(_ key: String, value: JSONValue, in namespace: Namespace, options: AppendOptions) async throws -> MemoryRecord {
+        try await interfere()
+        return try await base.append(key, value: value, in: namespace, options: options)
+    }
+
+    func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
+        try await base.changes(in: namespace, since: since, limit: limit)
+    }
+
+    func history(of key: String, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
+        try await base.history(of: key, in: namespace, limit: limit)
+    }
+
+    nonisolated func watch(in namespace: Namespace, since: Int64) -> AsyncThrowingStream<MemoryChange, any Error> {
+        base.watch(in: namespace, since: since)
     }
 
     func list(in namespace: Namespace, prefix: String?, cursor: String?, limit: Int) async throws -> MemoryPage {

@@ -27,12 +27,14 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { rawValue }
 
-    func make(limits: MemoryLimits = .default, clock: ManualClock = ManualClock()) throws -> any MemoryStore {
+    func make(
+        limits: MemoryLimits = .default, retention: ChangeLogRetention = .default, clock: ManualClock = ManualClock()
+    ) throws -> any MemoryStore {
         switch self {
         case .inMemory:
-            return InMemoryMemoryStore(limits: limits, clock: clock.function)
+            return InMemoryMemoryStore(limits: limits, retention: retention, clock: clock.function)
         case .sqlite:
-            return try SQLiteMemoryStore(path: temporarySQLitePath(), limits: limits, clock: clock.function)
+            return try SQLiteMemoryStore(path: temporarySQLitePath(), limits: limits, retention: retention, clock: clock.function)
         }
     }
 }
@@ -46,3 +48,10 @@ func temporarySQLitePath() -> String {
 
 let main = try! Namespace("main")
 let other = try! Namespace("other")
+
+extension MemoryStore {
+    /// Applies the retention policy now where the backend prunes lazily.
+    func pruneIfPossible() async throws {
+        if let sqlite = self as? SQLiteMemoryStore { try await sqlite.pruneChangeLog() }
+    }
+}

@@ -6,14 +6,24 @@ import Foundation
 public actor InMemoryMemoryStore: MemoryStore {
     /// The limits enforced on every write.
     public nonisolated let limits: MemoryLimits
+    /// How long the change log is kept.
+    public nonisolated let retention: ChangeLogRetention
     private let clock: @Sendable () -> Date
     private var spaces: [Namespace: Space] = [:]
+    private var watchers: [Namespace: [UUID: AsyncThrowingStream<MemoryChange, any Error>.Continuation]] = [:]
 
     /// One namespace: records by key bytes, plus the keys in byte order for listing.
     private struct Space {
         var records: [ByteKey: Entry] = [:]
         var sortedKeys: [ByteKey] = []
         var bytes = 0
+        var changes: [MemoryChange] = []
+        var lastSequence: Int64 = 0
+
+        mutating func log(_ key: String, _ operation: MemoryChange.Operation, version: Int, author: String?, time: Date) {
+            lastSequence += 1
+            changes.append(MemoryChange(sequence: lastSequence, key: key, operation: operation, version: version, author: author, time: time))
+        }
 
         func insertionIndex(of key: ByteKey) -> Int {
             var low = 0
@@ -47,9 +57,14 @@ public actor InMemoryMemoryStore: MemoryStore {
         var bytes: Int
     }
 
-    /// Creates an empty store with the given limits and clock (the system clock by default).
-    public init(limits: MemoryLimits = .default, clock: @escaping @Sendable () -> Date = { Date() }) {
+    /// Creates an empty store with the given limits, change-log retention and clock (the
+    /// system clock by default).
+    public init(
+        limits: MemoryLimits = .default, retention: ChangeLogRetention = .default,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.limits = limits
+        self.retention = retention
         self.clock = clock
     }
 
@@ -65,20 +80,31 @@ public actor InMemoryMemoryStore: MemoryStore {
         let now = clock()
         var space = spaces[namespace] ?? Space()
         let record = try applyPut(key, value: value, options: options, to: &space, namespace: namespace, now: now)
-        spaces[namespace] = space
+        commit(space, in: namespace, now: now)
+        return record
+    }
+
+    /// Appends atomically; see ``MemoryStore/append(_:value:in:options:)``.
+    @discardableResult
+    public func append(_ key: String, value: JSONValue, in namespace: Namespace, options: AppendOptions) async throws -> MemoryRecord {
+        let now = clock()
+        var space = spaces[namespace] ?? Space()
+        let record = try applyAppend(key, value: value, options: options, to: &space, namespace: namespace, now: now)
+        commit(space, in: namespace, now: now)
         return record
     }
 
     /// Deletes `key`; see ``MemoryStore/delete(_:in:ifVersion:)``.
     @discardableResult
-    public func delete(_ key: String, in namespace: Namespace, ifVersion: Int?) async throws -> Bool {
+    public func delete(_ key: String, in namespace: Namespace, ifVersion: Int?, author: String?) async throws -> Bool {
         guard var space = spaces[namespace] else {
             try limits.validate(key: key)
             if let ifVersion, ifVersion != 0 { throw MemoryError.conflict(key: key, expected: ifVersion, current: 0, author: nil) }
             return false
         }
-        let deleted = try applyDelete(key, ifVersion: ifVersion, to: &space, now: clock())
-        spaces[namespace] = space
+        let now = clock()
+        let deleted = try applyDelete(key, ifVersion: ifVersion, author: author, to: &space, now: now)
+        commit(space, in: namespace, now: now)
         return deleted
     }
 
@@ -154,12 +180,80 @@ public actor InMemoryMemoryStore: MemoryStore {
             switch operation {
             case .put(let key, let value, let options):
                 results.append(.put(try applyPut(key, value: value, options: options, to: &space, namespace: namespace, now: now)))
-            case .delete(let key, let ifVersion):
-                results.append(.delete(try applyDelete(key, ifVersion: ifVersion, to: &space, now: now)))
+            case .delete(let key, let ifVersion, let author):
+                results.append(.delete(try applyDelete(key, ifVersion: ifVersion, author: author, to: &space, now: now)))
+            case .append(let key, let value, let options):
+                results.append(.put(try applyAppend(key, value: value, options: options, to: &space, namespace: namespace, now: now)))
             }
         }
-        spaces[namespace] = space
+        commit(space, in: namespace, now: now)
         return results
+    }
+
+    /// Changes after `since`, oldest first.
+    public func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
+        try ListCursor.validate(limit: limit)
+        guard let changes = spaces[namespace]?.changes else { return [] }
+        let start = firstIndex(in: changes, after: since)
+        return Array(changes[start..<min(changes.count, start + limit)])
+    }
+
+    /// The retained changes of `key`, oldest first.
+    public func history(of key: String, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
+        try limits.validate(key: key)
+        try ListCursor.validate(limit: limit)
+        let matching = (spaces[namespace]?.changes ?? []).filter { $0.key.bytesEqual(key) }
+        return Array(matching.suffix(limit))
+    }
+
+    /// The backlog after `since`, then each change as it is committed (pushed, not polled).
+    public nonisolated func watch(in namespace: Namespace, since: Int64) -> AsyncThrowingStream<MemoryChange, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<MemoryChange, any Error>.makeStream()
+        let id = UUID()
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.removeWatcher(id, in: namespace) }
+        }
+        Task { await self.addWatcher(id, continuation, in: namespace, since: since) }
+        return stream
+    }
+
+    private func addWatcher(
+        _ id: UUID, _ continuation: AsyncThrowingStream<MemoryChange, any Error>.Continuation, in namespace: Namespace, since: Int64
+    ) {
+        let changes = spaces[namespace]?.changes ?? []
+        for change in changes[firstIndex(in: changes, after: since)...] { continuation.yield(change) }
+        watchers[namespace, default: [:]][id] = continuation
+    }
+
+    private func removeWatcher(_ id: UUID, in namespace: Namespace) {
+        watchers[namespace]?[id] = nil
+    }
+
+    private func firstIndex(in changes: [MemoryChange], after sequence: Int64) -> Int {
+        var low = 0
+        var high = changes.count
+        while low < high {
+            let mid = (low + high) / 2
+            if changes[mid].sequence <= sequence { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    /// Stores the updated namespace, trims its log and tells the watchers what is new.
+    private func commit(_ space: Space, in namespace: Namespace, now: Date) {
+        var space = space
+        let previous = spaces[namespace]?.lastSequence ?? 0
+        if let maxEntries = retention.maxEntriesPerNamespace, space.changes.count > maxEntries {
+            space.changes.removeFirst(space.changes.count - maxEntries)
+        }
+        if let cutoff = retention.cutoff(at: now), let first = space.changes.first, first.time < cutoff {
+            space.changes.removeAll { $0.time < cutoff }
+        }
+        spaces[namespace] = space
+        guard space.lastSequence > previous, let continuations = watchers[namespace]?.values, !continuations.isEmpty else { return }
+        for change in space.changes[firstIndex(in: space.changes, after: previous)...] {
+            for continuation in continuations { continuation.yield(change) }
+        }
     }
 
     // MARK: - Internals
@@ -170,7 +264,8 @@ public actor InMemoryMemoryStore: MemoryStore {
     }
 
     private func applyPut(
-        _ key: String, value: JSONValue, options: PutOptions, to space: inout Space, namespace: Namespace, now: Date
+        _ key: String, value: JSONValue, options: PutOptions, to space: inout Space, namespace: Namespace, now: Date,
+        operation: MemoryChange.Operation = .put, keepExpiry: Date? = nil
     ) throws -> MemoryRecord {
         try limits.validate(key: key)
         try options.validate()
@@ -197,12 +292,29 @@ public actor InMemoryMemoryStore: MemoryStore {
         let record = MemoryRecord(
             key: key, value: value, version: (current?.record.version ?? 0) + 1,
             createdAt: current?.record.createdAt ?? now, updatedAt: now,
-            author: options.author, expiresAt: options.expiry(from: now))
+            author: options.author, expiresAt: keepExpiry ?? options.expiry(from: now))
         space.set(byteKey, Entry(record: record, bytes: entryBytes))
+        space.log(key, operation, version: record.version, author: options.author, time: now)
         return record
     }
 
-    private func applyDelete(_ key: String, ifVersion: Int?, to space: inout Space, now: Date) throws -> Bool {
+    private func applyAppend(
+        _ key: String, value: JSONValue, options: AppendOptions, to space: inout Space, namespace: Namespace, now: Date
+    ) throws -> MemoryRecord {
+        try limits.validate(key: key)
+        let existing = live(in: space, ByteKey(key), now: now)
+        let combined = try options.appending(value, to: existing?.record.value, key: key)
+        // The record keeps its expiry; the version check happens in the put.
+        let putOptions = PutOptions(ifVersion: options.ifVersion, author: options.author)
+        return try applyPut(key, value: combined, options: putOptions, to: &space, namespace: namespace, now: now, operation: .append, keepExpiry: existing?.record.expiresAt)
+    }
+
+    private func live(in space: Space, _ key: ByteKey, now: Date) -> Entry? {
+        guard let entry = space.records[key], !entry.record.isExpired(at: now) else { return nil }
+        return entry
+    }
+
+    private func applyDelete(_ key: String, ifVersion: Int?, author: String?, to space: inout Space, now: Date) throws -> Bool {
         try limits.validate(key: key)
         let byteKey = ByteKey(key)
         var current = space.records[byteKey]
@@ -213,8 +325,9 @@ public actor InMemoryMemoryStore: MemoryStore {
         if let expected = ifVersion, expected != (current?.record.version ?? 0) {
             throw MemoryError.conflict(key: key, expected: expected, current: current?.record.version ?? 0, author: current?.record.author)
         }
-        guard current != nil else { return false }
+        guard let current else { return false }
         space.remove(byteKey)
+        space.log(key, .delete, version: current.record.version, author: author, time: now)
         return true
     }
 

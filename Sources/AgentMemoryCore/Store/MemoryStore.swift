@@ -18,9 +18,9 @@ public protocol MemoryStore: Sendable {
     func put(_ key: String, value: JSONValue, in namespace: Namespace, options: PutOptions) async throws -> MemoryRecord
 
     /// Deletes `key`; returns whether a record was deleted. With `ifVersion`, deletes only that
-    /// version, else throws ``MemoryError/Code/versionConflict``.
+    /// version, else throws ``MemoryError/Code/versionConflict``. `author` goes to the change log.
     @discardableResult
-    func delete(_ key: String, in namespace: Namespace, ifVersion: Int?) async throws -> Bool
+    func delete(_ key: String, in namespace: Namespace, ifVersion: Int?, author: String?) async throws -> Bool
 
     /// One page of records in byte order of their keys, optionally only keys starting with
     /// `prefix`, continuing after `cursor` (from a previous page's ``MemoryPage/nextCursor``).
@@ -32,9 +32,25 @@ public protocol MemoryStore: Sendable {
     /// Every namespace that holds at least one live record, with its record count, by name.
     func namespaces() async throws -> [NamespaceSummary]
 
-    /// Applies puts and deletes atomically: all of them, or (when one fails) none.
+    /// Applies puts, appends and deletes atomically: all of them, or (when one fails) none.
     @discardableResult
     func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult]
+
+    /// Appends `value` to the array (or string) under `key` in one atomic step, creating a
+    /// one-element array when the key does not exist; see ``AppendOptions``. Concurrent
+    /// appends never lose or duplicate an element.
+    @discardableResult
+    func append(_ key: String, value: JSONValue, in namespace: Namespace, options: AppendOptions) async throws -> MemoryRecord
+
+    /// Up to `limit` changes of the namespace after sequence `since`, oldest first.
+    func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange]
+
+    /// The retained changes of one key, oldest first (at most `limit`, the newest ones).
+    func history(of key: String, in namespace: Namespace, limit: Int) async throws -> [MemoryChange]
+
+    /// Every change after sequence `since`, then each new change as it is committed, until
+    /// the consumer stops iterating. Backends without push notifications poll.
+    func watch(in namespace: Namespace, since: Int64) -> AsyncThrowingStream<MemoryChange, any Error>
 }
 
 /// How a ``MemoryStore/put(_:value:in:options:)`` behaves.
@@ -124,13 +140,15 @@ public struct NamespaceSummary: Sendable, Hashable {
 public enum MemoryOperation: Sendable, Hashable {
     /// Create or replace a key.
     case put(key: String, value: JSONValue, options: PutOptions = .none)
-    /// Delete a key (with an optional compare-and-set version).
-    case delete(key: String, ifVersion: Int? = nil)
+    /// Delete a key (with an optional compare-and-set version and the author for the log).
+    case delete(key: String, ifVersion: Int? = nil, author: String? = nil)
+    /// Append to a key's array or string (see ``AppendOptions``).
+    case append(key: String, value: JSONValue, options: AppendOptions = AppendOptions())
 }
 
 /// The result of one operation of a batch, in the order of the operations.
 public enum MemoryOperationResult: Sendable, Hashable {
-    /// The record stored by a put.
+    /// The record stored by a put or an append.
     case put(MemoryRecord)
     /// Whether a delete removed a record.
     case delete(Bool)
@@ -146,7 +164,13 @@ extension MemoryStore {
     /// Deletes `key` unconditionally; returns whether a record was deleted.
     @discardableResult
     public func delete(_ key: String, in namespace: Namespace) async throws -> Bool {
-        try await delete(key, in: namespace, ifVersion: nil)
+        try await delete(key, in: namespace, ifVersion: nil, author: nil)
+    }
+
+    /// Deletes `key` if it has version `ifVersion` (`nil`: unconditionally), with no author.
+    @discardableResult
+    public func delete(_ key: String, in namespace: Namespace, ifVersion: Int?) async throws -> Bool {
+        try await delete(key, in: namespace, ifVersion: ifVersion, author: nil)
     }
 
     /// The first page (up to `limit` records) of a namespace.
@@ -164,5 +188,37 @@ extension MemoryStore {
             cursor = page.nextCursor
         } while cursor != nil
         return records
+    }
+}
+
+extension MemoryStore {
+    /// Polls ``changes(in:since:limit:)`` every `interval` and yields what is new: the
+    /// ``watch(in:since:)`` of stores that cannot push changes.
+    public func pollChanges(in namespace: Namespace, since: Int64, interval: Duration = .milliseconds(100)) -> AsyncThrowingStream<MemoryChange, any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                var last = since
+                do {
+                    while !Task.isCancelled {
+                        let batch = try await changes(in: namespace, since: last, limit: 500)
+                        for change in batch { continuation.yield(change) }
+                        last = batch.last?.sequence ?? last
+                        if batch.count < 500 { try await Task.sleep(for: interval) }
+                    }
+                    continuation.finish()
+                } catch is CancellationError {
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Appends with no separator, condition or author.
+    @discardableResult
+    public func append(_ key: String, value: JSONValue, in namespace: Namespace) async throws -> MemoryRecord {
+        try await append(key, value: value, in: namespace, options: AppendOptions())
     }
 }
