@@ -21,11 +21,29 @@ public struct Memory: Sendable {
 
     /// Memory in `namespace` of `store`, or of the default SQLite file
     /// (`$AGENT_MEMORY_HOME/memory.sqlite`, else `~/.agent-memory/memory.sqlite`) when no store
-    /// is given. Throws for an invalid namespace or a file that cannot be opened.
-    public init(_ namespace: String, store: (any MemoryStore)? = nil, agent: String? = nil) async throws {
-        self.namespace = try Namespace(namespace)
-        self.store = try store ?? Memory.defaultStore()
+    /// is given. With `access: .readOnly` every write throws ``MemoryError/Code/readOnly``.
+    /// Throws for an invalid namespace or a file that cannot be opened.
+    public init(
+        _ namespace: String, store: (any MemoryStore)? = nil, agent: String? = nil, access: MemoryAccess = .readWrite
+    ) async throws {
+        let namespace = try Namespace(namespace)
+        let base = try store ?? Memory.defaultStore()
+        self.namespace = namespace
+        self.store = access == .readWrite
+            ? base : PolicyEnforcedStore(base, policy: AccessPolicy(agent: agent, grants: [namespace: access]))
         self.agent = agent
+        self.access = access
+    }
+
+    /// Whether this memory may be changed.
+    public let access: MemoryAccess
+
+    /// Appends `value` to the list (or text) under `key` atomically; a missing key becomes a
+    /// one-element list. Returns the new version.
+    @discardableResult
+    public func append(_ key: String, _ value: some Encodable) async throws -> Int {
+        let json = try (value as? JSONValue) ?? JSONValue(encoding: value)
+        return try await store.append(key, value: json, in: namespace, options: AppendOptions(author: agent)).version
     }
 
     /// Stores `value` (any `Encodable`, kept as JSON) under `key`, with an optional time to live.
@@ -49,7 +67,7 @@ public struct Memory: Sendable {
     /// Deletes `key`; returns whether something was deleted.
     @discardableResult
     public func delete(_ key: String) async throws -> Bool {
-        try await store.delete(key, in: namespace)
+        try await store.delete(key, in: namespace, ifVersion: nil, author: agent)
     }
 
     /// Every key (optionally only those starting with `prefix`), in byte order.
@@ -67,7 +85,9 @@ public struct Memory: Sendable {
         tools: [MemoryToolKind] = MemoryToolKind.defaultSet, access: MemoryAccess = .readWrite,
         customTools: [CustomTool] = []
     ) -> MemoryToolExecutor {
-        MemoryToolExecutor(store: store, namespace: namespace, agent: agent, tools: tools, access: access, customTools: customTools)
+        MemoryToolExecutor(
+            store: store, namespace: namespace, agent: agent, tools: tools,
+            access: self.access == .readOnly ? .readOnly : access, customTools: customTools)
     }
 
     private static let openStores = Mutex<[String: SQLiteMemoryStore]>([:])

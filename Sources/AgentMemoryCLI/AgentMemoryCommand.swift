@@ -15,6 +15,7 @@ struct AgentMemoryCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Remember.self, Recall.self, List.self, Forget.self, Search.self, Namespaces.self,
+            Append.self, Changes.self, History.self,
             Export.self, Import.self, Schemas.self, Exec.self,
         ]
     )
@@ -102,6 +103,17 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
         printError(error.message)
         let usage: Set<MemoryError.Code> = [.invalidKey, .invalidArgument, .invalidNamespace, .invalidLocation, .valueTooLarge]
         throw ExitCode(usage.contains(error.code) ? 2 : 1)
+    }
+}
+
+/// Runs a compare-and-set write; a conflict is reported on stderr with the current version
+/// (and its author) and exit status 3, so scripts can re-read and retry.
+func reportingConflicts<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as MemoryError where error.code == .versionConflict {
+        let author = error.currentAuthor.map { " (written by \($0))" } ?? ""
+        throw CLIError("\(error.message)\ncurrent version: \(error.currentVersion ?? 0)\(author)", exitCode: 3)
     }
 }
 

@@ -12,6 +12,9 @@ struct Remember: AsyncParsableCommand {
     @Argument(help: "The value (a string, or JSON with --json).") var value: String
     @Option(help: ArgumentHelp("Time to live in seconds.", valueName: "seconds")) var ttl: Int?
     @Flag(help: "Parse VALUE as JSON instead of storing it as a string.") var json = false
+    @Option(help: ArgumentHelp(
+        "Compare-and-set: write only if the key is at this version (0: only if it does not exist); exit status 3 otherwise.",
+        valueName: "n")) var ifVersion: Int?
 
     func run() async throws {
         try await runReportingErrors {
@@ -26,9 +29,11 @@ struct Remember: AsyncParsableCommand {
             } else {
                 parsed = .string(value)
             }
-            let record = try await store.put(
-                key, value: parsed, in: namespace,
-                options: PutOptions(ttl: ttl.map { .seconds($0) }, author: global.resolvedAgent))
+            let record = try await reportingConflicts {
+                try await store.put(
+                    key, value: parsed, in: namespace,
+                    options: PutOptions(ifVersion: ifVersion, ttl: ttl.map { .seconds($0) }, author: global.resolvedAgent))
+            }
             printLine(record.version == 1 ? "Remembered \"\(key)\" (version 1)." : "Updated \"\(key)\" (version \(record.version)).")
         }
     }
@@ -104,12 +109,18 @@ struct Forget: AsyncParsableCommand {
     @ParentCommand var root: AgentMemoryCommand
     var global: GlobalOptions { options.merged(over: root.options) }
     @Argument(help: "The key.") var key: String
+    @Option(help: ArgumentHelp(
+        "Compare-and-set: delete only if the key is at this version; exit status 3 otherwise.", valueName: "n"))
+    var ifVersion: Int?
 
     func run() async throws {
         try await runReportingErrors {
             let namespace = try global.resolvedNamespace()
             let store = try global.openStore()
-            guard try await store.delete(key, in: namespace) else {
+            let deleted = try await reportingConflicts {
+                try await store.delete(key, in: namespace, ifVersion: ifVersion, author: global.resolvedAgent)
+            }
+            guard deleted else {
                 throw CLIError("No memory is stored under \"\(key)\" in namespace \"\(namespace)\"; nothing was forgotten", exitCode: 1)
             }
             printLine("Forgot \"\(key)\".")

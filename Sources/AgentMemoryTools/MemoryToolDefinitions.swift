@@ -40,17 +40,20 @@ public enum MemoryToolDefinitions {
         ]
     }
 
-    /// `remember {key, value, ttl_seconds?}`.
+    /// `remember {key, value, mode?, ttl_seconds?}`.
     public static let remember = ToolDefinition(
         name: "remember",
         description: """
             Save information to persistent memory under a key, so that it is still available in later \
             conversations, after restarts, and to other agents sharing this memory. Use it for anything worth \
             keeping: the user's preferences and facts about them, decisions, project details, progress on a \
-            long task. Writing to a key that exists replaces its value. Choose short, descriptive, \
-            dot-separated keys such as "user.preferences.language" or "project.acme.deadline", and reuse a \
-            key to update it rather than creating near-duplicates. Give ttl_seconds for information that \
-            goes stale. Returns a one-line confirmation with the key's new version.
+            long task. Writing to a key that exists replaces its value; with mode "append" the value is \
+            added to the end instead (to a list, or as a new line of text), which is how to add to a shared \
+            list without overwriting what other agents added. Choose short, descriptive, dot-separated keys \
+            such as "user.preferences.language" or "project.acme.deadline", and reuse a key to update it \
+            rather than creating near-duplicates. Give ttl_seconds for information that goes stale. Returns \
+            a one-line confirmation with the key's new version, and says so when another agent changed the \
+            key since you last read it.
             """,
         inputSchema: schema([
             "key": [
@@ -60,6 +63,11 @@ public enum MemoryToolDefinitions {
             "value": [
                 "type": "string",
                 "description": "The text to remember. To store structured data, write it as JSON text.",
+            ],
+            "mode": [
+                "type": "string",
+                "enum": ["replace", "append"],
+                "description": "\"replace\" (the default) overwrites the value; \"append\" adds the value as a new item of a list (a missing key becomes a one-item list) or as a new line of existing text.",
             ],
             "ttl_seconds": [
                 "type": "integer",

@@ -2,14 +2,6 @@ import AgentMemoryCore
 import ClaudeMessages
 import Foundation
 
-/// Whether an executor may change the memory it is bound to.
-public enum MemoryAccess: String, Sendable, Hashable {
-    /// Every enabled tool works.
-    case readWrite = "read-write"
-    /// Writing tools answer with an `is_error` result; reading tools work.
-    case readOnly = "read-only"
-}
-
 /// A tool of the host's own, run by the executor beside the memory tools.
 public struct CustomTool: Sendable {
     /// The definition sent to Claude.
@@ -47,6 +39,9 @@ public struct MemoryToolExecutor: ToolExecutor {
     public let customTools: [CustomTool]
     /// The definitions for a request's `tools` array: memory tools then custom tools.
     public let toolDefinitions: [ToolDefinition]
+    /// The version of each key this executor last read or wrote, to tell Claude when a
+    /// colleague changed a key it is about to overwrite. Shared by copies of the executor.
+    private let seenVersions = SeenVersions()
 
     /// Binds an executor to a store, namespace, agent, tool set and access.
     public init(
@@ -64,6 +59,21 @@ public struct MemoryToolExecutor: ToolExecutor {
         self.access = access
         self.customTools = customTools
         self.toolDefinitions = MemoryToolDefinitions.definitions(for: tools) + customTools.map(\.definition)
+    }
+
+    /// Binds an executor to `namespace` under an access policy: the agent, its access to the
+    /// namespace and every store call are taken from `policy` (a namespace the policy does not
+    /// grant answers every call with an access error).
+    public init(
+        store: any MemoryStore,
+        namespace: Namespace,
+        policy: AccessPolicy,
+        tools: [MemoryToolKind] = MemoryToolKind.defaultSet,
+        customTools: [CustomTool] = []
+    ) {
+        self.init(
+            store: PolicyEnforcedStore(store, policy: policy), namespace: namespace, agent: policy.agent, tools: tools,
+            access: policy.access(to: namespace) ?? .readOnly, customTools: customTools)
     }
 
     // MARK: - Running calls
@@ -181,17 +191,40 @@ public struct MemoryToolExecutor: ToolExecutor {
     // MARK: - The tools
 
     private func remember(_ raw: JSONValue) async throws -> Outcome {
-        let input = try ToolInput(tool: "remember", input: raw, allowed: ["key", "value", "ttl_seconds"])
+        let input = try ToolInput(tool: "remember", input: raw, allowed: ["key", "value", "mode", "ttl_seconds"])
         let key = try input.key()
         let value = try input.requiredString("value")
+        let mode = try input.optionalString("mode") ?? "replace"
+        guard mode == "replace" || mode == "append" else {
+            throw input.fail("field \"mode\" must be \"replace\" or \"append\", got \"\(mode.truncatedForMessage)\"")
+        }
         let ttl = try input.optionalInteger("ttl_seconds", in: 1...MemoryToolDefinitions.maximumTTLSeconds)
+        if mode == "append" {
+            if ttl != nil { throw input.fail("field \"ttl_seconds\" cannot be used with mode \"append\" (the key keeps its own expiry)") }
+            let record = try await store.append(
+                key, value: .string(value), in: namespace, options: AppendOptions(separator: "\n", author: agent))
+            await seenVersions.saw(key, version: record.version)
+            if case .array(let items) = record.value {
+                return .success("Appended to \"\(key)\" (version \(record.version)); the list has \(items.count) item\(items.count == 1 ? "" : "s").")
+            }
+            return .success("Appended to \"\(key)\" (version \(record.version)).")
+        }
+        // Read first only to warn about a colleague's write; the put itself is last-writer-wins.
+        let previous = try await store.get(key, in: namespace)
+        let lastSeen = await seenVersions.version(of: key)
         let record = try await store.put(
             key, value: .string(value), in: namespace,
             options: PutOptions(ttl: ttl.map { .seconds($0) }, author: agent))
+        await seenVersions.saw(key, version: record.version)
         var text = record.version == 1
             ? "Remembered \"\(key)\" (version 1)."
             : "Updated \"\(key)\" (version \(record.version))."
         if let ttl { text += " It expires in \(ttl) seconds." }
+        if let previous, previous.author != agent, previous.version > (lastSeen ?? 0) {
+            let writer = previous.author.map { "\"\($0)\"" } ?? "another writer"
+            let when = lastSeen == nil ? "and you had not read it" : "after you last read it"
+            text += " Note: \(writer) wrote this key (version \(previous.version), \(MemoryToolExecutor.shortTime(previous.updatedAt))) \(when); your write replaced that value. Recall shared keys before updating them, or use mode \"append\"."
+        }
         return .success(text)
     }
 
@@ -199,6 +232,7 @@ public struct MemoryToolExecutor: ToolExecutor {
         let input = try ToolInput(tool: "recall", input: raw, allowed: ["key"])
         let key = try input.key()
         if let record = try await store.get(key, in: namespace) {
+            await seenVersions.saw(key, version: record.version)
             return .success(MemoryText.text(of: record.value))
         }
         let keys = try await visibleKeys(limit: 5_000)
@@ -228,7 +262,13 @@ public struct MemoryToolExecutor: ToolExecutor {
             if let prefix { return .success("No keys start with \"\(prefix)\".") }
             return .success(cursor == nil ? "No memories are stored yet." : "No more keys.")
         }
-        var lines = page.records.map { "\($0.key): \(MemoryText.preview(of: $0.value))" }
+        // When several agents wrote these keys, say who wrote each one last and when.
+        let showAuthors = Set(page.records.map { $0.author ?? "" }).count > 1
+        var lines = page.records.map { record in
+            let line = "\(record.key): \(MemoryText.preview(of: record.value))"
+            guard showAuthors else { return line }
+            return line + " (by \(record.author ?? "unknown"), \(MemoryToolExecutor.shortTime(record.updatedAt)))"
+        }
         if let next = page.nextCursor {
             lines.append("More keys remain: call list_memory with cursor \"\(next)\"\(prefix.map { " and prefix \"\($0)\"" } ?? "") to get the next page.")
         }
@@ -238,7 +278,7 @@ public struct MemoryToolExecutor: ToolExecutor {
     private func forget(_ raw: JSONValue) async throws -> Outcome {
         let input = try ToolInput(tool: "forget", input: raw, allowed: ["key"])
         let key = try input.key()
-        if try await store.delete(key, in: namespace) {
+        if try await store.delete(key, in: namespace, ifVersion: nil, author: agent) {
             return .success("Forgot \"\(key)\".")
         }
         return .success("No memory is stored under \"\(key)\"; nothing was forgotten.")
@@ -292,5 +332,23 @@ public struct MemoryToolExecutor: ToolExecutor {
             cursor = page.nextCursor
         } while cursor != nil && keys.count < limit
         return keys
+    }
+
+    /// A time as `2026-11-25 20:01 UTC`, as shown to Claude.
+    static func shortTime(_ date: Date) -> String {
+        let text = MemoryRecord.formatDate(date)  // 2026-11-25T20:01:28.000Z
+        return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(5)) + " UTC"
+    }
+}
+
+/// The versions of keys an executor has read or written.
+actor SeenVersions {
+    private var versions: [String: Int] = [:]
+
+    func version(of key: String) -> Int? { versions[key] }
+
+    func saw(_ key: String, version: Int) {
+        if versions.count > 10_000 { versions.removeAll() }
+        versions[key] = version
     }
 }

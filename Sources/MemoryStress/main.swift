@@ -3,6 +3,7 @@
 //
 //   memory-stress put-keys  STORE NAMESPACE PREFIX COUNT   distinct keys PREFIX0..PREFIX(COUNT-1)
 //   memory-stress increment STORE NAMESPACE KEY COUNT      COUNT compare-and-set increments of KEY
+//   memory-stress append    STORE NAMESPACE KEY COUNT      COUNT atomic appends of "<pid>-<n>" to KEY
 import AgentMemory
 import Foundation
 
@@ -13,7 +14,7 @@ func fail(_ message: String) -> Never {
 
 let arguments = CommandLine.arguments.dropFirst()
 guard arguments.count == 5, let count = Int(arguments[arguments.startIndex + 4]) else {
-    fail("usage: memory-stress put-keys|increment STORE NAMESPACE NAME COUNT")
+    fail("usage: memory-stress put-keys|increment|append STORE NAMESPACE NAME COUNT")
 }
 let command = arguments[arguments.startIndex]
 let store: any MemoryStore
@@ -50,6 +51,10 @@ do {
             }
         }
         print("conflicts retried: \(conflicts)")
+    case "append":
+        for index in 0..<count {
+            try await store.append(name, value: .string("\(agent)-\(index)"), in: namespace, options: AppendOptions(author: agent))
+        }
     default:
         fail("unknown command \(command)")
     }

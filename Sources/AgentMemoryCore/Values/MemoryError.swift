@@ -27,6 +27,8 @@ public struct MemoryError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidArgument = Code(rawValue: "invalid_argument")
         /// The caller may only read here.
         public static let readOnly = Code(rawValue: "read_only")
+        /// The caller may not use this namespace at all.
+        public static let accessDenied = Code(rawValue: "access_denied")
         /// The store could not be opened or reached.
         public static let unavailable = Code(rawValue: "unavailable")
         /// The backend failed while reading or writing.
