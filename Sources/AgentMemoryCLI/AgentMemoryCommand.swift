@@ -16,6 +16,7 @@ struct AgentMemoryCommand: AsyncParsableCommand {
         subcommands: [
             Remember.self, Recall.self, List.self, Forget.self, Search.self, Namespaces.self,
             Export.self, Import.self, Schemas.self, Exec.self,
+            Run.self, Chat.self, Sessions.self, Transcript.self, Demo.self,
         ]
     )
 
