@@ -51,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "AgentMemoryCLI",
             dependencies: [
-                "AgentMemory",
+                "AgentMemory", "ClaudeClient", "AgentLoop", "AgentMemoryTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -72,7 +72,7 @@ let package = Package(
             resources: [],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory"], swiftSettings: strictSettings),
+        .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting"], swiftSettings: strictSettings),
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
@@ -95,4 +95,12 @@ package.targets += [
     .target(name: "AgentMemoryTesting", dependencies: ["ClaudeMessages"], swiftSettings: strictSettings),
     .testTarget(name: "ClaudeClientTests", dependencies: ["ClaudeClient", "AgentMemoryTesting"], swiftSettings: strictSettings),
     .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),
+]
+
+// Examples/AgentQuickStart: the README's agent quick start, compiled by every build
+// (`swift run agent-quick-start "Remember that I like tea."` with ANTHROPIC_API_KEY set).
+package.targets += [
+    .executableTarget(
+        name: "agent-quick-start", dependencies: ["AgentMemory", "AgentLoop"], path: "Examples/AgentQuickStart",
+        swiftSettings: strictSettings),
 ]

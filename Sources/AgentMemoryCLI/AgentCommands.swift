@@ -1,0 +1,280 @@
+import AgentLoop
+import AgentMemory
+import ArgumentParser
+import ClaudeClient
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The model used when neither `--model` nor `AGENT_MEMORY_MODEL` names one.
+let defaultModel = "claude-sonnet-5-5"
+
+/// The system prompt used when `--system` is not given.
+let defaultSystemPrompt = """
+    You are a helpful assistant with persistent memory. Use your memory tools to save facts worth keeping \
+    (preferences, names, decisions, progress) and to look up what you saved in earlier conversations \
+    before saying you do not know.
+    """
+
+/// Options of `run` and `chat`.
+struct AgentOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The session to continue, or to create when it does not exist (default: a new id, printed on stderr).", valueName: "id"))
+    var session: String?
+
+    @Option(help: ArgumentHelp("The model (default: $AGENT_MEMORY_MODEL, else \(defaultModel)).", valueName: "model"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("The system prompt (default: a short prompt about using memory; \"\" for none).", valueName: "text"))
+    var system: String?
+
+    @Option(help: ArgumentHelp("The most model calls for one prompt.", valueName: "n"))
+    var maxIterations = 20
+
+    @Option(help: ArgumentHelp("max_tokens of each request.", valueName: "n"))
+    var maxTokens = 4096
+
+    @Option(help: ArgumentHelp("Comma-separated memory tools, default or all; memory is Claude's built-in memory tool (default: remember,recall,list_memory).", valueName: "list"))
+    var tools: String?
+
+    @Flag(help: "Print each response when it is complete instead of streaming text as it arrives.")
+    var noStream = false
+}
+
+/// An agent loop and session made from the command line, ready to run prompts.
+struct CLIAgent {
+    let loop: AgentLoop
+    let session: AgentSession
+    let printer: TurnPrinter
+
+    /// Checks the options and environment, opens the store and the session. Nothing is sent.
+    static func make(global: GlobalOptions, options: AgentOptions) async throws -> CLIAgent {
+        let environment = global.environment
+        guard options.maxIterations >= 1 else {
+            throw CLIError("--max-iterations must be at least 1, got \(options.maxIterations)", exitCode: 2)
+        }
+        guard options.maxTokens >= 1 else { throw CLIError("--max-tokens must be at least 1, got \(options.maxTokens)", exitCode: 2) }
+        let tools = try parseTools(options.tools)
+        let sessionID = options.session ?? newSessionID()
+        do {
+            try SessionError.validate(id: sessionID)
+        } catch let error as SessionError {
+            throw CLIError(error.message + " (from --session)", exitCode: 2)
+        }
+        let clientConfiguration: ClaudeConfiguration
+        do {
+            clientConfiguration = try ClaudeConfiguration.fromEnvironment(environment)
+        } catch let error as ClaudeAPIError {
+            throw CLIError(error.message, exitCode: 2)
+        }
+        guard clientConfiguration.apiKey != nil else {
+            throw CLIError(
+                "ANTHROPIC_API_KEY is not set, so nothing was sent. Export your Anthropic API key "
+                    + "(and ANTHROPIC_BASE_URL for another endpoint), or try `agent-memory demo`, which needs no key.",
+                exitCode: 2)
+        }
+        let model = options.model ?? environment["AGENT_MEMORY_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultModel
+        let systemText = options.system ?? defaultSystemPrompt
+        let namespace = try global.resolvedNamespace()
+        let store = try global.openStore()
+        let agent = global.resolvedAgent
+        let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: agent, tools: tools)
+        let session: AgentSession
+        do {
+            session = try await AgentSession.open(
+                id: sessionID, store: MemoryStoreSessionStore(store: store, namespace: namespace, author: agent))
+        } catch let error as SessionError {
+            throw CLIError(error.message, exitCode: 1)
+        }
+        let printer = TurnPrinter(streaming: !options.noStream)
+        let configuration = AgentConfiguration(
+            model: model, maxTokens: options.maxTokens, system: systemText.isEmpty ? nil : .text(systemText),
+            maxIterations: options.maxIterations, streaming: !options.noStream)
+        let loop = AgentLoop(
+            client: ClaudeClient(configuration: clientConfiguration), executor: executor, configuration: configuration,
+            hooks: printer.hooks)
+        let agentSession = CLIAgent(loop: loop, session: session, printer: printer)
+        if options.session == nil {
+            printer.note("session \(sessionID) (continue it with --session \(sessionID))")
+        } else {
+            let messages = await session.messages.count
+            printer.note(messages == 0 ? "new session \(sessionID)" : "continuing session \(sessionID) (\(messages) messages)")
+        }
+        let transcript = await session.transcript
+        if let last = transcript.messages.last, last.role == .assistant, !last.toolUses.isEmpty,
+            transcript.lastStopReason == .toolUse || transcript.lastStopReason == nil
+        {
+            printer.note(
+                "the last run stopped before its \(last.toolUses.count) tool call(s) returned; "
+                    + "Claude is told they were interrupted and may or may not have taken effect")
+        }
+        return agentSession
+    }
+
+    /// A new session id: `s-` and 12 random hex digits.
+    static func newSessionID() -> String {
+        "s-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+    }
+
+    /// Runs one prompt and reports how it ended on stderr. Returns whether Claude finished its
+    /// turn (`end_turn` or `stop_sequence`); throws a ``CLIError`` (status 1) for an API failure.
+    func run(_ prompt: String) async throws -> Bool {
+        let result: AgentRunResult
+        do {
+            result = try await loop.run(prompt, in: session)
+        } catch let error as ClaudeAPIError {
+            printer.endLine()
+            let status: Int32 = error.kind == .missingAPIKey || error.kind == .invalidConfiguration ? 2 : 1
+            throw CLIError(
+                error.description + "\nThe session \"\(session.id)\" is saved up to the failed call; "
+                    + "run again with --session \(session.id) to continue it.",
+                exitCode: status)
+        } catch let error as SessionError {
+            printer.endLine()
+            throw CLIError(error.message, exitCode: 1)
+        }
+        printer.endLine()
+        let reason = result.stopReason?.rawValue ?? "no call"
+        printer.note("\(reason) · \(result.iterations) model call\(result.iterations == 1 ? "" : "s") · tokens \(result.usage)")
+        if result.reachedMaxIterations {
+            printer.note(
+                "stopped after --max-iterations \(loop.configuration.maxIterations) model calls before Claude finished; "
+                    + "run again with --session \(session.id) to continue")
+            return false
+        }
+        switch result.stopReason {
+        case .endTurn?, .stopSequence?:
+            return true
+        case .maxTokens?:
+            printer.note("the reply was cut at --max-tokens \(loop.configuration.maxTokens)")
+            return false
+        case .refusal?:
+            printer.note("Claude declined to continue (refusal)")
+            return false
+        default:
+            printer.note("Claude stopped (\(reason)) without finishing its turn")
+            return false
+        }
+    }
+}
+
+/// Prints a run as it happens: streamed text on stdout, tool calls and notes on stderr.
+final class TurnPrinter: @unchecked Sendable {
+    // `@unchecked`: `midLine` is guarded by `lock`.
+    let streaming: Bool
+    private let lock = NSLock()
+    private var midLine = false
+
+    init(streaming: Bool) { self.streaming = streaming }
+
+    var hooks: AgentHooks {
+        AgentHooks(
+            shouldRunTool: { [self] call in
+                endLine()
+                writeError("→ \(call.name) \(MemoryText.singleLine(call.input.jsonString(), limit: 300))")
+                return .run
+            },
+            didRunTool: { [self] _, block in
+                guard let result = block.toolResult else { return }
+                let text = MemoryText.singleLine(result.text, limit: 300)
+                writeError(result.isError ? "← error: \(text)" : "← \(text)")
+            },
+            didReceiveTurn: { [self] response in
+                if !streaming { writeOut(response.text) }
+                endLine()
+            },
+            streamEvent: { [self] event in
+                if case .textDelta(_, let text) = event { writeOut(text) }
+            })
+    }
+
+    /// Writes text to stdout at once (no buffering, so it shows as it streams).
+    func writeOut(_ text: String) {
+        guard !text.isEmpty else { return }
+        lock.withLock {
+            FileHandle.standardOutput.write(Data(text.utf8))
+            midLine = !text.hasSuffix("\n")
+        }
+    }
+
+    /// Ends the current stdout line, if text was left without a line break.
+    func endLine() {
+        lock.withLock {
+            if midLine { FileHandle.standardOutput.write(Data("\n".utf8)) }
+            midLine = false
+        }
+    }
+
+    func writeError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// A note on stderr, in brackets so it stands apart from Claude's text.
+    func note(_ text: String) { writeError("[\(text)]") }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send one prompt to Claude with the memory tools and run the agent loop until Claude is done.",
+        discussion: """
+            Needs ANTHROPIC_API_KEY (ANTHROPIC_BASE_URL for another endpoint). Claude's text streams to \
+            stdout; tool calls (→) and results (←) go to stderr. The conversation is saved after every step \
+            under --session in the namespace, so a later run with the same id continues it. \
+            Exit status: 0 when Claude finished its turn, 1 for an API error or a run that stopped early \
+            (max tokens, max iterations, refusal), 2 for bad options or a missing API key.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+    @ParentCommand var root: AgentMemoryCommand
+    var global: GlobalOptions { options.merged(over: root.options) }
+    @Argument(help: "The user turn to send.") var prompt: String
+    @OptionGroup var agentOptions: AgentOptions
+
+    func run() async throws {
+        try await runReportingErrors {
+            guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw CLIError("PROMPT is empty", exitCode: 2)
+            }
+            let agent = try await CLIAgent.make(global: global, options: agentOptions)
+            guard try await agent.run(prompt) else { throw ExitCode(1) }
+        }
+    }
+}
+
+struct Chat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Talk with Claude line by line (one user turn per line of stdin) until end of input.",
+        discussion: """
+            Takes the same options as run. An API error is reported and the chat goes on with the next \
+            line; the exit status is 1 when any turn failed or stopped early, else 0.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+    @ParentCommand var root: AgentMemoryCommand
+    var global: GlobalOptions { options.merged(over: root.options) }
+    @OptionGroup var agentOptions: AgentOptions
+
+    func run() async throws {
+        try await runReportingErrors {
+            let agent = try await CLIAgent.make(global: global, options: agentOptions)
+            let interactive = isatty(STDIN_FILENO) == 1
+            var allFinished = true
+            while true {
+                if interactive { FileHandle.standardError.write(Data("you> ".utf8)) }
+                guard let line = readLine(strippingNewline: true) else { break }
+                let prompt = line.trimmingCharacters(in: .whitespaces)
+                if prompt.isEmpty { continue }
+                do {
+                    if try await !agent.run(prompt) { allFinished = false }
+                } catch let error as CLIError where error.exitCode == 1 {
+                    printError(error.message)
+                    allFinished = false
+                }
+            }
+            if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+            if !allFinished { throw ExitCode(1) }
+        }
+    }
+}
