@@ -172,6 +172,8 @@ public struct ClaudeClient: Sendable {
             let cause = try connectionError(error)
             throw interrupted(cause.message)
         }
+        // A cancelled transport may end the body quietly; that is cancellation, not a cut stream.
+        try Task.checkCancellation()
         throw interrupted("the connection closed")
     }
 

@@ -4,18 +4,18 @@ import Testing
 
 @Suite("agent-memory CLI", .serialized)
 struct CLITests {
-    @Test func rememberInOneProcessRecallInTheNext() throws {
+    @Test func rememberInOneProcessRecallInTheNext() async throws {
         let cli = CommandRunner()
-        let stored = try cli.run(["remember", "user.name", "Ada Lovelace"])
+        let stored = try await cli.run(["remember", "user.name", "Ada Lovelace"])
         #expect(stored.status == 0)
         #expect(stored.stdout == "Remembered \"user.name\" (version 1).\n")
-        let recalled = try cli.run(["recall", "user.name"])
+        let recalled = try await cli.run(["recall", "user.name"])
         #expect(recalled.status == 0)
         #expect(recalled.stdout == "Ada Lovelace\n")
         #expect(FileManager.default.fileExists(atPath: cli.home.appendingPathComponent("memory.sqlite").path))
-        let updated = try cli.run(["--agent", "writer-2", "remember", "user.name", "Ada"])
+        let updated = try await cli.run(["--agent", "writer-2", "remember", "user.name", "Ada"])
         #expect(updated.stdout == "Updated \"user.name\" (version 2).\n")
-        let json = try cli.run(["recall", "user.name", "--json"])
+        let json = try await cli.run(["recall", "user.name", "--json"])
         let record = try JSONValue(parsing: json.stdout)
         #expect(record.objectValue?.keys == ["key", "value", "version", "createdAt", "updatedAt", "author", "expiresAt"])
         #expect(record["value"] == "Ada")
@@ -24,29 +24,29 @@ struct CLITests {
         #expect(record["expiresAt"] == .null)
     }
 
-    @Test func missingKeysExitWithStatusOne() throws {
+    @Test func missingKeysExitWithStatusOne() async throws {
         let cli = CommandRunner()
-        let missing = try cli.run(["recall", "nothing"])
+        let missing = try await cli.run(["recall", "nothing"])
         #expect(missing.status == 1)
         #expect(missing.stdout == "")
         #expect(missing.stderr == "error: No memory is stored under \"nothing\" in namespace \"default\"\n")
-        let forget = try cli.run(["forget", "nothing"])
+        let forget = try await cli.run(["forget", "nothing"])
         #expect(forget.status == 1)
     }
 
-    @Test func namespacesAndStoresComeFromOptionsOrEnvironment() throws {
+    @Test func namespacesAndStoresComeFromOptionsOrEnvironment() async throws {
         let cli = CommandRunner()
         let path = cli.home.appendingPathComponent("custom/team.sqlite").path
-        try cli.run(["--store", "sqlite:\(path)", "--namespace", "crew", "remember", "k", "from options"])
-        try cli.run(["remember", "k", "from environment"], extraEnvironment: ["AGENT_MEMORY_STORE": "sqlite:\(path)", "AGENT_MEMORY_NAMESPACE": "other"])
-        #expect(try cli.run(["recall", "k", "--store", "sqlite:\(path)", "--namespace", "crew"]).stdout == "from options\n")
-        #expect(try cli.run(["recall", "k"], extraEnvironment: ["AGENT_MEMORY_STORE": "sqlite:\(path)", "AGENT_MEMORY_NAMESPACE": "other"]).stdout == "from environment\n")
-        #expect(try cli.run(["namespaces", "--store", "sqlite:\(path)"]).stdout == "crew\t1\nother\t1\n")
+        try await cli.run(["--store", "sqlite:\(path)", "--namespace", "crew", "remember", "k", "from options"])
+        try await cli.run(["remember", "k", "from environment"], extraEnvironment: ["AGENT_MEMORY_STORE": "sqlite:\(path)", "AGENT_MEMORY_NAMESPACE": "other"])
+        #expect(try await cli.run(["recall", "k", "--store", "sqlite:\(path)", "--namespace", "crew"]).stdout == "from options\n")
+        #expect(try await cli.run(["recall", "k"], extraEnvironment: ["AGENT_MEMORY_STORE": "sqlite:\(path)", "AGENT_MEMORY_NAMESPACE": "other"]).stdout == "from environment\n")
+        #expect(try await cli.run(["namespaces", "--store", "sqlite:\(path)"]).stdout == "crew\t1\nother\t1\n")
         // The default file was never touched.
         #expect(!FileManager.default.fileExists(atPath: cli.home.appendingPathComponent("memory.sqlite").path))
         // memory: lives for one process only.
-        try cli.run(["--store", "memory:", "remember", "k", "v"])
-        #expect(try cli.run(["--store", "memory:", "recall", "k"]).status == 1)
+        try await cli.run(["--store", "memory:", "remember", "k", "v"])
+        #expect(try await cli.run(["--store", "memory:", "recall", "k"]).status == 1)
     }
 
     @Test(arguments: [
@@ -58,52 +58,52 @@ struct CLITests {
         (["remember", "", "v"], "error: Invalid key: a key must not be empty (1 to 512 UTF-8 bytes)\n"),
         (["exec", "--tools", "recall,nope"], "error: Unknown tool \"nope\" in the tool list; valid names are all, default, remember, recall, list_memory, forget, search_memory, memory (from --tools)\n"),
     ])
-    func badOptionsAreClearErrorsWithStatusTwo(arguments: [String], message: String) throws {
+    func badOptionsAreClearErrorsWithStatusTwo(arguments: [String], message: String) async throws {
         let cli = CommandRunner()
-        let result = try cli.run(arguments)
+        let result = try await cli.run(arguments)
         #expect(result.status == 2)
         #expect(result.stderr == message)
         #expect(result.stdout == "")
     }
 
-    @Test func listSearchForgetAndTTL() throws {
+    @Test func listSearchForgetAndTTL() async throws {
         let cli = CommandRunner()
         for (key, value) in [("b.two", "second"), ("a.one", "first note about rockets"), ("b.one", "line\nbreak")] {
-            try cli.run(["remember", key, value])
+            try await cli.run(["remember", key, value])
         }
-        try cli.run(["remember", "temp", "short lived", "--ttl", "3600"])
-        #expect(try cli.run(["list"]).stdout == "a.one\tfirst note about rockets\nb.one\tline break\nb.two\tsecond\ntemp\tshort lived\n")
-        #expect(try cli.run(["list", "--prefix", "b."]).stdout == "b.one\tline break\nb.two\tsecond\n")
-        let page = try cli.run(["list", "--limit", "2"])
+        try await cli.run(["remember", "temp", "short lived", "--ttl", "3600"])
+        #expect(try await cli.run(["list"]).stdout == "a.one\tfirst note about rockets\nb.one\tline break\nb.two\tsecond\ntemp\tshort lived\n")
+        #expect(try await cli.run(["list", "--prefix", "b."]).stdout == "b.one\tline break\nb.two\tsecond\n")
+        let page = try await cli.run(["list", "--limit", "2"])
         #expect(page.stdout == "a.one\tfirst note about rockets\nb.one\tline break\n")
         let cursor = try #require(page.stderr.split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try cli.run(["list", "--limit", "2", "--cursor", cursor]).stdout == "b.two\tsecond\ntemp\tshort lived\n")
-        let json = try JSONValue(parsing: try cli.run(["list", "--json", "--limit", "1"]).stdout)
+        #expect(try await cli.run(["list", "--limit", "2", "--cursor", cursor]).stdout == "b.two\tsecond\ntemp\tshort lived\n")
+        let json = try JSONValue(parsing: try await cli.run(["list", "--json", "--limit", "1"]).stdout)
         #expect(json["records"]?.arrayValue?.first?["key"] == "a.one")
         #expect(json["nextCursor"]?.stringValue != nil)
-        #expect(try cli.run(["search", "rockets"]).stdout == "a.one\tfirst note about [rockets]\n")
-        #expect(try cli.run(["forget", "a.one"]).stdout == "Forgot \"a.one\".\n")
-        #expect(try cli.run(["recall", "temp", "--json"]).stdout.contains("\"expiresAt\":\"20"))
+        #expect(try await cli.run(["search", "rockets"]).stdout == "a.one\tfirst note about [rockets]\n")
+        #expect(try await cli.run(["forget", "a.one"]).stdout == "Forgot \"a.one\".\n")
+        #expect(try await cli.run(["recall", "temp", "--json"]).stdout.contains("\"expiresAt\":\"20"))
     }
 
-    @Test func exportThenImportRoundTrips() throws {
+    @Test func exportThenImportRoundTrips() async throws {
         let cli = CommandRunner()
-        try cli.run(["--agent", "exporter", "remember", "doc", #"{"a":[1,2.5,"x"]}"#, "--json"])
-        try cli.run(["remember", "note", "héllo\nworld"])
-        let exported = try cli.run(["export"])
+        try await cli.run(["--agent", "exporter", "remember", "doc", #"{"a":[1,2.5,"x"]}"#, "--json"])
+        try await cli.run(["remember", "note", "héllo\nworld"])
+        let exported = try await cli.run(["export"])
         #expect(exported.status == 0)
         let lines = exported.stdout.split(separator: "\n")
         #expect(lines.count == 2)
         #expect(lines[0].hasPrefix(#"{"key":"doc","value":{"a":[1,2.5,"x"]},"version":1,"createdAt":""#))
         #expect(lines[0].hasSuffix(#""author":"exporter","expiresAt":null}"#))
-        let imported = try cli.run(["--namespace", "copy", "import"], stdin: exported.stdout)
+        let imported = try await cli.run(["--namespace", "copy", "import"], stdin: exported.stdout)
         #expect(imported.stdout == "Imported 2 records into \"copy\".\n")
-        #expect(try cli.run(["--namespace", "copy", "recall", "doc"]).stdout == #"{"a":[1,2.5,"x"]}"# + "\n")
-        #expect(try cli.run(["--namespace", "copy", "recall", "note"]).stdout == "héllo\nworld\n")
-        #expect(try cli.run(["--namespace", "copy", "recall", "doc", "--json"]).stdout.contains(#""author":"exporter""#))
+        #expect(try await cli.run(["--namespace", "copy", "recall", "doc"]).stdout == #"{"a":[1,2.5,"x"]}"# + "\n")
+        #expect(try await cli.run(["--namespace", "copy", "recall", "note"]).stdout == "héllo\nworld\n")
+        #expect(try await cli.run(["--namespace", "copy", "recall", "doc", "--json"]).stdout.contains(#""author":"exporter""#))
     }
 
-    @Test func importReportsEveryBadLineAndImportsNothing() throws {
+    @Test func importReportsEveryBadLineAndImportsNothing() async throws {
         let cli = CommandRunner()
         let input = """
             {"key":"good","value":1}
@@ -113,7 +113,7 @@ struct CLITests {
             {"key":"","value":1}
             {"key":"also-good","value":"x"}
             """
-        let result = try cli.run(["import"], stdin: input)
+        let result = try await cli.run(["import"], stdin: input)
         #expect(result.status == 2)
         #expect(result.stderr == """
             error: nothing was imported; fix these lines:
@@ -122,13 +122,13 @@ struct CLITests {
             line 5: Invalid key: a key must not be empty (1 to 512 UTF-8 bytes)
 
             """)
-        #expect(try cli.run(["list"]).stdout == "")
+        #expect(try await cli.run(["list"]).stdout == "")
     }
 
-    @Test func execRunsEveryToolUseInOrder() throws {
+    @Test func execRunsEveryToolUseInOrder() async throws {
         let cli = CommandRunner()
         let response = try String(contentsOf: CommandRunner.packageRoot.appendingPathComponent("Examples/claude-response.json"), encoding: .utf8)
-        let result = try cli.run(["exec"], stdin: response)
+        let result = try await cli.run(["exec"], stdin: response)
         #expect(result.status == 0)
         #expect(result.stdout == """
             {"role":"user","content":[\
@@ -138,10 +138,10 @@ struct CLITests {
 
             """)
         // Read-only refuses the write but still answers every call.
-        let readOnly = try cli.run(["exec", "--read-only", "--namespace", "ro"], stdin: response)
+        let readOnly = try await cli.run(["exec", "--read-only", "--namespace", "ro"], stdin: response)
         let content = try #require(try JSONValue(parsing: readOnly.stdout)["content"]?.arrayValue)
         #expect(content.map { $0["is_error"] } == [true, nil, nil])
-        #expect(try cli.run(["--namespace", "ro", "list"]).stdout == "")
+        #expect(try await cli.run(["--namespace", "ro", "list"]).stdout == "")
     }
 
     @Test(arguments: [
@@ -150,21 +150,21 @@ struct CLITests {
         (#"{"id":"msg"}"#, "error: stdin: expected a Messages API response or message with a \"content\" array, or an array of content blocks; the object has no \"content\"\n"),
         (#"[{"type":"text","text":"x"}, 5]"#, "error: stdin: content block 1: a content block must be a JSON object, got integer\n"),
     ])
-    func execRejectsMalformedStdinWithStatusTwo(stdin: String, message: String) throws {
-        let result = try CommandRunner().run(["exec"], stdin: stdin)
+    func execRejectsMalformedStdinWithStatusTwo(stdin: String, message: String) async throws {
+        let result = try await CommandRunner().run(["exec"], stdin: stdin)
         #expect(result.status == 2)
         #expect(result.stderr == message)
     }
 
-    @Test func schemasMatchTheCommittedFiles() throws {
+    @Test func schemasMatchTheCommittedFiles() async throws {
         let cli = CommandRunner()
-        let printed = try cli.run(["schemas"])
+        let printed = try await cli.run(["schemas"])
         let committed = try String(contentsOf: CommandRunner.packageRoot.appendingPathComponent("tool-schemas/tools.json"), encoding: .utf8)
         #expect(printed.stdout == committed)
-        let all = try JSONValue(parsing: try cli.run(["schemas", "--tools", "all"]).stdout)
+        let all = try JSONValue(parsing: try await cli.run(["schemas", "--tools", "all"]).stdout)
         #expect(all.arrayValue?.count == MemoryToolKind.everyTool.count)
         let directory = cli.home.appendingPathComponent("schemas")
-        #expect(try cli.run(["schemas", "--write", directory.path]).status == 0)
+        #expect(try await cli.run(["schemas", "--write", directory.path]).status == 0)
         let written = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
         let expected = try FileManager.default.contentsOfDirectory(atPath: CommandRunner.packageRoot.appendingPathComponent("tool-schemas").path).sorted()
         #expect(written == expected)
@@ -175,19 +175,19 @@ struct CLITests {
         }
     }
 
-    @Test func twoProcessesWritingOneFileLoseNothing() throws {
+    @Test func twoProcessesWritingOneFileLoseNothing() async throws {
         let cli = CommandRunner()
         let store = "sqlite:" + cli.home.appendingPathComponent("shared.sqlite").path
         let first = try cli.start("MemoryStress", ["put-keys", store, "crew", "first-", "1000"])
         let second = try cli.start("MemoryStress", ["put-keys", store, "crew", "second-", "1000"])
-        let results = [try cli.finish(first), try cli.finish(second)]
+        let results = [try await cli.finish(first), try await cli.finish(second)]
         for result in results {
             #expect(result.status == 0, "stderr: \(result.stderr)")
         }
-        let listed = try cli.run(["--store", store, "--namespace", "crew", "list", "--limit", "5000"])
+        let listed = try await cli.run(["--store", store, "--namespace", "crew", "list", "--limit", "5000"])
         let keys = listed.stdout.split(separator: "\n").map { $0.split(separator: "\t")[0] }
         #expect(keys.count == 2000)
         #expect(Set(keys).count == 2000)
-        #expect(try cli.run(["--store", store, "namespaces"]).stdout == "crew\t2000\n")
+        #expect(try await cli.run(["--store", store, "namespaces"]).stdout == "crew\t2000\n")
     }
 }

@@ -63,8 +63,12 @@ struct CommandRunner {
         return (process, output, errors)
     }
 
-    func finish(_ started: (Process, URL, URL)) throws -> Result {
-        started.0.waitUntilExit()
+    /// Waits for the program to exit without blocking a thread of the cooperative pool (the
+    /// other suites' async tests share those threads).
+    func finish(_ started: (Process, URL, URL)) async throws -> Result {
+        while started.0.isRunning {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         return Result(
             status: started.0.terminationStatus,
             stdout: String(decoding: try Data(contentsOf: started.1), as: UTF8.self),
@@ -72,7 +76,7 @@ struct CommandRunner {
     }
 
     @discardableResult
-    func run(_ arguments: [String], stdin: String = "", extraEnvironment: [String: String] = [:]) throws -> Result {
-        try finish(start("agent-memory", arguments, stdin: stdin, extraEnvironment: extraEnvironment))
+    func run(_ arguments: [String], stdin: String = "", extraEnvironment: [String: String] = [:]) async throws -> Result {
+        try await finish(start("agent-memory", arguments, stdin: stdin, extraEnvironment: extraEnvironment))
     }
 }

@@ -20,7 +20,7 @@ struct RunCommandTests {
         (request.json?["tools"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
     }
 
-    @Test func aSecondProcessContinuesTheSessionAndRecallsTheValue() throws {
+    @Test func aSecondProcessContinuesTheSessionAndRecallsTheValue() async throws {
         let server = try ScriptedMessagesServer()
         defer { server.stop() }
         let cli = CommandRunner()
@@ -32,7 +32,7 @@ struct RunCommandTests {
             ], .toolUse)),
             .stream(Self.response("msg_2", [.text("Saved: you live in Lisbon.")], .endTurn)))
 
-        let first = try cli.run(["run", "Remember that I live in Lisbon.", "--session", "s1"], extraEnvironment: environment)
+        let first = try await cli.run(["run", "Remember that I live in Lisbon.", "--session", "s1"], extraEnvironment: environment)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout == "I'll save that.\nSaved: you live in Lisbon.\n")
         #expect(first.stderr.contains("→ remember {\"key\":\"user.city\",\"value\":\"Lisbon\"}\n← Remembered \"user.city\" (version 1).\n"))
@@ -59,7 +59,7 @@ struct RunCommandTests {
         server.enqueue(
             .stream(Self.response("msg_3", [.toolUse(id: "toolu_2", name: "recall", input: ["key": "user.city"])], .toolUse)),
             .stream(Self.response("msg_4", [.text("You live in Lisbon.")], .endTurn)))
-        let second = try cli.run(["run", "Where do I live?", "--session", "s1"], extraEnvironment: environment)
+        let second = try await cli.run(["run", "Where do I live?", "--session", "s1"], extraEnvironment: environment)
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout == "You live in Lisbon.\n")
         #expect(second.stderr.contains("[continuing session s1 (4 messages)]"))
@@ -74,31 +74,31 @@ struct RunCommandTests {
         #expect(later[3].messages.last?.blocks.first?.toolResult?.text == "Lisbon")
 
         // sessions and transcript show what was saved.
-        let sessions = try cli.run(["sessions"])
+        let sessions = try await cli.run(["sessions"])
         #expect(sessions.status == 0)
         let columns = sessions.stdout.split(separator: "\t")
         #expect(columns.count == 3 && columns[0] == "s1" && columns[1] == "8")
         #expect(columns.last.map { MemoryRecord.parseDate(String($0.dropLast())) != nil } == true)
-        let transcript = try cli.run(["transcript", "s1"])
+        let transcript = try await cli.run(["transcript", "s1"])
         #expect(transcript.status == 0)
         let saved = try JSONValue(parsing: transcript.stdout).arrayValue ?? []
         #expect(try saved.map(Message.init(jsonValue:)) == later[3].messages + [Self.response("msg_4", [.text("You live in Lisbon.")], .endTurn).message])
         // The memory itself is in the namespace; the transcript is not among the model's keys.
-        #expect(try cli.run(["recall", "user.city"]).stdout == "Lisbon\n")
-        let listed = try cli.run(["exec"], stdin: #"[{"type":"tool_use","id":"t","name":"list_memory","input":{}}]"#)
+        #expect(try await cli.run(["recall", "user.city"]).stdout == "Lisbon\n")
+        let listed = try await cli.run(["exec"], stdin: #"[{"type":"tool_use","id":"t","name":"list_memory","input":{}}]"#)
         #expect(listed.stdout == #"{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"user.city: Lisbon"}]}"# + "\n")
-        let missing = try cli.run(["transcript", "s2"])
+        let missing = try await cli.run(["transcript", "s2"])
         #expect(missing.status == 1)
         #expect(missing.stderr == "error: No session \"s2\" in namespace \"default\" (`agent-memory sessions` lists them)\n")
-        #expect(try cli.run(["sessions", "--namespace", "elsewhere"]).stdout == "")
+        #expect(try await cli.run(["sessions", "--namespace", "elsewhere"]).stdout == "")
     }
 
-    @Test func optionsShapeTheRequest() throws {
+    @Test func optionsShapeTheRequest() async throws {
         let server = try ScriptedMessagesServer()
         defer { server.stop() }
         let cli = CommandRunner()
         server.enqueue(.message(Self.response("msg_1", [.text("Nothing stored yet.")], .endTurn)))
-        let result = try cli.run(
+        let result = try await cli.run(
             ["run", "What do you know?", "--tools", "memory", "--no-stream", "--model", "claude-test-1", "--system", "Be brief.",
              "--max-tokens", "300"],
             extraEnvironment: Self.environment(server))
@@ -118,55 +118,55 @@ struct RunCommandTests {
         server.enqueue(.message(Self.response("msg_2", [.text("Hi.")], .endTurn)))
         var environment = Self.environment(server)
         environment["AGENT_MEMORY_MODEL"] = "claude-from-env"
-        #expect(try cli.run(["run", "Hi", "--no-stream"], extraEnvironment: environment).status == 0)
+        #expect(try await cli.run(["run", "Hi", "--no-stream"], extraEnvironment: environment).status == 0)
         #expect(server.requests.last?.json?["model"] == "claude-from-env")
     }
 
-    @Test func aMissingAPIKeyStopsBeforeAnyRequest() throws {
+    @Test func aMissingAPIKeyStopsBeforeAnyRequest() async throws {
         let server = try ScriptedMessagesServer()
         defer { server.stop() }
         let cli = CommandRunner()
         for arguments in [["run", "Hello", "--session", "s1"], ["chat"]] {
-            let result = try cli.run(arguments, stdin: "Hello\n", extraEnvironment: Self.environment(server, apiKey: ""))
+            let result = try await cli.run(arguments, stdin: "Hello\n", extraEnvironment: Self.environment(server, apiKey: ""))
             #expect(result.status == 2)
             #expect(result.stdout == "")
             #expect(result.stderr.hasPrefix("error: ANTHROPIC_API_KEY is not set, so nothing was sent."))
         }
         #expect(server.requests.isEmpty)
-        #expect(try cli.run(["sessions"]).stdout == "")
+        #expect(try await cli.run(["sessions"]).stdout == "")
     }
 
-    @Test func anAPIErrorExitsWithStatusOneAndKeepsTheTranscript() throws {
+    @Test func anAPIErrorExitsWithStatusOneAndKeepsTheTranscript() async throws {
         let server = try ScriptedMessagesServer()
         defer { server.stop() }
         let cli = CommandRunner()
         server.enqueue(.error(status: 400, type: "invalid_request_error", message: "max_tokens: too large", requestID: "req_400"))
-        let result = try cli.run(["run", "Hello", "--session", "bad"], extraEnvironment: Self.environment(server))
+        let result = try await cli.run(["run", "Hello", "--session", "bad"], extraEnvironment: Self.environment(server))
         #expect(result.status == 1)
         #expect(result.stdout == "")
         #expect(result.stderr.contains(
             "error: Claude API error 400 invalid_request_error: max_tokens: too large (request-id req_400)\n"
                 + "The session \"bad\" is saved up to the failed call; run again with --session bad to continue it.\n"))
         #expect(server.requests.count == 1)  // a 400 is not retried
-        #expect(try cli.run(["transcript", "bad"]).stdout == "[{\"role\":\"user\",\"content\":\"Hello\"}]\n")
+        #expect(try await cli.run(["transcript", "bad"]).stdout == "[{\"role\":\"user\",\"content\":\"Hello\"}]\n")
     }
 
-    @Test func reachingMaxIterationsExitsWithStatusOne() throws {
+    @Test func reachingMaxIterationsExitsWithStatusOne() async throws {
         let server = try ScriptedMessagesServer()
         defer { server.stop() }
         let cli = CommandRunner()
         server.enqueue(.stream(Self.response("msg_1", [.toolUse(id: "toolu_1", name: "list_memory", input: [:])], .toolUse)))
-        let result = try cli.run(["run", "Look around", "--session", "m", "--max-iterations", "1"], extraEnvironment: Self.environment(server))
+        let result = try await cli.run(["run", "Look around", "--session", "m", "--max-iterations", "1"], extraEnvironment: Self.environment(server))
         #expect(result.status == 1)
         #expect(result.stderr.contains("→ list_memory {}\n← "))
         #expect(result.stderr.contains("stopped after --max-iterations 1 model calls before Claude finished"))
         #expect(server.requests.count == 1)
-        let bad = try cli.run(["run", "x", "--max-iterations", "0"], extraEnvironment: Self.environment(server))
+        let bad = try await cli.run(["run", "x", "--max-iterations", "0"], extraEnvironment: Self.environment(server))
         #expect(bad.status == 2)
         #expect(bad.stderr == "error: --max-iterations must be at least 1, got 0\n")
     }
 
-    @Test func chatSendsOneTurnPerLine() throws {
+    @Test func chatSendsOneTurnPerLine() async throws {
         let server = try ScriptedMessagesServer()
         defer { server.stop() }
         let cli = CommandRunner()
@@ -176,7 +176,7 @@ struct RunCommandTests {
             ], .toolUse)),
             .stream(Self.response("msg_2", [.text("Noted.")], .endTurn)),
             .stream(Self.response("msg_3", [.text("A cat named Ada.")], .endTurn)))
-        let result = try cli.run(
+        let result = try await cli.run(
             ["chat", "--session", "c1"], stdin: "I have a cat named Ada.\n\nWhat pet do I have?\n",
             extraEnvironment: Self.environment(server))
         #expect(result.status == 0, "\(result.stderr)")
@@ -187,12 +187,12 @@ struct RunCommandTests {
         #expect(requests[2].messages.count == 5)
         #expect(requests[2].messages.first == .user("I have a cat named Ada."))
         #expect(requests[2].messages.last == .user("What pet do I have?"))
-        #expect(try cli.run(["sessions"]).stdout.hasPrefix("c1\t6\t"))
+        #expect(try await cli.run(["sessions"]).stdout.hasPrefix("c1\t6\t"))
     }
 
-    @Test func demoRunsWithoutAKeyAndSaysTheModelIsScripted() throws {
+    @Test func demoRunsWithoutAKeyAndSaysTheModelIsScripted() async throws {
         let cli = CommandRunner()
-        let result = try cli.run(["demo"], extraEnvironment: ["ANTHROPIC_API_KEY": "", "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"])
+        let result = try await cli.run(["demo"], extraEnvironment: ["ANTHROPIC_API_KEY": "", "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("THE MODEL IS SCRIPTED: nothing is sent to Anthropic"))
         #expect(result.stdout.contains("  → remember {\"key\":\"user.favorite_tea\",\"value\":\"jasmine\"}\n  ← Remembered \"user.favorite_tea\" (version 1).\n"))
@@ -203,8 +203,8 @@ struct RunCommandTests {
 
         // With --store, the demo writes there.
         let path = cli.home.appendingPathComponent("demo.sqlite").path
-        #expect(try cli.run(["demo", "--store", "sqlite:\(path)"]).status == 0)
-        #expect(try cli.run(["recall", "user.favorite_tea", "--store", "sqlite:\(path)"]).stdout == "jasmine\n")
-        #expect(try cli.run(["sessions", "--store", "sqlite:\(path)"]).stdout.split(separator: "\n").count == 2)
+        #expect(try await cli.run(["demo", "--store", "sqlite:\(path)"]).status == 0)
+        #expect(try await cli.run(["recall", "user.favorite_tea", "--store", "sqlite:\(path)"]).stdout == "jasmine\n")
+        #expect(try await cli.run(["sessions", "--store", "sqlite:\(path)"]).stdout.split(separator: "\n").count == 2)
     }
 }

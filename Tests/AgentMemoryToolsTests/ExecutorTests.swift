@@ -139,7 +139,7 @@ struct ExecutorTests {
         ("remember", JSONValue.array([]), "Invalid input for remember: the input must be a JSON object, got array"),
         ("remember", ["value": "v"], "Invalid input for remember: missing required field \"key\" (a string)"),
         ("remember", ["key": "k"], "Invalid input for remember: missing required field \"value\" (a string)"),
-        ("remember", ["key": "k", "value": "v", "extra": 1], "Invalid input for remember: unknown field \"extra\"; allowed fields are key, value, ttl_seconds"),
+        ("remember", ["key": "k", "value": "v", "extra": 1], "Invalid input for remember: unknown field \"extra\"; allowed fields are key, value, mode, ttl_seconds"),
         ("remember", ["key": 7, "value": "v"], "Invalid input for remember: field \"key\" must be a string, got integer"),
         ("remember", ["key": "k", "value": ["a": 1]], "Invalid input for remember: field \"value\" must be a string, got object"),
         ("remember", ["key": "", "value": "v"], "Invalid input for remember: field \"key\" must not be empty"),
