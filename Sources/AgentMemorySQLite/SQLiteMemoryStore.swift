@@ -29,6 +29,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// How long the change log is kept.
     public let retention: ChangeLogRetention
     private let pool: DatabasePool
+    private let writer: GroupCommitWriter
     private let writesSincePrune = Mutex(0)
     private let clock: @Sendable () -> Date
 
@@ -55,6 +56,7 @@ public final class SQLiteMemoryStore: MemoryStore {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
             pool = try Self.openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout)
+            writer = GroupCommitWriter(pool: pool)
         } catch {
             throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
         }
@@ -510,7 +512,7 @@ public final class SQLiteMemoryStore: MemoryStore {
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.write(body)
+            return try await writer.write(body)
         } catch let error as MemoryError {
             throw error
         } catch {

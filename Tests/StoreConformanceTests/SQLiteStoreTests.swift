@@ -65,4 +65,35 @@ struct SQLiteStoreTests {
         #expect(try await store.purgeExpired() == 1)
         #expect(try await store.allRecords(in: main).map(\.key) == ["b"])
     }
+
+    /// Writes that share one group-committed transaction fail or succeed on their own.
+    @Test func groupCommittedWritesFailIndependently() async throws {
+        let store = try SQLiteMemoryStore(path: temporarySQLitePath())
+        let outcomes = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    do {
+                        if index.isMultiple(of: 2) {
+                            try await store.put("good-\(index)", value: .int(index), in: main)
+                        } else {
+                            // Must not exist... but version 5 is demanded: a conflict.
+                            try await store.put("bad-\(index)", value: .int(index), in: main, options: PutOptions(ifVersion: 5))
+                        }
+                        return (index, true)
+                    } catch let error as MemoryError where error.code == .versionConflict {
+                        return (index, false)
+                    }
+                }
+            }
+            var outcomes: [Int: Bool] = [:]
+            for try await (index, succeeded) in group { outcomes[index] = succeeded }
+            return outcomes
+        }
+        #expect(outcomes.count == 64)
+        #expect(outcomes.allSatisfy { $0.value == $0.key.isMultiple(of: 2) })
+        let keys = try await store.allRecords(in: main).map(\.key)
+        #expect(keys.count == 32)
+        #expect(keys.allSatisfy { $0.hasPrefix("good-") })
+        #expect(try await store.changes(in: main, since: 0, limit: 100).count == 32)
+    }
 }
