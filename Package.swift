@@ -58,6 +58,8 @@ let package = Package(
         ),
         // Examples/QuickStart: `swift run quick-start`
         .executableTarget(name: "quick-start", dependencies: ["AgentMemory"], path: "Examples/QuickStart", swiftSettings: strictSettings),
+        // Examples/Crew: `swift run crew-example`, three agents sharing a namespace
+        .executableTarget(name: "crew-example", dependencies: ["AgentMemory"], path: "Examples/Crew", swiftSettings: strictSettings),
         // a helper program the tests run as several processes at once against one store
         .executableTarget(name: "MemoryStress", dependencies: ["AgentMemory"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryCoreTests", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),

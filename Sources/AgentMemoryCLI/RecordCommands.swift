@@ -77,13 +77,18 @@ struct List: AsyncParsableCommand {
     @Option(help: "How many keys to print (default 100).") var limit = 100
     @Option(help: "Continue after a previous page (the cursor it printed).") var cursor: String?
     @Flag(help: "Print {\"records\": [...], \"nextCursor\": ...} as JSON.") var json = false
+    @Flag(help: "Also list the library's reserved keys (agent-loop sessions, under _agent_memory/).") var all = false
 
     func run() async throws {
         try await runReportingErrors {
             guard limit >= 1 else { throw CLIError("--limit must be at least 1, got \(limit)", exitCode: 2) }
             let namespace = try global.resolvedNamespace()
             let store = try global.openStore()
-            let page = try await store.list(in: namespace, prefix: prefix, cursor: cursor, limit: limit)
+            var page = try await store.list(in: namespace, prefix: prefix, cursor: cursor, limit: limit)
+            if !all {
+                // Session transcripts are the library's, not memories; the page may come out short.
+                page.records.removeAll { ReservedKeys.isReserved($0.key) }
+            }
             if json {
                 let object: JSONValue = [
                     "records": .array(page.records.map(\.jsonObject)),
