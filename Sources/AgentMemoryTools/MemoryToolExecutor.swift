@@ -79,13 +79,51 @@ public struct MemoryToolExecutor: ToolExecutor {
     // MARK: - Running calls
 
     /// Runs the calls in order and returns one `tool_result` block per call.
+    ///
+    /// The `remember`, `recall` and `forget` calls of one turn are written in one atomic batch
+    /// (one transaction, one fsync): each call still sees the writes of the calls before it,
+    /// and a rejected call adds nothing. Other tools first commit what is pending, then run. If
+    /// the batch fails (a colleague wrote one of its keys meanwhile, or a limit), nothing of it
+    /// was written and its calls run again one by one, each with its own result.
     public func execute(_ toolUses: [ToolUse]) async -> [ContentBlock] {
-        var results: [ContentBlock] = []
-        results.reserveCapacity(toolUses.count)
-        for toolUse in toolUses {
-            results.append(await execute(toolUse))
+        guard toolUses.count > 1 else { return await toolUses.asyncMap { await execute($0) } }
+        var outcomes: [Outcome] = []
+        outcomes.reserveCapacity(toolUses.count)
+        var segment: [ToolUse] = []
+        var overlay = TurnOverlay()
+        func commitSegment() async {
+            defer {
+                segment.removeAll()
+                overlay = TurnOverlay()
+            }
+            guard !overlay.operations.isEmpty else {
+                await overlay.applySeen(to: seenVersions)
+                return
+            }
+            do {
+                _ = try await store.batch(overlay.operations, in: namespace)
+                await overlay.applySeen(to: seenVersions)
+            } catch {
+                outcomes.removeLast(segment.count)
+                for call in segment { outcomes.append(await run(name: call.name, input: call.input)) }
+            }
         }
-        return results
+        for call in toolUses {
+            if let tool = MemoryToolKind(rawValue: call.name), tools.contains(tool), [.remember, .recall, .forget].contains(tool) {
+                if let outcome = await run(name: call.name, input: call.input, via: .turn(overlay)) {
+                    segment.append(call)
+                    outcomes.append(outcome)
+                    continue
+                }
+            }
+            // Needs the store as it is (a listing, a search, another tool): commit first.
+            await commitSegment()
+            outcomes.append(await run(name: call.name, input: call.input))
+        }
+        await commitSegment()
+        return zip(toolUses, outcomes).map { call, outcome in
+            .toolResult(toolUseID: call.id, content: outcome.text, isError: outcome.isError)
+        }
     }
 
     /// Runs one call and returns its `tool_result` block.
@@ -148,13 +186,22 @@ public struct MemoryToolExecutor: ToolExecutor {
 
     /// Runs one call by tool name and input.
     public func run(name: String, input: JSONValue) async -> Outcome {
+        // Direct access never asks to commit first.
+        await run(name: name, input: input, via: .direct)!
+    }
+
+    /// Runs one call reading and writing through `access`; `nil` when the call needs the
+    /// pending writes of the turn committed before it can run.
+    private func run(name: String, input: JSONValue, via route: RecordAccess) async -> Outcome? {
         if let tool = MemoryToolKind(rawValue: name), tools.contains(tool) {
             // The memory tool allows `view` in read-only mode and words its own refusals.
             if tool.writes, access == .readOnly, tool != .memory {
                 return .failure("\(name) is not allowed: this agent has read-only access to namespace \"\(namespace)\"")
             }
             do {
-                return try await run(tool, input: input)
+                return try await run(tool, input: input, via: route)
+            } catch is CommitFirst {
+                return nil
             } catch let error as ToolInputError {
                 return .failure(error.message)
             } catch let error as MemoryError {
@@ -174,12 +221,12 @@ public struct MemoryToolExecutor: ToolExecutor {
         return .failure("Unknown tool \"\(name)\". The tools available are: \(available)")
     }
 
-    private func run(_ tool: MemoryToolKind, input: JSONValue) async throws -> Outcome {
+    private func run(_ tool: MemoryToolKind, input: JSONValue, via route: RecordAccess) async throws -> Outcome {
         switch tool {
-        case .remember: return try await remember(input)
-        case .recall: return try await recall(input)
+        case .remember: return try await remember(input, via: route)
+        case .recall: return try await recall(input, via: route)
         case .listMemory: return try await listMemory(input)
-        case .forget: return try await forget(input)
+        case .forget: return try await forget(input, via: route)
         case .searchMemory: return try await searchMemory(input)
         case .memory:
             let result = await BuiltinMemoryTool(store: store, namespace: namespace, author: agent, readOnly: access == .readOnly)
@@ -190,7 +237,7 @@ public struct MemoryToolExecutor: ToolExecutor {
 
     // MARK: - The tools
 
-    private func remember(_ raw: JSONValue) async throws -> Outcome {
+    private func remember(_ raw: JSONValue, via route: RecordAccess) async throws -> Outcome {
         let input = try ToolInput(tool: "remember", input: raw, allowed: ["key", "value", "mode", "ttl_seconds"])
         let key = try input.key()
         let value = try input.requiredString("value")
@@ -201,21 +248,20 @@ public struct MemoryToolExecutor: ToolExecutor {
         let ttl = try input.optionalInteger("ttl_seconds", in: 1...MemoryToolDefinitions.maximumTTLSeconds)
         if mode == "append" {
             if ttl != nil { throw input.fail("field \"ttl_seconds\" cannot be used with mode \"append\" (the key keeps its own expiry)") }
-            let record = try await store.append(
-                key, value: .string(value), in: namespace, options: AppendOptions(separator: "\n", author: agent))
-            await seenVersions.saw(key, version: record.version)
+            let record = try await append(key, value: .string(value), options: AppendOptions(separator: "\n", author: agent), via: route)
+            await noteSeen(key, version: record.version, via: route)
             if case .array(let items) = record.value {
                 return .success("Appended to \"\(key)\" (version \(record.version)); the list has \(items.count) item\(items.count == 1 ? "" : "s").")
             }
             return .success("Appended to \"\(key)\" (version \(record.version)).")
         }
         // Read first only to warn about a colleague's write; the put itself is last-writer-wins.
-        let previous = try await store.get(key, in: namespace)
+        let previous = try await get(key, via: route)
         let lastSeen = await seenVersions.version(of: key)
-        let record = try await store.put(
-            key, value: .string(value), in: namespace,
-            options: PutOptions(ttl: ttl.map { .seconds($0) }, author: agent))
-        await seenVersions.saw(key, version: record.version)
+        let record = try await put(
+            key, value: .string(value), options: PutOptions(ttl: ttl.map { .seconds($0) }, author: agent),
+            previous: previous, via: route)
+        await noteSeen(key, version: record.version, via: route)
         var text = record.version == 1
             ? "Remembered \"\(key)\" (version 1)."
             : "Updated \"\(key)\" (version \(record.version))."
@@ -228,13 +274,15 @@ public struct MemoryToolExecutor: ToolExecutor {
         return .success(text)
     }
 
-    private func recall(_ raw: JSONValue) async throws -> Outcome {
+    private func recall(_ raw: JSONValue, via route: RecordAccess) async throws -> Outcome {
         let input = try ToolInput(tool: "recall", input: raw, allowed: ["key"])
         let key = try input.key()
-        if let record = try await store.get(key, in: namespace) {
-            await seenVersions.saw(key, version: record.version)
+        if let record = try await get(key, via: route) {
+            await noteSeen(key, version: record.version, via: route)
             return .success(MemoryText.text(of: record.value))
         }
+        // The suggestions come from a listing, which must include this turn's writes.
+        if case .turn(let overlay) = route, !overlay.operations.isEmpty { throw CommitFirst() }
         let keys = try await visibleKeys(limit: 5_000)
         if keys.isEmpty {
             return .success("No memory is stored under \"\(key)\". The memory is empty: nothing has been remembered yet.")
@@ -275,10 +323,10 @@ public struct MemoryToolExecutor: ToolExecutor {
         return .success(lines.joined(separator: "\n"))
     }
 
-    private func forget(_ raw: JSONValue) async throws -> Outcome {
+    private func forget(_ raw: JSONValue, via route: RecordAccess) async throws -> Outcome {
         let input = try ToolInput(tool: "forget", input: raw, allowed: ["key"])
         let key = try input.key()
-        if try await store.delete(key, in: namespace, ifVersion: nil, author: agent) {
+        if try await delete(key, via: route) {
             return .success("Forgot \"\(key)\".")
         }
         return .success("No memory is stored under \"\(key)\"; nothing was forgotten.")
@@ -297,6 +345,80 @@ public struct MemoryToolExecutor: ToolExecutor {
             .prefix(limit)
         if hits.isEmpty { return .success("No memories match \"\(query)\".") }
         return .success(hits.map { "\($0.record.key): \(MemoryText.singleLine($0.snippet, limit: 200))" }.joined(separator: "\n"))
+    }
+
+    // MARK: - Reading and writing, directly or as part of a turn's batch
+
+    /// Remembers the version this agent has seen of a key; in a turn, only once it commits.
+    private func noteSeen(_ key: String, version: Int, via route: RecordAccess) async {
+        switch route {
+        case .direct: await seenVersions.saw(key, version: version)
+        case .turn(let overlay): overlay.seen.append((key, version))
+        }
+    }
+
+    private func get(_ key: String, via route: RecordAccess) async throws -> MemoryRecord? {
+        switch route {
+        case .direct:
+            return try await store.get(key, in: namespace)
+        case .turn(let overlay):
+            if let known = overlay.known[ByteString(key)] { return known }
+            let record = try await store.get(key, in: namespace)
+            overlay.known[ByteString(key)] = .some(record)
+            return record
+        }
+    }
+
+    /// A last-writer-wins put; in a turn, a compare-and-set on the version read, so that the
+    /// batch fails (and the calls run again one by one) if someone else wrote in between.
+    private func put(
+        _ key: String, value: JSONValue, options: PutOptions, previous: MemoryRecord?, via route: RecordAccess
+    ) async throws -> MemoryRecord {
+        switch route {
+        case .direct:
+            return try await store.put(key, value: value, in: namespace, options: options)
+        case .turn(let overlay):
+            var options = options
+            options.ifVersion = previous?.version ?? 0
+            overlay.operations.append(.put(key: key, value: value, options: options))
+            let now = Date()
+            let record = MemoryRecord(
+                key: key, value: value, version: (previous?.version ?? 0) + 1, createdAt: previous?.createdAt ?? now,
+                updatedAt: now, author: options.author, expiresAt: options.expiry(from: now))
+            overlay.known[ByteString(key)] = .some(record)
+            return record
+        }
+    }
+
+    private func append(_ key: String, value: JSONValue, options: AppendOptions, via route: RecordAccess) async throws -> MemoryRecord {
+        switch route {
+        case .direct:
+            return try await store.append(key, value: value, in: namespace, options: options)
+        case .turn(let overlay):
+            let previous = try await get(key, via: route)
+            let combined = try options.appending(value, to: previous?.value, key: key)
+            var options = options
+            options.ifVersion = previous?.version ?? 0
+            overlay.operations.append(.append(key: key, value: value, options: options))
+            let now = Date()
+            let record = MemoryRecord(
+                key: key, value: combined, version: (previous?.version ?? 0) + 1, createdAt: previous?.createdAt ?? now,
+                updatedAt: now, author: options.author, expiresAt: previous?.expiresAt)
+            overlay.known[ByteString(key)] = .some(record)
+            return record
+        }
+    }
+
+    private func delete(_ key: String, via route: RecordAccess) async throws -> Bool {
+        switch route {
+        case .direct:
+            return try await store.delete(key, in: namespace, ifVersion: nil, author: agent)
+        case .turn(let overlay):
+            guard let current = try await get(key, via: route) else { return false }
+            overlay.operations.append(.delete(key: key, ifVersion: current.version, author: agent))
+            overlay.known[ByteString(key)] = .some(nil)
+            return true
+        }
     }
 
     // MARK: - Helpers
@@ -350,5 +472,46 @@ actor SeenVersions {
     func saw(_ key: String, version: Int) {
         if versions.count > 10_000 { versions.removeAll() }
         versions[key] = version
+    }
+}
+
+/// Where `remember`, `recall` and `forget` read and write.
+private enum RecordAccess {
+    /// The store, one call at a time.
+    case direct
+    /// A turn's pending batch over the store.
+    case turn(TurnOverlay)
+}
+
+/// The writes of a turn not yet committed, and what the turn knows of each key it touched.
+private final class TurnOverlay {
+    /// Each key's record as the turn sees it: `.some(nil)` when absent or deleted.
+    var known: [ByteString: MemoryRecord?] = [:]
+    /// The operations to commit, in order.
+    var operations: [MemoryOperation] = []
+    /// Versions seen by the turn's calls, recorded once the turn commits.
+    var seen: [(String, Int)] = []
+
+    func applySeen(to versions: SeenVersions) async {
+        for (key, version) in seen { await versions.saw(key, version: version) }
+    }
+}
+
+/// A key as bytes, so that the overlay compares keys as the stores do.
+private struct ByteString: Hashable {
+    let bytes: [UInt8]
+    init(_ string: String) { bytes = Array(string.utf8) }
+}
+
+/// Thrown in a turn by a call that must see the store with the turn's writes committed.
+private struct CommitFirst: Error {}
+
+extension Array {
+    /// Maps in order, awaiting each element.
+    func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
+        var results: [T] = []
+        results.reserveCapacity(count)
+        for element in self { results.append(await transform(element)) }
+        return results
     }
 }
