@@ -4,6 +4,7 @@
 //   memory-stress put-keys  STORE NAMESPACE PREFIX COUNT   distinct keys PREFIX0..PREFIX(COUNT-1)
 //   memory-stress increment STORE NAMESPACE KEY COUNT      COUNT compare-and-set increments of KEY
 //   memory-stress append    STORE NAMESPACE KEY COUNT      COUNT atomic appends of "<pid>-<n>" to KEY
+//   memory-stress put-acked STORE NAMESPACE PREFIX COUNT   like put-keys, printing each key once its put returned
 import AgentMemory
 import Foundation
 
@@ -14,7 +15,7 @@ func fail(_ message: String) -> Never {
 
 let arguments = CommandLine.arguments.dropFirst()
 guard arguments.count == 5, let count = Int(arguments[arguments.startIndex + 4]) else {
-    fail("usage: memory-stress put-keys|increment|append STORE NAMESPACE NAME COUNT")
+    fail("usage: memory-stress put-keys|put-acked|increment|append STORE NAMESPACE NAME COUNT")
 }
 let command = arguments[arguments.startIndex]
 let store: any MemoryStore
@@ -51,6 +52,11 @@ do {
             }
         }
         print("conflicts retried: \(conflicts)")
+    case "put-acked":
+        for index in 0..<count {
+            try await store.put("\(name)\(index)", value: .int(index), in: namespace, options: PutOptions(author: agent))
+            FileHandle.standardOutput.write(Data("\(name)\(index)\n".utf8))
+        }
     case "append":
         for index in 0..<count {
             try await store.append(name, value: .string("\(agent)-\(index)"), in: namespace, options: AppendOptions(author: agent))

@@ -92,3 +92,53 @@ struct CrewCLITests {
         #expect(changes.map { $0["key"]?.stringValue ?? "" } == ["seed", "a", "b", "c", "a"])
     }
 }
+
+@Suite("Durability and Claude's memory tool from the CLI", .serialized)
+struct DurabilityAndMemoryToolCLITests {
+    @Test func everyAcknowledgedWriteSurvivesKillDashNine() async throws {
+        let cli = CommandRunner()
+        let store = "sqlite:" + cli.home.appendingPathComponent("durable.sqlite").path
+        let writer = try cli.start("MemoryStress", ["put-acked", store, "d", "key-", "100000"])
+        var acknowledged: [Substring] = []
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            acknowledged = String(decoding: try Data(contentsOf: writer.1), as: UTF8.self).split(separator: "\n")
+            if acknowledged.count >= 300 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        kill(writer.0.processIdentifier, SIGKILL)
+        _ = try await cli.finish(writer)
+        #expect(writer.0.terminationReason == .uncaughtSignal)
+        // Everything printed before the kill had been acknowledged, so it must be there.
+        acknowledged = String(decoding: try Data(contentsOf: writer.1), as: UTF8.self).split(separator: "\n")
+        #expect(acknowledged.count >= 300)
+        let stored = Set(try await cli.run(["--store", store, "--namespace", "d", "list", "--limit", "100000"]).stdout
+            .split(separator: "\n").map { $0.split(separator: "\t")[0] })
+        let lost = acknowledged.filter { !stored.contains($0) }
+        #expect(lost.isEmpty, "acknowledged but lost: \(lost.prefix(5))")
+    }
+
+    @Test func execWithTheMemoryToolGivesTheReferenceResults() async throws {
+        let cli = CommandRunner()
+        func exec(_ command: JSONValue) async throws -> (String, Bool) {
+            let response: JSONValue = ["content": [["type": "tool_use", "id": "toolu_m", "name": "memory", "input": command]]]
+            let result = try await cli.run(["exec", "--tools", "memory"], stdin: response.jsonString())
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+            let block = try #require(try JSONValue(parsing: result.stdout)["content"]?.arrayValue?.first)
+            return (block["content"]?.stringValue ?? "", block["is_error"] == true)
+        }
+        #expect(try await exec(["command": "create", "path": "/memories/notes/todo.txt", "file_text": "buy milk\ncall mom\n"]) == ("File created successfully at: /memories/notes/todo.txt", false))
+        #expect(try await exec(["command": "view", "path": "/memories"]) == ("Here're the files and directories up to 2 levels deep in /memories, excluding hidden items:\n4K\t/memories\n4K\t/memories/notes/\n18B\t/memories/notes/todo.txt", false))
+        #expect(try await exec(["command": "str_replace", "path": "/memories/notes/todo.txt", "old_str": "call mom", "new_str": "call dad"]) == ("The memory file has been edited. Here is the snippet showing the change (with line numbers):\n     1\tbuy milk\n     2\tcall dad\n     3\t", false))
+        #expect(try await exec(["command": "insert", "path": "/memories/notes/todo.txt", "insert_line": 0, "insert_text": "TODO"]) == ("The file /memories/notes/todo.txt has been edited.", false))
+        #expect(try await exec(["command": "view", "path": "/memories/notes/todo.txt"]) == ("Here's the content of /memories/notes/todo.txt with line numbers:\n     1\tTODO\n     2\tbuy milk\n     3\tcall dad\n     4\t", false))
+        #expect(try await exec(["command": "rename", "old_path": "/memories/notes", "new_path": "/memories/archive"]) == ("Successfully renamed /memories/notes to /memories/archive", false))
+        #expect(try await exec(["command": "view", "path": "/memories/notes/todo.txt"]) == ("The path /memories/notes/todo.txt does not exist. Please provide a valid path.", true))
+        #expect(try await exec(["command": "view", "path": "/memories/../etc/passwd"]) == ("Path /memories/../etc/passwd would escape /memories directory", true))
+        #expect(try await exec(["command": "delete", "path": "/memories/archive"]) == ("Successfully deleted /memories/archive", false))
+        #expect(try await exec(["command": "delete", "path": "/memories"]) == ("Cannot delete the /memories directory itself", true))
+        // The same records are visible to the key-value tools and the CLI.
+        try await cli.run(["remember", "/memories/hello.txt", "hi"])
+        #expect(try await exec(["command": "view", "path": "/memories/hello.txt"]) == ("Here's the content of /memories/hello.txt with line numbers:\n     1\thi", false))
+    }
+}
