@@ -118,6 +118,16 @@ func reportingConflicts<T>(_ body: () async throws -> T) async throws -> T {
     }
 }
 
+/// A VALUE argument: the text as a string, or parsed as JSON with `--json`.
+func commandLineValue(_ text: String, json: Bool, verb: String) throws -> JSONValue {
+    guard json else { return .string(text) }
+    do {
+        return try JSONValue(parsing: text)
+    } catch {
+        throw CLIError("VALUE is not valid JSON (\(error)); drop --json to \(verb) it as a string", exitCode: 2)
+    }
+}
+
 func printError(_ message: String) {
     FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
 }

@@ -17,14 +17,7 @@ struct Append: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let namespace = try global.resolvedNamespace()
-            let parsed: JSONValue
-            if json {
-                do { parsed = try JSONValue(parsing: value) } catch {
-                    throw CLIError("VALUE is not valid JSON (\(error)); drop --json to append it as a string", exitCode: 2)
-                }
-            } else {
-                parsed = .string(value)
-            }
+            let parsed = try commandLineValue(value, json: json, verb: "append")
             let store = try global.openStore()
             let record = try await store.append(key, value: parsed, in: namespace, options: AppendOptions(author: global.resolvedAgent))
             let count = record.value.arrayValue.map { "; \($0.count) item\($0.count == 1 ? "" : "s")" } ?? ""

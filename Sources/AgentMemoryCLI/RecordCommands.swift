@@ -21,14 +21,7 @@ struct Remember: AsyncParsableCommand {
             if let ttl, ttl < 1 { throw CLIError("--ttl must be a whole number of seconds >= 1, got \(ttl)", exitCode: 2) }
             let namespace = try global.resolvedNamespace()
             let store = try global.openStore()
-            let parsed: JSONValue
-            if json {
-                do { parsed = try JSONValue(parsing: value) } catch {
-                    throw CLIError("VALUE is not valid JSON (\(error)); drop --json to store it as a string", exitCode: 2)
-                }
-            } else {
-                parsed = .string(value)
-            }
+            let parsed = try commandLineValue(value, json: json, verb: "store")
             let record = try await reportingConflicts {
                 try await store.put(
                     key, value: parsed, in: namespace,
