@@ -83,13 +83,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // what only the PostgreSQL store promises (URLs, errors, several "machines" at once)
+        .testTarget(
+            name: "PostgresStoreTests",
+            dependencies: ["AgentMemoryPostgres", "AgentMemory", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "AgentMemoryToolsTests",
             dependencies: ["AgentMemory"],
             resources: [],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "PostgresStoreTests", dependencies: ["AgentMemoryPostgres", "AgentMemory"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory"], swiftSettings: strictSettings),
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
     ],
