@@ -66,7 +66,7 @@ public final class PostgresMemoryStore: MemoryStore {
             maxConnections: maxConnections, clock: clock, logger: logger)
     }
 
-    /// Opens the store at a parsed location; see ``init(url:limits:retention:connectTimeout:maxConnections:clock:logger:)-(String,_,_,_,_,_,_)``.
+    /// Opens the store at a parsed ``PostgresStoreURL``; the other parameters are those of the `String` initializer.
     public init(
         url: PostgresStoreURL,
         limits: MemoryLimits = .default,
@@ -650,7 +650,8 @@ public final class PostgresMemoryStore: MemoryStore {
         let timeout = connectTimeout
         let unreachable = MemoryError(
             .unavailable,
-            "The PostgreSQL server at \(url.endpoint) is unreachable: no connection within \(Self.secondsText(timeout)) (\(url))")
+            "The PostgreSQL server at \(url.endpoint) is unreachable: no connection within \(Self.secondsText(timeout)) "
+                + "(or every pooled connection stayed busy that long) (\(url))")
         do {
             return try await withThrowingTaskGroup(of: Optional<T>.self) { group in
                 group.addTask {
