@@ -19,11 +19,15 @@ let package = Package(
         // tools, without GRDB: for hosts that bring their own `MemoryStore`.
         .library(name: "AgentMemoryCore", targets: ["AgentMemoryCore", "ClaudeMessages", "AgentMemoryTools"]),
         .library(name: "AgentMemorySQLite", targets: ["AgentMemorySQLite"]),
+        // The PostgreSQL store (PostgresNIO), for crews spread over several machines.
+        .library(name: "AgentMemoryPostgres", targets: ["AgentMemoryPostgres"]),
         .executable(name: "agent-memory", targets: ["AgentMemoryCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // values: JSONValue, Namespace, MemoryRecord, errors; store: MemoryStore, in-memory store
@@ -42,10 +46,20 @@ let package = Package(
             dependencies: ["AgentMemoryCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
+        // the shared store for crews on several machines
+        .target(
+            name: "AgentMemoryPostgres",
+            dependencies: [
+                "AgentMemoryCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // umbrella: re-exports the layers, the `Memory` facade and store locations
         .target(
             name: "AgentMemory",
-            dependencies: ["AgentMemoryCore", "ClaudeMessages", "AgentMemoryTools", "AgentMemorySQLite"],
+            dependencies: ["AgentMemoryCore", "ClaudeMessages", "AgentMemoryTools", "AgentMemorySQLite", "AgentMemoryPostgres"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -65,7 +79,16 @@ let package = Package(
         .testTarget(name: "AgentMemoryCoreTests", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "StoreConformanceTests",
-            dependencies: ["AgentMemoryCore", "AgentMemorySQLite"],
+            dependencies: [
+                "AgentMemoryCore", "AgentMemorySQLite", "AgentMemoryPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // what only the PostgreSQL store promises (URLs, errors, several "machines" at once)
+        .testTarget(
+            name: "PostgresStoreTests",
+            dependencies: ["AgentMemoryPostgres", "AgentMemory", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strictSettings
         ),
         .testTarget(

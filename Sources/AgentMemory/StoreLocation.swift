@@ -1,4 +1,5 @@
 import AgentMemoryCore
+import AgentMemoryPostgres
 import AgentMemorySQLite
 import Foundation
 import Synchronization
@@ -7,6 +8,8 @@ import Synchronization
 ///
 /// - `sqlite:PATH` (or a path ending in `.sqlite` / `.db`): an SQLite file, created on first use.
 /// - `memory:`: a store in this process only, gone when it exits.
+/// - `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=...]` (or `postgresql://`): a
+///   PostgreSQL database shared by machines; see ``PostgresStoreURL``.
 /// - nothing: the default SQLite file, `$AGENT_MEMORY_HOME/memory.sqlite` or
 ///   `~/.agent-memory/memory.sqlite`.
 public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
@@ -14,6 +17,8 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     case sqlite(path: String)
     /// A store in this process only.
     case inMemory
+    /// A PostgreSQL database, as a `postgres://` URL (validated when parsed).
+    case postgres(url: String)
 
     /// The default: the SQLite file under `$AGENT_MEMORY_HOME` or `~/.agent-memory/`.
     public static var `default`: StoreLocation { .sqlite(path: SQLiteMemoryStore.defaultPath) }
@@ -31,7 +36,8 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
             }
             self = .sqlite(path: (path as NSString).expandingTildeInPath)
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-            throw MemoryError(.invalidLocation, "Invalid store \"\(StoreLocation.redacted(text))\": this build has no PostgreSQL store; \(forms)")
+            _ = try PostgresStoreURL(parsing: text)
+            self = .postgres(url: text)
         } else if !text.contains(":") || text.hasPrefix("/") || text.hasPrefix(".") || text.hasPrefix("~") {
             guard !text.isEmpty else { throw MemoryError(.invalidLocation, "Invalid store \"\": \(forms)") }
             self = .sqlite(path: (text as NSString).expandingTildeInPath)
@@ -53,6 +59,7 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .sqlite(let path): return "sqlite:\(path)"
         case .inMemory: return "memory:"
+        case .postgres(let url): return PostgresStoreURL.redact(url)
         }
     }
 
@@ -63,6 +70,9 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
             return try SQLiteMemoryStore(path: path, limits: limits, synchronous: synchronous)
         case .inMemory:
             return InMemoryMemoryStore(limits: limits)
+        case .postgres(let url):
+            // Connects on first use: an unreachable server fails that operation within 5 s.
+            return try PostgresMemoryStore(url: url, limits: limits)
         }
     }
 

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The crew promises every backend keeps: the change log, authorship, atomic append.
-@Suite("Change feed and append conformance")
+@Suite("Change feed and append conformance", .dropsPostgresSchemas)
 struct ChangeFeedConformanceTests {
     @Test(arguments: StoreKind.allCases)
     func everyWriteIsLoggedInOrderWithItsAuthor(kind: StoreKind) async throws {

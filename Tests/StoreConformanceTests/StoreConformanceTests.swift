@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The contract every `MemoryStore` keeps. Each test runs against every backend.
-@Suite("Store conformance")
+@Suite("Store conformance", .dropsPostgresSchemas)
 struct StoreConformanceTests {
     @Test(arguments: StoreKind.allCases)
     func putThenGetReturnsTheRecord(kind: StoreKind) async throws {

@@ -1,4 +1,5 @@
 import AgentMemoryCore
+import AgentMemoryPostgres
 import AgentMemorySQLite
 import Foundation
 import Synchronization
@@ -21,9 +22,17 @@ final class ManualClock: Sendable {
 }
 
 /// The backends every conformance test runs against.
+///
+/// PostgreSQL is among them only when `AGENT_MEMORY_TEST_POSTGRES_URL` names a server
+/// (`.ci/run` starts one); otherwise ``PostgresAvailability`` reports the skip.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case inMemory
     case sqlite
+    case postgres
+
+    static var allCases: [StoreKind] {
+        PostgresTestServer.url == nil ? [.inMemory, .sqlite] : [.inMemory, .sqlite, .postgres]
+    }
 
     var testDescription: String { rawValue }
 
@@ -35,6 +44,8 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             return InMemoryMemoryStore(limits: limits, retention: retention, clock: clock.function)
         case .sqlite:
             return try SQLiteMemoryStore(path: temporarySQLitePath(), limits: limits, retention: retention, clock: clock.function)
+        case .postgres:
+            return try PostgresTestServer.makeStore(limits: limits, retention: retention, clock: clock.function)
         }
     }
 }
@@ -53,5 +64,6 @@ extension MemoryStore {
     /// Applies the retention policy now where the backend prunes lazily.
     func pruneIfPossible() async throws {
         if let sqlite = self as? SQLiteMemoryStore { try await sqlite.pruneChangeLog() }
+        if let postgres = self as? PostgresMemoryStore { try await postgres.pruneChangeLog() }
     }
 }

@@ -1,0 +1,119 @@
+import AgentMemoryCore
+import Foundation
+import PostgresNIO
+import Synchronization
+
+/// Collects the parameters of one SQL statement: each `bind` appends a value and returns its
+/// placeholder with an explicit cast (so a `NULL` has a type), and a placeholder can be used
+/// more than once in the text.
+struct StatementBinds {
+    private(set) var binds = PostgresBindings()
+
+    mutating func text(_ value: String?) -> String {
+        binds.append(value)
+        return "$\(binds.count)::text"
+    }
+
+    mutating func int(_ value: Int64?) -> String {
+        binds.append(value)
+        return "$\(binds.count)::bigint"
+    }
+
+    mutating func int(_ value: Int) -> String {
+        int(Int64(value))
+    }
+
+    mutating func double(_ value: Double?) -> String {
+        binds.append(value)
+        return "$\(binds.count)::float8"
+    }
+
+    /// A point in time given as seconds since 1970 (PostgreSQL rounds it to microseconds).
+    mutating func time(_ seconds: Double?) -> String {
+        "to_timestamp(\(double(seconds)))"
+    }
+
+    /// "Now": the injected clock's time when there is one, else the database's clock.
+    mutating func now(_ injected: Double?) -> String {
+        injected.map { time($0) } ?? "now()"
+    }
+
+    func query(_ sql: String) -> PostgresQuery {
+        PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+}
+
+/// One leased connection, for running statements.
+struct PostgresSession: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    /// Runs a statement and returns all of its rows.
+    @discardableResult
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await connection.query(query, logger: logger).collect()
+    }
+
+    /// Runs a statement built with `binds`.
+    @discardableResult
+    func rows(_ sql: String, _ binds: StatementBinds) async throws -> [PostgresRow] {
+        try await rows(binds.query(sql))
+    }
+
+    /// Runs a statement without parameters.
+    func execute(_ sql: String) async throws {
+        try await rows(PostgresQuery(unsafeSQL: sql))
+    }
+}
+
+/// Set once a pooled connection has been leased, so the lease deadline can tell a slow
+/// query (fine) from a server that cannot be reached (an error).
+final class LeaseFlag: Sendable {
+    private let leased = Mutex(false)
+    func set() { leased.withLock { $0 = true } }
+    var isSet: Bool { leased.withLock { $0 } }
+}
+
+enum PostgresErrorText {
+    /// A readable reason for a PostgresNIO, NIO or system error, without credentials.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+                return message + state
+            }
+            if let underlying = error.underlying { return describe(underlying) }
+            return "\(error.code)"
+        }
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return describe(first.error) }
+            if let dns = error.dnsAError ?? error.dnsAAAAError { return "cannot resolve \(error.host): \(describe(dns))" }
+            return "cannot connect to \(error.host):\(error.port)"
+        }
+        if let error = error as? IOError {
+            return String(cString: strerror(error.errnoCode)).lowercased()
+        }
+        if let error = error as? ChannelError, case .connectTimeout(let amount) = error {
+            return "no answer within \(Double(amount.nanoseconds) / 1e9) s"
+        }
+        return String(describing: error)
+    }
+
+    /// Whether the server answered (authentication failed, unknown database, ...) rather than
+    /// not being reachable at all.
+    static func serverAnswered(_ error: any Error) -> Bool {
+        (error as? PSQLError)?.serverInfo != nil
+    }
+
+    /// Whether the error says the connection to the server is gone or could not be made.
+    static func isConnectionFailure(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return error is NIOConnectionError || error is IOError || error is ChannelError }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown,
+             .sslUnsupported, .failedToAddSSLHandler:
+            return true
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,437 @@
+import AgentMemory
+import AgentMemoryPostgres
+import Foundation
+import PostgresNIO
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What only the PostgreSQL store promises: its URL, its errors, and several processes or
+/// machines (here: several store instances, each with its own pool) sharing one database.
+@Suite("PostgreSQL store")
+struct PostgresStoreTests {
+    // MARK: - URLs (no server needed)
+
+    @Test func urlsParseWithDefaultsAndPercentDecoding() throws {
+        let full = try PostgresStoreURL(parsing: "postgres://agent%40crew:p%3Ass%2Fw@db.example.com:6543/memory?sslmode=verify-full")
+        #expect(full.user == "agent@crew")
+        #expect(full.password == "p:ss/w")
+        #expect(full.host == "db.example.com")
+        #expect(full.port == 6543)
+        #expect(full.database == "memory")
+        #expect(full.tls == .verifyFull)
+        #expect(full.schema == "public")
+        #expect(full.description == "postgres://agent%40crew:***@db.example.com:6543/memory?sslmode=verify-full")
+        #expect(full.endpoint == "db.example.com:6543")
+
+        let minimal = try PostgresStoreURL(parsing: "postgresql://postgres@127.0.0.1/postgres")
+        #expect(minimal.password == nil)
+        #expect(minimal.port == 5432)
+        #expect(minimal.tls == .prefer)
+        #expect(minimal.description == "postgres://postgres@127.0.0.1:5432/postgres")
+
+        let options = try PostgresStoreURL(parsing: "postgres://u:@[::1]:5433/db?sslmode=disable&schema=crew_1")
+        #expect(options.host == "::1")
+        #expect(options.port == 5433)
+        #expect(options.password == "")
+        #expect(options.tls == .disable)
+        #expect(options.schema == "crew_1")
+        #expect(options.endpoint == "[::1]:5433")
+        #expect(try PostgresStoreURL(parsing: "postgres://u@h/db?sslmode=require").tls == .require)
+    }
+
+    @Test(arguments: [
+        ("postgres://agent:secret@/", "the host is missing"),
+        ("postgres://agent:secret@db.example.com", "the database name is missing"),
+        ("postgres://db.example.com/memory", "the user name is missing"),
+        ("postgres://agent:secret@db.example.com:99999/memory", "the port \"99999\" is not a number from 1 to 65535"),
+        ("postgres://agent:secret@db.example.com:port/memory", "the port \"port\" is not a number from 1 to 65535"),
+        ("postgres://agent:secret@db.example.com/memory?sslmode=always", "sslmode must be one of disable, prefer, require, verify-ca, verify-full, got \"always\""),
+        ("postgres://agent:secret@db.example.com/memory?timeout=3", "unknown parameter \"timeout\" (known: sslmode, schema)"),
+        ("postgres://agent:secret@db.example.com/memory?schema=Bad-Name", "schema must be"),
+        ("mysql://agent:secret@db.example.com/memory", "the scheme must be postgres:// or postgresql://"),
+    ])
+    func malformedURLsAreClearErrorsWithoutThePassword(url: String, reason: String) {
+        do {
+            _ = try PostgresStoreURL(parsing: url)
+            Issue.record("expected \(url) to be rejected")
+        } catch let error as MemoryError {
+            #expect(error.code == .invalidLocation)
+            #expect(error.message.contains(reason), "\(error.message)")
+            #expect(error.message.contains(PostgresStoreURL.acceptedForm))
+            #expect(!error.message.contains("secret"))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func storeLocationsAcceptPostgresURLs() throws {
+        let location = try StoreLocation(parsing: "postgres://agent:secret@127.0.0.1:5432/memory")
+        #expect(location == .postgres(url: "postgres://agent:secret@127.0.0.1:5432/memory"))
+        #expect(location.description == "postgres://agent:***@127.0.0.1:5432/memory")
+        #expect(try StoreLocation(parsing: "postgresql://agent@db/memory") == .postgres(url: "postgresql://agent@db/memory"))
+        let malformed = #expect(throws: MemoryError.self) { try StoreLocation(parsing: "postgres://agent:secret@/") }
+        #expect(malformed?.code == .invalidLocation)
+        #expect(malformed?.message.contains("postgres://USER[:PASSWORD]@HOST") == true)
+        #expect(malformed?.message.contains("secret") == false)
+        #expect(throws: MemoryError.self) {
+            try PostgresMemoryStore(url: "postgres://agent:secret@127.0.0.1/memory", connectTimeout: .zero)
+        }
+    }
+
+    // MARK: - Unreachable servers (no server needed)
+
+    @Test func aClosedPortFailsFastNamingTheServer() async throws {
+        let port = try closedPort()
+        let store = try PostgresMemoryStore(url: "postgres://agent:secret@127.0.0.1:\(port)/memory", connectTimeout: .seconds(5))
+        let started = ContinuousClock.now
+        let error = await #expect(throws: MemoryError.self) { try await store.get("k", in: Namespace("main")) }
+        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("127.0.0.1:\(port)") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("unreachable") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("secret") == false)
+        // The next operation tries again (and fails the same way) rather than hanging.
+        await #expect(throws: MemoryError.self) { try await store.put("k", value: 1, in: Namespace("main")) }
+        await store.shutdown()
+    }
+
+    @Test func aServerThatNeverAnswersFailsWithinTheConnectTimeout() async throws {
+        // A socket that listens but never speaks: TCP connects, the startup gets no answer.
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let store = try PostgresMemoryStore(url: "postgres://agent@127.0.0.1:\(silent.port)/memory", connectTimeout: .seconds(1))
+        let started = ContinuousClock.now
+        let error = await #expect(throws: MemoryError.self) { try await store.list(in: Namespace("main")) }
+        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("127.0.0.1:\(silent.port)") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("unreachable") == true, "\(error?.message ?? "")")
+        await store.shutdown()
+    }
+
+    // MARK: - On a server
+
+    @Test(.enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+    func keysAreByteExactAndSortedByBytes() async throws {
+        try await TestServer.withSchema { schema in
+            let store = try TestServer.store(schema: schema)
+            let main = try Namespace("main")
+            let composed = "caf\u{E9}"
+            let decomposed = "cafe\u{301}"
+            try await store.put(composed, value: "NFC", in: main)
+            try await store.put(decomposed, value: "NFD", in: main)
+            #expect(try await store.get(composed, in: main)?.value == "NFC")
+            #expect(try await store.get(decomposed, in: main)?.value == "NFD")
+            let keys = ["B", "a", "Z", "é", "日本", "日本語", "日", "~", "a b", "😀", "\u{FFFF}x"]
+            for key in keys { try await store.put(key, value: 1, in: main) }
+            let listed = try await store.allRecords(in: main).map(\.key)
+            let expected = (keys + [composed, decomposed]).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            #expect(listed.map { Array($0.utf8) } == expected.map { Array($0.utf8) })
+            // A prefix whose last character is multi-byte.
+            #expect(try await store.allRecords(in: main, prefix: "日").map(\.key) == ["日", "日本", "日本語"])
+            #expect(try await store.allRecords(in: main, prefix: "日本").map(\.key) == ["日本", "日本語"])
+            #expect(try await store.allRecords(in: main, prefix: "\u{FFFF}").map(\.key) == ["\u{FFFF}x"])
+            // The columns really use the "C" collation.
+            let collations = try await TestServer.query(
+                "SELECT collation_name::text FROM information_schema.columns WHERE table_schema = '\(schema)' AND table_name = 'memory_records' AND column_name IN ('namespace', 'key')")
+            #expect(collations == ["C", "C"])
+            await store.shutdown()
+        }
+    }
+
+    @Test(.enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+    func twoMachinesCompareAndSetWithoutLosingAnIncrement() async throws {
+        try await TestServer.withSchema { schema in
+            let machines = [try TestServer.store(schema: schema), try TestServer.store(schema: schema)]
+            let main = try Namespace("crew")
+            try await machines[0].put("counter", value: 0, in: main)
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for task in 0..<4 {
+                    let store = machines[task % 2]
+                    group.addTask {
+                        var conflicts = 0
+                        for _ in 0..<200 {
+                            while true {
+                                let current = try #require(try await store.get("counter", in: main))
+                                do {
+                                    try await store.put(
+                                        "counter", value: .int(current.value.intValue! + 1), in: main,
+                                        options: PutOptions(ifVersion: current.version, author: "task-\(task)"))
+                                    break
+                                } catch let error as MemoryError where error.code == .versionConflict {
+                                    conflicts += 1
+                                }
+                            }
+                        }
+                        return conflicts
+                    }
+                }
+                var conflicts = 0
+                for try await count in group { conflicts += count }
+                print("compare-and-set across two stores: 800 increments, \(conflicts) conflicts retried")
+            }
+            let final = try #require(try await machines[1].get("counter", in: main))
+            #expect(final.value == 800)
+            #expect(final.version == 801)
+            let changes = try await machines[1].changes(in: main, since: 0, limit: 2000)
+            #expect(changes.map(\.sequence) == Array(1...801))
+            #expect(changes.map(\.version) == Array(1...801))
+            for machine in machines { await machine.shutdown() }
+        }
+    }
+
+    @Test(.enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+    func twoMachinesAppendWithoutLossOrDuplicates() async throws {
+        try await TestServer.withSchema { schema in
+            let machines = [try TestServer.store(schema: schema), try TestServer.store(schema: schema)]
+            let main = try Namespace("crew")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<4 {
+                    let store = machines[writer % 2]
+                    group.addTask {
+                        for item in 0..<250 {
+                            try await store.append(
+                                "shared", value: .string("\(writer)-\(item)"), in: main, options: AppendOptions(author: "w\(writer)"))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let items = try #require(try await machines[0].get("shared", in: main)?.value.arrayValue).compactMap(\.stringValue)
+            #expect(items.count == 1000)
+            #expect(Set(items).count == 1000)
+            for writer in 0..<4 {
+                #expect(items.filter { $0.hasPrefix("\(writer)-") } == (0..<250).map { "\(writer)-\($0)" })
+            }
+            for machine in machines { await machine.shutdown() }
+        }
+    }
+
+    @Test(.enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+    func aWatcherOnOneMachineSeesEveryChangeFromAnotherInOrder() async throws {
+        try await TestServer.withSchema { schema in
+            let watcherMachine = try TestServer.store(schema: schema)
+            let writerMachine = try TestServer.store(schema: schema)
+            let main = try Namespace("crew")
+            try await writerMachine.put("before", value: 0, in: main, options: PutOptions(author: "early"))
+            let total = 60
+            let stream = watcherMachine.watch(in: main, since: 0)
+            let reader = Task {
+                var seen: [MemoryChange] = []
+                for try await change in stream {
+                    seen.append(change)
+                    if seen.count == total + 1 { break }
+                }
+                return seen
+            }
+            // Wait until the watcher is listening, so the changes below arrive by notification.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await TestServer.listeners(schema: schema) == 0 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try await TestServer.listeners(schema: schema) == 1, "the watcher uses LISTEN")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<3 {
+                    group.addTask {
+                        for index in 0..<(total / 3) {
+                            if index % 5 == 4 {
+                                try await writerMachine.delete("w\(writer)-\(index - 1)", in: main, ifVersion: nil, author: "writer-\(writer)")
+                            } else {
+                                try await writerMachine.append(
+                                    "w\(writer)-\(index)", value: .int(index), in: main, options: AppendOptions(author: "writer-\(writer)"))
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let seen = try await withTimeoutSeconds(20) { try await reader.value }
+            let logged = try await writerMachine.changes(in: main, since: 0, limit: 1000)
+            #expect(seen == logged, "the watcher saw exactly the log, in order")
+            #expect(seen.map(\.sequence) == Array(1...Int64(total + 1)))
+            #expect(seen.first?.author == "early")
+            for writer in 0..<3 {
+                let mine = seen.filter { $0.author == "writer-\(writer)" }
+                #expect(mine.count == total / 3)
+                #expect(mine.map(\.key) == (0..<(total / 3)).map { "w\(writer)-\($0 % 5 == 4 ? $0 - 1 : $0)" })
+            }
+            await watcherMachine.shutdown()
+            await writerMachine.shutdown()
+        }
+    }
+
+    @Test(.enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+    func manyStoresMigratingOneNewSchemaAtOnceAllSucceed() async throws {
+        try await TestServer.withSchema { schema in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<6 {
+                    group.addTask {
+                        let store = try TestServer.store(schema: schema)
+                        try await store.put("w\(writer)", value: .int(writer), in: Namespace("main"))
+                        await store.shutdown()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let applied = try await TestServer.query("SELECT identifier FROM \(schema).agent_memory_migrations ORDER BY identifier")
+            #expect(applied == ["2026-11-25.1-records", "2026-11-25.2-full-text", "2026-11-25.3-change-log"])
+            let store = try TestServer.store(schema: schema)
+            #expect(try await store.allRecords(in: Namespace("main")).count == 6)
+            await store.shutdown()
+        }
+    }
+
+    @Test(.enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+    func timesComeFromTheDatabaseClockAndValuesAreJSONB() async throws {
+        try await TestServer.withSchema { schema in
+            let store = try TestServer.store(schema: schema)
+            let main = try Namespace("main")
+            let first = try await store.put("k", value: ["b": 1, "a": [true, nil]], in: main, options: PutOptions(ttl: .seconds(60)))
+            let second = try await store.put("k", value: ["b": 2, "a": 1.50], in: main)
+            let databaseNow = try await TestServer.query("SELECT extract(epoch FROM clock_timestamp())::text")
+            let serverText = try #require(databaseNow.first ?? nil)
+            let serverTime = try #require(Double(serverText))
+            #expect(abs(first.createdAt.timeIntervalSince1970 - serverTime) < 5)
+            #expect(second.updatedAt >= first.updatedAt)
+            #expect(second.createdAt == first.createdAt)
+            #expect(first.expiresAt.map { abs($0.timeIntervalSince(first.createdAt) - 60) < 0.001 } == true)
+            // The exact JSON comes back; the jsonb column serves queries.
+            #expect(try await store.get("k", in: main)?.value.jsonString() == #"{"b":2,"a":1.5}"#)
+            #expect(try await TestServer.query("SELECT value->>'b' FROM \(schema).memory_records") == ["2"])
+            await store.shutdown()
+        }
+    }
+}
+
+// MARK: - Helpers
+
+/// The test server from `AGENT_MEMORY_TEST_POSTGRES_URL`, and direct SQL for checks.
+enum TestServer {
+    static let url: String? = {
+        guard let text = ProcessInfo.processInfo.environment["AGENT_MEMORY_TEST_POSTGRES_URL"], !text.isEmpty else { return nil }
+        return text
+    }()
+
+    /// Runs `body` with a fresh schema name, dropping the schema afterwards.
+    static func withSchema(_ body: (String) async throws -> Void) async throws {
+        let schema = "agent_memory_pgtest_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        do {
+            try await body(schema)
+        } catch {
+            _ = try? await query("DROP SCHEMA IF EXISTS \(schema) CASCADE")
+            throw error
+        }
+        _ = try await query("DROP SCHEMA IF EXISTS \(schema) CASCADE")
+    }
+
+    /// A store (one "machine") on the test server, in `schema`.
+    static func store(schema: String) throws -> PostgresMemoryStore {
+        var location = try PostgresStoreURL(parsing: try #require(url))
+        location.schema = schema
+        return try PostgresMemoryStore(url: location, maxConnections: 4)
+    }
+
+    /// The first column of every row of `sql`, as text.
+    static func query(_ sql: String) async throws -> [String?] {
+        let location = try PostgresStoreURL(parsing: try #require(url))
+        let configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: .disable)
+        let logger = Logger(label: "agent-memory-tests")
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        do {
+            var values: [String?] = []
+            for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(String?.self) {
+                values.append(value)
+            }
+            try await connection.close()
+            return values
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// How many sessions are listening for `schema`'s change notifications.
+    static func listeners(schema: String) async throws -> Int {
+        let rows = try await query("""
+            SELECT count(*)::text FROM pg_stat_activity WHERE query = 'LISTEN "agent_memory_changes.\(schema)";'
+            """)
+        return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
+    }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on (bound once, then released).
+func closedPort() throws -> Int {
+    let listener = try SilentListener()
+    let port = listener.port
+    listener.close()
+    return port
+}
+
+/// A socket on 127.0.0.1 that accepts connections into its backlog and never answers.
+final class SilentListener: Sendable {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            closeDescriptor(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else {
+            closeDescriptor(fd)
+            throw POSIXError(.EIO)
+        }
+        descriptor = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() {
+        closeDescriptor(descriptor)
+    }
+}
+
+private func closeDescriptor(_ descriptor: Int32) {
+    #if canImport(Glibc)
+    _ = Glibc.close(descriptor)
+    #else
+    _ = Darwin.close(descriptor)
+    #endif
+}
+
+/// Fails instead of hanging when `body` does not finish in time.
+func withTimeoutSeconds<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            throw CancellationError()
+        }
+        let result = try await group.next()!
+        group.cancelAll()
+        return result
+    }
+}
