@@ -1,0 +1,66 @@
+import AgentMemory
+import Foundation
+import Testing
+
+/// The PostgreSQL server the CI starts; these tests are skipped (with this reason shown) without it.
+let postgresURL = ProcessInfo.processInfo.environment["AGENT_MEMORY_TEST_POSTGRES_URL"]
+
+@Suite("agent-memory CLI on PostgreSQL", .serialized)
+struct PostgresCLITests {
+    @Test(.enabled(if: postgresURL != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+    func rememberInOneProcessRecallInAnother() async throws {
+        let cli = CommandRunner()
+        let url = try #require(postgresURL)
+        let namespace = "cli-\(UUID().uuidString.prefix(8))"
+        let stored = try await cli.run(["--store", url, "--namespace", namespace, "--agent", "writer", "remember", "city", "Lisbon"])
+        #expect(stored.status == 0, "stderr: \(stored.stderr)")
+        #expect(stored.stdout == "Remembered \"city\" (version 1).\n")
+        let recalled = try await cli.run(["--store", url, "--namespace", namespace, "recall", "city", "--json"])
+        let record = try JSONValue(parsing: recalled.stdout)
+        #expect(record["value"] == "Lisbon")
+        #expect(record["author"] == "writer")
+        // The environment variable works too.
+        #expect(try await cli.run(["recall", "city"], extraEnvironment: ["AGENT_MEMORY_STORE": url, "AGENT_MEMORY_NAMESPACE": namespace]).stdout == "Lisbon\n")
+    }
+
+    @Test(.enabled(if: postgresURL != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+    func fourProcessesIncrementAndAppendWithoutLoss() async throws {
+        let cli = CommandRunner()
+        let url = try #require(postgresURL)
+        let namespace = "crew-\(UUID().uuidString.prefix(8))"
+        let incrementers = try (0..<4).map { _ in try cli.start("MemoryStress", ["increment", url, namespace, "counter", "2000"]) }
+        for process in incrementers {
+            let result = try await cli.finish(process)
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+        }
+        let counter = try JSONValue(parsing: try await cli.run(["--store", url, "--namespace", namespace, "recall", "counter", "--json"]).stdout)
+        #expect(counter["value"] == 8000)
+        let appenders = try (0..<4).map { _ in try cli.start("MemoryStress", ["append", url, namespace, "list", "1000"]) }
+        for process in appenders {
+            let result = try await cli.finish(process)
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+        }
+        let items = try JSONValue(parsing: try await cli.run(["--store", url, "--namespace", namespace, "recall", "list"]).stdout)
+            .arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(items.count == 4000)
+        #expect(Set(items).count == 4000)
+    }
+
+    @Test func anUnreachableServerIsAClearErrorQuickly() async throws {
+        let cli = CommandRunner()
+        let started = Date()
+        let result = try await cli.run(["--store", "postgres://agent:secret@127.0.0.1:9/memory", "recall", "k"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("127.0.0.1:9"))
+        #expect(!result.stderr.contains("secret"))
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+
+    @Test func aMalformedURLIsAClearErrorWithStatusTwo() async throws {
+        let result = try await CommandRunner().run(["--store", "postgres://agent:secret@/", "recall", "k"])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("error: "))
+        #expect(result.stderr.contains("postgres://USER[:PASSWORD]@HOST"))
+        #expect(!result.stderr.contains("secret"))
+    }
+}
