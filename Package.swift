@@ -21,6 +21,12 @@ let package = Package(
         .library(name: "AgentMemorySQLite", targets: ["AgentMemorySQLite"]),
         // The PostgreSQL store (PostgresNIO), for crews spread over several machines.
         .library(name: "AgentMemoryPostgres", targets: ["AgentMemoryPostgres"]),
+        // Store URLs (`sqlite:PATH`, `postgres://...`, `memory:`) opened into stores, as the CLI does.
+        .library(name: "AgentMemoryLocations", targets: ["AgentMemoryLocations"]),
+        .library(name: "ClaudeClient", targets: ["ClaudeClient"]),
+        .library(name: "AgentLoop", targets: ["AgentLoop"]),
+        // A scripted Messages API server on 127.0.0.1 for testing agents without an API key.
+        .library(name: "AgentMemoryTesting", targets: ["AgentMemoryTesting"]),
         .executable(name: "agent-memory", targets: ["AgentMemoryCLI"]),
     ],
     dependencies: [
@@ -56,26 +62,42 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // umbrella: re-exports the layers, the `Memory` facade and store locations
+        // umbrella: re-exports the layers and the `Memory` facade (no NIO: PostgreSQL is opt-in)
         .target(
             name: "AgentMemory",
-            dependencies: ["AgentMemoryCore", "ClaudeMessages", "AgentMemoryTools", "AgentMemorySQLite", "AgentMemoryPostgres"],
+            dependencies: ["AgentMemoryCore", "ClaudeMessages", "AgentMemoryTools", "AgentMemorySQLite"],
             swiftSettings: strictSettings
         ),
+        // store URLs for every backend
+        .target(
+            name: "AgentMemoryLocations",
+            dependencies: ["AgentMemory", "AgentMemoryPostgres"],
+            swiftSettings: strictSettings
+        ),
+        // the Messages API client over URLSession: transport, retries, typed errors, streaming
+        .target(name: "ClaudeClient", dependencies: ["ClaudeMessages"], swiftSettings: strictSettings),
+        // the agent loop and session transcripts kept in a MemoryStore
+        .target(name: "AgentLoop", dependencies: ["ClaudeClient", "ClaudeMessages", "AgentMemoryCore"], swiftSettings: strictSettings),
+        // test doubles users can use too: a scripted Messages API server on POSIX sockets, a tool-call recorder
+        .target(name: "AgentMemoryTesting", dependencies: ["ClaudeMessages"], swiftSettings: strictSettings),
         .executableTarget(
             name: "AgentMemoryCLI",
             dependencies: [
-                "AgentMemory", "ClaudeClient", "AgentLoop", "AgentMemoryTesting",
+                "AgentMemory", "AgentMemoryLocations", "ClaudeClient", "AgentLoop", "AgentMemoryTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
-        // Examples/QuickStart: `swift run quick-start`
+        // Examples/QuickStart: `swift run quick-start`; Examples/AgentQuickStart: the README's agent
+        // quick start (`swift run agent-quick-start "Remember that I like tea."` with ANTHROPIC_API_KEY)
         .executableTarget(name: "quick-start", dependencies: ["AgentMemory"], path: "Examples/QuickStart", swiftSettings: strictSettings),
+        .executableTarget(
+            name: "agent-quick-start", dependencies: ["AgentMemory", "AgentLoop"], path: "Examples/AgentQuickStart",
+            swiftSettings: strictSettings),
         // Examples/Crew: `swift run crew-example`, three agents sharing a namespace
         .executableTarget(name: "crew-example", dependencies: ["AgentMemory"], path: "Examples/Crew", swiftSettings: strictSettings),
         // a helper program the tests run as several processes at once against one store
-        .executableTarget(name: "MemoryStress", dependencies: ["AgentMemory"], swiftSettings: strictSettings),
+        .executableTarget(name: "MemoryStress", dependencies: ["AgentMemoryLocations"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryCoreTests", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "StoreConformanceTests",
@@ -88,44 +110,14 @@ let package = Package(
         // what only the PostgreSQL store promises (URLs, errors, several "machines" at once)
         .testTarget(
             name: "PostgresStoreTests",
-            dependencies: ["AgentMemoryPostgres", "AgentMemory", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["AgentMemoryPostgres", "AgentMemoryLocations", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strictSettings
         ),
-        .testTarget(
-            name: "AgentMemoryToolsTests",
-            dependencies: ["AgentMemory"],
-            resources: [],
-            swiftSettings: strictSettings
-        ),
+        .testTarget(name: "AgentMemoryToolsTests", dependencies: ["AgentMemory", "AgentMemoryLocations"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting"], swiftSettings: strictSettings),
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
+        .testTarget(name: "ClaudeClientTests", dependencies: ["ClaudeClient", "AgentMemoryTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )
-
-// The Messages API client (retries, streaming), the agent loop with sessions, and testing
-// support. Appended here rather than in the lists above to keep merges with them trivial.
-package.products += [
-    .library(name: "ClaudeClient", targets: ["ClaudeClient"]),
-    .library(name: "AgentLoop", targets: ["AgentLoop"]),
-    // A scripted Messages API server on 127.0.0.1 for testing agents without an API key.
-    .library(name: "AgentMemoryTesting", targets: ["AgentMemoryTesting"]),
-]
-package.targets += [
-    // the Messages API client over URLSession: transport, retries, typed errors, streaming
-    .target(name: "ClaudeClient", dependencies: ["ClaudeMessages"], swiftSettings: strictSettings),
-    // the agent loop and session transcripts kept in a MemoryStore
-    .target(name: "AgentLoop", dependencies: ["ClaudeClient", "ClaudeMessages", "AgentMemoryCore"], swiftSettings: strictSettings),
-    // test doubles users can use too: a scripted Messages API server on POSIX sockets, a tool-call recorder
-    .target(name: "AgentMemoryTesting", dependencies: ["ClaudeMessages"], swiftSettings: strictSettings),
-    .testTarget(name: "ClaudeClientTests", dependencies: ["ClaudeClient", "AgentMemoryTesting"], swiftSettings: strictSettings),
-    .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),
-]
-
-// Examples/AgentQuickStart: the README's agent quick start, compiled by every build
-// (`swift run agent-quick-start "Remember that I like tea."` with ANTHROPIC_API_KEY set).
-package.targets += [
-    .executableTarget(
-        name: "agent-quick-start", dependencies: ["AgentMemory", "AgentLoop"], path: "Examples/AgentQuickStart",
-        swiftSettings: strictSettings),
-]

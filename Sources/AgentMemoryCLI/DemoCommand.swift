@@ -1,5 +1,6 @@
 import AgentLoop
 import AgentMemory
+import AgentMemoryLocations
 import AgentMemoryTesting
 import ArgumentParser
 import ClaudeClient

@@ -6,6 +6,7 @@
 //   memory-stress append    STORE NAMESPACE KEY COUNT      COUNT atomic appends of "<pid>-<n>" to KEY
 //   memory-stress put-acked STORE NAMESPACE PREFIX COUNT   like put-keys, printing each key once its put returned
 import AgentMemory
+import AgentMemoryLocations
 import Foundation
 
 func fail(_ message: String) -> Never {

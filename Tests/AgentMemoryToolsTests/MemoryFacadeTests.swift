@@ -1,4 +1,5 @@
 import AgentMemory
+import AgentMemoryLocations
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import AgentMemory
+import AgentMemoryLocations
 import AgentMemoryPostgres
 import Foundation
 import PostgresNIO

@@ -1,3 +1,4 @@
+import AgentMemory
 import AgentMemoryCore
 import AgentMemoryPostgres
 import AgentMemorySQLite
