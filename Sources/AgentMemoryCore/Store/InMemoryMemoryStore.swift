@@ -10,6 +10,7 @@ public actor InMemoryMemoryStore: MemoryStore {
     public nonisolated let retention: ChangeLogRetention
     private let clock: @Sendable () -> Date
     private var spaces: [Namespace: Space] = [:]
+    private var commitsSincePrune = 0
     private var watchers: [Namespace: [UUID: AsyncThrowingStream<MemoryChange, any Error>.Continuation]] = [:]
 
     /// One namespace: records by key bytes, plus the keys in byte order for listing.
@@ -78,34 +79,27 @@ public actor InMemoryMemoryStore: MemoryStore {
     @discardableResult
     public func put(_ key: String, value: JSONValue, in namespace: Namespace, options: PutOptions) async throws -> MemoryRecord {
         let now = clock()
-        var space = spaces[namespace] ?? Space()
-        let record = try applyPut(key, value: value, options: options, to: &space, namespace: namespace, now: now)
-        commit(space, in: namespace, now: now)
-        return record
+        return try mutate(namespace, now: now) { space in
+            try applyPut(key, value: value, options: options, to: &space, namespace: namespace, now: now)
+        }
     }
 
     /// Appends atomically; see ``MemoryStore/append(_:value:in:options:)``.
     @discardableResult
     public func append(_ key: String, value: JSONValue, in namespace: Namespace, options: AppendOptions) async throws -> MemoryRecord {
         let now = clock()
-        var space = spaces[namespace] ?? Space()
-        let record = try applyAppend(key, value: value, options: options, to: &space, namespace: namespace, now: now)
-        commit(space, in: namespace, now: now)
-        return record
+        return try mutate(namespace, now: now) { space in
+            try applyAppend(key, value: value, options: options, to: &space, namespace: namespace, now: now)
+        }
     }
 
     /// Deletes `key`; see ``MemoryStore/delete(_:in:ifVersion:)``.
     @discardableResult
     public func delete(_ key: String, in namespace: Namespace, ifVersion: Int?, author: String?) async throws -> Bool {
-        guard var space = spaces[namespace] else {
-            try limits.validate(key: key)
-            if let ifVersion, ifVersion != 0 { throw MemoryError.conflict(key: key, expected: ifVersion, current: 0, author: nil) }
-            return false
-        }
         let now = clock()
-        let deleted = try applyDelete(key, ifVersion: ifVersion, author: author, to: &space, now: now)
-        commit(space, in: namespace, now: now)
-        return deleted
+        return try mutate(namespace, now: now) { space in
+            try applyDelete(key, ifVersion: ifVersion, author: author, to: &space, now: now)
+        }
     }
 
     /// A page of live records in key byte order.
@@ -173,7 +167,12 @@ public actor InMemoryMemoryStore: MemoryStore {
     @discardableResult
     public func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult] {
         let now = clock()
-        var space = spaces[namespace] ?? Space()
+        return try mutate(namespace, now: now, atomically: true) { space in
+            try apply(operations, to: &space, namespace: namespace, now: now)
+        }
+    }
+
+    private func apply(_ operations: [MemoryOperation], to space: inout Space, namespace: Namespace, now: Date) throws -> [MemoryOperationResult] {
         var results: [MemoryOperationResult] = []
         results.reserveCapacity(operations.count)
         for operation in operations {
@@ -186,23 +185,29 @@ public actor InMemoryMemoryStore: MemoryStore {
                 results.append(.put(try applyAppend(key, value: value, options: options, to: &space, namespace: namespace, now: now)))
             }
         }
-        commit(space, in: namespace, now: now)
         return results
     }
 
     /// Changes after `since`, oldest first.
     public func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
         try ListCursor.validate(limit: limit)
-        guard let changes = spaces[namespace]?.changes else { return [] }
-        let start = firstIndex(in: changes, after: since)
-        return Array(changes[start..<min(changes.count, start + limit)])
+        guard let space = spaces[namespace] else { return [] }
+        let changes = space.changes
+        let start = firstIndex(in: changes, after: max(since, retainedAfter(space)))
+        let cutoff = retention.cutoff(at: clock())
+        return Array(changes[start...].lazy.filter { cutoff == nil || $0.time >= cutoff! }.prefix(limit))
     }
 
     /// The retained changes of `key`, oldest first.
     public func history(of key: String, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
         try limits.validate(key: key)
         try ListCursor.validate(limit: limit)
-        let matching = (spaces[namespace]?.changes ?? []).filter { $0.key.bytesEqual(key) }
+        guard let space = spaces[namespace] else { return [] }
+        let oldest = retainedAfter(space)
+        let cutoff = retention.cutoff(at: clock())
+        let matching = space.changes.filter {
+            $0.sequence > oldest && (cutoff == nil || $0.time >= cutoff!) && $0.key.bytesEqual(key)
+        }
         return Array(matching.suffix(limit))
     }
 
@@ -220,13 +225,22 @@ public actor InMemoryMemoryStore: MemoryStore {
     private func addWatcher(
         _ id: UUID, _ continuation: AsyncThrowingStream<MemoryChange, any Error>.Continuation, in namespace: Namespace, since: Int64
     ) {
-        let changes = spaces[namespace]?.changes ?? []
-        for change in changes[firstIndex(in: changes, after: since)...] { continuation.yield(change) }
+        if let space = spaces[namespace] {
+            for change in space.changes[firstIndex(in: space.changes, after: max(since, retainedAfter(space)))...] {
+                continuation.yield(change)
+            }
+        }
         watchers[namespace, default: [:]][id] = continuation
     }
 
     private func removeWatcher(_ id: UUID, in namespace: Namespace) {
         watchers[namespace]?[id] = nil
+    }
+
+    /// The sequence after which the retention policy keeps entries (by count).
+    private func retainedAfter(_ space: Space) -> Int64 {
+        guard let maxEntries = retention.maxEntriesPerNamespace else { return 0 }
+        return max(0, space.lastSequence - Int64(maxEntries))
     }
 
     private func firstIndex(in changes: [MemoryChange], after sequence: Int64) -> Int {
@@ -239,14 +253,35 @@ public actor InMemoryMemoryStore: MemoryStore {
         return low
     }
 
+    /// Runs `body` on the namespace in place (taken out of the dictionary so it is not copied),
+    /// then trims the log and tells the watchers what is new. Single operations check before
+    /// they change anything; with `atomically`, a failure restores the namespace as it was
+    /// (at the cost of one copy).
+    private func mutate<T>(_ namespace: Namespace, now: Date, atomically: Bool = false, _ body: (inout Space) throws -> T) throws -> T {
+        var space = spaces.removeValue(forKey: namespace) ?? Space()
+        let original = atomically ? space : nil
+        let previous = space.lastSequence
+        let result: T
+        do {
+            result = try body(&space)
+        } catch {
+            spaces[namespace] = original ?? space
+            throw error
+        }
+        commit(&space, in: namespace, now: now, previous: previous)
+        return result
+    }
+
     /// Stores the updated namespace, trims its log and tells the watchers what is new.
-    private func commit(_ space: Space, in namespace: Namespace, now: Date) {
-        var space = space
-        let previous = spaces[namespace]?.lastSequence ?? 0
-        if let maxEntries = retention.maxEntriesPerNamespace, space.changes.count > maxEntries {
+    private func commit(_ space: inout Space, in namespace: Namespace, now: Date, previous: Int64) {
+        // Trimmed in chunks so that a full log does not cost a shift of every entry per write;
+        // reads never return entries beyond the limit (see `retained`).
+        if let maxEntries = retention.maxEntriesPerNamespace, space.changes.count > maxEntries + max(1, maxEntries / 8) {
             space.changes.removeFirst(space.changes.count - maxEntries)
         }
-        if let cutoff = retention.cutoff(at: now), let first = space.changes.first, first.time < cutoff {
+        commitsSincePrune += 1
+        if commitsSincePrune >= 1000, let cutoff = retention.cutoff(at: now), let first = space.changes.first, first.time < cutoff {
+            commitsSincePrune = 0
             space.changes.removeAll { $0.time < cutoff }
         }
         spaces[namespace] = space
