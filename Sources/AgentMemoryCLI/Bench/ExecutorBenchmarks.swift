@@ -1,0 +1,82 @@
+import AgentMemory
+import Foundation
+
+/// The executor measures: a Messages API response decoded, its tool calls run and the
+/// results encoded; and one assistant turn of `remember` calls.
+struct ExecutorBenchmarks: Sendable {
+    let plan: BenchPlan
+    let data: BenchData
+    let namespace: Namespace
+
+    /// Responses of ``BenchPlan/callsPerTurn`` `tool_use` blocks, remember and recall (of a
+    /// stored key) in turn, each decoded from JSON bytes, run, and its `tool_result` message
+    /// encoded to JSON bytes.
+    func endToEnd(_ store: any MemoryStore, label: String, slug: String) async throws -> BenchMeasurement {
+        let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: "bench-agent")
+        let calls = plan.callsPerTurn
+        var generator = SplitMix64(seed: 11)
+        let records = UInt64(max(1, plan.records))
+        let responses: [Data] = (0..<plan.executorResponses).map { response in
+            var content: [ContentBlock] = [.text("Let me save that and check what I know.")]
+            for call in 0..<calls {
+                let id = "toolu_\(response)_\(call)"
+                if call % 2 == 0 {
+                    let value = data.note(Int(generator.next() % records)).stringValue ?? ""
+                    content.append(.toolUse(id: id, name: "remember", input: ["key": .string("exec-\(slug)/\(response)/\(call)"), "value": .string(value)]))
+                } else {
+                    let key = BenchData.key(Int(generator.next() % records))
+                    content.append(.toolUse(id: id, name: "recall", input: ["key": .string(key)]))
+                }
+            }
+            return MessageResponse(id: "msg_\(response)", model: "bench-model", content: content, stopReason: .toolUse)
+                .jsonValue.jsonData()
+        }
+        return try await measureSequential(
+            "executor e2e: remember+recall", store: label, iterations: responses.count, budget: plan.budget, unit: "calls/s",
+            unitsPerOperation: calls, note: "latency of one response of \(calls) calls: decode, run, encode",
+            target: BenchTargets.executor
+        ) { index in
+            let json = try JSONValue(parsing: responses[index])
+            let blocks = try MemoryToolExecutor.contentBlocks(in: json)
+            let message = await executor.execute(blocks: blocks)
+            let encoded = message.jsonValue.jsonData()
+            try Self.check(message, calls: calls, bytes: encoded.count)
+        }
+    }
+
+    /// One assistant turn of ``BenchPlan/callsPerTurn`` `remember` calls of new keys, run
+    /// through `execute(_:)` as the agent loop does.
+    func turn(_ store: any MemoryStore, label: String, durablePutP50: Double?) async throws -> BenchMeasurement {
+        let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: "bench-agent")
+        let calls = plan.callsPerTurn
+        let turns: [[ToolUse]] = (0..<plan.turns).map { turn in
+            (0..<calls).map { call in
+                ToolUse(
+                    id: "toolu_turn_\(turn)_\(call)", name: "remember",
+                    input: ["key": .string("turn/\(turn)/\(call)"), "value": data.note(turn * calls + call)])
+            }
+        }
+        // A turn that costs one durable commit takes about one durable put plus CPU time.
+        let target = durablePutP50.map {
+            BenchTarget(text: "1 commit/turn (p50 < 2 puts = \(Int(2 * $0)) µs)", maximumP50: 2 * $0)
+        }
+        return try await measureSequential(
+            "turn of \(calls) remember calls", store: label, iterations: turns.count, budget: plan.budget, unit: "calls/s",
+            unitsPerOperation: calls, note: "latency of one turn of \(calls) calls", target: target
+        ) { index in
+            let results = await executor.execute(turns[index])
+            try Self.check(Message(role: .user, content: results), calls: calls, bytes: 1)
+        }
+    }
+
+    /// Fails the benchmark when a call did not succeed: a fast error is not a result.
+    static func check(_ message: Message, calls: Int, bytes: Int) throws {
+        let results = message.blocks.compactMap(\.toolResult)
+        guard results.count == calls, bytes > 0 else {
+            throw CLIError("bench: expected \(calls) tool results, got \(results.count)")
+        }
+        if let failed = results.first(where: \.isError) {
+            throw CLIError("bench: a tool call failed: \(failed.text)")
+        }
+    }
+}
