@@ -98,6 +98,14 @@ struct BenchRunner {
             report.measurements += try await measureStore(memory, label: "memory", slug: "memory", stores: stores, executor: executor, durable: nil)
         }
 
+        // The executor over a bare dictionary: its own cost, without a store's.
+        if groups.contains("executor") {
+            let flat = FlatStore()
+            progress("tool executor over a bare dictionary")
+            try await stores.fillQuietly(flat)
+            report.measurements.append(try await executor.endToEnd(flat, label: "dictionary", slug: "flat"))
+        }
+
         // SQLite, synchronous FULL, then the same file with NORMAL.
         if needsFill {
             let sqlite = try SQLiteMemoryStore(path: path, synchronous: .full)
@@ -108,6 +116,7 @@ struct BenchRunner {
             }
         }
         if groups.contains("store") {
+            report.measurements.append(try await stores.dispatchHop())
             let normal = try SQLiteMemoryStore(path: path, synchronous: .normal)
             progress("sqlite NORMAL: puts")
             report.measurements.append(try await stores.puts(
@@ -160,6 +169,7 @@ struct BenchRunner {
         if groups.contains("executor") {
             progress("\(label): tool executor")
             results.append(try await executor.endToEnd(store, label: label, slug: slug))
+            results.append(try await executor.recallMiss(store, label: label))
             if durable != nil {
                 results.append(try await executor.turn(store, label: label, durablePutP50: putP50))
             }

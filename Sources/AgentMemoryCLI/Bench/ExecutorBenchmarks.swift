@@ -44,6 +44,21 @@ struct ExecutorBenchmarks: Sendable {
         }
     }
 
+    /// One `recall` of a key that does not exist: the executor then lists up to 5,000 keys
+    /// to suggest the closest ones.
+    func recallMiss(_ store: any MemoryStore, label: String) async throws -> BenchMeasurement {
+        let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: "bench-agent")
+        return try await measureSequential(
+            "executor: recall of a missing key", store: label, iterations: max(3, plan.executorResponses / 5), budget: plan.budget,
+            unit: "calls/s", note: "one call; a miss lists up to 5,000 keys and ranks them for suggestions"
+        ) { index in
+            let outcome = await executor.run(name: "recall", input: ["key": .string("missing/topic-\(index)")])
+            guard !outcome.isError, outcome.text.hasPrefix("No memory") else {
+                throw CLIError("bench: recall of a missing key answered: \(outcome.text)")
+            }
+        }
+    }
+
     /// One assistant turn of ``BenchPlan/callsPerTurn`` `remember` calls of new keys, run
     /// through `execute(_:)` as the agent loop does.
     func turn(_ store: any MemoryStore, label: String, durablePutP50: Double?) async throws -> BenchMeasurement {

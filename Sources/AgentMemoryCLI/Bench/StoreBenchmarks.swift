@@ -21,6 +21,14 @@ struct StoreBenchmarks: Sendable {
         }
     }
 
+    /// Fills the namespace without timing it.
+    func fillQuietly(_ store: any MemoryStore) async throws {
+        for start in stride(from: 0, to: plan.records, by: 1_000) {
+            let end = min(start + 1_000, plan.records)
+            try await store.batch((start..<end).map { .put(key: BenchData.key($0), value: data.note($0)) }, in: namespace)
+        }
+    }
+
     /// Individual awaited puts of new keys, one writer.
     func puts(_ store: any MemoryStore, label: String, name: String, prefix: String, target: BenchTarget?) async throws -> BenchMeasurement {
         try await measureSequential(name, store: label, iterations: plan.puts, budget: plan.budget, target: target) { index in
