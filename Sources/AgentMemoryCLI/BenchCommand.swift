@@ -150,12 +150,10 @@ struct BenchRunner {
         var results: [BenchMeasurement] = []
         progress("\(label): filling \(plan.records.formatted) records")
         results.append(try await stores.fill(store, label: label))
-        var putP50: Double?
         if groups.contains("store") {
             progress("\(label): puts, gets, lists, searches")
             let put = try await stores.puts(
                 store, label: label, name: "put, one writer", prefix: "put-\(slug)", target: durable == nil ? nil : BenchTargets.durablePut)
-            putP50 = put.p50
             results.append(put)
             results += try await stores.reads(store, label: label)
         }
@@ -171,7 +169,7 @@ struct BenchRunner {
             results.append(try await executor.endToEnd(store, label: label, slug: slug))
             results.append(try await executor.recallMiss(store, label: label))
             if durable != nil {
-                results.append(try await executor.turn(store, label: label, durablePutP50: putP50))
+                results += try await executor.turn(store, label: label)
             }
         }
         return results
