@@ -1,5 +1,7 @@
+import AgentMemory
 import Dispatch
 import Foundation
+import GRDB
 
 /// The cost of one async call onto a serial `DispatchQueue` and back, with no work: what
 /// GRDB's async `read` and `write` do around every statement (an actor whose executor is
@@ -39,5 +41,37 @@ extension StoreBenchmarks {
         ) { _ in
             _ = await hop.touch()
         }
+    }
+}
+
+/// The same point look-up as ``SQLiteMemoryStore/get(_:in:)``, straight through GRDB on its own
+/// connection pool to the same file: async (as the store does it) and synchronous on the
+/// calling thread (no hop), to split a get into GRDB's read path and the SQL.
+struct GRDBReadBaseline {
+    let plan: BenchPlan
+
+    func measure(path: String, namespace: Namespace) async throws -> [BenchMeasurement] {
+        let pool = try DatabasePool(path: path)
+        let sql = "SELECT value FROM memory_records WHERE namespace = ? AND key = ?"
+        var generator = SplitMix64(seed: 9)
+        let keys = (0..<plan.gets).map { _ in BenchData.key(Int(generator.next() % UInt64(max(1, plan.records)))) }
+        let name = namespace.name
+        var results: [BenchMeasurement] = []
+        results.append(try await measureSequential(
+            "baseline: GRDB async pool.read, same SELECT", store: "sqlite", iterations: plan.gets, budget: plan.budget,
+            note: "what SQLiteMemoryStore.get runs, without its decoding"
+        ) { index in
+            let key = keys[index]
+            _ = try await pool.read { db in try String.fetchOne(db.cachedStatement(sql: sql), arguments: [name, key]) }
+        })
+        results.append(try await measureSequential(
+            "baseline: GRDB sync pool.read, same SELECT", store: "sqlite", iterations: plan.gets, budget: plan.budget,
+            note: "the same on the calling thread: no hop"
+        ) { index in
+            let key = keys[index]
+            _ = try pool.read { db in try String.fetchOne(db.cachedStatement(sql: sql), arguments: [name, key]) }
+        })
+        try pool.close()
+        return results
     }
 }
