@@ -118,6 +118,7 @@ struct BenchRunner {
         if groups.contains("store") {
             report.measurements.append(try await stores.dispatchHop())
             report.measurements += try await GRDBReadBaseline(plan: plan).measure(path: path, namespace: namespace)
+            report.measurements += try await GRDBReadBaseline(plan: plan).plainWrites(directory: directory)
             let normal = try SQLiteMemoryStore(path: path, synchronous: .normal)
             progress("sqlite NORMAL: puts")
             report.measurements.append(try await stores.puts(

@@ -75,3 +75,33 @@ struct GRDBReadBaseline {
         return results
     }
 }
+
+extension GRDBReadBaseline {
+    /// A one-row insert into a plain `(ns, key, value)` table, synchronous FULL, through GRDB's
+    /// async and synchronous `write`: what a durable commit costs through GRDB before our
+    /// schema (change log, full-text index) adds its pages.
+    func plainWrites(directory: URL) async throws -> [BenchMeasurement] {
+        let pool = try DatabasePool(path: directory.appendingPathComponent("plain.sqlite").path)
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "CREATE TABLE plain (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ns, key))")
+        }
+        let sql = "INSERT INTO plain (ns, key, value) VALUES ('bench', ?, ?)"
+        let value = "\"User prefers jasmine tea in the morning; flight to Lisbon booked for friday.\""
+        var results: [BenchMeasurement] = []
+        results.append(try await measureSequential(
+            "baseline: GRDB async write, plain 1-row insert, FULL", store: "sqlite", iterations: plan.puts, budget: plan.budget,
+            note: "GRDB's durable write path without our schema"
+        ) { index in
+            try await pool.write { db in try db.cachedStatement(sql: sql).execute(arguments: ["async/\(index)", value]) }
+        })
+        results.append(try await measureSequential(
+            "baseline: GRDB sync write, plain 1-row insert, FULL", store: "sqlite", iterations: plan.puts, budget: plan.budget,
+            note: "the same on the calling thread: no hop"
+        ) { index in
+            try pool.write { db in try db.cachedStatement(sql: sql).execute(arguments: ["sync/\(index)", value]) }
+        })
+        try pool.close()
+        return results
+    }
+}
