@@ -1,4 +1,9 @@
 import AgentMemory
+// Store locations live in their own module on main (merged later); this keeps the file
+// compiling on both sides of that merge.
+#if canImport(AgentMemoryLocations)
+import AgentMemoryLocations
+#endif
 import ArgumentParser
 import Foundation
 
