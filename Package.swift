@@ -85,6 +85,8 @@ let package = Package(
             dependencies: [
                 "AgentMemory", "AgentMemoryLocations", "ClaudeClient", "AgentLoop", "AgentMemoryTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // bench: GRDB's own read path measured beside the store's (BENCHMARKS.md)
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,0 +1,118 @@
+import AgentMemory
+import Foundation
+
+/// The executor measures: a Messages API response decoded, its tool calls run and the
+/// results encoded; and one assistant turn of `remember` calls.
+struct ExecutorBenchmarks: Sendable {
+    let plan: BenchPlan
+    let data: BenchData
+    let namespace: Namespace
+
+    /// Responses of ``BenchPlan/callsPerTurn`` `tool_use` blocks, remember and recall (of a
+    /// stored key) in turn, each decoded from JSON bytes, run, and its `tool_result` message
+    /// encoded to JSON bytes.
+    func endToEnd(_ store: any MemoryStore, label: String, slug: String) async throws -> BenchMeasurement {
+        let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: "bench-agent")
+        let calls = plan.callsPerTurn
+        var generator = SplitMix64(seed: 11)
+        let records = UInt64(max(1, plan.records))
+        let responses: [Data] = (0..<plan.executorResponses).map { response in
+            var content: [ContentBlock] = [.text("Let me save that and check what I know.")]
+            for call in 0..<calls {
+                let id = "toolu_\(response)_\(call)"
+                if call % 2 == 0 {
+                    let value = data.note(Int(generator.next() % records)).stringValue ?? ""
+                    content.append(.toolUse(id: id, name: "remember", input: ["key": .string("exec-\(slug)/\(response)/\(call)"), "value": .string(value)]))
+                } else {
+                    let key = BenchData.key(Int(generator.next() % records))
+                    content.append(.toolUse(id: id, name: "recall", input: ["key": .string(key)]))
+                }
+            }
+            return MessageResponse(id: "msg_\(response)", model: "bench-model", content: content, stopReason: .toolUse)
+                .jsonValue.jsonData()
+        }
+        return try await measureSequential(
+            "executor e2e: remember+recall", store: label, iterations: responses.count, budget: plan.budget, unit: "calls/s",
+            unitsPerOperation: calls, note: "latency of one response of \(calls) calls: decode, run, encode",
+            target: BenchTargets.executor
+        ) { index in
+            let json = try JSONValue(parsing: responses[index])
+            let blocks = try MemoryToolExecutor.contentBlocks(in: json)
+            let message = await executor.execute(blocks: blocks)
+            let encoded = message.jsonValue.jsonData()
+            try Self.check(message, calls: calls, bytes: encoded.count)
+        }
+    }
+
+    /// One `recall` of a key that does not exist: the executor then lists up to 5,000 keys
+    /// to suggest the closest ones.
+    func recallMiss(_ store: any MemoryStore, label: String) async throws -> BenchMeasurement {
+        let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: "bench-agent")
+        return try await measureSequential(
+            "executor: recall of a missing key", store: label, iterations: max(3, plan.executorResponses / 5), budget: plan.budget,
+            unit: "calls/s", note: "one call; a miss lists up to 5,000 keys and ranks them for suggestions"
+        ) { index in
+            let outcome = await executor.run(name: "recall", input: ["key": .string("missing/topic-\(index)")])
+            guard !outcome.isError, outcome.text.hasPrefix("No memory") else {
+                throw CLIError("bench: recall of a missing key answered: \(outcome.text)")
+            }
+        }
+    }
+
+    /// One assistant turn of ``BenchPlan/callsPerTurn`` `remember` calls of new keys, run
+    /// through `execute(_:)` as the agent loop does; and, alternating with the turns so that
+    /// both see the same disk, single durable puts: a turn that costs one commit takes about
+    /// one put plus CPU time, so its target is a p50 under two puts' p50.
+    func turn(_ store: any MemoryStore, label: String) async throws -> [BenchMeasurement] {
+        let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: "bench-agent")
+        let calls = plan.callsPerTurn
+        let turns: [[ToolUse]] = (0..<plan.turns).map { turn in
+            (0..<calls).map { call in
+                ToolUse(
+                    id: "toolu_turn_\(turn)_\(call)", name: "remember",
+                    input: ["key": .string("turn/\(turn)/\(call)"), "value": data.note(turn * calls + call)])
+            }
+        }
+        let clock = ContinuousClock()
+        var turnSamples = LatencySamples(capacity: turns.count)
+        var putSamples = LatencySamples(capacity: turns.count)
+        var turnSeconds = 0.0
+        var putSeconds = 0.0
+        let deadline = clock.now + plan.budget
+        for (index, turn) in turns.enumerated() {
+            let putStart = clock.now
+            try await store.put("turn-put/\(index)", value: data.note(index), in: namespace)
+            let turnStart = clock.now
+            let results = await executor.execute(turn)
+            let end = clock.now
+            try Self.check(Message(role: .user, content: results), calls: calls, bytes: 1)
+            putSamples.append(turnStart - putStart)
+            turnSamples.append(end - turnStart)
+            putSeconds += (turnStart - putStart).seconds
+            turnSeconds += (end - turnStart).seconds
+            if index >= 3, end > deadline { break }
+        }
+        let putP50 = putSamples.percentile(0.5)
+        let put = BenchMeasurement(
+            name: "put between turns", store: label, rate: Double(putSamples.count) / putSeconds, unit: "ops/s",
+            p50: putP50, p99: putSamples.percentile(0.99), count: putSamples.count,
+            note: "one durable put before each turn, the turn's yardstick")
+        let turnMeasurement = BenchMeasurement(
+            name: "turn of \(calls) remember calls", store: label, rate: Double(turnSamples.count * calls) / turnSeconds,
+            unit: "calls/s", p50: turnSamples.percentile(0.5), p99: turnSamples.percentile(0.99), count: turnSamples.count,
+            note: "latency of one turn of \(calls) calls",
+            target: BenchTarget(text: "1 commit/turn: p50 < 2 puts (\(Int(2 * putP50)) µs)", maximumP50: 2 * putP50))
+        return [put, turnMeasurement]
+    }
+
+    /// Fails the benchmark when a call did not succeed: a fast error is not a result.
+    static func check(_ message: Message, calls: Int, bytes: Int) throws {
+        let results = message.blocks.compactMap(\.toolResult)
+        guard results.count == calls, bytes > 0 else {
+            throw CLIError("bench: expected \(calls) tool results, got \(results.count)")
+        }
+        if let failed = results.first(where: \.isError) {
+            throw CLIError("bench: a tool call failed: \(failed.text)")
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import AgentMemory
+import Foundation
+
+/// The store-level measures: puts, gets, lists and searches on a namespace filled with
+/// ``BenchPlan/records`` notes, and concurrent writers.
+struct StoreBenchmarks: Sendable {
+    let plan: BenchPlan
+    let data: BenchData
+    let namespace: Namespace
+
+    /// Fills the namespace with batches of 1,000 puts, timing each batch.
+    func fill(_ store: any MemoryStore, label: String) async throws -> BenchMeasurement {
+        let batches = (plan.records + 999) / 1_000
+        return try await measureSequential(
+            "fill: batch of 1,000 puts", store: label, iterations: batches, budget: .seconds(3_600), unit: "puts/s",
+            unitsPerOperation: 1_000, note: "one batch (one transaction on SQLite) per timed operation"
+        ) { batch in
+            let start = batch * 1_000
+            let end = min(start + 1_000, plan.records)
+            try await store.batch((start..<end).map { .put(key: BenchData.key($0), value: data.note($0)) }, in: namespace)
+        }
+    }
+
+    /// Fills the namespace without timing it.
+    func fillQuietly(_ store: any MemoryStore) async throws {
+        for start in stride(from: 0, to: plan.records, by: 1_000) {
+            let end = min(start + 1_000, plan.records)
+            try await store.batch((start..<end).map { .put(key: BenchData.key($0), value: data.note($0)) }, in: namespace)
+        }
+    }
+
+    /// Individual awaited puts of new keys, one writer.
+    func puts(_ store: any MemoryStore, label: String, name: String, prefix: String, target: BenchTarget?) async throws -> BenchMeasurement {
+        try await measureSequential(name, store: label, iterations: plan.puts, budget: plan.budget, target: target) { index in
+            try await store.put("\(prefix)/\(index)", value: data.note(plan.records + index), in: namespace)
+        }
+    }
+
+    /// Gets (hits and misses), list pages and searches.
+    func reads(_ store: any MemoryStore, label: String) async throws -> [BenchMeasurement] {
+        var generator = SplitMix64(seed: 7)
+        let records = plan.records
+        let hitKeys = (0..<plan.gets).map { _ in BenchData.key(Int(generator.next() % UInt64(records))) }
+        let getTarget = plan.isLarge ? BenchTargets.getLarge : BenchTargets.get
+        var results: [BenchMeasurement] = []
+        results.append(try await measureSequential("get hit", store: label, iterations: plan.gets, budget: plan.budget, target: getTarget) { index in
+            guard try await store.get(hitKeys[index], in: namespace) != nil else {
+                throw CLIError("bench: get \(hitKeys[index]) found nothing in a filled namespace")
+            }
+        })
+        results.append(try await measureSequential("get miss", store: label, iterations: plan.gets, budget: plan.budget, target: getTarget) { index in
+            if try await store.get(BenchData.key(records + index), in: namespace) != nil {
+                throw CLIError("bench: get of a missing key found a record")
+            }
+        })
+        let cursors = (0..<plan.lists).map { _ in
+            ListCursor.encode(afterKey: BenchData.key(Int(generator.next() % UInt64(max(1, records - 100)))))
+        }
+        results.append(try await measureSequential(
+            "list page of 100", store: label, iterations: plan.lists, budget: plan.budget, target: plan.isLarge ? nil : BenchTargets.list
+        ) { index in
+            _ = try await store.list(in: namespace, prefix: nil, cursor: cursors[index], limit: 100)
+        })
+        for limit in [10, 100] {
+            let target = limit == 10 ? (plan.isLarge ? BenchTargets.search10Large : BenchTargets.search10) : nil
+            results.append(try await measureSequential(
+                "search limit \(limit)", store: label, iterations: plan.searches, budget: plan.budget, target: target
+            ) { index in
+                _ = try await store.search(data.query(index), in: namespace, limit: limit)
+            })
+        }
+        return results
+    }
+
+    /// `tasks` tasks putting distinct keys at once; latency per put, throughput over the wall time.
+    func concurrentWriters(_ store: any MemoryStore, label: String, tasks: Int, target: BenchTarget?) async throws -> BenchMeasurement {
+        let perTask = max(1, plan.writerPuts / tasks)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + plan.budget
+        let namespace = namespace
+        let data = data
+        let records = plan.records
+        let samples = try await withThrowingTaskGroup(of: LatencySamples.self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    var samples = LatencySamples(capacity: perTask)
+                    for index in 0..<perTask {
+                        let before = clock.now
+                        try await store.put("writers-\(tasks)/\(task)/\(index)", value: data.note(records + index), in: namespace)
+                        let after = clock.now
+                        samples.append(after - before)
+                        if index >= 3, after > deadline { break }
+                    }
+                    return samples
+                }
+            }
+            var all = LatencySamples()
+            for try await samples in group { all.append(contentsOf: samples) }
+            return all
+        }
+        let elapsed = (clock.now - start).seconds
+        return BenchMeasurement(
+            name: "put, \(tasks) concurrent writer\(tasks == 1 ? "" : "s")", store: label, rate: Double(samples.count) / elapsed,
+            unit: "ops/s", p50: samples.percentile(0.5), p99: samples.percentile(0.99), count: samples.count, target: target)
+    }
+}
