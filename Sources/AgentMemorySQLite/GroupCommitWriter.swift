@@ -8,7 +8,8 @@ import Synchronization
 /// Durability is unchanged (no write returns before the commit that holds it is on disk), but
 /// sixteen concurrent writers cost one fsync instead of sixteen. A write that fails (a version
 /// conflict, a limit) rolls back its own savepoint only; a commit that fails fails every write
-/// in it.
+/// in it. A writer that finds no transaction in progress runs its own at once (no hand-off to
+/// another task), taking along whatever queued meanwhile.
 final class GroupCommitWriter: Sendable {
     private struct Job: Sendable {
         let work: @Sendable (Database) throws -> any Sendable
@@ -17,12 +18,12 @@ final class GroupCommitWriter: Sendable {
 
     private struct State {
         var pending: [Job] = []
-        var draining = false
+        var writing = false
     }
 
     private let pool: DatabasePool
     private let state = Mutex(State())
-    /// The most writes one transaction takes (bounds the time a write waits behind others).
+    /// The most queued writes one transaction takes (bounds the time a write waits behind others).
     private let maximumBatch: Int
 
     init(pool: DatabasePool, maximumBatch: Int = 512) {
@@ -32,27 +33,82 @@ final class GroupCommitWriter: Sendable {
 
     /// Runs `work` in a write transaction shared with concurrent writes; returns after commit.
     func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
-            let job = Job(work: { db in try work(db) }, continuation: continuation)
-            let startDraining = state.withLock { state -> Bool in
-                state.pending.append(job)
-                guard !state.draining else { return false }
-                state.draining = true
-                return true
+        let leads = state.withLock { state -> Bool in
+            guard !state.writing else { return false }
+            state.writing = true
+            return true
+        }
+        guard leads else {
+            // A transaction is in progress: queue, and be committed by the next one.
+            let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
+                let job = Job(work: { db in try work(db) }, continuation: continuation)
+                let orphaned = state.withLock { state -> Bool in
+                    if state.writing {
+                        state.pending.append(job)
+                        return false
+                    }
+                    state.writing = true
+                    return true
+                }
+                if orphaned {
+                    // The writer finished between the two checks: run it from a task of its own.
+                    state.withLock { $0.pending.append(job) }
+                    Task { await self.drain() }
+                }
             }
-            if startDraining {
-                Task { await self.drain() }
+            // The job was made from `work`, whose result is a T.
+            return result as! T
+        }
+        // No transaction in progress: this writer commits its own work and what queued so far.
+        let queued = takeQueued()
+        let outcome: Result<T, any Error>
+        do {
+            let results = try await pool.write { db -> (T, [Result<any Sendable, any Error>]) in
+                let mine = try work(db)
+                return (mine, queued.map { job in Result { try Self.inSavepoint(db, job.work) } })
+            }
+            outcome = .success(results.0)
+            for (job, result) in zip(queued, results.1) { job.continuation.resume(with: result) }
+        } catch {
+            // Its own work failed (the transaction rolled back) or the commit failed: the
+            // queued writes were not committed; give them a transaction of their own.
+            outcome = .failure(error)
+            if !queued.isEmpty {
+                state.withLock { $0.pending.insert(contentsOf: queued, at: 0) }
             }
         }
-        // The job was made from `work`, whose result is a T.
-        return result as! T
+        // Hand what queued meanwhile to a task, so this caller is not held up by others.
+        let more = state.withLock { state -> Bool in
+            if state.pending.isEmpty { state.writing = false }
+            return !state.pending.isEmpty
+        }
+        if more { Task { await self.drain() } }
+        return try outcome.get()
     }
 
+    private func takeQueued() -> [Job] {
+        state.withLock { state -> [Job] in
+            let taken = Array(state.pending.prefix(maximumBatch))
+            state.pending.removeFirst(taken.count)
+            return taken
+        }
+    }
+
+    private static func inSavepoint(_ db: Database, _ work: (Database) throws -> any Sendable) throws -> any Sendable {
+        var value: (any Sendable)?
+        try db.inSavepoint {
+            value = try work(db)
+            return .commit
+        }
+        return value!
+    }
+
+    /// Commits queued writes, a transaction at a time, until none are left.
     private func drain() async {
         while true {
             let jobs = state.withLock { state -> [Job] in
                 guard !state.pending.isEmpty else {
-                    state.draining = false
+                    state.writing = false
                     return []
                 }
                 let taken = Array(state.pending.prefix(maximumBatch))
@@ -67,16 +123,7 @@ final class GroupCommitWriter: Sendable {
                         // Alone: the transaction itself is the savepoint (a throw rolls it back).
                         return [.success(try jobs[0].work(db))]
                     }
-                    return jobs.map { job in
-                        Result {
-                            var value: (any Sendable)?
-                            try db.inSavepoint {
-                                value = try job.work(db)
-                                return .commit
-                            }
-                            return value!
-                        }
-                    }
+                    return jobs.map { job in Result { try Self.inSavepoint(db, job.work) } }
                 }
             } catch {
                 results = jobs.map { _ in .failure(error) }
