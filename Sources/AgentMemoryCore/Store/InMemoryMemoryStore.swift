@@ -20,6 +20,46 @@ public actor InMemoryMemoryStore: MemoryStore {
         var bytes = 0
         var changes: [MemoryChange] = []
         var lastSequence: Int64 = 0
+        /// Full-text index: each word of a key or value, to the keys that contain it.
+        var postings: [String: Set<ByteKey>] = [:]
+        /// Every indexed word in order, for prefix look-ups (words whose keys are all gone stay).
+        var words: [String] = []
+
+        mutating func index(_ key: ByteKey, _ record: MemoryRecord) {
+            for word in Set(SearchText.terms(of: record.key) + SearchText.terms(of: SearchText.body(of: record.value))) {
+                if postings[word, default: []].insert(key).inserted, postings[word]!.count == 1 {
+                    let position = lowerBound(of: word)
+                    if position == words.count || words[position] != word { words.insert(word, at: position) }
+                }
+            }
+        }
+
+        mutating func unindex(_ key: ByteKey, _ record: MemoryRecord) {
+            for word in Set(SearchText.terms(of: record.key) + SearchText.terms(of: SearchText.body(of: record.value))) {
+                postings[word]?.remove(key)
+            }
+        }
+
+        func lowerBound(of word: String) -> Int {
+            var low = 0
+            var high = words.count
+            while low < high {
+                let mid = (low + high) / 2
+                if words[mid] < word { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+
+        /// The keys holding a word that starts with `term`.
+        func keys(matching term: String) -> Set<ByteKey> {
+            var keys = Set<ByteKey>()
+            var position = lowerBound(of: term)
+            while position < words.count, words[position].hasPrefix(term) {
+                keys.formUnion(postings[words[position]] ?? [])
+                position += 1
+            }
+            return keys
+        }
 
         mutating func log(_ key: String, _ operation: MemoryChange.Operation, version: Int, author: String?, time: Date) {
             lastSequence += 1
@@ -38,6 +78,7 @@ public actor InMemoryMemoryStore: MemoryStore {
 
         mutating func remove(_ key: ByteKey) {
             guard let entry = records.removeValue(forKey: key) else { return }
+            unindex(key, entry.record)
             bytes -= entry.bytes
             let index = insertionIndex(of: key)
             if index < sortedKeys.count, sortedKeys[index] == key { sortedKeys.remove(at: index) }
@@ -45,11 +86,13 @@ public actor InMemoryMemoryStore: MemoryStore {
 
         mutating func set(_ key: ByteKey, _ entry: Entry) {
             if let old = records.updateValue(entry, forKey: key) {
+                unindex(key, old.record)
                 bytes += entry.bytes - old.bytes
             } else {
                 bytes += entry.bytes
                 sortedKeys.insert(key, at: insertionIndex(of: key))
             }
+            index(key, entry.record)
         }
     }
 
@@ -141,17 +184,21 @@ public actor InMemoryMemoryStore: MemoryStore {
         let terms = SearchText.terms(of: query)
         guard !terms.isEmpty, let space = spaces[namespace] else { return [] }
         let now = clock()
-        var hits: [SearchHit] = []
-        for key in space.sortedKeys {
+        // Only the keys that hold a matching word are scored; only the best get a snippet.
+        var candidates = Set<ByteKey>()
+        for term in Set(terms) { candidates.formUnion(space.keys(matching: term)) }
+        var scored: [(record: MemoryRecord, body: String, score: Double)] = []
+        for key in candidates {
             guard let entry = space.records[key], !entry.record.isExpired(at: now) else { continue }
             let body = SearchText.body(of: entry.record.value)
             let score = SearchText.score(terms: terms, key: entry.record.key, body: body)
-            guard score > 0 else { continue }
-            let snippet = SearchText.snippet(terms: terms, text: body) ?? SearchText.snippet(terms: terms, text: entry.record.key) ?? ""
-            hits.append(SearchHit(record: entry.record, score: score, snippet: snippet))
+            if score > 0 { scored.append((entry.record, body, score)) }
         }
-        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.record.key.bytesPrecede($1.record.key) }
-        return Array(hits.prefix(limit))
+        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.record.key.bytesPrecede($1.record.key) }
+        return scored.prefix(limit).map { hit in
+            let snippet = SearchText.snippet(terms: terms, text: hit.body) ?? SearchText.snippet(terms: terms, text: hit.record.key) ?? ""
+            return SearchHit(record: hit.record, score: hit.score, snippet: snippet)
+        }
     }
 
     /// Namespaces with live records, by name.
