@@ -287,6 +287,7 @@ struct StoreConformanceTests {
         #expect(results.count == 3)
         if case .put(let record) = results[1] { #expect(record.version == 2) } else { Issue.record("expected a put result") }
         #expect(results[2] == .delete(false))
+        let logBefore = try await store.changes(in: main, since: 0, limit: 100)
         let failure = await #expect(throws: MemoryError.self) {
             try await store.batch([
                 .put(key: "b", value: 2),
@@ -298,6 +299,8 @@ struct StoreConformanceTests {
         #expect(try await store.get("b", in: main) == nil)
         #expect(try await store.get("a", in: main)?.value == 1)
         #expect(try await store.get("existing", in: main)?.value == "new")
+        #expect(try await store.changes(in: main, since: 0, limit: 100) == logBefore, "a failed batch logs nothing")
+        #expect(try await store.search("lost", in: main, limit: 5).isEmpty)
         // Later operations see earlier ones in the same batch.
         let chained = try await store.batch([
             .put(key: "c", value: 1, options: PutOptions(ifVersion: 0)),

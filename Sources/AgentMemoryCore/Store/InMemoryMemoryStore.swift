@@ -214,15 +214,44 @@ public actor InMemoryMemoryStore: MemoryStore {
     @discardableResult
     public func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult] {
         let now = clock()
-        return try mutate(namespace, now: now, atomically: true) { space in
+        return try mutate(namespace, now: now) { space in
             try apply(operations, to: &space, namespace: namespace, now: now)
         }
     }
 
+    /// Applies a batch in place; if an operation fails, undoes the ones before it (their keys'
+    /// earlier entries and the log are restored) and rethrows, so the batch is all or nothing.
     private func apply(_ operations: [MemoryOperation], to space: inout Space, namespace: Namespace, now: Date) throws -> [MemoryOperationResult] {
         var results: [MemoryOperationResult] = []
         results.reserveCapacity(operations.count)
+        var undo: [(ByteKey, Entry?)] = []
+        var touched = Set<ByteKey>()
+        let logCount = space.changes.count
+        let lastSequence = space.lastSequence
         for operation in operations {
+            let key: String
+            switch operation {
+            case .put(let name, _, _), .delete(let name, _, _), .append(let name, _, _): key = name
+            }
+            let byteKey = ByteKey(key)
+            if touched.insert(byteKey).inserted { undo.append((byteKey, space.records[byteKey])) }
+            do {
+                try apply(operation, to: &space, namespace: namespace, now: now, into: &results)
+            } catch {
+                for (byteKey, entry) in undo.reversed() {
+                    if let entry { space.set(byteKey, entry) } else { space.remove(byteKey) }
+                }
+                space.changes.removeLast(space.changes.count - logCount)
+                space.lastSequence = lastSequence
+                throw error
+            }
+        }
+        return results
+    }
+
+    private func apply(
+        _ operation: MemoryOperation, to space: inout Space, namespace: Namespace, now: Date, into results: inout [MemoryOperationResult]
+    ) throws {
             switch operation {
             case .put(let key, let value, let options):
                 results.append(.put(try applyPut(key, value: value, options: options, to: &space, namespace: namespace, now: now)))
@@ -231,8 +260,6 @@ public actor InMemoryMemoryStore: MemoryStore {
             case .append(let key, let value, let options):
                 results.append(.put(try applyAppend(key, value: value, options: options, to: &space, namespace: namespace, now: now)))
             }
-        }
-        return results
     }
 
     /// Changes after `since`, oldest first.
@@ -302,17 +329,15 @@ public actor InMemoryMemoryStore: MemoryStore {
 
     /// Runs `body` on the namespace in place (taken out of the dictionary so it is not copied),
     /// then trims the log and tells the watchers what is new. Single operations check before
-    /// they change anything; with `atomically`, a failure restores the namespace as it was
-    /// (at the cost of one copy).
-    private func mutate<T>(_ namespace: Namespace, now: Date, atomically: Bool = false, _ body: (inout Space) throws -> T) throws -> T {
+    /// they change anything; a batch undoes its own work when it fails.
+    private func mutate<T>(_ namespace: Namespace, now: Date, _ body: (inout Space) throws -> T) throws -> T {
         var space = spaces.removeValue(forKey: namespace) ?? Space()
-        let original = atomically ? space : nil
         let previous = space.lastSequence
         let result: T
         do {
             result = try body(&space)
         } catch {
-            spaces[namespace] = original ?? space
+            spaces[namespace] = space
             throw error
         }
         commit(&space, in: namespace, now: now, previous: previous)
