@@ -20,24 +20,34 @@ public actor InMemoryMemoryStore: MemoryStore {
         var bytes = 0
         var changes: [MemoryChange] = []
         var lastSequence: Int64 = 0
-        /// Full-text index: each word of a key or value, to the keys that contain it.
-        var postings: [String: Set<ByteKey>] = [:]
+        /// Full-text index: each word of a value, to the keys whose value holds it and how often.
+        var postings: [String: [ByteKey: Int]] = [:]
+        /// Each word of a key, to the keys that hold it.
+        var keyPostings: [String: Set<ByteKey>] = [:]
         /// Every indexed word in order, for prefix look-ups (words whose keys are all gone stay).
         var words: [String] = []
 
+        private mutating func remember(word: String) {
+            let position = lowerBound(of: word)
+            if position == words.count || words[position] != word { words.insert(word, at: position) }
+        }
+
         mutating func index(_ key: ByteKey, _ record: MemoryRecord) {
-            for word in Set(SearchText.terms(of: record.key) + SearchText.terms(of: SearchText.body(of: record.value))) {
-                if postings[word, default: []].insert(key).inserted, postings[word]!.count == 1 {
-                    let position = lowerBound(of: word)
-                    if position == words.count || words[position] != word { words.insert(word, at: position) }
-                }
+            var counts: [String: Int] = [:]
+            for word in SearchText.terms(of: SearchText.body(of: record.value)) { counts[word, default: 0] += 1 }
+            for (word, count) in counts {
+                if postings[word] == nil { remember(word: word) }
+                postings[word, default: [:]][key] = count
+            }
+            for word in Set(SearchText.terms(of: record.key)) {
+                if keyPostings[word] == nil, postings[word] == nil { remember(word: word) }
+                keyPostings[word, default: []].insert(key)
             }
         }
 
         mutating func unindex(_ key: ByteKey, _ record: MemoryRecord) {
-            for word in Set(SearchText.terms(of: record.key) + SearchText.terms(of: SearchText.body(of: record.value))) {
-                postings[word]?.remove(key)
-            }
+            for word in Set(SearchText.terms(of: SearchText.body(of: record.value))) { postings[word]?[key] = nil }
+            for word in Set(SearchText.terms(of: record.key)) { keyPostings[word]?.remove(key) }
         }
 
         func lowerBound(of word: String) -> Int {
@@ -50,15 +60,19 @@ public actor InMemoryMemoryStore: MemoryStore {
             return low
         }
 
-        /// The keys holding a word that starts with `term`.
-        func keys(matching term: String) -> Set<ByteKey> {
-            var keys = Set<ByteKey>()
+        /// Adds to `scores` what `term` (matching any word it starts, as in the other stores'
+        /// prefix-insensitive stemming) is worth to each key: 3 per key word, plus the value's
+        /// occurrences relative to a typical short note.
+        func score(_ term: String, into scores: inout [ByteKey: Double]) {
             var position = lowerBound(of: term)
+            var matched: [ByteKey: Double] = [:]
             while position < words.count, words[position].hasPrefix(term) {
-                keys.formUnion(postings[words[position]] ?? [])
+                let word = words[position]
+                for key in keyPostings[word] ?? [] { matched[key, default: 0] += 3 }
+                for (key, count) in postings[word] ?? [:] { matched[key, default: 0] += Double(count) }
                 position += 1
             }
-            return keys
+            for (key, value) in matched { scores[key, default: 0] += 1 + value }
         }
 
         mutating func log(_ key: String, _ operation: MemoryChange.Operation, version: Int, author: String?, time: Date) {
@@ -184,19 +198,18 @@ public actor InMemoryMemoryStore: MemoryStore {
         let terms = SearchText.terms(of: query)
         guard !terms.isEmpty, let space = spaces[namespace] else { return [] }
         let now = clock()
-        // Only the keys that hold a matching word are scored; only the best get a snippet.
-        var candidates = Set<ByteKey>()
-        for term in Set(terms) { candidates.formUnion(space.keys(matching: term)) }
-        var scored: [(record: MemoryRecord, body: String, score: Double)] = []
-        for key in candidates {
+        // Scored from the index; only the best get a snippet.
+        var scores: [ByteKey: Double] = [:]
+        for term in Set(terms) { space.score(term, into: &scores) }
+        var scored: [(record: MemoryRecord, score: Double)] = []
+        for (key, score) in scores {
             guard let entry = space.records[key], !entry.record.isExpired(at: now) else { continue }
-            let body = SearchText.body(of: entry.record.value)
-            let score = SearchText.score(terms: terms, key: entry.record.key, body: body)
-            if score > 0 { scored.append((entry.record, body, score)) }
+            scored.append((entry.record, score))
         }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.record.key.bytesPrecede($1.record.key) }
         return scored.prefix(limit).map { hit in
-            let snippet = SearchText.snippet(terms: terms, text: hit.body) ?? SearchText.snippet(terms: terms, text: hit.record.key) ?? ""
+            let body = SearchText.body(of: hit.record.value)
+            let snippet = SearchText.snippet(terms: terms, text: body) ?? SearchText.snippet(terms: terms, text: hit.record.key) ?? ""
             return SearchHit(record: hit.record, score: hit.score, snippet: snippet)
         }
     }

@@ -23,22 +23,6 @@ package enum SearchText {
         return terms
     }
 
-    /// A term-frequency score: each query term found as a word (or word prefix) counts, key
-    /// matches weigh double.
-    package static func score(terms: [String], key: String, body: String) -> Double {
-        let keyWords = Self.terms(of: key)
-        let bodyWords = Self.terms(of: body)
-        var score = 0.0
-        for term in Set(terms) {
-            let inKey = keyWords.filter { $0.hasPrefix(term) }.count
-            let inBody = bodyWords.filter { $0.hasPrefix(term) }.count
-            if inKey + inBody > 0 {
-                score += 1.0 + 2.0 * Double(inKey) + Double(inBody) / Double(max(bodyWords.count, 1)) * 10
-            }
-        }
-        return score
-    }
-
     /// Up to ten words of `text` around the first match, matches in `[` `]`, elided ends
     /// marked with `…`; `nil` when nothing matches.
     package static func snippet(terms: [String], text: String) -> String? {
