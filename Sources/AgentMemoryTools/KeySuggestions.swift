@@ -5,17 +5,16 @@ enum KeySuggestions {
     /// Up to `count` keys from `candidates` that resemble `key`, closest first; keys that share
     /// nothing with it are left out.
     static func closest(to key: String, among candidates: [String], count: Int = 5) -> [String] {
-        let target = Array(key.lowercased())
+        // Compared as lower-cased UTF-8 bytes: no per-call tables or Character walks.
+        let target = Array(key.lowercased().utf8)
         let targetWords = Set(words(key))
         var scored: [(key: String, score: Double)] = []
         for candidate in candidates {
-            let lowered = Array(candidate.lowercased())
+            let lowered = Array(candidate.lowercased().utf8)
             let distance = editDistance(target, lowered)
             let longest = max(target.count, lowered.count, 1)
             var score = 1.0 - Double(distance) / Double(longest)
-            let candidateText = String(lowered)
-            let targetText = String(target)
-            if !targetText.isEmpty, candidateText.contains(targetText) || targetText.contains(candidateText) {
+            if !target.isEmpty, contains(lowered, target) || contains(target, lowered) {
                 score += 0.5
             }
             let shared = targetWords.intersection(words(candidate)).count
@@ -29,12 +28,24 @@ enum KeySuggestions {
         return scored.prefix(count).map(\.key)
     }
 
+    /// Whether `needle` occurs in `haystack`.
+    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty else { return true }
+        guard needle.count <= haystack.count else { return false }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            var offset = 1
+            while offset < needle.count, haystack[start + offset] == needle[offset] { offset += 1 }
+            if offset == needle.count { return true }
+        }
+        return false
+    }
+
     private static func words(_ text: String) -> [String] {
         text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
     }
 
-    /// Levenshtein distance, bounded work for long keys (they are compared on a 64-character prefix).
-    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+    /// Levenshtein distance over bytes, bounded work for long keys (compared on a 64-byte prefix).
+    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
         let a = Array(a.prefix(64))
         let b = Array(b.prefix(64))
         if a.isEmpty { return b.count }

@@ -283,7 +283,7 @@ public struct MemoryToolExecutor: ToolExecutor {
         }
         // The suggestions come from a listing, which must include this turn's writes.
         if case .turn(let overlay) = route, !overlay.operations.isEmpty { throw CommitFirst() }
-        let keys = try await visibleKeys(limit: 5_000)
+        let keys = try await visibleKeys(limit: 2_000)
         if keys.isEmpty {
             return .success("No memory is stored under \"\(key)\". The memory is empty: nothing has been remembered yet.")
         }
