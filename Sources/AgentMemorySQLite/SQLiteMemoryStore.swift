@@ -207,7 +207,11 @@ public final class SQLiteMemoryStore: MemoryStore {
         let finalSQL = sql
         let finalArguments = arguments
         var records = try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: finalSQL), arguments: finalArguments).map(Self.record)
+            // A cursor reuses one row instead of copying every row first.
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: finalSQL), arguments: finalArguments)
+            var records: [MemoryRecord] = []
+            while let row = try rows.next() { records.append(try Self.record(row)) }
+            return records
         }
         var next: String?
         if records.count > limit {

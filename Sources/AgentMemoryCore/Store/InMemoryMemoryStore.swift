@@ -201,13 +201,20 @@ public actor InMemoryMemoryStore: MemoryStore {
         // Scored from the index; only the best get a snippet.
         var scores: [ByteKey: Double] = [:]
         for term in Set(terms) { space.score(term, into: &scores) }
-        var scored: [(record: MemoryRecord, score: Double)] = []
-        for (key, score) in scores {
-            guard let entry = space.records[key], !entry.record.isExpired(at: now) else { continue }
-            scored.append((entry.record, score))
+        // Keep the best `limit` as they come (no sort of every match): key bytes break ties.
+        func ranksAbove(_ a: (key: ByteKey, score: Double), _ b: (key: ByteKey, score: Double)) -> Bool {
+            a.score != b.score ? a.score > b.score : a.key < b.key
         }
-        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.record.key.bytesPrecede($1.record.key) }
-        return scored.prefix(limit).map { hit in
+        var best: [(key: ByteKey, score: Double)] = []
+        for candidate in scores {
+            let hit = (key: candidate.key, score: candidate.value)
+            if best.count == limit, let last = best.last, !ranksAbove(hit, last) { continue }
+            guard let entry = space.records[hit.key], !entry.record.isExpired(at: now) else { continue }
+            let position = best.firstIndex { ranksAbove(hit, $0) } ?? best.count
+            best.insert(hit, at: position)
+            if best.count > limit { best.removeLast() }
+        }
+        return best.map { (record: space.records[$0.key]!.record, score: $0.score) }.map { hit in
             let body = SearchText.body(of: hit.record.value)
             let snippet = SearchText.snippet(terms: terms, text: body) ?? SearchText.snippet(terms: terms, text: hit.record.key) ?? ""
             return SearchHit(record: hit.record, score: hit.score, snippet: snippet)
