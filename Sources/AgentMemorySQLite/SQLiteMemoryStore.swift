@@ -121,7 +121,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// Creates or replaces `key` in one transaction; see ``MemoryStore/put(_:value:in:options:)``.
     @discardableResult
     public func put(_ key: String, value: JSONValue, in namespace: Namespace, options: PutOptions) async throws -> MemoryRecord {
-        let prepared = try prepare(key: key, value: value, options: options)
+        let prepared = try limits.prepare(key: key, value: value, options: options)
         let now = clock()
         return try await write { db in
             try self.applyPut(prepared, in: namespace, now: now, db: db)
@@ -270,7 +270,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         }
         let prepared: [Prepared] = try operations.map { operation in
             switch operation {
-            case .put(let key, let value, let options): return .put(try prepare(key: key, value: value, options: options))
+            case .put(let key, let value, let options): return .put(try limits.prepare(key: key, value: value, options: options))
             case .delete(let key, let ifVersion, let author):
                 try limits.validate(key: key)
                 return .delete(key, ifVersion, author)
@@ -304,23 +304,6 @@ public final class SQLiteMemoryStore: MemoryStore {
     }
 
     // MARK: - Internals
-
-    struct PreparedPut: Sendable {
-        let key: String
-        let json: String
-        let valueBytes: Int
-        let options: PutOptions
-        let value: JSONValue
-    }
-
-    private func prepare(key: String, value: JSONValue, options: PutOptions) throws -> PreparedPut {
-        try limits.validate(key: key)
-        try options.validate()
-        let json = value.jsonString()
-        let bytes = json.utf8.count
-        try limits.validate(valueBytes: bytes, key: key)
-        return PreparedPut(key: key, json: json, valueBytes: bytes, options: options, value: value)
-    }
 
     private struct Current {
         let id: Int64
@@ -387,7 +370,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         let existing = try current(key, in: namespace, now: now, db: db)
         let currentValue = try existing.map { try JSONValue(parsing: $0.valueJSON) }
         let combined = try options.appending(value, to: currentValue, key: key)
-        let prepared = try prepare(key: key, value: combined, options: PutOptions(ifVersion: options.ifVersion, author: options.author))
+        let prepared = try limits.prepare(key: key, value: combined, options: PutOptions(ifVersion: options.ifVersion, author: options.author))
         return try applyPut(
             prepared, in: namespace, now: now, db: db, operation: .append,
             keepExpiry: existing?.expiresAt.map { Date(timeIntervalSince1970: $0) }, known: .some(existing))

@@ -86,6 +86,14 @@ struct CLITests {
         #expect(try await cli.run(["recall", "temp", "--json"]).stdout.contains("\"expiresAt\":\"20"))
     }
 
+    @Test func listHidesTheLibrarysReservedKeysUnlessAll() async throws {
+        let cli = CommandRunner()
+        try await cli.run(["remember", "_agent_memory/session/s1/meta", "{}"])
+        try await cli.run(["remember", "note", "kept"])
+        #expect(try await cli.run(["list"]).stdout == "note\tkept\n")
+        #expect(try await cli.run(["list", "--all"]).stdout == "_agent_memory/session/s1/meta\t{}\nnote\tkept\n")
+    }
+
     @Test func exportThenImportRoundTrips() async throws {
         let cli = CommandRunner()
         try await cli.run(["--agent", "exporter", "remember", "doc", #"{"a":[1,2.5,"x"]}"#, "--json"])
