@@ -17,7 +17,7 @@ let package = Package(
         .library(name: "AgentMemory", targets: ["AgentMemory"]),
         // The store protocol, values, the in-memory store, the Messages API model and the
         // tools, without GRDB: for hosts that bring their own `MemoryStore`.
-        .library(name: "AgentMemoryCore", targets: ["AgentMemoryCore", "ClaudeMessages", "AgentMemoryTools"]),
+        .library(name: "AgentMemoryCore", targets: ["AgentMemoryJSON", "AgentMemoryCore", "ClaudeMessages", "AgentMemoryTools"]),
         .library(name: "AgentMemorySQLite", targets: ["AgentMemorySQLite"]),
         // The PostgreSQL store (PostgresNIO), for crews spread over several machines.
         .library(name: "AgentMemoryPostgres", targets: ["AgentMemoryPostgres"]),
@@ -37,9 +37,11 @@ let package = Package(
     ],
     targets: [
         // values: JSONValue, Namespace, MemoryRecord, errors; store: MemoryStore, in-memory store
-        .target(name: "AgentMemoryCore", swiftSettings: strictSettings),
-        // the Messages API model (content blocks, messages, tool definitions)
-        .target(name: "ClaudeMessages", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),
+        .target(name: "AgentMemoryCore", dependencies: ["AgentMemoryJSON"], swiftSettings: strictSettings),
+        // JSON values, parser and writer: the bottom of the stack, no dependencies
+        .target(name: "AgentMemoryJSON", swiftSettings: strictSettings),
+        // the Messages API model (content blocks, messages, tool definitions); knows JSON, not memory
+        .target(name: "ClaudeMessages", dependencies: ["AgentMemoryJSON"], swiftSettings: strictSettings),
         // tools: definitions, input validation, executor
         .target(
             name: "AgentMemoryTools",
@@ -75,11 +77,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // the Messages API client over URLSession: transport, retries, typed errors, streaming
-        .target(name: "ClaudeClient", dependencies: ["ClaudeMessages"], swiftSettings: strictSettings),
+        .target(name: "ClaudeClient", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
         // the agent loop and session transcripts kept in a MemoryStore
-        .target(name: "AgentLoop", dependencies: ["ClaudeClient", "ClaudeMessages", "AgentMemoryCore"], swiftSettings: strictSettings),
+        .target(name: "AgentLoop", dependencies: ["AgentMemoryJSON", "ClaudeClient", "ClaudeMessages", "AgentMemoryCore"], swiftSettings: strictSettings),
         // test doubles users can use too: a scripted Messages API server on POSIX sockets, a tool-call recorder
-        .target(name: "AgentMemoryTesting", dependencies: ["ClaudeMessages"], swiftSettings: strictSettings),
+        .target(name: "AgentMemoryTesting", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
         .executableTarget(
             name: "AgentMemoryCLI",
             dependencies: [
@@ -100,6 +102,7 @@ let package = Package(
         .executableTarget(name: "crew-example", dependencies: ["AgentMemory"], path: "Examples/Crew", swiftSettings: strictSettings),
         // a helper program the tests run as several processes at once against one store
         .executableTarget(name: "MemoryStress", dependencies: ["AgentMemoryLocations"], swiftSettings: strictSettings),
+        .testTarget(name: "AgentMemoryJSONTests", dependencies: ["AgentMemoryJSON"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryCoreTests", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "StoreConformanceTests",

@@ -1,5 +1,6 @@
 // Three agents share one namespace of one SQLite file: two writers and a read-only reviewer.
 // The tool calls are the ones Claude would send; no API key is needed.
+import AgentMemoryJSON
 import AgentMemory
 import Foundation
 

@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import AgentMemory
 
 let memory = try await Memory("claude-agent")            // ~/.agent-memory/memory.sqlite

@@ -1,4 +1,4 @@
-@_exported import AgentMemoryCore
+import AgentMemoryCore
 @_exported import ClaudeClient
 @_exported import ClaudeMessages
 

@@ -4,3 +4,4 @@
 @_exported import AgentMemorySQLite
 @_exported import AgentMemoryTools
 @_exported import ClaudeMessages
+@_exported import AgentMemoryJSON

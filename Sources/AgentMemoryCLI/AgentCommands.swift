@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import AgentLoop
 import AgentMemory
 import ArgumentParser

@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import AgentMemory
 // Store locations live in their own module on main (merged later); this keeps the file
 // compiling on both sides of that merge.

@@ -1,4 +1,5 @@
-@_exported import ClaudeMessages
+import AgentMemoryJSON
+import ClaudeMessages
 
 /// One answer of a ``ScriptedMessagesServer``: a JSON message, a server-sent event stream, an
 /// HTTP error with retry headers, a malformed body, or a failure of the connection itself.

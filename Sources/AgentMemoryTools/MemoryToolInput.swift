@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import AgentMemoryCore
 
 /// The input of one memory tool call, with typed field access whose failures are messages for

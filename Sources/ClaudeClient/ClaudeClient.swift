@@ -1,4 +1,5 @@
-@_exported import ClaudeMessages
+import AgentMemoryJSON
+import ClaudeMessages
 import Foundation
 
 /// A Messages API client: `POST /v1/messages`, with retries like the official SDKs, typed
@@ -58,7 +59,7 @@ public struct ClaudeClient: Sendable {
         }
         var request = request
         request.stream = streaming ? true : nil
-        let httpRequest = HTTPRequest(
+        let httpRequest = TransportRequest(
             method: "POST", url: configuration.messagesURL, headers: headers(apiKey: apiKey, streaming: streaming),
             body: request.jsonValue.jsonData(), timeout: configuration.timeout)
         var retry = 0
@@ -77,8 +78,8 @@ public struct ClaudeClient: Sendable {
         }
     }
 
-    private func headers(apiKey: String, streaming: Bool) -> HTTPHeaders {
-        var headers: HTTPHeaders = [
+    private func headers(apiKey: String, streaming: Bool) -> TransportHeaders {
+        var headers: TransportHeaders = [
             "x-api-key": apiKey,
             "anthropic-version": configuration.anthropicVersion,
             "content-type": "application/json",
@@ -91,9 +92,9 @@ public struct ClaudeClient: Sendable {
 
     /// One try; every failure is an ``AttemptFailure`` that says whether to retry.
     private func attempt(
-        _ request: HTTPRequest, streaming: Bool, onEvent: (@Sendable (MessageStreamEvent) -> Void)?
+        _ request: TransportRequest, streaming: Bool, onEvent: (@Sendable (MessageStreamEvent) -> Void)?
     ) async throws -> MessageResponse {
-        let response: HTTPResponse
+        let response: TransportResponse
         do {
             response = try await transport.send(request)
         } catch {
@@ -133,7 +134,7 @@ public struct ClaudeClient: Sendable {
     }
 
     private func readStream(
-        _ response: HTTPResponse, requestID: String?, onEvent: (@Sendable (MessageStreamEvent) -> Void)?
+        _ response: TransportResponse, requestID: String?, onEvent: (@Sendable (MessageStreamEvent) -> Void)?
     ) async throws -> MessageResponse {
         var parser = ServerSentEventParser()
         var accumulator = MessageStreamAccumulator()
@@ -219,9 +220,9 @@ public struct ClaudeClient: Sendable {
 private struct AttemptFailure: Error {
     var error: ClaudeAPIError
     var retryable: Bool
-    var headers: HTTPHeaders?
+    var headers: TransportHeaders?
 
-    init(_ error: ClaudeAPIError, retryable: Bool, headers: HTTPHeaders? = nil) {
+    init(_ error: ClaudeAPIError, retryable: Bool, headers: TransportHeaders? = nil) {
         self.error = error
         self.retryable = retryable
         self.headers = headers

@@ -18,7 +18,7 @@ public struct ClaudeConfiguration: Sendable, CustomStringConvertible, CustomDebu
     /// How long a request may wait without receiving anything.
     public var timeout: Duration
     /// Further headers sent with every request.
-    public var additionalHeaders: HTTPHeaders
+    public var additionalHeaders: TransportHeaders
 
     /// The public API: `https://api.anthropic.com`.
     public static let defaultBaseURL = URL(string: "https://api.anthropic.com")!
@@ -27,7 +27,7 @@ public struct ClaudeConfiguration: Sendable, CustomStringConvertible, CustomDebu
     public init(
         apiKey: String?, baseURL: URL = ClaudeConfiguration.defaultBaseURL, anthropicVersion: String = "2023-06-01",
         betas: [String] = [], maxRetries: Int = 2, timeout: Duration = .seconds(600),
-        additionalHeaders: HTTPHeaders = HTTPHeaders()
+        additionalHeaders: TransportHeaders = TransportHeaders()
     ) {
         self.apiKey = apiKey
         self.baseURL = baseURL

@@ -1,7 +1,7 @@
 import Foundation
 
 /// HTTP header fields in order, looked up without regard to case.
-public struct HTTPHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
+public struct TransportHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
     /// The fields, in order.
     public var fields: [Field]
 
@@ -42,20 +42,20 @@ public struct HTTPHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionary
 }
 
 /// An HTTP request for a ``HTTPTransport``.
-public struct HTTPRequest: Sendable {
+public struct TransportRequest: Sendable {
     /// `POST`, `GET`, ...
     public var method: String
     /// The full URL.
     public var url: URL
     /// The header fields.
-    public var headers: HTTPHeaders
+    public var headers: TransportHeaders
     /// The body bytes.
     public var body: Data
     /// How long the transport waits without receiving anything before it gives up.
     public var timeout: Duration
 
     /// Creates a request.
-    public init(method: String, url: URL, headers: HTTPHeaders, body: Data, timeout: Duration) {
+    public init(method: String, url: URL, headers: TransportHeaders, body: Data, timeout: Duration) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -65,23 +65,23 @@ public struct HTTPRequest: Sendable {
 }
 
 /// An HTTP response whose body arrives as a stream of byte chunks.
-public struct HTTPResponse: Sendable {
+public struct TransportResponse: Sendable {
     /// The status code.
     public var status: Int
     /// The header fields.
-    public var headers: HTTPHeaders
+    public var headers: TransportHeaders
     /// The body, chunk by chunk; it ends with an ``HTTPTransportError`` when the connection fails.
     public var body: AsyncThrowingStream<Data, any Error>
 
     /// Creates a response.
-    public init(status: Int, headers: HTTPHeaders, body: AsyncThrowingStream<Data, any Error>) {
+    public init(status: Int, headers: TransportHeaders, body: AsyncThrowingStream<Data, any Error>) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 
     /// Creates a response with a body that is already complete.
-    public init(status: Int, headers: HTTPHeaders, body: Data) {
+    public init(status: Int, headers: TransportHeaders, body: Data) {
         self.init(status: status, headers: headers, body: AsyncThrowingStream { continuation in
             if !body.isEmpty { continuation.yield(body) }
             continuation.finish()
@@ -121,5 +121,5 @@ public protocol HTTPTransport: Sendable {
     /// Sends `request` and returns as soon as the status and headers have arrived; the body
     /// streams afterwards. Throws ``HTTPTransportError`` when no response arrives, and
     /// `CancellationError` when the task is cancelled.
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse
+    func send(_ request: TransportRequest) async throws -> TransportResponse
 }

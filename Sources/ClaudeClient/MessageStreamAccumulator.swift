@@ -1,3 +1,5 @@
+import AgentMemoryJSON
+
 /// What a streamed call reports to its caller as the response arrives.
 public enum MessageStreamEvent: Sendable, Hashable {
     /// Text appended to the text block at `index`.

@@ -4,7 +4,7 @@ import Foundation
 public enum RetryPolicy {
     /// Whether a response with `status` should be retried: `x-should-retry: true/false` decides
     /// when present, else 408, 409, 429 and every 5xx (529 "overloaded" included) are retried.
-    public static func shouldRetry(status: Int, headers: HTTPHeaders) -> Bool {
+    public static func shouldRetry(status: Int, headers: TransportHeaders) -> Bool {
         switch headers["x-should-retry"]?.lowercased() {
         case "true": return true
         case "false": return false
@@ -15,7 +15,7 @@ public enum RetryPolicy {
     /// The wait before retry number `retry` (0 for the first retry): `retry-after-ms`
     /// (milliseconds), else `retry-after` (seconds or an HTTP date), when under a minute;
     /// else `min(0.5 * 2^retry, 8)` seconds times `jitter` (a number in [0.75, 1]).
-    public static func delay(retry: Int, headers: HTTPHeaders?, jitter: Double, now: Date = Date()) -> Duration {
+    public static func delay(retry: Int, headers: TransportHeaders?, jitter: Double, now: Date = Date()) -> Duration {
         if let headers, let seconds = serverRequestedDelay(headers, now: now), seconds >= 0, seconds < 60 {
             return .milliseconds(Int64((seconds * 1000).rounded()))
         }
@@ -24,7 +24,7 @@ public enum RetryPolicy {
     }
 
     /// The delay in seconds that `retry-after-ms` or `retry-after` asks for, if any.
-    static func serverRequestedDelay(_ headers: HTTPHeaders, now: Date) -> Double? {
+    static func serverRequestedDelay(_ headers: TransportHeaders, now: Date) -> Double? {
         if let text = headers["retry-after-ms"], let milliseconds = Double(text.trimmingCharacters(in: .whitespaces)) {
             return milliseconds / 1000
         }

@@ -26,7 +26,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     }
 
     /// Sends the request; see ``HTTPTransport/send(_:)``.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    public func send(_ request: TransportRequest) async throws -> TransportResponse {
         let seconds = Double(request.timeout.components.seconds) + Double(request.timeout.components.attoseconds) / 1e18
         var urlRequest = URLRequest(url: request.url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: seconds)
         urlRequest.httpMethod = request.method
@@ -50,7 +50,7 @@ private final class Exchange: @unchecked Sendable {
     // `@unchecked`: every mutable member is guarded by `lock`.
     private let lock = NSLock()
     private let task: URLSessionDataTask
-    private var head: CheckedContinuation<HTTPResponse, any Error>?
+    private var head: CheckedContinuation<TransportResponse, any Error>?
     private var headDone = false
     private var cancelled = false
     private var timedOut = false
@@ -72,7 +72,7 @@ private final class Exchange: @unchecked Sendable {
         }
     }
 
-    func start(_ continuation: CheckedContinuation<HTTPResponse, any Error>) {
+    func start(_ continuation: CheckedContinuation<TransportResponse, any Error>) {
         lock.lock()
         if cancelled {
             headDone = true
@@ -112,11 +112,11 @@ private final class Exchange: @unchecked Sendable {
     func receive(response: URLResponse) {
         touch()
         let http = response as? HTTPURLResponse
-        var headers = HTTPHeaders()
+        var headers = TransportHeaders()
         for (name, value) in http?.allHeaderFields ?? [:] {
             headers.add(String(describing: name), String(describing: value))
         }
-        let result = HTTPResponse(status: http?.statusCode ?? 0, headers: headers, body: body)
+        let result = TransportResponse(status: http?.statusCode ?? 0, headers: headers, body: body)
         lock.lock()
         let continuation = head
         head = nil

@@ -1,3 +1,5 @@
+import AgentMemoryJSON
+
 /// Prompt-caching breakpoints (`cache_control`) for tools, system blocks and message blocks.
 public enum CacheControl {
     /// `{"type": "ephemeral"}`: the default five-minute cache.

@@ -1,4 +1,4 @@
-@_exported import AgentMemoryCore
+import AgentMemoryJSON
 
 /// The type of a content block: an open set, so block types added to the API later are kept
 /// (and sent back) rather than rejected.

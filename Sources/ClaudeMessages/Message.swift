@@ -1,3 +1,5 @@
+import AgentMemoryJSON
+
 /// Who wrote a message: an open set (`user`, `assistant`).
 public struct Role: RawRepresentable, Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
     /// The API name.

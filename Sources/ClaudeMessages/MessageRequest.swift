@@ -1,3 +1,5 @@
+import AgentMemoryJSON
+
 /// The `system` prompt of a request: a string, or text blocks (which can carry `cache_control`).
 public enum SystemPrompt: Sendable, Hashable, ExpressibleByStringLiteral {
     /// A plain string.

@@ -1,3 +1,5 @@
+import AgentMemoryJSON
+
 /// A Messages API response (`"type": "message"`), kept as the JSON object received.
 ///
 /// Like ``ContentBlock``, the response is its JSON: fields this library does not know are

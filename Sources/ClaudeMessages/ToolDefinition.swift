@@ -1,3 +1,5 @@
+import AgentMemoryJSON
+
 /// A tool offered to Claude in a request's `tools` array, kept as its JSON object.
 ///
 /// Client tools have `name`, `description` and `input_schema`; built-in tools such as the

@@ -1,3 +1,5 @@
+import AgentMemoryJSON
+
 /// Token counts of one response (or, added up, of several).
 ///
 /// Fields the API adds later are kept in ``extraFields`` for the response they came with;

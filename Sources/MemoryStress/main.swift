@@ -5,6 +5,7 @@
 //   memory-stress increment STORE NAMESPACE KEY COUNT      COUNT compare-and-set increments of KEY
 //   memory-stress append    STORE NAMESPACE KEY COUNT      COUNT atomic appends of "<pid>-<n>" to KEY
 //   memory-stress put-acked STORE NAMESPACE PREFIX COUNT   like put-keys, printing each key once its put returned
+import AgentMemoryJSON
 import AgentMemory
 import AgentMemoryLocations
 import Foundation

@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import AgentMemoryCore
 import AgentMemoryTools
 import Foundation
@@ -176,6 +177,7 @@ import Testing
 /// `times` times once armed.
 actor InterferingStore: MemoryStore {
     let base: InMemoryMemoryStore
+    nonisolated var limits: MemoryLimits { base.limits }
     private let interference: @Sendable (InMemoryMemoryStore) async throws -> Void
     private var remaining = 0
     private let times: Int

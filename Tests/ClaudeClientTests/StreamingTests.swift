@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import AgentMemoryTesting
 import ClaudeClient
 import Foundation

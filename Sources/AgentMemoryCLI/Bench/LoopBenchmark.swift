@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import AgentLoop
 import AgentMemory
 import AgentMemoryTesting
@@ -33,7 +34,7 @@ struct LoopBenchmark: Sendable {
         // The baseline sends exactly the bytes the loop's request will have.
         var request = loop.makeRequest(history + [.user(prompt)])
         request.stream = streaming ? true : nil
-        let rawRequest = HTTPRequest(
+        let rawRequest = TransportRequest(
             method: "POST", url: configuration.messagesURL,
             headers: [
                 "x-api-key": "bench-key", "anthropic-version": configuration.anthropicVersion, "content-type": "application/json",

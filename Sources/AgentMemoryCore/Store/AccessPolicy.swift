@@ -1,3 +1,5 @@
+import AgentMemoryJSON
+
 /// Whether an agent may change a namespace or only read it.
 public enum MemoryAccess: String, Sendable, Hashable {
     /// Reads and writes.
@@ -57,30 +59,52 @@ public struct PolicyEnforcedStore: MemoryStore {
     /// The policy enforced.
     public let policy: AccessPolicy
 
-    /// Wraps `base` with `policy`.
+    /// The wrapped store's limits.
+    public var limits: MemoryLimits { base.limits }
+
+    /// Closes the wrapped store.
+    public func close() async throws { try await base.close() }
+
+    /// Wraps `base` so that every call is checked against `policy`.
     public init(_ base: any MemoryStore, policy: AccessPolicy) {
         self.base = base
         self.policy = policy
     }
 
     /// Reads if the policy allows.
-    public func get(_ key: String, in namespace: Namespace) async throws -> MemoryRecord? {
+    public func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {
         try policy.checkRead(namespace)
         return try await base.get(key, in: namespace)
     }
 
-    /// Writes if the policy allows, as the policy's agent.
-    public func put(_ key: String, value: JSONValue, in namespace: Namespace, options: PutOptions) async throws -> MemoryRecord {
+    /// Writes if the policy allows, every write attributed to the policy's agent.
+    public func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome] {
         try policy.checkWrite(namespace)
-        var options = options
-        options.author = policy.agent ?? options.author
-        return try await base.put(key, value: value, in: namespace, options: options)
+        guard let agent = policy.agent else { return try await base.apply(operations, in: namespace) }
+        let attributed: [MemoryOperation] = operations.map { operation in
+            switch operation {
+            case .put(let key, let value, var options):
+                options.author = agent
+                return .put(key: key, value: value, options: options)
+            case .delete(let key, let ifVersion, _):
+                return .delete(key: key, ifVersion: ifVersion, author: agent)
+            case .append(let key, let value, var options):
+                options.author = agent
+                return .append(key: key, value: value, options: options)
+            }
+        }
+        return try await base.apply(attributed, in: namespace)
     }
 
-    /// Deletes if the policy allows, as the policy's agent.
-    public func delete(_ key: String, in namespace: Namespace, ifVersion: Int?, author: String?) async throws -> Bool {
+    /// Commits staged writes if the policy allows writing and every one is attributed to the
+    /// policy's agent.
+    public func commit(_ plans: [WritePlan], in namespace: Namespace) async throws {
         try policy.checkWrite(namespace)
-        return try await base.delete(key, in: namespace, ifVersion: ifVersion, author: policy.agent ?? author)
+        if let agent = policy.agent, let other = plans.first(where: { $0.change.map { $0.author != agent } ?? false }) {
+            throw MemoryError(
+                .accessDenied, "A staged write of \"\(other.key)\" is not attributed to agent \"\(agent)\", which this store's policy requires")
+        }
+        try await base.commit(plans, in: namespace)
     }
 
     /// Lists if the policy allows.
@@ -100,33 +124,6 @@ public struct PolicyEnforcedStore: MemoryStore {
         try await base.namespaces().filter { policy.access(to: $0.namespace) != nil }
     }
 
-    /// Applies a batch if the policy allows writing, as the policy's agent.
-    public func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult] {
-        try policy.checkWrite(namespace)
-        guard let agent = policy.agent else { return try await base.batch(operations, in: namespace) }
-        let attributed: [MemoryOperation] = operations.map { operation in
-            switch operation {
-            case .put(let key, let value, var options):
-                options.author = agent
-                return .put(key: key, value: value, options: options)
-            case .delete(let key, let ifVersion, _):
-                return .delete(key: key, ifVersion: ifVersion, author: agent)
-            case .append(let key, let value, var options):
-                options.author = agent
-                return .append(key: key, value: value, options: options)
-            }
-        }
-        return try await base.batch(attributed, in: namespace)
-    }
-
-    /// Appends if the policy allows, as the policy's agent.
-    public func append(_ key: String, value: JSONValue, in namespace: Namespace, options: AppendOptions) async throws -> MemoryRecord {
-        try policy.checkWrite(namespace)
-        var options = options
-        options.author = policy.agent ?? options.author
-        return try await base.append(key, value: value, in: namespace, options: options)
-    }
-
     /// Reads the change log if the policy allows.
     public func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
         try policy.checkRead(namespace)
@@ -134,7 +131,7 @@ public struct PolicyEnforcedStore: MemoryStore {
     }
 
     /// Reads a key's history if the policy allows.
-    public func history(of key: String, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
+    public func history(of key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
         try policy.checkRead(namespace)
         return try await base.history(of: key, in: namespace, limit: limit)
     }

@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import Foundation
 
 /// A memory store that lives in the process: fast, for tests and for agents that need no
@@ -14,7 +15,7 @@ public actor InMemoryMemoryStore: MemoryStore {
     private var watchers: [Namespace: [UUID: AsyncThrowingStream<MemoryChange, any Error>.Continuation]] = [:]
 
     /// One namespace: records by key bytes, plus the keys in byte order for listing.
-    private struct Space {
+    struct Space {
         var records: [ByteKey: Entry] = [:]
         var sortedKeys: [ByteKey] = []
         var bytes = 0
@@ -75,9 +76,12 @@ public actor InMemoryMemoryStore: MemoryStore {
             for (key, value) in matched { scores[key, default: 0] += 1 + value }
         }
 
-        mutating func log(_ key: String, _ operation: MemoryChange.Operation, version: Int, author: String?, time: Date) {
+        mutating func log(_ key: String, _ change: ChangeDraft) {
             lastSequence += 1
-            changes.append(MemoryChange(sequence: lastSequence, key: key, operation: operation, version: version, author: author, time: time))
+            changes.append(
+                MemoryChange(
+                    sequence: lastSequence, key: key, operation: change.operation, version: change.version, author: change.author,
+                    time: change.time))
         }
 
         func insertionIndex(of key: ByteKey) -> Int {
@@ -110,7 +114,7 @@ public actor InMemoryMemoryStore: MemoryStore {
         }
     }
 
-    private struct Entry {
+    struct Entry {
         var record: MemoryRecord
         var bytes: Int
     }
@@ -127,35 +131,24 @@ public actor InMemoryMemoryStore: MemoryStore {
     }
 
     /// The record under `key`, unless missing or expired.
-    public func get(_ key: String, in namespace: Namespace) async throws -> MemoryRecord? {
-        try limits.validate(key: key)
-        return live(ByteKey(key), in: namespace, now: clock())?.record
+    public func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {
+        live(ByteKey(key.rawValue), in: namespace, now: clock())?.record
     }
 
-    /// Creates or replaces `key`; see ``MemoryStore/put(_:value:in:options:)``.
-    @discardableResult
-    public func put(_ key: String, value: JSONValue, in namespace: Namespace, options: PutOptions) async throws -> MemoryRecord {
+    /// Applies the operations atomically; see ``MemoryStore/apply(_:in:)``.
+    public func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome] {
+        let prepared = try operations.map(limits.prepare)
         let now = clock()
-        return try mutate(namespace, now: now) { space in
-            try applyPut(key, value: value, options: options, to: &space, namespace: namespace, now: now)
+        return try mutate(namespace, now: now) { writer in
+            try prepared.map { try writer.apply($0, limits: limits, namespace: namespace, now: now).outcome }
         }
     }
 
-    /// Appends atomically; see ``MemoryStore/append(_:value:in:options:)``.
-    @discardableResult
-    public func append(_ key: String, value: JSONValue, in namespace: Namespace, options: AppendOptions) async throws -> MemoryRecord {
+    /// Writes staged plans atomically; see ``MemoryStore/commit(_:in:)``.
+    public func commit(_ plans: [WritePlan], in namespace: Namespace) async throws {
         let now = clock()
-        return try mutate(namespace, now: now) { space in
-            try applyAppend(key, value: value, options: options, to: &space, namespace: namespace, now: now)
-        }
-    }
-
-    /// Deletes `key`; see ``MemoryStore/delete(_:in:ifVersion:)``.
-    @discardableResult
-    public func delete(_ key: String, in namespace: Namespace, ifVersion: Int?, author: String?) async throws -> Bool {
-        let now = clock()
-        return try mutate(namespace, now: now) { space in
-            try applyDelete(key, ifVersion: ifVersion, author: author, to: &space, now: now)
+        try mutate(namespace, now: now) { writer in
+            for plan in plans { try writer.commit(plan, limits: limits, namespace: namespace, now: now) }
         }
     }
 
@@ -230,58 +223,6 @@ public actor InMemoryMemoryStore: MemoryStore {
         }.sorted { $0.namespace < $1.namespace }
     }
 
-    /// Applies every operation to a copy of the namespace and keeps the copy only if all succeed.
-    @discardableResult
-    public func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult] {
-        let now = clock()
-        return try mutate(namespace, now: now) { space in
-            try apply(operations, to: &space, namespace: namespace, now: now)
-        }
-    }
-
-    /// Applies a batch in place; if an operation fails, undoes the ones before it (their keys'
-    /// earlier entries and the log are restored) and rethrows, so the batch is all or nothing.
-    private func apply(_ operations: [MemoryOperation], to space: inout Space, namespace: Namespace, now: Date) throws -> [MemoryOperationResult] {
-        var results: [MemoryOperationResult] = []
-        results.reserveCapacity(operations.count)
-        var undo: [(ByteKey, Entry?)] = []
-        var touched = Set<ByteKey>()
-        let logCount = space.changes.count
-        let lastSequence = space.lastSequence
-        for operation in operations {
-            let key: String
-            switch operation {
-            case .put(let name, _, _), .delete(let name, _, _), .append(let name, _, _): key = name
-            }
-            let byteKey = ByteKey(key)
-            if touched.insert(byteKey).inserted { undo.append((byteKey, space.records[byteKey])) }
-            do {
-                try apply(operation, to: &space, namespace: namespace, now: now, into: &results)
-            } catch {
-                for (byteKey, entry) in undo.reversed() {
-                    if let entry { space.set(byteKey, entry) } else { space.remove(byteKey) }
-                }
-                space.changes.removeLast(space.changes.count - logCount)
-                space.lastSequence = lastSequence
-                throw error
-            }
-        }
-        return results
-    }
-
-    private func apply(
-        _ operation: MemoryOperation, to space: inout Space, namespace: Namespace, now: Date, into results: inout [MemoryOperationResult]
-    ) throws {
-            switch operation {
-            case .put(let key, let value, let options):
-                results.append(.put(try applyPut(key, value: value, options: options, to: &space, namespace: namespace, now: now)))
-            case .delete(let key, let ifVersion, let author):
-                results.append(.delete(try applyDelete(key, ifVersion: ifVersion, author: author, to: &space, now: now)))
-            case .append(let key, let value, let options):
-                results.append(.put(try applyAppend(key, value: value, options: options, to: &space, namespace: namespace, now: now)))
-            }
-    }
-
     /// Changes after `since`, oldest first.
     public func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
         try ListCursor.validate(limit: limit)
@@ -293,14 +234,13 @@ public actor InMemoryMemoryStore: MemoryStore {
     }
 
     /// The retained changes of `key`, oldest first.
-    public func history(of key: String, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
-        try limits.validate(key: key)
+    public func history(of key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
         try ListCursor.validate(limit: limit)
         guard let space = spaces[namespace] else { return [] }
         let oldest = retainedAfter(space)
         let cutoff = retention.cutoff(at: clock())
         let matching = space.changes.filter {
-            $0.sequence > oldest && (cutoff == nil || $0.time >= cutoff!) && $0.key.bytesEqual(key)
+            $0.sequence > oldest && (cutoff == nil || $0.time >= cutoff!) && $0.key.bytesEqual(key.rawValue)
         }
         return Array(matching.suffix(limit))
     }
@@ -347,19 +287,23 @@ public actor InMemoryMemoryStore: MemoryStore {
         return low
     }
 
-    /// Runs `body` on the namespace in place (taken out of the dictionary so it is not copied),
-    /// then trims the log and tells the watchers what is new. Single operations check before
-    /// they change anything; a batch undoes its own work when it fails.
-    private func mutate<T>(_ namespace: Namespace, now: Date, _ body: (inout Space) throws -> T) throws -> T {
-        var space = spaces.removeValue(forKey: namespace) ?? Space()
-        let previous = space.lastSequence
+    /// Runs `body` on the namespace in place (moved out of the dictionary into a writer, so it
+    /// is not copied), then trims the log and tells the watchers what is new. If `body`
+    /// throws, every row it touched and the log are restored: all or nothing.
+    @discardableResult
+    private func mutate<T>(_ namespace: Namespace, now: Date, _ body: (SpaceWriter) throws -> T) throws -> T {
+        let writer = SpaceWriter(space: spaces.removeValue(forKey: namespace) ?? Space())
+        let previous = writer.space.lastSequence
+        let logCount = writer.space.changes.count
         let result: T
         do {
-            result = try body(&space)
+            result = try body(writer)
         } catch {
-            spaces[namespace] = space
+            writer.undo(logCount: logCount, lastSequence: previous)
+            spaces[namespace] = writer.take()
             throw error
         }
+        var space = writer.take()
         commit(&space, in: namespace, now: now, previous: previous)
         return result
     }
@@ -389,79 +333,67 @@ public actor InMemoryMemoryStore: MemoryStore {
         guard let entry = spaces[namespace]?.records[key], !entry.record.isExpired(at: now) else { return nil }
         return entry
     }
+}
 
-    private func applyPut(
-        _ key: String, value: JSONValue, options: PutOptions, to space: inout Space, namespace: Namespace, now: Date,
-        operation: MemoryChange.Operation = .put, keepExpiry: Date? = nil
-    ) throws -> MemoryRecord {
-        try limits.validate(key: key)
-        try options.validate()
-        let valueBytes = value.jsonByteCount
-        try limits.validate(valueBytes: valueBytes, key: key)
-        let byteKey = ByteKey(key)
-        var current = space.records[byteKey]
-        if let existing = current, existing.record.isExpired(at: now) {
-            space.remove(byteKey)
-            current = nil
-        }
-        if let expected = options.ifVersion, expected != (current?.record.version ?? 0) {
-            throw MemoryError.conflict(key: key, expected: expected, current: current?.record.version ?? 0, author: current?.record.author)
-        }
-        let entryBytes = key.utf8.count + valueBytes
-        if limits.hasQuota {
-            if current == nil, let maxKeys = limits.maxKeysPerNamespace, space.records.count + 1 > maxKeys {
-                purgeExpired(&space, now: now)
-            }
-            let keysAfter = space.records.count + (current == nil ? 1 : 0)
-            let bytesAfter = space.bytes - (current?.bytes ?? 0) + entryBytes
-            try limits.validateQuota(namespace: namespace, keysAfter: keysAfter, bytesAfter: bytesAfter)
-        }
-        let record = MemoryRecord(
-            key: key, value: value, version: (current?.record.version ?? 0) + 1,
-            createdAt: current?.record.createdAt ?? now, updatedAt: now,
-            author: options.author, expiresAt: keepExpiry ?? options.expiry(from: now))
-        space.set(byteKey, Entry(record: record, bytes: entryBytes))
-        space.log(key, operation, version: record.version, author: options.author, time: now)
-        return record
+/// The writer of one namespace during a mutation: reads rows, writes plans and remembers
+/// each touched row's earlier entry so that a failed batch can be undone.
+private final class SpaceWriter: RecordWriter {
+    private(set) var space: InMemoryMemoryStore.Space
+    private var undoLog: [(ByteKey, InMemoryMemoryStore.Entry?)] = []
+    private var touched = Set<ByteKey>()
+
+    init(space: consuming InMemoryMemoryStore.Space) { self.space = space }
+
+    /// Hands the namespace back (leaving an empty one behind, so it is not copied).
+    func take() -> InMemoryMemoryStore.Space {
+        var taken = InMemoryMemoryStore.Space()
+        swap(&taken, &space)
+        return taken
     }
 
-    private func applyAppend(
-        _ key: String, value: JSONValue, options: AppendOptions, to space: inout Space, namespace: Namespace, now: Date
-    ) throws -> MemoryRecord {
-        try limits.validate(key: key)
-        let existing = live(in: space, ByteKey(key), now: now)
-        let combined = try options.appending(value, to: existing?.record.value, key: key)
-        // The record keeps its expiry; the version check happens in the put.
-        let putOptions = PutOptions(ifVersion: options.ifVersion, author: options.author)
-        return try applyPut(key, value: combined, options: putOptions, to: &space, namespace: namespace, now: now, operation: .append, keepExpiry: existing?.record.expiresAt)
-    }
-
-    private func live(in space: Space, _ key: ByteKey, now: Date) -> Entry? {
-        guard let entry = space.records[key], !entry.record.isExpired(at: now) else { return nil }
-        return entry
-    }
-
-    private func applyDelete(_ key: String, ifVersion: Int?, author: String?, to space: inout Space, now: Date) throws -> Bool {
-        try limits.validate(key: key)
-        let byteKey = ByteKey(key)
-        var current = space.records[byteKey]
-        if let existing = current, existing.record.isExpired(at: now) {
-            space.remove(byteKey)
-            current = nil
+    func row(for key: MemoryKey) throws -> CurrentRow? {
+        space.records[ByteKey(key.rawValue)].map { entry in
+            CurrentRow(stamp: RecordStamp(entry.record), size: entry.bytes, value: entry.record.value)
         }
-        if let expected = ifVersion, expected != (current?.record.version ?? 0) {
-            throw MemoryError.conflict(key: key, expected: expected, current: current?.record.version ?? 0, author: current?.record.author)
-        }
-        guard let current else { return false }
-        space.remove(byteKey)
-        space.log(key, .delete, version: current.record.version, author: author, time: now)
-        return true
     }
 
-    private func purgeExpired(_ space: inout Space, now: Date) {
-        for (key, entry) in space.records where entry.record.isExpired(at: now) {
+    func usage() throws -> NamespaceUsage {
+        NamespaceUsage(keys: space.records.count, bytes: space.bytes)
+    }
+
+    func purgeExpired(now: Date) throws -> Int {
+        let expired = space.records.filter { $0.value.record.isExpired(at: now) }.map(\.key)
+        for key in expired {
+            remember(key)
             space.remove(key)
         }
+        return expired.count
+    }
+
+    func write(_ plan: WritePlan, replacing row: CurrentRow?) throws {
+        let key = ByteKey(plan.key.rawValue)
+        remember(key)
+        switch plan.action {
+        case .store(let record, _, let size): space.set(key, InMemoryMemoryStore.Entry(record: record, bytes: size))
+        case .remove: space.remove(key)
+        case .none: break
+        }
+        if let change = plan.change { space.log(plan.key.rawValue, change) }
+    }
+
+    private func remember(_ key: ByteKey) {
+        if touched.insert(key).inserted { undoLog.append((key, space.records[key])) }
+    }
+
+    /// Restores every touched row and the change log as they were.
+    func undo(logCount: Int, lastSequence: Int64) {
+        for (key, entry) in undoLog.reversed() {
+            if let entry { space.set(key, entry) } else { space.remove(key) }
+        }
+        space.changes.removeLast(space.changes.count - logCount)
+        space.lastSequence = lastSequence
+        undoLog.removeAll()
+        touched.removeAll()
     }
 }
 

@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import Foundation
 
 /// One entry of a namespace's change log: who changed which key, how, and when.

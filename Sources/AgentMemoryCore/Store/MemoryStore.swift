@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import Foundation
 
 /// A namespaced, versioned key-value store for agent memory.
@@ -6,21 +7,26 @@ import Foundation
 /// the same conformance suite. Keys are compared byte for byte; values are JSON; every write
 /// bumps the record's version; expired records are invisible to every read at once.
 public protocol MemoryStore: Sendable {
+    /// The limits this store enforces on every write (importers and front ends check input
+    /// against them before writing).
+    var limits: MemoryLimits { get }
+
+    /// Releases the store's resources (connections, file handles, timers). Calls after
+    /// `close()` fail with ``MemoryError/Code/unavailable``; closing twice does nothing.
+    func close() async throws
+
     /// The record under `key`, or `nil` when there is none (or it has expired).
-    func get(_ key: String, in namespace: Namespace) async throws -> MemoryRecord?
+    func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord?
 
-    /// Creates or replaces `key`, returning the stored record.
-    ///
-    /// With ``PutOptions/ifVersion`` the write is a compare-and-set: it happens only when the
-    /// current version matches (`0` meaning "must not exist"), else it throws
-    /// ``MemoryError/Code/versionConflict`` carrying the current version.
-    @discardableResult
-    func put(_ key: String, value: JSONValue, in namespace: Namespace, options: PutOptions) async throws -> MemoryRecord
+    /// Applies puts, appends and deletes in one transaction: all of them, or (when one fails)
+    /// none. Each write follows ``RecordTransition`` against the key's current row and sees
+    /// the writes before it. Returns one outcome per operation, in order.
+    func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome]
 
-    /// Deletes `key`; returns whether a record was deleted. With `ifVersion`, deletes only that
-    /// version, else throws ``MemoryError/Code/versionConflict``. `author` goes to the change log.
-    @discardableResult
-    func delete(_ key: String, in namespace: Namespace, ifVersion: Int?, author: String?) async throws -> Bool
+    /// Writes plans staged by a ``StagedBatch`` in one transaction, exactly as planned, if
+    /// every key is still at the version its plan was made against; otherwise writes nothing
+    /// and throws ``MemoryError/Code/versionConflict``. Quotas are checked as for ``apply(_:in:)``.
+    func commit(_ plans: [WritePlan], in namespace: Namespace) async throws
 
     /// One page of records in byte order of their keys, optionally only keys starting with
     /// `prefix`, continuing after `cursor` (from a previous page's ``MemoryPage/nextCursor``).
@@ -32,28 +38,18 @@ public protocol MemoryStore: Sendable {
     /// Every namespace that holds at least one live record, with its record count, by name.
     func namespaces() async throws -> [NamespaceSummary]
 
-    /// Applies puts, appends and deletes atomically: all of them, or (when one fails) none.
-    @discardableResult
-    func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult]
-
-    /// Appends `value` to the array (or string) under `key` in one atomic step, creating a
-    /// one-element array when the key does not exist; see ``AppendOptions``. Concurrent
-    /// appends never lose or duplicate an element.
-    @discardableResult
-    func append(_ key: String, value: JSONValue, in namespace: Namespace, options: AppendOptions) async throws -> MemoryRecord
-
     /// Up to `limit` changes of the namespace after sequence `since`, oldest first.
     func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange]
 
     /// The retained changes of one key, oldest first (at most `limit`, the newest ones).
-    func history(of key: String, in namespace: Namespace, limit: Int) async throws -> [MemoryChange]
+    func history(of key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [MemoryChange]
 
     /// Every change after sequence `since`, then each new change as it is committed, until
     /// the consumer stops iterating. Backends without push notifications poll.
     func watch(in namespace: Namespace, since: Int64) -> AsyncThrowingStream<MemoryChange, any Error>
 }
 
-/// How a ``MemoryStore/put(_:value:in:options:)`` behaves.
+/// How a put behaves (``MemoryStore/put(_:value:in:options:)``).
 public struct PutOptions: Sendable, Hashable {
     /// Compare-and-set: the version the key must have now (`0`: must not exist), or `nil`.
     public var ifVersion: Int?
@@ -136,14 +132,21 @@ public struct NamespaceSummary: Sendable, Hashable {
     }
 }
 
-/// One operation of an atomic ``MemoryStore/batch(_:in:)``.
+/// One operation of an atomic ``MemoryStore/apply(_:in:)``.
 public enum MemoryOperation: Sendable, Hashable {
     /// Create or replace a key.
-    case put(key: String, value: JSONValue, options: PutOptions = .none)
+    case put(key: MemoryKey, value: JSONValue, options: PutOptions = .none)
     /// Delete a key (with an optional compare-and-set version and the author for the log).
-    case delete(key: String, ifVersion: Int? = nil, author: String? = nil)
+    case delete(key: MemoryKey, ifVersion: Int? = nil, author: String? = nil)
     /// Append to a key's array or string (see ``AppendOptions``).
-    case append(key: String, value: JSONValue, options: AppendOptions = AppendOptions())
+    case append(key: MemoryKey, value: JSONValue, options: AppendOptions = AppendOptions())
+
+    /// The key the operation writes.
+    public var key: MemoryKey {
+        switch self {
+        case .put(let key, _, _), .delete(let key, _, _), .append(let key, _, _): return key
+        }
+    }
 }
 
 /// The result of one operation of a batch, in the order of the operations.
@@ -152,43 +155,6 @@ public enum MemoryOperationResult: Sendable, Hashable {
     case put(MemoryRecord)
     /// Whether a delete removed a record.
     case delete(Bool)
-}
-
-extension MemoryStore {
-    /// Creates or replaces `key` with no conditions, TTL or author.
-    @discardableResult
-    public func put(_ key: String, value: JSONValue, in namespace: Namespace) async throws -> MemoryRecord {
-        try await put(key, value: value, in: namespace, options: .none)
-    }
-
-    /// Deletes `key` unconditionally; returns whether a record was deleted.
-    @discardableResult
-    public func delete(_ key: String, in namespace: Namespace) async throws -> Bool {
-        try await delete(key, in: namespace, ifVersion: nil, author: nil)
-    }
-
-    /// Deletes `key` if it has version `ifVersion` (`nil`: unconditionally), with no author.
-    @discardableResult
-    public func delete(_ key: String, in namespace: Namespace, ifVersion: Int?) async throws -> Bool {
-        try await delete(key, in: namespace, ifVersion: ifVersion, author: nil)
-    }
-
-    /// The first page (up to `limit` records) of a namespace.
-    public func list(in namespace: Namespace, prefix: String? = nil, limit: Int = 100) async throws -> MemoryPage {
-        try await list(in: namespace, prefix: prefix, cursor: nil, limit: limit)
-    }
-
-    /// Every live record of a namespace (optionally under a prefix), following cursors.
-    public func allRecords(in namespace: Namespace, prefix: String? = nil) async throws -> [MemoryRecord] {
-        var records: [MemoryRecord] = []
-        var cursor: String?
-        repeat {
-            let page = try await list(in: namespace, prefix: prefix, cursor: cursor, limit: 1000)
-            records += page.records
-            cursor = page.nextCursor
-        } while cursor != nil
-        return records
-    }
 }
 
 extension MemoryStore {
@@ -214,11 +180,5 @@ extension MemoryStore {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
-    }
-
-    /// Appends with no separator, condition or author.
-    @discardableResult
-    public func append(_ key: String, value: JSONValue, in namespace: Namespace) async throws -> MemoryRecord {
-        try await append(key, value: value, in: namespace, options: AppendOptions())
     }
 }

@@ -1,3 +1,5 @@
+import AgentMemoryJSON
+
 /// Text helpers shared by stores that search without a full-text engine, and by all stores
 /// to decide what text of a value is searchable.
 package enum SearchText {

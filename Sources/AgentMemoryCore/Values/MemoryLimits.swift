@@ -23,22 +23,6 @@ public struct MemoryLimits: Sendable, Hashable {
     /// The defaults: 1 MiB values, 512-byte keys, no quotas.
     public static let `default` = MemoryLimits()
 
-    /// Throws ``MemoryError/Code/invalidKey`` unless `key` is 1 to ``maxKeyBytes`` UTF-8
-    /// bytes without control characters.
-    public func validate(key: String) throws {
-        let count = key.utf8.count
-        if count == 0 {
-            throw MemoryError(.invalidKey, "Invalid key: a key must not be empty (1 to \(maxKeyBytes) UTF-8 bytes)")
-        }
-        if count > maxKeyBytes {
-            throw MemoryError(.invalidKey, "Invalid key: the key is \(count) UTF-8 bytes, the limit is \(maxKeyBytes)")
-        }
-        for scalar in key.unicodeScalars where scalar.properties.generalCategory == .control {
-            let code = "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
-            throw MemoryError(.invalidKey, "Invalid key: keys must not contain control characters (found \(code))")
-        }
-    }
-
     /// Throws ``MemoryError/Code/valueTooLarge`` when a value of `bytes` bytes is over the limit.
     public func validate(valueBytes bytes: Int, key: String) throws {
         if bytes > maxValueBytes {

@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import Foundation
 
 /// One stored memory: a key, its JSON value and its bookkeeping.

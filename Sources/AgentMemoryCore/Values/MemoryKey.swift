@@ -1,0 +1,82 @@
+/// A key that has passed the key rules: 1 to 512 UTF-8 bytes, no control characters.
+///
+/// Made once where a key enters (a tool input, a CLI argument, an HTTP path) and carried
+/// inward, so stores never check a key again. Two keys are equal only when their UTF-8 bytes
+/// are (Swift's `String ==` treats NFC and NFD spellings as equal; memory keys do not), and
+/// they order by bytes, as the stores list them.
+public struct MemoryKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The key as written.
+    public let rawValue: String
+
+    /// The longest key, in UTF-8 bytes.
+    public static let maxBytes = 512
+
+    /// Checks `rawValue` against the key rules; throws ``MemoryError/Code/invalidKey`` with a
+    /// message that names the rule broken.
+    public init(_ rawValue: String) throws {
+        let count = rawValue.utf8.count
+        if count == 0 {
+            throw MemoryError(.invalidKey, "Invalid key: a key must not be empty (1 to \(Self.maxBytes) UTF-8 bytes)")
+        }
+        if count > Self.maxBytes {
+            throw MemoryError(.invalidKey, "Invalid key: the key is \(count) UTF-8 bytes, the limit is \(Self.maxBytes)")
+        }
+        if let scalar = Self.firstControlCharacter(in: rawValue) {
+            let code = "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
+            throw MemoryError(.invalidKey, "Invalid key: keys must not contain control characters (found \(code))")
+        }
+        self.rawValue = rawValue
+    }
+
+    /// A key read back from a store, which only ever holds checked keys.
+    package init(stored rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    /// The first control character of `text`, if any (the rule every key follows).
+    package static func firstControlCharacter(in text: String) -> Unicode.Scalar? {
+        // ASCII fast path: most keys are ASCII, and only bytes below 0x20 and 0x7F are
+        // control characters there.
+        var ascii = true
+        for byte in text.utf8 {
+            if byte < 0x20 || byte == 0x7F { return Unicode.Scalar(byte) }
+            if byte >= 0x80 { ascii = false }
+        }
+        if ascii { return nil }
+        return text.unicodeScalars.first { $0.properties.generalCategory == .control }
+    }
+
+    /// The key's UTF-8 length.
+    public var byteCount: Int { rawValue.utf8.count }
+
+    /// The key as written.
+    public var description: String { rawValue }
+
+    /// Whether the two keys have the same bytes.
+    public static func == (lhs: MemoryKey, rhs: MemoryKey) -> Bool {
+        lhs.rawValue.utf8.elementsEqual(rhs.rawValue.utf8)
+    }
+
+    /// Hashes the key's bytes.
+    public func hash(into hasher: inout Hasher) {
+        var bytes = rawValue
+        bytes.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Byte order, as the stores list keys.
+    public static func < (lhs: MemoryKey, rhs: MemoryKey) -> Bool {
+        lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)
+    }
+}
+
+extension MemoryKey: ExpressibleByStringLiteral {
+    /// A key written in code. An invalid literal is a programming error and stops the program
+    /// with the key rule's message; keys from input go through ``init(_:)``.
+    public init(stringLiteral value: String) {
+        do {
+            try self.init(value)
+        } catch {
+            preconditionFailure("\(error)")
+        }
+    }
+}

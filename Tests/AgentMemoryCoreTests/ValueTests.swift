@@ -1,0 +1,57 @@
+import AgentMemoryJSON
+import AgentMemoryCore
+import Foundation
+import Testing
+
+@Suite("Namespace")
+struct NamespaceTests {
+    @Test(arguments: ["default", "a", "agent-1", "crew:alpha.v2", "A_b", "9", String(repeating: "x", count: 128)])
+    func validNames(name: String) throws {
+        #expect(try Namespace(name).name == name)
+    }
+
+    @Test(arguments: ["", " a", "-a", "_a", ".a", "a b", "a/b", "a\u{0}", "café", "a\n", String(repeating: "x", count: 129), "../etc"])
+    func invalidNamesAreErrorsNotCorrections(name: String) {
+        #expect(throws: MemoryError.self) { try Namespace(name) }
+        do {
+            _ = try Namespace(name)
+        } catch let error as MemoryError {
+            #expect(error.code == .invalidNamespace)
+            #expect(error.message.contains("a namespace is 1 to 128 characters from A-Z a-z 0-9 _ . : - and starts with a letter or digit"))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+}
+
+@Suite("MemoryRecord")
+struct MemoryRecordTests {
+    @Test func jsonObjectRoundTrips() throws {
+        let record = MemoryRecord(
+            key: "k", value: ["x": 1], version: 3,
+            createdAt: Date(timeIntervalSince1970: 1_800_000_000.25), updatedAt: Date(timeIntervalSince1970: 1_800_000_100.5),
+            author: "agent", expiresAt: Date(timeIntervalSince1970: 1_900_000_000))
+        let json = record.jsonObject
+        #expect(json.jsonString() == #"{"key":"k","value":{"x":1},"version":3,"createdAt":"2027-01-15T08:00:00.250Z","updatedAt":"2027-01-15T08:01:40.500Z","author":"agent","expiresAt":"2030-03-17T17:46:40.000Z"}"#)
+        #expect(try MemoryRecord(jsonObject: json) == record)
+    }
+
+    @Test func malformedRecordsNameTheField() {
+        for (text, message) in [
+            (#"[]"#, "a record must be a JSON object"),
+            (#"{"value":1}"#, "field \"key\" must be a string"),
+            (#"{"key":"k"}"#, "field \"value\" is missing"),
+            (#"{"key":"k","value":1,"version":0}"#, "field \"version\" must be an integer >= 1"),
+            (#"{"key":"k","value":1,"expiresAt":"tomorrow"}"#, "field \"expiresAt\" must be an ISO 8601 time, got \"tomorrow\""),
+        ] {
+            do {
+                _ = try MemoryRecord(jsonObject: JSONValue(parsing: text))
+                Issue.record("accepted \(text)")
+            } catch let error as MemoryError {
+                #expect(error.message == message)
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
+    }
+}
