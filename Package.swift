@@ -45,7 +45,9 @@ let package = Package(
         // tools: definitions, input validation, executor
         .target(
             name: "AgentMemoryTools",
-            dependencies: ["AgentMemoryCore", "ClaudeMessages"],
+            dependencies: [
+                "AgentMemoryJSON", "AgentMemoryCore", "ClaudeMessages", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // the embedded default store
