@@ -1,3 +1,5 @@
+import ClaudeClient
+import ClaudeMessages
 import AgentMemoryCore
 @_exported import ClaudeClient
 @_exported import ClaudeMessages

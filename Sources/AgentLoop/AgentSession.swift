@@ -1,3 +1,4 @@
+import ClaudeClient
 import ClaudeMessages
 import Foundation
 
