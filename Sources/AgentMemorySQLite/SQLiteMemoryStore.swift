@@ -73,7 +73,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         let timeout = Double(seconds) + Double(attoseconds) / 1e18
         configuration.busyMode = .timeout(timeout)
         configuration.label = "AgentMemory"
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = ContinuousClock.now + busyTimeout
         while true {
             do {
                 let pool = try DatabasePool(path: path, configuration: configuration)
@@ -84,7 +84,7 @@ public final class SQLiteMemoryStore: MemoryStore {
                 }
                 return pool
             } catch let error as DatabaseError
-                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && Date() < deadline {
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && ContinuousClock.now < deadline {
                 usleep(UInt32.random(in: 5_000...25_000))
             }
         }

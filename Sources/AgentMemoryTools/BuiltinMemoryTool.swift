@@ -69,14 +69,20 @@ public struct BuiltinMemoryTool: Sendable {
     private let namespace: Namespace
     private let author: String?
     private let readOnly: Bool
+    private let clock: @Sendable () -> Date
 
     /// Binds the tool to a namespace of `store` and the agent id recorded on every write;
-    /// with `readOnly`, only `view` is allowed.
-    public init(store: any MemoryStore, namespace: Namespace, author: String?, readOnly: Bool = false) {
+    /// with `readOnly`, only `view` is allowed. `clock` is the time a rename measures a moved
+    /// file's remaining time to live from.
+    public init(
+        store: any MemoryStore, namespace: Namespace, author: String?, readOnly: Bool = false,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.store = store
         self.namespace = namespace
         self.author = author
         self.readOnly = readOnly
+        self.clock = clock
     }
 
     /// Runs one call's input and returns the `tool_result` text and whether it is an error.
@@ -265,7 +271,7 @@ public struct BuiltinMemoryTool: Sendable {
             var parents: [MemoryPath] = []
             for parent in old.ancestors + new.ancestors where !parents.contains(parent) { parents.append(parent) }
             operations += try await missingMarkers(parents)
-            let now = Date()
+            let now = clock()
             for record in moved {
                 let newKey = new.string + String(decoding: record.key.utf8.dropFirst(old.string.utf8.count), as: UTF8.self)
                 var options = writeOptions(ifVersion: 0)

@@ -7,7 +7,7 @@ struct MemoryFileTool: MemoryToolHandler {
 
     func run(_ raw: JSONValue, in context: ToolContext) async throws -> ToolOutcome {
         let result = await BuiltinMemoryTool(
-            store: context.store, namespace: context.namespace, author: context.agent, readOnly: context.readOnly
+            store: context.store, namespace: context.namespace, author: context.agent, readOnly: context.readOnly, clock: context.clock
         ).run(raw)
         return ToolOutcome(text: result.text, isError: result.isError)
     }

@@ -59,8 +59,8 @@ struct MemoryRecordTests {
 @Suite("MemoryKey")
 struct MemoryKeyTests {
     @Test func spellingsThatStringEqualityMergesStayDistinct() throws {
-        let composed = try MemoryKey("caf\u{E9}")
-        let decomposed = try MemoryKey("cafe\u{301}")
+        let composed = MemoryKey("caf\u{E9}")
+        let decomposed = MemoryKey("cafe\u{301}")
         #expect("caf\u{E9}" == "cafe\u{301}")  // Swift's String equality
         #expect(composed != decomposed)
         #expect(Set([composed, decomposed]).count == 2)
