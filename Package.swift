@@ -120,6 +120,11 @@ let package = Package(
             dependencies: ["AgentMemoryPostgres", "AgentMemoryLocations", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "AgentMemorySQLiteTests",
+            dependencies: ["AgentMemorySQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "AgentMemoryToolsTests", dependencies: ["AgentMemory", "AgentMemoryLocations"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting"], swiftSettings: strictSettings),
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
