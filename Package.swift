@@ -128,6 +128,7 @@ let package = Package(
         .testTarget(name: "AgentMemoryToolsTests", dependencies: ["AgentMemory", "AgentMemoryLocations"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting"], swiftSettings: strictSettings),
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
+        .testTarget(name: "ClaudeMessagesTests", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
         .testTarget(name: "ClaudeClientTests", dependencies: ["ClaudeClient", "AgentMemoryTesting"], swiftSettings: strictSettings),
         .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),
     ],
