@@ -98,7 +98,7 @@ let package = Package(
         // quick start (`swift run agent-quick-start "Remember that I like tea."` with ANTHROPIC_API_KEY)
         .executableTarget(name: "quick-start", dependencies: ["AgentMemory"], path: "Examples/QuickStart", swiftSettings: strictSettings),
         .executableTarget(
-            name: "agent-quick-start", dependencies: ["AgentMemory", "AgentLoop"], path: "Examples/AgentQuickStart",
+            name: "agent-quick-start", dependencies: ["AgentMemory", "AgentLoop", "ClaudeClient"], path: "Examples/AgentQuickStart",
             swiftSettings: strictSettings),
         // Examples/Crew: `swift run crew-example`, three agents sharing a namespace
         .executableTarget(name: "crew-example", dependencies: ["AgentMemory"], path: "Examples/Crew", swiftSettings: strictSettings),
