@@ -53,7 +53,9 @@ let package = Package(
         // the embedded default store
         .target(
             name: "AgentMemorySQLite",
-            dependencies: ["AgentMemoryCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "AgentMemoryCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // the shared store for crews on several machines

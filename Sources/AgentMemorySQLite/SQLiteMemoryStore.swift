@@ -2,6 +2,7 @@ import AgentMemoryJSON
 import Foundation
 import AgentMemoryCore
 import GRDB
+import Logging
 import Synchronization
 
 /// The embedded default store: one SQLite file (WAL mode) that several processes may share.
@@ -34,24 +35,28 @@ public final class SQLiteMemoryStore: MemoryStore {
     private let writesSincePrune = Mutex(0)
     private let closed = Mutex(false)
     private let clock: @Sendable () -> Date
+    private let logger: Logger
 
     /// Opens (creating if needed, with its parent directory) the SQLite file at `path`.
     ///
     /// - Parameters:
     ///   - busyTimeout: how long a write waits for another process's lock before failing.
     ///   - clock: the time source for timestamps and expiry (injectable for tests).
+    ///   - logger: where opening, closing and failures are logged (nothing by default).
     public init(
         path: String,
         limits: MemoryLimits = .default,
         synchronous: Synchronous = .full,
         busyTimeout: Duration = .seconds(10),
         retention: ChangeLogRetention = .default,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "AgentMemory.sqlite", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
         self.path = path
         self.limits = limits
         self.retention = retention
         self.clock = clock
+        self.logger = logger
         let directory = (path as NSString).deletingLastPathComponent
         do {
             if !directory.isEmpty {
@@ -60,8 +65,10 @@ public final class SQLiteMemoryStore: MemoryStore {
             pool = try Self.openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout)
             writer = GroupCommitWriter(pool: pool)
         } catch {
+            logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
             throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
         }
+        logger.debug("opened the SQLite store", metadata: ["path": "\(path)", "synchronous": "\(synchronous.rawValue)"])
     }
 
     /// Opens the pool, applies the migrations and sets the durability level, retrying while
@@ -367,6 +374,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         } catch let error as MemoryError {
             throw error
         } catch {
+            logger.error("SQLite write failed", metadata: ["path": "\(path)", "error": "\(Self.describe(error))"])
             throw MemoryError(.storage, "SQLite write failed (\(path)): \(Self.describe(error))")
         }
     }
@@ -379,6 +387,7 @@ public final class SQLiteMemoryStore: MemoryStore {
             return closed
         }
         guard !wasClosed else { return }
+        logger.debug("closing the SQLite store", metadata: ["path": "\(path)"])
         do {
             try pool.close()
         } catch {
