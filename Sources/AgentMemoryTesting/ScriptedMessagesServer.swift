@@ -20,6 +20,8 @@ public struct RecordedRequest: Sendable {
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
     /// The body parsed as JSON, or `nil`.
     public var json: JSONValue? { try? JSONValue(parsing: body) }
+    /// The path without its query, such as `/v1/messages/count_tokens`.
+    public var route: String { String(path.split(separator: "?", maxSplits: 1).first ?? "") }
     /// The request's `messages`, decoded, or `[]`.
     public var messages: [Message] {
         (json?["messages"]?.arrayValue ?? []).compactMap { try? Message(jsonValue: $0) }
@@ -28,6 +30,13 @@ public struct RecordedRequest: Sendable {
 
 /// A Messages API server on 127.0.0.1 that answers with scripted responses, in order, and
 /// records every request: for testing agents without an API key or a network.
+///
+/// Like the API, it answers `POST /v1/messages/count_tokens` itself (with
+/// ``ScriptedAPIRules/tokenCount(of:)``, no scripted response used) and rejects a
+/// `POST /v1/messages` whose conversation breaks the API's rules (an orphan `tool_result`, a
+/// `tool_use` without its result, a misplaced `compaction` block) with a 400
+/// `invalid_request_error`, also without using a scripted response; set
+/// ``checksConversations`` to `false` to script such requests anyway.
 ///
 /// It speaks real HTTP/1.1 over POSIX sockets (keep-alive, `Content-Length` and chunked
 /// request bodies, `Expect: 100-continue`), one thread per connection.
@@ -49,6 +58,8 @@ public final class ScriptedMessagesServer: @unchecked Sendable {
     private var recorded: [RecordedRequest] = []
     private var connections: Set<Int32> = []
     private var stopped = false
+    private var checking = true
+    private var counting = true
 
     /// Starts listening on an ephemeral port of 127.0.0.1.
     public init() throws {
@@ -104,6 +115,25 @@ public final class ScriptedMessagesServer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return recorded
+    }
+
+    /// The `POST /v1/messages` requests received so far, in order (without token counts).
+    public var messageRequests: [RecordedRequest] { requests.filter { $0.route == "/v1/messages" } }
+
+    /// The `POST /v1/messages/count_tokens` requests received so far, in order.
+    public var countTokensRequests: [RecordedRequest] { requests.filter { $0.route == "/v1/messages/count_tokens" } }
+
+    /// Whether a `POST /v1/messages` that breaks the API's conversation rules is rejected (the default).
+    public var checksConversations: Bool {
+        get { lock.withLock { checking } }
+        set { lock.withLock { checking = newValue } }
+    }
+
+    /// Whether `POST /v1/messages/count_tokens` is answered by the server itself (the default);
+    /// set to `false` to script its responses (errors, retries) like any other request.
+    public var countsTokens: Bool {
+        get { lock.withLock { counting } }
+        set { lock.withLock { counting = newValue } }
     }
 
     /// How many scripted responses are still unused.
@@ -175,6 +205,11 @@ public final class ScriptedMessagesServer: @unchecked Sendable {
             close(fd)
         }
         while let request = connection.readRequest() {
+            if let answer = automaticAnswer(request) {
+                lock.withLock { recorded.append(request) }
+                guard connection.write(answer) else { return }
+                continue
+            }
             lock.lock()
             recorded.append(request)
             let number = recorded.count
@@ -190,6 +225,29 @@ public final class ScriptedMessagesServer: @unchecked Sendable {
             }
             if response.delay > .zero { Thread.sleep(forTimeInterval: response.delay.seconds) }
             guard connection.write(response) else { return }
+        }
+    }
+}
+
+extension ScriptedMessagesServer {
+    /// The answer the server gives on its own: a token count, or the API's rejection of a
+    /// conversation that breaks its rules; `nil` for a request that takes a scripted response.
+    fileprivate func automaticAnswer(_ request: RecordedRequest) -> ScriptedResponse? {
+        guard request.method == "POST" else { return nil }
+        switch request.route {
+        case "/v1/messages/count_tokens":
+            guard countsTokens else { return nil }
+            guard let body = request.json else {
+                return .error(status: 400, type: "invalid_request_error", message: "the body is not JSON")
+            }
+            return .json(["input_tokens": .int(ScriptedAPIRules.tokenCount(of: body))])
+        case "/v1/messages":
+            guard checksConversations, let body = request.json, let problem = ScriptedAPIRules.conversationError(in: body) else {
+                return nil
+            }
+            return .error(status: 400, type: "invalid_request_error", message: problem, headers: [("x-should-retry", "false")])
+        default:
+            return nil
         }
     }
 }
