@@ -31,6 +31,8 @@ public struct AgentLoop: Sendable {
     public let configuration: AgentConfiguration
     /// Observers and the tool-call veto.
     public let hooks: AgentHooks
+    /// Message sizes the client-side window measured, reused by later requests.
+    let sizeCache = MessageSizeCache()
 
     /// Creates a loop.
     public init(client: ClaudeClient, executor: any ToolExecutor, configuration: AgentConfiguration, hooks: AgentHooks = AgentHooks()) {

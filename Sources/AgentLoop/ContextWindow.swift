@@ -66,15 +66,33 @@ struct WindowPlanner {
     private var originalBytes: [Int]
     private var clearedBytes: [Int?]
 
-    init(view: [Message], protectedTools: Set<String>, placeholder: String) {
+    /// A planner over `view`; `known` sizes (by view index) are taken as measured before.
+    init(
+        view: [Message], protectedTools: Set<String>, placeholder: String,
+        known: (original: [Int: Int], cleared: [Int: Int]) = ([:], [:])
+    ) {
         self.view = view
         self.placeholder = placeholder
         var protected: Set<String> = []
         for message in view { for call in message.toolUses where protectedTools.contains(call.name) { protected.insert(call.id) } }
         protectedCalls = protected
-        lastAssistant = view.lastIndex { $0.role == .assistant }
-        originalBytes = view.map { $0.jsonValue.jsonByteCount + 1 }
-        clearedBytes = Array(repeating: nil, count: view.count)
+        let lastAssistant = view.lastIndex { $0.role == .assistant }
+        self.lastAssistant = lastAssistant
+        originalBytes = view.indices.map { known.original[$0] ?? view[$0].jsonValue.jsonByteCount + 1 }
+        // A cleared size stays right only for messages before the latest assistant turn (whose
+        // thinking is kept while it is the latest).
+        clearedBytes = view.indices.map { index in index < (lastAssistant ?? 0) ? known.cleared[index] : nil }
+    }
+
+    /// The sizes measured so far that stay valid as the conversation grows, by view index.
+    var measured: (original: [Int: Int], cleared: [Int: Int]) {
+        var original: [Int: Int] = [:]
+        var cleared: [Int: Int] = [:]
+        for index in view.indices {
+            original[index] = originalBytes[index]
+            if index < (lastAssistant ?? 0), let size = clearedBytes[index] { cleared[index] = size }
+        }
+        return (original, cleared)
     }
 
     /// Message `index` with its tool results cleared and older thinking left out, and how many of each.

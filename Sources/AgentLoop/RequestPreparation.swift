@@ -36,7 +36,19 @@ extension AgentLoop {
         let protected = Set(
             configuration.contextManagement?.excludedTools(offeredTools: executor.toolDefinitions.map(\.name))
                 ?? executor.toolDefinitions.map(\.name).filter { ContextManagement.memoryToolNames.contains($0) })
-        var planner = WindowPlanner(view: view, protectedTools: protected, placeholder: window.placeholder)
+        let known = sizeCache.sizes(session: transcript.id, base: base)
+        var planner = WindowPlanner(
+            view: view, protectedTools: protected, placeholder: window.placeholder,
+            known: (
+                Dictionary(uniqueKeysWithValues: known.original.map { ($0.key - base, $0.value) }),
+                Dictionary(uniqueKeysWithValues: known.cleared.map { ($0.key - base, $0.value) })))
+        defer {
+            let measured = planner.measured
+            sizeCache.keep(
+                session: transcript.id, base: base,
+                original: Dictionary(uniqueKeysWithValues: measured.original.map { ($0.key + base, $0.value) }),
+                cleared: Dictionary(uniqueKeysWithValues: measured.cleared.map { ($0.key + base, $0.value) }))
+        }
         var plan = WindowPlan()
         let saved = transcript.contextMarks
         if saved.compactedBefore == base {
