@@ -66,6 +66,14 @@ public struct ContextReport: Sendable, Hashable {
     /// What the client-side window did, when one is configured.
     public var window: WindowReport?
 
+    /// Creates a report.
+    public init(appliedEdits: [AppliedContextEdit], compacted: Bool, compactedMessages: Int, window: WindowReport?) {
+        self.appliedEdits = appliedEdits
+        self.compacted = compacted
+        self.compactedMessages = compactedMessages
+        self.window = window
+    }
+
     /// Input tokens saved: the server's `cleared_input_tokens` plus the window's estimate.
     public var tokensSaved: Int {
         appliedEdits.reduce(0) { $0 + $1.clearedInputTokens } + (window?.tokensSaved ?? 0)

@@ -21,21 +21,21 @@ public enum ScriptedAPIRules {
     /// - a `tool_use` block (in any message but the last) without a `tool_result` for its id in
     ///   the next message, which must be a user turn;
     /// - a `tool_result` whose `tool_use_id` names no `tool_use` of the message before it;
-    /// - a `compaction` block that is not the first block of the conversation, or more than one
-    ///   `compaction` block with content (`types/compaction_block_misplaced_error.py` and
-    ///   `types/compaction_block_ambiguous_error.py` in the `anthropic` 2.14.0 Python package).
+    /// - a `compaction` block with content that is not the first block of the conversation
+    ///   (`types/compaction_block_misplaced_error.py` in the `anthropic` 2.14.0 Python package; so
+    ///   there is never more than one, which `compaction_block_ambiguous_error.py` forbids).
     ///
     /// The tool-pair wording follows the API's own messages.
     public static func conversationError(in body: JSONValue) -> String? {
         let messages = (body["messages"]?.arrayValue ?? []).compactMap { try? Message(jsonValue: $0) }
-        var compactionsWithContent = 0
         for (index, message) in messages.enumerated() {
             let blocks = message.blocks
-            for (position, block) in blocks.enumerated() where block.type == "compaction" {
+            // A block with `null` content is a failed compaction the server treats as a no-op
+            // (`types/beta/beta_compaction_block.py`), so only blocks with content are placed.
+            for (position, block) in blocks.enumerated() where block.type == "compaction" && block.json["content"]?.stringValue != nil {
                 if index != 0 || position != 0 {
                     return "messages.\(index).content.\(position): a `compaction` block must be the first block of the conversation"
                 }
-                if block.json["content"]?.stringValue != nil { compactionsWithContent += 1 }
             }
             let previousCalls: Set<String> = index > 0 && messages[index - 1].role == .assistant
                 ? Set(messages[index - 1].toolUses.map(\.id)) : []
@@ -56,9 +56,29 @@ public enum ScriptedAPIRules {
                     + ". Each `tool_use` block must have a corresponding `tool_result` block in the next message."
             }
         }
-        if compactionsWithContent > 1 {
-            return "messages: more than one `compaction` block with content; send only the block the conversation returned last"
-        }
         return nil
+    }
+}
+
+extension ScriptedMessagesServer {
+    /// The answer the server gives on its own: a token count, or the API's rejection of a
+    /// conversation that breaks its rules; `nil` for a request that takes a scripted response.
+    func automaticAnswer(_ request: RecordedRequest) -> ScriptedResponse? {
+        guard request.method == "POST" else { return nil }
+        switch request.route {
+        case "/v1/messages/count_tokens":
+            guard countsTokens else { return nil }
+            guard let body = request.json else {
+                return .error(status: 400, type: "invalid_request_error", message: "the body is not JSON")
+            }
+            return .json(["input_tokens": .int(ScriptedAPIRules.tokenCount(of: body))])
+        case "/v1/messages":
+            guard checksConversations, let body = request.json, let problem = ScriptedAPIRules.conversationError(in: body) else {
+                return nil
+            }
+            return .error(status: 400, type: "invalid_request_error", message: problem, headers: [("x-should-retry", "false")])
+        default:
+            return nil
+        }
     }
 }

@@ -229,29 +229,6 @@ public final class ScriptedMessagesServer: @unchecked Sendable {
     }
 }
 
-extension ScriptedMessagesServer {
-    /// The answer the server gives on its own: a token count, or the API's rejection of a
-    /// conversation that breaks its rules; `nil` for a request that takes a scripted response.
-    fileprivate func automaticAnswer(_ request: RecordedRequest) -> ScriptedResponse? {
-        guard request.method == "POST" else { return nil }
-        switch request.route {
-        case "/v1/messages/count_tokens":
-            guard countsTokens else { return nil }
-            guard let body = request.json else {
-                return .error(status: 400, type: "invalid_request_error", message: "the body is not JSON")
-            }
-            return .json(["input_tokens": .int(ScriptedAPIRules.tokenCount(of: body))])
-        case "/v1/messages":
-            guard checksConversations, let body = request.json, let problem = ScriptedAPIRules.conversationError(in: body) else {
-                return nil
-            }
-            return .error(status: 400, type: "invalid_request_error", message: problem, headers: [("x-should-retry", "false")])
-        default:
-            return nil
-        }
-    }
-}
-
 /// A failure to start the scripted server.
 public struct ScriptedServerError: Error, CustomStringConvertible {
     /// What failed.

@@ -121,3 +121,36 @@ struct LongSessionCLITests {
         #expect(sizes.allSatisfy { $0 <= 3000 })
     }
 }
+
+extension LongSessionCLITests {
+    @Test func maxContextTrimsTheRequestAndTranscriptMarksShowWhat() async throws {
+        let server = try ScriptedMessagesServer()
+        defer { server.stop() }
+        let cli = CommandRunner()
+        let page = String(repeating: "A long note about the project. ", count: 60)
+        #expect(try await cli.run(["remember", "notes", page]).status == 0)
+        var script: [ScriptedResponse] = []
+        for turn in 0..<8 {
+            script.append(.stream(Self.response("msg_\(turn)", [.toolUse(id: "toolu_\(turn)", name: "recall", input: ["key": "notes"])], .toolUse)))
+        }
+        script.append(.stream(Self.response("msg_end", [.text("Read it eight times.")], .endTurn)))
+        server.enqueue(script)
+        let result = try await cli.run(
+            ["run", "Read the notes eight times.", "--session", "m1", "--max-context", "2500"], extraEnvironment: RunCommandTests.environment(server))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("request(s) trimmed by --max-context") || result.stderr.contains("requests trimmed by --max-context"))
+        for request in server.messageRequests {
+            #expect(ScriptedAPIRules.tokenCount(of: try #require(request.json)) <= 2500)
+        }
+        #expect(!server.countTokensRequests.isEmpty)
+        let marked = try await cli.run(["transcript", "m1", "--marks"]).stdout.split(separator: "\n")
+        #expect(marked.count == 18)
+        #expect(marked[0] == "#0 user: text \"Read the notes eight times.\"")
+        #expect(marked.contains { $0.hasSuffix("[left out]") })
+        #expect(marked.contains { $0.hasSuffix("tool_result  [cleared]") })
+        #expect(marked.last == "#17 assistant: text \"Read it eight times.\"")
+        let whole = try JSONValue(parsing: try await cli.run(["transcript", "m1"]).stdout).arrayValue ?? []
+        #expect(whole.count == 18)
+        #expect(whole.allSatisfy { !$0.jsonString().contains("[cleared") })
+    }
+}
