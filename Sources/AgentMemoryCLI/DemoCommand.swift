@@ -15,7 +15,8 @@ struct Demo: AsyncParsableCommand {
             in run 2 (a new store connection, loop and session) it recalls it. Nothing is sent to Anthropic. \
             Uses a throwaway SQLite file unless --store (or AGENT_MEMORY_STORE) is given. With --long, a long \
             session instead: many model calls reading long pages under --max-context, the request size staying \
-            flat while memory keeps the findings, then a second process resuming the session.
+            flat while memory keeps the findings, then a second process resuming the session (a --store \
+            must be one that a second process can open: not memory:).
             """)
 
     @OptionGroup var options: GlobalOptions

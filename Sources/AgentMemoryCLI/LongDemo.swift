@@ -52,18 +52,26 @@ extension Demo {
 
     /// Run 1: a long session; then a second process resumes it.
     func runLongDemo() async throws {
-        guard turns >= 10 else { throw CLIError("--turns must be at least 10, got \(turns)", exitCode: 2) }
+        guard turns >= 31 else { throw CLIError("--turns must be at least 31 (run 2 asks about page 30), got \(turns)", exitCode: 2) }
         let namespace = try global.resolvedNamespace()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-demo-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var storeURL = "sqlite:" + directory.appendingPathComponent("demo.sqlite").path
+        if let explicit = global.store ?? global.environment["AGENT_MEMORY_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard try global.location() != .inMemory else {
+                throw CLIError("demo --long resumes the session in a second process, so it needs a store on disk or PostgreSQL, not memory:", exitCode: 2)
+            }
+            storeURL = explicit
+        } else {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
         defer { try? FileManager.default.removeItem(at: directory) }
-        let storeURL = "sqlite:" + directory.appendingPathComponent("demo.sqlite").path
         let server = try ScriptedMessagesServer()
         defer { server.stop() }
         let sessionID = "long-demo-\(UUID().uuidString.lowercased().prefix(8))"
         printLine("""
             THE MODEL IS SCRIPTED: nothing is sent to Anthropic. A local ScriptedMessagesServer plays Claude; \
             the agent loop, the tools, the store, the saved session and the context window are the real ones.
+            Store: \(storeURL)\(global.store == nil && (global.environment["AGENT_MEMORY_STORE"] ?? "").isEmpty ? " (throwaway, deleted at the end)" : ""), namespace "\(namespace)".
             Session \(sessionID): \(turns) model calls, each reading a long page; every 10th also saves a finding to memory.
             Requests are kept under --max-context \(longDemoBudget) tokens (old tool results cleared first, then old turns left out);
             the requests also ask the API to clear old tool uses (--context-management), which the scripted server ignores.
@@ -101,7 +109,7 @@ extension Demo {
 
             Run 1 ended with \(result.stopReason?.rawValue ?? "no call") after \(result.iterations) calls; \
             \(server.countTokensRequests.count) count_tokens calls; \(findings) findings in memory; \
-            ~\(result.tokensSavedByContextManagement) input tokens left out of the requests.
+            ~\(result.tokensSavedByContextManagement) input tokens left out of the requests (summed over the calls).
             """)
         printLine("\nRun 2 · a second process resumes session \(sessionID) and asks about page 30:")
         guard let executable = Bundle.main.executableURL else { throw CLIError("cannot find this program's path", exitCode: 1) }
