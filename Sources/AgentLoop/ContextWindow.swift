@@ -142,8 +142,9 @@ struct WindowPlanner {
     func advance(_ plan: WindowPlan) -> WindowPlan? {
         let protectedFrom = max(1, view.count - 2)
         var next = plan
-        if next.clearedBefore < protectedFrom {
-            next.clearedBefore = max(next.clearedBefore, next.dropEnd) + 1
+        let cleared = max(plan.clearedBefore, plan.dropEnd) + 1
+        if cleared <= protectedFrom {
+            next.clearedBefore = cleared
             return next
         }
         var end = plan.dropEnd + 1
