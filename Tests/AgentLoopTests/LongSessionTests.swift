@@ -34,16 +34,20 @@ struct LongSessionTests {
         #expect(requests.count == 300)
         let expectedEdits: JSONValue = ["edits": [["type": "clear_tool_uses_20250919", "exclude_tools": ["remember", "recall"]]]]
         var sizes: [Int] = []
+        let prompt = Message.user("Read every file and remember what matters.").jsonValue
         for request in requests {
+            // Parsed once per request: 300 bodies of up to 30 KB.
             let body = try #require(request.json)
             sizes.append(ScriptedAPIRules.tokenCount(of: body))
             #expect(ScriptedAPIRules.conversationError(in: body) == nil)
-            #expect(request.messages.first == .user("Read every file and remember what matters."))
+            let messages = body["messages"]?.arrayValue ?? []
+            #expect(messages.first == prompt)
             #expect(request.headers["anthropic-beta"] == "context-management-2025-06-27")
             #expect(body["context_management"] == expectedEdits)
-            for message in request.messages {
-                for result in message.blocks.compactMap(\.toolResult) where result.toolUseID.hasPrefix("toolu_m") {
-                    #expect(result.text == "Remembered fact\(result.toolUseID.dropFirst(7)).")
+            for message in messages where message["role"] == "user" {
+                for block in message["content"]?.arrayValue ?? [] {
+                    guard let id = block["tool_use_id"]?.stringValue, id.hasPrefix("toolu_m") else { continue }
+                    #expect(block["content"]?.stringValue == "Remembered fact\(id.dropFirst(7)).")
                 }
             }
         }
