@@ -42,6 +42,31 @@ struct AgentOptions: ParsableArguments {
 
     @Flag(help: "Print each response when it is complete instead of streaming text as it arrives.")
     var noStream = false
+
+    @Flag(help: "Let the API clear old tool results from the context (clear_tool_uses, server defaults; the memory tools' calls are kept).")
+    var contextManagement = false
+
+    @Option(help: ArgumentHelp("Let the API compact the conversation into a summary when the input reaches this many tokens.", valueName: "tokens"))
+    var compactAt: Int?
+
+    @Option(help: ArgumentHelp("Keep each request's input (system, tools, messages) under this many tokens on the client side: old tool results cleared first, then old turns left out; the session keeps everything.", valueName: "tokens"))
+    var maxContext: Int?
+
+    /// The server-side context management the flags ask for, or `nil`.
+    func contextManagementConfiguration() throws -> ContextManagement? {
+        if let compactAt, compactAt < 1 { throw CLIError("--compact-at must be at least 1, got \(compactAt)", exitCode: 2) }
+        let management = ContextManagement(
+            clearToolUses: contextManagement ? ClearToolUses() : nil,
+            compaction: compactAt.map { Compaction(triggerTokens: $0) })
+        return management.isEmpty ? nil : management
+    }
+
+    /// The client-side window the flags ask for, or `nil`.
+    func contextWindowConfiguration() throws -> ContextWindow? {
+        guard let maxContext else { return nil }
+        guard maxContext >= 1 else { throw CLIError("--max-context must be at least 1, got \(maxContext)", exitCode: 2) }
+        return ContextWindow(maxInputTokens: maxContext)
+    }
 }
 
 /// An agent loop and session made from the command line, ready to run prompts.
@@ -58,6 +83,8 @@ struct CLIAgent {
         }
         guard options.maxTokens >= 1 else { throw CLIError("--max-tokens must be at least 1, got \(options.maxTokens)", exitCode: 2) }
         let tools = try parseTools(options.tools)
+        let contextManagement = try options.contextManagementConfiguration()
+        let contextWindow = try options.contextWindowConfiguration()
         let sessionID = options.session ?? newSessionID()
         do {
             try SessionError.validate(id: sessionID)
@@ -77,7 +104,9 @@ struct CLIAgent {
                 exitCode: 2)
         }
         let model = options.model ?? environment["AGENT_MEMORY_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultModel
-        let systemText = options.system ?? defaultSystemPrompt
+        // A managed context: the default prompt also asks the model to save progress to memory first.
+        let managed = contextManagement != nil || contextWindow != nil
+        let systemText = options.system ?? (managed ? defaultSystemPrompt + " " + ContextManagement.memoryReminder : defaultSystemPrompt)
         let namespace = try global.resolvedNamespace()
         let store = try global.openStore()
         let agent = global.resolvedAgent
@@ -92,7 +121,8 @@ struct CLIAgent {
         let printer = TurnPrinter(streaming: !options.noStream)
         let configuration = AgentConfiguration(
             model: model, maxTokens: options.maxTokens, system: systemText.isEmpty ? nil : .text(systemText),
-            maxIterations: options.maxIterations, streaming: !options.noStream)
+            maxIterations: options.maxIterations, streaming: !options.noStream, contextManagement: contextManagement,
+            contextWindow: contextWindow)
         let loop = AgentLoop(
             client: ClaudeClient(configuration: clientConfiguration), executor: executor, configuration: configuration,
             hooks: printer.hooks)
@@ -135,10 +165,31 @@ struct CLIAgent {
         } catch let error as SessionError {
             printer.endLine()
             throw CLIError(error.message, exitCode: 1)
+        } catch let error as ContextWindowError {
+            printer.endLine()
+            throw CLIError(
+                "--max-context: " + error.message + ". Nothing more was sent; the session \"\(session.id)\" is saved.", exitCode: 1)
         }
         printer.endLine()
         let reason = result.stopReason?.rawValue ?? "no call"
         printer.note("\(reason) · \(result.iterations) model call\(result.iterations == 1 ? "" : "s") · tokens \(result.usage)")
+        if !result.contextReports.isEmpty {
+            let edits = result.contextReports.flatMap(\.appliedEdits)
+            let trimmed = result.contextReports.filter { $0.window?.trimmed == true }.count
+            var parts: [String] = []
+            if !edits.isEmpty { parts.append("\(edits.count) edit\(edits.count == 1 ? "" : "s") applied by the API (\(edits.map(\.summary).joined(separator: ", ")))") }
+            if result.contextReports.contains(where: \.compacted) { parts.append("compacted") }
+            if trimmed > 0 { parts.append("\(trimmed) request\(trimmed == 1 ? "" : "s") trimmed by --max-context") }
+            parts.append("\(result.tokensSavedByContextManagement) input tokens saved")
+            printer.note("context: " + parts.joined(separator: " · "))
+        }
+        if result.contextWindowExceeded {
+            printer.note(
+                "the conversation filled the model's context window (stop reason model_context_window_exceeded); the transcript "
+                    + "is saved intact. Continue it with --session \(session.id) and --context-management, --compact-at TOKENS or "
+                    + "--max-context TOKENS, or start a new session")
+            return false
+        }
         if result.reachedMaxIterations {
             printer.note(
                 "stopped after --max-iterations \(loop.configuration.maxIterations) model calls before Claude finished; "
@@ -188,6 +239,10 @@ final class TurnPrinter: @unchecked Sendable {
             },
             streamEvent: { [self] event in
                 if case .textDelta(_, let text) = event { writeOut(text) }
+            },
+            didManageContext: { [self] report in
+                endLine()
+                note("context: " + report.summary)
             })
     }
 

@@ -14,16 +14,33 @@ struct Demo: AsyncParsableCommand {
             Starts a scripted Messages API server on 127.0.0.1 and runs the real agent loop, memory tools, \
             store and session transcripts against it, twice: in run 1 the scripted model remembers a fact, \
             in run 2 (a new store connection, loop and session) it recalls it. Nothing is sent to Anthropic. \
-            Uses a throwaway SQLite file unless --store (or AGENT_MEMORY_STORE) is given.
+            Uses a throwaway SQLite file unless --store (or AGENT_MEMORY_STORE) is given. With --long, a long \
+            session instead: many model calls reading long pages under --max-context, the request size staying \
+            flat while memory keeps the findings, then a second process resuming the session (a --store \
+            must be one that a second process can open: not memory:).
             """)
 
     @OptionGroup var options: GlobalOptions
     @ParentCommand var root: AgentMemoryCommand
     var global: GlobalOptions { options.merged(over: root.options) }
 
+    @Flag(help: "Run a long scripted session under a client-side context window, then resume it in a second process.")
+    var long = false
+
+    @Option(help: ArgumentHelp("With --long: the model calls of the long session.", valueName: "n"))
+    var turns = 60
+
+    @Option(help: ArgumentHelp(visibility: .private)) var resumeSession: String?
+
     func run() async throws {
         try await runReportingErrors {
-            try await runDemo()
+            if let resumeSession {
+                try await resumeLongDemo(sessionID: resumeSession)
+            } else if long {
+                try await runLongDemo()
+            } else {
+                try await runDemo()
+            }
         }
     }
 
