@@ -81,9 +81,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // the Messages API client over URLSession: transport, retries, typed errors, streaming
-        .target(name: "ClaudeClient", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
+        .target(
+            name: "ClaudeClient",
+            dependencies: ["AgentMemoryJSON", "ClaudeMessages", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
         // the agent loop and session transcripts kept in a MemoryStore
-        .target(name: "AgentLoop", dependencies: ["AgentMemoryJSON", "ClaudeClient", "ClaudeMessages", "AgentMemoryCore"], swiftSettings: strictSettings),
+        .target(
+            name: "AgentLoop",
+            dependencies: [
+                "AgentMemoryJSON", "ClaudeClient", "ClaudeMessages", "AgentMemoryCore", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
         // test doubles users can use too: a scripted Messages API server on POSIX sockets, a tool-call recorder
         .target(name: "AgentMemoryTesting", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
         .executableTarget(
@@ -131,7 +139,10 @@ let package = Package(
         .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting"], swiftSettings: strictSettings),
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
         .testTarget(name: "ClaudeMessagesTests", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
-        .testTarget(name: "ClaudeClientTests", dependencies: ["ClaudeClient", "AgentMemoryTesting"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ClaudeClientTests",
+            dependencies: ["ClaudeClient", "AgentMemoryTesting", .product(name: "InMemoryLogging", package: "swift-log")],
+            swiftSettings: strictSettings),
         .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

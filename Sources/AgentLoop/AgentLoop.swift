@@ -2,6 +2,7 @@ import AgentMemoryJSON
 import ClaudeClient
 import ClaudeMessages
 import AgentMemoryCore
+import Logging
 
 /// Runs an agent: calls Claude, runs the tool calls of each turn through a ``ToolExecutor``,
 /// sends the results back, and repeats until Claude is done, saving the session after every step.
@@ -32,15 +33,21 @@ public struct AgentLoop: Sendable {
     public let configuration: AgentConfiguration
     /// Observers and the tool-call veto.
     public let hooks: AgentHooks
+    /// Where each model call and its outcome are logged; nothing by default.
+    public let logger: Logger
     /// Message sizes the client-side window measured, reused by later requests.
     let sizeCache = MessageSizeCache()
 
     /// Creates a loop.
-    public init(client: ClaudeClient, executor: any ToolExecutor, configuration: AgentConfiguration, hooks: AgentHooks = AgentHooks()) {
+    public init(
+        client: ClaudeClient, executor: any ToolExecutor, configuration: AgentConfiguration, hooks: AgentHooks = AgentHooks(),
+        logger: Logger = Logger(label: "AgentMemory.agent-loop", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.client = client
         self.executor = executor
         self.configuration = configuration
         self.hooks = hooks
+        self.logger = logger
     }
 
     /// Adds `prompt` as a user turn (unless `nil`) and runs until Claude stops, the maximum
@@ -83,6 +90,12 @@ public struct AgentLoop: Sendable {
                 prepared.request, streaming: configuration.streaming, onEvent: configuration.streaming ? hooks.streamEvent : nil,
                 betas: prepared.betas)
             result.iterations += 1
+            logger.debug(
+                "model call", metadata: [
+                    "session": "\(session.id)", "iteration": "\(result.iterations)",
+                    "stop_reason": "\(response.stopReason?.rawValue ?? "none")", "tool_calls": "\(response.toolUses.count)",
+                    "input_tokens": "\(response.usage.inputTokens)", "output_tokens": "\(response.usage.outputTokens)",
+                ])
             result.usage += response.usage
             result.lastResponse = response
             result.stopReason = response.stopReason

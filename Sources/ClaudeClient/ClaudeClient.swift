@@ -1,6 +1,7 @@
 import AgentMemoryJSON
 import ClaudeMessages
 import Foundation
+import Logging
 
 /// A Messages API client: `POST /v1/messages`, with retries like the official SDKs, typed
 /// errors, and streaming through server-sent events.
@@ -17,12 +18,18 @@ public struct ClaudeClient: Sendable {
     public let transport: any HTTPTransport
     /// Sleep, jitter and clock for retries.
     public let retryTiming: RetryTiming
+    /// Where retries and failures are logged (never the API key); nothing by default.
+    public let logger: Logger
 
     /// Creates a client; by default over a new ``URLSessionTransport`` with real sleeps.
-    public init(configuration: ClaudeConfiguration, transport: (any HTTPTransport)? = nil, retryTiming: RetryTiming = .live) {
+    public init(
+        configuration: ClaudeConfiguration, transport: (any HTTPTransport)? = nil, retryTiming: RetryTiming = .live,
+        logger: Logger = Logger(label: "AgentMemory.claude-client", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.configuration = configuration
         self.transport = transport ?? URLSessionTransport()
         self.retryTiming = retryTiming
+        self.logger = logger
     }
 
     /// A client configured from `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL`.
@@ -105,9 +112,14 @@ public struct ClaudeClient: Sendable {
                 return try await attempt(httpRequest)
             } catch let failure as AttemptFailure {
                 let error = redacted(failure.error, apiKey: apiKey)
-                guard failure.retryable, retry < configuration.maxRetries else { throw error }
+                guard failure.retryable, retry < configuration.maxRetries else {
+                    logger.debug("request failed", metadata: ["url": "\(url)", "error": "\(error)"])
+                    throw error
+                }
                 let delay = RetryPolicy.delay(
                     retry: retry, headers: failure.headers, jitter: retryTiming.jitter(), now: retryTiming.now())
+                logger.debug(
+                    "retrying", metadata: ["url": "\(url)", "retry": "\(retry + 1)", "delay": "\(delay)", "error": "\(error)"])
                 try await retryTiming.sleep(delay)
                 retry += 1
             }
