@@ -7,6 +7,7 @@ import Testing
 /// before the next batch.
 final class CountingStore: MemoryStore {
     let base: InMemoryMemoryStore
+    var limits: MemoryLimits { base.limits }
     let counts = Mutex<[String: Int]>([:])
     let interference = Mutex<(@Sendable (InMemoryMemoryStore) async throws -> Void)?>(nil)
 

@@ -176,6 +176,7 @@ import Testing
 /// `times` times once armed.
 actor InterferingStore: MemoryStore {
     let base: InMemoryMemoryStore
+    nonisolated var limits: MemoryLimits { base.limits }
     private let interference: @Sendable (InMemoryMemoryStore) async throws -> Void
     private var remaining = 0
     private let times: Int

@@ -7,6 +7,7 @@ import Synchronization
 /// Only `get`, `put` and `list` work; the rest throw.
 final class FlatStore: MemoryStore {
     private let records = Mutex<[String: MemoryRecord]>([:])
+    let limits = MemoryLimits.default
 
     func get(_ key: String, in namespace: Namespace) async throws -> MemoryRecord? {
         records.withLock { $0[key] }

@@ -57,7 +57,13 @@ public struct PolicyEnforcedStore: MemoryStore {
     /// The policy enforced.
     public let policy: AccessPolicy
 
-    /// Wraps `base` with `policy`.
+    /// The wrapped store's limits.
+    public var limits: MemoryLimits { base.limits }
+
+    /// Closes the wrapped store.
+    public func close() async throws { try await base.close() }
+
+    /// Wraps `base` so that every call is checked against `policy`.
     public init(_ base: any MemoryStore, policy: AccessPolicy) {
         self.base = base
         self.policy = policy

@@ -6,6 +6,14 @@ import Foundation
 /// the same conformance suite. Keys are compared byte for byte; values are JSON; every write
 /// bumps the record's version; expired records are invisible to every read at once.
 public protocol MemoryStore: Sendable {
+    /// The limits this store enforces on every write (importers and front ends check input
+    /// against them before writing).
+    var limits: MemoryLimits { get }
+
+    /// Releases the store's resources (connections, file handles, timers). Calls after
+    /// `close()` fail with ``MemoryError/Code/unavailable``; closing twice does nothing.
+    func close() async throws
+
     /// The record under `key`, or `nil` when there is none (or it has expired).
     func get(_ key: String, in namespace: Namespace) async throws -> MemoryRecord?
 
@@ -155,6 +163,9 @@ public enum MemoryOperationResult: Sendable, Hashable {
 }
 
 extension MemoryStore {
+    /// Does nothing: for stores that hold no resources.
+    public func close() async throws {}
+
     /// Creates or replaces `key` with no conditions, TTL or author.
     @discardableResult
     public func put(_ key: String, value: JSONValue, in namespace: Namespace) async throws -> MemoryRecord {
