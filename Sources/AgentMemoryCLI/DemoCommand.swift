@@ -1,6 +1,6 @@
 import AgentLoop
 import AgentMemory
-import AgentMemoryLocations
+import AgentMemoryRuntime
 import AgentMemoryTesting
 import ArgumentParser
 import ClaudeClient
@@ -22,13 +22,21 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            try await runDemo()
+            var opened: [any MemoryStore] = []
+            do {
+                try await runDemo(opened: &opened)
+            } catch {
+                for store in opened { try? await store.close() }
+                throw error
+            }
+            for store in opened { try await store.close() }
         }
     }
 
-    private func runDemo() async throws {
+    /// The two runs; every store it opens goes into `opened`, for the caller to close.
+    private func runDemo(opened: inout [any MemoryStore]) async throws {
         let namespace = try global.resolvedNamespace()
-        let explicitStore = global.store != nil || !(global.environment["AGENT_MEMORY_STORE"] ?? "").isEmpty
+        let explicitStore = global.settings.namesStore
         let location: StoreLocation
         var throwaway: URL?
         if explicitStore {
@@ -77,6 +85,7 @@ struct Demo: AsyncParsableCommand {
         let firstPrompt = "Hi! My favourite tea is jasmine. Please remember that."
         printLine("\nRun 1 · session \(firstSession)\n  user: \(firstPrompt)")
         let firstStore = try location.open()
+        opened.append(firstStore)
         let first = try await runOnce(
             prompt: firstPrompt, sessionID: firstSession, store: firstStore, namespace: namespace, client: client, model: model,
             onToolResult: { _ in })
@@ -96,6 +105,7 @@ struct Demo: AsyncParsableCommand {
         printLine("\nRun 2 · new store connection, loop and session \(secondSession)\n  user: \(secondPrompt)")
         // (`memory:` lives in this process only, so both runs share that one store object.)
         let secondStore = location == .inMemory ? firstStore : try location.open()
+        if location != .inMemory { opened.append(secondStore) }
         let second = try await runOnce(
             prompt: secondPrompt, sessionID: secondSession, store: secondStore, namespace: namespace, client: client, model: model,
             onToolResult: { result in
@@ -131,7 +141,6 @@ struct Demo: AsyncParsableCommand {
         prompt: String, sessionID: String, store: any MemoryStore, namespace: Namespace, client: ClaudeClient, model: String,
         onToolResult: @escaping @Sendable (ToolResult) -> Void
     ) async throws -> AgentRunResult {
-        let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: global.resolvedAgent ?? "demo-agent")
         let hooks = AgentHooks(
             shouldRunTool: { call in
                 printLine("  → \(call.name) \(call.input.jsonString())")
@@ -145,14 +154,12 @@ struct Demo: AsyncParsableCommand {
             didReceiveTurn: { response in
                 printLine("  claude (scripted): \(response.text)")
             })
-        let loop = AgentLoop(
-            client: client, executor: executor,
-            configuration: AgentConfiguration(model: model, system: .text(defaultSystemPrompt), maxIterations: 5),
+        let agent = try await MemoryAgent.open(
+            sessionID: sessionID, store: store, namespace: namespace, agent: global.resolvedAgent ?? "demo-agent", client: client,
+            configuration: AgentConfiguration(model: model, system: .text(MemoryAgent.defaultSystemPrompt), maxIterations: 5),
             hooks: hooks)
-        let session = try await AgentSession.open(
-            id: sessionID, store: MemoryStoreSessionStore(store: store, namespace: namespace, author: global.resolvedAgent ?? "demo-agent"))
         do {
-            return try await loop.run(prompt, in: session)
+            return try await agent.run(prompt)
         } catch let error as ClaudeAPIError {
             throw CLIError("the scripted server answered with an error: \(error)", exitCode: 1)
         }

@@ -6,7 +6,7 @@
 //   memory-stress append    STORE NAMESPACE KEY COUNT      COUNT atomic appends of "<pid>-<n>" to KEY
 //   memory-stress put-acked STORE NAMESPACE PREFIX COUNT   like put-keys, printing each key once its put returned
 import AgentMemory
-import AgentMemoryLocations
+import AgentMemoryRuntime
 import Foundation
 
 func fail(_ message: String) -> Never {
@@ -65,6 +65,7 @@ do {
     default:
         fail("unknown command \(command)")
     }
+    try await store.close()
 } catch {
     fail("\(error)")
 }

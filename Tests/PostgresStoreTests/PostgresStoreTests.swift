@@ -1,5 +1,5 @@
 import AgentMemory
-import AgentMemoryLocations
+import AgentMemoryRuntime
 import AgentMemoryPostgres
 import Foundation
 import PostgresNIO
