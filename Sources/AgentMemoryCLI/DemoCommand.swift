@@ -22,19 +22,30 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            var opened: [any MemoryStore] = []
+            var opened = Opened()
             do {
                 try await runDemo(opened: &opened)
             } catch {
-                for store in opened { try? await store.close() }
+                try? await opened.release()
                 throw error
             }
-            for store in opened { try await store.close() }
+            try await opened.release()
         }
     }
 
-    /// The two runs; every store it opens goes into `opened`, for the caller to close.
-    private func runDemo(opened: inout [any MemoryStore]) async throws {
+    /// What a demo opened: the stores, closed at the end, then the throwaway folder, deleted.
+    private struct Opened {
+        var stores: [any MemoryStore] = []
+        var throwaway: URL?
+
+        func release() async throws {
+            defer { if let throwaway { try? FileManager.default.removeItem(at: throwaway) } }
+            for store in stores { try await store.close() }
+        }
+    }
+
+    /// The two runs; what they open goes into `opened`, for the caller to release.
+    private func runDemo(opened: inout Opened) async throws {
         let namespace = try global.resolvedNamespace()
         let explicitStore = global.settings.namesStore
         let location: StoreLocation
@@ -45,9 +56,9 @@ struct Demo: AsyncParsableCommand {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-demo-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             throwaway = directory
+            opened.throwaway = directory
             location = .sqlite(path: directory.appendingPathComponent("demo.sqlite").path)
         }
-        defer { if let throwaway { try? FileManager.default.removeItem(at: throwaway) } }
 
         let server: ScriptedMessagesServer
         do {
@@ -85,7 +96,7 @@ struct Demo: AsyncParsableCommand {
         let firstPrompt = "Hi! My favourite tea is jasmine. Please remember that."
         printLine("\nRun 1 · session \(firstSession)\n  user: \(firstPrompt)")
         let firstStore = try location.open()
-        opened.append(firstStore)
+        opened.stores.append(firstStore)
         let first = try await runOnce(
             prompt: firstPrompt, sessionID: firstSession, store: firstStore, namespace: namespace, client: client, model: model,
             onToolResult: { _ in })
@@ -105,7 +116,7 @@ struct Demo: AsyncParsableCommand {
         printLine("\nRun 2 · new store connection, loop and session \(secondSession)\n  user: \(secondPrompt)")
         // (`memory:` lives in this process only, so both runs share that one store object.)
         let secondStore = location == .inMemory ? firstStore : try location.open()
-        if location != .inMemory { opened.append(secondStore) }
+        if location != .inMemory { opened.stores.append(secondStore) }
         let second = try await runOnce(
             prompt: secondPrompt, sessionID: secondSession, store: secondStore, namespace: namespace, client: client, model: model,
             onToolResult: { result in
