@@ -1,6 +1,7 @@
 import AgentLoop
 import AgentMemory
 import AgentMemoryRuntime
+import Foundation
 import Testing
 
 /// Flags beat the environment, the environment beats the defaults, and every bad value is an
@@ -74,6 +75,16 @@ struct RuntimeSettingsTests {
         #expect(throws: RuntimeError(.invalidConfiguration, "Invalid namespace \"-dash\": \(rule)")) {
             try RuntimeSettings(environment: ["AGENT_MEMORY_NAMESPACE": "-dash"]).resolvedNamespace()
         }
+    }
+
+    @Test func aStoreThatCannotBeOpenedIsUnavailableNotAConfigurationError() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("runtime-\(UUID().uuidString)")
+        try Data("not a folder".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let path = file.appendingPathComponent("memory.sqlite").path
+        let error = #expect(throws: RuntimeError.self) { try RuntimeSettings(store: "sqlite:\(path)", environment: [:]).openStore() }
+        #expect(error?.kind == .unavailable)
+        #expect(error?.message.hasPrefix("Cannot open the SQLite store at \(path): ") == true)
     }
 
     @Test func withStoreOpensTheNamedStoreAndReturnsTheBodysResult() async throws {
