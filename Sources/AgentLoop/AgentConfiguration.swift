@@ -5,7 +5,10 @@ import ClaudeMessages
 
 /// What an ``AgentLoop`` sends with every request, and how it runs.
 public struct AgentConfiguration: Sendable {
-    /// The model, such as `claude-sonnet-4-5`.
+    /// The model front ends and examples use when none is chosen: the one place its name is written.
+    public static let defaultModel = "claude-sonnet-5-5"
+
+    /// The model, such as ``defaultModel``.
     public var model: String
     /// `max_tokens` of each request.
     public var maxTokens: Int

@@ -9,7 +9,7 @@ import Logging
 ///
 /// ```swift
 /// let loop = AgentLoop(client: try .fromEnvironment(), executor: executor,
-///                      configuration: AgentConfiguration(model: "claude-sonnet-4-5", system: "You remember things."))
+///                      configuration: AgentConfiguration(model: AgentConfiguration.defaultModel, system: "You remember things."))
 /// let session = try await AgentSession.open(id: "s1", store: MemoryStoreSessionStore(store: store, namespace: ns))
 /// let result = try await loop.run("Remember that I like tea.", in: session)
 /// ```

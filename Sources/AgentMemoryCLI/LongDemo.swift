@@ -1,6 +1,7 @@
+import ClaudeMessages
 import AgentLoop
 import AgentMemory
-import AgentMemoryLocations
+import AgentMemoryRuntime
 import AgentMemoryTesting
 import ClaudeClient
 import Foundation
@@ -44,7 +45,7 @@ extension Demo {
         let executor = DemoReadingExecutor(
             memory: MemoryToolExecutor(store: store, namespace: namespace, agent: global.resolvedAgent ?? "demo-agent"))
         let configuration = AgentConfiguration(
-            model: "scripted-model", system: .text(defaultSystemPrompt + " " + ContextManagement.memoryReminder),
+            model: "scripted-model", system: .text(MemoryAgent.defaultSystemPrompt + " " + ContextManagement.memoryReminder),
             maxIterations: turns + 5, streaming: false, contextManagement: .clearingToolUses,
             contextWindow: ContextWindow(maxInputTokens: longDemoBudget))
         return AgentLoop(client: client, executor: executor, configuration: configuration)
@@ -56,11 +57,13 @@ extension Demo {
         let namespace = try global.resolvedNamespace()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-demo-\(UUID().uuidString)")
         var storeURL = "sqlite:" + directory.appendingPathComponent("demo.sqlite").path
-        if let explicit = global.store ?? global.environment["AGENT_MEMORY_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+        let explicitStore = global.settings.namesStore
+        if explicitStore {
             guard try global.location() != .inMemory else {
                 throw CLIError("demo --long resumes the session in a second process, so it needs a store on disk or PostgreSQL, not memory:", exitCode: 2)
             }
-            storeURL = explicit
+            // As given (a PostgreSQL URL keeps its password for the second process).
+            storeURL = global.store ?? global.environment["AGENT_MEMORY_STORE"] ?? storeURL
         } else {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         }
@@ -71,7 +74,7 @@ extension Demo {
         printLine("""
             THE MODEL IS SCRIPTED: nothing is sent to Anthropic. A local ScriptedMessagesServer plays Claude; \
             the agent loop, the tools, the store, the saved session and the context window are the real ones.
-            Store: \(storeURL)\(global.store == nil && (global.environment["AGENT_MEMORY_STORE"] ?? "").isEmpty ? " (throwaway, deleted at the end)" : ""), namespace "\(namespace)".
+            Store: \(storeURL)\(explicitStore ? "" : " (throwaway, deleted at the end)"), namespace "\(namespace)".
             Session \(sessionID): \(turns) model calls, each reading a long page; every 10th also saves a finding to memory.
             Requests are kept under --max-context \(longDemoBudget) tokens (old tool results cleared first, then old turns left out);
             the requests also ask the API to clear old tool uses (--context-management), which the scripted server ignores.
@@ -94,9 +97,19 @@ extension Demo {
         server.enqueue(script)
         let store = try StoreLocation(parsing: storeURL).open()
         let client = ClaudeClient(configuration: ClaudeConfiguration(apiKey: "scripted-demo-key", baseURL: server.baseURL))
-        let session = try await AgentSession.open(id: sessionID, store: MemoryStoreSessionStore(store: store, namespace: namespace))
-        let result = try await longDemoLoop(store: store, namespace: namespace, client: client)
-            .run("Read the whole report, one page per step, and keep the findings.", in: session)
+        let result: AgentRunResult
+        let findings: Int
+        do {
+            let session = try await AgentSession.open(id: sessionID, store: MemoryStoreSessionStore(store: store, namespace: namespace))
+            result = try await longDemoLoop(store: store, namespace: namespace, client: client)
+                .run("Read the whole report, one page per step, and keep the findings.", in: session)
+            findings = try await store.list(in: namespace, prefix: "finding.", cursor: nil, limit: 1000).records.count
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        // Closed before the second process opens the same file.
+        try await store.close()
         let requests = server.messageRequests
         printLine("\n  call  messages saved  messages sent  request tokens")
         for (index, request) in requests.enumerated() where index == 0 || (index + 1) % 10 == 0 || index == requests.count - 1 {
@@ -104,7 +117,6 @@ extension Demo {
             let line = String(format: "  %4d  %14d  %13d  %14d", index + 1, saved, request.messages.count, ScriptedAPIRules.tokenCount(of: request.json ?? .null))
             printLine(line)
         }
-        let findings = try await store.list(in: namespace, prefix: "finding.", cursor: nil, limit: 1000).records.count
         printLine("""
 
             Run 1 ended with \(result.stopReason?.rawValue ?? "no call") after \(result.iterations) calls; \
@@ -128,7 +140,10 @@ extension Demo {
     /// Run 2 of the long demo, in its own process: resumes the session, recalls a finding.
     func resumeLongDemo(sessionID: String) async throws {
         let namespace = try global.resolvedNamespace()
-        let store = try global.openStore()
+        try await global.withStore { store in try await resumeLongDemo(sessionID: sessionID, store: store, namespace: namespace) }
+    }
+
+    private func resumeLongDemo(sessionID: String, store: any MemoryStore, namespace: Namespace) async throws {
         let server = try ScriptedMessagesServer()
         defer { server.stop() }
         let client = ClaudeClient(configuration: ClaudeConfiguration(apiKey: "scripted-demo-key", baseURL: server.baseURL))

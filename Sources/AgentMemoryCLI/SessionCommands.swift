@@ -1,3 +1,5 @@
+import ClaudeMessages
+import ClaudeClient
 import AgentMemoryJSON
 import AgentLoop
 import AgentMemory
@@ -15,13 +17,15 @@ struct Sessions: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let namespace = try global.resolvedNamespace()
-            let sessions = MemoryStoreSessionStore(store: try global.openStore(), namespace: namespace)
-            let summaries = try await sessions.list().sorted { ($0.updatedAt, $0.id) > ($1.updatedAt, $1.id) }
-            if summaries.isEmpty {
-                FileHandle.standardError.write(Data("no sessions in namespace \"\(namespace)\"\n".utf8))
-            }
-            for summary in summaries {
-                printLine("\(summary.id)\t\(summary.messageCount)\t\(MemoryRecord.formatDate(summary.updatedAt))")
+            try await global.withStore { store in
+                let sessions = MemoryStoreSessionStore(store: store, namespace: namespace)
+                let summaries = try await sessions.list().sorted { ($0.updatedAt, $0.id) > ($1.updatedAt, $1.id) }
+                if summaries.isEmpty {
+                    FileHandle.standardError.write(Data("no sessions in namespace \"\(namespace)\"\n".utf8))
+                }
+                for summary in summaries {
+                    printLine("\(summary.id)\t\(summary.messageCount)\t\(MemoryRecord.formatDate(summary.updatedAt))")
+                }
             }
         }
     }
@@ -52,20 +56,22 @@ struct Transcript: AsyncParsableCommand {
                 throw CLIError(error.message, exitCode: 2)
             }
             let namespace = try global.resolvedNamespace()
-            let sessions = MemoryStoreSessionStore(store: try global.openStore(), namespace: namespace)
-            let loaded: SessionTranscript?
-            do {
-                loaded = try await sessions.load(id)
-            } catch let error as SessionError {
-                throw CLIError(error.message, exitCode: 1)
-            }
-            guard let transcript = loaded else {
-                throw CLIError("No session \"\(id)\" in namespace \"\(namespace)\" (`agent-memory sessions` lists them)", exitCode: 1)
-            }
-            if marks {
-                for line in Self.markedLines(transcript) { printLine(line) }
-            } else {
-                printLine(JSONValue.array(transcript.messages.map(\.jsonValue)).jsonString(pretty: pretty))
+            try await global.withStore { store in
+                let sessions = MemoryStoreSessionStore(store: store, namespace: namespace)
+                let loaded: SessionTranscript?
+                do {
+                    loaded = try await sessions.load(id)
+                } catch let error as SessionError {
+                    throw CLIError(error.message, exitCode: 1)
+                }
+                guard let transcript = loaded else {
+                    throw CLIError("No session \"\(id)\" in namespace \"\(namespace)\" (`agent-memory sessions` lists them)", exitCode: 1)
+                }
+                if marks {
+                    for line in Self.markedLines(transcript) { printLine(line) }
+                } else {
+                    printLine(JSONValue.array(transcript.messages.map(\.jsonValue)).jsonString(pretty: pretty))
+                }
             }
         }
     }

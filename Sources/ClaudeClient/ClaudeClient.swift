@@ -9,7 +9,7 @@ import Logging
 /// ```swift
 /// let client = try ClaudeClient.fromEnvironment()
 /// let response = try await client.createMessage(MessageRequest(
-///     model: "claude-sonnet-4-5", maxTokens: 1024, messages: [.user("Hello")]))
+///     model: "claude-sonnet-5-5", maxTokens: 1024, messages: [.user("Hello")]))
 /// ```
 public struct ClaudeClient: Sendable {
     /// Where and how requests are sent.
