@@ -2,6 +2,7 @@ import AgentMemoryCore
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 extension PostgresMemoryStore {
     /// Connects and applies the migrations now (every operation does this first, once);
@@ -34,7 +35,8 @@ extension PostgresMemoryStore {
         guard case .owned(_, let configuration) = connections else {
             try await withSession { session in
                 try await self.migrate(session.connection)
-                let current = try await session.rows("SELECT current_schema()::text").first?.decode(String?.self)
+                let rows = try await session.rows("SELECT current_schema()::text")
+                let current = try rows.first?.decode(String?.self) ?? nil
                 guard current == self.schema else {
                     throw MemoryError(
                         .invalidArgument,

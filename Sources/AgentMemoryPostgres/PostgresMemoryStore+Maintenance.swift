@@ -2,6 +2,7 @@ import AgentMemoryCore
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 extension PostgresMemoryStore {
     /// Starts the maintenance timer: every ``maintenanceInterval``, once the store has
