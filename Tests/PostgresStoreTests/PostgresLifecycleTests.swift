@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import AgentMemoryCore
 import AgentMemoryPostgres
 import Foundation
@@ -20,8 +21,8 @@ struct PostgresLifecycleTests {
                 do {
                     for try await change in store.watch(in: main, since: 0) { seen.append(change.sequence) }
                     return (seen, nil as MemoryError?)
-                } catch let error as MemoryError {
-                    return (seen, error)
+                } catch {
+                    return (seen, error as? MemoryError)
                 }
             }
             // The watcher delivers the backlog before close, so what it saw is exact.
