@@ -45,13 +45,17 @@ let package = Package(
         // tools: definitions, input validation, executor
         .target(
             name: "AgentMemoryTools",
-            dependencies: ["AgentMemoryCore", "ClaudeMessages"],
+            dependencies: [
+                "AgentMemoryJSON", "AgentMemoryCore", "ClaudeMessages", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // the embedded default store
         .target(
             name: "AgentMemorySQLite",
-            dependencies: ["AgentMemoryCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "AgentMemoryCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // the shared store for crews on several machines
@@ -96,7 +100,7 @@ let package = Package(
         // quick start (`swift run agent-quick-start "Remember that I like tea."` with ANTHROPIC_API_KEY)
         .executableTarget(name: "quick-start", dependencies: ["AgentMemory"], path: "Examples/QuickStart", swiftSettings: strictSettings),
         .executableTarget(
-            name: "agent-quick-start", dependencies: ["AgentMemory", "AgentLoop"], path: "Examples/AgentQuickStart",
+            name: "agent-quick-start", dependencies: ["AgentMemory", "AgentLoop", "ClaudeClient"], path: "Examples/AgentQuickStart",
             swiftSettings: strictSettings),
         // Examples/Crew: `swift run crew-example`, three agents sharing a namespace
         .executableTarget(name: "crew-example", dependencies: ["AgentMemory"], path: "Examples/Crew", swiftSettings: strictSettings),
@@ -118,9 +122,15 @@ let package = Package(
             dependencies: ["AgentMemoryPostgres", "AgentMemoryLocations", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "AgentMemorySQLiteTests",
+            dependencies: ["AgentMemorySQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "AgentMemoryToolsTests", dependencies: ["AgentMemory", "AgentMemoryLocations"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting"], swiftSettings: strictSettings),
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
+        .testTarget(name: "ClaudeMessagesTests", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
         .testTarget(name: "ClaudeClientTests", dependencies: ["ClaudeClient", "AgentMemoryTesting"], swiftSettings: strictSettings),
         .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),
     ],

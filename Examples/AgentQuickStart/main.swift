@@ -1,4 +1,5 @@
 import AgentLoop
+import ClaudeClient
 import AgentMemory
 
 // An agent whose memory survives restarts. Needs ANTHROPIC_API_KEY; run it twice.

@@ -1,6 +1,6 @@
+import ClaudeClient
+import ClaudeMessages
 import AgentMemoryCore
-@_exported import ClaudeClient
-@_exported import ClaudeMessages
 
 /// Runs an agent: calls Claude, runs the tool calls of each turn through a ``ToolExecutor``,
 /// sends the results back, and repeats until Claude is done, saving the session after every step.

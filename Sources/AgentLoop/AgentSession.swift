@@ -1,3 +1,4 @@
+import ClaudeClient
 import ClaudeMessages
 import Foundation
 
@@ -12,28 +13,33 @@ public actor AgentSession {
     /// The conversation so far.
     public private(set) var transcript: SessionTranscript
     private var savedMessageCount: Int
+    private let clock: @Sendable () -> Date
 
-    /// A session kept only in memory (never saved).
-    public init(id: String = UUID().uuidString.lowercased()) {
+    /// A session kept only in memory (never saved); `clock` stamps its times.
+    public init(id: String = UUID().uuidString.lowercased(), clock: @escaping @Sendable () -> Date = { Date() }) {
         self.id = id
         store = nil
-        transcript = SessionTranscript(id: id)
+        transcript = SessionTranscript(id: id, now: clock())
         savedMessageCount = 0
+        self.clock = clock
     }
 
-    private init(transcript: SessionTranscript, store: any SessionStore) {
+    private init(transcript: SessionTranscript, store: any SessionStore, clock: @escaping @Sendable () -> Date) {
         id = transcript.id
         self.store = store
         self.transcript = transcript
         savedMessageCount = transcript.messages.count
+        self.clock = clock
     }
 
     /// Opens session `id` from `store`: the saved transcript when there is one, else a new,
-    /// empty session (saved at its first step).
-    public static func open(id: String, store: any SessionStore) async throws -> AgentSession {
+    /// empty session (saved at its first step). `clock` stamps the session's times.
+    public static func open(
+        id: String, store: any SessionStore, clock: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> AgentSession {
         try SessionError.validate(id: id)
-        let transcript = try await store.load(id) ?? SessionTranscript(id: id)
-        return AgentSession(transcript: transcript, store: store)
+        let transcript = try await store.load(id) ?? SessionTranscript(id: id, now: clock())
+        return AgentSession(transcript: transcript, store: store, clock: clock)
     }
 
     /// The messages so far.
@@ -45,7 +51,7 @@ public actor AgentSession {
         transcript.messages += messages
         transcript.lastStopReason = stopReason
         transcript.usage += usage
-        transcript.updatedAt = Date()
+        transcript.updatedAt = clock()
         guard let store else { return }
         transcript = try await store.save(transcript, savedMessageCount: savedMessageCount)
         savedMessageCount = transcript.messages.count

@@ -1,3 +1,4 @@
+import ClaudeClient
 import AgentMemoryJSON
 import AgentMemoryCore
 import ClaudeMessages
@@ -165,7 +166,7 @@ public struct MemoryStoreSessionStore: SessionStore {
         let options = PutOptions(author: author)
         var operations: [MemoryOperation] = []
         for index in savedMessageCount..<transcript.messages.count {
-            operations.append(.put(key: Self.messageKey(transcript.id, index: index), value: transcript.messages[index].jsonValue, options: options))
+            operations.append(.put(key: try MemoryKey(Self.messageKey(transcript.id, index: index)), value: transcript.messages[index].jsonValue, options: options))
         }
         let meta: JSONValue = [
             "format": 1,
@@ -177,7 +178,7 @@ public struct MemoryStoreSessionStore: SessionStore {
             "usage": transcript.usage.jsonValue,
         ]
         operations.append(.put(
-            key: Self.metaKey(transcript.id), value: meta,
+            key: try MemoryKey(Self.metaKey(transcript.id)), value: meta,
             options: PutOptions(ifVersion: transcript.storeVersion, author: author)))
         let results: [MemoryOperationResult]
         do {
@@ -217,7 +218,7 @@ public struct MemoryStoreSessionStore: SessionStore {
         try SessionError.validate(id: id)
         let records = try await store.allRecords(in: namespace, prefix: Self.keyPrefix + id + "/")
         guard !records.isEmpty else { return false }
-        _ = try await store.batch(records.map { .delete(key: $0.key) }, in: namespace)
+        _ = try await store.batch(records.map { .delete(key: MemoryKey(checked: $0.key)) }, in: namespace)
         return true
     }
 }

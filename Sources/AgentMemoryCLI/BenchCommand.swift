@@ -206,7 +206,7 @@ struct BenchRunner {
         while true {
             let page = try await store.list(in: namespace, prefix: nil, cursor: nil, limit: 1_000)
             if page.records.isEmpty { return }
-            try await store.batch(page.records.map { .delete(key: $0.key) }, in: namespace)
+            try await store.batch(page.records.map { .delete(key: MemoryKey(checked: $0.key)) }, in: namespace)
         }
     }
 

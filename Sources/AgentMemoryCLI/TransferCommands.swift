@@ -64,7 +64,8 @@ struct Import: AsyncParsableCommand {
                 if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
                 do {
                     let record = try MemoryRecord(jsonObject: JSONValue(parsing: Array(text)))
-                    try limits.validate(key: record.key)
+                    let key = try MemoryKey(record.key)
+                    try limits.validate(key: key)
                     try limits.validate(valueBytes: record.value.jsonByteCount, key: record.key)
                     if let expiresAt = record.expiresAt {
                         guard expiresAt > now else {
@@ -72,9 +73,9 @@ struct Import: AsyncParsableCommand {
                             continue
                         }
                         let remaining = Duration.milliseconds(Int64(expiresAt.timeIntervalSince(now) * 1000))
-                        operations.append(.put(key: record.key, value: record.value, options: PutOptions(ttl: remaining, author: record.author ?? global.resolvedAgent)))
+                        operations.append(.put(key: key, value: record.value, options: PutOptions(ttl: remaining, author: record.author ?? global.resolvedAgent)))
                     } else {
-                        operations.append(.put(key: record.key, value: record.value, options: PutOptions(author: record.author ?? global.resolvedAgent)))
+                        operations.append(.put(key: key, value: record.value, options: PutOptions(author: record.author ?? global.resolvedAgent)))
                     }
                 } catch let error as MemoryError {
                     problems.append("line \(index + 1): \(error.message)")

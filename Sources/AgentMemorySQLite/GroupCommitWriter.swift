@@ -86,6 +86,9 @@ final class GroupCommitWriter: Sendable {
         return try outcome.get()
     }
 
+    /// How many writes wait for the next transaction (for tests).
+    var queuedCount: Int { state.withLock { $0.pending.count } }
+
     private func takeQueued() -> [Job] {
         state.withLock { state -> [Job] in
             let taken = Array(state.pending.prefix(maximumBatch))

@@ -2,6 +2,7 @@ import AgentMemoryJSON
 import Foundation
 import AgentMemoryCore
 import GRDB
+import Logging
 import Synchronization
 
 /// The embedded default store: one SQLite file (WAL mode) that several processes may share.
@@ -32,25 +33,30 @@ public final class SQLiteMemoryStore: MemoryStore {
     private let pool: DatabasePool
     private let writer: GroupCommitWriter
     private let writesSincePrune = Mutex(0)
+    private let closed = Mutex(false)
     private let clock: @Sendable () -> Date
+    private let logger: Logger
 
     /// Opens (creating if needed, with its parent directory) the SQLite file at `path`.
     ///
     /// - Parameters:
     ///   - busyTimeout: how long a write waits for another process's lock before failing.
     ///   - clock: the time source for timestamps and expiry (injectable for tests).
+    ///   - logger: where opening, closing and failures are logged (nothing by default).
     public init(
         path: String,
         limits: MemoryLimits = .default,
         synchronous: Synchronous = .full,
         busyTimeout: Duration = .seconds(10),
         retention: ChangeLogRetention = .default,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "AgentMemory.sqlite", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
         self.path = path
         self.limits = limits
         self.retention = retention
         self.clock = clock
+        self.logger = logger
         let directory = (path as NSString).deletingLastPathComponent
         do {
             if !directory.isEmpty {
@@ -59,8 +65,10 @@ public final class SQLiteMemoryStore: MemoryStore {
             pool = try Self.openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout)
             writer = GroupCommitWriter(pool: pool)
         } catch {
+            logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
             throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
         }
+        logger.debug("opened the SQLite store", metadata: ["path": "\(path)", "synchronous": "\(synchronous.rawValue)"])
     }
 
     /// Opens the pool, applies the migrations and sets the durability level, retrying while
@@ -72,7 +80,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         let timeout = Double(seconds) + Double(attoseconds) / 1e18
         configuration.busyMode = .timeout(timeout)
         configuration.label = "AgentMemory"
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = ContinuousClock.now + busyTimeout
         while true {
             do {
                 let pool = try DatabasePool(path: path, configuration: configuration)
@@ -83,7 +91,7 @@ public final class SQLiteMemoryStore: MemoryStore {
                 }
                 return pool
             } catch let error as DatabaseError
-                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && Date() < deadline {
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && ContinuousClock.now < deadline {
                 usleep(UInt32.random(in: 5_000...25_000))
             }
         }
@@ -107,8 +115,8 @@ public final class SQLiteMemoryStore: MemoryStore {
     // MARK: - MemoryStore
 
     /// The live record under `key`, or `nil`.
-    public func get(_ key: String, in namespace: Namespace) async throws -> MemoryRecord? {
-        try limits.validate(key: key)
+    public func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {
+        let key = key.rawValue
         let now = clock().timeIntervalSince1970
         return try await read { db in
             let statement = try db.cachedStatement(sql: """
@@ -119,40 +127,29 @@ public final class SQLiteMemoryStore: MemoryStore {
         }
     }
 
-    /// Creates or replaces `key` in one transaction; see ``MemoryStore/put(_:value:in:options:)``.
-    @discardableResult
-    public func put(_ key: String, value: JSONValue, in namespace: Namespace, options: PutOptions) async throws -> MemoryRecord {
-        let prepared = try limits.prepare(key: key, value: value, options: options)
+    /// Applies the operations in one transaction; see ``MemoryStore/apply(_:in:)``.
+    public func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome] {
+        let prepared = try operations.map(limits.prepare)
         let now = clock()
         return try await write { db in
-            try self.applyPut(prepared, in: namespace, now: now, db: db)
+            let writer = SQLiteRecordWriter(db: db, namespace: namespace, store: self)
+            return try prepared.map { try writer.apply($0, limits: self.limits, namespace: namespace, now: now).outcome }
         }
     }
 
-    /// Deletes `key`; see ``MemoryStore/delete(_:in:ifVersion:)``.
-    @discardableResult
-    public func delete(_ key: String, in namespace: Namespace, ifVersion: Int?, author: String?) async throws -> Bool {
-        try limits.validate(key: key)
+    /// Writes staged plans in one transaction; see ``MemoryStore/commit(_:in:)``.
+    public func commit(_ plans: [WritePlan], in namespace: Namespace) async throws {
         let now = clock()
-        return try await write { db in
-            try self.applyDelete(key, ifVersion: ifVersion, author: author, in: namespace, now: now, db: db)
-        }
-    }
-
-    /// Appends in one transaction; see ``MemoryStore/append(_:value:in:options:)``.
-    @discardableResult
-    public func append(_ key: String, value: JSONValue, in namespace: Namespace, options: AppendOptions) async throws -> MemoryRecord {
-        try limits.validate(key: key)
-        let now = clock()
-        return try await write { db in
-            try self.applyAppend(key, value: value, options: options, in: namespace, now: now, db: db)
+        try await write { db in
+            let writer = SQLiteRecordWriter(db: db, namespace: namespace, store: self)
+            for plan in plans { try writer.commit(plan, limits: self.limits, namespace: namespace, now: now) }
         }
     }
 
     /// Changes after `since`, oldest first.
     public func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
         try ListCursor.validate(limit: limit)
-        return try await read { db in
+        return try await scan { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT sequence, key, operation, version, author, time FROM memory_changes
                 WHERE namespace = ? AND sequence > ? ORDER BY sequence LIMIT ?
@@ -162,10 +159,10 @@ public final class SQLiteMemoryStore: MemoryStore {
     }
 
     /// The retained changes of `key`, oldest first.
-    public func history(of key: String, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
-        try limits.validate(key: key)
+    public func history(of key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
         try ListCursor.validate(limit: limit)
-        return try await read { db in
+        let key = key.rawValue
+        return try await scan { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT sequence, key, operation, version, author, time FROM memory_changes
                 WHERE namespace = ? AND key = ? ORDER BY sequence DESC LIMIT ?
@@ -207,7 +204,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         _ = arguments.append(contentsOf: [limit + 1])
         let finalSQL = sql
         let finalArguments = arguments
-        var records = try await read { db in
+        var records = try await scan { db in
             // A cursor reuses one row instead of copying every row first.
             let rows = try Row.fetchCursor(db.cachedStatement(sql: finalSQL), arguments: finalArguments)
             var records: [MemoryRecord] = []
@@ -251,45 +248,12 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// Namespaces with live records.
     public func namespaces() async throws -> [NamespaceSummary] {
         let now = clock().timeIntervalSince1970
-        return try await read { db in
+        return try await scan { db in
             try Row.fetchAll(db, sql: """
                 SELECT namespace, COUNT(*) AS count FROM memory_records
                 WHERE expires_at IS NULL OR expires_at > ? GROUP BY namespace ORDER BY namespace
                 """, arguments: [now]).map { row in
                 NamespaceSummary(namespace: try Namespace(row["namespace"]), recordCount: row["count"])
-            }
-        }
-    }
-
-    /// Applies all operations in one transaction; any failure rolls all of them back.
-    @discardableResult
-    public func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult] {
-        enum Prepared {
-            case put(PreparedPut)
-            case delete(String, Int?, String?)
-            case append(String, JSONValue, AppendOptions)
-        }
-        let prepared: [Prepared] = try operations.map { operation in
-            switch operation {
-            case .put(let key, let value, let options): return .put(try limits.prepare(key: key, value: value, options: options))
-            case .delete(let key, let ifVersion, let author):
-                try limits.validate(key: key)
-                return .delete(key, ifVersion, author)
-            case .append(let key, let value, let options):
-                try limits.validate(key: key)
-                return .append(key, value, options)
-            }
-        }
-        let now = clock()
-        return try await write { db in
-            try prepared.map { operation in
-                switch operation {
-                case .put(let put): return .put(try self.applyPut(put, in: namespace, now: now, db: db))
-                case .delete(let key, let ifVersion, let author):
-                    return .delete(try self.applyDelete(key, ifVersion: ifVersion, author: author, in: namespace, now: now, db: db))
-                case .append(let key, let value, let options):
-                    return .put(try self.applyAppend(key, value: value, options: options, in: namespace, now: now, db: db))
-                }
             }
         }
     }
@@ -306,99 +270,14 @@ public final class SQLiteMemoryStore: MemoryStore {
 
     // MARK: - Internals
 
-    private struct Current {
-        let id: Int64
-        let version: Int
-        let createdAt: Double
-        let author: String?
-        let size: Int
-        let expiresAt: Double?
-        let valueJSON: String
-    }
-
-    private func current(_ key: String, in namespace: Namespace, now: Date, db: Database) throws -> Current? {
-        let statement = try db.cachedStatement(sql: """
-            SELECT id, version, created_at, author, expires_at, size, value FROM memory_records WHERE namespace = ? AND key = ?
-            """)
-        guard let row = try Row.fetchOne(statement, arguments: [namespace.name, key]) else { return nil }
-        let id: Int64 = row["id"]
-        if let expiresAt: Double = row["expires_at"], expiresAt <= now.timeIntervalSince1970 {
-            try db.cachedStatement(sql: "DELETE FROM memory_records WHERE id = ?").execute(arguments: [id])
-            return nil
-        }
-        return Current(
-            id: id, version: row["version"], createdAt: row["created_at"], author: row["author"], size: row["size"],
-            expiresAt: row["expires_at"], valueJSON: row["value"])
-    }
-
-    private func applyPut(
-        _ put: PreparedPut, in namespace: Namespace, now: Date, db: Database,
-        operation: MemoryChange.Operation = .put, keepExpiry: Date? = nil, known: Current?? = nil
-    ) throws -> MemoryRecord {
-        let existing = try known ?? current(put.key, in: namespace, now: now, db: db)
-        if let expected = put.options.ifVersion, expected != (existing?.version ?? 0) {
-            throw MemoryError.conflict(key: put.key, expected: expected, current: existing?.version ?? 0, author: existing?.author)
-        }
-        let size = put.key.utf8.count + put.valueBytes
-        if limits.hasQuota {
-            try checkQuota(namespace: namespace, adding: existing == nil ? 1 : 0, bytesDelta: size - (existing?.size ?? 0), now: now, db: db)
-        }
-        let timestamp = now.timeIntervalSince1970
-        let expiresAt = keepExpiry ?? put.options.expiry(from: now)
-        let version = (existing?.version ?? 0) + 1
-        if let existing {
-            try db.cachedStatement(sql: """
-                UPDATE memory_records SET value = ?, version = ?, updated_at = ?, author = ?, expires_at = ?, size = ?
-                WHERE id = ?
-                """).execute(arguments: [put.json, version, timestamp, put.options.author, expiresAt?.timeIntervalSince1970, size, existing.id])
-        } else {
-            try db.cachedStatement(sql: """
-                INSERT INTO memory_records (namespace, key, value, version, created_at, updated_at, author, expires_at, size)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [namespace.name, put.key, put.json, version, timestamp, timestamp, put.options.author, expiresAt?.timeIntervalSince1970, size])
-        }
-        try log(put.key, operation, version: version, author: put.options.author, in: namespace, now: now, db: db)
-        return MemoryRecord(
-            key: put.key, value: put.value, version: version,
-            createdAt: existing.map { Date(timeIntervalSince1970: $0.createdAt) } ?? Date(timeIntervalSince1970: timestamp),
-            updatedAt: Date(timeIntervalSince1970: timestamp), author: put.options.author,
-            expiresAt: expiresAt.map { Date(timeIntervalSince1970: $0.timeIntervalSince1970) })
-    }
-
-    private func applyAppend(
-        _ key: String, value: JSONValue, options: AppendOptions, in namespace: Namespace, now: Date, db: Database
-    ) throws -> MemoryRecord {
-        let existing = try current(key, in: namespace, now: now, db: db)
-        let currentValue = try existing.map { try JSONValue(parsing: $0.valueJSON) }
-        let combined = try options.appending(value, to: currentValue, key: key)
-        let prepared = try limits.prepare(key: key, value: combined, options: PutOptions(ifVersion: options.ifVersion, author: options.author))
-        return try applyPut(
-            prepared, in: namespace, now: now, db: db, operation: .append,
-            keepExpiry: existing?.expiresAt.map { Date(timeIntervalSince1970: $0) }, known: .some(existing))
-    }
-
-    /// Appends one entry to the namespace's change log, numbered from the namespace's counter
-    /// (SQLite has one writer at a time, so numbers follow commit order), and now and then
-    /// prunes the log.
-    private func log(
-        _ key: String, _ operation: MemoryChange.Operation, version: Int, author: String?, in namespace: Namespace,
-        now: Date, db: Database
-    ) throws {
-        let sequence = try Int64.fetchOne(db.cachedStatement(sql: """
-            INSERT INTO memory_namespaces (namespace, last_sequence) VALUES (?, 1)
-            ON CONFLICT (namespace) DO UPDATE SET last_sequence = last_sequence + 1
-            RETURNING last_sequence
-            """), arguments: [namespace.name])!
-        try db.cachedStatement(sql: """
-            INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [namespace.name, sequence, key, operation.rawValue, version, author, now.timeIntervalSince1970])
-        let due = writesSincePrune.withLock { count -> Bool in
+    /// Counts a write toward the next prune of the change log; `true` when one is due.
+    func pruneDue() -> Bool {
+        writesSincePrune.withLock { count -> Bool in
             count += 1
             guard count >= 1000 else { return false }
             count = 0
             return true
         }
-        if due { try pruneChanges(now: now, db: db) }
     }
 
     /// Drops change-log entries beyond the retention policy.
@@ -407,7 +286,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         try await write { db in try self.pruneChanges(now: now, db: db) }
     }
 
-    private func pruneChanges(now: Date, db: Database) throws {
+    func pruneChanges(now: Date, db: Database) throws {
         if let cutoff = retention.cutoff(at: now) {
             try db.execute(sql: "DELETE FROM memory_changes WHERE time < ?", arguments: [cutoff.timeIntervalSince1970])
         }
@@ -419,38 +298,6 @@ public final class SQLiteMemoryStore: MemoryStore {
                     sql: "DELETE FROM memory_changes WHERE namespace = ? AND sequence <= ?",
                     arguments: [namespace, last - Int64(maxEntries)])
             }
-        }
-    }
-
-    private func applyDelete(_ key: String, ifVersion: Int?, author: String?, in namespace: Namespace, now: Date, db: Database) throws -> Bool {
-        let existing = try current(key, in: namespace, now: now, db: db)
-        if let expected = ifVersion, expected != (existing?.version ?? 0) {
-            throw MemoryError.conflict(key: key, expected: expected, current: existing?.version ?? 0, author: existing?.author)
-        }
-        guard let existing else { return false }
-        try db.cachedStatement(sql: "DELETE FROM memory_records WHERE id = ?").execute(arguments: [existing.id])
-        try log(key, .delete, version: existing.version, author: author, in: namespace, now: now, db: db)
-        return true
-    }
-
-    private func checkQuota(namespace: Namespace, adding keys: Int, bytesDelta: Int, now: Date, db: Database) throws {
-        func usage() throws -> (keys: Int, bytes: Int) {
-            let row = try Row.fetchOne(
-                db, sql: "SELECT COUNT(*) AS keys, COALESCE(SUM(size), 0) AS bytes FROM memory_records WHERE namespace = ?",
-                arguments: [namespace.name])!
-            return (row["keys"], row["bytes"])
-        }
-        var (currentKeys, currentBytes) = try usage()
-        do {
-            try limits.validateQuota(namespace: namespace, keysAfter: currentKeys + keys, bytesAfter: currentBytes + bytesDelta)
-        } catch {
-            // Expired records still count until purged: purge this namespace's and look again.
-            try db.execute(
-                sql: "DELETE FROM memory_records WHERE namespace = ? AND expires_at IS NOT NULL AND expires_at <= ?",
-                arguments: [namespace.name, now.timeIntervalSince1970])
-            guard db.changesCount > 0 else { throw error }
-            (currentKeys, currentBytes) = try usage()
-            try limits.validateQuota(namespace: namespace, keysAfter: currentKeys + keys, bytesAfter: currentBytes + bytesDelta)
         }
     }
 
@@ -490,8 +337,24 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// Reads on the calling thread: a WAL reader never waits for writers, and skipping the hop
     /// to GRDB's queue makes a `get` several times faster.
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try checkOpen()
         do {
             return try readOnCallingThread(body)
+        } catch let error as MemoryError {
+            throw error
+        } catch {
+            throw MemoryError(.storage, "SQLite read failed (\(path)): \(Self.describe(error))")
+        }
+    }
+
+    /// Reads that may take long (listings, the change log, namespaces): on GRDB's reader
+    /// queue, so that a scan over a large namespace never holds one of the few threads of
+    /// Swift's cooperative pool (which a server's other requests need). Point reads stay on the
+    /// calling thread (``read(_:)``), where they are several times faster.
+    private func scan<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try checkOpen()
+        do {
+            return try await pool.read(body)
         } catch let error as MemoryError {
             throw error
         } catch {
@@ -505,12 +368,36 @@ public final class SQLiteMemoryStore: MemoryStore {
     }
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try checkOpen()
         do {
             return try await writer.write(body)
         } catch let error as MemoryError {
             throw error
         } catch {
+            logger.error("SQLite write failed", metadata: ["path": "\(path)", "error": "\(Self.describe(error))"])
             throw MemoryError(.storage, "SQLite write failed (\(path)): \(Self.describe(error))")
+        }
+    }
+
+    /// Closes the database file; later calls fail with ``MemoryError/Code/unavailable``.
+    /// Closing twice does nothing.
+    public func close() async throws {
+        let wasClosed = closed.withLock { closed in
+            defer { closed = true }
+            return closed
+        }
+        guard !wasClosed else { return }
+        logger.debug("closing the SQLite store", metadata: ["path": "\(path)"])
+        do {
+            try pool.close()
+        } catch {
+            throw MemoryError(.storage, "Cannot close the SQLite store at \(path): \(Self.describe(error))")
+        }
+    }
+
+    private func checkOpen() throws {
+        if closed.withLock({ $0 }) {
+            throw MemoryError(.unavailable, "The SQLite store at \(path) is closed")
         }
     }
 

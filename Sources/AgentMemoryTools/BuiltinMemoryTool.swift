@@ -69,14 +69,20 @@ public struct BuiltinMemoryTool: Sendable {
     private let namespace: Namespace
     private let author: String?
     private let readOnly: Bool
+    private let clock: @Sendable () -> Date
 
     /// Binds the tool to a namespace of `store` and the agent id recorded on every write;
-    /// with `readOnly`, only `view` is allowed.
-    public init(store: any MemoryStore, namespace: Namespace, author: String?, readOnly: Bool = false) {
+    /// with `readOnly`, only `view` is allowed. `clock` is the time a rename measures a moved
+    /// file's remaining time to live from.
+    public init(
+        store: any MemoryStore, namespace: Namespace, author: String?, readOnly: Bool = false,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.store = store
         self.namespace = namespace
         self.author = author
         self.readOnly = readOnly
+        self.clock = clock
     }
 
     /// Runs one call's input and returns the `tool_result` text and whether it is an error.
@@ -94,8 +100,8 @@ public struct BuiltinMemoryTool: Sendable {
     }
 
     private func perform(_ json: JSONValue) async throws -> String {
-        let input = try MemoryToolInput(json)
-        guard MemoryToolInput.commands.contains(input.command) else { throw input.unknownCommand }
+        let input = try MemoryCommandInput(json)
+        guard MemoryCommandInput.commands.contains(input.command) else { throw input.unknownCommand }
         if input.command == "view" { return try await view(input) }
         if readOnly {
             throw MemoryToolFailure(
@@ -112,7 +118,7 @@ public struct BuiltinMemoryTool: Sendable {
 
     // MARK: - Commands
 
-    private func view(_ input: MemoryToolInput) async throws -> String {
+    private func view(_ input: MemoryCommandInput) async throws -> String {
         let raw = try input.string("path")
         let path = try MemoryPath.parse(raw)
         let range = try input.viewRange()
@@ -138,7 +144,7 @@ public struct BuiltinMemoryTool: Sendable {
         }
     }
 
-    private func create(_ input: MemoryToolInput) async throws -> String {
+    private func create(_ input: MemoryCommandInput) async throws -> String {
         let raw = try input.string("path")
         let path = try MemoryPath.parse(raw)
         let text = try input.string("file_text")
@@ -150,13 +156,13 @@ public struct BuiltinMemoryTool: Sendable {
                 throw MemoryToolFailure("Cannot create \(raw): \(file.string) is a file, not a directory")
             }
             let operations = try await missingMarkers(path.ancestors)
-                + [.put(key: path.fileKey, value: .string(text), options: writeOptions(ifVersion: 0))]
+                + [.put(key: try MemoryKey(path.fileKey), value: .string(text), options: writeOptions(ifVersion: 0))]
             _ = try await store.batch(operations, in: namespace)
             return "File created successfully at: \(raw)"
         }
     }
 
-    private func strReplace(_ input: MemoryToolInput) async throws -> String {
+    private func strReplace(_ input: MemoryCommandInput) async throws -> String {
         let raw = try input.string("path")
         let path = try MemoryPath.parse(raw)
         let oldString = try input.string("old_str")
@@ -192,7 +198,7 @@ public struct BuiltinMemoryTool: Sendable {
         }
     }
 
-    private func insert(_ input: MemoryToolInput) async throws -> String {
+    private func insert(_ input: MemoryCommandInput) async throws -> String {
         let raw = try input.string("path")
         let path = try MemoryPath.parse(raw)
         let lineIndex = try input.integer("insert_line")
@@ -214,7 +220,7 @@ public struct BuiltinMemoryTool: Sendable {
         }
     }
 
-    private func delete(_ input: MemoryToolInput) async throws -> String {
+    private func delete(_ input: MemoryCommandInput) async throws -> String {
         let raw = try input.string("path")
         let path = try MemoryPath.parse(raw)
         if path.isRoot { throw MemoryToolFailure("Cannot delete the /memories directory itself") }
@@ -224,10 +230,10 @@ public struct BuiltinMemoryTool: Sendable {
             case .missing:
                 throw MemoryToolFailure("The path \(raw) does not exist")
             case .file(let record):
-                operations = [.delete(key: record.key, ifVersion: record.version, author: author)]
+                operations = [.delete(key: MemoryKey(checked: record.key), ifVersion: record.version, author: author)]
             case .directory:
                 operations = try await store.allRecords(in: namespace, prefix: path.directoryKey)
-                    .map { .delete(key: $0.key, ifVersion: $0.version, author: author) }
+                    .map { .delete(key: MemoryKey(checked: $0.key), ifVersion: $0.version, author: author) }
             }
             // The parents stay, as on a filesystem, even when this emptied them.
             operations += try await missingMarkers(path.ancestors)
@@ -236,7 +242,7 @@ public struct BuiltinMemoryTool: Sendable {
         }
     }
 
-    private func rename(_ input: MemoryToolInput) async throws -> String {
+    private func rename(_ input: MemoryCommandInput) async throws -> String {
         let oldRaw = try input.string("old_path")
         let newRaw = try input.string("new_path")
         let old = try MemoryPath.parse(oldRaw)
@@ -260,22 +266,22 @@ public struct BuiltinMemoryTool: Sendable {
             default: moved = try await store.allRecords(in: namespace, prefix: old.directoryKey)
             }
             // Deletes first, so a namespace quota counts the moved records once.
-            var operations: [MemoryOperation] = moved.map { .delete(key: $0.key, ifVersion: $0.version, author: author) }
+            var operations: [MemoryOperation] = moved.map { .delete(key: MemoryKey(checked: $0.key), ifVersion: $0.version, author: author) }
             // The old parents stay; the new parents are created.
             var parents: [MemoryPath] = []
             for parent in old.ancestors + new.ancestors where !parents.contains(parent) { parents.append(parent) }
             operations += try await missingMarkers(parents)
-            let now = Date()
+            let now = clock()
             for record in moved {
                 let newKey = new.string + String(decoding: record.key.utf8.dropFirst(old.string.utf8.count), as: UTF8.self)
                 var options = writeOptions(ifVersion: 0)
                 if let expiresAt = record.expiresAt {
                     options.ttl = .milliseconds(max(1, Int64(expiresAt.timeIntervalSince(now) * 1000)))
                 }
-                operations.append(.put(key: newKey, value: record.value, options: options))
+                operations.append(.put(key: try MemoryKey(newKey), value: record.value, options: options))
             }
             if case .directory = source, !moved.contains(where: { $0.key == old.directoryKey }) {
-                operations.append(.put(key: new.directoryKey, value: Self.directoryMarkerValue, options: writeOptions(ifVersion: 0)))
+                operations.append(.put(key: try MemoryKey(new.directoryKey), value: Self.directoryMarkerValue, options: writeOptions(ifVersion: 0)))
             }
             _ = try await store.batch(operations, in: namespace)
             return "Successfully renamed \(oldRaw) to \(newRaw)"
@@ -322,7 +328,7 @@ public struct BuiltinMemoryTool: Sendable {
         var operations: [MemoryOperation] = []
         for directory in directories where !directory.isRoot {
             if try await store.get(directory.directoryKey, in: namespace) == nil {
-                operations.append(.put(key: directory.directoryKey, value: Self.directoryMarkerValue, options: writeOptions(ifVersion: 0)))
+                operations.append(.put(key: try MemoryKey(directory.directoryKey), value: Self.directoryMarkerValue, options: writeOptions(ifVersion: 0)))
             }
         }
         return operations

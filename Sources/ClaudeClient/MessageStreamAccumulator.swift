@@ -1,3 +1,4 @@
+import ClaudeMessages
 import AgentMemoryJSON
 
 /// What a streamed call reports to its caller as the response arrives.

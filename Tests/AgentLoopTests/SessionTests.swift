@@ -1,3 +1,6 @@
+import AgentMemoryCore
+import ClaudeClient
+import ClaudeMessages
 import AgentMemoryJSON
 import AgentLoop
 import AgentMemoryTesting

@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import Foundation
 import Testing
 

@@ -55,3 +55,35 @@ struct MemoryRecordTests {
         }
     }
 }
+
+@Suite("MemoryKey")
+struct MemoryKeyTests {
+    @Test func spellingsThatStringEqualityMergesStayDistinct() throws {
+        let composed = MemoryKey("caf\u{E9}")
+        let decomposed = MemoryKey("cafe\u{301}")
+        #expect("caf\u{E9}" == "cafe\u{301}")  // Swift's String equality
+        #expect(composed != decomposed)
+        #expect(Set([composed, decomposed]).count == 2)
+        #expect(composed > decomposed)  // 0xC3 sorts after 0x65
+    }
+
+    @Test func keysOrderByBytes() throws {
+        let keys = try ["b", "B", "a", "é", "ab", "~"].map { try MemoryKey($0) }
+        #expect(keys.sorted().map(\.rawValue) == ["B", "a", "ab", "b", "~", "é"])
+    }
+
+    @Test(arguments: [
+        ("", "Invalid key: a key must not be empty (1 to 512 UTF-8 bytes)"),
+        (String(repeating: "x", count: 513), "Invalid key: the key is 513 UTF-8 bytes, the limit is 512"),
+        ("a\nb", "Invalid key: keys must not contain control characters (found U+000A)"),
+        ("a\u{85}b", "Invalid key: keys must not contain control characters (found U+0085)"),
+    ])
+    func invalidKeysSayWhichRuleTheyBreak(key: String, message: String) {
+        #expect(performing: { try MemoryKey(key) }, throws: { ($0 as? MemoryError)?.message == message && ($0 as? MemoryError)?.code == .invalidKey })
+    }
+
+    @Test func theLongestKeyAndUnicodeAreAccepted() throws {
+        #expect(try MemoryKey(String(repeating: "é", count: 256)).byteCount == 512)
+        #expect(try MemoryKey("日本/メモ").rawValue == "日本/メモ")
+    }
+}

@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import AgentMemory
 import Foundation
 import Testing

@@ -17,17 +17,24 @@ final class CountingStore: MemoryStore {
     func count(_ name: String) -> Int { counts.withLock { $0[name] ?? 0 } }
     private func note(_ name: String) { counts.withLock { $0[name, default: 0] += 1 } }
 
-    func get(_ key: String, in namespace: Namespace) async throws -> MemoryRecord? {
+    func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {
         note("get")
         return try await base.get(key, in: namespace)
     }
-    func put(_ key: String, value: JSONValue, in namespace: Namespace, options: PutOptions) async throws -> MemoryRecord {
-        note("put")
-        return try await base.put(key, value: value, in: namespace, options: options)
+    func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome] {
+        note("apply")
+        return try await base.apply(operations, in: namespace)
     }
-    func delete(_ key: String, in namespace: Namespace, ifVersion: Int?, author: String?) async throws -> Bool {
-        note("delete")
-        return try await base.delete(key, in: namespace, ifVersion: ifVersion, author: author)
+    /// A turn's staged writes: "another agent" may write just before.
+    func commit(_ plans: [WritePlan], in namespace: Namespace) async throws {
+        note("commit")
+        if let interfere = interference.withLock({ value -> (@Sendable (InMemoryMemoryStore) async throws -> Void)? in
+            defer { value = nil }
+            return value
+        }) {
+            try await interfere(base)
+        }
+        try await base.commit(plans, in: namespace)
     }
     func list(in namespace: Namespace, prefix: String?, cursor: String?, limit: Int) async throws -> MemoryPage {
         note("list")
@@ -37,24 +44,10 @@ final class CountingStore: MemoryStore {
         try await base.search(query, in: namespace, limit: limit)
     }
     func namespaces() async throws -> [NamespaceSummary] { try await base.namespaces() }
-    func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult] {
-        note("batch")
-        if let interfere = interference.withLock({ value -> (@Sendable (InMemoryMemoryStore) async throws -> Void)? in
-            defer { value = nil }
-            return value
-        }) {
-            try await interfere(base)
-        }
-        return try await base.batch(operations, in: namespace)
-    }
-    func append(_ key: String, value: JSONValue, in namespace: Namespace, options: AppendOptions) async throws -> MemoryRecord {
-        note("append")
-        return try await base.append(key, value: value, in: namespace, options: options)
-    }
     func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
         try await base.changes(in: namespace, since: since, limit: limit)
     }
-    func history(of key: String, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
+    func history(of key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
         try await base.history(of: key, in: namespace, limit: limit)
     }
     func watch(in namespace: Namespace, since: Int64) -> AsyncThrowingStream<MemoryChange, any Error> {
@@ -100,10 +93,8 @@ struct TurnTransactionTests {
             "Remembered \"b\" (version 1). It expires in 60 seconds.",
         ])
         #expect(results.map(\.toolResult!.toolUseID) == (0..<9).map { "toolu_\($0)" })
-        #expect(store.count("batch") == 1)
-        #expect(store.count("put") == 0)
-        #expect(store.count("append") == 0)
-        #expect(store.count("delete") == 0)
+        #expect(store.count("commit") == 1)
+        #expect(store.count("apply") == 0)
         #expect(try await store.base.get("a", in: namespace) == nil)
         #expect(try await store.base.get("list", in: namespace)?.value == ["x", "y"])
         #expect(try await store.base.get("b", in: namespace)?.expiresAt != nil)
@@ -129,7 +120,7 @@ struct TurnTransactionTests {
             "No memory is stored under \"k3\". Closest existing keys: \"k1\", \"k2\". Call recall with one of them, or list_memory to see all keys.",
             "k2: [beta]",
         ])
-        #expect(store.count("batch") == 2)
+        #expect(store.count("commit") == 2)
     }
 
     @Test func aColleaguesWriteDuringTheTurnSendsTheCallsThroughOneByOne() async throws {

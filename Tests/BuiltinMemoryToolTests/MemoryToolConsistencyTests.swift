@@ -173,7 +173,7 @@ import Testing
     }
 }
 
-/// A store that lets "another agent" write just before the tool's next `put` or `batch`,
+/// A store that lets "another agent" write just before the tool's next write,
 /// `times` times once armed.
 actor InterferingStore: MemoryStore {
     let base: InMemoryMemoryStore
@@ -198,29 +198,26 @@ actor InterferingStore: MemoryStore {
         try await interference(base)
     }
 
-    func get(_ key: String, in namespace: Namespace) async throws -> MemoryRecord? {
+    func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {
         try await base.get(key, in: namespace)
     }
 
-    func put(_ key: String, value: JSONValue, in namespace: Namespace, options: PutOptions) async throws -> MemoryRecord {
+    /// Interferes before every write (the memory tool writes through batches only).
+    func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome] {
         try await interfere()
-        return try await base.put(key, value: value, in: namespace, options: options)
+        return try await base.apply(operations, in: namespace)
     }
 
-    func delete(_ key: String, in namespace: Namespace, ifVersion: Int?, author: String?) async throws -> Bool {
-        try await base.delete(key, in: namespace, ifVersion: ifVersion, author: author)
-    }
-
-    func append(_ key: String, value: JSONValue, in namespace: Namespace, options: AppendOptions) async throws -> MemoryRecord {
+    func commit(_ plans: [WritePlan], in namespace: Namespace) async throws {
         try await interfere()
-        return try await base.append(key, value: value, in: namespace, options: options)
+        try await base.commit(plans, in: namespace)
     }
 
     func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
         try await base.changes(in: namespace, since: since, limit: limit)
     }
 
-    func history(of key: String, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
+    func history(of key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
         try await base.history(of: key, in: namespace, limit: limit)
     }
 
@@ -238,10 +235,5 @@ actor InterferingStore: MemoryStore {
 
     func namespaces() async throws -> [NamespaceSummary] {
         try await base.namespaces()
-    }
-
-    func batch(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [MemoryOperationResult] {
-        try await interfere()
-        return try await base.batch(operations, in: namespace)
     }
 }

@@ -1,3 +1,4 @@
+import ClaudeMessages
 import AgentMemoryJSON
 import AgentMemoryTesting
 import ClaudeClient

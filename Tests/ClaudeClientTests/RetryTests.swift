@@ -1,3 +1,5 @@
+import ClaudeMessages
+import AgentMemoryJSON
 import AgentMemoryTesting
 import ClaudeClient
 import Foundation

@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import AgentMemoryCore
 import AgentMemoryPostgres
 import Foundation

@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import AgentMemoryCore
 import AgentMemorySQLite
 import Foundation

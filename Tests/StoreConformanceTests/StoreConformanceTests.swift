@@ -167,7 +167,7 @@ struct StoreConformanceTests {
             expected.append("item-\(index)")
         }
         expected += ["B", "a", "Z", "é", "ab", "a b", "~", "日本"]
-        try await store.batch(expected.map { .put(key: $0, value: .string($0)) }, in: main)
+        try await store.batch(expected.map { .put(key: try MemoryKey($0), value: .string($0)) }, in: main)
         try await store.put("x", value: 1, in: other)
         let sorted = expected.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         for pageSize in [1, 7, 100, 1000] {

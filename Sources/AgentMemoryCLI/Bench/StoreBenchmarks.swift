@@ -17,7 +17,7 @@ struct StoreBenchmarks: Sendable {
         ) { batch in
             let start = batch * 1_000
             let end = min(start + 1_000, plan.records)
-            try await store.batch((start..<end).map { .put(key: BenchData.key($0), value: data.note($0)) }, in: namespace)
+            try await store.batch((start..<end).map { .put(key: MemoryKey(checked: BenchData.key($0)), value: data.note($0)) }, in: namespace)
         }
     }
 
@@ -25,7 +25,7 @@ struct StoreBenchmarks: Sendable {
     func fillQuietly(_ store: any MemoryStore) async throws {
         for start in stride(from: 0, to: plan.records, by: 1_000) {
             let end = min(start + 1_000, plan.records)
-            try await store.batch((start..<end).map { .put(key: BenchData.key($0), value: data.note($0)) }, in: namespace)
+            try await store.batch((start..<end).map { .put(key: MemoryKey(checked: BenchData.key($0)), value: data.note($0)) }, in: namespace)
         }
     }
 

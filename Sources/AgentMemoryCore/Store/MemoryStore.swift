@@ -49,44 +49,6 @@ public protocol MemoryStore: Sendable {
     func watch(in namespace: Namespace, since: Int64) -> AsyncThrowingStream<MemoryChange, any Error>
 }
 
-/// How a put behaves (``MemoryStore/put(_:value:in:options:)``).
-public struct PutOptions: Sendable, Hashable {
-    /// Compare-and-set: the version the key must have now (`0`: must not exist), or `nil`.
-    public var ifVersion: Int?
-    /// How long the record lives, or `nil` to keep it until deleted.
-    public var ttl: Duration?
-    /// The agent id recorded as the writer.
-    public var author: String?
-
-    /// Creates options; by default an unconditional write with no TTL and no author.
-    public init(ifVersion: Int? = nil, ttl: Duration? = nil, author: String? = nil) {
-        self.ifVersion = ifVersion
-        self.ttl = ttl
-        self.author = author
-    }
-
-    /// An unconditional write with no TTL and no author.
-    public static let none = PutOptions()
-
-    /// The expiry time for a write at `now`, or `nil` without a TTL.
-    public func expiry(from now: Date) -> Date? {
-        guard let ttl else { return nil }
-        let (seconds, attoseconds) = ttl.components
-        return now.addingTimeInterval(Double(seconds) + Double(attoseconds) / 1e18)
-    }
-
-    /// Throws ``MemoryError/Code/invalidArgument`` for a negative `ifVersion` or a TTL that is
-    /// not positive.
-    public func validate() throws {
-        if let ifVersion, ifVersion < 0 {
-            throw MemoryError(.invalidArgument, "ifVersion must be 0 (must not exist) or a version >= 1, got \(ifVersion)")
-        }
-        if let ttl, ttl <= .zero {
-            throw MemoryError(.invalidArgument, "ttl must be positive, got \(ttl)")
-        }
-    }
-}
-
 /// One page of a listing.
 public struct MemoryPage: Sendable, Hashable {
     /// The records of this page, in byte order of their keys.
@@ -130,31 +92,6 @@ public struct NamespaceSummary: Sendable, Hashable {
         self.namespace = namespace
         self.recordCount = recordCount
     }
-}
-
-/// One operation of an atomic ``MemoryStore/apply(_:in:)``.
-public enum MemoryOperation: Sendable, Hashable {
-    /// Create or replace a key.
-    case put(key: MemoryKey, value: JSONValue, options: PutOptions = .none)
-    /// Delete a key (with an optional compare-and-set version and the author for the log).
-    case delete(key: MemoryKey, ifVersion: Int? = nil, author: String? = nil)
-    /// Append to a key's array or string (see ``AppendOptions``).
-    case append(key: MemoryKey, value: JSONValue, options: AppendOptions = AppendOptions())
-
-    /// The key the operation writes.
-    public var key: MemoryKey {
-        switch self {
-        case .put(let key, _, _), .delete(let key, _, _), .append(let key, _, _): return key
-        }
-    }
-}
-
-/// The result of one operation of a batch, in the order of the operations.
-public enum MemoryOperationResult: Sendable, Hashable {
-    /// The record stored by a put or an append.
-    case put(MemoryRecord)
-    /// Whether a delete removed a record.
-    case delete(Bool)
 }
 
 extension MemoryStore {

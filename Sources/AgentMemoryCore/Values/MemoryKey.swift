@@ -28,8 +28,9 @@ public struct MemoryKey: Sendable, Hashable, Comparable, CustomStringConvertible
         self.rawValue = rawValue
     }
 
-    /// A key read back from a store, which only ever holds checked keys.
-    package init(stored rawValue: String) {
+    /// A key the caller has already checked against the rules (a store reading back what it
+    /// holds, or a front end that words its own messages).
+    package init(checked rawValue: String) {
         self.rawValue = rawValue
     }
 

@@ -53,8 +53,8 @@ public struct MemoryRecord: Sendable, Hashable, Codable {
     }
 
     /// Reads a record from the object written by ``jsonObject``; throws a message naming the
-    /// field that is missing or malformed.
-    public init(jsonObject json: JSONValue) throws {
+    /// field that is missing or malformed. Missing times are `now`.
+    public init(jsonObject json: JSONValue, now: Date = Date()) throws {
         guard let object = json.objectValue else { throw MemoryError(.invalidArgument, "a record must be a JSON object") }
         guard let key = object["key"]?.stringValue else { throw MemoryError(.invalidArgument, "field \"key\" must be a string") }
         guard let value = object["value"] else { throw MemoryError(.invalidArgument, "field \"value\" is missing") }
@@ -84,7 +84,6 @@ public struct MemoryRecord: Sendable, Hashable, Codable {
         case .some(.string(let text)): author = text
         default: throw MemoryError(.invalidArgument, "field \"author\" must be a string or null")
         }
-        let now = Date()
         self.init(
             key: key, value: value, version: version,
             createdAt: try date("createdAt", required: false) ?? now,

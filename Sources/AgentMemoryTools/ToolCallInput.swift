@@ -9,7 +9,7 @@ struct ToolInputError: Error {
 
 /// Reads and checks a tool call's input against the tool's schema, producing messages that
 /// name the field and the rule that was broken.
-struct ToolInput {
+struct ToolCallInput {
     let tool: String
     let object: JSONObject
 
@@ -62,18 +62,19 @@ struct ToolInput {
         return integer
     }
 
-    /// A key: a non-empty string, within the key rules, not reserved for the library.
-    func key(_ name: String = "key", maxBytes: Int = 512) throws(ToolInputError) -> String {
+    /// A key: a non-empty string, within the key rules, not reserved for the library. Checked
+    /// here, once, with messages for the model; the stores take it as it is.
+    func key(_ name: String = "key") throws(ToolInputError) -> MemoryKey {
         let key = try requiredString(name)
         let bytes = key.utf8.count
         if bytes == 0 { throw fail("field \"\(name)\" must not be empty") }
-        if bytes > maxBytes { throw fail("field \"\(name)\" is \(bytes) UTF-8 bytes, the limit is \(maxBytes)") }
-        if key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if bytes > MemoryKey.maxBytes { throw fail("field \"\(name)\" is \(bytes) UTF-8 bytes, the limit is \(MemoryKey.maxBytes)") }
+        if MemoryKey.firstControlCharacter(in: key) != nil {
             throw fail("field \"\(name)\" must not contain control characters such as newlines or tabs")
         }
         if ReservedKeys.isReserved(key) {
             throw fail("keys starting with \"\(ReservedKeys.prefix)\" are reserved for the library")
         }
-        return key
+        return MemoryKey(checked: key)
     }
 }

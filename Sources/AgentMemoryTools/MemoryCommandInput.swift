@@ -3,7 +3,7 @@ import AgentMemoryCore
 
 /// The input of one memory tool call, with typed field access whose failures are messages for
 /// the model (a missing or mistyped field is an `is_error` result, never a crash).
-struct MemoryToolInput {
+struct MemoryCommandInput {
     /// The commands of `memory_20250818`, in the order the messages list them.
     static let commands = ["view", "create", "str_replace", "insert", "delete", "rename"]
     private static let commandList = commands.joined(separator: ", ")
