@@ -60,7 +60,7 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
                 author: author, expiresAt: expires.map { Date(timeIntervalSince1970: $0) })
             // A row read without its value is never appended to (see `valueKeys`); should that
             // change, the empty text fails to parse rather than passing for a value.
-            rows.updateValue(CurrentRow(stamp: stamp, size: size, json: json ?? ""), forKey: MemoryKey(stored: key))
+            rows.updateValue(CurrentRow(stamp: stamp, size: size, json: json ?? ""), forKey: MemoryKey(checked: key))
         }
     }
 
@@ -89,7 +89,7 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
             RETURNING key
             """)
         for row in purged {
-            let key = MemoryKey(stored: try row.decode(String.self))
+            let key = MemoryKey(checked: try row.decode(String.self))
             if rows[key] != nil { rows.updateValue(nil, forKey: key) }
         }
         knownUsage = nil
