@@ -76,9 +76,12 @@ enum PostgresMigrations {
     ]
 
     /// Creates `schema` if needed and applies the pending migrations in order, in one
-    /// transaction under an advisory lock.
+    /// transaction under an advisory lock; when every migration is applied already (the
+    /// usual case), one read and no transaction.
     static func migrate(_ connection: PostgresConnection, schema: String, logger: Logger) async throws {
-        // `schema` was validated as a plain lower-case identifier, so it needs no quoting.
+        if await isCurrent(connection, schema: schema, logger: logger) { return }
+        // `schema` was validated as a plain lower-case identifier, so it needs no quoting;
+        // these statements are DDL on identifiers, which take no binds.
         func run(_ sql: String) async throws {
             _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
         }
@@ -108,6 +111,23 @@ enum PostgresMigrations {
         } catch {
             _ = try? await connection.query("ROLLBACK", logger: logger).collect()
             throw error
+        }
+    }
+
+    /// Whether `schema` has every migration applied. Any failure (no schema or no table yet)
+    /// means "not known to be current": the migration transaction then runs and reports
+    /// real errors.
+    private static func isCurrent(_ connection: PostgresConnection, schema: String, logger: Logger) async -> Bool {
+        do {
+            // The schema is an identifier, not a value, so it cannot be a bind; it was
+            // validated as a plain lower-case identifier.
+            let rows = try await connection.query(
+                "SELECT identifier FROM \(unescaped: schema).agent_memory_migrations", logger: logger)
+            var applied = Set<String>()
+            for try await identifier in rows.decode(String.self) { applied.insert(identifier) }
+            return all.allSatisfy { applied.contains($0.identifier) }
+        } catch {
+            return false
         }
     }
 }

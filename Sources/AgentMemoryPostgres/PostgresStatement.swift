@@ -3,9 +3,12 @@ import Foundation
 import PostgresNIO
 import Synchronization
 
-/// Collects the parameters of one SQL statement: each `bind` appends a value and returns its
-/// placeholder with an explicit cast (so a `NULL` has a type), and a placeholder can be used
-/// more than once in the text.
+/// Collects the parameters of one SQL statement whose text depends on its input: each `bind`
+/// appends a value and returns its placeholder with an explicit cast (so a `NULL` has a
+/// type), and a placeholder can be used more than once in the text.
+///
+/// Statements of a fixed shape use PostgresNIO's interpolated `PostgresQuery` instead; this
+/// remains for search, whose text differs with the clock (`now()` or the injected time).
 struct StatementBinds {
     private(set) var binds = PostgresBindings()
 
@@ -60,7 +63,7 @@ struct PostgresSession: Sendable {
         try await rows(binds.query(sql))
     }
 
-    /// Runs a statement without parameters.
+    /// Runs a constant statement without parameters (`BEGIN`, `COMMIT`, `ROLLBACK`).
     func execute(_ sql: String) async throws {
         try await rows(PostgresQuery(unsafeSQL: sql))
     }

@@ -99,6 +99,6 @@ struct PostgresAvailability {
     func postgresServerIsConfigured() async throws {
         let store = try PostgresTestServer.makeStore()
         try await store.connect()
-        await store.shutdown()
+        try await store.close()
     }
 }

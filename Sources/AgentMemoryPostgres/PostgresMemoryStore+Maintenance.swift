@@ -1,0 +1,88 @@
+import AgentMemoryCore
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+extension PostgresMemoryStore {
+    /// Starts the maintenance timer: every ``maintenanceInterval``, once the store has
+    /// connected (a store never used never connects), it prunes the change log and purges
+    /// expired records. The task holds the store weakly and ``close()`` stops it.
+    func startMaintenance() {
+        let interval = maintenanceInterval
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: interval)
+                } catch {
+                    return
+                }
+                guard let store = self else { return }
+                await store.maintainIfConnected()
+            }
+        }
+        lifecycle.withLock { $0.maintenance = task }
+    }
+
+    private func maintainIfConnected() async {
+        guard lifecycle.withLock({ $0.ready && !$0.closed }) else { return }
+        do {
+            let pruned = try await pruneChangeLog()
+            let purged = try await purgeExpired()
+            if pruned > 0 || purged > 0 {
+                logger.debug(
+                    "agent-memory: maintenance", metadata: ["pruned changes": "\(pruned)", "purged records": "\(purged)"])
+            }
+        } catch {
+            if Task.isCancelled { return }
+            logger.warning("agent-memory: maintenance failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Deletes every expired record now (reads already ignore them; the maintenance timer
+    /// does this too); returns how many.
+    @discardableResult
+    public func purgeExpired() async throws -> Int {
+        let now = clockSeconds()
+        return try await read { session in
+            try await session.rows("""
+                WITH purged AS (
+                    DELETE FROM memory_records
+                    WHERE expires_at IS NOT NULL AND expires_at <= COALESCE(to_timestamp(\(now)::float8), now())
+                    RETURNING 1
+                ) SELECT count(*) FROM purged
+                """).first?.decode(Int.self) ?? 0
+        }
+    }
+
+    /// Drops change-log entries beyond ``retention`` (the maintenance timer does this too);
+    /// returns how many.
+    @discardableResult
+    public func pruneChangeLog() async throws -> Int {
+        let now = clockSeconds()
+        let retention = self.retention
+        return try await read { session in
+            var pruned = 0
+            if let maxAge = retention.maxAge {
+                let seconds = Double(Self.nanoseconds(maxAge)) / 1e9
+                pruned += try await session.rows("""
+                    WITH pruned AS (
+                        DELETE FROM memory_changes
+                        WHERE time < COALESCE(to_timestamp(\(now)::float8), now()) - make_interval(secs => \(seconds))
+                        RETURNING 1
+                    ) SELECT count(*) FROM pruned
+                    """).first?.decode(Int.self) ?? 0
+            }
+            if let maxEntries = retention.maxEntriesPerNamespace {
+                pruned += try await session.rows("""
+                    WITH pruned AS (
+                        DELETE FROM memory_changes c USING memory_namespaces n
+                        WHERE c.namespace = n.namespace AND c.sequence <= n.last_sequence - \(maxEntries)
+                        RETURNING 1
+                    ) SELECT count(*) FROM pruned
+                    """).first?.decode(Int.self) ?? 0
+            }
+            return pruned
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import AgentMemoryJSON
+import AgentMemoryCore
+import Foundation
+import PostgresNIO
+
+// Reads are one statement each, outside a transaction. "Now" is the injected clock's time
+// when there is one, else the database's: `COALESCE(to_timestamp($n), now())`.
+extension PostgresMemoryStore {
+    /// The live record under `key`, or `nil`.
+    public func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {
+        let now = clockSeconds()
+        return try await read { session in
+            try await session.rows("""
+                SELECT \(unescaped: Self.recordColumns) FROM memory_records
+                WHERE namespace = \(namespace.name) AND key = \(key.rawValue)
+                  AND (expires_at IS NULL OR expires_at > COALESCE(to_timestamp(\(now)::float8), now()))
+                """).first.map { try Self.record($0.makeRandomAccess()) }
+        }
+    }
+
+    /// A page of live records in key byte order (the "C" collation compares bytes).
+    public func list(in namespace: Namespace, prefix: String?, cursor: String?, limit: Int) async throws -> MemoryPage {
+        try ListCursor.validate(limit: limit)
+        let after = try cursor.map(ListCursor.decode)
+        let now = clockSeconds()
+        let start = prefix.flatMap { $0.isEmpty ? nil : $0 }
+        let end = start.flatMap(Self.upperBound(ofPrefix:))
+        // One statement text for every page: an absent bound is a NULL parameter, which the
+        // planner folds away (the unnamed statement is planned with its parameter values).
+        var records = try await read { session in
+            try await session.rows("""
+                SELECT \(unescaped: Self.recordColumns) FROM memory_records
+                WHERE namespace = \(namespace.name)
+                  AND (expires_at IS NULL OR expires_at > COALESCE(to_timestamp(\(now)::float8), now()))
+                  AND (\(after)::text IS NULL OR key > \(after)::text)
+                  AND (\(start)::text IS NULL OR key >= \(start)::text)
+                  AND (\(end)::text IS NULL OR key < \(end)::text)
+                ORDER BY key LIMIT \(limit + 1)
+                """).map { try Self.record($0.makeRandomAccess()) }
+        }
+        var next: String?
+        if records.count > limit {
+            records.removeLast()
+            next = records.last.map { ListCursor.encode(afterKey: $0.key) }
+        }
+        return MemoryPage(records: records, nextCursor: next)
+    }
+
+    /// Namespaces with live records, by name (byte order).
+    public func namespaces() async throws -> [NamespaceSummary] {
+        let now = clockSeconds()
+        return try await read { session in
+            try await session.rows("""
+                SELECT namespace, count(*) FROM memory_records
+                WHERE expires_at IS NULL OR expires_at > COALESCE(to_timestamp(\(now)::float8), now())
+                GROUP BY namespace ORDER BY namespace
+                """).map { row in
+                let (name, count) = try row.decode((String, Int).self)
+                return NamespaceSummary(namespace: try Namespace(name), recordCount: count)
+            }
+        }
+    }
+
+    /// Changes after `since`, oldest first.
+    public func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
+        try ListCursor.validate(limit: limit)
+        return try await read { session in
+            try await session.rows("""
+                SELECT \(unescaped: Self.changeColumns) FROM memory_changes
+                WHERE namespace = \(namespace.name) AND sequence > \(since)
+                ORDER BY sequence LIMIT \(limit)
+                """).map(Self.change)
+        }
+    }
+
+    /// The retained changes of `key`, oldest first.
+    public func history(of key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
+        try ListCursor.validate(limit: limit)
+        return try await read { session in
+            try await session.rows("""
+                SELECT \(unescaped: Self.changeColumns) FROM memory_changes
+                WHERE namespace = \(namespace.name) AND key = \(key.rawValue)
+                ORDER BY sequence DESC LIMIT \(limit)
+                """).map(Self.change).reversed()
+        }
+    }
+
+    // MARK: - Rows
+
+    /// The columns of a record, in the order ``record(_:)`` reads them (a constant list,
+    /// spliced into statements unescaped).
+    static let recordColumns = """
+        key, value_text, version, extract(epoch FROM created_at)::float8 AS created, \
+        extract(epoch FROM updated_at)::float8 AS updated, author, extract(epoch FROM expires_at)::float8 AS expires
+        """
+    /// The names ``recordColumns`` gives its columns, for an outer query.
+    static let recordColumnNames = "key, value_text, version, created, updated, author, expires"
+    /// The columns of a change-log entry, in the order ``change(_:)`` reads them.
+    static let changeColumns = "sequence, key, operation, version, author, extract(epoch FROM time)::float8"
+
+    /// The record in the first seven cells of a row (see ``recordColumns``).
+    static func record(_ cells: PostgresRandomAccessRow) throws -> MemoryRecord {
+        MemoryRecord(
+            key: try cells[0].decode(String.self),
+            value: try JSONValue(parsing: try cells[1].decode(String.self)),
+            version: try cells[2].decode(Int.self),
+            createdAt: Date(timeIntervalSince1970: try cells[3].decode(Double.self)),
+            updatedAt: Date(timeIntervalSince1970: try cells[4].decode(Double.self)),
+            author: try cells[5].decode(String?.self),
+            expiresAt: try cells[6].decode(Double?.self).map { Date(timeIntervalSince1970: $0) })
+    }
+
+    /// The change-log entry of a row (see ``changeColumns``).
+    static func change(_ row: PostgresRow) throws -> MemoryChange {
+        let (sequence, key, operation, version, author, time) = try row.decode((Int64, String, String, Int, String?, Double).self)
+        return MemoryChange(
+            sequence: sequence, key: key, operation: MemoryChange.Operation(rawValue: operation), version: version, author: author,
+            time: Date(timeIntervalSince1970: time))
+    }
+
+    /// The smallest string greater than every string that starts with `prefix`, in byte order
+    /// (the last scalar incremented, so the bound stays valid UTF-8); `nil` when there is none.
+    static func upperBound(ofPrefix prefix: String) -> String? {
+        var scalars = Array(prefix.unicodeScalars)
+        while let last = scalars.popLast() {
+            var next = last.value + 1
+            if (0xD800...0xDFFF).contains(next) { next = 0xE000 }
+            if let scalar = Unicode.Scalar(next) {
+                scalars.append(scalar)
+                var text = ""
+                text.unicodeScalars.append(contentsOf: scalars)
+                return text
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,217 @@
+import AgentMemoryCore
+import Foundation
+import PostgresNIO
+
+/// One write transaction's view of its namespace, for ``AsyncRecordWriter``: the rows of the
+/// keys it writes (read together, locked), and the writes it has planned, sent together.
+///
+/// Round trips are what a PostgreSQL write costs, so the writer reads the current rows of a
+/// whole batch in one `key = ANY($keys)` statement (``load(_:withValues:)``), answers
+/// ``row(for:)`` from what it read and wrote, keeps the namespace's usage up to date itself
+/// once it has counted it, and defers the record and change-log statements until
+/// ``flush()``, which sends them as one statement. The transaction (see
+/// ``PostgresMemoryStore/transaction(in:_:)``) flushes before it commits; a purge flushes
+/// first so that the database holds every write it has planned.
+///
+/// Used by one task, inside one transaction; not `Sendable`.
+final class PostgresTransactionWriter: AsyncRecordWriter {
+    private let session: PostgresSession
+    private let namespace: Namespace
+    /// The channel `pg_notify` tells watchers on.
+    private let channel: String
+    /// Each key's row as this transaction sees it (`nil`: no row); keys never read are absent.
+    private var rows: [MemoryKey: CurrentRow?] = [:]
+    /// What the database must hold for each key written since the last flush.
+    private var pending: [MemoryKey: PendingRow] = [:]
+    /// Change-log entries since the last flush, in commit order.
+    private var changes: [(key: MemoryKey, change: ChangeDraft)] = []
+    /// The namespace's usage with every planned write counted, once it has been read.
+    private var knownUsage: NamespaceUsage?
+
+    private enum PendingRow {
+        case store(MemoryRecord, json: String, size: Int)
+        case remove
+    }
+
+    init(session: PostgresSession, namespace: Namespace, channel: String) {
+        self.session = session
+        self.namespace = namespace
+        self.channel = channel
+    }
+
+    /// Reads and locks the rows of `keys` in one statement; the values only of `valueKeys`
+    /// (the keys appended to: a put or a delete never needs the old value).
+    func load(_ keys: [MemoryKey], withValues valueKeys: [MemoryKey]) async throws {
+        let wanted = Array(Set(keys.filter { rows[$0] == nil }))
+        guard !wanted.isEmpty else { return }
+        let names = wanted.map(\.rawValue)
+        let valueNames = Array(Set(valueKeys)).map(\.rawValue)
+        let found = try await session.rows("""
+            SELECT key, version, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8, author,
+                   extract(epoch FROM expires_at)::float8, size, CASE WHEN key = ANY(\(valueNames)::text[]) THEN value_text END
+            FROM memory_records WHERE namespace = \(namespace.name) AND key = ANY(\(names)::text[]) FOR UPDATE
+            """)
+        for key in wanted { rows.updateValue(nil, forKey: key) }
+        for row in found {
+            let (key, version, created, updated, author, expires, size, json) = try row.decode(
+                (String, Int, Double, Double, String?, Double?, Int, String?).self)
+            let stamp = RecordStamp(
+                version: version, createdAt: Date(timeIntervalSince1970: created), updatedAt: Date(timeIntervalSince1970: updated),
+                author: author, expiresAt: expires.map { Date(timeIntervalSince1970: $0) })
+            // A row read without its value is never appended to (see `valueKeys`); should that
+            // change, the empty text fails to parse rather than passing for a value.
+            rows.updateValue(CurrentRow(stamp: stamp, size: size, json: json ?? ""), forKey: MemoryKey(checked: key))
+        }
+    }
+
+    func row(for key: MemoryKey) async throws -> CurrentRow? {
+        if let known = rows[key] { return known }
+        try await load([key], withValues: [key])
+        return rows[key] ?? nil
+    }
+
+    func usage() async throws -> NamespaceUsage {
+        if let knownUsage { return knownUsage }
+        try await flush()
+        let counted = try await session.rows(
+            "SELECT count(*), COALESCE(sum(size), 0)::bigint FROM memory_records WHERE namespace = \(namespace.name)")
+        let (keys, bytes) = try counted[0].decode((Int, Int).self)
+        let usage = NamespaceUsage(keys: keys, bytes: bytes)
+        knownUsage = usage
+        return usage
+    }
+
+    func purgeExpired(now: Date) async throws -> Int {
+        try await flush()
+        let purged = try await session.rows("""
+            DELETE FROM memory_records WHERE namespace = \(namespace.name)
+              AND expires_at IS NOT NULL AND expires_at <= to_timestamp(\(now.timeIntervalSince1970)::float8)
+            RETURNING key
+            """)
+        for row in purged {
+            let key = MemoryKey(checked: try row.decode(String.self))
+            if rows[key] != nil { rows.updateValue(nil, forKey: key) }
+        }
+        knownUsage = nil
+        return purged.count
+    }
+
+    func write(_ plan: WritePlan, replacing row: CurrentRow?) async throws {
+        if var usage = knownUsage {
+            usage.keys += plan.keysDelta(replacing: row)
+            usage.bytes += plan.bytesDelta(replacing: row)
+            knownUsage = usage
+        }
+        switch plan.action {
+        case .store(let record, let json, let size):
+            rows.updateValue(CurrentRow(stamp: RecordStamp(record), size: size, json: json), forKey: plan.key)
+            pending[plan.key] = .store(record, json: json, size: size)
+        case .remove:
+            rows.updateValue(nil, forKey: plan.key)
+            pending[plan.key] = .remove
+        case .none:
+            break
+        }
+        if let change = plan.change { changes.append((plan.key, change)) }
+    }
+
+    /// Sends every write planned since the last flush as one statement: the removed rows,
+    /// the stored rows (one multi-row upsert: each key once, as it ends), the change-log
+    /// entries numbered from the namespace's counter, and one notification for watchers.
+    func flush() async throws {
+        guard !pending.isEmpty || !changes.isEmpty else { return }
+        var removed: [String] = []
+        var stored = StoredColumns()
+        for (key, row) in pending {
+            switch row {
+            case .store(let record, let json, let size): stored.append(key: key, record: record, json: json, size: size)
+            case .remove: removed.append(key.rawValue)
+            }
+        }
+        var logged = ChangeColumns()
+        for entry in changes { logged.append(key: entry.key, change: entry.change) }
+        let name = namespace.name
+        let count = changes.count
+        // Data-modifying CTEs all run, in one snapshot: the removed and the stored keys are
+        // disjoint, and the counter row is already locked by this transaction.
+        try await session.rows("""
+            WITH removed AS (
+                DELETE FROM memory_records WHERE namespace = \(name) AND key = ANY(\(removed)::text[])
+            ), stored AS (
+                INSERT INTO memory_records (namespace, key, value, value_text, version, created_at, updated_at, author, expires_at, size)
+                SELECT \(name), s.key, s.json::jsonb, s.json, s.version, to_timestamp(s.created), to_timestamp(s.updated),
+                       CASE WHEN s.has_author THEN s.author END, CASE WHEN s.has_expiry THEN to_timestamp(s.expires) END, s.size
+                FROM unnest(\(stored.keys)::text[], \(stored.jsons)::text[], \(stored.versions)::int8[],
+                            \(stored.created)::float8[], \(stored.updated)::float8[], \(stored.authors)::text[],
+                            \(stored.hasAuthor)::bool[], \(stored.expires)::float8[], \(stored.hasExpiry)::bool[],
+                            \(stored.sizes)::int8[])
+                     AS s(key, json, version, created, updated, author, has_author, expires, has_expiry, size)
+                ON CONFLICT (namespace, key) DO UPDATE SET
+                    value = excluded.value, value_text = excluded.value_text, version = excluded.version,
+                    created_at = excluded.created_at, updated_at = excluded.updated_at, author = excluded.author,
+                    expires_at = excluded.expires_at, size = excluded.size
+            ), next AS (
+                UPDATE memory_namespaces SET last_sequence = last_sequence + \(count)
+                WHERE namespace = \(name) AND \(count)::int8 > 0 RETURNING last_sequence
+            ), logged AS (
+                INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time)
+                SELECT \(name), next.last_sequence - \(count) + c.position, c.key, c.operation, c.version,
+                       CASE WHEN c.has_author THEN c.author END, to_timestamp(c.time)
+                FROM next, unnest(\(logged.keys)::text[], \(logged.operations)::text[], \(logged.versions)::int8[],
+                                  \(logged.authors)::text[], \(logged.hasAuthor)::bool[], \(logged.times)::float8[])
+                     WITH ORDINALITY AS c(key, operation, version, author, has_author, time, position)
+                RETURNING sequence
+            )
+            SELECT pg_notify(\(channel), max(sequence)::text || ' ' || \(name)) FROM logged HAVING count(*) > 0
+            """)
+        pending.removeAll(keepingCapacity: true)
+        changes.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The stored rows of a flush as parallel arrays, one per column, for `unnest`. PostgresNIO
+/// encodes arrays without `NULL` elements, so nullable columns come with a flag array.
+private struct StoredColumns {
+    var keys: [String] = []
+    var jsons: [String] = []
+    var versions: [Int64] = []
+    var created: [Double] = []
+    var updated: [Double] = []
+    var authors: [String] = []
+    var hasAuthor: [Bool] = []
+    var expires: [Double] = []
+    var hasExpiry: [Bool] = []
+    var sizes: [Int64] = []
+
+    mutating func append(key: MemoryKey, record: MemoryRecord, json: String, size: Int) {
+        keys.append(key.rawValue)
+        jsons.append(json)
+        versions.append(Int64(record.version))
+        created.append(record.createdAt.timeIntervalSince1970)
+        updated.append(record.updatedAt.timeIntervalSince1970)
+        authors.append(record.author ?? "")
+        hasAuthor.append(record.author != nil)
+        expires.append(record.expiresAt?.timeIntervalSince1970 ?? 0)
+        hasExpiry.append(record.expiresAt != nil)
+        sizes.append(Int64(size))
+    }
+}
+
+/// The change-log entries of a flush as parallel arrays, in commit order.
+private struct ChangeColumns {
+    var keys: [String] = []
+    var operations: [String] = []
+    var versions: [Int64] = []
+    var authors: [String] = []
+    var hasAuthor: [Bool] = []
+    var times: [Double] = []
+
+    mutating func append(key: MemoryKey, change: ChangeDraft) {
+        keys.append(key.rawValue)
+        operations.append(change.operation.rawValue)
+        versions.append(Int64(change.version))
+        authors.append(change.author ?? "")
+        hasAuthor.append(change.author != nil)
+        times.append(change.time.timeIntervalSince1970)
+    }
+}
