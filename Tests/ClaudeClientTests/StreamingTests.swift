@@ -43,24 +43,30 @@ struct StreamingTests {
         #expect(server.requests[1].json?["stream"] == nil)
     }
 
+    /// A stream of `text` whose first text delta is followed by `pings` keep-alive events,
+    /// `interval` apart, before the rest: long enough that a test's next step lands mid-stream
+    /// however slow a busy host makes it.
+    static func slowStream(_ text: String, pings: Int = 300, interval: Duration = .milliseconds(200)) throws -> ScriptedResponse {
+        var events = ScriptedResponse.streamEvents(for: textResponse(text))
+        let firstDelta = try #require(events.firstIndex { $0.event == "content_block_delta" })
+        events.insert(contentsOf: Array(repeating: ScriptedEvent(event: "ping", data: #"{"type":"ping"}"#), count: pings), at: firstDelta + 1)
+        return .events(events, interval: interval)
+    }
+
     @Test("text deltas reach the caller as they arrive, before the stream ends")
     func deltasArriveEarly() async throws {
-        // A stream of about 20 s: the first words must show long before its end, however slow
-        // the machine is (a busy test host can delay a sleeping task by seconds).
-        let words = (1...40).map { "w\($0)" }.joined(separator: " ")
+        let words = "One two three four five six"
         let server = try ScriptedMessagesServer()
-        server.enqueue(.stream(textResponse(words), interval: .milliseconds(500)))
+        server.enqueue(try Self.slowStream(words))
         let collector = EventCollector()
         let client = makeClient(server)
         let task = Task { try await client.streamMessage(simpleRequest) { collector.add($0) } }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while collector.text.isEmpty, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while collector.text.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         let early = collector.text
+        #expect(!early.isEmpty)
         task.cancel()
         _ = try? await task.value
-        #expect(!early.isEmpty)
         #expect(early != words)
         #expect(words.hasPrefix(early))
     }
@@ -135,8 +141,7 @@ struct StreamingTests {
     @Test("cancelling a streamed call stops it")
     func cancellation() async throws {
         let server = try ScriptedMessagesServer()
-        // About 80 s of stream, so the cancel lands mid-stream even on a slow, busy host.
-        server.enqueue(.stream(textResponse(String(repeating: "slow ", count: 400)), interval: .milliseconds(200)))
+        server.enqueue(try Self.slowStream(String(repeating: "slow ", count: 40)))
         let client = makeClient(server)
         let task = Task { try await client.streamMessage(simpleRequest) }
         #expect(await server.waitForRequests(1))
