@@ -21,8 +21,10 @@ let package = Package(
         .library(name: "AgentMemorySQLite", targets: ["AgentMemorySQLite"]),
         // The PostgreSQL store (PostgresNIO), for crews spread over several machines.
         .library(name: "AgentMemoryPostgres", targets: ["AgentMemoryPostgres"]),
-        // Store URLs (`sqlite:PATH`, `postgres://...`, `memory:`) opened into stores, as the CLI does.
-        .library(name: "AgentMemoryLocations", targets: ["AgentMemoryLocations"]),
+        // What every front end shares: store URLs (`sqlite:PATH`, `postgres://...`, `memory:`)
+        // opened into stores, flags and environment turned into a store, namespace and agent,
+        // agent assembly, JSON Lines export and import.
+        .library(name: "AgentMemoryRuntime", targets: ["AgentMemoryRuntime"]),
         .library(name: "ClaudeClient", targets: ["ClaudeClient"]),
         .library(name: "AgentLoop", targets: ["AgentLoop"]),
         // A scripted Messages API server on 127.0.0.1 for testing agents without an API key.
@@ -74,25 +76,43 @@ let package = Package(
             dependencies: ["AgentMemoryCore", "ClaudeMessages", "AgentMemoryTools", "AgentMemorySQLite"],
             swiftSettings: strictSettings
         ),
-        // store URLs for every backend
-        .target(
-            name: "AgentMemoryLocations",
-            dependencies: ["AgentMemory", "AgentMemoryPostgres"],
-            swiftSettings: strictSettings
-        ),
         // the Messages API client over URLSession: transport, retries, typed errors, streaming
-        .target(name: "ClaudeClient", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
+        .target(
+            name: "ClaudeClient",
+            dependencies: ["AgentMemoryJSON", "ClaudeMessages", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
         // the agent loop and session transcripts kept in a MemoryStore
-        .target(name: "AgentLoop", dependencies: ["AgentMemoryJSON", "ClaudeClient", "ClaudeMessages", "AgentMemoryCore"], swiftSettings: strictSettings),
+        .target(
+            name: "AgentLoop",
+            dependencies: [
+                "AgentMemoryJSON", "ClaudeClient", "ClaudeMessages", "AgentMemoryCore", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
         // test doubles users can use too: a scripted Messages API server on POSIX sockets, a tool-call recorder
         .target(name: "AgentMemoryTesting", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
+        // runtime, between the libraries and the front ends: store URLs for every backend, flags and
+        // environment -> store, namespace, agent; agent assembly; JSON Lines export and import
+        .target(
+            name: "AgentMemoryRuntime",
+            dependencies: ["AgentMemory", "AgentMemoryPostgres", "AgentLoop", "ClaudeClient"],
+            swiftSettings: strictSettings
+        ),
+        // the benchmark suite behind `agent-memory bench`
+        .target(
+            name: "AgentMemoryBench",
+            dependencies: [
+                "AgentMemory", "AgentMemoryRuntime", "AgentLoop", "ClaudeClient", "AgentMemoryTesting",
+                // GRDB's own read path measured beside the store's (BENCHMARKS.md)
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // argument parsing and printing over the runtime
         .executableTarget(
             name: "AgentMemoryCLI",
             dependencies: [
-                "AgentMemory", "AgentMemoryLocations", "ClaudeClient", "AgentLoop", "AgentMemoryTesting",
+                "AgentMemory", "AgentMemoryRuntime", "AgentMemoryBench", "ClaudeClient", "AgentLoop", "AgentMemoryTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                // bench: GRDB's own read path measured beside the store's (BENCHMARKS.md)
-                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
         ),
@@ -105,7 +125,7 @@ let package = Package(
         // Examples/Crew: `swift run crew-example`, three agents sharing a namespace
         .executableTarget(name: "crew-example", dependencies: ["AgentMemory"], path: "Examples/Crew", swiftSettings: strictSettings),
         // a helper program the tests run as several processes at once against one store
-        .executableTarget(name: "MemoryStress", dependencies: ["AgentMemoryLocations"], swiftSettings: strictSettings),
+        .executableTarget(name: "MemoryStress", dependencies: ["AgentMemoryRuntime"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryJSONTests", dependencies: ["AgentMemoryJSON"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryCoreTests", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),
         .testTarget(
@@ -119,7 +139,14 @@ let package = Package(
         // what only the PostgreSQL store promises (URLs, errors, several "machines" at once)
         .testTarget(
             name: "PostgresStoreTests",
-            dependencies: ["AgentMemoryPostgres", "AgentMemoryLocations", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["AgentMemoryPostgres", "AgentMemoryRuntime", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "AgentMemoryToolsTests", dependencies: ["AgentMemory"], swiftSettings: strictSettings),
+        // the runtime on its own: settings precedence and errors, import/export, agent assembly
+        .testTarget(
+            name: "AgentMemoryRuntimeTests",
+            dependencies: ["AgentMemoryRuntime", "AgentMemory", "AgentLoop", "AgentMemoryTesting"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -127,11 +154,13 @@ let package = Package(
             dependencies: ["AgentMemorySQLite", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "AgentMemoryToolsTests", dependencies: ["AgentMemory", "AgentMemoryLocations"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting"], swiftSettings: strictSettings),
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
         .testTarget(name: "ClaudeMessagesTests", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
-        .testTarget(name: "ClaudeClientTests", dependencies: ["ClaudeClient", "AgentMemoryTesting"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ClaudeClientTests",
+            dependencies: ["ClaudeClient", "AgentMemoryTesting", .product(name: "InMemoryLogging", package: "swift-log")],
+            swiftSettings: strictSettings),
         .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

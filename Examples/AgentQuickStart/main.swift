@@ -7,7 +7,7 @@ let memory = try await Memory("my-agent", agent: "assistant")  // ~/.agent-memor
 let loop = AgentLoop(
     client: try .fromEnvironment(),  // ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL
     executor: memory.toolExecutor(),  // remember, recall, list_memory
-    configuration: AgentConfiguration(model: "claude-sonnet-5-5", system: "Remember what the user tells you."))
+    configuration: AgentConfiguration(model: AgentConfiguration.defaultModel, system: "Remember what the user tells you."))
 let session = try await AgentSession.open(  // saved after every step; same id = same conversation
     id: "quick-start", store: MemoryStoreSessionStore(store: memory.store, namespace: memory.namespace))
 let prompt = CommandLine.arguments.dropFirst().joined(separator: " ")

@@ -1,10 +1,14 @@
+import AgentMemoryCore
 import AgentMemoryJSON
 import ClaudeClient
 import ClaudeMessages
 
 /// What an ``AgentLoop`` sends with every request, and how it runs.
 public struct AgentConfiguration: Sendable {
-    /// The model, such as `claude-sonnet-4-5`.
+    /// The model front ends and examples use when none is chosen: the one place its name is written.
+    public static let defaultModel = "claude-sonnet-5-5"
+
+    /// The model, such as ``defaultModel``.
     public var model: String
     /// `max_tokens` of each request.
     public var maxTokens: Int
@@ -26,13 +30,19 @@ public struct AgentConfiguration: Sendable {
     public var extraFields: JSONObject
     /// What resuming does with tool calls of a saved turn that never got results.
     public var interruptedToolCalls: InterruptedToolCallPolicy
+    /// Server-side context management (clearing old tool uses and thinking, compaction), when set;
+    /// its beta headers are added to every request.
+    public var contextManagement: ContextManagement?
+    /// A client-side bound on the request's input tokens, when set.
+    public var contextWindow: ContextWindow?
 
     /// Creates a configuration; everything but the model has the documented default.
     public init(
         model: String, maxTokens: Int = 4096, system: SystemPrompt? = nil, maxIterations: Int = 20,
         promptCaching: PromptCaching = .default, streaming: Bool = true, temperature: Double? = nil,
         toolChoice: ToolChoice? = nil, thinking: JSONValue? = nil, extraFields: JSONObject = JSONObject(),
-        interruptedToolCalls: InterruptedToolCallPolicy = .reportInterrupted
+        interruptedToolCalls: InterruptedToolCallPolicy = .reportInterrupted, contextManagement: ContextManagement? = nil,
+        contextWindow: ContextWindow? = nil
     ) {
         self.model = model
         self.maxTokens = maxTokens
@@ -45,6 +55,8 @@ public struct AgentConfiguration: Sendable {
         self.thinking = thinking
         self.extraFields = extraFields
         self.interruptedToolCalls = interruptedToolCalls
+        self.contextManagement = contextManagement
+        self.contextWindow = contextWindow
     }
 }
 
@@ -100,18 +112,23 @@ public struct AgentHooks: Sendable {
     public var didReceiveTurn: (@Sendable (MessageResponse) async -> Void)?
     /// Called with streamed text, thinking and tool input as they arrive (when streaming).
     public var streamEvent: (@Sendable (MessageStreamEvent) -> Void)?
+    /// Called after a response whose context was managed (edits applied, a compaction, or a
+    /// trimmed window), with what was done and the tokens it saved; before ``didReceiveTurn``.
+    public var didManageContext: (@Sendable (ContextReport) async -> Void)?
 
     /// Creates hooks; all optional.
     public init(
         shouldRunTool: (@Sendable (ToolUse) async -> ToolCallDecision)? = nil,
         didRunTool: (@Sendable (ToolUse, ContentBlock) async -> Void)? = nil,
         didReceiveTurn: (@Sendable (MessageResponse) async -> Void)? = nil,
-        streamEvent: (@Sendable (MessageStreamEvent) -> Void)? = nil
+        streamEvent: (@Sendable (MessageStreamEvent) -> Void)? = nil,
+        didManageContext: (@Sendable (ContextReport) async -> Void)? = nil
     ) {
         self.shouldRunTool = shouldRunTool
         self.didRunTool = didRunTool
         self.didReceiveTurn = didReceiveTurn
         self.streamEvent = streamEvent
+        self.didManageContext = didManageContext
     }
 }
 
@@ -128,6 +145,22 @@ public struct AgentRunResult: Sendable {
     public var usage: Usage
     /// The last response of this run, if any.
     public var lastResponse: MessageResponse?
+    /// How the context of each call was managed, for the calls where something was cleared,
+    /// compacted or left out.
+    public var contextReports: [ContextReport] = []
+
+    /// Input tokens saved by context management over this run.
+    public var tokensSavedByContextManagement: Int { contextReports.reduce(0) { $0 + $1.tokensSaved } }
+
+    /// Whether the run ended because the conversation filled the model's context window.
+    public var contextWindowExceeded: Bool { stopReason == .modelContextWindowExceeded }
+
+    /// What to tell a user when ``contextWindowExceeded``.
+    public static let contextWindowExceededMessage = """
+        the conversation filled the model's context window (stop reason model_context_window_exceeded); the transcript \
+        is saved intact. Continue it with context management (server-side clearing or compaction) or a client-side \
+        window that keeps the request under a budget, or start a new session
+        """
 
     /// The text of the last response.
     public var text: String { lastResponse?.text ?? "" }

@@ -1,21 +1,29 @@
+import AgentMemoryJSON
 import ClaudeClient
 import ClaudeMessages
 import AgentMemoryCore
+import Logging
 
 /// Runs an agent: calls Claude, runs the tool calls of each turn through a ``ToolExecutor``,
 /// sends the results back, and repeats until Claude is done, saving the session after every step.
 ///
 /// ```swift
 /// let loop = AgentLoop(client: try .fromEnvironment(), executor: executor,
-///                      configuration: AgentConfiguration(model: "claude-sonnet-4-5", system: "You remember things."))
+///                      configuration: AgentConfiguration(model: AgentConfiguration.defaultModel, system: "You remember things."))
 /// let session = try await AgentSession.open(id: "s1", store: MemoryStoreSessionStore(store: store, namespace: ns))
 /// let result = try await loop.run("Remember that I like tea.", in: session)
 /// ```
 ///
 /// Stop reasons: `tool_use` runs every `tool_use` block and sends one user message with all
-/// results; `pause_turn` sends the turn back to continue; anything else (`end_turn`,
-/// `stop_sequence`, `max_tokens`, `refusal`, reasons added later) ends the run, and tool calls
-/// in such a turn are not run. Cancel the calling task to stop a run; what was saved stays.
+/// results; `pause_turn` and `compaction` (after `pause_after_compaction`) send the turn back to
+/// continue; anything else (`end_turn`, `stop_sequence`, `max_tokens`, `refusal`,
+/// `model_context_window_exceeded`, reasons added later) ends the run, and tool calls in such a
+/// turn are not run (`lib/tools/_beta_runner.py` of the `anthropic` 2.14.0 Python package maps
+/// them the same way). Cancel the calling task to stop a run; what was saved stays.
+///
+/// Long sessions: requests send the conversation from the latest `compaction` block on (see
+/// ``ConversationView``), with ``AgentConfiguration/contextManagement`` and within
+/// ``AgentConfiguration/contextWindow`` when set; the session keeps every message.
 public struct AgentLoop: Sendable {
     /// The Messages API client.
     public let client: ClaudeClient
@@ -25,13 +33,21 @@ public struct AgentLoop: Sendable {
     public let configuration: AgentConfiguration
     /// Observers and the tool-call veto.
     public let hooks: AgentHooks
+    /// Where each model call and its outcome are logged; nothing by default.
+    public let logger: Logger
+    /// Message sizes the client-side window measured, reused by later requests.
+    let sizeCache = MessageSizeCache()
 
     /// Creates a loop.
-    public init(client: ClaudeClient, executor: any ToolExecutor, configuration: AgentConfiguration, hooks: AgentHooks = AgentHooks()) {
+    public init(
+        client: ClaudeClient, executor: any ToolExecutor, configuration: AgentConfiguration, hooks: AgentHooks = AgentHooks(),
+        logger: Logger = Logger(label: "AgentMemory.agent-loop", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.client = client
         self.executor = executor
         self.configuration = configuration
         self.hooks = hooks
+        self.logger = logger
     }
 
     /// Adds `prompt` as a user turn (unless `nil`) and runs until Claude stops, the maximum
@@ -55,10 +71,11 @@ public struct AgentLoop: Sendable {
         }
 
         var result = AgentRunResult(stopReason: nil, reachedMaxIterations: false, iterations: 0, usage: .zero, lastResponse: nil)
+        var calibration = TokenCalibration()
         while true {
             let transcript = await session.transcript
             guard let last = transcript.messages.last,
-                  last.role == .user || transcript.lastStopReason == .pauseTurn
+                  last.role == .user || Self.continuesTurn(transcript.lastStopReason)
             else {
                 if result.lastResponse == nil { result.stopReason = transcript.lastStopReason }
                 return result
@@ -68,14 +85,31 @@ public struct AgentLoop: Sendable {
                 return result
             }
             try Task.checkCancellation()
-            let request = makeRequest(transcript.messages)
+            let prepared = try await prepareRequest(transcript, calibration: &calibration)
             let response = try await client.send(
-                request, streaming: configuration.streaming, onEvent: configuration.streaming ? hooks.streamEvent : nil)
+                prepared.request, streaming: configuration.streaming, onEvent: configuration.streaming ? hooks.streamEvent : nil,
+                betas: prepared.betas)
             result.iterations += 1
+            logger.debug(
+                "model call", metadata: [
+                    "session": "\(session.id)", "iteration": "\(result.iterations)",
+                    "stop_reason": "\(response.stopReason?.rawValue ?? "none")", "tool_calls": "\(response.toolUses.count)",
+                    "input_tokens": "\(response.usage.inputTokens)", "output_tokens": "\(response.usage.outputTokens)",
+                ])
             result.usage += response.usage
             result.lastResponse = response
             result.stopReason = response.stopReason
-            try await session.append([response.message], stopReason: response.stopReason, usage: response.usage)
+            let edits = AppliedContextEdit.edits(in: response)
+            var marks = prepared.marks
+            marks.serverClearedBefore = serverClearedBefore(edits.compactMap(\.clearedToolUses).reduce(0, +), in: prepared)
+            try await session.append([response.message], stopReason: response.stopReason, usage: response.usage, contextMarks: marks)
+            let report = ContextReport(
+                appliedEdits: edits, compacted: response.content.contains { $0.type == "compaction" },
+                compactedMessages: prepared.marks.compactedBefore, window: prepared.window)
+            if report.changedContext {
+                result.contextReports.append(report)
+                await hooks.didManageContext?(report)
+            }
             await hooks.didReceiveTurn?(response)
             switch response.stopReason {
             case .toolUse?:
@@ -84,13 +118,16 @@ public struct AgentLoop: Sendable {
                 let results = try await runTools(toolUses)
                 // Saved even when cancelled meanwhile: the calls did run.
                 try await session.append([Message(role: .user, content: results)])
-            case .pauseTurn?:
+            case .pauseTurn?, .compaction?:
                 continue
             default:
                 return result
             }
         }
     }
+
+    /// Whether a saved assistant turn that stopped for `reason` is sent back to be continued.
+    static func continuesTurn(_ reason: StopReason?) -> Bool { reason == .pauseTurn || reason == .compaction }
 
     /// Continues a session without a new prompt; see ``run(_:in:)``.
     public func resume(_ session: AgentSession) async throws -> AgentRunResult {
@@ -107,10 +144,14 @@ public struct AgentLoop: Sendable {
         if configuration.promptCaching.system, let prompt = system {
             system = prompt.withCacheControl(configuration.promptCaching.cacheControl)
         }
+        var extraFields = configuration.extraFields
+        if let management = configuration.contextManagement, !management.isEmpty {
+            extraFields["context_management"] = management.jsonValue(offeredTools: executor.toolDefinitions.map(\.name))
+        }
         return MessageRequest(
             model: configuration.model, maxTokens: configuration.maxTokens, system: system, messages: messages,
             tools: tools, toolChoice: configuration.toolChoice, temperature: configuration.temperature,
-            thinking: configuration.thinking, extraFields: configuration.extraFields)
+            thinking: configuration.thinking, extraFields: extraFields)
     }
 
     /// Runs the calls through the veto hook and the executor; one result per call, in order.
@@ -169,7 +210,7 @@ public struct AgentLoop: Sendable {
         }
         // A turn that stopped for another reason (max_tokens, ...) was not run; the API still
         // needs an answer to each call before a new user turn.
-        guard hasPrompt, reason != .pauseTurn else { return [] }
+        guard hasPrompt, !Self.continuesTurn(reason) else { return [] }
         return calls.map {
             .toolResult(
                 toolUseID: $0.id,

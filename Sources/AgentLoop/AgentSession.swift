@@ -1,3 +1,5 @@
+import AgentMemoryCore
+import AgentMemoryJSON
 import ClaudeClient
 import ClaudeMessages
 import Foundation
@@ -46,9 +48,13 @@ public actor AgentSession {
     public var messages: [Message] { transcript.messages }
 
     /// Appends messages and saves. `stopReason` is the stop reason of an appended assistant
-    /// turn (`nil` after a user turn); `usage` is added to the session's total.
-    public func append(_ messages: [Message], stopReason: StopReason? = nil, usage: Usage = .zero) async throws {
+    /// turn (`nil` after a user turn); `usage` is added to the session's total; `contextMarks`,
+    /// when given, replace the saved marks of the latest request.
+    public func append(
+        _ messages: [Message], stopReason: StopReason? = nil, usage: Usage = .zero, contextMarks: ContextMarks? = nil
+    ) async throws {
         transcript.messages += messages
+        if let contextMarks { transcript.contextMarks = contextMarks }
         transcript.lastStopReason = stopReason
         transcript.usage += usage
         transcript.updatedAt = clock()

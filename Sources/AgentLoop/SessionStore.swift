@@ -22,6 +22,8 @@ public struct SessionTranscript: Sendable, Hashable {
     /// The version of the stored metadata this transcript was read or written as (0: never
     /// saved); a save from a stale transcript fails instead of overwriting a newer one.
     public var storeVersion: Int
+    /// What the latest request left out or cleared (see ``ContextMarks``).
+    public var contextMarks: ContextMarks
 
     /// A new, empty transcript.
     public init(id: String, now: Date = Date()) {
@@ -32,6 +34,7 @@ public struct SessionTranscript: Sendable, Hashable {
         createdAt = now
         updatedAt = now
         storeVersion = 0
+        contextMarks = ContextMarks()
     }
 }
 
@@ -102,7 +105,8 @@ public struct SessionError: Error, Sendable, Hashable, CustomStringConvertible {
 /// memory tools never show the model:
 ///
 /// - `_agent_memory/session/<id>/meta`: `{"format", "id", "created_at", "updated_at",
-///   "message_count", "last_stop_reason", "usage"}`;
+///   "message_count", "last_stop_reason", "usage"}`, and `"context"` (``ContextMarks``) once a
+///   request was trimmed or compacted;
 /// - `_agent_memory/session/<id>/message/<index>`: one message's JSON, exactly as sent or
 ///   received, with the index zero-padded to 8 digits so key order is message order.
 ///
@@ -157,6 +161,7 @@ public struct MemoryStoreSessionStore: SessionStore {
         transcript.createdAt = object["created_at"]?.stringValue.flatMap(MemoryRecord.parseDate) ?? meta.createdAt
         transcript.updatedAt = object["updated_at"]?.stringValue.flatMap(MemoryRecord.parseDate) ?? meta.updatedAt
         transcript.storeVersion = meta.version
+        transcript.contextMarks = object["context"].map(ContextMarks.init(jsonValue:)) ?? ContextMarks()
         return transcript
     }
 
@@ -168,7 +173,7 @@ public struct MemoryStoreSessionStore: SessionStore {
         for index in savedMessageCount..<transcript.messages.count {
             operations.append(.put(key: try MemoryKey(Self.messageKey(transcript.id, index: index)), value: transcript.messages[index].jsonValue, options: options))
         }
-        let meta: JSONValue = [
+        var meta: JSONValue = [
             "format": 1,
             "id": .string(transcript.id),
             "created_at": .string(MemoryRecord.formatDate(transcript.createdAt)),
@@ -177,6 +182,10 @@ public struct MemoryStoreSessionStore: SessionStore {
             "last_stop_reason": transcript.lastStopReason.map { .string($0.rawValue) } ?? .null,
             "usage": transcript.usage.jsonValue,
         ]
+        if !transcript.contextMarks.isEmpty, case .object(var object) = meta {
+            object["context"] = transcript.contextMarks.jsonValue
+            meta = .object(object)
+        }
         operations.append(.put(
             key: try MemoryKey(Self.metaKey(transcript.id)), value: meta,
             options: PutOptions(ifVersion: transcript.storeVersion, author: author)))

@@ -1,6 +1,8 @@
+import ClaudeMessages
 import AgentMemoryJSON
 import AgentLoop
 import AgentMemory
+import AgentMemoryRuntime
 import ArgumentParser
 import ClaudeClient
 import Foundation
@@ -10,22 +12,12 @@ import Glibc
 import Darwin
 #endif
 
-/// The model used when neither `--model` nor `AGENT_MEMORY_MODEL` names one.
-let defaultModel = "claude-sonnet-5-5"
-
-/// The system prompt used when `--system` is not given.
-let defaultSystemPrompt = """
-    You are a helpful assistant with persistent memory. Use your memory tools to save facts worth keeping \
-    (preferences, names, decisions, progress) and to look up what you saved in earlier conversations \
-    before saying you do not know.
-    """
-
 /// Options of `run` and `chat`.
 struct AgentOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The session to continue, or to create when it does not exist (default: a new id, printed on stderr).", valueName: "id"))
     var session: String?
 
-    @Option(help: ArgumentHelp("The model (default: $AGENT_MEMORY_MODEL, else \(defaultModel)).", valueName: "model"))
+    @Option(help: ArgumentHelp("The model (default: $AGENT_MEMORY_MODEL, else \(AgentConfiguration.defaultModel)).", valueName: "model"))
     var model: String?
 
     @Option(help: ArgumentHelp("The system prompt (default: a short prompt about using memory; \"\" for none).", valueName: "text"))
@@ -42,13 +34,42 @@ struct AgentOptions: ParsableArguments {
 
     @Flag(help: "Print each response when it is complete instead of streaming text as it arrives.")
     var noStream = false
+
+    @Flag(help: "Let the API clear old tool results from the context (clear_tool_uses, server defaults; the memory tools' calls are kept).")
+    var contextManagement = false
+
+    @Option(help: ArgumentHelp("Let the API compact the conversation into a summary when the input reaches this many tokens.", valueName: "tokens"))
+    var compactAt: Int?
+
+    @Option(help: ArgumentHelp("Keep each request's input (system, tools, messages) under this many tokens on the client side: old tool results cleared first, then old turns left out; the session keeps everything.", valueName: "tokens"))
+    var maxContext: Int?
+
+    /// The server-side context management the flags ask for, or `nil`.
+    func contextManagementConfiguration() throws -> ContextManagement? {
+        if let compactAt, compactAt < 1 { throw CLIError("--compact-at must be at least 1, got \(compactAt)", exitCode: 2) }
+        let management = ContextManagement(
+            clearToolUses: contextManagement ? ClearToolUses() : nil,
+            compaction: compactAt.map { Compaction(triggerTokens: $0) })
+        return management.isEmpty ? nil : management
+    }
+
+    /// The client-side window the flags ask for, or `nil`.
+    func contextWindowConfiguration() throws -> ContextWindow? {
+        guard let maxContext else { return nil }
+        guard maxContext >= 1 else { throw CLIError("--max-context must be at least 1, got \(maxContext)", exitCode: 2) }
+        return ContextWindow(maxInputTokens: maxContext)
+    }
 }
 
-/// An agent loop and session made from the command line, ready to run prompts.
+/// An agent (assembled by the runtime) made from the command line, ready to run prompts.
 struct CLIAgent {
-    let loop: AgentLoop
-    let session: AgentSession
+    let agent: MemoryAgent
+    /// The store the agent's memory and session are kept in; closed by ``closingStore(_:)``.
+    let store: any MemoryStore
     let printer: TurnPrinter
+
+    var loop: AgentLoop { agent.loop }
+    var session: AgentSession { agent.session }
 
     /// Checks the options and environment, opens the store and the session. Nothing is sent.
     static func make(global: GlobalOptions, options: AgentOptions) async throws -> CLIAgent {
@@ -58,6 +79,8 @@ struct CLIAgent {
         }
         guard options.maxTokens >= 1 else { throw CLIError("--max-tokens must be at least 1, got \(options.maxTokens)", exitCode: 2) }
         let tools = try parseTools(options.tools)
+        let contextManagement = try options.contextManagementConfiguration()
+        let contextWindow = try options.contextWindowConfiguration()
         let sessionID = options.session ?? newSessionID()
         do {
             try SessionError.validate(id: sessionID)
@@ -76,27 +99,33 @@ struct CLIAgent {
                     + "(and ANTHROPIC_BASE_URL for another endpoint), or try `agent-memory demo`, which needs no key.",
                 exitCode: 2)
         }
-        let model = options.model ?? environment["AGENT_MEMORY_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultModel
-        let systemText = options.system ?? defaultSystemPrompt
+        let model = global.settings.model(options.model)
+        // A managed context: the default prompt also asks the model to save progress to memory first.
+        let managed = contextManagement != nil || contextWindow != nil
+        let systemText = options.system
+            ?? (managed ? MemoryAgent.defaultSystemPrompt + " " + ContextManagement.memoryReminder : MemoryAgent.defaultSystemPrompt)
         let namespace = try global.resolvedNamespace()
-        let store = try global.openStore()
-        let agent = global.resolvedAgent
-        let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: agent, tools: tools)
-        let session: AgentSession
-        do {
-            session = try await AgentSession.open(
-                id: sessionID, store: MemoryStoreSessionStore(store: store, namespace: namespace, author: agent))
-        } catch let error as SessionError {
-            throw CLIError(error.message, exitCode: 1)
-        }
+        let store = try global.settings.openStore()
         let printer = TurnPrinter(streaming: !options.noStream)
         let configuration = AgentConfiguration(
             model: model, maxTokens: options.maxTokens, system: systemText.isEmpty ? nil : .text(systemText),
-            maxIterations: options.maxIterations, streaming: !options.noStream)
-        let loop = AgentLoop(
-            client: ClaudeClient(configuration: clientConfiguration), executor: executor, configuration: configuration,
-            hooks: printer.hooks)
-        let agentSession = CLIAgent(loop: loop, session: session, printer: printer)
+            maxIterations: options.maxIterations, streaming: !options.noStream, contextManagement: contextManagement,
+            contextWindow: contextWindow)
+        let agent: MemoryAgent
+        do {
+            agent = try await MemoryAgent.open(
+                sessionID: sessionID, store: store, namespace: namespace, agent: global.resolvedAgent,
+                client: ClaudeClient(configuration: clientConfiguration), configuration: configuration, tools: tools,
+                hooks: printer.hooks)
+        } catch let error as SessionError {
+            try? await store.close()
+            throw CLIError(error.message, exitCode: 1)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        let session = agent.session
+        let agentSession = CLIAgent(agent: agent, store: store, printer: printer)
         if options.session == nil {
             printer.note("session \(sessionID) (continue it with --session \(sessionID))")
         } else {
@@ -112,6 +141,11 @@ struct CLIAgent {
                     + "Claude is told they were interrupted and may or may not have taken effect")
         }
         return agentSession
+    }
+
+    /// Runs `body`, then closes the store (also when `body` throws).
+    func closingStore<Result>(_ body: () async throws -> Result) async throws -> Result {
+        try await RuntimeSettings.closing(store) { _ in try await body() }
     }
 
     /// A new session id: `s-` and 12 random hex digits.
@@ -135,10 +169,31 @@ struct CLIAgent {
         } catch let error as SessionError {
             printer.endLine()
             throw CLIError(error.message, exitCode: 1)
+        } catch let error as ContextWindowError {
+            printer.endLine()
+            throw CLIError(
+                "--max-context: " + error.message + ". Nothing more was sent; the session \"\(session.id)\" is saved.", exitCode: 1)
         }
         printer.endLine()
         let reason = result.stopReason?.rawValue ?? "no call"
         printer.note("\(reason) · \(result.iterations) model call\(result.iterations == 1 ? "" : "s") · tokens \(result.usage)")
+        if !result.contextReports.isEmpty {
+            let edits = result.contextReports.flatMap(\.appliedEdits)
+            let trimmed = result.contextReports.filter { $0.window?.trimmed == true }.count
+            var parts: [String] = []
+            if !edits.isEmpty { parts.append("\(edits.count) edit\(edits.count == 1 ? "" : "s") applied by the API (\(edits.map(\.summary).joined(separator: ", ")))") }
+            if result.contextReports.contains(where: \.compacted) { parts.append("compacted") }
+            if trimmed > 0 { parts.append("\(trimmed) request\(trimmed == 1 ? "" : "s") trimmed by --max-context") }
+            parts.append("\(result.tokensSavedByContextManagement) input tokens saved")
+            printer.note("context: " + parts.joined(separator: " · "))
+        }
+        if result.contextWindowExceeded {
+            printer.note(
+                "the conversation filled the model's context window (stop reason model_context_window_exceeded); the transcript "
+                    + "is saved intact. Continue it with --session \(session.id) and --context-management, --compact-at TOKENS or "
+                    + "--max-context TOKENS, or start a new session")
+            return false
+        }
         if result.reachedMaxIterations {
             printer.note(
                 "stopped after --max-iterations \(loop.configuration.maxIterations) model calls before Claude finished; "
@@ -188,6 +243,10 @@ final class TurnPrinter: @unchecked Sendable {
             },
             streamEvent: { [self] event in
                 if case .textDelta(_, let text) = event { writeOut(text) }
+            },
+            didManageContext: { [self] report in
+                endLine()
+                note("context: " + report.summary)
             })
     }
 
@@ -239,7 +298,8 @@ struct Run: AsyncParsableCommand {
                 throw CLIError("PROMPT is empty", exitCode: 2)
             }
             let agent = try await CLIAgent.make(global: global, options: agentOptions)
-            guard try await agent.run(prompt) else { throw ExitCode(1) }
+            let finished = try await agent.closingStore { try await agent.run(prompt) }
+            guard finished else { throw ExitCode(1) }
         }
     }
 }
@@ -261,18 +321,21 @@ struct Chat: AsyncParsableCommand {
         try await runReportingErrors {
             let agent = try await CLIAgent.make(global: global, options: agentOptions)
             let interactive = isatty(STDIN_FILENO) == 1
-            var allFinished = true
-            while true {
-                if interactive { FileHandle.standardError.write(Data("you> ".utf8)) }
-                guard let line = readLine(strippingNewline: true) else { break }
-                let prompt = line.trimmingCharacters(in: .whitespaces)
-                if prompt.isEmpty { continue }
-                do {
-                    if try await !agent.run(prompt) { allFinished = false }
-                } catch let error as CLIError where error.exitCode == 1 {
-                    printError(error.message)
-                    allFinished = false
+            let allFinished = try await agent.closingStore {
+                var allFinished = true
+                while true {
+                    if interactive { FileHandle.standardError.write(Data("you> ".utf8)) }
+                    guard let line = readLine(strippingNewline: true) else { break }
+                    let prompt = line.trimmingCharacters(in: .whitespaces)
+                    if prompt.isEmpty { continue }
+                    do {
+                        if try await !agent.run(prompt) { allFinished = false }
+                    } catch let error as CLIError where error.exitCode == 1 {
+                        printError(error.message)
+                        allFinished = false
+                    }
                 }
+                return allFinished
             }
             if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
             if !allFinished { throw ExitCode(1) }

@@ -1,6 +1,6 @@
 import AgentMemoryJSON
 import AgentMemory
-import AgentMemoryLocations
+import AgentMemoryRuntime
 import ArgumentParser
 import Foundation
 
@@ -10,7 +10,7 @@ struct AgentMemoryCommand: AsyncParsableCommand {
         commandName: "agent-memory",
         abstract: "Persistent, namespaced memory for Claude agents.",
         discussion: """
-            Store: --store sqlite:PATH | memory: (env AGENT_MEMORY_STORE; default \
+            Store: --store sqlite:PATH | postgres://USER[:PASSWORD]@HOST:PORT/DB | memory: (env AGENT_MEMORY_STORE; default \
             $AGENT_MEMORY_HOME/memory.sqlite or ~/.agent-memory/memory.sqlite).
             Namespace: --namespace NAME (env AGENT_MEMORY_NAMESPACE; default "default").
             Agent id recorded as the author of writes: --agent ID (env AGENT_MEMORY_AGENT).
@@ -26,9 +26,11 @@ struct AgentMemoryCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 }
 
-/// Options every subcommand takes.
+/// Options every subcommand takes; the runtime turns them (and the environment) into a store,
+/// a namespace and an agent id.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Where memory is kept: sqlite:PATH or memory:.", valueName: "location"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Where memory is kept: sqlite:PATH, postgres://USER[:PASSWORD]@HOST:PORT/DB or memory:.", valueName: "location"))
     var store: String?
 
     @Option(name: .long, help: ArgumentHelp("The namespace to use (default \"default\").", valueName: "name"))
@@ -49,35 +51,20 @@ struct GlobalOptions: ParsableArguments {
         return merged
     }
 
-    func location() throws -> StoreLocation {
-        do {
-            if let store { return try StoreLocation(parsing: store) }
-            return try StoreLocation.fromEnvironment(environment)
-        } catch let error as MemoryError {
-            throw CLIError(error.message + " (from \(store != nil ? "--store" : "AGENT_MEMORY_STORE"))", exitCode: 2)
-        }
+    /// The options and the environment, as the runtime reads them.
+    var settings: RuntimeSettings {
+        RuntimeSettings(store: store, namespace: namespace, agent: agent, environment: environment)
     }
 
-    func resolvedNamespace() throws -> Namespace {
-        let name = namespace ?? environment["AGENT_MEMORY_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
-        do {
-            return try Namespace(name)
-        } catch let error as MemoryError {
-            throw CLIError(error.message, exitCode: 2)
-        }
-    }
+    func location() throws -> StoreLocation { try settings.location() }
 
-    var resolvedAgent: String? {
-        agent ?? environment["AGENT_MEMORY_AGENT"].flatMap { $0.isEmpty ? nil : $0 }
-    }
+    func resolvedNamespace() throws -> Namespace { try settings.resolvedNamespace() }
 
-    func openStore() throws -> any MemoryStore {
-        let location = try location()
-        do {
-            return try location.open()
-        } catch let error as MemoryError {
-            throw CLIError(error.message, exitCode: 1)
-        }
+    var resolvedAgent: String? { settings.resolvedAgent }
+
+    /// Opens the store, runs `body` with it and closes it (also when `body` throws).
+    func withStore<Result>(_ body: (any MemoryStore) async throws -> Result) async throws -> Result {
+        try await settings.withStore(body)
     }
 }
 
@@ -102,6 +89,9 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
     } catch let error as CLIError {
         printError(error.message)
         throw ExitCode(error.exitCode)
+    } catch let error as RuntimeError {
+        printError(error.message)
+        throw ExitCode(error.kind == .unavailable ? 1 : 2)
     } catch let error as MemoryError {
         printError(error.message)
         let usage: Set<MemoryError.Code> = [.invalidKey, .invalidArgument, .invalidNamespace, .invalidLocation, .valueTooLarge]

@@ -19,10 +19,11 @@ struct Append: AsyncParsableCommand {
         try await runReportingErrors {
             let namespace = try global.resolvedNamespace()
             let parsed = try commandLineValue(value, json: json, verb: "append")
-            let store = try global.openStore()
-            let record = try await store.append(key, value: parsed, in: namespace, options: AppendOptions(author: global.resolvedAgent))
-            let count = record.value.arrayValue.map { "; \($0.count) item\($0.count == 1 ? "" : "s")" } ?? ""
-            printLine("Appended to \"\(key)\" (version \(record.version)\(count)).")
+            try await global.withStore { store in
+                let record = try await store.append(key, value: parsed, in: namespace, options: AppendOptions(author: global.resolvedAgent))
+                let count = record.value.arrayValue.map { "; \($0.count) item\($0.count == 1 ? "" : "s")" } ?? ""
+                printLine("Appended to \"\(key)\" (version \(record.version)\(count)).")
+            }
         }
     }
 }
@@ -43,19 +44,20 @@ struct Changes: AsyncParsableCommand {
         try await runReportingErrors {
             guard since >= 0 else { throw CLIError("--since must be 0 or more, got \(since)", exitCode: 2) }
             let namespace = try global.resolvedNamespace()
-            let store = try global.openStore()
-            if follow {
-                for try await change in store.watch(in: namespace, since: since) {
-                    printLine(format(change))
+            try await global.withStore { store in
+                if follow {
+                    for try await change in store.watch(in: namespace, since: since) {
+                        printLine(format(change))
+                    }
+                    return
                 }
-                return
-            }
-            var last = since
-            while true {
-                let batch = try await store.changes(in: namespace, since: last, limit: 1000)
-                for change in batch { printLine(format(change)) }
-                guard let next = batch.last?.sequence, batch.count == 1000 else { break }
-                last = next
+                var last = since
+                while true {
+                    let batch = try await store.changes(in: namespace, since: last, limit: 1000)
+                    for change in batch { printLine(format(change)) }
+                    guard let next = batch.last?.sequence, batch.count == 1000 else { break }
+                    last = next
+                }
             }
         }
     }
@@ -83,13 +85,14 @@ struct History: AsyncParsableCommand {
         try await runReportingErrors {
             guard limit >= 1 else { throw CLIError("--limit must be at least 1, got \(limit)", exitCode: 2) }
             let namespace = try global.resolvedNamespace()
-            let store = try global.openStore()
-            let history = try await store.history(of: key, in: namespace, limit: limit)
-            guard !history.isEmpty else {
-                throw CLIError("No history for \"\(key)\" in namespace \"\(namespace)\"", exitCode: 1)
-            }
-            for change in history {
-                printLine("v\(change.version)\t\(change.operation.rawValue)\t\(change.author ?? "-")\t\(MemoryRecord.formatDate(change.time))")
+            try await global.withStore { store in
+                let history = try await store.history(of: key, in: namespace, limit: limit)
+                guard !history.isEmpty else {
+                    throw CLIError("No history for \"\(key)\" in namespace \"\(namespace)\"", exitCode: 1)
+                }
+                for change in history {
+                    printLine("v\(change.version)\t\(change.operation.rawValue)\t\(change.author ?? "-")\t\(MemoryRecord.formatDate(change.time))")
+                }
             }
         }
     }

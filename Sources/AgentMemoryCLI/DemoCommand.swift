@@ -1,7 +1,8 @@
+import ClaudeMessages
 import AgentMemoryJSON
 import AgentLoop
 import AgentMemory
-import AgentMemoryLocations
+import AgentMemoryRuntime
 import AgentMemoryTesting
 import ArgumentParser
 import ClaudeClient
@@ -14,22 +15,58 @@ struct Demo: AsyncParsableCommand {
             Starts a scripted Messages API server on 127.0.0.1 and runs the real agent loop, memory tools, \
             store and session transcripts against it, twice: in run 1 the scripted model remembers a fact, \
             in run 2 (a new store connection, loop and session) it recalls it. Nothing is sent to Anthropic. \
-            Uses a throwaway SQLite file unless --store (or AGENT_MEMORY_STORE) is given.
+            Uses a throwaway SQLite file unless --store (or AGENT_MEMORY_STORE) is given. With --long, a long \
+            session instead: many model calls reading long pages under --max-context, the request size staying \
+            flat while memory keeps the findings, then a second process resuming the session (a --store \
+            must be one that a second process can open: not memory:).
             """)
 
     @OptionGroup var options: GlobalOptions
     @ParentCommand var root: AgentMemoryCommand
     var global: GlobalOptions { options.merged(over: root.options) }
 
+    @Flag(help: "Run a long scripted session under a client-side context window, then resume it in a second process.")
+    var long = false
+
+    @Option(help: ArgumentHelp("With --long: the model calls of the long session.", valueName: "n"))
+    var turns = 60
+
+    @Option(help: ArgumentHelp(visibility: .private)) var resumeSession: String?
+
     func run() async throws {
         try await runReportingErrors {
-            try await runDemo()
+            if let resumeSession {
+                try await resumeLongDemo(sessionID: resumeSession)
+            } else if long {
+                try await runLongDemo()
+            } else {
+                var opened = Opened()
+                do {
+                    try await runDemo(opened: &opened)
+                } catch {
+                    try? await opened.release()
+                    throw error
+                }
+                try await opened.release()
+            }
         }
     }
 
-    private func runDemo() async throws {
+    /// What a demo opened: the stores, closed at the end, then the throwaway folder, deleted.
+    private struct Opened {
+        var stores: [any MemoryStore] = []
+        var throwaway: URL?
+
+        func release() async throws {
+            defer { if let throwaway { try? FileManager.default.removeItem(at: throwaway) } }
+            for store in stores { try await store.close() }
+        }
+    }
+
+    /// The two runs; what they open goes into `opened`, for the caller to release.
+    private func runDemo(opened: inout Opened) async throws {
         let namespace = try global.resolvedNamespace()
-        let explicitStore = global.store != nil || !(global.environment["AGENT_MEMORY_STORE"] ?? "").isEmpty
+        let explicitStore = global.settings.namesStore
         let location: StoreLocation
         var throwaway: URL?
         if explicitStore {
@@ -38,9 +75,9 @@ struct Demo: AsyncParsableCommand {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-demo-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             throwaway = directory
+            opened.throwaway = directory
             location = .sqlite(path: directory.appendingPathComponent("demo.sqlite").path)
         }
-        defer { if let throwaway { try? FileManager.default.removeItem(at: throwaway) } }
 
         let server: ScriptedMessagesServer
         do {
@@ -78,6 +115,7 @@ struct Demo: AsyncParsableCommand {
         let firstPrompt = "Hi! My favourite tea is jasmine. Please remember that."
         printLine("\nRun 1 · session \(firstSession)\n  user: \(firstPrompt)")
         let firstStore = try location.open()
+        opened.stores.append(firstStore)
         let first = try await runOnce(
             prompt: firstPrompt, sessionID: firstSession, store: firstStore, namespace: namespace, client: client, model: model,
             onToolResult: { _ in })
@@ -97,6 +135,7 @@ struct Demo: AsyncParsableCommand {
         printLine("\nRun 2 · new store connection, loop and session \(secondSession)\n  user: \(secondPrompt)")
         // (`memory:` lives in this process only, so both runs share that one store object.)
         let secondStore = location == .inMemory ? firstStore : try location.open()
+        if location != .inMemory { opened.stores.append(secondStore) }
         let second = try await runOnce(
             prompt: secondPrompt, sessionID: secondSession, store: secondStore, namespace: namespace, client: client, model: model,
             onToolResult: { result in
@@ -132,7 +171,6 @@ struct Demo: AsyncParsableCommand {
         prompt: String, sessionID: String, store: any MemoryStore, namespace: Namespace, client: ClaudeClient, model: String,
         onToolResult: @escaping @Sendable (ToolResult) -> Void
     ) async throws -> AgentRunResult {
-        let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: global.resolvedAgent ?? "demo-agent")
         let hooks = AgentHooks(
             shouldRunTool: { call in
                 printLine("  → \(call.name) \(call.input.jsonString())")
@@ -146,14 +184,12 @@ struct Demo: AsyncParsableCommand {
             didReceiveTurn: { response in
                 printLine("  claude (scripted): \(response.text)")
             })
-        let loop = AgentLoop(
-            client: client, executor: executor,
-            configuration: AgentConfiguration(model: model, system: .text(defaultSystemPrompt), maxIterations: 5),
+        let agent = try await MemoryAgent.open(
+            sessionID: sessionID, store: store, namespace: namespace, agent: global.resolvedAgent ?? "demo-agent", client: client,
+            configuration: AgentConfiguration(model: model, system: .text(MemoryAgent.defaultSystemPrompt), maxIterations: 5),
             hooks: hooks)
-        let session = try await AgentSession.open(
-            id: sessionID, store: MemoryStoreSessionStore(store: store, namespace: namespace, author: global.resolvedAgent ?? "demo-agent"))
         do {
-            return try await loop.run(prompt, in: session)
+            return try await agent.run(prompt)
         } catch let error as ClaudeAPIError {
             throw CLIError("the scripted server answered with an error: \(error)", exitCode: 1)
         }

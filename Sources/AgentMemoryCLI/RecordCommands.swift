@@ -21,14 +21,15 @@ struct Remember: AsyncParsableCommand {
         try await runReportingErrors {
             if let ttl, ttl < 1 { throw CLIError("--ttl must be a whole number of seconds >= 1, got \(ttl)", exitCode: 2) }
             let namespace = try global.resolvedNamespace()
-            let store = try global.openStore()
-            let parsed = try commandLineValue(value, json: json, verb: "store")
-            let record = try await reportingConflicts {
-                try await store.put(
-                    key, value: parsed, in: namespace,
-                    options: PutOptions(ifVersion: ifVersion, ttl: ttl.map { .seconds($0) }, author: global.resolvedAgent))
+            try await global.withStore { store in
+                let parsed = try commandLineValue(value, json: json, verb: "store")
+                let record = try await reportingConflicts {
+                    try await store.put(
+                        key, value: parsed, in: namespace,
+                        options: PutOptions(ifVersion: ifVersion, ttl: ttl.map { .seconds($0) }, author: global.resolvedAgent))
+                }
+                printLine(record.version == 1 ? "Remembered \"\(key)\" (version 1)." : "Updated \"\(key)\" (version \(record.version)).")
             }
-            printLine(record.version == 1 ? "Remembered \"\(key)\" (version 1)." : "Updated \"\(key)\" (version \(record.version)).")
         }
     }
 }
@@ -46,16 +47,17 @@ struct Recall: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let namespace = try global.resolvedNamespace()
-            let store = try global.openStore()
-            guard let record = try await store.get(key, in: namespace) else {
-                throw CLIError("No memory is stored under \"\(key)\" in namespace \"\(namespace)\"", exitCode: 1)
-            }
-            if json {
-                printLine(record.jsonObject.jsonString())
-            } else if case .string(let text) = record.value {
-                printLine(text)
-            } else {
-                printLine(record.value.jsonString())
+            try await global.withStore { store in
+                guard let record = try await store.get(key, in: namespace) else {
+                    throw CLIError("No memory is stored under \"\(key)\" in namespace \"\(namespace)\"", exitCode: 1)
+                }
+                if json {
+                    printLine(record.jsonObject.jsonString())
+                } else if case .string(let text) = record.value {
+                    printLine(text)
+                } else {
+                    printLine(record.value.jsonString())
+                }
             }
         }
     }
@@ -77,25 +79,26 @@ struct List: AsyncParsableCommand {
         try await runReportingErrors {
             guard limit >= 1 else { throw CLIError("--limit must be at least 1, got \(limit)", exitCode: 2) }
             let namespace = try global.resolvedNamespace()
-            let store = try global.openStore()
-            var page = try await store.list(in: namespace, prefix: prefix, cursor: cursor, limit: limit)
-            if !all {
-                // Session transcripts are the library's, not memories; the page may come out short.
-                page.records.removeAll { ReservedKeys.isReserved($0.key) }
-            }
-            if json {
-                let object: JSONValue = [
-                    "records": .array(page.records.map(\.jsonObject)),
-                    "nextCursor": page.nextCursor.map(JSONValue.string) ?? .null,
-                ]
-                printLine(object.jsonString())
-                return
-            }
-            for record in page.records {
-                printLine("\(record.key)\t\(MemoryText.preview(of: record.value))")
-            }
-            if let next = page.nextCursor {
-                FileHandle.standardError.write(Data("more keys: --cursor \(next)\n".utf8))
+            try await global.withStore { store in
+                var page = try await store.list(in: namespace, prefix: prefix, cursor: cursor, limit: limit)
+                if !all {
+                    // Session transcripts are the library's, not memories; the page may come out short.
+                    page.records.removeAll { ReservedKeys.isReserved($0.key) }
+                }
+                if json {
+                    let object: JSONValue = [
+                        "records": .array(page.records.map(\.jsonObject)),
+                        "nextCursor": page.nextCursor.map(JSONValue.string) ?? .null,
+                    ]
+                    printLine(object.jsonString())
+                    return
+                }
+                for record in page.records {
+                    printLine("\(record.key)\t\(MemoryText.preview(of: record.value))")
+                }
+                if let next = page.nextCursor {
+                    FileHandle.standardError.write(Data("more keys: --cursor \(next)\n".utf8))
+                }
             }
         }
     }
@@ -115,14 +118,15 @@ struct Forget: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let namespace = try global.resolvedNamespace()
-            let store = try global.openStore()
-            let deleted = try await reportingConflicts {
-                try await store.delete(key, in: namespace, ifVersion: ifVersion, author: global.resolvedAgent)
+            try await global.withStore { store in
+                let deleted = try await reportingConflicts {
+                    try await store.delete(key, in: namespace, ifVersion: ifVersion, author: global.resolvedAgent)
+                }
+                guard deleted else {
+                    throw CLIError("No memory is stored under \"\(key)\" in namespace \"\(namespace)\"; nothing was forgotten", exitCode: 1)
+                }
+                printLine("Forgot \"\(key)\".")
             }
-            guard deleted else {
-                throw CLIError("No memory is stored under \"\(key)\" in namespace \"\(namespace)\"; nothing was forgotten", exitCode: 1)
-            }
-            printLine("Forgot \"\(key)\".")
         }
     }
 }
@@ -140,9 +144,10 @@ struct Search: AsyncParsableCommand {
         try await runReportingErrors {
             guard limit >= 1 else { throw CLIError("--limit must be at least 1, got \(limit)", exitCode: 2) }
             let namespace = try global.resolvedNamespace()
-            let store = try global.openStore()
-            for hit in try await store.search(query, in: namespace, limit: limit) {
-                printLine("\(hit.record.key)\t\(MemoryText.singleLine(hit.snippet, limit: 200))")
+            try await global.withStore { store in
+                for hit in try await store.search(query, in: namespace, limit: limit) {
+                    printLine("\(hit.record.key)\t\(MemoryText.singleLine(hit.snippet, limit: 200))")
+                }
             }
         }
     }
@@ -157,9 +162,10 @@ struct Namespaces: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let store = try global.openStore()
-            for summary in try await store.namespaces() {
-                printLine("\(summary.namespace)\t\(summary.recordCount)")
+            try await global.withStore { store in
+                for summary in try await store.namespaces() {
+                    printLine("\(summary.namespace)\t\(summary.recordCount)")
+                }
             }
         }
     }

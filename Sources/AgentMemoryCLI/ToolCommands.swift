@@ -75,12 +75,13 @@ struct Exec: AsyncParsableCommand {
             } catch let error as MessageDecodingError {
                 throw CLIError("stdin: \(error.message)", exitCode: 2)
             }
-            let store = try global.openStore()
-            let executor = MemoryToolExecutor(
-                store: store, namespace: namespace, agent: global.resolvedAgent, tools: selected,
-                access: readOnly ? .readOnly : .readWrite)
-            let message = await executor.execute(blocks: blocks)
-            printLine(message.jsonValue.jsonString(pretty: pretty))
+            try await global.withStore { store in
+                let executor = MemoryToolExecutor(
+                    store: store, namespace: namespace, agent: global.resolvedAgent, tools: selected,
+                    access: readOnly ? .readOnly : .readWrite)
+                let message = await executor.execute(blocks: blocks)
+                printLine(message.jsonValue.jsonString(pretty: pretty))
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 import AgentMemoryJSON
 import AgentMemory
+import AgentMemoryRuntime
 import ArgumentParser
 import Foundation
 
@@ -14,15 +15,11 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let namespace = try global.resolvedNamespace()
-            let store = try global.openStore()
-            var cursor: String?
-            repeat {
-                let page = try await store.list(in: namespace, prefix: nil, cursor: cursor, limit: 1000)
-                var chunk = ""
-                for record in page.records { chunk += record.jsonObject.jsonString() + "\n" }
-                FileHandle.standardOutput.write(Data(chunk.utf8))
-                cursor = page.nextCursor
-            } while cursor != nil
+            try await global.withStore { store in
+                try await MemoryExport.write(from: store, namespace: namespace) { chunk in
+                    FileHandle.standardOutput.write(Data(chunk.utf8))
+                }
+            }
         }
     }
 }
@@ -31,8 +28,8 @@ struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read JSON Lines records (as written by export) from FILE or stdin into the namespace.",
         discussion: """
-            Every line is checked first; if any is invalid, each bad line is reported with its number and \
-            nothing is imported. Valid input is written in one transaction. Each record's value, author and \
+            Every line is checked first, against the store's limits; if any is invalid, each bad line is \
+            reported with its number and nothing is imported. Valid input is written in one transaction. Each record's value, author and \
             remaining time to live are kept; versions and times are the store's (a key that exists gets a \
             new version). Records that have already expired are skipped.
             """)
@@ -54,41 +51,18 @@ struct Import: AsyncParsableCommand {
             } else {
                 data = FileHandle.standardInput.readDataToEndOfFile()
             }
-            let limits = MemoryLimits.default
-            let now = Date()
-            var operations: [MemoryOperation] = []
-            var problems: [String] = []
-            var skipped = 0
-            for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-                let text = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
-                if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            try await global.withStore { store in
+                let imported: MemoryImport
                 do {
-                    let record = try MemoryRecord(jsonObject: JSONValue(parsing: Array(text)))
-                    let key = try MemoryKey(record.key)
-                    try limits.validate(key: key)
-                    try limits.validate(valueBytes: record.value.jsonByteCount, key: record.key)
-                    if let expiresAt = record.expiresAt {
-                        guard expiresAt > now else {
-                            skipped += 1
-                            continue
-                        }
-                        let remaining = Duration.milliseconds(Int64(expiresAt.timeIntervalSince(now) * 1000))
-                        operations.append(.put(key: key, value: record.value, options: PutOptions(ttl: remaining, author: record.author ?? global.resolvedAgent)))
-                    } else {
-                        operations.append(.put(key: key, value: record.value, options: PutOptions(author: record.author ?? global.resolvedAgent)))
-                    }
-                } catch let error as MemoryError {
-                    problems.append("line \(index + 1): \(error.message)")
-                } catch {
-                    problems.append("line \(index + 1): not valid JSON: \(error)")
+                    imported = try await MemoryImport.run(data, into: store, namespace: namespace, agent: global.resolvedAgent)
+                } catch let error as MemoryImportError {
+                    throw CLIError(error.description, exitCode: 2)
                 }
+                let skipped = imported.skippedExpired
+                printLine(
+                    "Imported \(imported.operations.count) records into \"\(namespace)\""
+                        + (skipped > 0 ? " (skipped \(skipped) expired)." : "."))
             }
-            if !problems.isEmpty {
-                throw CLIError("nothing was imported; fix these lines:\n" + problems.joined(separator: "\n"), exitCode: 2)
-            }
-            let store = try global.openStore()
-            try await store.batch(operations, in: namespace)
-            printLine("Imported \(operations.count) records into \"\(namespace)\"" + (skipped > 0 ? " (skipped \(skipped) expired)." : "."))
         }
     }
 }

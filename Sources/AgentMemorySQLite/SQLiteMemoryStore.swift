@@ -103,8 +103,10 @@ public final class SQLiteMemoryStore: MemoryStore {
     }
 
     /// The default file: `$AGENT_MEMORY_HOME/memory.sqlite`, else `~/.agent-memory/memory.sqlite`.
-    public static var defaultPath: String {
-        let environment = ProcessInfo.processInfo.environment
+    public static var defaultPath: String { defaultPath(environment: ProcessInfo.processInfo.environment) }
+
+    /// The default file under the given environment's `AGENT_MEMORY_HOME`, else `HOME`.
+    public static func defaultPath(environment: [String: String]) -> String {
         if let home = environment["AGENT_MEMORY_HOME"], !home.isEmpty {
             return (home as NSString).appendingPathComponent("memory.sqlite")
         }

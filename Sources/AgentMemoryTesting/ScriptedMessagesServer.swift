@@ -22,6 +22,8 @@ public struct RecordedRequest: Sendable {
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
     /// The body parsed as JSON, or `nil`.
     public var json: JSONValue? { try? JSONValue(parsing: body) }
+    /// The path without its query, such as `/v1/messages/count_tokens`.
+    public var route: String { String(path.split(separator: "?", maxSplits: 1).first ?? "") }
     /// The request's `messages`, decoded, or `[]`.
     public var messages: [Message] {
         (json?["messages"]?.arrayValue ?? []).compactMap { try? Message(jsonValue: $0) }
@@ -30,6 +32,13 @@ public struct RecordedRequest: Sendable {
 
 /// A Messages API server on 127.0.0.1 that answers with scripted responses, in order, and
 /// records every request: for testing agents without an API key or a network.
+///
+/// Like the API, it answers `POST /v1/messages/count_tokens` itself (with
+/// ``ScriptedAPIRules/tokenCount(of:)``, no scripted response used) and rejects a
+/// `POST /v1/messages` whose conversation breaks the API's rules (an orphan `tool_result`, a
+/// `tool_use` without its result, a misplaced `compaction` block) with a 400
+/// `invalid_request_error`, also without using a scripted response; set
+/// ``checksConversations`` to `false` to script such requests anyway.
 ///
 /// It speaks real HTTP/1.1 over POSIX sockets (keep-alive, `Content-Length` and chunked
 /// request bodies, `Expect: 100-continue`), one thread per connection.
@@ -51,6 +60,8 @@ public final class ScriptedMessagesServer: @unchecked Sendable {
     private var recorded: [RecordedRequest] = []
     private var connections: Set<Int32> = []
     private var stopped = false
+    private var checking = true
+    private var counting = true
 
     /// Starts listening on an ephemeral port of 127.0.0.1.
     public init() throws {
@@ -106,6 +117,25 @@ public final class ScriptedMessagesServer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return recorded
+    }
+
+    /// The `POST /v1/messages` requests received so far, in order (without token counts).
+    public var messageRequests: [RecordedRequest] { requests.filter { $0.route == "/v1/messages" } }
+
+    /// The `POST /v1/messages/count_tokens` requests received so far, in order.
+    public var countTokensRequests: [RecordedRequest] { requests.filter { $0.route == "/v1/messages/count_tokens" } }
+
+    /// Whether a `POST /v1/messages` that breaks the API's conversation rules is rejected (the default).
+    public var checksConversations: Bool {
+        get { lock.withLock { checking } }
+        set { lock.withLock { checking = newValue } }
+    }
+
+    /// Whether `POST /v1/messages/count_tokens` is answered by the server itself (the default);
+    /// set to `false` to script its responses (errors, retries) like any other request.
+    public var countsTokens: Bool {
+        get { lock.withLock { counting } }
+        set { lock.withLock { counting = newValue } }
     }
 
     /// How many scripted responses are still unused.
@@ -177,6 +207,11 @@ public final class ScriptedMessagesServer: @unchecked Sendable {
             close(fd)
         }
         while let request = connection.readRequest() {
+            if let answer = automaticAnswer(request) {
+                lock.withLock { recorded.append(request) }
+                guard connection.write(answer) else { return }
+                continue
+            }
             lock.lock()
             recorded.append(request)
             let number = recorded.count

@@ -89,6 +89,8 @@ public struct ScriptedResponse: Sendable {
         var startUsage = usage
         if startUsage["output_tokens"] != nil { startUsage["output_tokens"] = 1 }
         if start["usage"] != nil { start["usage"] = .object(startUsage) }
+        // Applied context edits come on `message_delta`; `message_start` holds the field empty.
+        if start["context_management"] != nil { start["context_management"] = .null }
         var events = [event("message_start", ["type": "message_start", "message": .object(start)])]
         events.append(event("ping", ["type": "ping"]))
         for (index, block) in response.content.enumerated() {
@@ -109,6 +111,15 @@ public struct ScriptedResponse: Sendable {
                 if let signature = block.json["signature"]?.stringValue {
                     deltas.append(["type": "signature_delta", "signature": .string(signature)])
                 }
+            case "compaction":
+                // The summary arrives in one `compaction_delta` (lib/streaming/_beta_messages.py in
+                // the `anthropic` 2.14.0 Python package); the opening block has it empty.
+                var delta: JSONObject = ["type": "compaction_delta"]
+                for key in ["content", "encrypted_content"] where block.json[key] != nil {
+                    opening[key] = .null
+                    delta[key] = block.json[key]
+                }
+                deltas.append(delta)
             case .toolUse, .serverToolUse:
                 opening["input"] = .object([:])
                 let input = block.json["input"]?.jsonString() ?? "{}"
@@ -134,6 +145,7 @@ public struct ScriptedResponse: Sendable {
         if response.json["stop_sequence"] == nil { delta["stop_sequence"] = nil }
         var messageDelta: JSONObject = ["type": "message_delta", "delta": .object(delta)]
         if let output = usage["output_tokens"] { messageDelta["usage"] = ["output_tokens": output] }
+        if let context = response.json["context_management"] { messageDelta["context_management"] = context }
         events.append(event("message_delta", messageDelta))
         events.append(event("message_stop", ["type": "message_stop"]))
         return events

@@ -1,6 +1,7 @@
 import AgentMemoryJSON
 import ClaudeMessages
 import Foundation
+import Logging
 
 /// A Messages API client: `POST /v1/messages`, with retries like the official SDKs, typed
 /// errors, and streaming through server-sent events.
@@ -8,7 +9,7 @@ import Foundation
 /// ```swift
 /// let client = try ClaudeClient.fromEnvironment()
 /// let response = try await client.createMessage(MessageRequest(
-///     model: "claude-sonnet-4-5", maxTokens: 1024, messages: [.user("Hello")]))
+///     model: "claude-sonnet-5-5", maxTokens: 1024, messages: [.user("Hello")]))
 /// ```
 public struct ClaudeClient: Sendable {
     /// Where and how requests are sent.
@@ -17,12 +18,18 @@ public struct ClaudeClient: Sendable {
     public let transport: any HTTPTransport
     /// Sleep, jitter and clock for retries.
     public let retryTiming: RetryTiming
+    /// Where retries and failures are logged (never the API key); nothing by default.
+    public let logger: Logger
 
     /// Creates a client; by default over a new ``URLSessionTransport`` with real sleeps.
-    public init(configuration: ClaudeConfiguration, transport: (any HTTPTransport)? = nil, retryTiming: RetryTiming = .live) {
+    public init(
+        configuration: ClaudeConfiguration, transport: (any HTTPTransport)? = nil, retryTiming: RetryTiming = .live,
+        logger: Logger = Logger(label: "AgentMemory.claude-client", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.configuration = configuration
         self.transport = transport ?? URLSessionTransport()
         self.retryTiming = retryTiming
+        self.logger = logger
     }
 
     /// A client configured from `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL`.
@@ -49,86 +56,159 @@ public struct ClaudeClient: Sendable {
     }
 
     /// Sends `request`, streamed or not; see ``createMessage(_:)`` and ``streamMessage(_:onEvent:)``.
+    /// `betas` are sent in `anthropic-beta` after the configuration's own.
     public func send(
-        _ request: MessageRequest, streaming: Bool, onEvent: (@Sendable (MessageStreamEvent) -> Void)?
+        _ request: MessageRequest, streaming: Bool, onEvent: (@Sendable (MessageStreamEvent) -> Void)?, betas: [String] = []
     ) async throws -> MessageResponse {
+        var request = request
+        request.stream = streaming ? true : nil
+        return try await withRetries(url: configuration.messagesURL, body: request.jsonValue, streaming: streaming, betas: betas) {
+            try await attempt($0, streaming: streaming, onEvent: onEvent)
+        }
+    }
+
+    /// The number of input tokens `request` would take (its system prompt, tools and messages),
+    /// from `POST /v1/messages/count_tokens`, with the same retries and errors as ``send(_:streaming:onEvent:betas:)``.
+    ///
+    /// Only the fields the endpoint takes are sent (`max_tokens`, `temperature`, `stream` and the
+    /// like are left out). When `betas` (or the configuration's) are given, `token-counting-2024-11-01`
+    /// is added to them, as `resources/beta/messages/messages.py` `count_tokens` does in the
+    /// `anthropic` 2.14.0 Python package; the response is `{"input_tokens": N}` (`types/message_tokens_count.py`).
+    public func countTokens(_ request: MessageRequest, betas: [String] = []) async throws -> Int {
+        // The body fields of `count_tokens` in resources/messages/messages.py and (beta fields:
+        // context_management, compaction, mcp_servers) resources/beta/messages/messages.py.
+        let accepted: Set<String> = [
+            "messages", "model", "system", "thinking", "tool_choice", "tools", "cache_control", "output_config", "speed",
+            "context_management", "compaction", "mcp_servers",
+        ]
+        let full = request.jsonValue.objectValue ?? [:]
+        let body = JSONObject(full.members.filter { accepted.contains($0.key) }.map { ($0.key, $0.value) })
+        var betas = betas
+        if !(configuration.betas + betas).isEmpty, !(configuration.betas + betas).contains("token-counting-2024-11-01") {
+            betas.append("token-counting-2024-11-01")
+        }
+        return try await withRetries(url: configuration.countTokensURL, body: .object(body), streaming: false, betas: betas) {
+            try await countAttempt($0)
+        }
+    }
+
+    /// Sends `body` to `url` until an attempt succeeds, fails for good, or the retries run out.
+    private func withRetries<Result>(
+        url: URL, body: JSONValue, streaming: Bool, betas: [String],
+        _ attempt: (TransportRequest) async throws -> Result
+    ) async throws -> Result {
         guard let apiKey = configuration.apiKey, !apiKey.isEmpty else {
             throw ClaudeAPIError(
                 .missingAPIKey,
                 "no API key: set ANTHROPIC_API_KEY or pass apiKey in ClaudeConfiguration (nothing was sent)")
         }
-        var request = request
-        request.stream = streaming ? true : nil
         let httpRequest = TransportRequest(
-            method: "POST", url: configuration.messagesURL, headers: headers(apiKey: apiKey, streaming: streaming),
-            body: request.jsonValue.jsonData(), timeout: configuration.timeout)
+            method: "POST", url: url, headers: headers(apiKey: apiKey, streaming: streaming, betas: betas),
+            body: body.jsonData(), timeout: configuration.timeout)
         var retry = 0
         while true {
             try Task.checkCancellation()
             do {
-                return try await attempt(httpRequest, streaming: streaming, onEvent: onEvent)
+                return try await attempt(httpRequest)
             } catch let failure as AttemptFailure {
                 let error = redacted(failure.error, apiKey: apiKey)
-                guard failure.retryable, retry < configuration.maxRetries else { throw error }
+                guard failure.retryable, retry < configuration.maxRetries else {
+                    logger.debug("request failed", metadata: ["url": "\(url)", "error": "\(error)"])
+                    throw error
+                }
                 let delay = RetryPolicy.delay(
                     retry: retry, headers: failure.headers, jitter: retryTiming.jitter(), now: retryTiming.now())
+                logger.debug(
+                    "retrying", metadata: ["url": "\(url)", "retry": "\(retry + 1)", "delay": "\(delay)", "error": "\(error)"])
                 try await retryTiming.sleep(delay)
                 retry += 1
             }
         }
     }
 
-    private func headers(apiKey: String, streaming: Bool) -> TransportHeaders {
+    private func headers(apiKey: String, streaming: Bool, betas: [String]) -> TransportHeaders {
         var headers: TransportHeaders = [
             "x-api-key": apiKey,
             "anthropic-version": configuration.anthropicVersion,
             "content-type": "application/json",
             "accept": streaming ? "text/event-stream" : "application/json",
         ]
-        if !configuration.betas.isEmpty { headers.add("anthropic-beta", configuration.betas.joined(separator: ",")) }
+        var allBetas: [String] = []
+        for beta in configuration.betas + betas where !allBetas.contains(beta) { allBetas.append(beta) }
+        if !allBetas.isEmpty { headers.add("anthropic-beta", allBetas.joined(separator: ",")) }
         for field in configuration.additionalHeaders { headers.add(field.name, field.value) }
         return headers
     }
 
-    /// One try; every failure is an ``AttemptFailure`` that says whether to retry.
-    private func attempt(
-        _ request: TransportRequest, streaming: Bool, onEvent: (@Sendable (MessageStreamEvent) -> Void)?
-    ) async throws -> MessageResponse {
+    /// One try of `count_tokens`; every failure is an ``AttemptFailure``.
+    private func countAttempt(_ request: TransportRequest) async throws -> Int {
+        let (response, body) = try await exchange(request)
+        guard let count = (try? JSONValue(parsing: body))?["input_tokens"]?.intValue else {
+            throw AttemptFailure(
+                ClaudeAPIError(
+                    .invalidResponse, status: response.status,
+                    "the response is not a token count (no integer \"input_tokens\"); it starts with: \(Self.quote(body))",
+                    requestID: response.headers["request-id"]),
+                retryable: false)
+        }
+        return count
+    }
+
+    /// Sends `request` and reads a successful response's whole body; an error status, a
+    /// failed connection or a cut body is an ``AttemptFailure``.
+    private func exchange(_ request: TransportRequest) async throws -> (TransportResponse, Data) {
         let response: TransportResponse
         do {
             response = try await transport.send(request)
         } catch {
             throw AttemptFailure(try connectionError(error), retryable: true)
         }
-        let requestID = response.headers["request-id"]
-        guard (200..<300).contains(response.status) else {
-            let body: Data
-            do {
-                body = try await response.collectBody(limit: 1 << 20)
-            } catch {
-                throw AttemptFailure(try connectionError(error), retryable: true)
-            }
-            throw AttemptFailure(
-                Self.apiError(status: response.status, body: body, requestID: requestID),
-                retryable: RetryPolicy.shouldRetry(status: response.status, headers: response.headers),
-                headers: response.headers)
-        }
-        if streaming {
-            return try await readStream(response, requestID: requestID, onEvent: onEvent)
-        }
-        let body: Data
+        try await checkStatus(response)
         do {
-            body = try await response.collectBody()
+            return (response, try await response.collectBody())
         } catch {
             throw AttemptFailure(try connectionError(error), retryable: true)
         }
+    }
+
+    /// Throws the typed error of a response with an error status.
+    private func checkStatus(_ response: TransportResponse) async throws {
+        guard !(200..<300).contains(response.status) else { return }
+        let body: Data
+        do {
+            body = try await response.collectBody(limit: 1 << 20)
+        } catch {
+            throw AttemptFailure(try connectionError(error), retryable: true)
+        }
+        throw AttemptFailure(
+            Self.apiError(status: response.status, body: body, requestID: response.headers["request-id"]),
+            retryable: RetryPolicy.shouldRetry(status: response.status, headers: response.headers),
+            headers: response.headers)
+    }
+
+    /// One try; every failure is an ``AttemptFailure`` that says whether to retry.
+    private func attempt(
+        _ request: TransportRequest, streaming: Bool, onEvent: (@Sendable (MessageStreamEvent) -> Void)?
+    ) async throws -> MessageResponse {
+        if streaming {
+            let response: TransportResponse
+            do {
+                response = try await transport.send(request)
+            } catch {
+                throw AttemptFailure(try connectionError(error), retryable: true)
+            }
+            try await checkStatus(response)
+            return try await readStream(response, requestID: response.headers["request-id"], onEvent: onEvent)
+        }
+        let (response, body) = try await exchange(request)
         do {
             return try MessageResponse(jsonValue: JSONValue(parsing: body))
         } catch {
             throw AttemptFailure(
                 ClaudeAPIError(
                     .invalidResponse, status: response.status,
-                    "the response is not a message (\(error)); it starts with: \(Self.quote(body))", requestID: requestID),
+                    "the response is not a message (\(error)); it starts with: \(Self.quote(body))",
+                    requestID: response.headers["request-id"]),
                 retryable: false)
         }
     }

@@ -64,6 +64,12 @@ public struct ClaudeConfiguration: Sendable, CustomStringConvertible, CustomDebu
         return URL(string: base + "/v1/messages")!
     }
 
+    /// The URL of `POST /v1/messages/count_tokens` under ``baseURL`` (the path of
+    /// `resources/messages/messages.py` `count_tokens` in the `anthropic` 2.14.0 Python package).
+    public var countTokensURL: URL {
+        URL(string: messagesURL.absoluteString + "/count_tokens")!
+    }
+
     /// The settings, with the key shown only as set or not set.
     public var description: String {
         "ClaudeConfiguration(apiKey: \(apiKey == nil ? "not set" : "set (redacted)"), baseURL: \(baseURL.absoluteString), "

@@ -15,7 +15,8 @@ public enum MessageStreamEvent: Sendable, Hashable {
 
 /// Assembles the events of a Messages API stream into the ``MessageResponse`` a non-streamed
 /// call returns: text, thinking and signature deltas appended, citations collected, tool
-/// inputs parsed from their accumulated JSON, `message_delta` merged, unknown events ignored.
+/// inputs parsed from their accumulated JSON, compaction summaries filled in, `message_delta`
+/// merged (with its `context_management`), unknown events ignored.
 public struct MessageStreamAccumulator: Sendable {
     private var message: JSONObject?
     private var blocks: [Int: JSONObject] = [:]
@@ -72,6 +73,10 @@ public struct MessageStreamAccumulator: Sendable {
                 report.append(.thinkingDelta(index: index, thinking: thinking))
             case "signature_delta":
                 block["signature"] = .string((block["signature"]?.stringValue ?? "") + (delta["signature"]?.stringValue ?? ""))
+            case "compaction_delta":
+                // The delta carries the whole summary: it replaces the block's fields
+                // (lib/streaming/_beta_messages.py in the `anthropic` 2.14.0 Python package).
+                for key in ["content", "encrypted_content"] where delta[key] != nil { block[key] = delta[key] }
             case "citations_delta":
                 if let citation = delta["citation"] {
                     block["citations"] = .array((block["citations"]?.arrayValue ?? []) + [citation])
@@ -99,6 +104,9 @@ public struct MessageStreamAccumulator: Sendable {
         case "message_delta":
             guard message != nil else { throw malformed(event) }
             for (key, value) in data["delta"]?.objectValue ?? [:] { message?[key] = value }
+            // Context management reports its applied edits on `message_delta`, beside `delta`
+            // (lib/streaming/_beta_messages.py in the `anthropic` 2.14.0 Python package).
+            if let context = data["context_management"], !context.isNull { message?["context_management"] = context }
             if let usage = data["usage"]?.objectValue {
                 var merged = message?["usage"]?.objectValue ?? [:]
                 for (key, value) in usage where !value.isNull { merged[key] = value }

@@ -85,7 +85,7 @@ public struct ToolChoice: Sendable, Hashable {
 /// Known fields are typed; ``extraFields`` carries any other field (and overrides a typed one
 /// of the same name), so a new API parameter needs no new release.
 public struct MessageRequest: Sendable, Hashable {
-    /// The model name, such as `claude-sonnet-4-5`.
+    /// The model name, such as `claude-sonnet-5-5` (the agent loop's `AgentConfiguration.defaultModel`).
     public var model: String
     /// The most tokens the response may have.
     public var maxTokens: Int

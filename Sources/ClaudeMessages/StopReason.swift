@@ -22,6 +22,9 @@ public struct StopReason: RawRepresentable, Sendable, Hashable, ExpressibleByStr
     public static let pauseTurn: StopReason = "pause_turn"
     /// The model declined to continue.
     public static let refusal: StopReason = "refusal"
+    /// Compaction paused the turn (`pause_after_compaction`); send the turn back to continue
+    /// (`types/beta/beta_stop_reason.py` of the `anthropic` 2.14.0 Python package).
+    public static let compaction: StopReason = "compaction"
     /// The conversation filled the model's context window.
     public static let modelContextWindowExceeded: StopReason = "model_context_window_exceeded"
 }

@@ -7,7 +7,7 @@
 //   memory-stress put-acked STORE NAMESPACE PREFIX COUNT   like put-keys, printing each key once its put returned
 import AgentMemoryJSON
 import AgentMemory
-import AgentMemoryLocations
+import AgentMemoryRuntime
 import Foundation
 
 func fail(_ message: String) -> Never {
@@ -66,6 +66,7 @@ do {
     default:
         fail("unknown command \(command)")
     }
+    try await store.close()
 } catch {
     fail("\(error)")
 }

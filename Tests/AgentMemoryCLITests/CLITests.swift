@@ -51,7 +51,7 @@ struct CLITests {
     }
 
     @Test(arguments: [
-        (["--store", "ftp://example", "list"], "error: Invalid store \"ftp://example\": unknown scheme; use sqlite:PATH (an SQLite file) or memory: (in this process only) (from --store)\n"),
+        (["--store", "ftp://example", "list"], "error: Invalid store \"ftp://example\": unknown scheme; use sqlite:PATH (an SQLite file), postgres://USER[:PASSWORD]@HOST:PORT/DB (a PostgreSQL database) or memory: (in this process only) (from --store)\n"),
         (["--store", "sqlite:", "list"], "error: Invalid store \"sqlite:\": sqlite: needs a file path, e.g. sqlite:./memory.sqlite (from --store)\n"),
         (["--namespace", "no spaces", "list"], "error: Invalid namespace \"no spaces\": a namespace is 1 to 128 characters from A-Z a-z 0-9 _ . : - and starts with a letter or digit\n"),
         (["remember", "k", "v", "--ttl", "0"], "error: --ttl must be a whole number of seconds >= 1, got 0\n"),

@@ -1,3 +1,6 @@
+import AgentLoop
+import ClaudeMessages
+import ClaudeClient
 import AgentMemoryJSON
 import AgentMemory
 import AgentMemoryTesting

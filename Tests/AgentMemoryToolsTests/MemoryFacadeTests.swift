@@ -1,6 +1,5 @@
 import AgentMemoryJSON
 import AgentMemory
-import AgentMemoryLocations
 import Foundation
 import Testing
 
@@ -45,16 +44,6 @@ struct MemoryFacadeTests {
         let executor = memory.toolExecutor()
         let results = await executor.execute([ToolUse(id: "t1", name: "recall", input: ["key": "user.city"])])
         #expect(results.first?.toolResult?.text == "Lisbon")
-    }
-
-    @Test func storeLocationsParse() throws {
-        #expect(try StoreLocation(parsing: "memory:") == .inMemory)
-        #expect(try StoreLocation(parsing: "sqlite:/tmp/x.sqlite") == .sqlite(path: "/tmp/x.sqlite"))
-        #expect(try StoreLocation(parsing: "sqlite:///tmp/x.sqlite") == .sqlite(path: "/tmp/x.sqlite"))
-        #expect(try StoreLocation(parsing: "./relative.sqlite") == .sqlite(path: "./relative.sqlite"))
-        #expect(try StoreLocation.fromEnvironment([:]) == .sqlite(path: SQLiteMemoryStore.defaultPath))
-        #expect(try StoreLocation.fromEnvironment(["AGENT_MEMORY_STORE": "memory:"]) == .inMemory)
-        #expect(throws: MemoryError.self) { try StoreLocation(parsing: "redis://localhost") }
     }
 
     func temporaryPath() -> String {

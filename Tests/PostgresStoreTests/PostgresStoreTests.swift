@@ -1,6 +1,6 @@
 import AgentMemoryJSON
 import AgentMemory
-import AgentMemoryLocations
+import AgentMemoryRuntime
 import AgentMemoryPostgres
 import Foundation
 import PostgresNIO

@@ -2,7 +2,7 @@ import Foundation
 
 /// How much each measure runs: the full run for BENCHMARKS.md, or `--quick` for a smoke run
 /// that finishes well within a minute.
-struct BenchPlan: Sendable {
+public struct BenchPlan: Sendable {
     /// Records in the measured namespace.
     var records: Int
     var quick: Bool
@@ -23,13 +23,15 @@ struct BenchPlan: Sendable {
     /// The most time one measure may take; it stops early (after a few operations) past this.
     var budget: Duration
 
-    static func full(records: Int) -> BenchPlan {
+    /// The full run for BENCHMARKS.md over a namespace of `records` records.
+    public static func full(records: Int) -> BenchPlan {
         BenchPlan(
             records: records, quick: false, puts: 2_000, gets: 50_000, lists: 5_000, searches: 2_000, writerPuts: 4_000,
             executorResponses: 1_000, turns: 200, loopTurns: 300, processRuns: 30, budget: .seconds(8))
     }
 
-    static func quick(records: Int) -> BenchPlan {
+    /// A smoke run over a namespace of `records` records.
+    public static func quick(records: Int) -> BenchPlan {
         BenchPlan(
             records: records, quick: true, puts: 200, gets: 5_000, lists: 500, searches: 200, writerPuts: 400,
             executorResponses: 100, turns: 20, loopTurns: 40, processRuns: 5, budget: .seconds(1))

@@ -45,12 +45,12 @@ struct StoreBenchmarks: Sendable {
         var results: [BenchMeasurement] = []
         results.append(try await measureSequential("get hit", store: label, iterations: plan.gets, budget: plan.budget, target: getTarget) { index in
             guard try await store.get(hitKeys[index], in: namespace) != nil else {
-                throw CLIError("bench: get \(hitKeys[index]) found nothing in a filled namespace")
+                throw BenchError("bench: get \(hitKeys[index]) found nothing in a filled namespace")
             }
         })
         results.append(try await measureSequential("get miss", store: label, iterations: plan.gets, budget: plan.budget, target: getTarget) { index in
             if try await store.get(BenchData.key(records + index), in: namespace) != nil {
-                throw CLIError("bench: get of a missing key found a record")
+                throw BenchError("bench: get of a missing key found a record")
             }
         })
         let cursors = (0..<plan.lists).map { _ in

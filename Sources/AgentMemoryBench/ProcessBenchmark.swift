@@ -1,13 +1,15 @@
 import AgentMemory
 import Foundation
 
-/// `agent-memory recall KEY --store sqlite:PATH` as a new process, start to exit, run from this
-/// very binary.
+/// `agent-memory recall KEY --store sqlite:PATH` as a new process, start to exit (by default
+/// this very binary).
 struct ProcessBenchmark: Sendable {
     let plan: BenchPlan
+    /// The `agent-memory` binary.
+    let executable: String
 
     func recall(storePath: String, namespace: Namespace, key: String) async throws -> BenchMeasurement {
-        let executable = URL(fileURLWithPath: Self.executablePath())
+        let executable = URL(fileURLWithPath: executable)
         let arguments = ["recall", key, "--store", "sqlite:\(storePath)", "--namespace", namespace.name]
         let clock = ContinuousClock()
         var samples = LatencySamples(capacity: plan.processRuns)
@@ -17,7 +19,7 @@ struct ProcessBenchmark: Sendable {
             let status = try await Self.run(executable, arguments)
             let elapsed = clock.now - start
             guard status == 0 else {
-                throw CLIError("bench: `\(executable.path) \(arguments.joined(separator: " "))` exited with status \(status)")
+                throw BenchError("bench: `\(executable.path) \(arguments.joined(separator: " "))` exited with status \(status)")
             }
             if run > 0 {  // the first run warms the page cache
                 samples.append(elapsed)

@@ -1,6 +1,8 @@
+import ClaudeMessages
 import AgentMemoryJSON
 import AgentLoop
 import AgentMemory
+import AgentMemoryRuntime
 import AgentMemoryTesting
 import ClaudeClient
 import Foundation
@@ -23,7 +25,7 @@ struct LoopBenchmark: Sendable {
         let executor = MemoryToolExecutor(store: InMemoryMemoryStore(), namespace: try Namespace("bench-loop"))
         let loop = AgentLoop(
             client: client, executor: executor,
-            configuration: AgentConfiguration(model: "bench-model", system: .text(defaultSystemPrompt), maxIterations: 2, streaming: streaming))
+            configuration: AgentConfiguration(model: "bench-model", system: .text(MemoryAgent.defaultSystemPrompt), maxIterations: 2, streaming: streaming))
         let history = transcript(count: plan.transcriptMessages - 2)
         let prompt = "What do you remember about my travel plans?"
         let response = MessageResponse(
@@ -54,7 +56,7 @@ struct LoopBenchmark: Sendable {
             let raw = try await transport.send(rawRequest)
             let body = try await raw.collectBody()
             let rawTime = clock.now - rawStart
-            guard raw.status == 200, !body.isEmpty else { throw CLIError("bench: the scripted server answered \(raw.status)") }
+            guard raw.status == 200, !body.isEmpty else { throw BenchError("bench: the scripted server answered \(raw.status)") }
 
             let session = AgentSession(id: "bench-\(round)")
             try await session.append(history)
@@ -62,7 +64,7 @@ struct LoopBenchmark: Sendable {
             let result = try await loop.run(prompt, in: session)
             let turnTime = clock.now - turnStart
             guard result.stopReason == .endTurn, await session.messages.count == plan.transcriptMessages else {
-                throw CLIError("bench: the loop turn did not end as scripted")
+                throw BenchError("bench: the loop turn did not end as scripted")
             }
             if round >= 3 {
                 roundTrips.append(rawTime)

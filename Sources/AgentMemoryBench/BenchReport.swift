@@ -8,7 +8,7 @@ import Darwin
 #endif
 
 /// The results of a bench run, as a Markdown table or JSON.
-struct BenchReport: Sendable {
+public struct BenchReport: Sendable {
     var plan: BenchPlan
     var measurements: [BenchMeasurement] = []
     var peakMemoryBytes = 0
@@ -16,7 +16,8 @@ struct BenchReport: Sendable {
     var loadAfter: Double = 0
     var seconds: Double = 0
 
-    var table: String {
+    /// The report as a Markdown table with the machine, load and notes around it.
+    public var table: String {
         var lines = [
             "agent-memory bench: \(plan.quick ? "--quick, " : "")\(plan.records.formatted) records, "
                 + "\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(String(format: "%.2f", loadBefore)) before, "
@@ -49,7 +50,8 @@ struct BenchReport: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    var json: JSONValue {
+    /// The report as JSON: the plan, every measure, peak memory and load.
+    public var json: JSONValue {
         .object(JSONObject([
             ("records", .int(plan.records)), ("quick", .bool(plan.quick)),
             ("cores", .int(ProcessInfo.processInfo.activeProcessorCount)),

@@ -3,7 +3,6 @@ import AgentMemoryCore
 import AgentMemoryPostgres
 import AgentMemorySQLite
 import Foundation
-import Synchronization
 
 /// Where memory is kept, as written in `--store` or `AGENT_MEMORY_STORE`.
 ///
@@ -26,7 +25,8 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a location; throws ``MemoryError/Code/invalidLocation`` with the accepted forms.
     public init(parsing text: String) throws {
-        let forms = "use sqlite:PATH (an SQLite file) or memory: (in this process only)"
+        let forms = "use sqlite:PATH (an SQLite file), postgres://USER[:PASSWORD]@HOST:PORT/DB (a PostgreSQL database) "
+            + "or memory: (in this process only)"
         if text == "memory:" || text == "memory" {
             self = .inMemory
         } else if text.hasPrefix("sqlite:") {
@@ -47,12 +47,24 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The default under the given environment: `$AGENT_MEMORY_HOME/memory.sqlite`, else
+    /// `$HOME/.agent-memory/memory.sqlite`.
+    public static func `default`(environment: [String: String]) -> StoreLocation {
+        .sqlite(path: SQLiteMemoryStore.defaultPath(environment: environment))
+    }
+
     /// The location from `AGENT_MEMORY_STORE`, else the default.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> StoreLocation {
         if let text = environment["AGENT_MEMORY_STORE"], !text.isEmpty {
             return try StoreLocation(parsing: text)
         }
-        return .default
+        return .default(environment: environment)
+    }
+
+    /// Whether this is an SQLite file.
+    public var isSQLite: Bool {
+        if case .sqlite = self { return true }
+        return false
     }
 
     /// The location as it would be written on the command line.

@@ -1,3 +1,6 @@
+import AgentLoop
+import ClaudeMessages
+import ClaudeClient
 import AgentMemoryJSON
 import AgentMemory
 import Foundation
@@ -55,7 +58,7 @@ struct ExecutorBenchmarks: Sendable {
         ) { index in
             let outcome = await executor.run(name: "recall", input: ["key": .string("missing/topic-\(index)")])
             guard !outcome.isError, outcome.text.hasPrefix("No memory") else {
-                throw CLIError("bench: recall of a missing key answered: \(outcome.text)")
+                throw BenchError("bench: recall of a missing key answered: \(outcome.text)")
             }
         }
     }
@@ -110,10 +113,10 @@ struct ExecutorBenchmarks: Sendable {
     static func check(_ message: Message, calls: Int, bytes: Int) throws {
         let results = message.blocks.compactMap(\.toolResult)
         guard results.count == calls, bytes > 0 else {
-            throw CLIError("bench: expected \(calls) tool results, got \(results.count)")
+            throw BenchError("bench: expected \(calls) tool results, got \(results.count)")
         }
         if let failed = results.first(where: \.isError) {
-            throw CLIError("bench: a tool call failed: \(failed.text)")
+            throw BenchError("bench: a tool call failed: \(failed.text)")
         }
     }
 }
