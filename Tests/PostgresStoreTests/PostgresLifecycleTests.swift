@@ -16,25 +16,23 @@ struct PostgresLifecycleTests {
         try await TestServer.withSchema { schema in
             let store = try TestServer.store(schema: schema)
             try await store.put("k", value: 1, in: main)
+            let seen = SeenSequences()
             let watcher = Task {
-                var seen: [Int64] = []
                 do {
                     for try await change in store.watch(in: main, since: 0) { seen.append(change.sequence) }
-                    return (seen, nil as MemoryError?)
+                    return nil as MemoryError?
                 } catch {
-                    return (seen, error as? MemoryError)
+                    return error as? MemoryError
                 }
             }
-            // The watcher delivers the backlog before close, so what it saw is exact.
-            let deadline = ContinuousClock.now + .seconds(10)
-            while try await TestServer.listeners(schema: schema) == 0 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            // Close once the watcher has delivered the backlog, so what it saw is exact.
+            try await waitUntil { seen.all.count == 1 }
             try await store.close()
-            let (seen, ended) = try await withTimeoutSeconds(10) { await watcher.value }
-            #expect(seen == [1])
+            let ended = try await withTimeoutSeconds(10) { await watcher.value }
+            #expect(seen.all == [1])
             #expect(ended?.code == .unavailable)
-            #expect(try await TestServer.listeners(schema: schema) == 0)
+            // The listening connection is gone (the server notices a moment after the close).
+            try await waitUntil { try await TestServer.listeners(schema: schema) == 0 }
 
             let closed = await #expect(throws: MemoryError.self) { try await store.get("k", in: main) }
             #expect(closed?.code == .unavailable)
@@ -126,6 +124,15 @@ struct PostgresLifecycleTests {
             try await store.close()
         }
     }
+}
+
+/// The sequence numbers a watcher has seen so far.
+final class SeenSequences: Sendable {
+    private let sequences = Mutex<[Int64]>([])
+
+    func append(_ sequence: Int64) { sequences.withLock { $0.append(sequence) } }
+
+    var all: [Int64] { sequences.withLock { $0 } }
 }
 
 /// A clock moved by hand.
