@@ -18,6 +18,21 @@ extension PostgresMemoryStore {
         }
     }
 
+    /// The live records under `keys`, in one statement.
+    public func get(_ keys: [MemoryKey], in namespace: Namespace) async throws -> [MemoryKey: MemoryRecord] {
+        guard !keys.isEmpty else { return [:] }
+        let now = clockSeconds()
+        let names = Array(Set(keys.map(\.rawValue)))
+        let records = try await read { session in
+            try await session.rows("""
+                SELECT \(unescaped: Self.recordColumns) FROM memory_records
+                WHERE namespace = \(namespace.name) AND key = ANY(\(names))
+                  AND (expires_at IS NULL OR expires_at > COALESCE(to_timestamp(\(now)::float8), now()))
+                """).map { try Self.record($0.makeRandomAccess()) }
+        }
+        return Dictionary(records.map { (MemoryKey(checked: $0.key), $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// A page of live records in key byte order (the "C" collation compares bytes).
     public func list(in namespace: Namespace, prefix: String?, cursor: String?, limit: Int) async throws -> MemoryPage {
         try ListCursor.validate(limit: limit)

@@ -108,6 +108,14 @@ public struct MemoryToolExecutor: ToolExecutor {
                 for call in staged { outcomes.append(await run(name: call.name, input: call.input, in: context(turn: nil))) }
             }
         }
+        if toolUses.count > 1 {
+            // One read of every key the turn's staged calls name (one round trip on PostgreSQL).
+            let keys = toolUses.compactMap { call -> MemoryKey? in
+                guard memoryHandler(named: call.name)?.stagesInTurn == true, let key = call.input["key"]?.stringValue else { return nil }
+                return try? MemoryKey(key)
+            }
+            try? await turn.turn?.prefetch(keys)
+        }
         for call in toolUses {
             if toolUses.count > 1, let handler = memoryHandler(named: call.name), handler.stagesInTurn {
                 outcomes.append(await run(name: call.name, input: call.input, in: turn))

@@ -77,6 +77,12 @@ public struct PolicyEnforcedStore: MemoryStore {
         return try await base.get(key, in: namespace)
     }
 
+    /// Reads several keys if the policy allows.
+    public func get(_ keys: [MemoryKey], in namespace: Namespace) async throws -> [MemoryKey: MemoryRecord] {
+        try policy.checkRead(namespace)
+        return try await base.get(keys, in: namespace)
+    }
+
     /// Writes if the policy allows, every write attributed to the policy's agent.
     public func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome] {
         try policy.checkWrite(namespace)

@@ -5,6 +5,15 @@ extension MemoryStore {
     /// Does nothing: for stores that hold no resources.
     public func close() async throws {}
 
+    /// Reads the keys one by one.
+    public func get(_ keys: [MemoryKey], in namespace: Namespace) async throws -> [MemoryKey: MemoryRecord] {
+        var records: [MemoryKey: MemoryRecord] = [:]
+        for key in Set(keys) {
+            if let record = try await get(key, in: namespace) { records[key] = record }
+        }
+        return records
+    }
+
     /// Applies one operation; see ``apply(_:in:)``.
     public func write(_ operation: MemoryOperation, in namespace: Namespace) async throws -> WriteOutcome {
         guard let outcome = try await apply([operation], in: namespace).first else {

@@ -18,6 +18,10 @@ public protocol MemoryStore: Sendable {
     /// The record under `key`, or `nil` when there is none (or it has expired).
     func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord?
 
+    /// The live records under `keys`, by key (missing and expired keys are absent). The
+    /// default reads them one by one; a networked store answers in one round trip.
+    func get(_ keys: [MemoryKey], in namespace: Namespace) async throws -> [MemoryKey: MemoryRecord]
+
     /// Applies puts, appends and deletes in one transaction: all of them, or (when one fails)
     /// none. Each write follows ``RecordTransition`` against the key's current row and sees
     /// the writes before it. Returns one outcome per operation, in order.

@@ -33,6 +33,15 @@ public final class StagedBatch {
     /// Whether nothing is staged.
     public var isEmpty: Bool { plans.isEmpty }
 
+    /// Reads the keys the batch is about to touch in one store call (one round trip on a
+    /// networked store); keys already seen are skipped.
+    public func prefetch(_ keys: [MemoryKey]) async throws {
+        let unseen = keys.filter { seen[$0] == nil }
+        guard !unseen.isEmpty else { return }
+        let records = try await store.get(unseen, in: namespace)
+        for key in unseen { seen[key] = .some(records[key]) }
+    }
+
     /// The live record under `key` as the batch sees it.
     public func get(_ key: MemoryKey) async throws -> MemoryRecord? {
         if let known = seen[key] { return known }
