@@ -221,44 +221,6 @@ public final class PostgresMemoryStore: MemoryStore {
         return MemoryPage(records: records, nextCursor: next)
     }
 
-    /// Ranked full-text search: any query word may match (English stemming), keys weigh
-    /// double, snippets from `ts_headline` with matches in `[` `]`.
-    public func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit] {
-        try ListCursor.validate(limit: limit)
-        let terms = SearchText.terms(of: query)
-        guard !terms.isEmpty else { return [] }
-        // Terms hold only letters and digits; quoting keeps each one a literal lexeme.
-        let tsquery = Set(terms).sorted().map { "'\($0)'" }.joined(separator: " | ")
-        let now = clockSeconds()
-        return try await read { session in
-            var binds = StatementBinds()
-            let options = binds.text("StartSel=[, StopSel=], MaxWords=12, MinWords=4, MaxFragments=1")
-            let sql = """
-                SELECT \(Self.recordColumnNames), rank,
-                       ts_headline('english'::regconfig, body, query, \(options)) AS body_snippet,
-                       ts_headline('english'::regconfig, regexp_replace(key, '[!-/:-@[-`{-~]+', ' ', 'g'), query, \(options)) AS key_snippet
-                FROM (
-                    SELECT \(Self.recordColumns),
-                           CASE WHEN jsonb_typeof(value) = 'string' THEN value #>> '{}' ELSE value_text END AS body,
-                           ts_rank('{0.1, 0.2, 0.5, 1.0}', search, query)::float8 AS rank, query
-                    FROM memory_records, to_tsquery('english'::regconfig, \(binds.text(tsquery))) AS query
-                    WHERE namespace = \(binds.text(namespace.name)) AND search @@ query
-                      AND (expires_at IS NULL OR expires_at > \(binds.now(now)))
-                    ORDER BY rank DESC, key LIMIT \(binds.int(limit))
-                ) hits
-                ORDER BY rank DESC, key
-                """
-            return try await session.rows(sql, binds).map { row in
-                let cells = row.makeRandomAccess()
-                let bodySnippet = try cells[8].decode(String?.self) ?? ""
-                let keySnippet = try cells[9].decode(String?.self) ?? ""
-                return SearchHit(
-                    record: try Self.record(cells), score: try cells[7].decode(Double.self),
-                    snippet: bodySnippet.contains("[") || !keySnippet.contains("[") ? bodySnippet : keySnippet)
-            }
-        }
-    }
-
     /// Namespaces with live records, by name (byte order).
     public func namespaces() async throws -> [NamespaceSummary] {
         let now = clockSeconds()
@@ -566,7 +528,7 @@ public final class PostgresMemoryStore: MemoryStore {
 
     /// The injected clock's time, rounded to PostgreSQL's microseconds; `nil` to use the
     /// database clock.
-    private func clockSeconds() -> Double? {
+    func clockSeconds() -> Double? {
         clock.map { Self.microseconds($0().timeIntervalSince1970) }
     }
 
@@ -576,7 +538,7 @@ public final class PostgresMemoryStore: MemoryStore {
 
     /// Runs `body` on a pooled connection outside a transaction (one statement per call is
     /// atomic on its own).
-    private func read<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
         try await connect()
         return try await withSession(body)
     }
@@ -752,14 +714,14 @@ public final class PostgresMemoryStore: MemoryStore {
 
     // MARK: - Internals: rows
 
-    private static let recordColumns = """
+    static let recordColumns = """
         key, value_text, version, extract(epoch FROM created_at)::float8 AS created, \
         extract(epoch FROM updated_at)::float8 AS updated, author, extract(epoch FROM expires_at)::float8 AS expires
         """
-    private static let recordColumnNames = "key, value_text, version, created, updated, author, expires"
+    static let recordColumnNames = "key, value_text, version, created, updated, author, expires"
     private static let changeColumns = "sequence, key, operation, version, author, extract(epoch FROM time)::float8"
 
-    private static func record(_ cells: PostgresRandomAccessRow) throws -> MemoryRecord {
+    static func record(_ cells: PostgresRandomAccessRow) throws -> MemoryRecord {
         MemoryRecord(
             key: try cells[0].decode(String.self),
             value: try JSONValue(parsing: try cells[1].decode(String.self)),
