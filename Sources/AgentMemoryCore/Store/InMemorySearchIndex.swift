@@ -1,80 +1,184 @@
-/// The in-memory store's full-text index of one namespace: each word of a value to the keys
-/// whose value holds it and how often, each word of a key to the keys that hold it, and every
-/// indexed word in order for prefix look-ups. The namespace calls it on every set and remove.
+/// The in-memory store's full-text index of one namespace, ranked with Okapi BM25 as SQLite's
+/// FTS5 ranks (`bm25(memory_fts, 2.0, 1.0)`: a key's words count twice, one length per record).
+///
+/// Words are stemmed (``PorterStemmer``, as FTS5's `porter` tokenizer). Each record has a
+/// slot number; each stem has a list of postings (slot, the record's generation, weighted
+/// count, length), appended on write. A removed or rewritten record bumps its slot's
+/// generation instead of searching the lists, so its old postings go stale and are skipped;
+/// a list is compacted once more than half of it is stale. Scoring walks arrays, not hash
+/// tables, and a query's common words are only looked up for the candidates of its rarer
+/// words once they cannot bring in a better record (the "max-score" idea).
+import Foundation
+
 struct InMemorySearchIndex {
-    /// Each word of a value, to the keys whose value holds it and how often.
-    private var postings: [String: [ByteKey: Int]] = [:]
-    /// Each word of a key, to the keys that hold it.
-    private var keyPostings: [String: Set<ByteKey>] = [:]
-    /// Every indexed word in order, for prefix look-ups (words whose keys are all gone stay).
-    private var words: [String] = []
-
-    private mutating func remember(word: String) {
-        let position = lowerBound(of: word)
-        if position == words.count || words[position] != word { words.insert(word, at: position) }
+    private struct Posting {
+        var slot: UInt32
+        var generation: UInt32
+        /// Occurrences in the key (twice) and the value.
+        var count: UInt16
+        /// The record's length in words (key and value), capped.
+        var length: UInt16
     }
 
-    /// Indexes the words of `record`'s key and value under `key`.
+    private struct Slot {
+        var key: ByteKey?
+        var generation: UInt32 = 0
+        /// The record's length in words (key and value), capped.
+        var length: UInt16 = 0
+        /// Stem ids and weighted counts of the record in the slot.
+        var stems: [(stem: Int32, count: UInt16)] = []
+    }
+
+    private var stemIDs: [String: Int32] = [:]
+    private var postings: [[Posting]] = []
+    private var stale: [Int32] = []
+    private var slots: [Slot] = []
+    private var slotOfKey: [ByteKey: UInt32] = [:]
+    private var freeSlots: [UInt32] = []
+    private var totalLength = 0
+    /// Stems of words seen lately (stemming costs more than a look-up).
+    private var stemCache: [String: String] = [:]
+
+    static let k1 = 1.2
+    static let b = 0.75
+
+    private mutating func stem(_ word: String) -> String {
+        if let known = stemCache[word] { return known }
+        let stemmed = PorterStemmer.stem(word)
+        if stemCache.count >= 50_000 { stemCache.removeAll(keepingCapacity: true) }
+        stemCache[word] = stemmed
+        return stemmed
+    }
+
+    /// Indexes the words of `record`'s key and value under `key` (replacing what was there).
     mutating func index(_ key: ByteKey, _ record: MemoryRecord) {
+        unindex(key, record)
         var counts: [String: Int] = [:]
-        for word in SearchText.terms(of: SearchText.body(of: record.value)) { counts[word, default: 0] += 1 }
+        let keyWords = SearchText.terms(of: record.key)
+        let valueWords = SearchText.terms(of: SearchText.body(of: record.value))
+        for word in keyWords { counts[stem(word), default: 0] += 2 }
+        for word in valueWords { counts[stem(word), default: 0] += 1 }
+        let length = keyWords.count + valueWords.count
+        let slot: UInt32
+        if let free = freeSlots.popLast() {
+            slot = free
+        } else {
+            slot = UInt32(slots.count)
+            slots.append(Slot())
+        }
+        slotOfKey[key] = slot
+        let cappedLength = UInt16(min(length, Int(UInt16.max)))
+        slots[Int(slot)].key = key
+        slots[Int(slot)].length = cappedLength
+        let generation = slots[Int(slot)].generation
+        var stems: [(stem: Int32, count: UInt16)] = []
+        stems.reserveCapacity(counts.count)
         for (word, count) in counts {
-            if postings[word] == nil { remember(word: word) }
-            postings[word, default: [:]][key] = count
+            let id: Int32
+            if let known = stemIDs[word] {
+                id = known
+            } else {
+                id = Int32(postings.count)
+                stemIDs[word] = id
+                postings.append([])
+                stale.append(0)
+            }
+            let weighted = UInt16(min(count, Int(UInt16.max)))
+            stems.append((id, weighted))
+            postings[Int(id)].append(Posting(slot: slot, generation: generation, count: weighted, length: cappedLength))
         }
-        for word in Set(SearchText.terms(of: record.key)) {
-            if keyPostings[word] == nil, postings[word] == nil { remember(word: word) }
-            keyPostings[word, default: []].insert(key)
-        }
+        slots[Int(slot)].stems = stems
+        totalLength += Int(cappedLength)
     }
 
-    /// Removes what ``index(_:_:)`` added for `record` under `key`.
+    /// Removes what ``index(_:_:)`` added under `key`.
     mutating func unindex(_ key: ByteKey, _ record: MemoryRecord) {
-        for word in Set(SearchText.terms(of: SearchText.body(of: record.value))) { postings[word]?[key] = nil }
-        for word in Set(SearchText.terms(of: record.key)) { keyPostings[word]?.remove(key) }
-    }
-
-    private func lowerBound(of word: String) -> Int {
-        var low = 0
-        var high = words.count
-        while low < high {
-            let mid = (low + high) / 2
-            if words[mid] < word { low = mid + 1 } else { high = mid }
+        guard let slot = slotOfKey.removeValue(forKey: key) else { return }
+        let old = slots[Int(slot)]
+        for (stem, _) in old.stems {
+            stale[Int(stem)] += 1
+            if Int(stale[Int(stem)]) * 2 > postings[Int(stem)].count, stale[Int(stem)] >= 16 { compact(stem, removing: slot) }
         }
-        return low
+        totalLength -= Int(old.length)
+        slots[Int(slot)] = Slot(key: nil, generation: old.generation &+ 1, length: 0, stems: [])
+        freeSlots.append(slot)
     }
 
-    /// Adds to `scores` what `term` (matching any word it starts, as in the other stores'
-    /// prefix-insensitive stemming) is worth to each key: 3 per key word, plus the value's
-    /// occurrences relative to a typical short note.
-    private func score(_ term: String, into scores: inout [ByteKey: Double]) {
-        var position = lowerBound(of: term)
-        var matched: [ByteKey: Double] = [:]
-        while position < words.count, words[position].hasPrefix(term) {
-            let word = words[position]
-            for key in keyPostings[word] ?? [] { matched[key, default: 0] += 3 }
-            for (key, count) in postings[word] ?? [:] { matched[key, default: 0] += Double(count) }
-            position += 1
+    /// Drops the stale postings of `stem` (and the one of `slot`, about to go stale).
+    private mutating func compact(_ stem: Int32, removing slot: UInt32) {
+        let current = slots
+        postings[Int(stem)].removeAll { posting in
+            posting.slot == slot || current[Int(posting.slot)].generation != posting.generation
         }
-        for (key, value) in matched { scores[key, default: 0] += 1 + value }
+        stale[Int(stem)] = 0
     }
 
-    /// The best `limit` keys for `query` with their scores, best first (key bytes break ties),
-    /// among those `isLive` accepts.
+    private var liveCount: Int { slotOfKey.count }
+
+    /// Inverse document frequency as Lucene and FTS5 compute it, never below a small positive value.
+    private func idf(_ stem: Int32) -> Double {
+        let matching = Double(postings[Int(stem)].count - Int(stale[Int(stem)]))
+        let total = Double(liveCount)
+        return max(1e-6, log((total - matching + 0.5) / (matching + 0.5) + 1))
+    }
+
+    /// The best `limit` keys for `query` with their BM25 scores, best first (key bytes break
+    /// ties), among those `isLive` accepts.
     func search(_ query: String, limit: Int, isLive: (ByteKey) -> Bool) -> [(key: ByteKey, score: Double)] {
-        let terms = SearchText.terms(of: query)
-        guard !terms.isEmpty else { return [] }
-        var scores: [ByteKey: Double] = [:]
-        for term in Set(terms) { score(term, into: &scores) }
-        // Keep the best `limit` as they come (no sort of every match).
+        var terms: [(stem: Int32, idf: Double)] = []
+        for word in SearchText.queryTerms(of: query) {
+            let stemmed = stemCache[word] ?? PorterStemmer.stem(word)
+            guard let id = stemIDs[stemmed], !terms.contains(where: { $0.stem == id }) else { continue }
+            terms.append((id, idf(id)))
+        }
+        guard !terms.isEmpty, liveCount > 0 else { return [] }
+        // Rarest first: they have the fewest postings and weigh the most.
+        terms.sort { $0.idf > $1.idf }
+        let k1 = Self.k1
+        let average = max(1, Double(totalLength) / Double(liveCount))
+        func weight(count: UInt16, length: UInt16, idf: Double) -> Double {
+            let tf = Double(count)
+            return idf * tf * (k1 + 1) / (tf + k1 * (1 - Self.b + Self.b * Double(length) / average))
+        }
+        var scores: [UInt32: Double] = [:]
+        var remainingBound = terms.reduce(0) { $0 + $1.idf * (k1 + 1) }
+        for (position, term) in terms.enumerated() {
+            // Once `limit` live candidates already score more than this and every later word
+            // could add together, no record outside them can enter the best `limit`.
+            if position > 0, scores.count >= limit,
+               threshold(scores, limit: limit, isLive: isLive) > remainingBound {
+                for (slot, partial) in scores {
+                    guard let found = slots[Int(slot)].stems.first(where: { $0.stem == term.stem }) else { continue }
+                    scores[slot] = partial + weight(count: found.count, length: slots[Int(slot)].length, idf: term.idf)
+                }
+            } else {
+                for posting in postings[Int(term.stem)] where slots[Int(posting.slot)].generation == posting.generation {
+                    scores[posting.slot, default: 0] += weight(count: posting.count, length: posting.length, idf: term.idf)
+                }
+            }
+            remainingBound -= term.idf * (k1 + 1)
+        }
+        return best(scores, limit: limit, isLive: isLive)
+    }
+
+    /// The score of the `limit`-th best live candidate (0 when there are fewer).
+    private func threshold(_ scores: [UInt32: Double], limit: Int, isLive: (ByteKey) -> Bool) -> Double {
+        let top = best(scores, limit: limit, isLive: isLive)
+        return top.count == limit ? top[limit - 1].score : 0
+    }
+
+    /// The best `limit` live candidates, kept as they come (no sort of every match).
+    private func best(_ scores: [UInt32: Double], limit: Int, isLive: (ByteKey) -> Bool) -> [(key: ByteKey, score: Double)] {
         func ranksAbove(_ a: (key: ByteKey, score: Double), _ b: (key: ByteKey, score: Double)) -> Bool {
             a.score != b.score ? a.score > b.score : a.key < b.key
         }
         var best: [(key: ByteKey, score: Double)] = []
-        for candidate in scores {
-            let hit = (key: candidate.key, score: candidate.value)
+        for (slot, score) in scores {
+            if best.count == limit, let last = best.last, score < last.score { continue }
+            guard let key = slots[Int(slot)].key else { continue }
+            let hit = (key: key, score: score)
             if best.count == limit, let last = best.last, !ranksAbove(hit, last) { continue }
-            guard isLive(hit.key) else { continue }
+            guard isLive(key) else { continue }
             let position = best.firstIndex { ranksAbove(hit, $0) } ?? best.count
             best.insert(hit, at: position)
             if best.count > limit { best.removeLast() }
@@ -84,9 +188,9 @@ struct InMemorySearchIndex {
 
     /// The hit shown for `record`: a snippet of its value around the query's words, else of its key.
     static func hit(_ record: MemoryRecord, score: Double, query: String) -> SearchHit {
-        let terms = SearchText.terms(of: query)
+        let stems = SearchText.queryTerms(of: query).map(PorterStemmer.stem)
         let body = SearchText.body(of: record.value)
-        let snippet = SearchText.snippet(terms: terms, text: body) ?? SearchText.snippet(terms: terms, text: record.key) ?? ""
+        let snippet = SearchText.snippet(terms: stems, text: body) ?? SearchText.snippet(terms: stems, text: record.key) ?? ""
         return SearchHit(record: record, score: score, snippet: snippet)
     }
 }

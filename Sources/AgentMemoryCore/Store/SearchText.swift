@@ -23,14 +23,16 @@ package enum SearchText {
         return terms
     }
 
-    /// Up to ten words of `text` around the first match, matches in `[` `]`, elided ends
-    /// marked with `…`; `nil` when nothing matches.
-    package static func snippet(terms: [String], text: String) -> String? {
+    /// Up to ten words of `text` around the first match (a word whose stem is among `stems`,
+    /// or that starts with one of them), matches in `[` `]`, elided ends marked with `…`;
+    /// `nil` when nothing matches.
+    package static func snippet(terms stems: [String], text: String) -> String? {
         var words: [Substring] = []
         for part in text.split(whereSeparator: { $0.isWhitespace }) { words.append(part) }
         func matches(_ word: Substring) -> Bool {
-            let lowered = Self.terms(of: String(word))
-            return lowered.contains { word in terms.contains { word.hasPrefix($0) } }
+            Self.terms(of: String(word)).contains { word in
+                stems.contains { word.hasPrefix($0) } || stems.contains(PorterStemmer.stem(word))
+            }
         }
         guard let first = words.firstIndex(where: matches) else { return nil }
         let start = max(0, first - 4)
@@ -41,4 +43,26 @@ package enum SearchText {
         }
         return (start > 0 ? "…" : "") + pieces.joined(separator: " ") + (end < words.count ? "…" : "")
     }
+
+    /// The words of a query that carry its topic: its terms without stop words (all of its
+    /// terms when every one is a stop word), each once, in order.
+    package static func queryTerms(of query: String) -> [String] {
+        let all = terms(of: query)
+        let kept = all.filter { !stopWords.contains($0) }
+        var seen = Set<String>()
+        return (kept.isEmpty ? all : kept).filter { seen.insert($0).inserted }
+    }
+
+    /// Common English function words, left out of queries: they match most notes and say
+    /// nothing about which one is meant. A general list (pronouns, articles, auxiliaries,
+    /// prepositions, conjunctions, question words), not tuned to any data set.
+    package static let stopWords: Set<String> = Set("""
+        a about above after again against all am an and any are as at be because been before being below \
+        between both but by can could did do does doing down during each few for from further had has have \
+        having he her here hers herself him himself his how i if in into is it its itself just me more most my \
+        myself no nor not now of off on once only or other our ours ourselves out over own same she should so \
+        some such than that the their theirs them themselves then there these they this those through to too \
+        under until up very was we were what when where which while who whom whose why will with would you \
+        your yours yourself yourselves
+        """.split(whereSeparator: { $0.isWhitespace }).map(String.init))
 }
