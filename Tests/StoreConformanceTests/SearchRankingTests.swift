@@ -55,4 +55,15 @@ struct SearchRankingTests {
         #expect(try await keys(store, "quarterly board meeting") == ["work.report", "meeting"])
         #expect(try await keys(store, "board meeting") == ["meeting", "work.report"])
     }
+
+    /// A namespace's best matches are found even when another namespace holds many better ones
+    /// (SQLite ranks the whole index first and must then look further).
+    @Test(arguments: StoreKind.allCases)
+    func anotherNamespaceFullOfBetterMatchesHidesNothing(kind: StoreKind) async throws {
+        let store = try await filled(kind)
+        let crowded = try Namespace("ranking-crowded")
+        try await store.batch((0..<40).map { .put(key: "violin.\($0)", value: "violin violin violin lessons") }, in: crowded)
+        #expect(try await keys(store, "violin", limit: 1) == ["music"])
+        #expect(try await store.search("violin", in: crowded, limit: 3).map(\.record.key) == ["violin.0", "violin.1", "violin.10"])
+    }
 }

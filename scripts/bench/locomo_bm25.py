@@ -32,7 +32,7 @@ having he her here hers herself him himself his how i if in into is it its itsel
 myself no nor not now of off on once only or other our ours ourselves out over own same she should so
 some such than that the their theirs them themselves then there these they this those through to too
 under until up very was we were what when where which while who whom why will with would you your
-yours yourself yourselves
+yours yourself yourselves s t d ll m re ve
 """.split())
 
 # Words that frame a question rather than name its topic.
