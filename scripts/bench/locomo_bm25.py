@@ -31,9 +31,12 @@ between both but by can could did do does doing down during each few for from fu
 having he her here hers herself him himself his how i if in into is it its itself just me more most my
 myself no nor not now of off on once only or other our ours ourselves out over own same she should so
 some such than that the their theirs them themselves then there these they this those through to too
-under until up very was we were what when where which while who whom why will with would you your
-yours yourself yourselves s t d ll m re ve
+under until up very was we were what when where which while who whom whose why will with would you your
+yours yourself yourselves
 """.split())
+
+# What the tokenizer leaves of contractions and possessives ("Jon's", "don't", "we'll").
+CONTRACTION_PIECES = set("s t d ll m re ve".split())
 
 # Words that frame a question rather than name its topic.
 QUESTION_WORDS = set("what when where who whom which why how whose kind type sort many much often likely ever would might may could".split())
@@ -110,7 +113,7 @@ class OwnBM25:
         n, total = self.frequency.get(term, 0), len(self.terms)
         return math.log(1 + (total - n + 0.5) / (n + 0.5))
 
-    def scores(self, query_terms):
+    def scores(self, query_terms, weights=None):
         result = []
         for counts, terms in zip(self.counts, self.terms):
             score = 0.0
@@ -118,7 +121,7 @@ class OwnBM25:
                 tf = counts.get(term, 0)
                 if tf:
                     norm = self.k1 * (1 - self.b + self.b * len(terms) / self.average)
-                    score += self.idf(term) * tf * (self.k1 + 1) / (tf + norm)
+                    score += (weights or {}).get(term, 1.0) * self.idf(term) * tf * (self.k1 + 1) / (tf + norm)
             result.append(score)
         return result
 
@@ -146,12 +149,15 @@ def main():
         ("rank_bm25 BM25Okapi, Porter stemming + stop words", recall(corpora, questions, rank_bm25_ranker(corpora, stemmed))),
     ]
     if args.ablation:
-        def own(analyze_document, analyze_question=None, **parameters):
+        def own(analyze_document, analyze_question=None, names=1.0, **parameters):
             indexes = {c: OwnBM25(docs, analyze_document, **parameters) for c, docs in corpora.items()}
 
             def rank(conversation, question):
                 index = indexes[conversation]
-                scores = index.scores((analyze_question or analyze_document)(question))
+                # Capitalised words after the first are taken for names.
+                capitalised = {stem(w.lower()) for w in re.findall(r"\b[A-Z][a-z]+", question)[1:]}
+                weights = {term: names for term in capitalised}
+                scores = index.scores((analyze_question or analyze_document)(question), weights)
                 order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
                 return [index.keys[i] for i in order]
 
@@ -164,9 +170,13 @@ def main():
             ("own BM25, stop words only", own(lambda t: [w for w in words(t) if w not in STOP_WORDS])),
             ("own BM25, stemming only", own(stemmed_only)),
             ("own BM25, stemming + stop words", own(stemmed)),
+            ("  + contraction pieces (s, t, ll, ...) as stop words",
+             own(lambda t: [stem(w) for w in words(t) if w not in STOP_WORDS | CONTRACTION_PIECES])),
             ("  + question words dropped from the question", own(stemmed, lambda t: [w for w in stemmed(t) if w not in QUESTION_WORDS])),
             ("  k1 = 0.9, b = 0.4", own(stemmed, k1=0.9, b=0.4)),
             ("  k1 = 1.6, b = 0.9", own(stemmed, k1=1.6, b=0.9)),
+            ("  names in the question weighted x2", own(stemmed, names=2.0)),
+            ("  names in the question weighted x0.5", own(stemmed, names=0.5)),
             ("  - speaker and date not indexed", own(without_header)),
         ]
     print(f"LoCoMo retrieval, {len(questions)} questions (categories 1-4), {sum(map(len, corpora.values()))} turns in {len(corpora)} conversations")

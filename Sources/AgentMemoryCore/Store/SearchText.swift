@@ -55,8 +55,7 @@ package enum SearchText {
 
     /// Common English function words, left out of queries: they match most notes and say
     /// nothing about which one is meant. A general list (pronouns, articles, auxiliaries,
-    /// prepositions, conjunctions, question words, the pieces of contractions such as the
-    /// `s` of "Jon's"), not tuned to any data set.
+    /// prepositions, conjunctions, question words), not tuned to any data set.
     package static let stopWords: Set<String> = Set("""
         a about above after again against all am an and any are as at be because been before being below \
         between both but by can could did do does doing down during each few for from further had has have \
@@ -64,6 +63,6 @@ package enum SearchText {
         myself no nor not now of off on once only or other our ours ourselves out over own same she should so \
         some such than that the their theirs them themselves then there these they this those through to too \
         under until up very was we were what when where which while who whom whose why will with would you \
-        your yours yourself yourselves s t d ll m re ve
+        your yours yourself yourselves
         """.split(whereSeparator: { $0.isWhitespace }).map(String.init))
 }
