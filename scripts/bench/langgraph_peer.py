@@ -160,6 +160,7 @@ def main():
         "python": platform.python_version(),
         "langgraph": version("langgraph"),
         "langgraph-checkpoint-sqlite": version("langgraph-checkpoint-sqlite"),
+        "langgraph-checkpoint-postgres": version("langgraph-checkpoint-postgres") if args.postgres else None,
         "sqlite": pragmas,
         "cores": os.cpu_count(),
         "load_average": os.getloadavg(),
@@ -170,7 +171,8 @@ def main():
         return
     print(f"langgraph peer: langgraph {info['langgraph']}, checkpoint-sqlite {info['langgraph-checkpoint-sqlite']}, "
           f"SQLite {pragmas['sqlite_version']} ({pragmas['journal_mode']}, synchronous {pragmas['synchronous']}), "
-          f"{info['cores']} cores, load {info['load_average'][0]:.2f}, {info['seconds']} s")
+          + (f"checkpoint-postgres {info['langgraph-checkpoint-postgres']}, " if args.postgres else "")
+          + f"{info['cores']} cores, load {info['load_average'][0]:.2f}, {info['seconds']} s")
     print()
     print("| store | measure | ops/s | p50 ms per call |")
     print("|---|---|---:|---:|")
