@@ -141,6 +141,7 @@ struct InMemorySearchIndex {
             return idf * tf * (k1 + 1) / (tf + k1 * (1 - Self.b + Self.b * Double(length) / average))
         }
         var scores: [UInt32: Double] = [:]
+        scores.reserveCapacity(min(liveCount, terms.reduce(0) { $0 + postings[Int($1.stem)].count }))
         var remainingBound = terms.reduce(0) { $0 + $1.idf * (k1 + 1) }
         for (position, term) in terms.enumerated() {
             // Once `limit` live candidates already score more than this and every later word
