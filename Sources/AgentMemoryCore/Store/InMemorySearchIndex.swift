@@ -140,21 +140,23 @@ struct InMemorySearchIndex {
             let tf = Double(count)
             return idf * tf * (k1 + 1) / (tf + k1 * (1 - Self.b + Self.b * Double(length) / average))
         }
-        var scores: [UInt32: Double] = [:]
-        scores.reserveCapacity(min(liveCount, terms.reduce(0) { $0 + postings[Int($1.stem)].count }))
+        var scores = Scores(slots: slots.count, expected: terms.reduce(0) { $0 + postings[Int($1.stem)].count })
         var remainingBound = terms.reduce(0) { $0 + $1.idf * (k1 + 1) }
         for (position, term) in terms.enumerated() {
             // Once `limit` live candidates already score more than this and every later word
-            // could add together, no record outside them can enter the best `limit`.
-            if position > 0, scores.count >= limit,
+            // could add together, no record outside them can enter the best `limit`: the
+            // word is then looked up in the candidates instead of walking its postings.
+            if position > 0, scores.count >= limit, postings[Int(term.stem)].count > scores.count,
                threshold(scores, limit: limit, isLive: isLive) > remainingBound {
-                for (slot, partial) in scores {
-                    guard let found = slots[Int(slot)].stems.first(where: { $0.stem == term.stem }) else { continue }
-                    scores[slot] = partial + weight(count: found.count, length: slots[Int(slot)].length, idf: term.idf)
+                var found: [(UInt32, Double)] = []
+                scores.forEach { slot, _ in
+                    guard let match = slots[Int(slot)].stems.first(where: { $0.stem == term.stem }) else { return }
+                    found.append((slot, weight(count: match.count, length: slots[Int(slot)].length, idf: term.idf)))
                 }
+                for (slot, value) in found { scores.add(slot, value) }
             } else {
                 for posting in postings[Int(term.stem)] where slots[Int(posting.slot)].generation == posting.generation {
-                    scores[posting.slot, default: 0] += weight(count: posting.count, length: posting.length, idf: term.idf)
+                    scores.add(posting.slot, weight(count: posting.count, length: posting.length, idf: term.idf))
                 }
             }
             remainingBound -= term.idf * (k1 + 1)
@@ -163,28 +165,33 @@ struct InMemorySearchIndex {
     }
 
     /// The score of the `limit`-th best live candidate (0 when there are fewer).
-    private func threshold(_ scores: [UInt32: Double], limit: Int, isLive: (ByteKey) -> Bool) -> Double {
+    private func threshold(_ scores: Scores, limit: Int, isLive: (ByteKey) -> Bool) -> Double {
         let top = best(scores, limit: limit, isLive: isLive)
         return top.count == limit ? top[limit - 1].score : 0
     }
 
-    /// The best `limit` live candidates, kept as they come (no sort of every match).
-    private func best(_ scores: [UInt32: Double], limit: Int, isLive: (ByteKey) -> Bool) -> [(key: ByteKey, score: Double)] {
+    /// The best `limit` live candidates, kept as they come (no sort of every match). Liveness
+    /// (expiry) is checked on the chosen ones only; if one is not live, once more checking each.
+    private func best(_ scores: Scores, limit: Int, isLive: (ByteKey) -> Bool) -> [(key: ByteKey, score: Double)] {
         func ranksAbove(_ a: (key: ByteKey, score: Double), _ b: (key: ByteKey, score: Double)) -> Bool {
             a.score != b.score ? a.score > b.score : a.key < b.key
         }
-        var best: [(key: ByteKey, score: Double)] = []
-        for (slot, score) in scores {
-            if best.count == limit, let last = best.last, score < last.score { continue }
-            guard let key = slots[Int(slot)].key else { continue }
-            let hit = (key: key, score: score)
-            if best.count == limit, let last = best.last, !ranksAbove(hit, last) { continue }
-            guard isLive(key) else { continue }
-            let position = best.firstIndex { ranksAbove(hit, $0) } ?? best.count
-            best.insert(hit, at: position)
-            if best.count > limit { best.removeLast() }
+        func select(checkingEach: Bool) -> [(key: ByteKey, score: Double)] {
+            var best: [(key: ByteKey, score: Double)] = []
+            scores.forEach { slot, score in
+                if best.count == limit, let last = best.last, score < last.score { return }
+                guard let key = slots[Int(slot)].key else { return }
+                let hit = (key: key, score: score)
+                if best.count == limit, let last = best.last, !ranksAbove(hit, last) { return }
+                if checkingEach, !isLive(key) { return }
+                let position = best.firstIndex { ranksAbove(hit, $0) } ?? best.count
+                best.insert(hit, at: position)
+                if best.count > limit { best.removeLast() }
+            }
+            return best
         }
-        return best
+        let first = select(checkingEach: false)
+        return first.allSatisfy({ isLive($0.key) }) ? first : select(checkingEach: true)
     }
 
     /// The hit shown for `record`: a snippet of its value around the query's words, else of its key.
@@ -193,5 +200,44 @@ struct InMemorySearchIndex {
         let body = SearchText.body(of: record.value)
         let snippet = SearchText.snippet(terms: stems, text: body) ?? SearchText.snippet(terms: stems, text: record.key) ?? ""
         return SearchHit(record: record, score: score, snippet: snippet)
+    }
+}
+
+/// Partial scores by slot: a hash table for a few candidates, an array over every slot when
+/// the query's postings are many (no hashing per posting).
+private struct Scores {
+    private var sparse: [UInt32: Double] = [:]
+    private var dense: [Double] = []
+    private var touched: [UInt32] = []
+    private let isDense: Bool
+
+    init(slots: Int, expected: Int) {
+        isDense = expected > slots / 16
+        if isDense {
+            dense = [Double](repeating: 0, count: slots)
+            touched.reserveCapacity(expected)
+        } else {
+            sparse.reserveCapacity(expected)
+        }
+    }
+
+    /// Adds `value` (always above zero) to the score of `slot`.
+    mutating func add(_ slot: UInt32, _ value: Double) {
+        if isDense {
+            if dense[Int(slot)] == 0 { touched.append(slot) }
+            dense[Int(slot)] += value
+        } else {
+            sparse[slot, default: 0] += value
+        }
+    }
+
+    var count: Int { isDense ? touched.count : sparse.count }
+
+    func forEach(_ body: (UInt32, Double) -> Void) {
+        if isDense {
+            for slot in touched { body(slot, dense[Int(slot)]) }
+        } else {
+            for (slot, score) in sparse { body(slot, score) }
+        }
     }
 }
