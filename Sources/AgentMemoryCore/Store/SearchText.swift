@@ -29,9 +29,13 @@ package enum SearchText {
     package static func snippet(terms stems: [String], text: String) -> String? {
         var words: [Substring] = []
         for part in text.split(whereSeparator: { $0.isWhitespace }) { words.append(part) }
+        // A stem differs from its word only in its last letters, so a word is stemmed only
+        // when it starts like one of the stems (stemming every word of every hit was most of
+        // an in-memory search's time).
         func matches(_ word: Substring) -> Bool {
             Self.terms(of: String(word)).contains { word in
-                stems.contains { word.hasPrefix($0) } || stems.contains(PorterStemmer.stem(word))
+                stems.contains { word.hasPrefix($0) }
+                    || (stems.contains { word.hasPrefix($0.prefix(max(1, $0.count - 3))) } && stems.contains(PorterStemmer.stem(word)))
             }
         }
         guard let first = words.firstIndex(where: matches) else { return nil }
