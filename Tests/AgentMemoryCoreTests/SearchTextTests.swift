@@ -17,6 +17,12 @@ struct SearchTextTests {
         #expect(PorterStemmer.stem(word) == stem)
     }
 
+    @Test func termsAreLowerCasedLettersAndDigitsInAnyScript() {
+        #expect(SearchText.terms(of: "User.Prefers dark-mode, v2!") == ["user", "prefers", "dark", "mode", "v2"])
+        #expect(SearchText.terms(of: "Café ÜBER naïve 42") == ["café", "über", "naïve", "42"])
+        #expect(SearchText.terms(of: " ?! ").isEmpty)
+    }
+
     @Test func queryTermsDropStopWordsOnlyWhenSomethingIsLeft() {
         #expect(SearchText.queryTerms(of: "What did Melanie adopt from the shelter?") == ["melanie", "adopt", "shelter"])
         #expect(SearchText.queryTerms(of: "dark Dark mode") == ["dark", "mode"])

@@ -9,6 +9,7 @@ package enum SearchText {
 
     /// The lower-cased words (letters and digits) of `text`.
     package static func terms(of text: String) -> [String] {
+        if let ascii = asciiTerms(of: text) { return ascii }
         var terms: [String] = []
         var current = ""
         for character in text.lowercased() {
@@ -20,6 +21,27 @@ package enum SearchText {
             }
         }
         if !current.isEmpty { terms.append(current) }
+        return terms
+    }
+
+    /// The same as ``terms(of:)`` for plain ASCII text, from the bytes (Unicode character
+    /// properties cost most of a search's snippets); `nil` when `text` is not plain ASCII.
+    private static func asciiTerms(of text: String) -> [String]? {
+        var terms: [String] = []
+        var current: [UInt8] = []
+        for byte in text.utf8 {
+            guard byte < 0x80 else { return nil }
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): current.append(byte)
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): current.append(byte + 32)
+            default:
+                if !current.isEmpty {
+                    terms.append(String(decoding: current, as: UTF8.self))
+                    current.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        if !current.isEmpty { terms.append(String(decoding: current, as: UTF8.self)) }
         return terms
     }
 
