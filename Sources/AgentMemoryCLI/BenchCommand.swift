@@ -36,10 +36,26 @@ struct Bench: AsyncParsableCommand {
         "Only these groups, comma-separated: store, writers, executor, loop, process (default: all).", valueName: "groups"))
     var only: String?
 
+    @Flag(help: "Measure retrieval quality instead: recall@5 and @10 of search_memory on the LoCoMo questions of --data.")
+    var retrieval = false
+
+    @Option(help: ArgumentHelp("The LoCoMo JSON file for --retrieval (such as ../shared/data/locomo-dev.json).", valueName: "path"))
+    var data: String?
+
     static var groups: Set<String> { BenchRunner.groups }
 
     func run() async throws {
         try await runReportingErrors {
+            if retrieval || data != nil {
+                guard retrieval, let data else { throw CLIError("--retrieval and --data go together", exitCode: 2) }
+                let location = try benchLocation()
+                let other = try location.flatMap { location -> (any MemoryStore, String)? in
+                    guard location != .inMemory, !location.isSQLite else { return nil }
+                    return (try location.open(), String(location.description.prefix(while: { $0 != ":" })))
+                }
+                printLine(try await RetrievalBenchmark.runAll(dataPath: data, other: other))
+                return
+            }
             let count = records ?? (quick ? 1_000 : 10_000)
             guard count >= 1 else { throw CLIError("--records must be at least 1, got \(count)", exitCode: 2) }
             let groups = try parseGroups()

@@ -34,7 +34,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     private let writer: GroupCommitWriter
     private let writesSincePrune = Mutex(0)
     private let closed = Mutex(false)
-    private let clock: @Sendable () -> Date
+    let clock: @Sendable () -> Date
     private let logger: Logger
 
     /// Opens (creating if needed, with its parent directory) the SQLite file at `path`.
@@ -221,32 +221,6 @@ public final class SQLiteMemoryStore: MemoryStore {
         return MemoryPage(records: records, nextCursor: next)
     }
 
-    /// Ranked full-text search (FTS5, bm25 with key matches weighted double).
-    public func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit] {
-        try ListCursor.validate(limit: limit)
-        let terms = SearchText.terms(of: query)
-        guard !terms.isEmpty else { return [] }
-        // Each word is quoted so that FTS5 syntax in the query is taken literally; any word may match.
-        let match = Array(Set(terms)).sorted().map { "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\"" }.joined(separator: " OR ")
-        let now = clock().timeIntervalSince1970
-        return try await read { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT r.key, r.value, r.version, r.created_at, r.updated_at, r.author, r.expires_at,
-                       bm25(memory_fts, 2.0, 1.0) AS rank,
-                       snippet(memory_fts, -1, '[', ']', '…', 12) AS snippet
-                FROM memory_fts JOIN memory_records r ON r.id = memory_fts.rowid
-                WHERE memory_fts MATCH ? AND r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
-                ORDER BY rank LIMIT ?
-                """)
-            return try Row.fetchAll(statement, arguments: [match, namespace.name, now, limit]).map { row in
-                // FTS5 takes the snippet from whichever column (key or value) matches best.
-                let rank: Double = row[7]
-                let snippet: String = row[8] ?? ""
-                return SearchHit(record: try Self.record(row), score: -rank, snippet: snippet)
-            }
-        }
-    }
-
     /// Namespaces with live records.
     public func namespaces() async throws -> [NamespaceSummary] {
         let now = clock().timeIntervalSince1970
@@ -311,7 +285,7 @@ public final class SQLiteMemoryStore: MemoryStore {
 
     /// A record from a row whose first columns are key, value, version, created_at,
     /// updated_at, author, expires_at (read by position: faster than by name).
-    private static func record(_ row: Row) throws -> MemoryRecord {
+    static func record(_ row: Row) throws -> MemoryRecord {
         let json: String = row[1]
         return MemoryRecord(
             key: row[0],
@@ -338,7 +312,7 @@ public final class SQLiteMemoryStore: MemoryStore {
 
     /// Reads on the calling thread: a WAL reader never waits for writers, and skipping the hop
     /// to GRDB's queue makes a `get` several times faster.
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
         do {
             return try readOnCallingThread(body)

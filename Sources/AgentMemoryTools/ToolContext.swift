@@ -82,15 +82,15 @@ final class ToolContext {
         var cursor = cursor
         while true {
             let page = try await store.list(in: namespace, prefix: prefix, cursor: cursor, limit: limit - records.count)
-            var sawReserved = false
-            for record in page.records {
-                if ReservedKeys.isReserved(record.key) { sawReserved = true } else { records.append(record) }
-            }
+            for record in page.records where !ReservedKeys.isReserved(record.key) { records.append(record) }
             guard let next = page.nextCursor else { return MemoryPage(records: records, nextCursor: nil) }
             if records.count == limit {
                 return MemoryPage(records: records, nextCursor: next)
             }
-            cursor = sawReserved ? ListCursor.encode(afterKey: Self.endOfReservedRange) : next
+            // A page that ends inside the reserved range jumps past the rest of it; otherwise
+            // the listing goes on from where the page ended (jumping back would repeat keys).
+            let endsReserved = page.records.last.map { ReservedKeys.isReserved($0.key) } ?? false
+            cursor = endsReserved ? ListCursor.encode(afterKey: Self.endOfReservedRange) : next
         }
     }
 

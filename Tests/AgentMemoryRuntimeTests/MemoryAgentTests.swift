@@ -1,3 +1,4 @@
+import AgentMemoryJSON
 import ClaudeMessages
 import ClaudeClient
 import AgentLoop

@@ -124,6 +124,18 @@ struct ExecutorTests {
         #expect(remember.isError)
     }
 
+    @Test func aPageWithAReservedKeyInsideItListsEveryKeyOnce() async throws {
+        let harness = Harness()
+        for key in ["+", "\(ReservedKeys.prefix)x", "a", "b", "c"] {
+            try await harness.store.put(key, value: "v", in: harness.namespace)
+        }
+        let first = await harness.call("list_memory", ["limit": 1]).text
+        #expect(first.hasPrefix("+: v\nMore keys remain"))
+        let cursor = String(first.split(separator: "\"")[1])
+        let second = await harness.call("list_memory", ["limit": 2, "cursor": .string(cursor)]).text
+        #expect(second.hasPrefix("a: v\nb: v\nMore keys remain"))
+    }
+
     @Test func forgetAndSearch() async throws {
         let harness = Harness()
         _ = await harness.call("remember", ["key": "user.language", "value": "The user writes Swift and some Rust"])

@@ -21,60 +21,8 @@ public actor InMemoryMemoryStore: MemoryStore {
         var bytes = 0
         var changes: [MemoryChange] = []
         var lastSequence: Int64 = 0
-        /// Full-text index: each word of a value, to the keys whose value holds it and how often.
-        var postings: [String: [ByteKey: Int]] = [:]
-        /// Each word of a key, to the keys that hold it.
-        var keyPostings: [String: Set<ByteKey>] = [:]
-        /// Every indexed word in order, for prefix look-ups (words whose keys are all gone stay).
-        var words: [String] = []
-
-        private mutating func remember(word: String) {
-            let position = lowerBound(of: word)
-            if position == words.count || words[position] != word { words.insert(word, at: position) }
-        }
-
-        mutating func index(_ key: ByteKey, _ record: MemoryRecord) {
-            var counts: [String: Int] = [:]
-            for word in SearchText.terms(of: SearchText.body(of: record.value)) { counts[word, default: 0] += 1 }
-            for (word, count) in counts {
-                if postings[word] == nil { remember(word: word) }
-                postings[word, default: [:]][key] = count
-            }
-            for word in Set(SearchText.terms(of: record.key)) {
-                if keyPostings[word] == nil, postings[word] == nil { remember(word: word) }
-                keyPostings[word, default: []].insert(key)
-            }
-        }
-
-        mutating func unindex(_ key: ByteKey, _ record: MemoryRecord) {
-            for word in Set(SearchText.terms(of: SearchText.body(of: record.value))) { postings[word]?[key] = nil }
-            for word in Set(SearchText.terms(of: record.key)) { keyPostings[word]?.remove(key) }
-        }
-
-        func lowerBound(of word: String) -> Int {
-            var low = 0
-            var high = words.count
-            while low < high {
-                let mid = (low + high) / 2
-                if words[mid] < word { low = mid + 1 } else { high = mid }
-            }
-            return low
-        }
-
-        /// Adds to `scores` what `term` (matching any word it starts, as in the other stores'
-        /// prefix-insensitive stemming) is worth to each key: 3 per key word, plus the value's
-        /// occurrences relative to a typical short note.
-        func score(_ term: String, into scores: inout [ByteKey: Double]) {
-            var position = lowerBound(of: term)
-            var matched: [ByteKey: Double] = [:]
-            while position < words.count, words[position].hasPrefix(term) {
-                let word = words[position]
-                for key in keyPostings[word] ?? [] { matched[key, default: 0] += 3 }
-                for (key, count) in postings[word] ?? [:] { matched[key, default: 0] += Double(count) }
-                position += 1
-            }
-            for (key, value) in matched { scores[key, default: 0] += 1 + value }
-        }
+        /// The full-text index of the namespace's records.
+        var searchIndex = InMemorySearchIndex()
 
         mutating func log(_ key: String, _ change: ChangeDraft) {
             lastSequence += 1
@@ -96,7 +44,7 @@ public actor InMemoryMemoryStore: MemoryStore {
 
         mutating func remove(_ key: ByteKey) {
             guard let entry = records.removeValue(forKey: key) else { return }
-            unindex(key, entry.record)
+            searchIndex.unindex(key, entry.record)
             bytes -= entry.bytes
             let index = insertionIndex(of: key)
             if index < sortedKeys.count, sortedKeys[index] == key { sortedKeys.remove(at: index) }
@@ -104,13 +52,13 @@ public actor InMemoryMemoryStore: MemoryStore {
 
         mutating func set(_ key: ByteKey, _ entry: Entry) {
             if let old = records.updateValue(entry, forKey: key) {
-                unindex(key, old.record)
+                searchIndex.unindex(key, old.record)
                 bytes += entry.bytes - old.bytes
             } else {
                 bytes += entry.bytes
                 sortedKeys.insert(key, at: insertionIndex(of: key))
             }
-            index(key, entry.record)
+            searchIndex.index(key, entry.record)
         }
     }
 
@@ -185,33 +133,15 @@ public actor InMemoryMemoryStore: MemoryStore {
         return MemoryPage(records: records, nextCursor: hasMore ? records.last.map { ListCursor.encode(afterKey: $0.key) } : nil)
     }
 
-    /// Ranked word search over keys and values (a simple term-frequency ranking).
+    /// Ranked word search over keys and values; see ``InMemorySearchIndex``.
     public func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit] {
         try ListCursor.validate(limit: limit)
-        let terms = SearchText.terms(of: query)
-        guard !terms.isEmpty, let space = spaces[namespace] else { return [] }
+        guard let space = spaces[namespace] else { return [] }
         let now = clock()
-        // Scored from the index; only the best get a snippet.
-        var scores: [ByteKey: Double] = [:]
-        for term in Set(terms) { space.score(term, into: &scores) }
-        // Keep the best `limit` as they come (no sort of every match): key bytes break ties.
-        func ranksAbove(_ a: (key: ByteKey, score: Double), _ b: (key: ByteKey, score: Double)) -> Bool {
-            a.score != b.score ? a.score > b.score : a.key < b.key
+        let best = space.searchIndex.search(query, limit: limit) { key in
+            space.records[key].map { !$0.record.isExpired(at: now) } ?? false
         }
-        var best: [(key: ByteKey, score: Double)] = []
-        for candidate in scores {
-            let hit = (key: candidate.key, score: candidate.value)
-            if best.count == limit, let last = best.last, !ranksAbove(hit, last) { continue }
-            guard let entry = space.records[hit.key], !entry.record.isExpired(at: now) else { continue }
-            let position = best.firstIndex { ranksAbove(hit, $0) } ?? best.count
-            best.insert(hit, at: position)
-            if best.count > limit { best.removeLast() }
-        }
-        return best.map { (record: space.records[$0.key]!.record, score: $0.score) }.map { hit in
-            let body = SearchText.body(of: hit.record.value)
-            let snippet = SearchText.snippet(terms: terms, text: body) ?? SearchText.snippet(terms: terms, text: hit.record.key) ?? ""
-            return SearchHit(record: hit.record, score: hit.score, snippet: snippet)
-        }
+        return best.map { InMemorySearchIndex.hit(space.records[$0.key]!.record, score: $0.score, query: query) }
     }
 
     /// Namespaces with live records, by name.

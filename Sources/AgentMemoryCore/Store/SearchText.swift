@@ -11,6 +11,7 @@ package enum SearchText {
 
     /// The lower-cased words (letters and digits) of `text`.
     package static func terms(of text: String) -> [String] {
+        if let ascii = asciiTerms(of: text) { return ascii }
         var terms: [String] = []
         var current = ""
         for character in text.lowercased() {
@@ -25,14 +26,41 @@ package enum SearchText {
         return terms
     }
 
-    /// Up to ten words of `text` around the first match, matches in `[` `]`, elided ends
-    /// marked with `…`; `nil` when nothing matches.
-    package static func snippet(terms: [String], text: String) -> String? {
+    /// The same as ``terms(of:)`` for plain ASCII text, from the bytes (Unicode character
+    /// properties cost most of a search's snippets); `nil` when `text` is not plain ASCII.
+    private static func asciiTerms(of text: String) -> [String]? {
+        var terms: [String] = []
+        var current: [UInt8] = []
+        for byte in text.utf8 {
+            guard byte < 0x80 else { return nil }
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): current.append(byte)
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): current.append(byte + 32)
+            default:
+                if !current.isEmpty {
+                    terms.append(String(decoding: current, as: UTF8.self))
+                    current.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        if !current.isEmpty { terms.append(String(decoding: current, as: UTF8.self)) }
+        return terms
+    }
+
+    /// Up to ten words of `text` around the first match (a word whose stem is among `stems`,
+    /// or that starts with one of them), matches in `[` `]`, elided ends marked with `…`;
+    /// `nil` when nothing matches.
+    package static func snippet(terms stems: [String], text: String) -> String? {
         var words: [Substring] = []
         for part in text.split(whereSeparator: { $0.isWhitespace }) { words.append(part) }
+        // A stem differs from its word only in its last letters, so a word is stemmed only
+        // when it starts like one of the stems (stemming every word of every hit was most of
+        // an in-memory search's time).
         func matches(_ word: Substring) -> Bool {
-            let lowered = Self.terms(of: String(word))
-            return lowered.contains { word in terms.contains { word.hasPrefix($0) } }
+            Self.terms(of: String(word)).contains { word in
+                stems.contains { word.hasPrefix($0) }
+                    || (stems.contains { word.hasPrefix($0.prefix(max(1, $0.count - 3))) } && stems.contains(PorterStemmer.stem(word)))
+            }
         }
         guard let first = words.firstIndex(where: matches) else { return nil }
         let start = max(0, first - 4)
@@ -43,4 +71,26 @@ package enum SearchText {
         }
         return (start > 0 ? "…" : "") + pieces.joined(separator: " ") + (end < words.count ? "…" : "")
     }
+
+    /// The words of a query that carry its topic: its terms without stop words (all of its
+    /// terms when every one is a stop word), each once, in order.
+    package static func queryTerms(of query: String) -> [String] {
+        let all = terms(of: query)
+        let kept = all.filter { !stopWords.contains($0) }
+        var seen = Set<String>()
+        return (kept.isEmpty ? all : kept).filter { seen.insert($0).inserted }
+    }
+
+    /// Common English function words, left out of queries: they match most notes and say
+    /// nothing about which one is meant. A general list (pronouns, articles, auxiliaries,
+    /// prepositions, conjunctions, question words), not tuned to any data set.
+    package static let stopWords: Set<String> = Set("""
+        a about above after again against all am an and any are as at be because been before being below \
+        between both but by can could did do does doing down during each few for from further had has have \
+        having he her here hers herself him himself his how i if in into is it its itself just me more most my \
+        myself no nor not now of off on once only or other our ours ourselves out over own same she should so \
+        some such than that the their theirs them themselves then there these they this those through to too \
+        under until up very was we were what when where which while who whom whose why will with would you \
+        your yours yourself yourselves
+        """.split(whereSeparator: { $0.isWhitespace }).map(String.init))
 }

@@ -1,0 +1,243 @@
+/// The in-memory store's full-text index of one namespace, ranked with Okapi BM25 as SQLite's
+/// FTS5 ranks (`bm25(memory_fts, 2.0, 1.0)`: a key's words count twice, one length per record).
+///
+/// Words are stemmed (``PorterStemmer``, as FTS5's `porter` tokenizer). Each record has a
+/// slot number; each stem has a list of postings (slot, the record's generation, weighted
+/// count, length), appended on write. A removed or rewritten record bumps its slot's
+/// generation instead of searching the lists, so its old postings go stale and are skipped;
+/// a list is compacted once more than half of it is stale. Scoring walks arrays, not hash
+/// tables, and a query's common words are only looked up for the candidates of its rarer
+/// words once they cannot bring in a better record (the "max-score" idea).
+import Foundation
+
+struct InMemorySearchIndex {
+    private struct Posting {
+        var slot: UInt32
+        var generation: UInt32
+        /// Occurrences in the key (twice) and the value.
+        var count: UInt16
+        /// The record's length in words (key and value), capped.
+        var length: UInt16
+    }
+
+    private struct Slot {
+        var key: ByteKey?
+        var generation: UInt32 = 0
+        /// The record's length in words (key and value), capped.
+        var length: UInt16 = 0
+        /// Stem ids and weighted counts of the record in the slot.
+        var stems: [(stem: Int32, count: UInt16)] = []
+    }
+
+    private var stemIDs: [String: Int32] = [:]
+    private var postings: [[Posting]] = []
+    private var stale: [Int32] = []
+    private var slots: [Slot] = []
+    private var slotOfKey: [ByteKey: UInt32] = [:]
+    private var freeSlots: [UInt32] = []
+    private var totalLength = 0
+    /// Stems of words seen lately (stemming costs more than a look-up).
+    private var stemCache: [String: String] = [:]
+
+    static let k1 = 1.2
+    static let b = 0.75
+
+    private mutating func stem(_ word: String) -> String {
+        if let known = stemCache[word] { return known }
+        let stemmed = PorterStemmer.stem(word)
+        if stemCache.count >= 50_000 { stemCache.removeAll(keepingCapacity: true) }
+        stemCache[word] = stemmed
+        return stemmed
+    }
+
+    /// Indexes the words of `record`'s key and value under `key` (replacing what was there).
+    mutating func index(_ key: ByteKey, _ record: MemoryRecord) {
+        unindex(key, record)
+        var counts: [String: Int] = [:]
+        let keyWords = SearchText.terms(of: record.key)
+        let valueWords = SearchText.terms(of: SearchText.body(of: record.value))
+        for word in keyWords { counts[stem(word), default: 0] += 2 }
+        for word in valueWords { counts[stem(word), default: 0] += 1 }
+        let length = keyWords.count + valueWords.count
+        let slot: UInt32
+        if let free = freeSlots.popLast() {
+            slot = free
+        } else {
+            slot = UInt32(slots.count)
+            slots.append(Slot())
+        }
+        slotOfKey[key] = slot
+        let cappedLength = UInt16(min(length, Int(UInt16.max)))
+        slots[Int(slot)].key = key
+        slots[Int(slot)].length = cappedLength
+        let generation = slots[Int(slot)].generation
+        var stems: [(stem: Int32, count: UInt16)] = []
+        stems.reserveCapacity(counts.count)
+        for (word, count) in counts {
+            let id: Int32
+            if let known = stemIDs[word] {
+                id = known
+            } else {
+                id = Int32(postings.count)
+                stemIDs[word] = id
+                postings.append([])
+                stale.append(0)
+            }
+            let weighted = UInt16(min(count, Int(UInt16.max)))
+            stems.append((id, weighted))
+            postings[Int(id)].append(Posting(slot: slot, generation: generation, count: weighted, length: cappedLength))
+        }
+        slots[Int(slot)].stems = stems
+        totalLength += Int(cappedLength)
+    }
+
+    /// Removes what ``index(_:_:)`` added under `key`.
+    mutating func unindex(_ key: ByteKey, _ record: MemoryRecord) {
+        guard let slot = slotOfKey.removeValue(forKey: key) else { return }
+        let old = slots[Int(slot)]
+        for (stem, _) in old.stems {
+            stale[Int(stem)] += 1
+            if Int(stale[Int(stem)]) * 2 > postings[Int(stem)].count, stale[Int(stem)] >= 16 { compact(stem, removing: slot) }
+        }
+        totalLength -= Int(old.length)
+        slots[Int(slot)] = Slot(key: nil, generation: old.generation &+ 1, length: 0, stems: [])
+        freeSlots.append(slot)
+    }
+
+    /// Drops the stale postings of `stem` (and the one of `slot`, about to go stale).
+    private mutating func compact(_ stem: Int32, removing slot: UInt32) {
+        let current = slots
+        postings[Int(stem)].removeAll { posting in
+            posting.slot == slot || current[Int(posting.slot)].generation != posting.generation
+        }
+        stale[Int(stem)] = 0
+    }
+
+    private var liveCount: Int { slotOfKey.count }
+
+    /// Inverse document frequency as Lucene and FTS5 compute it, never below a small positive value.
+    private func idf(_ stem: Int32) -> Double {
+        let matching = Double(postings[Int(stem)].count - Int(stale[Int(stem)]))
+        let total = Double(liveCount)
+        return max(1e-6, log((total - matching + 0.5) / (matching + 0.5) + 1))
+    }
+
+    /// The best `limit` keys for `query` with their BM25 scores, best first (key bytes break
+    /// ties), among those `isLive` accepts.
+    func search(_ query: String, limit: Int, isLive: (ByteKey) -> Bool) -> [(key: ByteKey, score: Double)] {
+        var terms: [(stem: Int32, idf: Double)] = []
+        for word in SearchText.queryTerms(of: query) {
+            let stemmed = stemCache[word] ?? PorterStemmer.stem(word)
+            guard let id = stemIDs[stemmed], !terms.contains(where: { $0.stem == id }) else { continue }
+            terms.append((id, idf(id)))
+        }
+        guard !terms.isEmpty, liveCount > 0 else { return [] }
+        // Rarest first: they have the fewest postings and weigh the most.
+        terms.sort { $0.idf > $1.idf }
+        let k1 = Self.k1
+        let average = max(1, Double(totalLength) / Double(liveCount))
+        func weight(count: UInt16, length: UInt16, idf: Double) -> Double {
+            let tf = Double(count)
+            return idf * tf * (k1 + 1) / (tf + k1 * (1 - Self.b + Self.b * Double(length) / average))
+        }
+        var scores = Scores(slots: slots.count, expected: terms.reduce(0) { $0 + postings[Int($1.stem)].count })
+        var remainingBound = terms.reduce(0) { $0 + $1.idf * (k1 + 1) }
+        for (position, term) in terms.enumerated() {
+            // Once `limit` live candidates already score more than this and every later word
+            // could add together, no record outside them can enter the best `limit`: the
+            // word is then looked up in the candidates instead of walking its postings.
+            if position > 0, scores.count >= limit, postings[Int(term.stem)].count > scores.count,
+               threshold(scores, limit: limit, isLive: isLive) > remainingBound {
+                var found: [(UInt32, Double)] = []
+                scores.forEach { slot, _ in
+                    guard let match = slots[Int(slot)].stems.first(where: { $0.stem == term.stem }) else { return }
+                    found.append((slot, weight(count: match.count, length: slots[Int(slot)].length, idf: term.idf)))
+                }
+                for (slot, value) in found { scores.add(slot, value) }
+            } else {
+                for posting in postings[Int(term.stem)] where slots[Int(posting.slot)].generation == posting.generation {
+                    scores.add(posting.slot, weight(count: posting.count, length: posting.length, idf: term.idf))
+                }
+            }
+            remainingBound -= term.idf * (k1 + 1)
+        }
+        return best(scores, limit: limit, isLive: isLive)
+    }
+
+    /// The score of the `limit`-th best live candidate (0 when there are fewer).
+    private func threshold(_ scores: Scores, limit: Int, isLive: (ByteKey) -> Bool) -> Double {
+        let top = best(scores, limit: limit, isLive: isLive)
+        return top.count == limit ? top[limit - 1].score : 0
+    }
+
+    /// The best `limit` live candidates, kept as they come (no sort of every match). Liveness
+    /// (expiry) is checked on the chosen ones only; if one is not live, once more checking each.
+    private func best(_ scores: Scores, limit: Int, isLive: (ByteKey) -> Bool) -> [(key: ByteKey, score: Double)] {
+        func ranksAbove(_ a: (key: ByteKey, score: Double), _ b: (key: ByteKey, score: Double)) -> Bool {
+            a.score != b.score ? a.score > b.score : a.key < b.key
+        }
+        func select(checkingEach: Bool) -> [(key: ByteKey, score: Double)] {
+            var best: [(key: ByteKey, score: Double)] = []
+            scores.forEach { slot, score in
+                if best.count == limit, let last = best.last, score < last.score { return }
+                guard let key = slots[Int(slot)].key else { return }
+                let hit = (key: key, score: score)
+                if best.count == limit, let last = best.last, !ranksAbove(hit, last) { return }
+                if checkingEach, !isLive(key) { return }
+                let position = best.firstIndex { ranksAbove(hit, $0) } ?? best.count
+                best.insert(hit, at: position)
+                if best.count > limit { best.removeLast() }
+            }
+            return best
+        }
+        let first = select(checkingEach: false)
+        return first.allSatisfy({ isLive($0.key) }) ? first : select(checkingEach: true)
+    }
+
+    /// The hit shown for `record`: a snippet of its value around the query's words, else of its key.
+    static func hit(_ record: MemoryRecord, score: Double, query: String) -> SearchHit {
+        let stems = SearchText.queryTerms(of: query).map(PorterStemmer.stem)
+        let body = SearchText.body(of: record.value)
+        let snippet = SearchText.snippet(terms: stems, text: body) ?? SearchText.snippet(terms: stems, text: record.key) ?? ""
+        return SearchHit(record: record, score: score, snippet: snippet)
+    }
+}
+
+/// Partial scores by slot: a hash table for a few candidates, an array over every slot when
+/// the query's postings are many (no hashing per posting).
+private struct Scores {
+    private var sparse: [UInt32: Double] = [:]
+    private var dense: [Double] = []
+    private var touched: [UInt32] = []
+    private let isDense: Bool
+
+    init(slots: Int, expected: Int) {
+        isDense = expected > slots / 16
+        if isDense {
+            dense = [Double](repeating: 0, count: slots)
+            touched.reserveCapacity(expected)
+        } else {
+            sparse.reserveCapacity(expected)
+        }
+    }
+
+    /// Adds `value` (always above zero) to the score of `slot`.
+    mutating func add(_ slot: UInt32, _ value: Double) {
+        if isDense {
+            if dense[Int(slot)] == 0 { touched.append(slot) }
+            dense[Int(slot)] += value
+        } else {
+            sparse[slot, default: 0] += value
+        }
+    }
+
+    var count: Int { isDense ? touched.count : sparse.count }
+
+    func forEach(_ body: (UInt32, Double) -> Void) {
+        if isDense {
+            for slot in touched { body(slot, dense[Int(slot)]) }
+        } else {
+            for (slot, score) in sparse { body(slot, score) }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import AgentMemoryJSON
+import AgentMemoryCore
+import Testing
+
+/// Ranking on a small corpus of its own: the same answers from every store, so that a change
+/// of ranking shows here first.
+@Suite("Search ranking")
+struct SearchRankingTests {
+    let main = try! Namespace("ranking")
+
+    func filled(_ kind: StoreKind) async throws -> any MemoryStore {
+        let store = try kind.make()
+        let notes: [(String, String)] = [
+            ("trip.paris", "We booked the train to Paris for the spring holiday"),
+            ("pets", "Melanie adopted two cats from the shelter last year"),
+            ("work.report", "The quarterly report is due before the board meeting"),
+            ("garden", "Planting tomatoes and basil in the garden this weekend"),
+            ("music", "She is learning to play the violin with a teacher"),
+            ("chatter", "it is what it is and that is that, is it not"),
+        ]
+        try await store.batch(notes.map { .put(key: MemoryKey(checked: $0.0), value: .string($0.1)) }, in: main)
+        return store
+    }
+
+    func keys(_ store: any MemoryStore, _ query: String, limit: Int = 10) async throws -> [String] {
+        try await store.search(query, in: main, limit: limit).map(\.record.key)
+    }
+
+    /// Stop words in a question do not outweigh its topic words.
+    @Test(arguments: StoreKind.allCases)
+    func stopWordsDoNotOutrankTheTopic(kind: StoreKind) async throws {
+        let store = try await filled(kind)
+        #expect(try await keys(store, "What is it that she plays, the violin?") == ["music"])
+        #expect(try await keys(store, "What did Melanie adopt from the shelter?") == ["pets"])
+        // A query of stop words only still finds what holds them, except on PostgreSQL, whose
+        // English configuration indexes no stop words at all.
+        #expect(try await keys(store, "what is it", limit: 1) == (kind == .postgres ? [] : ["chatter"]))
+    }
+
+    /// Words match across their forms (Porter stemming on both sides).
+    @Test(arguments: StoreKind.allCases)
+    func stemmedFormsMatch(kind: StoreKind) async throws {
+        let store = try await filled(kind)
+        #expect(try await keys(store, "cat adoption") == ["pets"])
+        #expect(try await keys(store, "plants in gardens") == ["garden"])
+        let hits = try await store.search("booking trains", in: main, limit: 10)
+        #expect(hits.map(\.record.key) == ["trip.paris"])
+        #expect(hits[0].snippet.contains("[booked]"))
+        #expect(hits[0].snippet.contains("[train]"))
+    }
+
+    /// A key's words weigh more than a value's; more of the query's rare words rank higher.
+    @Test(arguments: StoreKind.allCases)
+    func moreMatchedWordsAndKeyWordsRankFirst(kind: StoreKind) async throws {
+        let store = try await filled(kind)
+        try await store.put("meeting", value: "notes of the board", in: main)
+        #expect(try await keys(store, "board meeting") == ["meeting", "work.report"])
+        // PostgreSQL's ts_rank does not weigh words by rarity: it only finds both.
+        let three = try await keys(store, "quarterly board meeting")
+        #expect(kind == .postgres ? Set(three) == ["work.report", "meeting"] : three == ["work.report", "meeting"])
+    }
+
+    /// A namespace's best matches are found even when another namespace holds many better ones
+    /// (SQLite ranks the whole index first and must then look further).
+    @Test(arguments: StoreKind.allCases)
+    func anotherNamespaceFullOfBetterMatchesHidesNothing(kind: StoreKind) async throws {
+        let store = try await filled(kind)
+        let crowded = try Namespace("ranking-crowded")
+        try await store.batch((0..<40).map { .put(key: MemoryKey(checked: "violin.\($0)"), value: "violin violin violin lessons") }, in: crowded)
+        #expect(try await keys(store, "violin", limit: 1) == ["music"])
+        #expect(try await store.search("violin", in: crowded, limit: 3).map(\.record.key) == ["violin.0", "violin.1", "violin.10"])
+    }
+}
