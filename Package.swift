@@ -100,6 +100,12 @@ let package = Package(
         .executableTarget(name: "crew-example", dependencies: ["AgentMemory"], path: "Examples/Crew", swiftSettings: strictSettings),
         // a helper program the tests run as several processes at once against one store
         .executableTarget(name: "MemoryStress", dependencies: ["AgentMemoryLocations"], swiftSettings: strictSettings),
+        // the writer the reliability tests kill at random moments (RELIABILITY.md)
+        .executableTarget(
+            name: "ReliabilityChild",
+            dependencies: ["AgentMemory", "AgentMemoryLocations", "AgentLoop", "ClaudeClient", "AgentMemoryTesting"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "AgentMemoryCoreTests", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "StoreConformanceTests",
@@ -120,6 +126,15 @@ let package = Package(
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
         .testTarget(name: "ClaudeClientTests", dependencies: ["ClaudeClient", "AgentMemoryTesting"], swiftSettings: strictSettings),
         .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),
+        // crash safety, I/O faults, contention, API faults, security, bounds (RELIABILITY.md)
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "AgentMemory", "AgentMemoryLocations", "AgentLoop", "ClaudeClient", "AgentMemoryTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
