@@ -103,8 +103,10 @@ struct APIFaultTests {
         #expect(response.text == text)
     }
 
-    @Test("a stream cut mid-message in an agent loop: a typed error, the saved transcript has no partial turn, and it resumes")
-    func streamCutKeepsTranscript() async throws {
+    @Test(
+        "a stream cut mid-message in an agent loop: a typed error, not retried once text arrived; the transcript has no partial turn and resumes",
+        arguments: [false, true])
+    func streamCutKeepsTranscript(showingText: Bool) async throws {
         let server = try ScriptedMessagesServer()
         defer { server.stop() }
         let store = InMemoryMemoryStore()
@@ -114,21 +116,31 @@ struct APIFaultTests {
             id: "msg_tools", model: "claude-test",
             content: [.text("Saving."), .toolUse(id: "toolu_1", name: "remember", input: ["key": "tea", "value": "green"])],
             stopReason: .toolUse, usage: Usage(inputTokens: 5, outputTokens: 5))
-        // The first turn arrives; the second is cut after its first text delta (not retried:
-        // the caller has seen text).
-        server.enqueue(.stream(toolTurn), .stream(reply("A long answer that is cut."), cutAfter: 3))
+        // The first turn arrives; every later attempt is cut right after its first text delta.
+        let events = ScriptedResponse.streamEvents(for: reply("A long answer that is cut."))
+        let firstDelta = try #require(events.firstIndex { $0.event == "content_block_delta" })
+        server.enqueue(.stream(toolTurn))
+        for _ in 0..<3 { server.enqueue(.events(events, cutAfter: firstDelta + 1)) }
+        // With or without a caller printing the text as it arrives.
+        let hooks = showingText ? AgentHooks(streamEvent: { _ in }) : AgentHooks()
         let loop = AgentLoop(
             client: faultClient(server), executor: MemoryToolExecutor(store: store, namespace: namespace),
-            configuration: AgentConfiguration(model: "claude-test", streaming: true))
+            configuration: AgentConfiguration(model: "claude-test", streaming: true), hooks: hooks)
         let session = try await AgentSession.open(id: "cut", store: sessions)
         let error = await #expect(throws: ClaudeAPIError.self) { try await loop.run("Remember my tea.", in: session) }
         #expect(error?.kind == .streamInterrupted)
+        #expect(server.requests.count == 2)
         let saved = try #require(try await sessions.load("cut"))
         #expect(saved.messages.map(\.role) == [.user, .assistant, .user])
         #expect(saved.messages[2].blocks.compactMap(\.toolResult).map(\.toolUseID) == ["toolu_1"])
         #expect(try await store.get("tea", in: namespace)?.value == "green")
-        server.enqueue(.stream(reply("Noted: green tea.")))
-        let resumed = try await loop.resume(try await AgentSession.open(id: "cut", store: sessions))
+        let resumeServer = try ScriptedMessagesServer()
+        defer { resumeServer.stop() }
+        resumeServer.enqueue(.stream(reply("Noted: green tea.")))
+        let resumedLoop = AgentLoop(
+            client: faultClient(resumeServer), executor: MemoryToolExecutor(store: store, namespace: namespace),
+            configuration: AgentConfiguration(model: "claude-test", streaming: true))
+        let resumed = try await resumedLoop.resume(try await AgentSession.open(id: "cut", store: sessions))
         #expect(resumed.text == "Noted: green tea.")
         #expect(try await sessions.load("cut")?.messages.count == 4)
     }

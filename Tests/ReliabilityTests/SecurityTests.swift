@@ -14,8 +14,8 @@ struct EscapeFixture {
     init() async throws {
         folder = try scratchDirectory("security")
         store = try SQLiteMemoryStore(path: folder.appendingPathComponent("memory.sqlite").path)
-        try await store.put("secret", value: "classified plans", in: victim)
-        try await store.put("/memories/secret.txt", value: "classified file", in: victim)
+        try await store.put("secret", value: "classified plans ZX81", in: victim)
+        try await store.put("/memories/secret.txt", value: "classified file ZX81", in: victim)
         try await store.put("mine", value: "attacker note", in: attacker)
         executor = MemoryToolExecutor(store: store, namespace: attacker, agent: "attacker", tools: MemoryToolKind.allCases)
     }
@@ -28,10 +28,11 @@ struct EscapeFixture {
         #expect(try await store.changes(in: victim, since: 0, limit: 100).count == 2, "\(context)")
     }
 
-    /// Runs a call as the attacker; fails if its result shows any of the victim's text.
+    /// Runs a call as the attacker; fails if its result shows the victim's values (marked
+    /// with a token no attack contains).
     func attack(_ name: String, _ input: JSONValue) async -> MemoryToolExecutor.Outcome {
         let outcome = await executor.run(name: name, input: input)
-        #expect(!outcome.text.contains("classified"), "\(name) \(input) -> \(outcome.text)")
+        #expect(!outcome.text.contains("ZX81"), "\(name) \(input) -> \(outcome.text)")
         return outcome
     }
 }
@@ -60,7 +61,7 @@ struct SecurityTests {
         let fixture = try await EscapeFixture()
         for prefix in ["", "%", "_", "*", "s", "secret", "victim", "[", "\\", "' OR 1=1 --", "/memories/"] {
             let page = try await fixture.store.list(in: fixture.attacker, prefix: prefix, cursor: nil, limit: 100)
-            #expect(page.records.allSatisfy { $0.key.hasPrefix(prefix) && $0.value != "classified plans" }, "prefix \(prefix)")
+            #expect(page.records.allSatisfy { $0.key.hasPrefix(prefix) && $0.value != "classified plans ZX81" }, "prefix \(prefix)")
             _ = await fixture.attack("list_memory", ["prefix": .string(prefix)])
         }
         try await fixture.expectVictimUntouched("prefixes")
