@@ -27,6 +27,13 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+/// With RELIABILITY_TRACE set, says on stderr what the child is about to do (to find a hang).
+func trace(_ step: String) {
+    if ProcessInfo.processInfo.environment["RELIABILITY_TRACE"] != nil {
+        FileHandle.standardError.write(Data("trace: \(step)\n".utf8))
+    }
+}
+
 /// Writes one line to stdout at once (no buffering: the parent may kill us right after).
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
@@ -156,8 +163,11 @@ func increment(key: String, count: Int, prefix: String) async throws {
     var done = 0
     while done < count {
         do {
+            trace("put \(prefix)\(done)")
             try await store.put("\(prefix)\(done)", value: .int(done), in: namespace, options: PutOptions(author: agent))
+            trace("get \(key)")
             let current = try await store.get(key, in: namespace)
+            trace("compare-and-set \(key)")
             try await store.put(
                 key, value: .int((current?.value.intValue ?? 0) + 1), in: namespace,
                 options: PutOptions(ifVersion: current?.version ?? 0, author: agent))
