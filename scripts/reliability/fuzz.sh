@@ -14,7 +14,7 @@
 #                                                     10,000,000) or SECONDS each, whichever first
 #
 # Targets: json, messages, tool-inputs, list-cursor. A crash leaves the input in
-# .build-fuzz/artifacts/; turn it into a regression test (Tests/ReliabilityTests/FuzzRegressionTests.swift).
+# .build-fuzz/artifacts/; fix the cause and add the input as a regression test in Tests/ReliabilityTests.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${FUZZ_BUILD_DIR:-.build-fuzz}
