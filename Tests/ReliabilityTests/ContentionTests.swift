@@ -34,6 +34,7 @@ struct ContentionTests {
         #expect(try await store.get("counter", in: namespace)?.value == .int(8 * rounds))
         #expect(try await store.allRecords(in: namespace, prefix: "w").count == 8 * rounds)
         #expect(try integrityCheck(path) == "ok")
+        for child in children { child.removeOutput() }
     }
 
     /// Known defect (RELIABILITY.md, open defect 1): after `pg_terminate_backend`, a store call

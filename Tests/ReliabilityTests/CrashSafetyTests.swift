@@ -41,6 +41,7 @@ struct CrashSafetyTests {
             // A new process (this one) opens the file as the kill left it: no repair step.
             let store = try SQLiteMemoryStore(path: path)
             try await verify(trial, child, store)
+            child.removeOutput()
         }
         print("CrashSafetyTests.\(label): \(kills) kills, \(acknowledged) acknowledged writes checked")
     }

@@ -63,6 +63,11 @@ struct Child {
         return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().filter { $0.hasPrefix("ack") }.map { String($0.dropFirst(4)) }
     }
 
+    /// Deletes the files that hold the child's output.
+    func removeOutput() {
+        try? FileManager.default.removeItem(at: stdout.deletingLastPathComponent())
+    }
+
     /// What the child printed on stderr.
     var errors: String { (try? String(contentsOf: stderr, encoding: .utf8)) ?? "" }
 }
