@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 sanitizer=${1:?usage: $0 thread|address [FILTER]}
 filter=${2:-}
 case $sanitizer in
-    thread) scratch=.build-tsan; export TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" ;;
+    thread) scratch=.build-tsan; export TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/scripts/reliability/tsan-suppressions.txt ${TSAN_OPTIONS:-}" ;;
     address) scratch=.build-asan; export ASAN_OPTIONS="detect_leaks=0 ${ASAN_OPTIONS:-}" ;;
     *) echo "unknown sanitizer $sanitizer" >&2; exit 2 ;;
 esac
