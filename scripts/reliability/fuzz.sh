@@ -8,7 +8,8 @@
 # inputs in on purpose.
 #
 #   scripts/reliability/fuzz.sh build                 build every target into .build-fuzz/
-#   scripts/reliability/fuzz.sh run TARGET RUNS       RUNS executions of one target (-runs)
+#   scripts/reliability/fuzz.sh run TARGET RUNS [FLAG...]  RUNS executions of one target (-runs),
+#                                                     more libFuzzer flags after it
 #   scripts/reliability/fuzz.sh smoke [RUNS]          every target, RUNS executions each (CI: 20000)
 #   scripts/reliability/fuzz.sh long [RUNS] [SECONDS] every target, RUNS executions (default
 #                                                     10,000,000) or SECONDS each, whichever first
@@ -70,7 +71,8 @@ run() {
 case ${1:-} in
     build) build ;;
     run) [ $# -ge 3 ] || { echo "usage: $0 run TARGET RUNS" >&2; exit 2; }
-        build; run "$2" -runs="$3" ;;
+        target=$2 runs=$3; shift 3
+        build; run "$target" -runs="$runs" "$@" ;;
     smoke) build
         for target in "${targets[@]}"; do
             echo "fuzz-$target:"
