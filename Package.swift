@@ -127,6 +127,12 @@ let package = Package(
         // a helper program the tests run as several processes at once against one store
         .executableTarget(name: "MemoryStress", dependencies: ["AgentMemoryRuntime"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryJSONTests", dependencies: ["AgentMemoryJSON"], swiftSettings: strictSettings),
+        // the writer the reliability tests kill at random moments (RELIABILITY.md)
+        .executableTarget(
+            name: "ReliabilityChild",
+            dependencies: ["AgentMemory", "AgentMemoryRuntime", "AgentLoop", "ClaudeClient", "AgentMemoryTesting"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "AgentMemoryCoreTests", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "StoreConformanceTests",
@@ -162,6 +168,15 @@ let package = Package(
             dependencies: ["ClaudeClient", "AgentMemoryTesting", .product(name: "InMemoryLogging", package: "swift-log")],
             swiftSettings: strictSettings),
         .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),
+        // crash safety, I/O faults, contention, API faults, security, bounds (RELIABILITY.md)
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "AgentMemory", "AgentMemoryRuntime", "AgentLoop", "ClaudeClient", "AgentMemoryTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

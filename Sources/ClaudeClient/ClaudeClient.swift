@@ -292,6 +292,9 @@ public struct ClaudeClient: Sendable {
     private func redacted(_ error: ClaudeAPIError, apiKey: String) -> ClaudeAPIError {
         var error = error
         error.message = error.message.replacingOccurrences(of: apiKey, with: "[redacted]")
+        // The error type and request id come from the server too (RELIABILITY.md, defect 1).
+        error.errorType = error.errorType?.replacingOccurrences(of: apiKey, with: "[redacted]")
+        error.requestID = error.requestID?.replacingOccurrences(of: apiKey, with: "[redacted]")
         return error
     }
 }

@@ -17,12 +17,14 @@ package enum ListCursor {
     package static func decode(_ cursor: String) throws -> String {
         var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.utf8.count % 4 != 0 { base64 += "=" }
+        // The tag is compared and removed as bytes: a key that starts with a combining mark
+        // would join the tag's ":" into one Character (RELIABILITY.md, defect 2).
         guard let data = Data(base64Encoded: base64),
-              let text = String(data: data, encoding: .utf8), text.hasPrefix(tag)
+              let text = String(data: data, encoding: .utf8), text.hasBytePrefix(tag)
         else {
             throw MemoryError(.invalidArgument, "Invalid cursor \"\(cursor.truncatedForMessage)\": pass the cursor returned by the previous page unchanged")
         }
-        return String(text.dropFirst(tag.count))
+        return String(decoding: data.dropFirst(tag.utf8.count), as: UTF8.self)
     }
 
     /// Throws unless `limit` is at least 1.

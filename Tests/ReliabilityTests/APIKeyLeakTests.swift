@@ -1,0 +1,57 @@
+import ClaudeMessages
+import AgentMemoryJSON
+import AgentLoop
+import AgentMemory
+import AgentMemoryTesting
+import ClaudeClient
+import Foundation
+import Testing
+
+@Suite("Security: the API key never leaks")
+struct APIKeyLeakTests {
+    @Test("not in the configuration's description, debug description or dump")
+    func configuration() {
+        let configuration = ClaudeConfiguration(apiKey: secretKey)
+        var dumped = ""
+        dump(configuration, to: &dumped)
+        for text in [String(describing: configuration), String(reflecting: configuration), dumped, "\(configuration)"] {
+            #expect(!text.contains(secretKey) && !text.contains("SECRET"), "\(text)")
+        }
+    }
+
+    @Test("not in any error, even when every failing response echoes it", arguments: [400, 401, 429, 500, 529])
+    func errors(status: Int) async throws {
+        let server = try ScriptedMessagesServer()
+        defer { server.stop() }
+        for _ in 0..<3 {
+            server.enqueue(.raw(
+                status: status, headers: [("request-id", "req_\(secretKey)"), ("x-echo", secretKey)],
+                body: Array("{\"type\":\"error\",\"error\":{\"type\":\"\(secretKey)\",\"message\":\"bad key \(secretKey)\"}}".utf8)))
+        }
+        let error = await #expect(throws: ClaudeAPIError.self) { try await faultClient(server).createMessage(faultRequest) }
+        var dumped = ""
+        dump(error, to: &dumped)
+        for text in [String(describing: error), String(reflecting: error), dumped, error?.message ?? "", error?.errorType ?? "", error?.requestID ?? ""] {
+            #expect(!text.contains(secretKey), "\(text)")
+        }
+    }
+
+    @Test("not in a saved session transcript or any stored record, even when the model repeats it")
+    func transcript() async throws {
+        let server = try ScriptedMessagesServer()
+        defer { server.stop() }
+        let store = InMemoryMemoryStore()
+        let namespace = try Namespace("leak")
+        server.enqueue(.message(reply("Hello.")))
+        let loop = AgentLoop(
+            client: faultClient(server), executor: MemoryToolExecutor(store: store, namespace: namespace),
+            configuration: AgentConfiguration(model: "claude-test", streaming: false))
+        let session = try await AgentSession.open(id: "leak", store: MemoryStoreSessionStore(store: store, namespace: namespace))
+        _ = try await loop.run("What is my key?", in: session)
+        for record in try await store.allRecords(in: namespace) {
+            #expect(!record.value.jsonString().contains(secretKey), "\(record.key)")
+        }
+        // The key went only in the x-api-key header, never in a body.
+        #expect(server.requests.allSatisfy { !$0.bodyText.contains(secretKey) && $0.headers["x-api-key"] == secretKey })
+    }
+}
