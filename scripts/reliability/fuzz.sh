@@ -46,7 +46,7 @@ build() {
     local logging=.build/checkouts/swift-log/Sources/Logging
     if [ -d "$logging" ] && [ ! -f "$out/modules/libLogging.a" ]; then
         echo "fuzz: compiling Logging (swift-log)"
-        swiftc -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 5 -module-name Logging \
+        swiftc -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 5 -module-name Logging -package-name swift_log \
             -emit-module -emit-module-path "$out/modules/Logging.swiftmodule" -emit-library -static \
             -o "$out/modules/libLogging.a" $(find "$logging" -name '*.swift' | sort)
     fi
