@@ -70,6 +70,20 @@ struct MCPHTTPEndpointTests {
         #expect(await endpoint.handle(Self.post(#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#, session: session)).statusCode == 404)
     }
 
+    @Test("initialize answers each protocol version swift-sdk 0.12.1 supports with that version, and an unknown one with the latest",
+          arguments: Version.supported.sorted() + ["2026-07-28", "1999-01-01"])
+    func versionNegotiation(requested: String) async throws {
+        let endpoint = Self.endpoint(store: InMemoryMemoryStore())
+        let body = Self.initialize.replacingOccurrences(of: "2025-06-18", with: requested)
+        let opened = await endpoint.handle(Self.post(body))
+        let result = try await Self.messages(opened).last?.objectValue?["result"]
+        let expected = Version.supported.contains(requested) ? requested : Version.latest
+        #expect(result?.objectValue?["protocolVersion"] == .string(expected))
+        #expect(["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"] == Version.supported.sorted())
+        await endpoint.close()
+        #expect(await endpoint.sessionCount == 0)
+    }
+
     @Test("a request without a session that is not initialize is 400; a refused session is 403")
     func refusals() async throws {
         let endpoint = Self.endpoint(store: InMemoryMemoryStore())

@@ -51,8 +51,10 @@ struct MCPResourcesTests {
         #expect(pages == (expected.count + pageSize - 1) / pageSize)
         #expect(resources.map(\.uri) == expected.map { MemoryResourceURI(namespace: namespace, key: $0).description })
         #expect(resources.first { $0.name == "json" }?.mimeType == "application/json")
-        #expect(resources.first { $0.name == "café" }?.mimeType == "text/plain")
-        #expect(resources.first { $0.name == "café" }?.size == "value of café".utf8.count)
+        // Byte comparison: `==` on String would also match the NFD spelling.
+        let nfc = resources.first { Array($0.name.utf8) == Array("caf\u{E9}".utf8) }
+        #expect(nfc?.mimeType == "text/plain")
+        #expect(nfc?.size == "value of caf\u{E9}".utf8.count)
     }
 
     @Test("resources/read gives each value exactly, by its listed URI")
