@@ -30,12 +30,16 @@ let package = Package(
         // A scripted Messages API server on 127.0.0.1 for testing agents without an API key.
         .library(name: "AgentMemoryTesting", targets: ["AgentMemoryTesting"]),
         .executable(name: "agent-memory", targets: ["AgentMemoryCLI"]),
+        // The memory as an MCP server (modelcontextprotocol/swift-sdk): tools, resources, a prompt.
+        // Its own product so that `AgentMemory` stays free of the MCP SDK and NIO.
+        .library(name: "AgentMemoryMCP", targets: ["AgentMemoryMCP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
     ],
     targets: [
         // values: JSONValue, Namespace, MemoryRecord, errors; store: MemoryStore, in-memory store
@@ -107,11 +111,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // the MCP adapter: an MCP `Server` over a store, namespace, agent and tool list (no store logic)
+        .target(
+            name: "AgentMemoryMCP",
+            dependencies: [
+                "AgentMemory", "AgentMemoryRuntime", .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // argument parsing and printing over the runtime
         .executableTarget(
             name: "AgentMemoryCLI",
             dependencies: [
                 "AgentMemory", "AgentMemoryRuntime", "AgentMemoryBench", "ClaudeClient", "AgentLoop", "AgentMemoryTesting",
+                "AgentMemoryMCP", .product(name: "MCP", package: "swift-sdk"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -167,6 +181,12 @@ let package = Package(
             name: "ClaudeClientTests",
             dependencies: ["ClaudeClient", "AgentMemoryTesting", .product(name: "InMemoryLogging", package: "swift-log")],
             swiftSettings: strictSettings),
+        // the MCP server through the SDK's client: in memory, over stdio with the binary, the Python client
+        .testTarget(
+            name: "AgentMemoryMCPTests",
+            dependencies: ["AgentMemoryMCP", "AgentMemory", .product(name: "MCP", package: "swift-sdk")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),
         // crash safety, I/O faults, contention, API faults, security, bounds (RELIABILITY.md)
         .testTarget(
