@@ -29,6 +29,10 @@ let package = Package(
         .library(name: "AgentLoop", targets: ["AgentLoop"]),
         // A scripted Messages API server on 127.0.0.1 for testing agents without an API key.
         .library(name: "AgentMemoryTesting", targets: ["AgentMemoryTesting"]),
+        // The HTTP server (Hummingbird): the BotWire-compatible memory API plus compare-and-set,
+        // search, the change feed, bearer tokens, limits and metrics. Its own product so that
+        // `AgentMemory` stays free of NIO.
+        .library(name: "AgentMemoryServer", targets: ["AgentMemoryServer"]),
         .executable(name: "agent-memory", targets: ["AgentMemoryCLI"]),
     ],
     dependencies: [
@@ -36,6 +40,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // values: JSONValue, Namespace, MemoryRecord, errors; store: MemoryStore, in-memory store
@@ -107,11 +115,25 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // the HTTP front end: a thin adapter from routes to the store, with auth, limits and metrics
+        .target(
+            name: "AgentMemoryServer",
+            dependencies: [
+                "AgentMemory", "AgentMemoryRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // argument parsing and printing over the runtime
         .executableTarget(
             name: "AgentMemoryCLI",
             dependencies: [
                 "AgentMemory", "AgentMemoryRuntime", "AgentMemoryBench", "ClaudeClient", "AgentLoop", "AgentMemoryTesting",
+                "AgentMemoryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -161,6 +183,12 @@ let package = Package(
             name: "ClaudeClientTests",
             dependencies: ["ClaudeClient", "AgentMemoryTesting", .product(name: "InMemoryLogging", package: "swift-log")],
             swiftSettings: strictSettings),
+        // the HTTP server, live on 127.0.0.1 (and as `agent-memory serve` processes)
+        .testTarget(
+            name: "AgentMemoryServerTests",
+            dependencies: ["AgentMemoryServer", "AgentMemory", "AgentMemoryRuntime"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

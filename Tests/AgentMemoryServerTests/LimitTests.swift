@@ -1,0 +1,52 @@
+import AgentMemory
+import AgentMemoryServer
+import Testing
+
+/// Body size (413), rate limits (429 with Retry-After) and metrics.
+@Suite struct LimitTests {
+    @Test func oversizedBodiesAre413() async throws {
+        try await withLiveServer(configure: { $0.maxBodyBytes = 64 }) { client in
+            let big = try await client.put("/memory/team/k", value: .string(String(repeating: "x", count: 100)))
+            #expect(big.status == 413)
+            #expect(big.json == ["detail": "Request body is larger than the limit of 64 bytes"])
+            #expect(try await client.get("/memory/team/k").status == 404)
+            #expect(try await client.put("/memory/team/k", value: "small").status == 200)
+        }
+    }
+
+    @Test func eachCallerIsRateLimited() async throws {
+        // One request per hour after a burst of three: the fourth is refused whatever the timing.
+        try await withLiveServer(configure: {
+            $0.rateLimit = RateLimit(perSecond: 1.0 / 3600, burst: 3)
+            $0.tokens = try? testTokens()
+        }) { anonymous in
+            let writer = HTTPTestClient(port: anonymous.port, token: "writer-secret")
+            for _ in 0..<3 { #expect(try await writer.get("/memory/team/k").status == 404) }
+            let refused = try await writer.get("/memory/team/k")
+            #expect(refused.status == 429)
+            let wait = try #require(refused.headers["retry-after"].flatMap(Int.init))
+            #expect(wait > 3000 && wait <= 3600)
+            #expect(refused.json == .object(["detail": .string("Rate limit exceeded: retry in \(wait) s")]))
+            // Another token has its own budget.
+            let reader = HTTPTestClient(port: anonymous.port, token: "reader-secret")
+            #expect(try await reader.get("/memory/team/k").status == 404)
+        }
+    }
+
+    @Test func metricsCountRequestsByRouteAndStatus() async throws {
+        try await withLiveServer { client in
+            _ = try await client.put("/memory/team/k", value: "v")
+            _ = try await client.get("/memory/team/k")
+            _ = try await client.get("/memory/team/missing")
+            let metrics = try await client.get("/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
+            let text = metrics.text
+            #expect(text.contains(#"agent_memory_http_requests_total{method="PUT",route="/memory/{namespace}/{key}",status="200"} 1"#))
+            #expect(text.contains(#"agent_memory_http_requests_total{method="GET",route="/memory/{namespace}/{key}",status="200"} 1"#))
+            #expect(text.contains(#"agent_memory_http_requests_total{method="GET",route="/memory/{namespace}/{key}",status="404"} 1"#))
+            #expect(text.contains("# TYPE agent_memory_http_request_duration_seconds histogram"))
+            #expect(text.contains(#"agent_memory_http_request_duration_seconds_count{method="PUT",route="/memory/{namespace}/{key}"} 1"#))
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import AgentMemory
+import Foundation
+import Testing
+
+/// `agent-memory serve` as a user runs it: over SQLite, refusing unsafe setups, stopping
+/// cleanly on SIGTERM, and two processes sharing one PostgreSQL.
+@Suite struct ServeCommandTests {
+    static let postgresURL: String? = {
+        guard let text = ProcessInfo.processInfo.environment["AGENT_MEMORY_TEST_POSTGRES_URL"], !text.isEmpty else { return nil }
+        return text
+    }()
+
+    @Test func servesSQLiteAndKeepsWritesAcrossARestart() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try ServeProcess(["serve", "--port", "0", "--store", "sqlite:\(path)", "--agent", "cli"])
+        let client = try await first.client()
+        #expect(try await client.put("/memory/team/kept", value: "across restarts").status == 200)
+        #expect(try await first.stop(signal: SIGTERM) == 0)
+        #expect(first.stderr.contains("store closed"))
+        #expect(!first.stderr.contains("writer-secret"))
+
+        let second = try ServeProcess(["serve", "--port", "0", "--store", "sqlite:\(path)"])
+        let again = try await second.client()
+        let read = try await again.get("/memory/team/kept")
+        #expect(read.json["value"] == "across restarts")
+        #expect(read.json["author"] == "cli")
+        #expect(try await second.stop(signal: SIGINT) == 0)
+    }
+
+    @Test func refusesToRunOpenOnANonLoopbackAddress() async throws {
+        let serve = try ServeProcess(["serve", "--host", "0.0.0.0", "--port", "0", "--store", "memory:"])
+        #expect(try await serve.exitStatus() == 2)
+        #expect(serve.stderr.contains("refusing to serve on 0.0.0.0 without --tokens"))
+    }
+
+    @Test func refusesAMalformedTokensFileNamingTheEntry() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"tokens": [{"token": "a", "namespaces": ["x"], "access": "read-only"}, {"token": "b", "namespaces": ["x"], "access": "admin"}]}"#.utf8)
+            .write(to: file)
+        let serve = try ServeProcess(["serve", "--port", "0", "--store", "memory:", "--tokens", file.path])
+        #expect(try await serve.exitStatus() == 2)
+        #expect(serve.stderr.contains("\(file.path): entry 2: \"access\" must be \"read-write\" or \"read-only\""))
+    }
+
+    @Test(.enabled(if: postgresURL != nil, "PostgreSQL: AGENT_MEMORY_TEST_POSTGRES_URL is not set (.ci/run sets it)"))
+    func twoServersSharingPostgreSQLLoseNoIncrement() async throws {
+        let url = try #require(Self.postgresURL)
+        let schema = "agent_memory_srv_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        let store = url + (url.contains("?") ? "&" : "?") + "schema=" + schema
+        let first = try ServeProcess(["serve", "--port", "0", "--store", store])
+        let second = try ServeProcess(["serve", "--port", "0", "--store", store])
+        let a = try await first.client(), b = try await second.client()
+        try await incrementConcurrently(clients: [a, b, a, b], times: 25)
+        #expect(try await a.get("/memory/crew/counter").json["value"] == "100")
+        #expect(try await b.get("/memory/crew/counter").headers["etag"] == "\"101\"")
+
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<50 {
+                let client = index % 2 == 0 ? a : b
+                group.addTask { try await client.put("/memory/crew/key-\(index)", value: "v").status }
+            }
+            for try await status in group { #expect(status == 200) }
+        }
+        #expect(try await b.get("/memory/crew?prefix=key-").json["count"] == 50)
+        #expect(try await first.stop() == 0)
+        #expect(try await second.stop() == 0)
+    }
+}
