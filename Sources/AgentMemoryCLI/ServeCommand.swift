@@ -1,4 +1,5 @@
 import AgentMemory
+import AgentMemoryRuntime
 import AgentMemoryServer
 import ArgumentParser
 import Foundation

@@ -1,7 +1,10 @@
 import AgentMemory
+import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
+import UnixSignals
 
 /// The HTTP front end: the BotWire-compatible memory API plus compare-and-set, append, search,
 /// the change feed, health and metrics, over one ``MemoryStore``.

@@ -1,5 +1,6 @@
 import AgentMemory
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// Who made a request, as far as the server is concerned: the author of its writes and the

@@ -1,5 +1,7 @@
 import AgentMemory
+import HTTPTypes
 import Hummingbird
+import NIOCore
 import ServiceLifecycle
 
 /// Beyond BotWire: `GET /search/{namespace}?q=`, `GET /changes/{namespace}?since=` and its
@@ -28,7 +30,7 @@ struct FeedRoutes: Sendable {
     /// `Last-Event-ID`) and each new one as an SSE `change` event whose id is its sequence.
     func changes(_ request: Request, _ target: RequestTarget, in namespace: Namespace) async throws -> Response {
         var since: Int64 = 0
-        if let text = target.query["since"] ?? request.headers[.lastEventID] {
+        if let text = target.query["since"] ?? request.headers[HTTPField.Name("Last-Event-ID")!] {
             guard let value = Int64(text), value >= 0 else {
                 throw HTTPFailure(JSONResponses.error(.badRequest, "since must be a change sequence number (0 or more)"))
             }

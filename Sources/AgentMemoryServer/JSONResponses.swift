@@ -1,5 +1,6 @@
 import AgentMemory
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// Builds the server's JSON responses; every error body is `{"detail": "..."}`, as BotWire's.

@@ -1,6 +1,8 @@
 import AgentMemory
 import Foundation
+import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// The BotWire-compatible routes under `/memory/{namespace}`, plus `ETag`/`If-Match`
 /// compare-and-set and `append`. Each handler turns HTTP into one store call and back.

@@ -5,7 +5,7 @@ import Foundation
 public struct ServerConfiguration: Sendable {
     /// The address to bind: a loopback address unless ``tokens`` is set.
     public var host: String
-    /// The port to bind; `0` picks a free one (reported by ``AgentMemoryServer/run(onListening:)``).
+    /// The port to bind; `0` picks a free one (reported by ``AgentMemoryServer/run(handlingSignals:onListening:)``).
     public var port: Int
     /// The bearer tokens, or `nil` to run open (allowed on a loopback address only).
     public var tokens: TokenFile?

@@ -1,4 +1,5 @@
 import AgentMemory
+import HTTPTypes
 import Hummingbird
 import Logging
 

@@ -8,7 +8,7 @@ import Testing
 @Suite struct AuthTests {
     @Test func tokensGateEveryMemoryRoute() async throws {
         let store = InMemoryMemoryStore()
-        try await withLiveServer(store: store, configure: { $0.tokens = try? testTokens() }) { anonymous in
+        try await withLiveServer(store: store, configure: { $0.tokens = try? testTokens() }) { (anonymous: HTTPTestClient) async throws in
             let missing = try await anonymous.get("/memory/team/k")
             #expect(missing.status == 401)
             #expect(missing.json == ["detail": "Missing bearer token: send Authorization: Bearer TOKEN"])
@@ -53,7 +53,7 @@ import Testing
 
     @Test func openServerRecordsTheConfiguredAgent() async throws {
         let store = InMemoryMemoryStore()
-        try await withLiveServer(store: store, configure: { $0.openAgent = "local" }) { client in
+        try await withLiveServer(store: store, configure: { $0.openAgent = "local" }) { (client: HTTPTestClient) async throws in
             #expect(try await client.put("/memory/team/k", value: "v").status == 200)
             #expect(try await store.get(MemoryKey("k"), in: Namespace("team"))?.author == "local")
         }

@@ -22,7 +22,7 @@ import Testing
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("botwire-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         let output = home.appendingPathComponent("out")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         python.arguments = ["python3", ServeProcess.packageRoot.appendingPathComponent("scripts/botwire/check_client.py").path, "botwire-test"]

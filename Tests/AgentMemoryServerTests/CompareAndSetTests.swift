@@ -5,7 +5,7 @@ import Testing
 /// `ETag` and `If-Match`, append, search and the change feed: what the server adds to BotWire.
 @Suite struct CompareAndSetTests {
     @Test func ifMatchWritesOnlyAtTheExpectedVersion() async throws {
-        try await withLiveServer { client in
+        try await withLiveServer { (client: HTTPTestClient) async throws in
             let create = try await client.put("/memory/team/counter", value: "0", headers: [("If-Match", "\"0\"")])
             #expect(create.status == 200)
             #expect(create.headers["etag"] == "\"1\"")
@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func appendJoinsStringsAndReturnsTheVersion() async throws {
-        try await withLiveServer { client in
+        try await withLiveServer { (client: HTTPTestClient) async throws in
             let body = Array(#"{"value": "one", "separator": "\n"}"#.utf8)
             let first = try await client.send("POST", "/memory/team/log/append", body: body)
             #expect(first.status == 200)
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func searchAndChangesReportWhatWasWritten() async throws {
-        try await withLiveServer { client in
+        try await withLiveServer { (client: HTTPTestClient) async throws in
             _ = try await client.put("/memory/team/pets", value: "the cat sleeps on the sofa")
             _ = try await client.put("/memory/team/food", value: "tea and toast")
             _ = try await client.delete("/memory/team/food")
@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func changeStreamSendsEventsAsServerSentEvents() async throws {
-        try await withLiveServer { client in
+        try await withLiveServer { (client: HTTPTestClient) async throws in
             _ = try await client.put("/memory/team/one", value: "1")
             _ = try await client.put("/memory/team/two", value: "2")
             let text = try await client.readStream(

@@ -13,7 +13,7 @@ import Testing
     @Test func fiftyClientsWritingDistinctKeysLoseNothing() async throws {
         let (store, path) = try Self.sqliteStore()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try await withLiveServer(store: store) { client in
+        try await withLiveServer(store: store) { (client: HTTPTestClient) async throws in
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<50 {
                     group.addTask { try await client.put("/memory/crew/key-\(index)", value: .string("value \(index)")).status }
@@ -32,7 +32,7 @@ import Testing
     @Test func fourClientsIncrementOneCounterWithIfMatch() async throws {
         let (store, path) = try Self.sqliteStore()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try await withLiveServer(store: store) { client in
+        try await withLiveServer(store: store) { (client: HTTPTestClient) async throws in
             try await incrementConcurrently(clients: [client, client, client, client], times: 25)
             let counter = try await client.get("/memory/crew/counter")
             #expect(counter.json["value"] == "100")

@@ -87,7 +87,7 @@ struct HTTPTestClient: Sendable {
     private func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try work() })
+                continuation.resume(with: Result(catching: { try work() }))
             }
         }
     }

@@ -24,8 +24,8 @@ import Testing
     func keyIsStoredAndReadBackExactly(index: Int) async throws {
         let (raw, key) = Self.cases[index]
         let store = InMemoryMemoryStore()
-        try await withLiveServer(store: store) { client in
-            let put = try await client.put("/memory/team/\(raw)", value: "value of \(key)")
+        try await withLiveServer(store: store) { (client: HTTPTestClient) async throws in
+            let put = try await client.put("/memory/team/\(raw)", value: .string("value of \(key)"))
             #expect(put.status == 200)
             #expect(put.json["key"] == .string(key))
             let record = try await store.get(MemoryKey(key), in: Namespace("team"))
@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func invalidUTF8AfterDecodingIs400() async throws {
-        try await withLiveServer { client in
+        try await withLiveServer { (client: HTTPTestClient) async throws in
             let response = try await client.put("/memory/team/bad%FF", value: "x")
             #expect(response.status == 400)
             #expect(response.json == ["detail": "Invalid key: not valid UTF-8 once percent-decoded"])
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func namespacesAreIsolated() async throws {
-        try await withLiveServer { client in
+        try await withLiveServer { (client: HTTPTestClient) async throws in
             #expect(try await client.put("/memory/alpha/shared", value: "from alpha").status == 200)
             #expect(try await client.put("/memory/beta/shared", value: "from beta").status == 200)
             #expect(try await client.get("/memory/alpha/shared").json["value"] == "from alpha")

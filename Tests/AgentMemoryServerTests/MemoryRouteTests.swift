@@ -5,7 +5,7 @@ import Testing
 /// The BotWire-compatible routes: every status and body the client reads.
 @Suite struct MemoryRouteTests {
     @Test func putGetDeleteRoundTrip() async throws {
-        try await withLiveServer { client in
+        try await withLiveServer { (client: HTTPTestClient) async throws in
             let put = try await client.put("/memory/team/greeting", value: "héllo")
             #expect(put.status == 200)
             #expect(put.json == ["namespace": "team", "key": "greeting", "stored": true, "bytes": 6, "version": 1])
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func putRejectsMissingOrNonStringValuesWith422() async throws {
-        try await withLiveServer { client in
+        try await withLiveServer { (client: HTTPTestClient) async throws in
             let number = try await client.put("/memory/team/k", value: 3)
             #expect(number.status == 422)
             #expect(number.json == ["detail": "Field \"value\" is required and must be a string"])
@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func invalidNamespaceKeyOrValueIs400() async throws {
-        try await withLiveServer(store: InMemoryMemoryStore(limits: MemoryLimits(maxValueBytes: 10))) { client in
+        try await withLiveServer(store: InMemoryMemoryStore(limits: MemoryLimits(maxValueBytes: 10))) { (client: HTTPTestClient) async throws in
             let namespace = try await client.put("/memory/-bad/k", value: "x")
             #expect(namespace.status == 400)
             #expect(namespace.json["detail"]?.stringValue?.hasPrefix("Invalid namespace \"-bad\"") == true)
@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func listGivesKeysAsStringsInByteOrderWithPaging() async throws {
-        try await withLiveServer { client in
+        try await withLiveServer { (client: HTTPTestClient) async throws in
             for key in ["b", "a/2", "a/1", "Z", "é"] {
                 #expect(try await client.put("/memory/team/\(key)", value: "v").status == 200)
             }
@@ -102,7 +102,7 @@ import Testing
         for index in 0..<1000 {
             _ = try await store.put(MemoryKey("k\(1000 + index)"), value: "v", in: namespace)
         }
-        try await withLiveServer(store: store) { client in
+        try await withLiveServer(store: store) { (client: HTTPTestClient) async throws in
             let all = try await client.get("/memory/big")
             #expect(all.json["count"] == 1000)
             #expect(all.json["keys"]?.arrayValue?.count == 1000)
@@ -114,13 +114,13 @@ import Testing
     @Test func nonStringValuesReadAsTheirJSONText() async throws {
         let store = InMemoryMemoryStore()
         _ = try await store.put(MemoryKey("list"), value: [1, "two"], in: Namespace("team"))
-        try await withLiveServer(store: store) { client in
+        try await withLiveServer(store: store) { (client: HTTPTestClient) async throws in
             #expect(try await client.get("/memory/team/list").json["value"] == #"[1,"two"]"#)
         }
     }
 
     @Test func unknownRoutesAndMethodsAnswerJSONWithoutRedirecting() async throws {
-        try await withLiveServer { client in
+        try await withLiveServer { (client: HTTPTestClient) async throws in
             let unknown = try await client.get("/nothing/here")
             #expect(unknown.status == 404)
             #expect(unknown.json == ["detail": "Not Found"])

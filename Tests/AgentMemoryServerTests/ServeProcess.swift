@@ -29,8 +29,8 @@ final class ServeProcess: @unchecked Sendable {
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         output = home.appendingPathComponent("stdout")
         errors = home.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         var environment = ProcessInfo.processInfo.environment
         environment["AGENT_MEMORY_HOME"] = home.path
         for name in ["AGENT_MEMORY_STORE", "AGENT_MEMORY_NAMESPACE", "AGENT_MEMORY_AGENT"] { environment[name] = nil }
