@@ -193,7 +193,7 @@ let package = Package(
         // the HTTP server, live on 127.0.0.1 (and as `agent-memory serve` processes)
         .testTarget(
             name: "AgentMemoryServerTests",
-            dependencies: ["AgentMemoryServer", "AgentMemory", "AgentMemoryRuntime"],
+            dependencies: ["AgentMemoryServer", "AgentMemory", "AgentMemoryRuntime", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),

@@ -31,17 +31,26 @@ import Testing
         }
     }
 
-    @Test func appendJoinsStringsAndReturnsTheVersion() async throws {
+    @Test func appendJoinsStringsAndStartsListsAsTheStoreDoes() async throws {
         try await withLiveServer { (client: HTTPTestClient) async throws in
-            let body = Array(#"{"value": "one", "separator": "\n"}"#.utf8)
-            let first = try await client.send("POST", "/memory/team/log/append", body: body)
-            #expect(first.status == 200)
-            #expect(first.json["version"] == 1)
+            _ = try await client.put("/memory/team/log", value: "one")
             let second = try await client.send("POST", "/memory/team/log/append", body: Array(#"{"value": "two", "separator": "\n"}"#.utf8))
-            #expect(second.json["version"] == 2)
+            #expect(second.status == 200)
+            #expect(second.json == ["namespace": "team", "key": "log", "stored": true, "bytes": 7, "version": 2])
+            #expect(second.headers["etag"] == "\"2\"")
             #expect(try await client.get("/memory/team/log").json["value"] == "one\ntwo")
+
+            let fresh = try await client.send("POST", "/memory/team/items/append", body: Array(#"{"value": "first"}"#.utf8))
+            #expect(fresh.json["version"] == 1)
+            #expect(try await client.get("/memory/team/items").json["value"] == #"["first"]"#)
+
+            let stale = try await client.send(
+                "POST", "/memory/team/log/append", headers: [("If-Match", "\"1\"")], body: Array(#"{"value": "x"}"#.utf8))
+            #expect(stale.status == 412)
+            #expect(stale.json["current_version"] == 2)
             let bad = try await client.send("POST", "/memory/team/log/append", body: Array(#"{"value": 1}"#.utf8))
             #expect(bad.status == 422)
+            #expect(try await client.get("/memory/team/log").json["value"] == "one\ntwo")
         }
     }
 

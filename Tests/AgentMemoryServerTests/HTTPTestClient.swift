@@ -21,7 +21,7 @@ struct HTTPTestResponse: Sendable {
 
 /// A minimal HTTP/1.1 client over a POSIX socket to 127.0.0.1: the request target is sent
 /// byte for byte as given (no URL type re-encodes it), one connection per request. Blocking
-/// socket calls run on a Dispatch thread, never on the cooperative pool the server shares.
+/// socket calls run on a thread of their own, never on the cooperative pool the server shares.
 struct HTTPTestClient: Sendable {
     let port: Int
     var token: String?
@@ -86,9 +86,10 @@ struct HTTPTestClient: Sendable {
 
     private func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result(catching: { try work() }))
-            }
+            // A thread of its own: Dispatch's global queues are as narrow as the machine on
+            // Linux, and a blocked one would starve the server under test.
+            let thread = Thread { continuation.resume(with: Result(catching: { try work() })) }
+            thread.start()
         }
     }
 }

@@ -1,6 +1,7 @@
 import AgentMemory
 import AgentMemoryServer
 import Foundation
+import Logging
 import Testing
 
 /// Runs an ``AgentMemoryServer`` in this process on 127.0.0.1 (a free port) for the length of
@@ -12,7 +13,8 @@ func withLiveServer<T: Sendable>(
 ) async throws -> T {
     var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
     configure(&configuration)
-    let server = try AgentMemoryServer(store: store, configuration: configuration)
+    let quiet = Logger(label: "test.server", factory: { _ in SwiftLogNoOpLogHandler() })
+    let server = try AgentMemoryServer(store: store, configuration: configuration, logger: quiet)
     let (ports, continuation) = AsyncStream<Int>.makeStream()
     let task = Task {
         try await server.run(handlingSignals: false) { _, port in continuation.yield(port) }
