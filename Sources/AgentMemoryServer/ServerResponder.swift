@@ -105,12 +105,24 @@ struct ServerResponder: HTTPResponder {
 
     /// Authorizes the request and takes one request from its caller's rate limit.
     private func admit(_ request: Request, _ context: ServerRequestContext, namespace: Namespace?, write: Bool) async throws -> Caller {
-        let caller = try authorization.caller(of: request, address: context.clientAddress, namespace: namespace, write: write)
-        if let rateLimiter, let wait = await rateLimiter.admit(caller.rateKey) {
+        let caller: Caller
+        do {
+            caller = try authorization.caller(of: request, address: context.clientAddress, namespace: namespace, write: write)
+        } catch {
+            // Failed attempts count against the client's address, so guessing tokens is rate-limited too.
+            if error.response.status == .unauthorized { try await take("address:" + context.clientAddress) }
+            throw error
+        }
+        try await take(caller.rateKey)
+        return caller
+    }
+
+    /// Takes one request from `key`'s budget, or throws 429 with `Retry-After`.
+    private func take(_ key: String) async throws(HTTPFailure) {
+        if let rateLimiter, let wait = await rateLimiter.admit(key) {
             throw HTTPFailure(JSONResponses.error(
                 .tooManyRequests, "Rate limit exceeded: retry in \(wait) s", headers: [.retryAfter: String(wait)]))
         }
-        return caller
     }
 
     private static func namespace(_ target: RequestTarget) throws(HTTPFailure) -> Namespace {

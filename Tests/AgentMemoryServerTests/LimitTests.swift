@@ -33,6 +33,22 @@ import Testing
         }
     }
 
+    @Test func failedAuthenticationIsRateLimitedByAddress() async throws {
+        try await withLiveServer(configure: {
+            $0.rateLimit = RateLimit(perSecond: 1.0 / 3600, burst: 2)
+            $0.tokens = try? testTokens()
+        }) { (anonymous: HTTPTestClient) async throws in
+            let guess = HTTPTestClient(port: anonymous.port, token: "guess")
+            #expect(try await guess.get("/memory/team/k").status == 401)
+            #expect(try await anonymous.get("/memory/team/k").status == 401)
+            let refused = try await guess.get("/memory/team/k")
+            #expect(refused.status == 429)
+            #expect(refused.headers["retry-after"] != nil)
+            // A valid token keeps its own budget.
+            #expect(try await HTTPTestClient(port: anonymous.port, token: "writer-secret").get("/memory/team/k").status == 404)
+        }
+    }
+
     @Test func metricsCountRequestsByRouteAndStatus() async throws {
         try await withLiveServer { (client: HTTPTestClient) async throws in
             _ = try await client.put("/memory/team/k", value: "v")
