@@ -27,6 +27,24 @@ import Testing
         #expect(try await second.stop(signal: SIGINT) == 0)
     }
 
+    @Test func sigtermEndsOpenChangeStreamsAndClosesTheStore() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let serve = try ServeProcess(["serve", "--port", "0", "--store", "sqlite:\(path)"])
+        let client = try await serve.client()
+        #expect(try await client.put("/memory/team/one", value: "1").status == 200)
+        // Reads until the server closes the connection.
+        let watcher = Task { try await client.readStream("/changes/team?stream=true", until: "\u{0}never", count: 1) }
+        // The stream's response has started once /metrics counts it.
+        let started = #"agent_memory_http_requests_total{method="GET",route="/changes/{namespace}",status="200"} 1"#
+        while !(try await client.get("/metrics").text.contains(started)) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try await serve.stop(signal: SIGTERM) == 0)
+        let text = try await watcher.value
+        #expect(text.contains(": watching team"))
+        #expect(text.contains("event: change\ndata: {\"sequence\":1,\"key\":\"one\""))
+        #expect(serve.stderr.contains("store closed"))
+    }
+
     @Test func refusesToRunOpenOnANonLoopbackAddress() async throws {
         let serve = try ServeProcess(["serve", "--host", "0.0.0.0", "--port", "0", "--store", "memory:"])
         #expect(try await serve.exitStatus() == 2)
