@@ -68,7 +68,7 @@ struct MemoryRoutes: Sendable {
         return JSONResponses.json(["deleted": true, "namespace": .string(namespace.name), "key": .string(key.rawValue)])
     }
 
-    /// `GET /memory/{namespace}?limit=&cursor=&prefix=`: keys as strings in byte order, and
+    /// `GET /memory/{namespace}?limit=&cursor=&prefix=&all=`: keys as strings in byte order, and
     /// `next_cursor` when there are more.
     func list(_ target: RequestTarget, in namespace: Namespace) async throws -> Response {
         var limit = defaultListLimit
@@ -81,7 +81,10 @@ struct MemoryRoutes: Sendable {
         let cursor = target.query["cursor"].flatMap { $0.isEmpty ? nil : $0 }
         let prefix = target.query["prefix"].flatMap { $0.isEmpty ? nil : $0 }
         let page = try await store.list(in: namespace, prefix: prefix, cursor: cursor, limit: limit)
-        let keys = page.records.map { JSONValue.string($0.key) }
+        // The library's own records (session transcripts under `_agent_memory/`) are hidden, as
+        // `agent-memory list` hides them, unless `?all=true`.
+        let all = target.query["all"] == "true"
+        let keys = page.records.filter { all || !ReservedKeys.isReserved($0.key) }.map { JSONValue.string($0.key) }
         return JSONResponses.json([
             "namespace": .string(namespace.name), "count": .int(keys.count), "keys": .array(keys),
             "next_cursor": page.nextCursor.map(JSONValue.string) ?? .null,

@@ -111,6 +111,16 @@ import Testing
         }
     }
 
+    @Test func listHidesTheLibrarysReservedKeysUnlessAll() async throws {
+        let store = InMemoryMemoryStore()
+        _ = try await store.put(MemoryKey("_agent_memory/sessions/s1"), value: "transcript", in: Namespace("team"))
+        _ = try await store.put(MemoryKey("fact"), value: "v", in: Namespace("team"))
+        try await withLiveServer(store: store) { (client: HTTPTestClient) async throws in
+            #expect(try await client.get("/memory/team").json["keys"] == ["fact"])
+            #expect(try await client.get("/memory/team?all=true").json["keys"] == ["_agent_memory/sessions/s1", "fact"])
+        }
+    }
+
     @Test func nonStringValuesReadAsTheirJSONText() async throws {
         let store = InMemoryMemoryStore()
         _ = try await store.put(MemoryKey("list"), value: [1, "two"], in: Namespace("team"))
