@@ -29,6 +29,10 @@ let package = Package(
         .library(name: "AgentLoop", targets: ["AgentLoop"]),
         // A scripted Messages API server on 127.0.0.1 for testing agents without an API key.
         .library(name: "AgentMemoryTesting", targets: ["AgentMemoryTesting"]),
+        // The HTTP server (Hummingbird): the BotWire-compatible memory API plus compare-and-set,
+        // search, the change feed, bearer tokens, limits and metrics. Its own product so that
+        // `AgentMemory` stays free of NIO.
+        .library(name: "AgentMemoryServer", targets: ["AgentMemoryServer"]),
         .executable(name: "agent-memory", targets: ["AgentMemoryCLI"]),
         // The memory as an MCP server (modelcontextprotocol/swift-sdk): tools, resources, a prompt.
         // Its own product so that `AgentMemory` stays free of the MCP SDK and NIO.
@@ -40,6 +44,13 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // already in the graph through Hummingbird; named for the server's own imports
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // values: JSONValue, Namespace, MemoryRecord, errors; store: MemoryStore, in-memory store
@@ -120,12 +131,30 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // the HTTP front end: a thin adapter from routes to the store, with auth, limits and metrics
+        .target(
+            name: "AgentMemoryServer",
+            dependencies: [
+                "AgentMemory", "AgentMemoryRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // argument parsing and printing over the runtime
         .executableTarget(
             name: "AgentMemoryCLI",
             dependencies: [
                 "AgentMemory", "AgentMemoryRuntime", "AgentMemoryBench", "ClaudeClient", "AgentLoop", "AgentMemoryTesting",
                 "AgentMemoryMCP", .product(name: "MCP", package: "swift-sdk"), .product(name: "Logging", package: "swift-log"),
+                "AgentMemoryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -174,7 +203,7 @@ let package = Package(
             dependencies: ["AgentMemorySQLite", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting", "AgentLoop"], swiftSettings: strictSettings),
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
         .testTarget(name: "ClaudeMessagesTests", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
         .testTarget(
@@ -185,6 +214,12 @@ let package = Package(
         .testTarget(
             name: "AgentMemoryMCPTests",
             dependencies: ["AgentMemoryMCP", "AgentMemory", .product(name: "MCP", package: "swift-sdk")],
+            swiftSettings: strictSettings
+        ),
+        // the HTTP server, live on 127.0.0.1 (and as `agent-memory serve` processes)
+        .testTarget(
+            name: "AgentMemoryServerTests",
+            dependencies: ["AgentMemoryServer", "AgentMemory", "AgentMemoryRuntime", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),

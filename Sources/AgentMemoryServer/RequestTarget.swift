@@ -1,0 +1,89 @@
+import Foundation
+
+/// A request target (`/path?query`) read from the raw bytes the client sent, not from a
+/// router's decoding: memory keys may contain `/`, `+`, `%`, `:`, `~` and `;`, and the BotWire
+/// client leaves most of them unescaped.
+///
+/// Decoding rules: `%XX` (two hex digits) is the byte XX, so percent-encoded UTF-8 becomes its
+/// characters; a `%` not followed by two hex digits is a literal `%`; `+` in the path stays `+`
+/// (in the query it is a space, as HTML forms and Python's `urlencode` write it).
+struct RequestTarget: Sendable {
+    /// The path's segments, split on `/` before decoding (a decoded `%2F` stays inside its segment).
+    let rawSegments: [Substring]
+    /// The query's parameters, decoded, first occurrence of each name (a parameter that is not
+    /// UTF-8 once decoded is left out).
+    let query: [String: String]
+
+    /// Splits and decodes `target` (as in the request line: `/memory/ns/key?limit=3`).
+    init(_ target: String) {
+        let path: Substring, queryText: Substring?
+        if let mark = target.firstIndex(of: "?") {
+            path = target[..<mark]
+            queryText = target[target.index(after: mark)...]
+        } else {
+            path = target[...]
+            queryText = nil
+        }
+        var segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        if segments.first == "" { segments.removeFirst() }
+        rawSegments = segments
+        var query: [String: String] = [:]
+        for pair in queryText?.split(separator: "&") ?? [] {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = Self.decode(parts[0], plusIsSpace: true),
+                  let value = parts.count > 1 ? Self.decode(parts[1], plusIsSpace: true) : ""
+            else { continue }
+            if query[name] == nil { query[name] = value }
+        }
+        self.query = query
+    }
+
+    /// The decoded segment at `index`, or `nil` past the end (or when it is not UTF-8).
+    func segment(_ index: Int) -> String? {
+        index < rawSegments.count ? Self.decode(rawSegments[index], plusIsSpace: false) : nil
+    }
+
+    /// Everything from segment `index` on (but the last `dropped`), joined by `/` and decoded:
+    /// a key with slashes; `nil` when it is not UTF-8.
+    func remainder(from index: Int, droppingLast dropped: Int = 0) -> String? {
+        let end = rawSegments.count - dropped
+        guard index < end else { return "" }
+        return Self.decode(rawSegments[index..<end].joined(separator: "/")[...], plusIsSpace: false)
+    }
+
+    /// Percent-decodes `text`; `nil` when the decoded bytes are not UTF-8 (never repaired:
+    /// a key is not silently altered).
+    static func decode(_ text: Substring, plusIsSpace: Bool) -> String? {
+        let bytes = Array(text.utf8)
+        guard bytes.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) else {
+            return String(text)
+        }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%"), index + 2 < bytes.count, let high = hexValue(bytes[index + 1]),
+               let low = hexValue(bytes[index + 2]) {
+                output.append(high << 4 | low)
+                index += 3
+            } else if plusIsSpace && byte == UInt8(ascii: "+") {
+                output.append(UInt8(ascii: " "))
+                index += 1
+            } else {
+                output.append(byte)
+                index += 1
+            }
+        }
+        return String(bytes: output, encoding: .utf8)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import CoreMetrics
+import Metrics
+import Prometheus
+
+/// The server's metrics, kept in its own Prometheus registry through swift-metrics (no global
+/// `MetricsSystem` bootstrap: a library leaves that to the executable) and served at `/metrics`.
+struct ServerMetrics: Sendable {
+    /// The registry `/metrics` renders.
+    let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+
+    init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Requests on loopback take well under a millisecond: finer buckets than the default.
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        self.factory = factory
+    }
+
+    /// Counts one request of `route` (a pattern such as `/memory/{namespace}/{key}`) answered
+    /// with `status`, and records how long it took.
+    func recordRequest(method: String, route: String, status: Int, duration: Duration) {
+        Counter(
+            label: "agent_memory_http_requests_total",
+            dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory
+        ).increment()
+        Metrics.Timer(
+            label: "agent_memory_http_request_duration_seconds", dimensions: [("method", method), ("route", route)],
+            factory: factory
+        ).recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// Counts a store call that failed with `code` (a ``MemoryError`` code, or `other`).
+    func recordStoreError(code: String) {
+        Counter(label: "agent_memory_store_errors_total", dimensions: [("code", code)], factory: factory).increment()
+    }
+
+    /// The Prometheus text exposition of every metric.
+    func render() -> [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}
