@@ -103,7 +103,8 @@ struct LoopBenchmark: Sendable {
                 } else {
                     messages.append(.user(text))
                 }
-            } else if index % 8 == 1 {
+            } else if index % 8 == 1, index + 1 < count {
+                // A call is always answered (the API rejects a tool_use without its result).
                 messages.append(Message(role: .assistant, content: [
                     .text("I'll save that."),
                     .toolUse(id: "toolu_h\(index)", name: "remember", input: ["key": .string("notes/\(index + 1)"), "value": .string(text)]),
