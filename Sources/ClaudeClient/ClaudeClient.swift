@@ -157,6 +157,17 @@ public struct ClaudeClient: Sendable {
     /// Sends `request` and reads a successful response's whole body; an error status, a
     /// failed connection or a cut body is an ``AttemptFailure``.
     private func exchange(_ request: TransportRequest) async throws -> (TransportResponse, Data) {
+        let response = try await sendChecked(request)
+        do {
+            return (response, try await response.collectBody())
+        } catch {
+            throw AttemptFailure(try connectionError(error), retryable: true)
+        }
+    }
+
+    /// Sends `request` and returns the response head once its status is a success; a failed
+    /// connection or an error status is an ``AttemptFailure``.
+    private func sendChecked(_ request: TransportRequest) async throws -> TransportResponse {
         let response: TransportResponse
         do {
             response = try await transport.send(request)
@@ -164,11 +175,7 @@ public struct ClaudeClient: Sendable {
             throw AttemptFailure(try connectionError(error), retryable: true)
         }
         try await checkStatus(response)
-        do {
-            return (response, try await response.collectBody())
-        } catch {
-            throw AttemptFailure(try connectionError(error), retryable: true)
-        }
+        return response
     }
 
     /// Throws the typed error of a response with an error status.
@@ -191,13 +198,7 @@ public struct ClaudeClient: Sendable {
         _ request: TransportRequest, streaming: Bool, onEvent: (@Sendable (MessageStreamEvent) -> Void)?
     ) async throws -> MessageResponse {
         if streaming {
-            let response: TransportResponse
-            do {
-                response = try await transport.send(request)
-            } catch {
-                throw AttemptFailure(try connectionError(error), retryable: true)
-            }
-            try await checkStatus(response)
+            let response = try await sendChecked(request)
             return try await readStream(response, requestID: response.headers["request-id"], onEvent: onEvent)
         }
         let (response, body) = try await exchange(request)
