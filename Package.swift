@@ -103,8 +103,11 @@ let package = Package(
                 "AgentMemoryJSON", "ClaudeClient", "ClaudeMessages", "AgentMemoryCore", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),
-        // test doubles users can use too: a scripted Messages API server on POSIX sockets, a tool-call recorder
-        .target(name: "AgentMemoryTesting", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
+        // test doubles users can use too: a scripted Messages API server on POSIX sockets, a tool-call
+        // recorder, and the store conformance checks for anyone writing a MemoryStore backend
+        .target(
+            name: "AgentMemoryTesting", dependencies: ["AgentMemoryJSON", "AgentMemoryCore", "ClaudeMessages"],
+            swiftSettings: strictSettings),
         // runtime, between the libraries and the front ends: store URLs for every backend, flags and
         // environment -> store, namespace, agent; agent assembly; JSON Lines export and import
         .target(
@@ -180,7 +183,7 @@ let package = Package(
         .testTarget(
             name: "StoreConformanceTests",
             dependencies: [
-                "AgentMemoryCore", "AgentMemorySQLite", "AgentMemoryPostgres",
+                "AgentMemoryCore", "AgentMemorySQLite", "AgentMemoryPostgres", "AgentMemoryTesting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings
