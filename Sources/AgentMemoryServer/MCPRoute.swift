@@ -54,7 +54,8 @@ struct MCPRoute: Sendable {
         var body: Data?
         if request.method == .post {
             do {
-                body = Data(try await request.body.collect(upTo: maxBodyBytes).readableBytesView)
+                let buffer = try await request.body.collect(upTo: maxBodyBytes)
+                body = Data(buffer.readableBytesView)
             } catch is NIOTooManyBytesError {
                 throw HTTPFailure(JSONResponses.error(.contentTooLarge, "Request body is larger than the limit of \(maxBodyBytes) bytes"))
             }

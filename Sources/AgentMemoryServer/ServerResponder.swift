@@ -74,7 +74,7 @@ struct ServerResponder: HTTPResponder {
         case "mcp" where target.rawSegments.count == 1:
             route = "/mcp"
             guard method == .get || method == .post || method == .delete else { throw HTTPFailure(notAllowed("GET, POST, DELETE")) }
-            let namespace = try mcpNamespace(target)
+            let namespace = try namespaceForMCP(target)
             let caller = try await admit(request, context, namespace: namespace, write: false)
             return try await mcp.respond(request, namespace: namespace, caller: caller)
         default:
@@ -147,7 +147,7 @@ struct ServerResponder: HTTPResponder {
     }
 
     /// `/mcp?namespace=NAME`, else the server's MCP namespace; 400 when the name is not valid.
-    private func mcpNamespace(_ target: RequestTarget) throws(HTTPFailure) -> Namespace {
+    private func namespaceForMCP(_ target: RequestTarget) throws(HTTPFailure) -> Namespace {
         guard let name = target.query["namespace"] else { return mcpNamespace }
         if let problem = Namespace.problem(with: name) { throw HTTPFailure(JSONResponses.error(.badRequest, problem)) }
         do {

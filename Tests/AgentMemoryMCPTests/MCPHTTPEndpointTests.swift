@@ -11,10 +11,10 @@ struct MCPHTTPEndpointTests {
     static let headers = ["Accept": "application/json, text/event-stream", "Content-Type": "application/json"]
 
     static func post(_ body: String, session: String? = nil) -> HTTPRequest {
-        HTTPRequest(method: "POST", headers: headers(session: session), body: Data(body.utf8), path: "/mcp")
+        HTTPRequest(method: "POST", headers: sessionHeaders(session), body: Data(body.utf8), path: "/mcp")
     }
 
-    static func headers(session: String?) -> [String: String] {
+    static func sessionHeaders(_ session: String?) -> [String: String] {
         var headers = Self.headers
         if let session {
             headers["MCP-Session-Id"] = session
@@ -72,7 +72,7 @@ struct MCPHTTPEndpointTests {
         #expect(result?.objectValue?["content"] == [["type": "text", "text": "Remembered \"a/b c\" (version 1)."]])
         #expect(try await store.get("a/b c", in: MCPHarness.namespace)?.author == "http")
 
-        let delete = HTTPRequest(method: "DELETE", headers: Self.headers(session: session), path: "/mcp")
+        let delete = HTTPRequest(method: "DELETE", headers: Self.sessionHeaders(session), path: "/mcp")
         #expect(await endpoint.handle(delete, makeServer: Self.server(store)).statusCode == 200)
         #expect(await endpoint.sessionCount == 0)
         let after = await endpoint.handle(Self.post(#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#, session: session), makeServer: Self.server(store))
@@ -129,7 +129,7 @@ struct MCPHTTPEndpointTests {
         #expect(third.statusCode == 503)
         #expect(third.headers["Retry-After"] != nil)
         #expect(await endpoint.sessionCount == 2)
-        let delete = HTTPRequest(method: "DELETE", headers: Self.headers(session: second), path: "/mcp")
+        let delete = HTTPRequest(method: "DELETE", headers: Self.sessionHeaders(second), path: "/mcp")
         #expect(await endpoint.handle(delete, makeServer: Self.server(store)).statusCode == 200)
         _ = try await Self.open(endpoint, store: store)
         #expect(await endpoint.sessionCount == 2)
@@ -143,7 +143,7 @@ struct MCPHTTPEndpointTests {
         let endpoint = MemoryMCPHTTPEndpoint(idleTimeout: .seconds(60), now: { clock.now })
         let idle = try await Self.open(endpoint, store: store)
         let listening = try await Self.open(endpoint, store: store)
-        let get = HTTPRequest(method: "GET", headers: Self.headers(session: listening).merging(["Accept": "text/event-stream"]) { $1 }, path: "/mcp")
+        let get = HTTPRequest(method: "GET", headers: Self.sessionHeaders(listening).merging(["Accept": "text/event-stream"]) { $1 }, path: "/mcp")
         let stream = await endpoint.handle(get, makeServer: Self.server(store))
         guard case .stream(let events, _) = stream else {
             Issue.record("GET did not open an event stream: \(stream.statusCode)")

@@ -24,11 +24,11 @@ import FoundationNetworking
     /// A connected SDK client for `/mcp` (with `?namespace=` when given), sending `token`.
     static func connect(port: Int, namespace: String? = nil, token: String?) async throws -> (Client, Initialize.Result) {
         let url = URL(string: "http://127.0.0.1:\(port)/mcp" + (namespace.map { "?namespace=\($0)" } ?? ""))!
-        let transport = HTTPClientTransport(endpoint: url, streaming: false) { request in
+        let transport = HTTPClientTransport(endpoint: url, streaming: false, requestModifier: { request in
             var request = request
             if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
             return request
-        }
+        })
         let client = Client(name: "mcp-http-test", version: "1.0")
         let initialized = try await client.connect(transport: transport)
         return (client, initialized)
@@ -132,10 +132,11 @@ import FoundationNetworking
             let (team, _) = try await Self.connect(port: http.port, namespace: "team", token: "writer-secret")
             let (mine, _) = try await Self.connect(port: http.port, namespace: "agent-7", token: "writer-secret")
             #expect(try await Self.call(team, "remember", ["key": "k", "value": "team value"]).isError == false)
-            #expect(try await Self.call(mine, "recall", ["key": "k"]).isError)
+            #expect(try await Self.call(mine, "recall", ["key": "k"])
+                == ("No memory is stored under \"k\". The memory is empty: nothing has been remembered yet.", false))
             #expect(try await Self.call(mine, "remember", ["key": "mine", "value": "agent value"]).isError == false)
             #expect(try await Self.call(team, "recall", ["key": "k"]) == ("team value", false))
-            #expect(try await Self.call(team, "recall", ["key": "mine"]).isError)
+            #expect(try await Self.call(team, "recall", ["key": "mine"]).text.hasPrefix("No memory is stored under \"mine\""))
             #expect(try await team.listResources().resources.map(\.name) == ["k"])
             #expect(try await mine.listResources().resources.map(\.name) == ["mine"])
             // A resource URI of the other namespace is refused, not read.
