@@ -169,6 +169,22 @@ import FoundationNetworking
         }
     }
 
+    @Test func oversizedMCPBodiesAre413() async throws {
+        try await withLiveServer(configure: { configuration in
+            Self.configure(&configuration)
+            configuration.maxBodyBytes = 1_000
+        }) { (anonymous: HTTPTestClient) async throws in
+            let writer = HTTPTestClient(port: anonymous.port, token: "writer-secret")
+            let opened = try await MCPRequests.initialize(writer, "/mcp")
+            let session = try #require(opened.headers["mcp-session-id"])
+            let call = #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"remember","arguments":{"key":"big","value":""#
+                + String(repeating: "x", count: 2_000) + #""}}}"#
+            let refused = try await MCPRequests.post(writer, "/mcp", call, session: session)
+            #expect(refused.status == 413)
+            #expect(refused.json == ["detail": "Request body is larger than the limit of 1000 bytes"])
+        }
+    }
+
     @Test func changeStreamsGetPings() async throws {
         try await withLiveServer(configure: { $0.eventStreamPingInterval = .milliseconds(20) }) { (client: HTTPTestClient) async throws in
             let text = try await client.readStream("/changes/team?stream=true", until: ": ping\n\n", count: 2)

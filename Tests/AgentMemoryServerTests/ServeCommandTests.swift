@@ -80,7 +80,16 @@ import Testing
         #expect(try await MCPRequests.initialize(client, "/mcp?namespace=team").status == 403)
         let wrong = HTTPTestClient(port: client.port, token: "mcp-secret-2")
         #expect(try await MCPRequests.initialize(wrong, "/mcp").status == 401)
+        // SIGTERM ends the session's open notification stream (GET) and the process exits 0.
+        #expect(try await MCPRequests.post(client, "/mcp", MCPRequests.initialized, session: session).status == 202)
+        let listener = Task {
+            try await client.readStream(
+                "/mcp", headers: MCPRequests.headers(session: session, accept: "text/event-stream"), until: "\u{0}never", count: 1)
+        }
+        let started = #"agent_memory_http_requests_total{method="GET",route="/mcp",status="200"} 1"#
+        while !(try await client.get("/metrics").text.contains(started)) { try await Task.sleep(for: .milliseconds(20)) }
         #expect(try await serve.stop() == 0)
+        #expect(try await listener.value.contains("text/event-stream"))
         #expect(!serve.stderr.contains("mcp-secret"), "\(serve.stderr)")
         #expect(!serve.stdout.contains("mcp-secret"), "\(serve.stdout)")
     }
