@@ -17,7 +17,11 @@ import MCP
 ///
 /// Sessions are bounded so that clients cannot exhaust memory: at most ``maximumSessions`` at
 /// once (an `initialize` beyond that is refused with 503), and a session with no request for
-/// ``idleTimeout`` and no open event stream is ended. A session answers only its `owner` (the
+/// ``idleTimeout`` and no open event stream is ended. The SDK's transport keeps every message
+/// it sent in a session (for clients that resume a stream with `Last-Event-ID`) until the
+/// session ends, so a session also ends once its answers add up to ``maximumSessionBytes``;
+/// its client gets 404 and, as the specification requires, initializes again. A session
+/// answers only its `owner` (the
 /// host's name for who opened it, e.g. a token and a namespace); anyone else gets 404, as for
 /// a session that does not exist.
 ///
@@ -32,6 +36,8 @@ public actor MemoryMCPHTTPEndpoint {
     public let maximumSessions: Int
     /// How long a session may go without a request (and without an open event stream) before it is ended.
     public let idleTimeout: Duration
+    /// How many bytes of answers a session may receive before it is ended (what the SDK keeps for it).
+    public let maximumSessionBytes: Int
     private let originValidator: OriginValidator
     private let now: @Sendable () -> ContinuousClock.Instant
     private let logger: Logger
@@ -45,6 +51,7 @@ public actor MemoryMCPHTTPEndpoint {
         let session: MemoryMCPSession
         var lastActive: ContinuousClock.Instant
         var openStreams = 0
+        var answeredBytes = 0
     }
 
     /// An endpoint with the given bounds. `originValidator` is the SDK's DNS-rebinding check
@@ -53,12 +60,14 @@ public actor MemoryMCPHTTPEndpoint {
     public init(
         maximumSessions: Int = 100,
         idleTimeout: Duration = .seconds(600),
+        maximumSessionBytes: Int = 32 * 1_048_576,
         originValidator: OriginValidator = .localhost(),
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
         logger: Logger = Logger(label: "AgentMemory.mcp.http", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.maximumSessions = max(1, maximumSessions)
         self.idleTimeout = idleTimeout
+        self.maximumSessionBytes = maximumSessionBytes
         self.originValidator = originValidator
         self.now = now
         self.logger = logger
@@ -79,6 +88,11 @@ public actor MemoryMCPHTTPEndpoint {
         if request.method.uppercased() == "POST" {
             let answer = await MCPJSONAnswer.collapse(response)
             sessions[id]?.lastActive = now()
+            sessions[id]?.answeredBytes += answer.bodyData?.count ?? 0
+            if let answered = sessions[id]?.answeredBytes, answered >= maximumSessionBytes {
+                logger.debug("MCP session ended: its answers reached the byte limit", metadata: ["bytes": "\(answered)"])
+                await end(id)
+            }
             return answer
         }
         if case .stream(let stream, let headers) = response, sessions[id] != nil {

@@ -136,6 +136,23 @@ struct MCPHTTPEndpointTests {
         await endpoint.close()
     }
 
+    @Test("a session ends once its answers reach maximumSessionBytes (the SDK keeps them until then)")
+    func sessionByteBudget() async throws {
+        let store = InMemoryMemoryStore()
+        let endpoint = MemoryMCPHTTPEndpoint(maximumSessionBytes: 2_000)
+        let session = try await Self.open(endpoint, store: store)
+        let call = #"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"remember","arguments":{"key":"k","value":"v"}}}"#
+        var answered = 0
+        while await endpoint.sessionCount == 1, answered < 100 {
+            let response = await endpoint.handle(Self.post(call, session: session), makeServer: Self.server(store))
+            #expect(response.statusCode == 200)
+            answered += 1
+        }
+        #expect(await endpoint.sessionCount == 0)
+        #expect(answered > 1 && answered < 100, "\(answered) answers")
+        #expect(await endpoint.handle(Self.post(call, session: session), makeServer: Self.server(store)).statusCode == 404)
+    }
+
     @Test("a session idle for idleTimeout ends; one with an open event stream stays until the stream ends")
     func idleSessionsExpire() async throws {
         let clock = ManualClock()
