@@ -33,7 +33,7 @@ public struct AgentMemoryServer: Sendable {
     public func run(handlingSignals: Bool = true, onListening: @escaping @Sendable (String, Int) async -> Void = { _, _ in }) async throws {
         let endpoint = MemoryMCPHTTPEndpoint(
             maximumSessions: configuration.mcpMaxSessions, idleTimeout: configuration.mcpIdleTimeout,
-            originValidator: MCPRoute.originValidator(host: configuration.host), logger: logger)
+            originValidator: MCPRoute.originValidator(tokens: configuration.tokens), logger: logger)
         let mcp = MCPRoute(
             endpoint: endpoint, store: store, tools: configuration.mcpTools, maxBodyBytes: configuration.maxBodyBytes,
             pingInterval: configuration.eventStreamPingInterval, logger: logger)

@@ -23,11 +23,12 @@ struct MCPRoute: Sendable {
     let pingInterval: Duration?
     let logger: Logger
 
-    /// The SDK's DNS-rebinding check for a server bound to `host`: only local names in `Host`
-    /// and `Origin` on a loopback address; none on another address, which the server serves
-    /// only with bearer tokens (a page a browser loads cannot present them).
-    static func originValidator(host: String) -> OriginValidator {
-        ServerConfiguration.isLoopback(host) ? .localhost() : .disabled
+    /// The SDK's DNS-rebinding check: an open server (loopback only, no tokens) accepts only
+    /// local names in `Host` and `Origin`, so a web page cannot reach it through a rebound
+    /// name; with tokens there is no such check (a page cannot present a token, and a server
+    /// behind a proxy sees the proxy's public name).
+    static func originValidator(tokens: TokenFile?) -> OriginValidator {
+        tokens == nil ? .localhost() : .disabled
     }
 
     /// Answers one request to `/mcp` for `caller` in `namespace`.

@@ -169,6 +169,25 @@ import FoundationNetworking
         }
     }
 
+    @Test func openServersRefuseForeignOrigins() async throws {
+        let store = InMemoryMemoryStore()
+        try await withLiveServer(store: store, configure: { $0.openAgent = "local" }) { (client: HTTPTestClient) async throws in
+            let foreign = try await client.send(
+                "POST", "/mcp", headers: MCPRequests.headers(session: nil) + [("Origin", "http://attacker.example")],
+                body: Array(MCPRequests.initializeBody.utf8))
+            #expect(foreign.status == 403)
+            let local = try await client.send(
+                "POST", "/mcp", headers: MCPRequests.headers(session: nil) + [("Origin", "http://127.0.0.1:\(client.port)")],
+                body: Array(MCPRequests.initializeBody.utf8))
+            #expect(local.status == 200)
+            let session = try #require(local.headers["mcp-session-id"])
+            let call = #"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"remember","arguments":{"key":"k","value":"v"}}}"#
+            #expect(try await MCPRequests.post(client, "/mcp", call, session: session).status == 200)
+            // Open: the default namespace and the server's --agent.
+            #expect(try await store.get("k", in: .default)?.author == "local")
+        }
+    }
+
     @Test func oversizedMCPBodiesAre413() async throws {
         try await withLiveServer(configure: { configuration in
             Self.configure(&configuration)
