@@ -7,7 +7,7 @@ import Logging
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve memory over HTTP: the BotWire memory API plus compare-and-set, search and the change feed.",
+        abstract: "Serve memory over HTTP: the BotWire memory API plus compare-and-set, search, the change feed and MCP.",
         discussion: """
             Routes: PUT/GET/DELETE /memory/NS/KEY, GET /memory/NS, POST /memory/NS/KEY/append, GET /search/NS?q=, \
             GET /changes/NS?since= (server-sent events with Accept: text/event-stream), GET /healthz, GET /metrics, \

@@ -63,6 +63,7 @@ public struct ServerConfiguration: Sendable {
             throw ServerError("the MCP tools must be some of remember, recall, list_memory, forget, search_memory")
         }
         if mcpMaxSessions < 1 { throw ServerError("the MCP session limit must be at least 1") }
+        if mcpIdleTimeout <= .zero { throw ServerError("the MCP session idle timeout must be positive") }
         if let interval = eventStreamPingInterval, interval <= .zero { throw ServerError("the event stream ping interval must be positive") }
     }
 

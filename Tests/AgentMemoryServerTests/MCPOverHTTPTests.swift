@@ -169,6 +169,21 @@ import FoundationNetworking
         }
     }
 
+    @Test func mcpAndEventStreamSettingsAreChecked() throws {
+        let refused: [(inout ServerConfiguration) -> Void] = [
+            { $0.mcpTools = [] }, { $0.mcpTools = [.recall, .memory] }, { $0.mcpMaxSessions = 0 },
+            { $0.mcpIdleTimeout = .zero }, { $0.eventStreamPingInterval = .zero },
+        ]
+        for (index, change) in refused.enumerated() {
+            var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
+            change(&configuration)
+            #expect(throws: ServerError.self, "change \(index)") { try configuration.validate() }
+        }
+        var quiet = ServerConfiguration(host: "127.0.0.1", port: 0)
+        quiet.eventStreamPingInterval = nil
+        #expect(throws: Never.self) { try quiet.validate() }
+    }
+
     @Test func openServersRefuseForeignOrigins() async throws {
         let store = InMemoryMemoryStore()
         try await withLiveServer(store: store, configure: { $0.openAgent = "local" }) { (client: HTTPTestClient) async throws in
