@@ -134,11 +134,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // the HTTP front end: a thin adapter from routes to the store, with auth, limits and metrics
+        // the HTTP front end: a thin adapter from routes to the store, with auth, limits and metrics,
+        // and the MCP server over Streamable HTTP at /mcp
         .target(
             name: "AgentMemoryServer",
             dependencies: [
-                "AgentMemory", "AgentMemoryRuntime",
+                "AgentMemory", "AgentMemoryRuntime", "AgentMemoryMCP", .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -222,7 +223,10 @@ let package = Package(
         // the HTTP server, live on 127.0.0.1 (and as `agent-memory serve` processes)
         .testTarget(
             name: "AgentMemoryServerTests",
-            dependencies: ["AgentMemoryServer", "AgentMemory", "AgentMemoryRuntime", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "AgentMemoryServer", "AgentMemory", "AgentMemoryRuntime", .product(name: "Logging", package: "swift-log"),
+                .product(name: "MCP", package: "swift-sdk"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "AgentLoopTests", dependencies: ["AgentLoop", "AgentMemoryTesting"], swiftSettings: strictSettings),

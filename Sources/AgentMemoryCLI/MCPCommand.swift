@@ -38,7 +38,7 @@ struct MCPServe: AsyncParsableCommand {
             let logger = Logger(label: "agent-memory.mcp")
             let settings = global.settings
             let namespace = try settings.resolvedNamespace()
-            let selected = try mcpTools(tools)
+            let selected = try parseMCPTools(tools, option: "--tools")
             let store = try settings.openStore()
             try await RuntimeSettings.closing(store) { store in
                 let server: MemoryMCPServer
@@ -69,19 +69,23 @@ struct MCPServe: AsyncParsableCommand {
         }
     }
 
-    /// `--tools` for MCP: `all` means every tool but the built-in `memory` tool; naming
-    /// `memory` is an error that says why.
-    private func mcpTools(_ text: String?) throws -> [MemoryToolKind] {
-        let parsed = try parseTools(text)
-        let names = (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        if names.contains(MemoryToolKind.memory.rawValue) { throw CLIError(MemoryMCPError.builtinMemoryTool.message, exitCode: 2) }
-        return parsed.filter { $0 != .memory }
-    }
-
     private func parseLogLevel(_ text: String) throws -> Logger.Level {
         guard let level = Logger.Level(rawValue: text) else {
             throw CLIError("Unknown log level \"\(text)\"; use trace, debug, info, notice, warning or error (from --log-level)", exitCode: 2)
         }
         return level
+    }
+}
+
+/// A tool list for MCP (`--tools` of `mcp`, `--mcp-tools` of `serve`): `all` means every tool
+/// but the built-in `memory` tool; naming `memory` is an error that says why.
+func parseMCPTools(_ text: String?, option: String) throws -> [MemoryToolKind] {
+    let names = (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    if names.contains(MemoryToolKind.memory.rawValue) { throw CLIError(MemoryMCPError.builtinMemoryTool.message, exitCode: 2) }
+    guard let text else { return MemoryToolKind.defaultSet }
+    do {
+        return try MemoryToolKind.parseList(text).filter { $0 != .memory }
+    } catch let error as MemoryError {
+        throw CLIError(error.message + " (from \(option))", exitCode: 2)
     }
 }

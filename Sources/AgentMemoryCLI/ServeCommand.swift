@@ -7,13 +7,15 @@ import Logging
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve memory over HTTP: the BotWire memory API plus compare-and-set, search and the change feed.",
+        abstract: "Serve memory over HTTP: the BotWire memory API plus compare-and-set, search, the change feed and MCP.",
         discussion: """
             Routes: PUT/GET/DELETE /memory/NS/KEY, GET /memory/NS, POST /memory/NS/KEY/append, GET /search/NS?q=, \
-            GET /changes/NS?since= (server-sent events with Accept: text/event-stream), GET /healthz, GET /metrics.
-            Without --tokens the server is open and binds a loopback address only. With --tokens FILE every memory route \
-            needs Authorization: Bearer TOKEN; the file is {"tokens": [{"token": "...", "namespaces": ["team", "agent-*"], \
-            "access": "read-write" | "read-only", "agent": "planner"}]}.
+            GET /changes/NS?since= (server-sent events with Accept: text/event-stream), GET /healthz, GET /metrics, \
+            and MCP over Streamable HTTP at /mcp (namespace: ?namespace=NS, else --namespace).
+            Without --tokens the server is open and binds a loopback address only. With --tokens FILE every memory and MCP \
+            route needs Authorization: Bearer TOKEN; the file is {"tokens": [{"token": "...", "namespaces": ["team", "agent-*"], \
+            "access": "read-write" | "read-only", "agent": "planner"}]}. Over MCP a read-only token is offered only the tools \
+            that read; the token's agent is the author of writes.
             SIGTERM or SIGINT: finish the requests in flight, close the store, exit 0.
             """)
 
@@ -26,6 +28,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The largest request body in bytes (413 above it).") var maxBodyBytes = 2 * 1_048_576
     @Option(help: "Requests per second per token (or client address when open); 0 turns the limit off.") var rateLimit: Double = 1000
     @Option(help: "Requests a token may make at once after a quiet period (default: twice --rate-limit).") var rateBurst: Double?
+    @Option(help: ArgumentHelp(
+        "The tools /mcp offers: comma-separated names, default or all (default: remember, recall, list_memory).", valueName: "list"))
+    var mcpTools: String?
+    @Option(help: "The most MCP sessions open at once (503 beyond).") var mcpMaxSessions = 100
+    @Option(help: "Seconds an MCP session may stay idle (no request, no open stream) before it ends.") var mcpIdleTimeout = 600
+    @Option(help: "Seconds between keep-alive comments on open event streams (/changes watchers, MCP); 0: none.") var pingInterval = 15
 
     func run() async throws {
         try await runReportingErrors {
@@ -36,6 +44,11 @@ struct Serve: AsyncParsableCommand {
             }
             var configuration = ServerConfiguration(host: host, port: port, openAgent: global.resolvedAgent, maxBodyBytes: maxBodyBytes)
             configuration.rateLimit = rateLimit > 0 ? RateLimit(perSecond: rateLimit, burst: rateBurst ?? rateLimit * 2) : nil
+            configuration.mcpNamespace = try global.resolvedNamespace()
+            configuration.mcpTools = try parseMCPTools(mcpTools, option: "--mcp-tools")
+            configuration.mcpMaxSessions = mcpMaxSessions
+            configuration.mcpIdleTimeout = .seconds(mcpIdleTimeout)
+            configuration.eventStreamPingInterval = pingInterval > 0 ? .seconds(pingInterval) : nil
             do {
                 if let tokens { configuration.tokens = try TokenFile(contentsOf: tokens) }
                 try configuration.validate()

@@ -1,4 +1,5 @@
 import AgentMemory
+import AgentMemoryMCP
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -7,7 +8,7 @@ import ServiceLifecycle
 import UnixSignals
 
 /// The HTTP front end: the BotWire-compatible memory API plus compare-and-set, append, search,
-/// the change feed, health and metrics, over one ``MemoryStore``.
+/// the change feed, health, metrics and the MCP server at `/mcp`, over one ``MemoryStore``.
 ///
 /// A thin adapter: each route is one store call. The server owns the store it is given and
 /// closes it after the last in-flight request has been answered, when it stops.
@@ -30,9 +31,16 @@ public struct AgentMemoryServer: Sendable {
     /// accepting connections, finishes the requests in flight (change streams end), and closes
     /// the store. `onListening` is told the bound host and port (useful with port 0).
     public func run(handlingSignals: Bool = true, onListening: @escaping @Sendable (String, Int) async -> Void = { _, _ in }) async throws {
+        let endpoint = MemoryMCPHTTPEndpoint(
+            maximumSessions: configuration.mcpMaxSessions, idleTimeout: configuration.mcpIdleTimeout,
+            originValidator: MCPRoute.originValidator(tokens: configuration.tokens), logger: logger)
+        let mcp = MCPRoute(
+            endpoint: endpoint, store: store, tools: configuration.mcpTools, maxBodyBytes: configuration.maxBodyBytes,
+            pingInterval: configuration.eventStreamPingInterval, logger: logger)
         let responder = ServerResponder(
             memory: MemoryRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes, defaultListLimit: configuration.defaultListLimit),
-            feeds: FeedRoutes(store: store),
+            feeds: FeedRoutes(store: store, pingInterval: configuration.eventStreamPingInterval),
+            mcp: mcp, mcpNamespace: configuration.mcpNamespace,
             authorization: Authorization(tokens: configuration.tokens, openAgent: configuration.openAgent),
             rateLimiter: configuration.rateLimit.map(RateLimiter.init(rate:)),
             metrics: ServerMetrics(),
@@ -45,21 +53,23 @@ public struct AgentMemoryServer: Sendable {
             logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [StoreClosingService(store: store, logger: logger), application],
+                services: [StoreClosingService(store: store, endpoint: endpoint, logger: logger), application],
                 gracefulShutdownSignals: handlingSignals ? [.sigterm, .sigint] : [],
                 logger: logger))
         try await group.run()
     }
 }
 
-/// Closes the store when the service group shuts down. Listed before the application, so the
-/// group stops it after the application has drained its requests.
+/// Ends the MCP sessions, then closes the store, when the service group shuts down. Listed
+/// before the application, so the group stops it after the application has drained its requests.
 struct StoreClosingService: Service {
     let store: any MemoryStore
+    let endpoint: MemoryMCPHTTPEndpoint
     let logger: Logger
 
     func run() async throws {
         try? await gracefulShutdown()
+        await endpoint.close()
         do {
             try await store.close()
             logger.info("store closed")

@@ -10,6 +10,8 @@ struct Caller: Sendable {
     let agent: String?
     /// What the rate limiter counts under: the token's position in the file, or the client address.
     let rateKey: String
+    /// Whether the caller may write (always, when the server runs open).
+    let canWrite: Bool
 }
 
 /// Checks `Authorization: Bearer` against the tokens file (when there is one) and a namespace.
@@ -22,7 +24,7 @@ struct Authorization: Sendable {
     /// The caller of `request`, when it may use `namespace` (any namespace when `nil`) for
     /// reading, or writing when `write`; otherwise 401 (no or unknown token) or 403 (not allowed).
     func caller(of request: Request, address: String, namespace: Namespace?, write: Bool) throws(HTTPFailure) -> Caller {
-        guard let tokens else { return Caller(agent: openAgent, rateKey: "address:" + address) }
+        guard let tokens else { return Caller(agent: openAgent, rateKey: "address:" + address, canWrite: true) }
         guard let header = request.headers[.authorization] else {
             throw HTTPFailure(unauthorized("Missing bearer token: send Authorization: Bearer TOKEN"))
         }
@@ -41,7 +43,7 @@ struct Authorization: Sendable {
             throw HTTPFailure(JSONResponses.error(.forbidden, "This token is read-only: it may not write to namespace \(namespace?.name ?? "")"))
         }
         let index = tokens.tokens.firstIndex { $0.secret == token.secret } ?? 0
-        return Caller(agent: token.agent, rateKey: "token:\(index)")
+        return Caller(agent: token.agent, rateKey: "token:\(index)", canWrite: token.canWrite)
     }
 
     private func unauthorized(_ message: String) -> Response {

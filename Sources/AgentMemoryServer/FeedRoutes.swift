@@ -2,12 +2,13 @@ import AgentMemory
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import ServiceLifecycle
 
 /// Beyond BotWire: `GET /search/{namespace}?q=`, `GET /changes/{namespace}?since=` and its
 /// server-sent-events form for watchers.
 struct FeedRoutes: Sendable {
     let store: any MemoryStore
+    /// How often a watcher's stream gets a comment line; `nil` for never.
+    let pingInterval: Duration?
 
     /// Ranked full-text search: `{"namespace", "query", "results": [{"key", "value", "score", "snippet"}]}`.
     func search(_ target: RequestTarget, in namespace: Namespace) async throws -> Response {
@@ -46,38 +47,22 @@ struct FeedRoutes: Sendable {
         ])
     }
 
-    /// An endless SSE response fed by the store's `watch`; it ends when the client goes away,
-    /// the store fails, or the server shuts down gracefully.
+    /// An endless SSE response fed by the store's `watch`, with a comment ping every
+    /// `pingInterval` between changes; it ends when the client goes away (noticed at the next
+    /// write), the store fails (an `error` event), or the server shuts down gracefully.
     private func stream(in namespace: Namespace, since: Int64) -> Response {
         let store = self.store
-        let body = ResponseBody { writer in
-            let (relay, continuation) = AsyncThrowingStream<MemoryChange, any Error>.makeStream()
-            let pump = Task {
-                do {
-                    for try await change in store.watch(in: namespace, since: since) { continuation.yield(change) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in pump.cancel() }
-            try await writer.write(ByteBuffer(string: ": watching \(namespace.name)\n\n"))
-            do {
-                try await withGracefulShutdownHandler {
-                    for try await change in relay {
-                        let event = "id: \(change.sequence)\nevent: change\ndata: \(change.jsonObject.jsonString())\n\n"
-                        try await writer.write(ByteBuffer(string: event))
-                    }
-                } onGracefulShutdown: {
-                    continuation.finish()
-                }
-            } catch {
-                continuation.finish()
+        let body = EventStreamBody.make(
+            opening: ": watching \(namespace.name)\n\n", pingInterval: pingInterval,
+            failure: { error in
                 let message: JSONValue = ["detail": .string("\(error)")]
-                try? await writer.write(ByteBuffer(string: "event: error\ndata: \(message.jsonString())\n\n"))
-            }
-            try await writer.finish(nil)
-        }
+                return "event: error\ndata: \(message.jsonString())\n\n"
+            },
+            produce: { events in
+                for try await change in store.watch(in: namespace, since: since) {
+                    events.yield(ByteBuffer(string: "id: \(change.sequence)\nevent: change\ndata: \(change.jsonObject.jsonString())\n\n"))
+                }
+            })
         return Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }

@@ -17,12 +17,25 @@ public struct ServerConfiguration: Sendable {
     public var rateLimit: RateLimit?
     /// The most keys `GET /memory/{namespace}` returns when the request sets no `limit`.
     public var defaultListLimit: Int
+    /// The namespace `/mcp` serves when the request names none with `?namespace=`.
+    public var mcpNamespace: Namespace
+    /// The memory tools `/mcp` offers (a read-only token sees only those that do not write).
+    public var mcpTools: [MemoryToolKind]
+    /// The most MCP sessions open at once; an `initialize` beyond it gets 503.
+    public var mcpMaxSessions: Int
+    /// How long an MCP session may stay idle (no request, no open event stream) before it ends.
+    public var mcpIdleTimeout: Duration
+    /// How often an open event stream (`/changes` watchers, MCP notifications) gets a comment
+    /// line, so that a client that went away is noticed; `nil` for never.
+    public var eventStreamPingInterval: Duration?
 
     /// Creates a configuration; every parameter but the host and port has a documented default.
     public init(
         host: String = "127.0.0.1", port: Int = 8080, tokens: TokenFile? = nil, openAgent: String? = nil,
         maxBodyBytes: Int = 2 * 1_048_576, rateLimit: RateLimit? = RateLimit(perSecond: 1000, burst: 2000),
-        defaultListLimit: Int = 1000
+        defaultListLimit: Int = 1000, mcpNamespace: Namespace = .default,
+        mcpTools: [MemoryToolKind] = MemoryToolKind.defaultSet, mcpMaxSessions: Int = 100,
+        mcpIdleTimeout: Duration = .seconds(600), eventStreamPingInterval: Duration? = .seconds(15)
     ) {
         self.host = host
         self.port = port
@@ -31,6 +44,11 @@ public struct ServerConfiguration: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.rateLimit = rateLimit
         self.defaultListLimit = defaultListLimit
+        self.mcpNamespace = mcpNamespace
+        self.mcpTools = mcpTools
+        self.mcpMaxSessions = mcpMaxSessions
+        self.mcpIdleTimeout = mcpIdleTimeout
+        self.eventStreamPingInterval = eventStreamPingInterval
     }
 
     /// Throws ``ServerError`` when the server would run open on an address other hosts can reach.
@@ -41,6 +59,12 @@ public struct ServerConfiguration: Sendable {
                     + "could read and write every namespace; give --tokens FILE, or bind a loopback address (127.0.0.1, ::1)")
         }
         if maxBodyBytes < 1 { throw ServerError("the body size limit must be at least 1 byte") }
+        if mcpTools.isEmpty || mcpTools.contains(.memory) {
+            throw ServerError("the MCP tools must be some of remember, recall, list_memory, forget, search_memory")
+        }
+        if mcpMaxSessions < 1 { throw ServerError("the MCP session limit must be at least 1") }
+        if mcpIdleTimeout <= .zero { throw ServerError("the MCP session idle timeout must be positive") }
+        if let interval = eventStreamPingInterval, interval <= .zero { throw ServerError("the event stream ping interval must be positive") }
     }
 
     /// Whether `host` names this machine only: `localhost`, `::1` or an address in 127.0.0.0/8.

@@ -8,6 +8,9 @@ import Logging
 struct ServerResponder: HTTPResponder {
     let memory: MemoryRoutes
     let feeds: FeedRoutes
+    let mcp: MCPRoute
+    /// The namespace `/mcp` serves when the request names none.
+    let mcpNamespace: Namespace
     let authorization: Authorization
     let rateLimiter: RateLimiter?
     let metrics: ServerMetrics
@@ -68,6 +71,12 @@ struct ServerResponder: HTTPResponder {
             let namespace = try Self.namespace(target)
             _ = try await admit(request, context, namespace: namespace, write: false)
             return try await feeds.changes(request, target, in: namespace)
+        case "mcp" where target.rawSegments.count == 1:
+            route = "/mcp"
+            guard method == .get || method == .post || method == .delete else { throw HTTPFailure(notAllowed("GET, POST, DELETE")) }
+            let namespace = try namespaceForMCP(target)
+            let caller = try await admit(request, context, namespace: namespace, write: false)
+            return try await mcp.respond(request, namespace: namespace, caller: caller)
         default:
             throw HTTPFailure(JSONResponses.error(.notFound, "Not Found"))
         }
@@ -129,6 +138,17 @@ struct ServerResponder: HTTPResponder {
         guard let name = target.segment(1) else {
             throw HTTPFailure(JSONResponses.error(.badRequest, "The namespace is not valid UTF-8 once percent-decoded"))
         }
+        if let problem = Namespace.problem(with: name) { throw HTTPFailure(JSONResponses.error(.badRequest, problem)) }
+        do {
+            return try Namespace(name)
+        } catch {
+            throw HTTPFailure(JSONResponses.error(.badRequest, "\(error)"))
+        }
+    }
+
+    /// `/mcp?namespace=NAME`, else the server's MCP namespace; 400 when the name is not valid.
+    private func namespaceForMCP(_ target: RequestTarget) throws(HTTPFailure) -> Namespace {
+        guard let name = target.query["namespace"] else { return mcpNamespace }
         if let problem = Namespace.problem(with: name) { throw HTTPFailure(JSONResponses.error(.badRequest, problem)) }
         do {
             return try Namespace(name)

@@ -61,6 +61,39 @@ import Testing
         #expect(serve.stderr.contains("\(file.path): entry 2: \"access\" must be \"read-write\" or \"read-only\""))
     }
 
+    @Test func servesMCPAtSlashMCPBehindTokensWithoutLoggingThem() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"tokens": [{"token": "mcp-secret-1", "namespaces": ["crew"], "access": "read-only", "agent": "watcher"}]}"#.utf8)
+            .write(to: file)
+        let serve = try ServeProcess([
+            "serve", "--port", "0", "--store", "memory:", "--tokens", file.path, "--namespace", "crew", "--mcp-tools", "all",
+        ])
+        let client = try await serve.client(token: "mcp-secret-1")
+        // `--namespace crew` is what /mcp serves without ?namespace=; the read-only token sees the read tools of `all`.
+        let opened = try await MCPRequests.initialize(client, "/mcp")
+        #expect(opened.status == 200, "\(opened.text)")
+        let session = try #require(opened.headers["mcp-session-id"])
+        let tools = try await MCPRequests.post(client, "/mcp", MCPRequests.listTools, session: session)
+        let names = tools.json["result"]?["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+        #expect(names == ["recall", "list_memory", "search_memory"])
+        #expect(try await MCPRequests.initialize(client, "/mcp?namespace=team").status == 403)
+        let wrong = HTTPTestClient(port: client.port, token: "mcp-secret-2")
+        #expect(try await MCPRequests.initialize(wrong, "/mcp").status == 401)
+        // SIGTERM ends the session's open notification stream (GET) and the process exits 0.
+        #expect(try await MCPRequests.post(client, "/mcp", MCPRequests.initialized, session: session).status == 202)
+        let listener = Task {
+            try await client.readStream(
+                "/mcp", headers: MCPRequests.headers(session: session, accept: "text/event-stream"), until: "\u{0}never", count: 1)
+        }
+        let started = #"agent_memory_http_requests_total{method="GET",route="/mcp",status="200"} 1"#
+        while !(try await client.get("/metrics").text.contains(started)) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try await serve.stop() == 0)
+        #expect(try await listener.value.contains("text/event-stream"))
+        #expect(!serve.stderr.contains("mcp-secret"), "\(serve.stderr)")
+        #expect(!serve.stdout.contains("mcp-secret"), "\(serve.stdout)")
+    }
+
     @Test(.enabled(if: postgresURL != nil, "PostgreSQL: AGENT_MEMORY_TEST_POSTGRES_URL is not set (.ci/run sets it)"))
     func twoServersSharingPostgreSQLLoseNoIncrement() async throws {
         let url = try #require(Self.postgresURL)
