@@ -12,8 +12,11 @@ import Synchronization
 ///   on a process crash) for speed.
 /// - Concurrency: writers from several processes queue on SQLite's lock with a busy timeout
 ///   instead of failing; compare-and-set and batches run in one transaction.
-/// - Search: an FTS5 index (porter stemming, unicode61) over keys and values, kept in sync by
-///   triggers and ranked with bm25.
+/// - Search: an FTS5 index (porter stemming, unicode61) over keys and values, brought up to
+///   date in each write transaction just before it commits (``SQLiteSearchIndexing``) and
+///   ranked with bm25.
+/// - Reads: point reads (`get`, `search`) on the calling thread, listings and the change log on
+///   GRDB's reader queue (``ReadPath``).
 public final class SQLiteMemoryStore: MemoryStore {
     /// How hard SQLite works to make each commit durable.
     public enum Synchronous: String, Sendable, Hashable {
@@ -24,14 +27,30 @@ public final class SQLiteMemoryStore: MemoryStore {
         case normal = "NORMAL"
     }
 
+    /// Where reads run: on the task's own thread, or on GRDB's reader queue.
+    public enum ReadPath: String, Sendable, Hashable {
+        /// Point reads (`get`, `search`) on the calling thread, where they are several times
+        /// faster; listings, the change log and namespaces on the reader queue, so that a long
+        /// scan never holds a thread of Swift's cooperative pool (the default, suited to servers).
+        case automatic
+        /// Every read on the calling thread.
+        case callingThread
+        /// Every read on GRDB's reader queue.
+        case readerQueue
+    }
+
     /// The file this store uses.
     public let path: String
     /// The limits enforced on every write.
     public let limits: MemoryLimits
     /// How long the change log is kept.
     public let retention: ChangeLogRetention
+    /// Where reads run.
+    public let readPath: ReadPath
     private let pool: DatabasePool
     private let writer: GroupCommitWriter
+    /// Keeps the full-text index in step with the records, at each commit.
+    let indexing: SQLiteSearchIndexing
     private let writesSincePrune = Mutex(0)
     private let closed = Mutex(false)
     let clock: @Sendable () -> Date
@@ -41,6 +60,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     ///
     /// - Parameters:
     ///   - busyTimeout: how long a write waits for another process's lock before failing.
+    ///   - readPath: where reads run (see ``ReadPath``).
     ///   - clock: the time source for timestamps and expiry (injectable for tests).
     ///   - logger: where opening, closing and failures are logged (nothing by default).
     public init(
@@ -49,12 +69,14 @@ public final class SQLiteMemoryStore: MemoryStore {
         synchronous: Synchronous = .full,
         busyTimeout: Duration = .seconds(10),
         retention: ChangeLogRetention = .default,
+        readPath: ReadPath = .automatic,
         clock: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "AgentMemory.sqlite", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
         self.path = path
         self.limits = limits
         self.retention = retention
+        self.readPath = readPath
         self.clock = clock
         self.logger = logger
         let directory = (path as NSString).deletingLastPathComponent
@@ -63,7 +85,10 @@ public final class SQLiteMemoryStore: MemoryStore {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
             pool = try Self.openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout)
-            writer = GroupCommitWriter(pool: pool)
+            let indexing = SQLiteSearchIndexing()
+            self.indexing = indexing
+            writer = GroupCommitWriter(
+                pool: pool, hooks: GroupCommitWriter.Hooks(began: { indexing.transactionBegan() }, willCommit: { try indexing.flush($0) }))
         } catch {
             logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
             throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
@@ -239,7 +264,9 @@ public final class SQLiteMemoryStore: MemoryStore {
     public func purgeExpired() async throws -> Int {
         let now = clock().timeIntervalSince1970
         return try await write { db in
-            try db.execute(sql: "DELETE FROM memory_records WHERE expires_at IS NOT NULL AND expires_at <= ?", arguments: [now])
+            let predicate = "expires_at IS NOT NULL AND expires_at <= ?"
+            try self.indexing.willDelete(where: predicate, arguments: [now], db: db)
+            try db.execute(sql: "DELETE FROM memory_records WHERE \(predicate)", arguments: [now])
             return db.changesCount
         }
     }
@@ -313,6 +340,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// Reads on the calling thread: a WAL reader never waits for writers, and skipping the hop
     /// to GRDB's queue makes a `get` several times faster.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if readPath == .readerQueue { return try await scan(body) }
         try checkOpen()
         do {
             return try readOnCallingThread(body)
@@ -330,6 +358,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     private func scan<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
         do {
+            if readPath == .callingThread { return try readOnCallingThread(body) }
             return try await pool.read(body)
         } catch let error as MemoryError {
             throw error

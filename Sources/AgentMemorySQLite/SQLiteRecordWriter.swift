@@ -3,7 +3,8 @@ import Foundation
 import GRDB
 
 /// The SQLite side of the write rule, inside one write transaction: reads a key's row, counts
-/// the namespace, and writes plans with their change-log entries.
+/// the namespace, and writes plans with their change-log entries. Every row it inserts, changes
+/// or deletes is reported to ``SQLiteSearchIndexing``, which indexes them at commit.
 struct SQLiteRecordWriter: RecordWriter {
     let db: Database
     let namespace: Namespace
@@ -29,9 +30,10 @@ struct SQLiteRecordWriter: RecordWriter {
     }
 
     func purgeExpired(now: Date) throws -> Int {
-        try db.execute(
-            sql: "DELETE FROM memory_records WHERE namespace = ? AND expires_at IS NOT NULL AND expires_at <= ?",
-            arguments: [namespace.name, now.timeIntervalSince1970])
+        let predicate = "namespace = ? AND expires_at IS NOT NULL AND expires_at <= ?"
+        let arguments: StatementArguments = [namespace.name, now.timeIntervalSince1970]
+        try store.indexing.willDelete(where: predicate, arguments: arguments, db: db)
+        try db.execute(sql: "DELETE FROM memory_records WHERE \(predicate)", arguments: arguments)
         return db.changesCount
     }
 
@@ -47,13 +49,16 @@ struct SQLiteRecordWriter: RecordWriter {
                     INSERT INTO memory_records (value, version, created_at, updated_at, author, expires_at, size, namespace, key)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """).execute(arguments: arguments)
+                store.indexing.didInsert(id: db.lastInsertedRowID)
             } else {
+                try store.indexing.willChange(namespace: namespace.name, key: plan.key.rawValue, db: db)
                 try db.cachedStatement(sql: """
                     UPDATE memory_records SET value = ?, version = ?, created_at = ?, updated_at = ?, author = ?, expires_at = ?, size = ?
                     WHERE namespace = ? AND key = ?
                     """).execute(arguments: arguments)
             }
         case .remove:
+            try store.indexing.willChange(namespace: namespace.name, key: plan.key.rawValue, db: db)
             try db.cachedStatement(sql: "DELETE FROM memory_records WHERE namespace = ? AND key = ?")
                 .execute(arguments: [namespace.name, plan.key.rawValue])
         case .none:
