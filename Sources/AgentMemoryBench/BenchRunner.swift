@@ -86,7 +86,7 @@ public struct BenchRunner: Sendable {
             progress("sqlite: get, list and search through each read path")
             report.measurements += try await stores.readPaths(path: path)
             progress("raw SQLite through the C API: the same inserts and gets")
-            report.measurements += try RawSQLiteBaseline(plan: plan, data: data).measure(directory: directory)
+            report.measurements += try await RawSQLiteBaseline(plan: plan, data: data).measure(path: path, namespace: namespace, directory: directory)
             report.comparisons = BenchComparison.sqlitePairs(report.measurements)
         }
 

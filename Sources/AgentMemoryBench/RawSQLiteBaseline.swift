@@ -1,4 +1,5 @@
 import AgentMemory
+import AgentMemoryRuntime
 import Foundation
 import GRDBSQLite
 
@@ -6,10 +7,11 @@ import GRDBSQLite
 /// SQLite's C API, without Swift, GRDB or the write rule, on files in the same folder, in WAL
 /// mode with the same `synchronous` setting.
 ///
-/// Two table shapes: `memory_records` exactly as the store creates it (its unique key, expiry
-/// index and generated `body` column), and the same plus one `memory_changes` row per insert
-/// (the change log with its two indexes), which is what every put of the store must write too.
-/// The full-text index is left out: it is the store's own work, and part of what the ratio shows.
+/// Three table shapes: `memory_records` exactly as the store creates it (its unique key, expiry
+/// index and generated `body` column); the same plus one `memory_changes` row per insert (the
+/// change log with its two indexes), which every put of the store writes too; and both plus the
+/// FTS5 index brought up to date before each commit with one `INSERT ... SELECT`, as the store
+/// does: the whole of the store's SQL work, without Swift, GRDB or the write rule.
 struct RawSQLiteBaseline {
     let plan: BenchPlan
     let data: BenchData
@@ -18,6 +20,7 @@ struct RawSQLiteBaseline {
     enum Shape: String, CaseIterable {
         case records = "records table"
         case recordsAndChange = "records + change-log row"
+        case recordsChangeAndIndex = "records + change-log row + FTS5 at commit"
     }
 
     /// Row names, so that the comparison can find them.
@@ -27,97 +30,147 @@ struct RawSQLiteBaseline {
     }
     static let getName = "raw SQLite: prepared point get"
     static let store = "raw C API"
+    /// The store column of the store's rows timed in turn with raw SQLite.
+    static func pairedStore(_ synchronous: String) -> String { "sqlite \(synchronous), in turn with raw" }
 
-    /// Every raw row: batches, autocommit inserts (FULL and NORMAL) of both shapes, and gets.
-    func measure(directory: URL) throws -> [BenchMeasurement] {
+    /// The store's batch, put (FULL and NORMAL) and get, each timed in rounds that alternate
+    /// with the same work through the C API (every raw shape), so that both see the same load
+    /// on a shared machine. The store files are opened at `path` (filled by the run before);
+    /// the raw files go in `directory`.
+    func measure(path: String, namespace: Namespace, directory: URL) async throws -> [BenchMeasurement] {
         var results: [BenchMeasurement] = []
-        for shape in Shape.allCases {
-            results.append(try batches(shape: shape, path: directory.appendingPathComponent("raw-batch-\(shape).sqlite").path))
-            for synchronous in ["FULL", "NORMAL"] {
-                let path = directory.appendingPathComponent("raw-auto-\(shape)-\(synchronous).sqlite").path
-                results.append(try autocommitInserts(shape: shape, synchronous: synchronous, path: path))
+        let values = (0..<100).map { data.note(plan.records + $0) }
+        let texts = values.map { $0.jsonString() }
+        // Batches of 1,000 new keys, FULL.
+        let batches = max(4, min(20, plan.records / 1_000))
+        results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, synchronous: .full)) { store in
+            let raws = try Shape.allCases.map { shape in
+                try RawConnection(path: directory.appendingPathComponent("raw-batch-\(shape).sqlite").path, synchronous: "FULL", shape: shape)
+            }
+            defer { raws.forEach { $0.close() } }
+            return try await inTurn(
+                store: ("fill: batch of 1,000 puts", Self.pairedStore("FULL")), raw: Shape.allCases.map(Self.batchName),
+                iterations: batches, unitsPerOperation: 1_000, budget: plan.budget * 2,
+                store: { batch in
+                    let operations: [MemoryOperation] = (0..<1_000).map {
+                        .put(key: MemoryKey(checked: "paired-batch/\(batch)/\($0)"), value: values[$0 % values.count])
+                    }
+                    _ = try await store.batch(operations, in: namespace)
+                },
+                raw: raws.map { raw in
+                    { batch in
+                        try raw.execute("BEGIN IMMEDIATE")
+                        for index in 0..<1_000 {
+                            try raw.insert(key: "batch/\(batch)/\(index)", json: texts[index % texts.count], sequence: Int64(batch * 1_000 + index + 1))
+                        }
+                        try raw.indexNewRows()
+                        try raw.execute("COMMIT")
+                    }
+                })
+        }
+        // Single puts, one per commit.
+        for synchronous in [SQLiteMemoryStore.Synchronous.full, .normal] {
+            let level = synchronous.rawValue
+            results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, synchronous: synchronous)) { store in
+                let raws = try Shape.allCases.map { shape in
+                    try RawConnection(
+                        path: directory.appendingPathComponent("raw-auto-\(shape)-\(level).sqlite").path, synchronous: level, shape: shape)
+                }
+                defer { raws.forEach { $0.close() } }
+                return try await inTurn(
+                    store: ("put, one writer", Self.pairedStore(level)), raw: Shape.allCases.map { Self.autocommitName($0, level) },
+                    iterations: plan.puts, unitsPerOperation: 1, budget: plan.budget,
+                    store: { index in _ = try await store.put("paired-put-\(level)/\(index)", value: values[index % values.count], in: namespace) },
+                    raw: raws.map { raw in
+                        { index in
+                            try raw.execute("BEGIN IMMEDIATE")
+                            try raw.insert(key: "put/\(index)", json: texts[index % texts.count], sequence: Int64(index + 1))
+                            try raw.indexNewRows()
+                            try raw.execute("COMMIT")
+                        }
+                    })
             }
         }
-        results.append(try gets(path: directory.appendingPathComponent("raw-get.sqlite").path))
-        return results
-    }
-
-    /// `plan.records` rows in transactions of 1,000 (like the store's fill), each timed.
-    private func batches(shape: Shape, path: String) throws -> BenchMeasurement {
-        let connection = try RawConnection(path: path, synchronous: "FULL", shape: shape)
-        defer { connection.close() }
-        let batches = max(1, (plan.records + 999) / 1_000)
-        let values = (0..<min(plan.records, 1_000)).map { data.note($0).jsonString() }
-        return try measureSynchronously(
-            Self.batchName(shape), iterations: batches, budget: .seconds(3_600), unit: "puts/s", unitsPerOperation: 1_000
-        ) { batch in
-            try connection.execute("BEGIN IMMEDIATE")
-            for index in batch * 1_000..<(batch + 1) * 1_000 {
-                try connection.insert(key: BenchData.key(index), json: values[index % values.count], sequence: Int64(index + 1))
-            }
-            try connection.execute("COMMIT")
-        }
-    }
-
-    /// One insert per commit, as many as the store's `put, one writer` row does.
-    private func autocommitInserts(shape: Shape, synchronous: String, path: String) throws -> BenchMeasurement {
-        let connection = try RawConnection(path: path, synchronous: synchronous, shape: shape)
-        defer { connection.close() }
-        let values = (0..<100).map { data.note(plan.records + $0).jsonString() }
-        return try measureSynchronously(Self.autocommitName(shape, synchronous), iterations: plan.puts, budget: plan.budget) { index in
-            if shape == .records {
-                try connection.insert(key: "put/\(index)", json: values[index % values.count], sequence: Int64(index + 1))
-            } else {
-                // Two rows must commit together: an explicit transaction, as the store's put.
-                try connection.execute("BEGIN IMMEDIATE")
-                try connection.insert(key: "put/\(index)", json: values[index % values.count], sequence: Int64(index + 1))
-                try connection.execute("COMMIT")
-            }
-        }
-    }
-
-    /// Random point gets of existing keys in a table of `plan.records` rows, the store's
-    /// `get` statement (live rows only) with its columns read.
-    private func gets(path: String) throws -> BenchMeasurement {
-        let connection = try RawConnection(path: path, synchronous: "FULL", shape: .records)
-        defer { connection.close() }
-        try connection.execute("BEGIN IMMEDIATE")
+        // Point gets of existing keys: the store's filled file, and a raw file of the same rows.
+        let raw = try RawConnection(path: directory.appendingPathComponent("raw-get.sqlite").path, synchronous: "FULL", shape: .records)
+        defer { raw.close() }
+        try raw.execute("BEGIN IMMEDIATE")
         for index in 0..<plan.records {
-            try connection.insert(key: BenchData.key(index), json: data.note(index).jsonString(), sequence: Int64(index + 1))
+            try raw.insert(key: BenchData.key(index), json: data.note(index).jsonString(), sequence: Int64(index + 1))
         }
-        try connection.execute("COMMIT")
+        try raw.execute("COMMIT")
         var generator = SplitMix64(seed: 7)
         let keys = (0..<plan.gets).map { _ in BenchData.key(Int(generator.next() % UInt64(plan.records))) }
         let now = Date().timeIntervalSince1970
-        return try measureSynchronously(Self.getName, iterations: plan.gets, budget: plan.budget) { index in
-            guard try connection.get(key: keys[index], now: now) else {
-                throw BenchError("bench: the raw get of \(keys[index]) found nothing")
-            }
+        results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path)) { store in
+            try await inTurn(
+                store: ("get hit", Self.pairedStore("FULL")), raw: [Self.getName], iterations: plan.gets, unitsPerOperation: 1,
+                budget: plan.budget,
+                store: { index in
+                    guard try await store.get(MemoryKey(checked: keys[index]), in: namespace) != nil else {
+                        throw BenchError("bench: get \(keys[index]) found nothing in a filled namespace")
+                    }
+                },
+                raw: [
+                    { index in
+                        guard try raw.get(key: keys[index], now: now) else { throw BenchError("bench: the raw get of \(keys[index]) found nothing") }
+                    }
+                ])
         }
+        return results
     }
 
-    /// ``measureSequential`` for synchronous work (no `await` between the timed calls).
-    private func measureSynchronously(
-        _ name: String, iterations: Int, budget: Duration, unit: String = "ops/s", unitsPerOperation: Int = 1,
-        _ operation: (Int) throws -> Void
-    ) throws -> BenchMeasurement {
+    /// Runs `store` and each of `raw` in turn, in 20 rounds of `iterations / 20` operations
+    /// (fewer when `budget` runs out), timing each operation; one row for the store and one per
+    /// raw closure, with rates over each one's own summed time.
+    private func inTurn(
+        store name: (String, String), raw rawNames: [String], iterations: Int, unitsPerOperation: Int, budget: Duration,
+        store: (Int) async throws -> Void, raw: [(Int) throws -> Void]
+    ) async throws -> [BenchMeasurement] {
         let clock = ContinuousClock()
-        var samples = LatencySamples(capacity: iterations)
-        let start = clock.now
-        let deadline = start + budget
+        let rounds = min(20, max(1, iterations))
+        let perRound = max(1, iterations / rounds)
+        var storeSamples = LatencySamples(capacity: iterations)
+        var rawSamples = raw.map { _ in LatencySamples(capacity: iterations) }
+        var storeTime = Duration.zero
+        var rawTimes = raw.map { _ in Duration.zero }
+        let deadline = clock.now + budget * (1 + raw.count)
         var done = 0
-        while done < iterations {
-            let before = clock.now
-            try operation(done)
-            let after = clock.now
-            samples.append(after - before)
-            done += 1
-            if done >= 3, after > deadline { break }
+        for _ in 0..<rounds {
+            let range = done..<(done + perRound)
+            for index in range {
+                let before = clock.now
+                try await store(index)
+                let elapsed = clock.now - before
+                storeSamples.append(elapsed)
+                storeTime += elapsed
+            }
+            for (which, operation) in raw.enumerated() {
+                for index in range {
+                    let before = clock.now
+                    try operation(index)
+                    let elapsed = clock.now - before
+                    rawSamples[which].append(elapsed)
+                    rawTimes[which] += elapsed
+                }
+            }
+            done += perRound
+            if clock.now > deadline { break }
         }
-        let elapsed = (clock.now - start).seconds
-        return BenchMeasurement(
-            name: name, store: Self.store, rate: Double(done * unitsPerOperation) / elapsed, unit: unit,
-            p50: samples.percentile(0.5), p99: samples.percentile(0.99), count: done)
+        let note = "timed in turn with raw SQLite, \(done) each; rate over the operations' own time"
+        var rows = [
+            BenchMeasurement(
+                name: name.0, store: name.1, rate: Double(done * unitsPerOperation) / storeTime.seconds,
+                unit: unitsPerOperation == 1 ? "ops/s" : "puts/s", p50: storeSamples.percentile(0.5), p99: storeSamples.percentile(0.99),
+                count: done, note: note)
+        ]
+        for (which, rawName) in rawNames.enumerated() {
+            rows.append(BenchMeasurement(
+                name: rawName, store: Self.store, rate: Double(done * unitsPerOperation) / rawTimes[which].seconds,
+                unit: unitsPerOperation == 1 ? "ops/s" : "puts/s", p50: rawSamples[which].percentile(0.5),
+                p99: rawSamples[which].percentile(0.99), count: done, note: note))
+        }
+        return rows
     }
 }
 
@@ -127,6 +180,9 @@ private final class RawConnection {
     private var insertRecord: OpaquePointer?
     private var insertChange: OpaquePointer?
     private var selectRecord: OpaquePointer?
+    private var indexRows: OpaquePointer?
+    /// The first row id not yet in the full-text index.
+    private var unindexed: Int64 = 1
     private let shape: RawSQLiteBaseline.Shape
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
@@ -161,6 +217,15 @@ private final class RawConnection {
             INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time)
             VALUES ('bench', ?1, ?2, 'put', 1, NULL, ?3)
             """)
+        if shape == .recordsChangeAndIndex {
+            try execute("""
+                CREATE VIRTUAL TABLE memory_fts USING fts5(
+                    key, body, content = 'memory_records', content_rowid = 'id', tokenize = 'porter unicode61')
+                """)
+            indexRows = try prepare("""
+                INSERT INTO memory_fts (rowid, key, body) SELECT id, key, body FROM memory_records WHERE id BETWEEN ?1 AND ?2
+                """)
+        }
         selectRecord = try prepare("""
             SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
             WHERE namespace = 'bench' AND key = ?1 AND (expires_at IS NULL OR expires_at > ?2)
@@ -187,12 +252,24 @@ private final class RawConnection {
         sqlite3_bind_int64(insertRecord, 3, Int64(json.utf8.count + key.utf8.count))
         sqlite3_bind_text(insertRecord, 4, key, -1, Self.transient)
         try step(insertRecord)
-        if shape == .recordsAndChange {
+        if shape != .records {
             sqlite3_bind_int64(insertChange, 1, sequence)
             sqlite3_bind_text(insertChange, 2, key, -1, Self.transient)
             sqlite3_bind_double(insertChange, 3, now)
             try step(insertChange)
         }
+    }
+
+    /// Indexes the rows inserted since the last call (for the shape with the index), as the
+    /// store does before each commit.
+    func indexNewRows() throws {
+        guard let indexRows else { return }
+        let last = sqlite3_last_insert_rowid(handle)
+        guard last >= unindexed else { return }
+        sqlite3_bind_int64(indexRows, 1, unindexed)
+        sqlite3_bind_int64(indexRows, 2, last)
+        try step(indexRows)
+        unindexed = last + 1
     }
 
     /// Whether the live row of `key` exists; its columns are read as the store reads them.
@@ -227,7 +304,7 @@ private final class RawConnection {
     }
 
     func close() {
-        for statement in [insertRecord, insertChange, selectRecord] { sqlite3_finalize(statement) }
+        for statement in [insertRecord, insertChange, selectRecord, indexRows] { sqlite3_finalize(statement) }
         sqlite3_close_v2(handle)
         handle = nil
     }

@@ -87,8 +87,12 @@ public final class SQLiteMemoryStore: MemoryStore {
             pool = try Self.openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout)
             let indexing = SQLiteSearchIndexing()
             self.indexing = indexing
+            // With NORMAL a commit does not wait for the disk (but for a checkpoint now and then):
+            // it runs on the calling thread, as point reads do; a FULL commit waits for fsync on
+            // GRDB's writer queue, leaving the cooperative pool's thread to other tasks.
             writer = GroupCommitWriter(
-                pool: pool, hooks: GroupCommitWriter.Hooks(began: { indexing.transactionBegan() }, willCommit: { try indexing.flush($0) }))
+                pool: pool, hooks: GroupCommitWriter.Hooks(began: { indexing.transactionBegan() }, willCommit: { try indexing.flush($0) }),
+                onCallingThread: synchronous == .normal)
         } catch {
             logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
             throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
@@ -160,7 +164,10 @@ public final class SQLiteMemoryStore: MemoryStore {
         let now = clock()
         return try await write { db in
             let writer = SQLiteRecordWriter(db: db, namespace: namespace, store: self)
-            return try prepared.map { try writer.apply($0, limits: self.limits, namespace: namespace, now: now).outcome }
+            if prepared.count > 1 { try writer.prefetch(prepared.map(\.key)) }
+            let outcomes = try prepared.map { try writer.apply($0, limits: self.limits, namespace: namespace, now: now).outcome }
+            try writer.finish()
+            return outcomes
         }
     }
 
@@ -169,7 +176,9 @@ public final class SQLiteMemoryStore: MemoryStore {
         let now = clock()
         try await write { db in
             let writer = SQLiteRecordWriter(db: db, namespace: namespace, store: self)
+            if plans.count > 1 { try writer.prefetch(plans.map(\.key)) }
             for plan in plans { try writer.commit(plan, limits: self.limits, namespace: namespace, now: now) }
+            try writer.finish()
         }
     }
 
@@ -290,6 +299,13 @@ public final class SQLiteMemoryStore: MemoryStore {
     }
 
     func pruneChanges(now: Date, db: Database) throws {
+        // Each namespace's last number, kept as a floor: a write numbers its change after the
+        // larger of the newest entry and this, so numbers go on even when every entry is pruned.
+        try db.execute(sql: """
+            INSERT INTO memory_namespaces (namespace, last_sequence)
+            SELECT namespace, MAX(sequence) FROM memory_changes WHERE true GROUP BY namespace
+            ON CONFLICT (namespace) DO UPDATE SET last_sequence = MAX(last_sequence, excluded.last_sequence)
+            """)
         if let cutoff = retention.cutoff(at: now) {
             try db.execute(sql: "DELETE FROM memory_changes WHERE time < ?", arguments: [cutoff.timeIntervalSince1970])
         }

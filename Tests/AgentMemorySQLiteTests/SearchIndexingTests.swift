@@ -136,30 +136,41 @@ struct SearchIndexingTests {
             ('2026-11-25.1-records', 2461000.5), ('2026-11-25.2-full-text', 2461000.5), ('2026-11-25.3-change-log', 2461000.5);
         """
 
+    /// A file as the store of 2026-11-25 left it: its schema, three records indexed by its
+    /// triggers, their change-log entries.
+    static func writeFileOfTheTriggerSchema(_ path: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: Self.schemaWithTriggers)
+            // Rows as the old store wrote them: the triggers index them.
+            for (index, text) in ["the quick brown fox", "lazy dogs sleep", "\"quoted\" json object"].enumerated() {
+                let json = index == 2 ? "{\"note\":\"jackdaw\"}" : JSONValue.string(text).jsonString()
+                try db.execute(
+                    sql: """
+                        INSERT INTO memory_records (namespace, key, value, version, created_at, updated_at, size)
+                        VALUES ('main', ?, ?, 1, 1800000000, 1800000000, ?)
+                        """,
+                    arguments: ["old/\(index)", json, json.utf8.count + 5])
+            }
+            try db.execute(sql: """
+                INSERT INTO memory_namespaces VALUES ('main', 3);
+                INSERT INTO memory_changes VALUES ('main', 1, 'old/0', 'put', 1, NULL, 1800000000),
+                    ('main', 2, 'old/1', 'put', 1, NULL, 1800000000), ('main', 3, 'old/2', 'put', 1, NULL, 1800000000);
+                """)
+        }
+        try queue.close()
+    }
+
+    /// The names of the file's triggers.
+    static func triggers(_ path: String) throws -> [String] {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") }
+    }
+
     @Test func aFileOfTheTriggerSchemaUpgradesInPlaceAndKeepsItsDataAndSearch() async throws {
         let path = try Self.temporaryPath()
-        do {
-            let queue = try DatabaseQueue(path: path)
-            try queue.write { db in
-                try db.execute(sql: Self.schemaWithTriggers)
-                // Rows as the old store wrote them: the triggers index them.
-                for (index, text) in ["the quick brown fox", "lazy dogs sleep", "\"quoted\" json object"].enumerated() {
-                    let json = index == 2 ? "{\"note\":\"jackdaw\"}" : JSONValue.string(text).jsonString()
-                    try db.execute(
-                        sql: """
-                            INSERT INTO memory_records (namespace, key, value, version, created_at, updated_at, size)
-                            VALUES ('main', ?, ?, 1, 1800000000, 1800000000, ?)
-                            """,
-                        arguments: ["old/\(index)", json, json.utf8.count + 5])
-                }
-                try db.execute(sql: """
-                    INSERT INTO memory_namespaces VALUES ('main', 3);
-                    INSERT INTO memory_changes VALUES ('main', 1, 'old/0', 'put', 1, NULL, 1800000000),
-                        ('main', 2, 'old/1', 'put', 1, NULL, 1800000000), ('main', 3, 'old/2', 'put', 1, NULL, 1800000000);
-                    """)
-            }
-            try queue.close()
-        }
+        try Self.writeFileOfTheTriggerSchema(path)
         let store = try SQLiteMemoryStore(path: path)
         let namespace = Self.namespace
         // The data is kept, and the index built by the triggers still answers.
@@ -168,10 +179,7 @@ struct SearchIndexingTests {
         #expect(try await store.search("jackdaw", in: namespace, limit: 5).map(\.record.key) == ["old/2"])
         #expect(try await store.changes(in: namespace, since: 0, limit: 10).map(\.sequence) == [1, 2, 3])
         // The triggers are gone; writes now keep the index at commit, old entries included.
-        let triggers = try DatabaseQueue(path: path).read { db in
-            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        }
-        #expect(triggers.isEmpty)
+        #expect(try Self.triggers(path).isEmpty)
         try await store.put("old/0", value: "a slow green turtle", in: namespace)
         #expect(try await store.delete("old/1", in: namespace))
         try await store.put("new", value: "another fox", in: namespace)
