@@ -16,7 +16,8 @@ import Synchronization
 ///   date in each write transaction just before it commits (``SQLiteSearchIndexing``) and
 ///   ranked with bm25.
 /// - Reads: point reads (`get`, `search`) on the calling thread, listings and the change log on
-///   GRDB's reader queue (``ReadPath``).
+///   GRDB's reader queue (``ReadPath``); `get` through a connection of its own when it is free
+///   (``SQLitePointReader``).
 public final class SQLiteMemoryStore: MemoryStore {
     /// How hard SQLite works to make each commit durable.
     public enum Synchronous: String, Sendable, Hashable {
@@ -51,6 +52,8 @@ public final class SQLiteMemoryStore: MemoryStore {
     private let writer: GroupCommitWriter
     /// Keeps the full-text index in step with the records, at each commit.
     let indexing: SQLiteSearchIndexing
+    /// The connection `get` uses on the calling thread (GRDB's pool when it is busy).
+    private let pointReader: SQLitePointReader?
     private let writesSincePrune = Mutex(0)
     private let closed = Mutex(false)
     let clock: @Sendable () -> Date
@@ -97,6 +100,7 @@ public final class SQLiteMemoryStore: MemoryStore {
             logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
             throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
         }
+        pointReader = readPath == .readerQueue ? nil : SQLitePointReader(path: path, busyTimeout: busyTimeout)
         logger.debug("opened the SQLite store", metadata: ["path": "\(path)", "synchronous": "\(synchronous.rawValue)"])
     }
 
@@ -149,6 +153,10 @@ public final class SQLiteMemoryStore: MemoryStore {
     public func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {
         let key = key.rawValue
         let now = clock().timeIntervalSince1970
+        if let pointReader {
+            try checkOpen()
+            if let result = pointReader.get(namespace: namespace.name, key: key, now: now) { return result }
+        }
         return try await read { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
@@ -409,6 +417,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         }
         guard !wasClosed else { return }
         logger.debug("closing the SQLite store", metadata: ["path": "\(path)"])
+        pointReader?.close()
         do {
             try pool.close()
         } catch {
