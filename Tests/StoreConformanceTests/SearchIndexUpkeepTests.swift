@@ -22,7 +22,7 @@ struct SearchIndexUpkeepTests {
         try await store.batch((0..<300).map { .put(key: MemoryKey(checked: "batch/\($0)"), value: .string("pelican number\($0)")) }, in: main)
         #expect(try await store.search("pelican", in: main, limit: 1_000).count == 300)
         #expect(try await keys(store, "number177") == ["batch/177"])
-        try await store.append("a", value: "narwhal", in: main)
+        try await store.append("a", value: "narwhal", in: main, options: AppendOptions(separator: " "))
         #expect(try await keys(store, "narwhal") == ["a"])
         #expect(try await keys(store, "walrus") == ["a"])
     }
