@@ -11,6 +11,8 @@ import Darwin
 public struct BenchReport: Sendable {
     var plan: BenchPlan
     var measurements: [BenchMeasurement] = []
+    /// SQLite store rows beside raw SQLite's, with their ratios.
+    var comparisons: [BenchComparison] = []
     var peakMemoryBytes = 0
     var loadBefore: Double = 0
     var loadAfter: Double = 0
@@ -33,6 +35,7 @@ public struct BenchReport: Sendable {
                 "| \(measurement.label)\(unit) | \(measurement.rate.formattedRate) | \(measurement.p50.formattedMicros) | "
                     + "\(measurement.p99.formattedMicros) | \(measurement.target?.text ?? "") | \(met) |")
         }
+        lines += BenchComparison.table(comparisons)
         lines.append("")
         lines.append("peak memory (ru_maxrss): \(String(format: "%.1f", Double(peakMemoryBytes) / 1_048_576)) MiB")
         let notes = measurements.compactMap { m in m.note.map { "- \(m.label): \($0)" } }
@@ -59,6 +62,7 @@ public struct BenchReport: Sendable {
             ("seconds", .double(seconds)),
             ("peak_memory_bytes", .int(peakMemoryBytes)),
             ("measures", .array(measurements.map(\.jsonValue))),
+            ("comparisons", .array(comparisons.map(\.jsonValue))),
         ]))
     }
 

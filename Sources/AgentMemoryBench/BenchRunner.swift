@@ -83,6 +83,11 @@ public struct BenchRunner: Sendable {
                 try await stores.puts(
                     normal, label: "sqlite NORMAL", name: "put, one writer", prefix: "put-normal", target: BenchTargets.normalPut)
             })
+            progress("sqlite: get, list and search through each read path")
+            report.measurements += try await stores.readPaths(path: path)
+            progress("raw SQLite through the C API: the same inserts and gets")
+            report.measurements += try await RawSQLiteBaseline(plan: plan, data: data).measure(path: path, namespace: namespace, directory: directory)
+            report.comparisons = BenchComparison.sqlitePairs(report.measurements)
         }
 
         // Another store named by --store (PostgreSQL, where the build has it).

@@ -12,8 +12,12 @@ import Synchronization
 ///   on a process crash) for speed.
 /// - Concurrency: writers from several processes queue on SQLite's lock with a busy timeout
 ///   instead of failing; compare-and-set and batches run in one transaction.
-/// - Search: an FTS5 index (porter stemming, unicode61) over keys and values, kept in sync by
-///   triggers and ranked with bm25.
+/// - Search: an FTS5 index (porter stemming, unicode61) over keys and values, brought up to
+///   date in each write transaction just before it commits (``SQLiteSearchIndexing``) and
+///   ranked with bm25.
+/// - Reads: point reads (`get`, `search`) on the calling thread, listings and the change log on
+///   GRDB's reader queue (``ReadPath``); `get` through a connection of its own when it is free
+///   (``SQLitePointReader``).
 public final class SQLiteMemoryStore: MemoryStore {
     /// How hard SQLite works to make each commit durable.
     public enum Synchronous: String, Sendable, Hashable {
@@ -24,14 +28,32 @@ public final class SQLiteMemoryStore: MemoryStore {
         case normal = "NORMAL"
     }
 
+    /// Where reads run: on the task's own thread, or on GRDB's reader queue.
+    public enum ReadPath: String, Sendable, Hashable {
+        /// Point reads (`get`, `search`) on the calling thread, where they are several times
+        /// faster; listings, the change log and namespaces on the reader queue, so that a long
+        /// scan never holds a thread of Swift's cooperative pool (the default, suited to servers).
+        case automatic
+        /// Every read on the calling thread.
+        case callingThread
+        /// Every read on GRDB's reader queue.
+        case readerQueue
+    }
+
     /// The file this store uses.
     public let path: String
     /// The limits enforced on every write.
     public let limits: MemoryLimits
     /// How long the change log is kept.
     public let retention: ChangeLogRetention
+    /// Where reads run.
+    public let readPath: ReadPath
     private let pool: DatabasePool
     private let writer: GroupCommitWriter
+    /// Keeps the full-text index in step with the records, at each commit.
+    let indexing: SQLiteSearchIndexing
+    /// The connection `get` uses on the calling thread (GRDB's pool when it is busy).
+    private let pointReader: SQLitePointReader?
     private let writesSincePrune = Mutex(0)
     private let closed = Mutex(false)
     let clock: @Sendable () -> Date
@@ -41,6 +63,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     ///
     /// - Parameters:
     ///   - busyTimeout: how long a write waits for another process's lock before failing.
+    ///   - readPath: where reads run (see ``ReadPath``).
     ///   - clock: the time source for timestamps and expiry (injectable for tests).
     ///   - logger: where opening, closing and failures are logged (nothing by default).
     public init(
@@ -49,12 +72,14 @@ public final class SQLiteMemoryStore: MemoryStore {
         synchronous: Synchronous = .full,
         busyTimeout: Duration = .seconds(10),
         retention: ChangeLogRetention = .default,
+        readPath: ReadPath = .automatic,
         clock: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "AgentMemory.sqlite", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
         self.path = path
         self.limits = limits
         self.retention = retention
+        self.readPath = readPath
         self.clock = clock
         self.logger = logger
         let directory = (path as NSString).deletingLastPathComponent
@@ -63,11 +88,19 @@ public final class SQLiteMemoryStore: MemoryStore {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
             pool = try Self.openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout)
-            writer = GroupCommitWriter(pool: pool)
+            let indexing = SQLiteSearchIndexing()
+            self.indexing = indexing
+            // With NORMAL a commit does not wait for the disk (but for a checkpoint now and then):
+            // it runs on the calling thread, as point reads do; a FULL commit waits for fsync on
+            // GRDB's writer queue, leaving the cooperative pool's thread to other tasks.
+            writer = GroupCommitWriter(
+                pool: pool, hooks: GroupCommitWriter.Hooks(began: { indexing.transactionBegan() }, willCommit: { try indexing.flush($0) }),
+                onCallingThread: synchronous == .normal)
         } catch {
             logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
             throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
         }
+        pointReader = readPath == .readerQueue ? nil : SQLitePointReader(path: path, busyTimeout: busyTimeout)
         logger.debug("opened the SQLite store", metadata: ["path": "\(path)", "synchronous": "\(synchronous.rawValue)"])
     }
 
@@ -120,6 +153,10 @@ public final class SQLiteMemoryStore: MemoryStore {
     public func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {
         let key = key.rawValue
         let now = clock().timeIntervalSince1970
+        if let pointReader {
+            try checkOpen()
+            if let result = pointReader.get(namespace: namespace.name, key: key, now: now) { return result }
+        }
         return try await read { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
@@ -135,7 +172,10 @@ public final class SQLiteMemoryStore: MemoryStore {
         let now = clock()
         return try await write { db in
             let writer = SQLiteRecordWriter(db: db, namespace: namespace, store: self)
-            return try prepared.map { try writer.apply($0, limits: self.limits, namespace: namespace, now: now).outcome }
+            if prepared.count > 1 { try writer.prefetch(prepared.map(\.key)) }
+            let outcomes = try prepared.map { try writer.apply($0, limits: self.limits, namespace: namespace, now: now).outcome }
+            try writer.finish()
+            return outcomes
         }
     }
 
@@ -144,7 +184,9 @@ public final class SQLiteMemoryStore: MemoryStore {
         let now = clock()
         try await write { db in
             let writer = SQLiteRecordWriter(db: db, namespace: namespace, store: self)
+            if plans.count > 1 { try writer.prefetch(plans.map(\.key)) }
             for plan in plans { try writer.commit(plan, limits: self.limits, namespace: namespace, now: now) }
+            try writer.finish()
         }
     }
 
@@ -239,7 +281,9 @@ public final class SQLiteMemoryStore: MemoryStore {
     public func purgeExpired() async throws -> Int {
         let now = clock().timeIntervalSince1970
         return try await write { db in
-            try db.execute(sql: "DELETE FROM memory_records WHERE expires_at IS NOT NULL AND expires_at <= ?", arguments: [now])
+            let predicate = "expires_at IS NOT NULL AND expires_at <= ?"
+            try self.indexing.willDelete(where: predicate, arguments: [now], db: db)
+            try db.execute(sql: "DELETE FROM memory_records WHERE \(predicate)", arguments: [now])
             return db.changesCount
         }
     }
@@ -263,6 +307,13 @@ public final class SQLiteMemoryStore: MemoryStore {
     }
 
     func pruneChanges(now: Date, db: Database) throws {
+        // Each namespace's last number, kept as a floor: a write numbers its change after the
+        // larger of the newest entry and this, so numbers go on even when every entry is pruned.
+        try db.execute(sql: """
+            INSERT INTO memory_namespaces (namespace, last_sequence)
+            SELECT namespace, MAX(sequence) FROM memory_changes WHERE true GROUP BY namespace
+            ON CONFLICT (namespace) DO UPDATE SET last_sequence = MAX(last_sequence, excluded.last_sequence)
+            """)
         if let cutoff = retention.cutoff(at: now) {
             try db.execute(sql: "DELETE FROM memory_changes WHERE time < ?", arguments: [cutoff.timeIntervalSince1970])
         }
@@ -313,6 +364,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// Reads on the calling thread: a WAL reader never waits for writers, and skipping the hop
     /// to GRDB's queue makes a `get` several times faster.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if readPath == .readerQueue { return try await scan(body) }
         try checkOpen()
         do {
             return try readOnCallingThread(body)
@@ -330,6 +382,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     private func scan<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
         do {
+            if readPath == .callingThread { return try readOnCallingThread(body) }
             return try await pool.read(body)
         } catch let error as MemoryError {
             throw error
@@ -364,6 +417,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         }
         guard !wasClosed else { return }
         logger.debug("closing the SQLite store", metadata: ["path": "\(path)"])
+        pointReader?.close()
         do {
             try pool.close()
         } catch {

@@ -66,6 +66,14 @@ enum SQLiteMigrations {
             CREATE INDEX memory_changes_by_key ON memory_changes (namespace, key, sequence);
             CREATE INDEX memory_changes_by_time ON memory_changes (time);
             """),
+        // The full-text index is brought up to date once per transaction, at commit
+        // (SQLiteSearchIndexing), instead of by a trigger per row: the per-row FTS5 insert was
+        // the largest single cost of a write. The index the triggers kept is exact, so it stays.
+        Migration(identifier: "2026-11-30.1-full-text-at-commit", sql: """
+            DROP TRIGGER IF EXISTS memory_records_fts_insert;
+            DROP TRIGGER IF EXISTS memory_records_fts_delete;
+            DROP TRIGGER IF EXISTS memory_records_fts_update;
+            """),
     ]
 
     /// Applies the pending migrations in order, in one immediate transaction.

@@ -1,20 +1,57 @@
 import AgentMemoryCore
+import AgentMemoryJSON
 import Foundation
 import GRDB
 
 /// The SQLite side of the write rule, inside one write transaction: reads a key's row, counts
-/// the namespace, and writes plans with their change-log entries.
+/// the namespace, and writes plans with their change-log entries. Every row it inserts, changes
+/// or deletes is reported to ``SQLiteSearchIndexing``, which indexes them at commit.
 struct SQLiteRecordWriter: RecordWriter {
     let db: Database
     let namespace: Namespace
     let store: SQLiteMemoryStore
+    /// This write's change-log numbers.
+    let sequences = ChangeSequences()
+    /// Rows read ahead for a group of writes (``prefetch(_:)``).
+    private let readAhead = ReadAhead()
+    /// New rows and change-log entries held for multi-row inserts (``finish()``).
+    private let deferred = DeferredInserts()
+
+    /// Rows read ahead, each handed out once: a second write of the same key must read the row
+    /// again, to see the first one.
+    private final class ReadAhead {
+        var rows: [MemoryKey: CurrentRow?] = [:]
+    }
 
     func row(for key: MemoryKey) throws -> CurrentRow? {
+        if let known = readAhead.rows.removeValue(forKey: key) { return known }
+        if deferred.heldKeys.contains(key) { try finish() }
         let statement = try db.cachedStatement(sql: """
             SELECT version, created_at, updated_at, author, expires_at, size, value FROM memory_records
             WHERE namespace = ? AND key = ?
             """)
-        guard let row = try Row.fetchOne(statement, arguments: [namespace.name, key.rawValue]) else { return nil }
+        return try Row.fetchOne(statement, arguments: [namespace.name, key.rawValue]).map(Self.currentRow)
+    }
+
+    /// Reads the rows of `keys` in one statement, for the writes of a batch that follow.
+    func prefetch(_ keys: [MemoryKey]) throws {
+        let statement = try db.cachedStatement(sql: """
+            SELECT version, created_at, updated_at, author, expires_at, size, value, key FROM memory_records
+            WHERE namespace = ? AND key IN (SELECT value FROM json_each(?))
+            """)
+        var rows: [MemoryKey: CurrentRow?] = [:]
+        rows.reserveCapacity(keys.count)
+        for key in keys { rows[key] = .some(nil) }
+        let list = JSONValue.array(keys.map { .string($0.rawValue) }).jsonString()
+        let found = try Row.fetchCursor(statement, arguments: [namespace.name, list])
+        while let row = try found.next() {
+            rows[MemoryKey(checked: row[7] as String)] = Self.currentRow(row)
+        }
+        readAhead.rows = rows
+    }
+
+    /// A row whose first columns are version, created_at, updated_at, author, expires_at, size, value.
+    private static func currentRow(_ row: Row) -> CurrentRow {
         let stamp = RecordStamp(
             version: row[0], createdAt: Date(timeIntervalSince1970: row[1]), updatedAt: Date(timeIntervalSince1970: row[2]),
             author: row[3], expiresAt: (row[4] as Double?).map { Date(timeIntervalSince1970: $0) })
@@ -22,6 +59,7 @@ struct SQLiteRecordWriter: RecordWriter {
     }
 
     func usage() throws -> NamespaceUsage {
+        try finish()
         let statement = try db.cachedStatement(
             sql: "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM memory_records WHERE namespace = ?")
         guard let row = try Row.fetchOne(statement, arguments: [namespace.name]) else { return NamespaceUsage(keys: 0, bytes: 0) }
@@ -29,31 +67,34 @@ struct SQLiteRecordWriter: RecordWriter {
     }
 
     func purgeExpired(now: Date) throws -> Int {
-        try db.execute(
-            sql: "DELETE FROM memory_records WHERE namespace = ? AND expires_at IS NOT NULL AND expires_at <= ?",
-            arguments: [namespace.name, now.timeIntervalSince1970])
+        let predicate = "namespace = ? AND expires_at IS NOT NULL AND expires_at <= ?"
+        let arguments: StatementArguments = [namespace.name, now.timeIntervalSince1970]
+        readAhead.rows = [:]
+        try finish()
+        try store.indexing.willDelete(where: predicate, arguments: arguments, db: db)
+        try db.execute(sql: "DELETE FROM memory_records WHERE \(predicate)", arguments: arguments)
         return db.changesCount
     }
 
     func write(_ plan: WritePlan, replacing row: CurrentRow?) throws {
         switch plan.action {
         case .store(let record, let json, let size):
-            let arguments: StatementArguments = [
+            let values: [(any DatabaseValueConvertible)?] = [
                 json, record.version, record.createdAt.timeIntervalSince1970, record.updatedAt.timeIntervalSince1970,
                 record.author, record.expiresAt?.timeIntervalSince1970, size, namespace.name, plan.key.rawValue,
             ]
             if row == nil {
-                try db.cachedStatement(sql: """
-                    INSERT INTO memory_records (value, version, created_at, updated_at, author, expires_at, size, namespace, key)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: arguments)
+                deferred.holdRecord(values, key: plan.key)
             } else {
+                let arguments = StatementArguments(values)
+                try store.indexing.willChange(namespace: namespace.name, key: plan.key.rawValue, db: db)
                 try db.cachedStatement(sql: """
                     UPDATE memory_records SET value = ?, version = ?, created_at = ?, updated_at = ?, author = ?, expires_at = ?, size = ?
                     WHERE namespace = ? AND key = ?
                     """).execute(arguments: arguments)
             }
         case .remove:
+            try store.indexing.willChange(namespace: namespace.name, key: plan.key.rawValue, db: db)
             try db.cachedStatement(sql: "DELETE FROM memory_records WHERE namespace = ? AND key = ?")
                 .execute(arguments: [namespace.name, plan.key.rawValue])
         case .none:
@@ -62,24 +103,56 @@ struct SQLiteRecordWriter: RecordWriter {
         if let change = plan.change { try log(change, key: plan.key) }
     }
 
-    /// Appends one entry to the namespace's change log, numbered from the namespace's counter
-    /// (SQLite has one writer at a time, so numbers follow commit order), and now and then
+    /// Inserts the held rows and change-log entries; the store calls it at the end of every
+    /// write, before the transaction or savepoint ends.
+    func finish() throws {
+        if !deferred.isEmpty { try deferred.flush(db, indexing: store.indexing) }
+    }
+
+    /// Appends one entry to the namespace's change log, numbered after the namespace's last
+    /// number (SQLite has one writer at a time, so numbers follow commit order), and now and then
     /// prunes the log.
     private func log(_ change: ChangeDraft, key: MemoryKey) throws {
-        let counter = try db.cachedStatement(sql: """
-            INSERT INTO memory_namespaces (namespace, last_sequence) VALUES (?, 1)
-            ON CONFLICT (namespace) DO UPDATE SET last_sequence = last_sequence + 1
-            RETURNING last_sequence
-            """)
-        guard let sequence = try Int64.fetchOne(counter, arguments: [namespace.name]) else {
-            throw MemoryError(.storage, "SQLite returned no sequence number for namespace \"\(namespace)\"")
+        let sequence = try sequences.next(namespace: namespace.name, db: db)
+        deferred.holdChange([
+            namespace.name, sequence, key.rawValue, change.operation.rawValue, change.version, change.author,
+            change.time.timeIntervalSince1970,
+        ])
+        if store.pruneDue() {
+            try finish()
+            try store.pruneChanges(now: change.time, db: db)
+            sequences.forget()
         }
-        try db.cachedStatement(sql: """
-            INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                namespace.name, sequence, key.rawValue, change.operation.rawValue, change.version, change.author,
-                change.time.timeIntervalSince1970,
-            ])
-        if store.pruneDue() { try store.pruneChanges(now: change.time, db: db) }
     }
+}
+
+/// The change-log numbers of one write (one savepoint or transaction): the namespace's last
+/// number is read once, from the log itself, and counted up from there.
+///
+/// The last number is the larger of the log's newest entry and `memory_namespaces.last_sequence`,
+/// a floor that pruning raises before it deletes entries (so numbers never go back, even when
+/// every entry was pruned). Reading it costs no page write, where a counter row updated on every
+/// write added one page to every commit.
+final class ChangeSequences {
+    private var last: [String: Int64] = [:]
+
+    /// The next number for `namespace`.
+    func next(namespace: String, db: Database) throws -> Int64 {
+        let current: Int64
+        if let known = last[namespace] {
+            current = known
+        } else {
+            let statement = try db.cachedStatement(sql: """
+                SELECT MAX(
+                    COALESCE((SELECT sequence FROM memory_changes WHERE namespace = ?1 ORDER BY sequence DESC LIMIT 1), 0),
+                    COALESCE((SELECT last_sequence FROM memory_namespaces WHERE namespace = ?1), 0))
+                """)
+            current = try Int64.fetchOne(statement, arguments: [namespace]) ?? 0
+        }
+        last[namespace] = current + 1
+        return current + 1
+    }
+
+    /// Forgets the numbers read (after the log was pruned).
+    func forget() { last = [:] }
 }

@@ -1,0 +1,107 @@
+import AgentMemoryCore
+import AgentMemoryJSON
+import Foundation
+import GRDBSQLite
+import Synchronization
+
+/// A connection of the store's own for `get` on the calling thread, through SQLite's C API
+/// with one statement kept prepared.
+///
+/// A point read through GRDB's `DatabasePool.read` spends most of its time checking a reader
+/// out of GRDB's pool and back (a semaphore, a lock and a dispatch queue per read; futex waits
+/// and wakes in the profile), several times the SQL itself. This connection is used by one
+/// caller at a time: a `get` that finds it busy (another task reading) takes GRDB's path
+/// instead, so nobody waits for it. In WAL mode each read sees the last commit, like GRDB's
+/// readers. Any failure here also falls back to GRDB's path, which reports errors as usual.
+final class SQLitePointReader: Sendable {
+    private let connection: Mutex<Connection?>
+
+    /// The connection and its prepared statement (used under the mutex only).
+    private final class Connection {
+        var handle: OpaquePointer?
+        var select: OpaquePointer?
+
+        deinit {
+            sqlite3_finalize(select)
+            sqlite3_close_v2(handle)
+        }
+    }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    /// Opens a connection to the store's file (already created and migrated); `nil` inside when
+    /// it cannot be opened, and every read then takes GRDB's path.
+    init(path: String, busyTimeout: Duration) {
+        let connection = Connection()
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        var ready = sqlite3_open_v2(path, &connection.handle, flags, nil) == SQLITE_OK
+        if ready {
+            sqlite3_busy_timeout(connection.handle, Int32(clamping: busyTimeout.components.seconds * 1_000))
+            ready = sqlite3_exec(connection.handle, "PRAGMA query_only = 1", nil, nil, nil) == SQLITE_OK
+        }
+        if ready {
+            let sql = """
+                SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
+                WHERE namespace = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)
+                """
+            ready = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &connection.select, nil) == SQLITE_OK
+        }
+        self.connection = Mutex(ready ? connection : nil)
+    }
+
+    /// The outcome of a read here: `.some(record or nil)` when it ran, `nil` when the caller
+    /// must read through GRDB instead (connection busy, closed or failing).
+    func get(namespace: String, key: String, now: Double) -> MemoryRecord?? {
+        let row = connection.withLockIfAvailable { connection -> RawRow?? in
+            guard let connection, let select = connection.select else { return nil }
+            defer {
+                sqlite3_reset(select)
+                sqlite3_clear_bindings(select)
+            }
+            sqlite3_bind_text(select, 1, namespace, -1, Self.transient)
+            sqlite3_bind_text(select, 2, key, -1, Self.transient)
+            sqlite3_bind_double(select, 3, now)
+            switch sqlite3_step(select) {
+            case SQLITE_ROW:
+                return .some(RawRow(
+                    key: Self.text(select, 0) ?? "", json: Self.text(select, 1) ?? "", version: Int(sqlite3_column_int64(select, 2)),
+                    createdAt: sqlite3_column_double(select, 3), updatedAt: sqlite3_column_double(select, 4),
+                    author: Self.text(select, 5),
+                    expiresAt: sqlite3_column_type(select, 6) == SQLITE_NULL ? nil : sqlite3_column_double(select, 6)))
+            case SQLITE_DONE:
+                return .some(nil)
+            default:
+                return nil
+            }
+        }
+        // Busy (`nil` from withLockIfAvailable) or failed (`.some(nil)`): GRDB's path.
+        guard let ran = row, let found = ran else { return nil }
+        guard let found else { return .some(nil) }
+        guard let value = try? JSONValue(parsing: found.json) else { return nil }
+        return .some(MemoryRecord(
+            key: found.key, value: value, version: found.version, createdAt: Date(timeIntervalSince1970: found.createdAt),
+            updatedAt: Date(timeIntervalSince1970: found.updatedAt), author: found.author,
+            expiresAt: found.expiresAt.map { Date(timeIntervalSince1970: $0) }))
+    }
+
+    /// Closes the connection (waiting for a read in progress); later reads take GRDB's path.
+    func close() {
+        connection.withLock { $0 = nil }
+    }
+
+    private struct RawRow {
+        let key: String
+        let json: String
+        let version: Int
+        let createdAt: Double
+        let updatedAt: Double
+        let author: String?
+        let expiresAt: Double?
+    }
+
+    private static func text(_ statement: OpaquePointer, _ column: Int32) -> String? {
+        guard let bytes = sqlite3_column_text(statement, column) else { return nil }
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+}

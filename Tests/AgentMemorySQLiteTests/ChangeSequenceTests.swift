@@ -1,0 +1,52 @@
+import AgentMemoryCore
+import AgentMemoryJSON
+import Foundation
+import Synchronization
+import Testing
+
+@testable import AgentMemorySQLite
+
+/// Change-log numbers come from the log itself (its newest entry, or the floor pruning leaves in
+/// `memory_namespaces`): they follow commit order and never go back, even when every entry of
+/// a namespace has been pruned.
+@Suite("SQLite change sequences")
+struct ChangeSequenceTests {
+    @Test func numbersGoOnAfterEveryEntryWasPruned() async throws {
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let now = Mutex(start)
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(
+            path: path, retention: ChangeLogRetention(maxAge: .seconds(60), maxEntriesPerNamespace: nil),
+            clock: { now.withLock { $0 } })
+        let namespace = try Namespace("main")
+        for index in 0..<4 { try await store.put(MemoryKey(checked: "k\(index)"), value: .int(index), in: namespace) }
+        now.withLock { $0 = start.addingTimeInterval(600) }
+        try await store.pruneChangeLog()
+        #expect(try await store.changes(in: namespace, since: 0, limit: 10).isEmpty)
+        try await store.put("late", value: 1, in: namespace)
+        #expect(try await store.changes(in: namespace, since: 0, limit: 10).map(\.sequence) == [5])
+        try await store.close()
+        // Another store on the file (another process) numbers after it too.
+        let reopened = try SQLiteMemoryStore(path: path)
+        try await reopened.batch([.put(key: "a", value: 1), .delete(key: "late")], in: namespace)
+        #expect(try await reopened.changes(in: namespace, since: 0, limit: 10).map(\.sequence) == [5, 6, 7])
+        try await reopened.close()
+    }
+
+    @Test func namespacesAreNumberedApartAndConcurrentWritesGetDistinctNumbers() async throws {
+        let store = try SQLiteMemoryStore(path: try SearchIndexingTests.temporaryPath())
+        let first = try Namespace("first")
+        let second = try Namespace("second")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    try await store.put(MemoryKey(checked: "k\(index)"), value: .int(index), in: index.isMultiple(of: 2) ? first : second)
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await store.changes(in: first, since: 0, limit: 100).map(\.sequence) == Array(1...20))
+        #expect(try await store.changes(in: second, since: 0, limit: 100).map(\.sequence) == Array(1...20))
+        try await store.close()
+    }
+}
