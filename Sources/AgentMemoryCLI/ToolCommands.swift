@@ -80,7 +80,10 @@ struct Exec: AsyncParsableCommand {
                     store: store, namespace: namespace, agent: global.resolvedAgent, tools: selected,
                     access: readOnly ? .readOnly : .readWrite)
                 let message = await executor.execute(blocks: blocks)
-                printLine(message.jsonValue.jsonString(pretty: pretty))
+                // Written as the bytes the writer made (no String round trip for a large turn).
+                var output = message.jsonValue.jsonData(pretty: pretty)
+                output.append(0x0A)
+                FileHandle.standardOutput.write(output)
             }
         }
     }

@@ -3,55 +3,90 @@
 /// Equality and hashing ignore the order (two objects with the same members are equal); the
 /// order only matters when the object is written back as JSON.
 public struct JSONObject: Sendable, Hashable {
-    private var orderedKeys: [String]
-    private var storage: [String: JSONValue]
+    // The members in order. Most objects (a content block, a tool input) have a handful of
+    // members, where a linear search beats hashing; past `indexedCount` members a dictionary
+    // from key to position is kept as well.
+    private var entries: [(key: String, value: JSONValue)]
+    private var positions: [String: Int]?
+    private static let indexedCount = 12
 
     /// An empty object.
     public init() {
-        orderedKeys = []
-        storage = [:]
+        entries = []
+        positions = nil
     }
 
     /// An object with the given members, in the given order (a repeated key keeps its last value).
     public init(_ members: [(String, JSONValue)]) {
         self.init()
+        entries.reserveCapacity(members.count)
         for (key, value) in members { self[key] = value }
     }
 
     /// The keys, in order.
-    public var keys: [String] { orderedKeys }
+    public var keys: [String] { entries.map(\.key) }
 
     /// The number of members.
-    public var count: Int { orderedKeys.count }
+    public var count: Int { entries.count }
 
     /// Whether the object has no members.
-    public var isEmpty: Bool { orderedKeys.isEmpty }
+    public var isEmpty: Bool { entries.isEmpty }
+
+    private func position(of key: String) -> Int? {
+        if let positions { return positions[key] }
+        return entries.firstIndex { $0.key == key }
+    }
 
     /// The value for `key`; setting `nil` removes the member, setting a new key appends it.
     public subscript(key: String) -> JSONValue? {
-        get { storage[key] }
+        get { position(of: key).map { entries[$0].value } }
         set {
-            if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { orderedKeys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                orderedKeys.removeAll { $0 == key }
+            if let position = position(of: key) {
+                if let newValue {
+                    entries[position].value = newValue
+                } else {
+                    entries.remove(at: position)
+                    positions = entries.count > Self.indexedCount ? Self.index(entries) : nil
+                }
+            } else if let newValue {
+                entries.append((key, newValue))
+                if positions != nil {
+                    positions?[key] = entries.count - 1
+                } else if entries.count > Self.indexedCount {
+                    positions = Self.index(entries)
+                }
             }
         }
     }
 
-    /// The members, in order.
-    public var members: [(key: String, value: JSONValue)] {
-        orderedKeys.map { ($0, storage[$0]!) }
+    private static func index(_ entries: [(key: String, value: JSONValue)]) -> [String: Int] {
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(entries.count)
+        for (position, entry) in entries.enumerated() { positions[entry.key] = position }
+        return positions
     }
+
+    /// The members, in order.
+    public var members: [(key: String, value: JSONValue)] { entries }
 
     /// Two objects are equal when they have the same members, whatever their order.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
-        lhs.storage == rhs.storage
+        guard lhs.entries.count == rhs.entries.count else { return false }
+        for (key, value) in lhs.entries where rhs[key] != value { return false }
+        return true
     }
 
     /// Hashes the members, ignoring order.
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(storage)
+        var combined = 0
+        for (key, value) in entries {
+            var member = Hasher()
+            member.combine(key)
+            member.combine(value)
+            combined ^= member.finalize()
+        }
+        hasher.combine(entries.count)
+        hasher.combine(combined)
     }
 }
 

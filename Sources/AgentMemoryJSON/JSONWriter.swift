@@ -37,14 +37,14 @@ struct JSONWriter {
                 return
             }
             bytes.append(UInt8(ascii: "{"))
-            let keys = sortedKeys ? object.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } : object.keys
-            for (offset, key) in keys.enumerated() {
+            let members = sortedKeys ? object.members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) } : object.members
+            for (offset, member) in members.enumerated() {
                 if offset > 0 { bytes.append(UInt8(ascii: ",")) }
                 newline(indent + 1)
-                writeString(key)
+                writeString(member.key)
                 bytes.append(UInt8(ascii: ":"))
                 if pretty { bytes.append(UInt8(ascii: " ")) }
-                write(object[key]!, indent: indent + 1)
+                write(member.value, indent: indent + 1)
             }
             newline(indent)
             bytes.append(UInt8(ascii: "}"))
@@ -70,6 +70,17 @@ struct JSONWriter {
 
     mutating func writeString(_ string: String) {
         bytes.append(UInt8(ascii: "\""))
+        var string = string
+        let clean = string.withUTF8 { utf8 in
+            // Most strings need no escape: copy them whole.
+            guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if clean {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in string.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])

@@ -26,6 +26,15 @@ public actor AgentReadLog {
         versions[Scope(namespace: namespace, agent: agent)]?[key]
     }
 
+    /// The versions of `keys` that `agent` last read or wrote in `namespace` (keys it has not
+    /// seen are absent): a turn's look-ups in one call.
+    public func versions(of keys: [MemoryKey], in namespace: Namespace, agent: String?) -> [MemoryKey: Int] {
+        guard let known = versions[Scope(namespace: namespace, agent: agent)] else { return [:] }
+        var found: [MemoryKey: Int] = [:]
+        for key in keys { if let version = known[key] { found[key] = version } }
+        return found
+    }
+
     /// Records that `agent` read or wrote these versions in `namespace`.
     public func saw(_ seen: [(key: MemoryKey, version: Int)], in namespace: Namespace, agent: String?) {
         guard !seen.isEmpty else { return }

@@ -1,65 +1,45 @@
 import AgentMemoryCore
+
 /// Finds the existing keys closest to a key that was not found, so a `recall` miss can tell
-/// Claude what it probably meant.
+/// Claude what it probably meant: the store's index-backed suggestions
+/// (``MemoryStore/suggestKeys(near:in:limit:)``), merged with the turn's staged writes.
 enum KeySuggestions {
-    /// Up to `count` keys from `candidates` that resemble `key`, closest first; keys that share
-    /// nothing with it are left out.
-    static func closest(to key: String, among candidates: [String], count: Int = 5) -> [String] {
-        // Compared as lower-cased UTF-8 bytes: no per-call tables or Character walks.
-        let target = Array(key.lowercased().utf8)
-        let targetWords = Set(words(key))
-        var scored: [(key: String, score: Double)] = []
-        for candidate in candidates {
-            let lowered = Array(candidate.lowercased().utf8)
-            let distance = editDistance(target, lowered)
-            let longest = max(target.count, lowered.count, 1)
-            var score = 1.0 - Double(distance) / Double(longest)
-            if !target.isEmpty, contains(lowered, target) || contains(target, lowered) {
-                score += 0.5
-            }
-            let shared = targetWords.intersection(words(candidate)).count
-            score += 0.3 * Double(shared)
-            let similarSpelling = distance <= max(2, target.count / 3)
-            if similarSpelling || shared > 0 || score >= 1.0 {
-                scored.append((candidate, score))
-            }
+    /// Up to `count` keys that resemble `key` as the call sees the namespace (the store's keys,
+    /// less those the turn deleted, plus those it created), closest first.
+    static func closest(to key: MemoryKey, in context: ToolContext, count: Int = 5) async throws -> [String] {
+        guard let written = context.turn?.writtenKeys, !written.isEmpty else {
+            return try await context.store.suggestKeys(near: key, in: context.namespace, limit: count)
         }
-        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        return scored.prefix(count).map(\.key)
+        var created: [[UInt8]] = []
+        var deleted = Set<MemoryKey>()
+        for (writtenKey, exists) in written {
+            if exists { created.append(Array(writtenKey.rawValue.utf8)) } else { deleted.insert(writtenKey) }
+        }
+        created.sort { $0.lexicographicallyPrecedes($1) }
+        let stored = try await context.store.suggestKeys(near: key, in: context.namespace, limit: count + deleted.count)
+            .filter { !deleted.contains(MemoryKey(checked: $0)) }
+        // The same seeks over the turn's new keys, held sorted in memory.
+        let staged = KeySuggestionSearch.run(near: key.rawValue, limit: count) { seek in
+            var low = 0
+            var high = created.count
+            while low < high {
+                let mid = (low + high) / 2
+                if created[mid].lexicographicallyPrecedes(seek.bound) { low = mid + 1 } else { high = mid }
+            }
+            let range = seek.direction == .forward
+                ? low..<min(created.count, low + seek.limit) : max(0, low - seek.limit)..<low
+            let keys = created[range].map { String(decoding: $0, as: UTF8.self) }
+            return seek.direction == .forward ? keys : keys.reversed()
+        }
+        return KeySuggestionSearch.rank(stored + staged, near: key.rawValue, limit: count)
     }
 
-    /// Whether `needle` occurs in `haystack`.
-    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty else { return true }
-        guard needle.count <= haystack.count else { return false }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
-            var offset = 1
-            while offset < needle.count, haystack[start + offset] == needle[offset] { offset += 1 }
-            if offset == needle.count { return true }
-        }
-        return false
-    }
-
-    private static func words(_ text: String) -> [String] {
-        text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
-    }
-
-    /// Levenshtein distance over bytes, bounded work for long keys (compared on a 64-byte prefix).
-    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        let a = Array(a.prefix(64))
-        let b = Array(b.prefix(64))
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = Array(repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
+    /// Whether the call sees any key at all (the turn's staged writes included).
+    static func namespaceHasKeys(_ context: ToolContext) async throws -> Bool {
+        let written = context.turn?.writtenKeys ?? [:]
+        if written.values.contains(true) { return true }
+        // Only deletions are staged: a key the turn did not delete is enough.
+        let page = try await context.visiblePage(prefix: nil, cursor: nil, limit: min(written.count + 1, 1_000))
+        return page.records.contains { written[MemoryKey(checked: $0.key)] == nil }
     }
 }

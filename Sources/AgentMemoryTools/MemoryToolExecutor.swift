@@ -115,6 +115,7 @@ public struct MemoryToolExecutor: ToolExecutor {
                 return try? MemoryKey(key)
             }
             try? await turn.turn?.prefetch(keys)
+            turn.lastSeenAtTurnStart = await readLog.versions(of: keys, in: namespace, agent: agent)
         }
         for call in toolUses {
             if toolUses.count > 1, let handler = memoryHandler(named: call.name), handler.stagesInTurn {

@@ -12,12 +12,11 @@ struct RecallTool: MemoryToolHandler {
             await context.noteSeen(key, version: record.version)
             return .success(MemoryText.text(of: record.value))
         }
-        let keys = try await context.visibleKeys(limit: 2_000)
-        if keys.isEmpty {
-            return .success("No memory is stored under \"\(key)\". The memory is empty: nothing has been remembered yet.")
-        }
-        let suggestions = KeySuggestions.closest(to: key.rawValue, among: keys)
+        let suggestions = try await KeySuggestions.closest(to: key, in: context)
         if suggestions.isEmpty {
+            guard try await KeySuggestions.namespaceHasKeys(context) else {
+                return .success("No memory is stored under \"\(key)\". The memory is empty: nothing has been remembered yet.")
+            }
             return .success("No memory is stored under \"\(key)\", and no stored key is similar. Call list_memory to see the keys that exist.")
         }
         let quoted = suggestions.map { "\"\($0)\"" }.joined(separator: ", ")

@@ -15,6 +15,9 @@ final class ToolContext {
     let clock: @Sendable () -> Date
     /// The turn's staged writes, or `nil` when calls go straight to the store.
     let turn: StagedBatch?
+    /// What the read log held at the start of the turn for every key the turn names (one
+    /// look-up for the turn instead of one per call); `nil` outside such a turn.
+    var lastSeenAtTurnStart: [MemoryKey: Int]?
     /// Versions seen by staged calls, recorded when the turn commits.
     private(set) var pendingSeen: [(key: MemoryKey, version: Int)] = []
 
@@ -45,7 +48,10 @@ final class ToolContext {
 
     /// The version of `key` this agent last read or wrote.
     func lastSeen(_ key: MemoryKey) async -> Int? {
-        await readLog.version(of: key, in: namespace, agent: agent)
+        // Staged calls record what they see only at commit, so the log as the turn started is
+        // what a per-call look-up would find.
+        if let lastSeenAtTurnStart { return lastSeenAtTurnStart[key] }
+        return await readLog.version(of: key, in: namespace, agent: agent)
     }
 
     /// Records that this agent has seen `version` of `key` (in a turn: once it commits).
@@ -55,24 +61,6 @@ final class ToolContext {
         } else {
             await readLog.saw([(key, version)], in: namespace, agent: agent)
         }
-    }
-
-    /// Up to about `limit` keys the model may see, in byte order, including the turn's
-    /// staged writes.
-    func visibleKeys(limit: Int) async throws -> [String] {
-        var keys: [String] = []
-        var cursor: String?
-        repeat {
-            let page = try await visiblePage(prefix: nil, cursor: cursor, limit: 100)
-            keys += page.records.map(\.key)
-            cursor = page.nextCursor
-        } while cursor != nil && keys.count < limit
-        guard let written = turn?.writtenKeys, !written.isEmpty else { return keys }
-        var merged = Set(keys.map { MemoryKey(checked: $0) })
-        for (key, exists) in written {
-            if exists { merged.insert(key) } else { merged.remove(key) }
-        }
-        return merged.sorted().map(\.rawValue)
     }
 
     /// A page of keys the model may see: reserved keys are skipped (they form one contiguous

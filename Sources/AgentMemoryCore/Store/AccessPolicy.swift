@@ -119,6 +119,12 @@ public struct PolicyEnforcedStore: MemoryStore {
         return try await base.list(in: namespace, prefix: prefix, cursor: cursor, limit: limit)
     }
 
+    /// Suggests keys if the policy allows reading.
+    public func suggestKeys(near key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [String] {
+        try policy.checkRead(namespace)
+        return try await base.suggestKeys(near: key, in: namespace, limit: limit)
+    }
+
     /// Searches if the policy allows.
     public func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit] {
         try policy.checkRead(namespace)

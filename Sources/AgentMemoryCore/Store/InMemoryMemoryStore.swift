@@ -9,8 +9,8 @@ public actor InMemoryMemoryStore: MemoryStore {
     public nonisolated let limits: MemoryLimits
     /// How long the change log is kept.
     public nonisolated let retention: ChangeLogRetention
-    private let clock: @Sendable () -> Date
-    private var spaces: [Namespace: Space] = [:]
+    let clock: @Sendable () -> Date
+    var spaces: [Namespace: Space] = [:]
     private var commitsSincePrune = 0
     private var watchers: [Namespace: [UUID: AsyncThrowingStream<MemoryChange, any Error>.Continuation]] = [:]
 

@@ -36,6 +36,12 @@ public protocol MemoryStore: Sendable {
     /// `prefix`, continuing after `cursor` (from a previous page's ``MemoryPage/nextCursor``).
     func list(in namespace: Namespace, prefix: String?, cursor: String?, limit: Int) async throws -> MemoryPage
 
+    /// Up to `limit` existing keys that resemble `key` (a key that was not found), closest
+    /// first, for the suggestions of a `recall` miss; never a reserved key. Backends answer
+    /// from their ordered key index (see ``KeySuggestionSearch``); the default ranks the first
+    /// 2,000 keys of a listing.
+    func suggestKeys(near key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [String]
+
     /// Full-text search over keys and values, best match first, with a snippet per hit.
     func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit]
 
