@@ -33,15 +33,16 @@ extension SQLiteMemoryStore {
             guard !ranked.isEmpty else { return [] }
             let poolRecords = try Self.liveRecords(
                 "id", ranked.map(\.id.databaseValue), in: namespace, now: now, db: db)
-            let pool = ranked.compactMap { poolRecords[$0.id.databaseValue]?.key }
+            let pool = ranked.compactMap { poolRecords[$0.id.databaseValue].map { Array($0.key.utf8) } }
             let neighbours = try Self.liveRecords(
-                "key", ContextRanking.keysToRead(around: pool).map(\.databaseValue), in: namespace, now: now, db: db)
+                "key", ContextRanking.keysToRead(around: pool).map { String(decoding: $0, as: UTF8.self).databaseValue },
+                in: namespace, now: now, db: db)
             var records: [[UInt8]: MemoryRecord] = [:]
             for record in poolRecords.values { records[Array(record.key.utf8)] = record }
             for record in neighbours.values { records[Array(record.key.utf8)] = record }
             let documents = records.mapValues { SearchDocument(key: $0.key, body: SearchText.body(of: $0.value), stems: stems) }
             return ContextRanking.rank(pool: pool, documents: documents, statistics: statistics, limit: limit).compactMap { hit in
-                guard let record = records[Array(hit.key.utf8)] else { return nil }
+                guard let record = records[hit.key] else { return nil }
                 let snippet = SearchText.hitSnippet(stems: stems, key: record.key, body: SearchText.body(of: record.value))
                 return SearchHit(record: record, score: hit.score, snippet: snippet)
             }

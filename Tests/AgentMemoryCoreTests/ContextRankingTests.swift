@@ -13,7 +13,8 @@ struct ContextRankingTests {
     }
 
     @Test func keysToReadReachTwiceTheWindowAndSkipThePool() {
-        #expect(ContextRanking.keysToRead(around: ["t/5", "t/6"]) == ["t/4", "t/3", "t/7", "t/2", "t/8", "t/1", "t/9", "t/10"])
+        let keys = ContextRanking.keysToRead(around: [Array("t/5".utf8), Array("t/6".utf8)]).map { String(decoding: $0, as: UTF8.self) }
+        #expect(keys == ["t/4", "t/3", "t/7", "t/2", "t/8", "t/1", "t/9", "t/10"])
     }
 
     /// Plain BM25 for keys without numbers; a neighbour's words lend context to a turn.
@@ -25,10 +26,11 @@ struct ContextRankingTests {
             Array("t/1".utf8): SearchDocument(length: 6, counts: [0]),
             Array("t/2".utf8): SearchDocument(length: 6, counts: [1]),
         ]
-        let ranked = ContextRanking.rank(pool: ["b", "a", "t/2"], documents: documents, statistics: statistics, limit: 10)
-        #expect(ranked.map(\.key) == ["a", "t/2", "b", "t/1"])
+        let pool = ["b", "a", "t/2"].map { Array($0.utf8) }
+        let ranked = ContextRanking.rank(pool: pool, documents: documents, statistics: statistics, limit: 10)
+        #expect(ranked.map { String(decoding: $0.key, as: UTF8.self) } == ["a", "t/2", "b", "t/1"])
         #expect(ranked.allSatisfy { $0.score > 0 })
-        #expect(ContextRanking.rank(pool: ["b", "a", "t/2"], documents: documents, statistics: statistics, limit: 2).count == 2)
+        #expect(ContextRanking.rank(pool: pool, documents: documents, statistics: statistics, limit: 2).count == 2)
     }
 
     @Test func documentsCountKeyWordsTwiceAndMatchStems() {

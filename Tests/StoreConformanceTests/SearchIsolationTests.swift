@@ -17,7 +17,7 @@ struct SearchIsolationTests {
             .put(key: "chat/3", value: "Caroline: the weather was fine"),
         ], in: main)
         try await store.batch((0..<30).map {
-            .put(key: MemoryKey(checked: "chat/\($0)"), value: "Secret: puppy puppy adopted, the password is hunter\($0)")
+            .put(key: MemoryKey(checked: "chat/\($0)"), value: .string("Secret: puppy puppy adopted, the password is hunter\($0)"))
         }, in: other)
         let hits = try await store.search("adopted puppy", in: main, limit: 10)
         #expect(!hits.isEmpty)

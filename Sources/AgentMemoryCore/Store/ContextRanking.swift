@@ -33,22 +33,30 @@ package enum ContextRanking {
     /// Keys next to `key` in its numbered sequence, nearest first: its last run of ASCII digits
     /// minus and plus 1 up to `reach`, with the same zero padding (none when the key has no number).
     package static func neighbourKeys(of key: String, reach: Int = window) -> [String] {
-        let bytes = Array(key.utf8)
+        neighbourKeys(of: Array(key.utf8), reach: reach).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// ``neighbourKeys(of:reach:)`` on key bytes.
+    package static func neighbourKeys(of bytes: [UInt8], reach: Int = window) -> [[UInt8]] {
         guard let last = bytes.lastIndex(where: isDigit) else { return [] }
         var first = last
         while first > 0, isDigit(bytes[first - 1]) { first -= 1 }
-        let digits = bytes[first...last]
-        guard digits.count <= 18 else { return [] }
-        let number = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
-        let padded = digits.count > 1 && digits.first == UInt8(ascii: "0")
-        let head = String(decoding: bytes[..<first], as: UTF8.self)
-        let tail = String(decoding: bytes[(last + 1)...], as: UTF8.self)
-        var keys: [String] = []
+        let width = last - first + 1
+        guard width <= 18 else { return [] }
+        let number = bytes[first...last].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        let padded = width > 1 && bytes[first] == UInt8(ascii: "0")
+        var keys: [[UInt8]] = []
+        keys.reserveCapacity(2 * reach)
         for distance in 1...max(1, reach) {
             for neighbour in [number - distance, number + distance] where neighbour >= 0 {
-                var text = String(neighbour)
-                if padded, text.count < digits.count { text = String(repeating: "0", count: digits.count - text.count) + text }
-                keys.append(head + text + tail)
+                var digits = Array(String(neighbour).utf8)
+                if padded, digits.count < width { digits.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - digits.count), at: 0) }
+                var key = [UInt8]()
+                key.reserveCapacity(bytes.count + 1)
+                key += bytes[..<first]
+                key += digits
+                key += bytes[(last + 1)...]
+                keys.append(key)
             }
         }
         return keys
@@ -56,13 +64,12 @@ package enum ContextRanking {
 
     /// The keys whose records the ranking needs besides the pool: every key within twice
     /// ``window`` of a pool key (the pool's neighbours, and theirs), each once, pool keys left out.
-    package static func keysToRead(around pool: [String]) -> [String] {
-        let inPool = Set(pool.map { Array($0.utf8) })
+    package static func keysToRead(around pool: [[UInt8]]) -> [[UInt8]] {
+        let inPool = Set(pool)
         var seen = Set<[UInt8]>()
-        var keys: [String] = []
+        var keys: [[UInt8]] = []
         for key in pool {
-            for neighbour in neighbourKeys(of: key, reach: window * 2)
-            where !inPool.contains(Array(neighbour.utf8)) && seen.insert(Array(neighbour.utf8)).inserted {
+            for neighbour in neighbourKeys(of: key, reach: window * 2) where !inPool.contains(neighbour) && seen.insert(neighbour).inserted {
                 keys.append(neighbour)
             }
         }
@@ -74,8 +81,8 @@ package enum ContextRanking {
     /// the pool and every live record ``keysToRead(around:)`` named, by key bytes (keys compare
     /// byte for byte, not as `String`s).
     package static func rank(
-        pool: [String], documents: [[UInt8]: SearchDocument], statistics: SearchStatistics, limit: Int
-    ) -> [(key: String, score: Double)] {
+        pool: [[UInt8]], documents: [[UInt8]: SearchDocument], statistics: SearchStatistics, limit: Int
+    ) -> [(key: [UInt8], score: Double)] {
         guard statistics.documents > 0 else { return [] }
         let total = Double(statistics.documents)
         let idf = statistics.documentFrequencies.map { frequency in
@@ -83,21 +90,21 @@ package enum ContextRanking {
         }
         // A context holds up to 2 × window neighbours at their weight: the average grows alike.
         let average = max(1, statistics.averageLength) * (1 + neighbourWeight * Double(2 * window))
-        var candidates: [String] = []
+        var candidates: [[UInt8]] = []
         var seen = Set<[UInt8]>()
-        for key in pool where documents[Array(key.utf8)] != nil && seen.insert(Array(key.utf8)).inserted { candidates.append(key) }
+        for key in pool where documents[key] != nil && seen.insert(key).inserted { candidates.append(key) }
         for key in pool {
-            for neighbour in neighbourKeys(of: key) where documents[Array(neighbour.utf8)] != nil && seen.insert(Array(neighbour.utf8)).inserted {
+            for neighbour in neighbourKeys(of: key) where documents[neighbour] != nil && seen.insert(neighbour).inserted {
                 candidates.append(neighbour)
             }
         }
-        var scored: [(key: String, score: Double)] = []
+        var scored: [(key: [UInt8], score: Double)] = []
         for key in candidates {
-            guard let own = documents[Array(key.utf8)] else { continue }
+            guard let own = documents[key] else { continue }
             var counts = own.counts
             var length = Double(own.length)
             for neighbour in neighbourKeys(of: key) {
-                guard let context = documents[Array(neighbour.utf8)] else { continue }
+                guard let context = documents[neighbour] else { continue }
                 length += neighbourWeight * Double(context.length)
                 for index in counts.indices { counts[index] += neighbourWeight * context.counts[index] }
             }
@@ -108,7 +115,7 @@ package enum ContextRanking {
             }
             if score > 0 { scored.append((key, score)) }
         }
-        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.key.lexicographicallyPrecedes($1.key) }
         return Array(scored.prefix(limit))
     }
 

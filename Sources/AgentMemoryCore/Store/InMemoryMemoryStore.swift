@@ -143,19 +143,17 @@ public actor InMemoryMemoryStore: MemoryStore {
         let now = clock()
         func isLive(_ key: ByteKey) -> Bool { space.records[key].map { !$0.record.isExpired(at: now) } ?? false }
         let index = space.searchIndex
-        let pool = index.search(query, limit: ContextRanking.poolLimit(for: limit), isLive: isLive).map {
-            String(decoding: $0.key.bytes, as: UTF8.self)
-        }
+        let pool = index.search(query, limit: ContextRanking.poolLimit(for: limit), isLive: isLive).map(\.key.bytes)
         guard !pool.isEmpty else { return [] }
         let ids = index.ids(of: stems)
         var documents: [[UInt8]: SearchDocument] = [:]
         for key in pool + ContextRanking.keysToRead(around: pool) {
-            let bytes = ByteKey(key)
-            if isLive(bytes), let document = index.document(bytes, ids) { documents[bytes.bytes] = document }
+            let byteKey = ByteKey(bytes: key)
+            if isLive(byteKey), let document = index.document(byteKey, ids) { documents[key] = document }
         }
         let ranked = ContextRanking.rank(pool: pool, documents: documents, statistics: index.statistics(ids), limit: limit)
         return ranked.compactMap { hit in
-            guard let record = space.records[ByteKey(hit.key)]?.record else { return nil }
+            guard let record = space.records[ByteKey(bytes: hit.key)]?.record else { return nil }
             let snippet = SearchText.hitSnippet(stems: stems, key: record.key, body: SearchText.body(of: record.value))
             return SearchHit(record: record, score: hit.score, snippet: snippet)
         }
