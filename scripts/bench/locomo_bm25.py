@@ -136,7 +136,7 @@ def neighbour_keys(key, reach):
     return [f"{head}{n}{tail}" for d in range(1, reach + 1) for n in (number - d, number + d) if n >= 0]
 
 
-def context_ranker(corpora, analyze, pool_size=20, window=2, weight=0.4, k1=1.2, b=0.75):
+def context_ranker(corpora, analyze, pool_size=10, window=2, weight=0.4, k1=1.2, b=0.75):
     """ContextRanking in Swift: the best `pool_size` turns by BM25, each turn then scored with
     the words of the turns up to `window` numbers away at `weight` (document expansion by context)."""
     indexes = {c: OwnBM25(docs, analyze, k1=k1, b=b) for c, docs in corpora.items()}
@@ -222,7 +222,7 @@ def main():
             ("  names in the question weighted x2", own(stemmed, names=2.0)),
             ("  names in the question weighted x0.5", own(stemmed, names=0.5)),
             ("  - speaker and date not indexed", own(without_header)),
-            ("  + neighbours' words (ContextRanking: 2 turns each side at 0.4, pool of 20)",
+            ("  + neighbours' words (ContextRanking: 2 turns each side at 0.4, pool of 10)",
              recall(corpora, questions, context_ranker(corpora, stemmed))),
             ("  + neighbours' words, 1 turn each side", recall(corpora, questions, context_ranker(corpora, stemmed, window=1))),
             ("  + neighbours' words at 0.25", recall(corpora, questions, context_ranker(corpora, stemmed, weight=0.25))),

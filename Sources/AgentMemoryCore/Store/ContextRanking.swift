@@ -25,7 +25,7 @@ package enum ContextRanking {
     /// How much a neighbour's words count in a record's context.
     package static let neighbourWeight = 0.4
     /// The smallest pool of plain-BM25 candidates re-ranked with their context.
-    package static let poolSize = 20
+    package static let poolSize = 10
 
     /// The number of plain-BM25 candidates to re-rank for a search of `limit` hits.
     package static func poolLimit(for limit: Int) -> Int { max(limit, poolSize) }
