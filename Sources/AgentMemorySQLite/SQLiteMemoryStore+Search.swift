@@ -3,38 +3,81 @@ import Foundation
 import GRDB
 
 extension SQLiteMemoryStore {
-    /// Ranked full-text search (FTS5 with Porter stemming, bm25 with key matches weighted
-    /// double); the query's stop words are left out unless it has nothing else.
+    /// Ranked full-text search: FTS5 (Porter stemming, bm25 with key matches weighted double)
+    /// finds a pool of candidates, and ``ContextRanking`` ranks them with their neighbours, as
+    /// every store does; the query's stop words are left out unless it has nothing else.
     ///
-    /// Three steps: FTS5 ranks its own rows first, without the join to the records (the
-    /// namespace lives there) and without building anything for them (no snippet, no record
-    /// columns: SQLite's sorter would build those for every match); if enough of the best of
-    /// them are live records of `namespace`, they are the answer (bm25 is the same number in
-    /// either query, so filtering the top of the whole index keeps the top of the namespace),
-    /// else the ranking is done again with the join. Then only the chosen rows are read and
-    /// given a snippet.
+    /// The pool: FTS5 ranks its own rows first, without the join to the records (the namespace
+    /// lives there) and without building anything for them (no snippet, no record columns:
+    /// SQLite's sorter would build those for every match); if enough of the best of them are
+    /// live records of `namespace`, they are the pool (bm25 is the same number in either query,
+    /// so filtering the top of the whole index keeps the top of the namespace), else the
+    /// ranking is done again with the join. Then only the pool and its neighbours are read, by
+    /// id and by key, always within `namespace`.
     public func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit] {
         try ListCursor.validate(limit: limit)
-        let terms = SearchText.queryTerms(of: query)
-        guard !terms.isEmpty else { return [] }
-        // Each word is quoted so that FTS5 syntax in the query is taken literally; any word may match.
-        let match = terms.sorted().map { "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\"" }.joined(separator: " OR ")
-        let now = clock().timeIntervalSince1970
-        return try await read { db in
-            if let ranked = try Self.rankInWholeIndex(match, in: namespace, now: now, limit: limit, db: db) {
-                return try Self.hits(ranked, match: match, db: db)
-            }
-            let ranking = try db.cachedStatement(sql: """
-                SELECT memory_fts.rowid, bm25(memory_fts, 2.0, 1.0) AS rank
-                FROM memory_fts JOIN memory_records r ON r.id = memory_fts.rowid
-                WHERE memory_fts MATCH ? AND r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
-                ORDER BY rank, r.key LIMIT ?
-                """)
-            let ranked = try Row.fetchAll(ranking, arguments: [match, namespace.name, now, limit]).map { row in
-                (id: row[0] as Int64, rank: row[1] as Double)
-            }
-            return try Self.hits(ranked, match: match, db: db)
+        var words: [(stem: String, word: String)] = []
+        for word in SearchText.queryTerms(of: query) {
+            let stem = PorterStemmer.stem(word)
+            if !words.contains(where: { $0.stem == stem }) { words.append((stem, word)) }
         }
+        guard !words.isEmpty else { return [] }
+        let stems = words.map(\.stem)
+        // Each word is quoted so that FTS5 syntax in the query is taken literally; any word may match.
+        let quoted = words.map { "\"\($0.word.replacingOccurrences(of: "\"", with: "\"\""))\"" }
+        let now = clock().timeIntervalSince1970
+        let poolLimit = ContextRanking.poolLimit(for: limit)
+        return try await read { db in
+            let statistics = try Self.statistics(quoted, db: db)
+            let ranked = try Self.pool(quoted, statistics, in: namespace, now: now, limit: poolLimit, db: db)
+            guard !ranked.isEmpty else { return [] }
+            let poolRecords = try Self.liveRecords(
+                "id", ranked.map(\.id.databaseValue), in: namespace, now: now, db: db)
+            let pool = ranked.compactMap { poolRecords[$0.id.databaseValue].map { Array($0.key.utf8) } }
+            let neighbours = try Self.liveRecords(
+                "key", ContextRanking.keysToRead(around: pool).map { String(decoding: $0, as: UTF8.self).databaseValue },
+                in: namespace, now: now, db: db)
+            var records: [[UInt8]: MemoryRecord] = [:]
+            for record in poolRecords.values { records[Array(record.key.utf8)] = record }
+            for record in neighbours.values { records[Array(record.key.utf8)] = record }
+            let documents = records.mapValues { SearchDocument(key: $0.key, body: SearchText.body(of: $0.value), stems: stems) }
+            return ContextRanking.rank(pool: pool, documents: documents, statistics: statistics, limit: limit).compactMap { hit in
+                guard let record = records[hit.key] else { return nil }
+                let snippet = SearchText.hitSnippet(stems: stems, key: record.key, body: SearchText.body(of: record.value))
+                return SearchHit(record: record, score: hit.score, snippet: snippet)
+            }
+        }
+    }
+
+    /// Matches of a word counted exactly up to this many; a word in more rows is common, its
+    /// count estimated (see ``statistics(_:db:)``) and left out of the pool's FTS5 ranking
+    /// while the query has a rarer word (counting and ranking a common word's rows was most of
+    /// a search's time at a million records).
+    static let commonWordRows = 4_096
+
+    /// The pool: the best `limit` live rows of `namespace` by FTS5's bm25. Common words (see
+    /// ``commonWordRows``) are left out of the ranking when the rarer words alone fill the pool
+    /// with rows that score more than every common word together could add (BM25's bound,
+    /// idf × (k1 + 1) a word): then no row holding only common words could be among them.
+    private static func pool(
+        _ quoted: [String], _ statistics: SearchStatistics, in namespace: Namespace, now: Double, limit: Int, db: Database
+    ) throws -> [(id: Int64, rank: Double)] {
+        let rare = quoted.indices.filter { statistics.documentFrequencies[$0] < commonWordRows }
+        if !rare.isEmpty, rare.count < quoted.count {
+            let match = rare.map { quoted[$0] }.sorted().joined(separator: " OR ")
+            let ranked = try rankInWholeIndex(match, in: namespace, now: now, limit: limit, db: db)
+                ?? rankWithJoin(match, in: namespace, now: now, limit: limit, db: db)
+            let total = Double(statistics.documents)
+            let bound = quoted.indices.filter { !rare.contains($0) }.reduce(0.0) { sum, index in
+                let frequency = Double(statistics.documentFrequencies[index])
+                // FTS5's idf (bm25() ranks with it), never below its floor.
+                return sum + max(1e-6, log((total - frequency + 0.5) / (frequency + 0.5))) * (ContextRanking.k1 + 1)
+            }
+            if ranked.count == limit, let last = ranked.last, -last.rank > bound { return ranked }
+        }
+        let match = quoted.sorted().joined(separator: " OR ")
+        return try rankInWholeIndex(match, in: namespace, now: now, limit: limit, db: db)
+            ?? rankWithJoin(match, in: namespace, now: now, limit: limit, db: db)
     }
 
     /// The best `limit` rows of `namespace` from a ranking of the whole index, or `nil` when
@@ -64,19 +107,84 @@ extension SQLiteMemoryStore {
         return ordered.prefix(limit).map { (id: $0.id, rank: $0.rank) }
     }
 
-    /// The records and snippets of ranked rows. FTS5 takes the snippet from whichever column
-    /// (key or value) matches best; the rowid bound makes FTS5 seek to the one row.
-    private static func hits(_ ranked: [(id: Int64, rank: Double)], match: String, db: Database) throws -> [SearchHit] {
-        let reading = try db.cachedStatement(sql: """
-            SELECT r.key, r.value, r.version, r.created_at, r.updated_at, r.author, r.expires_at,
-                   snippet(memory_fts, -1, '[', ']', '…', 12) AS snippet
+    /// The best `limit` live rows of `namespace`, ranked with the join to the records.
+    private static func rankWithJoin(
+        _ match: String, in namespace: Namespace, now: Double, limit: Int, db: Database
+    ) throws -> [(id: Int64, rank: Double)] {
+        let ranking = try db.cachedStatement(sql: """
+            SELECT memory_fts.rowid, bm25(memory_fts, 2.0, 1.0) AS rank
             FROM memory_fts JOIN memory_records r ON r.id = memory_fts.rowid
-            WHERE memory_fts MATCH ? AND memory_fts.rowid = ?
+            WHERE memory_fts MATCH ? AND r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
+            ORDER BY rank, r.key LIMIT ?
             """)
-        return try ranked.compactMap { hit in
-            guard let row = try Row.fetchOne(reading, arguments: [match, hit.id]) else { return nil }
-            let snippet: String = row[7] ?? ""
-            return SearchHit(record: try record(row), score: -hit.rank, snippet: snippet)
+        return try Row.fetchAll(ranking, arguments: [match, namespace.name, now, limit]).map { row in
+            (id: row[0] as Int64, rank: row[1] as Double)
         }
+    }
+
+    /// The live records of `namespace` whose `column` (`id` or `key`) is among `values`, by that value.
+    private static func liveRecords(
+        _ column: String, _ values: [DatabaseValue], in namespace: Namespace, now: Double, db: Database
+    ) throws -> [DatabaseValue: MemoryRecord] {
+        guard !values.isEmpty else { return [:] }
+        let placeholders = Array(repeating: "?", count: values.count).joined(separator: ", ")
+        let statement = try db.makeStatement(sql: """
+            SELECT key, value, version, created_at, updated_at, author, expires_at, \(column) FROM memory_records
+            WHERE namespace = ? AND \(column) IN (\(placeholders)) AND (expires_at IS NULL OR expires_at > ?)
+            """)
+        var arguments: [(any DatabaseValueConvertible)?] = [namespace.name]
+        arguments += values.map { $0 }
+        arguments.append(now)
+        var found: [DatabaseValue: MemoryRecord] = [:]
+        for row in try Row.fetchAll(statement, arguments: StatementArguments(arguments)) {
+            found[row[7] as DatabaseValue] = try record(row)
+        }
+        return found
+    }
+
+    /// BM25's collection statistics from the FTS5 index (the whole index: every namespace):
+    /// rows and tokens from its averages record, and the rows matching each quoted word, counted
+    /// up to ``commonWordRows``; beyond, estimated from how far into the rowids the first
+    /// ``commonWordRows`` matches reach (FTS5 lists a word's rows in rowid order).
+    private static func statistics(_ quoted: [String], db: Database) throws -> SearchStatistics {
+        var documents = 0
+        var tokens = 0
+        // FTS5's averages record (rowid 1 of its data table): varints of the row count, then
+        // of each column's token count.
+        if let block = try Data.fetchOne(db, sql: "SELECT block FROM memory_fts_data WHERE id = 1") {
+            var bytes = Array(block)[...]
+            documents = Int(fts5Varint(&bytes) ?? 0)
+            while let count = fts5Varint(&bytes) { tokens += Int(count) }
+        }
+        let counting = try db.cachedStatement(sql: """
+            SELECT count(*), max(rowid) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)
+            """)
+        var span: (first: Int64, last: Int64)?
+        let frequencies = try quoted.map { word -> Int in
+            guard let row = try Row.fetchOne(counting, arguments: [word, commonWordRows]) else { return 0 }
+            let count: Int = row[0]
+            guard count >= commonWordRows, let reached = row[1] as Int64? else { return count }
+            if span == nil, let bounds = try Row.fetchOne(db, sql: "SELECT min(id), max(id) FROM memory_records"),
+               let first = bounds[0] as Int64?, let last = bounds[1] as Int64? {
+                span = (first, last)
+            }
+            guard let span, reached > span.first else { return count }
+            let estimate = Double(count) * Double(span.last - span.first + 1) / Double(reached - span.first + 1)
+            return min(max(documents, count), Int(estimate.rounded()))
+        }
+        return SearchStatistics(
+            documents: documents, averageLength: Double(tokens) / Double(max(1, documents)), documentFrequencies: frequencies)
+    }
+
+    /// Reads one SQLite varint (big-endian groups of 7 bits, the ninth byte whole), or `nil` at the end.
+    private static func fts5Varint(_ bytes: inout ArraySlice<UInt8>) -> UInt64? {
+        var value: UInt64 = 0
+        for position in 0..<9 {
+            guard let byte = bytes.popFirst() else { return position == 0 ? nil : value }
+            if position == 8 { return (value << 8) | UInt64(byte) }
+            value = (value << 7) | UInt64(byte & 0x7F)
+            if byte & 0x80 == 0 { return value }
+        }
+        return value
     }
 }

@@ -118,7 +118,8 @@ struct TurnTransactionTests {
             "k1: alpha",
             "Remembered \"k2\" (version 1).",
             "No memory is stored under \"k3\". Closest existing keys: \"k1\", \"k2\". Call recall with one of them, or list_memory to see all keys.",
-            "k2: [beta]",
+            // k1 holds no query word: it comes as k2's neighbour in a numbered sequence (ContextRanking).
+            "k2: [beta]\nk1: alpha",
         ])
         #expect(store.count("commit") == 2)
     }

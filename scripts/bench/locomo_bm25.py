@@ -126,6 +126,50 @@ class OwnBM25:
         return result
 
 
+def neighbour_keys(key, reach):
+    """Keys next to `key` in its numbered sequence (its last number minus and plus 1 to `reach`),
+    as ContextRanking.neighbourKeys in Swift (zero padding aside: these keys have none)."""
+    match = re.search(r"(\d+)(\D*)$", key)
+    if not match:
+        return []
+    number, head, tail = int(match.group(1)), key[: match.start(1)], match.group(2)
+    return [f"{head}{n}{tail}" for d in range(1, reach + 1) for n in (number - d, number + d) if n >= 0]
+
+
+def context_ranker(corpora, analyze, pool_size=10, window=2, weight=0.4, k1=1.2, b=0.75):
+    """ContextRanking in Swift: the best `pool_size` turns by BM25, each turn then scored with
+    the words of the turns up to `window` numbers away at `weight` (document expansion by context)."""
+    indexes = {c: OwnBM25(docs, analyze, k1=k1, b=b) for c, docs in corpora.items()}
+
+    def rank(conversation, question):
+        index = indexes[conversation]
+        position = {key: i for i, key in enumerate(index.keys)}
+        terms = list(dict.fromkeys(analyze(question)))
+        own = index.scores(terms)
+        pool = [i for i in sorted(range(len(own)), key=lambda i: (-own[i], index.keys[i]))[:pool_size] if own[i] > 0]
+        candidates = dict.fromkeys(pool)
+        for i in pool:
+            candidates.update(dict.fromkeys(position[n] for n in neighbour_keys(index.keys[i], window) if n in position))
+        average = index.average * (1 + weight * 2 * window)
+        scored = []
+        for i in candidates:
+            counts = {t: float(index.counts[i].get(t, 0)) for t in terms}
+            length = float(len(index.terms[i]))
+            for n in neighbour_keys(index.keys[i], window):
+                if n in position:
+                    j = position[n]
+                    length += weight * len(index.terms[j])
+                    for t in terms:
+                        counts[t] += weight * index.counts[j].get(t, 0)
+            norm = k1 * (1 - b + b * length / average)
+            score = sum(index.idf(t) * f * (k1 + 1) / (f + norm) for t, f in counts.items() if f)
+            if score > 0:
+                scored.append((-score, index.keys[i].encode(), index.keys[i]))
+        return [key for _, _, key in sorted(scored)]
+
+    return rank
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="locomo-dev.json")
@@ -178,6 +222,11 @@ def main():
             ("  names in the question weighted x2", own(stemmed, names=2.0)),
             ("  names in the question weighted x0.5", own(stemmed, names=0.5)),
             ("  - speaker and date not indexed", own(without_header)),
+            ("  + neighbours' words (ContextRanking: 2 turns each side at 0.4, pool of 10)",
+             recall(corpora, questions, context_ranker(corpora, stemmed))),
+            ("  + neighbours' words, 1 turn each side", recall(corpora, questions, context_ranker(corpora, stemmed, window=1))),
+            ("  + neighbours' words at 0.25", recall(corpora, questions, context_ranker(corpora, stemmed, weight=0.25))),
+            ("  + neighbours' words at 0.6", recall(corpora, questions, context_ranker(corpora, stemmed, weight=0.6))),
         ]
     print(f"LoCoMo retrieval, {len(questions)} questions (categories 1-4), {sum(map(len, corpora.values()))} turns in {len(corpora)} conversations")
     print()

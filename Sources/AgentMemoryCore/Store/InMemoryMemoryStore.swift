@@ -133,15 +133,30 @@ public actor InMemoryMemoryStore: MemoryStore {
         return MemoryPage(records: records, nextCursor: hasMore ? records.last.map { ListCursor.encode(afterKey: $0.key) } : nil)
     }
 
-    /// Ranked word search over keys and values; see ``InMemorySearchIndex``.
+    /// Ranked word search over keys and values: a pool of candidates from the namespace's
+    /// index (``InMemorySearchIndex``), ranked with their neighbours by ``ContextRanking``.
     public func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit] {
         try ListCursor.validate(limit: limit)
         guard let space = spaces[namespace] else { return [] }
+        let stems = SearchText.queryStems(of: query)
+        guard !stems.isEmpty else { return [] }
         let now = clock()
-        let best = space.searchIndex.search(query, limit: limit) { key in
-            space.records[key].map { !$0.record.isExpired(at: now) } ?? false
+        func isLive(_ key: ByteKey) -> Bool { space.records[key].map { !$0.record.isExpired(at: now) } ?? false }
+        let index = space.searchIndex
+        let pool = index.search(query, limit: ContextRanking.poolLimit(for: limit), isLive: isLive).map(\.key.bytes)
+        guard !pool.isEmpty else { return [] }
+        let ids = index.ids(of: stems)
+        var documents: [[UInt8]: SearchDocument] = [:]
+        for key in pool + ContextRanking.keysToRead(around: pool) {
+            let byteKey = ByteKey(bytes: key)
+            if isLive(byteKey), let document = index.document(byteKey, ids) { documents[key] = document }
         }
-        return best.map { InMemorySearchIndex.hit(space.records[$0.key]!.record, score: $0.score, query: query) }
+        let ranked = ContextRanking.rank(pool: pool, documents: documents, statistics: index.statistics(ids), limit: limit)
+        return ranked.compactMap { hit in
+            guard let record = space.records[ByteKey(bytes: hit.key)]?.record else { return nil }
+            let snippet = SearchText.hitSnippet(stems: stems, key: record.key, body: SearchText.body(of: record.value))
+            return SearchHit(record: record, score: hit.score, snippet: snippet)
+        }
     }
 
     /// Namespaces with live records, by name.

@@ -194,12 +194,27 @@ struct InMemorySearchIndex {
         return first.allSatisfy({ isLive($0.key) }) ? first : select(checkingEach: true)
     }
 
-    /// The hit shown for `record`: a snippet of its value around the query's words, else of its key.
-    static func hit(_ record: MemoryRecord, score: Double, query: String) -> SearchHit {
-        let stems = SearchText.queryTerms(of: query).map(PorterStemmer.stem)
-        let body = SearchText.body(of: record.value)
-        let snippet = SearchText.snippet(terms: stems, text: body) ?? SearchText.snippet(terms: stems, text: record.key) ?? ""
-        return SearchHit(record: record, score: score, snippet: snippet)
+    /// The ids of `stems` (`nil` for a stem no record holds).
+    func ids(of stems: [String]) -> [Int32?] { stems.map { stemIDs[$0] } }
+
+    /// BM25's collection statistics for the stems of `ids` (records, average length, frequencies).
+    func statistics(_ ids: [Int32?]) -> SearchStatistics {
+        SearchStatistics(
+            documents: liveCount, averageLength: Double(totalLength) / Double(max(1, liveCount)),
+            documentFrequencies: ids.map { id in id.map { postings[Int($0)].count - Int(stale[Int($0)]) } ?? 0 })
+    }
+
+    /// The ranking's view of the record under `key` for the stems of `ids`, from the index
+    /// (no words split or stemmed again); `nil` when no record is indexed under `key`.
+    func document(_ key: ByteKey, _ ids: [Int32?]) -> SearchDocument? {
+        guard let slot = slotOfKey[key] else { return nil }
+        let entry = slots[Int(slot)]
+        var counts = [Double](repeating: 0, count: ids.count)
+        for (index, id) in ids.enumerated() {
+            guard let id, let match = entry.stems.first(where: { $0.stem == id }) else { continue }
+            counts[index] = Double(match.count)
+        }
+        return SearchDocument(length: Int(entry.length), counts: counts)
     }
 }
 

@@ -1,0 +1,173 @@
+import Foundation
+
+/// The one ranking of `search`, shared by the stores: Okapi BM25 over each record together
+/// with its neighbours in a numbered sequence.
+///
+/// Records written as a sequence (turns of a conversation, steps of a log) have keys that
+/// differ only in a trailing number (`chat/D3:7`, `chat/D3:8`). The record that answers a
+/// question is often the one next to the record that shares the question's words (the reply
+/// after it), so each record is scored as if it also held its neighbours' words at a fraction
+/// of their weight (document expansion by context): up to ``window`` numbers on either side,
+/// at ``neighbourWeight``. A record whose key has no trailing number is scored alone, which
+/// is plain BM25.
+///
+/// A store's own index gives a pool of candidates (the best ``poolSize`` by plain BM25, found
+/// cheaply), the store reads the pool's neighbours by key (within the namespace, live ones
+/// only), and this type scores the pool and its neighbours. The stores differ only in where
+/// the counts come from; the formula is here once.
+package enum ContextRanking {
+    /// Okapi BM25's term-frequency saturation.
+    package static let k1 = 1.2
+    /// Okapi BM25's length normalisation.
+    package static let b = 0.75
+    /// How far a record's context reaches: this many numbers below and above its own.
+    package static let window = 2
+    /// How much a neighbour's words count in a record's context.
+    package static let neighbourWeight = 0.4
+    /// The smallest pool of plain-BM25 candidates re-ranked with their context.
+    package static let poolSize = 10
+
+    /// The number of plain-BM25 candidates to re-rank for a search of `limit` hits.
+    package static func poolLimit(for limit: Int) -> Int { max(limit, poolSize) }
+
+    /// Keys next to `key` in its numbered sequence, nearest first: its last run of ASCII digits
+    /// minus and plus 1 up to `reach`, with the same zero padding (none when the key has no number).
+    package static func neighbourKeys(of key: String, reach: Int = window) -> [String] {
+        neighbourKeys(of: Array(key.utf8), reach: reach).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// ``neighbourKeys(of:reach:)`` on key bytes.
+    package static func neighbourKeys(of bytes: [UInt8], reach: Int = window) -> [[UInt8]] {
+        guard let last = bytes.lastIndex(where: isDigit) else { return [] }
+        var first = last
+        while first > 0, isDigit(bytes[first - 1]) { first -= 1 }
+        let width = last - first + 1
+        guard width <= 18 else { return [] }
+        let number = bytes[first...last].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        let padded = width > 1 && bytes[first] == UInt8(ascii: "0")
+        var keys: [[UInt8]] = []
+        keys.reserveCapacity(2 * reach)
+        for distance in 1...max(1, reach) {
+            for neighbour in [number - distance, number + distance] where neighbour >= 0 {
+                var digits = Array(String(neighbour).utf8)
+                if padded, digits.count < width { digits.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - digits.count), at: 0) }
+                var key = [UInt8]()
+                key.reserveCapacity(bytes.count + 1)
+                key += bytes[..<first]
+                key += digits
+                key += bytes[(last + 1)...]
+                keys.append(key)
+            }
+        }
+        return keys
+    }
+
+    /// The keys whose records the ranking needs besides the pool: every key within twice
+    /// ``window`` of a pool key (the pool's neighbours, and theirs), each once, pool keys left out.
+    package static func keysToRead(around pool: [[UInt8]]) -> [[UInt8]] {
+        let inPool = Set(pool)
+        var seen = Set<[UInt8]>()
+        var keys: [[UInt8]] = []
+        for key in pool {
+            for neighbour in neighbourKeys(of: key, reach: window * 2) where !inPool.contains(neighbour) && seen.insert(neighbour).inserted {
+                keys.append(neighbour)
+            }
+        }
+        return keys
+    }
+
+    /// The best `limit` keys among the pool and the pool's neighbours, with their scores, best
+    /// first (key bytes break ties); records that score nothing are left out. `documents` holds
+    /// the pool and every live record ``keysToRead(around:)`` named, by key bytes (keys compare
+    /// byte for byte, not as `String`s).
+    package static func rank(
+        pool: [[UInt8]], documents: [[UInt8]: SearchDocument], statistics: SearchStatistics, limit: Int
+    ) -> [(key: [UInt8], score: Double)] {
+        guard statistics.documents > 0 else { return [] }
+        let total = Double(statistics.documents)
+        let idf = statistics.documentFrequencies.map { frequency in
+            max(1e-6, log((total - Double(frequency) + 0.5) / (Double(frequency) + 0.5) + 1))
+        }
+        // A context holds up to 2 × window neighbours at their weight: the average grows alike.
+        let average = max(1, statistics.averageLength) * (1 + neighbourWeight * Double(2 * window))
+        var candidates: [[UInt8]] = []
+        var seen = Set<[UInt8]>()
+        for key in pool where documents[key] != nil && seen.insert(key).inserted { candidates.append(key) }
+        for key in pool {
+            for neighbour in neighbourKeys(of: key) where documents[neighbour] != nil && seen.insert(neighbour).inserted {
+                candidates.append(neighbour)
+            }
+        }
+        var scored: [(key: [UInt8], score: Double)] = []
+        for key in candidates {
+            guard let own = documents[key] else { continue }
+            var counts = own.counts
+            var length = Double(own.length)
+            for neighbour in neighbourKeys(of: key) {
+                guard let context = documents[neighbour] else { continue }
+                length += neighbourWeight * Double(context.length)
+                for index in counts.indices { counts[index] += neighbourWeight * context.counts[index] }
+            }
+            let norm = k1 * (1 - b + b * length / average)
+            var score = 0.0
+            for (index, count) in counts.enumerated() where count > 0 {
+                score += idf[index] * count * (k1 + 1) / (count + norm)
+            }
+            if score > 0 { scored.append((key, score)) }
+        }
+        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.key.lexicographicallyPrecedes($1.key) }
+        return Array(scored.prefix(limit))
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+}
+
+/// What the ranking needs of one record: its length in words (key and value) and how often
+/// each query word occurs in it (a key's words count twice).
+package struct SearchDocument: Sendable {
+    /// Words in the key and the value.
+    package var length: Int
+    /// Weighted occurrences of each query stem, in the query's order.
+    package var counts: [Double]
+
+    /// A document of `length` words with `counts` for the query's stems.
+    package init(length: Int, counts: [Double]) {
+        self.length = length
+        self.counts = counts
+    }
+
+    /// The document of a record's key and value for the query `stems` (words are stemmed only
+    /// when they start like one of the stems: a stem differs from its word only at the end).
+    package init(key: String, body: String, stems: [String]) {
+        let keyWords = SearchText.terms(of: key)
+        let valueWords = SearchText.terms(of: body)
+        length = keyWords.count + valueWords.count
+        counts = [Double](repeating: 0, count: stems.count)
+        let heads = stems.map { String($0.prefix(max(1, $0.count - 3))) }
+        func add(_ word: String, _ weight: Double) {
+            guard heads.contains(where: { word.hasPrefix($0) }) else { return }
+            let stem = PorterStemmer.stem(word)
+            if let index = stems.firstIndex(of: stem) { counts[index] += weight }
+        }
+        for word in keyWords { add(word, 2) }
+        for word in valueWords { add(word, 1) }
+    }
+}
+
+/// Collection statistics for BM25: records, their average length, and in how many records
+/// each query stem occurs.
+package struct SearchStatistics: Sendable {
+    /// Records in the collection.
+    package var documents: Int
+    /// Average length in words (key and value).
+    package var averageLength: Double
+    /// Records holding each query stem, in the query's order.
+    package var documentFrequencies: [Int]
+
+    /// Statistics of `documents` records of `averageLength` words with the given frequencies.
+    package init(documents: Int, averageLength: Double, documentFrequencies: [Int]) {
+        self.documents = documents
+        self.averageLength = averageLength
+        self.documentFrequencies = documentFrequencies
+    }
+}
