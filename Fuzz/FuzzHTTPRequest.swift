@@ -157,7 +157,7 @@ func isControl(_ scalar: Unicode.Scalar) -> Bool {
     scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
 }
 
-/// Open defect 3 (RELIABILITY.md, found by this target): RequestTarget splits on `/` and `?` as
+/// Latent defect 3 (RELIABILITY.md, found by this target): RequestTarget splits on `/` and `?` as
 /// Characters, so a separator followed by a combining mark is not seen. Inputs where that
 /// happens are skipped so the long run can look for other defects; the regression test is
 /// `HTTPSecurityTests.combiningMarkAfterSlash`. Remove this once the defect is fixed.
