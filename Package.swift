@@ -177,7 +177,10 @@ let package = Package(
         // the writer the reliability tests kill at random moments (RELIABILITY.md)
         .executableTarget(
             name: "ReliabilityChild",
-            dependencies: ["AgentMemory", "AgentMemoryRuntime", "AgentLoop", "ClaudeClient", "AgentMemoryTesting"],
+            dependencies: [
+                "AgentMemory", "AgentMemoryRuntime", "AgentLoop", "ClaudeClient", "AgentMemoryTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "AgentMemoryCoreTests", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),

@@ -15,12 +15,20 @@
 //                                                            lost connections; "ack N" (or "doubt ...")
 //   reliability-child memory    STORE NS COUNT               COUNT executor calls in a loop, then prints
 //                                                            "rss KB" every COUNT/10 calls
+//   reliability-child watch     STORE NS EVENTS INTERVAL_MS  a writer makes EVENTS changes while a watcher
+//                                                            polling every INTERVAL_MS reads them; prints
+//                                                            "rss EVENTS KB" every EVENTS/10 events seen
+//   reliability-child crash     STORE NS MODE                holds ANTHROPIC_API_KEY, logs at trace level
+//                                                            to stderr, gets an error that echoes the key,
+//                                                            then ends by MODE: fatal, precondition,
+//                                                            abort, signal (a write to address 8) or uncaught
 import AgentLoop
 import AgentMemory
 import AgentMemoryRuntime
 import AgentMemoryTesting
 import ClaudeClient
 import Foundation
+import Logging
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("reliability-child: \(message)\n".utf8))
@@ -97,6 +105,8 @@ func main() async throws {
         try await increment(key: string(0), count: integer(1), prefix: string(2))
     case "memory":
         try await memoryRun(count: integer(0))
+    case "watch":
+        try await watchRun(events: integer(0), interval: integer(1))
     default:
         fail("unknown command \(command)")
     }
@@ -210,8 +220,80 @@ func memoryRun(count: Int) async throws {
     }
 }
 
-do {
-    try await main()
-} catch {
-    fail("\(error)")
+/// Makes a Messages API call with the key from ANTHROPIC_API_KEY against a scripted server
+/// that echoes the key in every field of its errors, logs everything at trace level to stderr,
+/// prints the error and the client every way a program might, then ends as `mode` says.
+func crash(mode: String) async throws {
+    let key = ProcessInfo.processInfo.environment["ANTHROPIC_API_KEY"] ?? ""
+    var logger = Logger(label: "reliability-child") { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = .trace
+    let server = try ScriptedMessagesServer()
+    defer { server.stop() }
+    let echo = Array("{\"type\":\"error\",\"error\":{\"type\":\"\(key)\",\"message\":\"bad key \(key)\"}}".utf8)
+    server.enqueue(.raw(status: 529, headers: [("request-id", "req_\(key)"), ("retry-after-ms", "1")], body: echo))
+    server.enqueue(.raw(status: 401, headers: [("request-id", "req_\(key)"), ("x-echo", key)], body: echo))
+    var configuration = try ClaudeConfiguration.fromEnvironment()
+    configuration.baseURL = server.baseURL
+    configuration.maxRetries = 1
+    let client = ClaudeClient(configuration: configuration, logger: logger)
+    let request = MessageRequest(model: "claude-test", maxTokens: 16, messages: [.user("Hello")])
+    do {
+        _ = try await client.createMessage(request)
+        fail("the scripted server's errors did not reach the client")
+    } catch {
+        logger.error("request failed", metadata: ["error": "\(error)", "configuration": "\(configuration)"])
+        var dumped = ""
+        dump(error, to: &dumped)
+        dump(configuration, to: &dumped)
+        FileHandle.standardError.write(Data("error: \(error)\ndebug: \(String(reflecting: error))\n\(dumped)".utf8))
+        say("client: \(String(reflecting: configuration))")
+        switch mode {
+        case "fatal": fatalError("the request failed: \(error) (configuration \(configuration))")
+        case "precondition": preconditionFailure(String(reflecting: error) + " " + String(reflecting: configuration))
+        case "abort": abort()
+        case "signal": UnsafeMutablePointer<Int>(bitPattern: 8)!.pointee = 1  // a real segmentation fault
+        case "uncaught": throw error
+        default: fail("unknown crash mode \(mode)")
+        }
+    }
+    fail("crash mode \(mode) did not end the process")
+}
+
+if command == "crash" {
+    // An error thrown from here is not caught: Swift ends the process and prints it.
+    try await crash(mode: string(0))
+} else {
+    do {
+        try await main()
+    } catch {
+        fail("\(error)")
+    }
+}
+
+/// A writer makes `events` changes (batches of ten puts over 100 keys, as fast as the store
+/// takes them: a day of one change a second, compressed) while a watcher polling every
+/// `interval` ms reads them; prints the resident memory every tenth of the events seen.
+func watchRun(events: Int, interval: Int) async throws {
+    let step = max(1, events / 10)
+    let writer = Task {
+        var written = 0
+        while written < events {
+            let count = min(10, events - written)
+            let operations = (written..<(written + count)).map { index in
+                MemoryOperation.put(key: MemoryKey(checked: "k\(index % 100)"), value: .string("change \(index)"))
+            }
+            try await store.batch(operations, in: namespace)
+            written += count
+        }
+    }
+    var seen = 0
+    var last: Int64 = 0
+    for try await change in store.pollChanges(in: namespace, since: 0, interval: .milliseconds(interval)) {
+        guard change.sequence > last else { fail("change \(change.sequence) after \(last)") }
+        last = change.sequence
+        seen += 1
+        if seen % step == 0 { say("rss \(seen) \(residentKilobytes())") }
+        if seen == events { break }
+    }
+    try await writer.value
 }

@@ -54,4 +54,27 @@ struct APIKeyLeakTests {
         // The key went only in the x-api-key header, never in a body.
         #expect(server.requests.allSatisfy { !$0.bodyText.contains(secretKey) && $0.headers["x-api-key"] == secretKey })
     }
+
+    /// The ways a process holding the key can crash: `fatalError` and `preconditionFailure` with
+    /// the error and configuration in their message, `abort()` (SIGABRT), a segmentation fault
+    /// (a write to address 8: SIGSEGV, with the runtime's backtrace) and an error thrown out of the top level.
+    static let crashModes = ["fatal", "precondition", "abort", "signal", "uncaught"]
+
+    @Test("not in the output of a crashing process that holds it and logs at trace level", arguments: crashModes)
+    func crashOutput(mode: String) async throws {
+        let key = "sk-ant-api03-crash-\(UUID().uuidString)-secret"
+        let child = try Child.start(["crash", "memory:", "leak", mode], environment: ["ANTHROPIC_API_KEY": key, "ANTHROPIC_BASE_URL": ""])
+        try await child.wait()
+        defer { child.removeOutput() }
+        let output = ((try? String(contentsOf: child.stdout, encoding: .utf8)) ?? "") + child.errors
+        // It did crash, after the failing request and the printing (so there was output to leak into).
+        #expect(child.process.terminationReason == .uncaughtSignal, "\(mode): status \(child.process.terminationStatus): \(child.errors)")
+        #expect(output.contains("client: ") && output.contains("debug: "), "\(mode): \(output)")
+        #expect(child.errors.contains("request failed"), "\(mode): the trace-level log is missing: \(child.errors)")
+        // Neither the key nor any long piece of it (a prefix or suffix shown as a hint).
+        let secretPart = String(key.dropFirst("sk-ant-api03-".count))
+        for piece in [key, secretPart, String(secretPart.prefix(12)), String(secretPart.suffix(12))] {
+            #expect(!output.contains(piece), "\(mode): the output contains \(piece): \(output)")
+        }
+    }
 }

@@ -78,4 +78,26 @@ struct ResourceBoundsTests {
         }
         print("ResourceBoundsTests.flatMemory: \(calls) calls, rss KB \(samples)")
     }
+
+    @Test("resident memory stays flat while a watch reads a day of changes (long form: 86,400 changes)")
+    func flatWatch() async throws {
+        let folder = try scratchDirectory("rss-watch")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let events = trials("RELIABILITY_WATCH_EVENTS", short: 8_640)
+        let start = ContinuousClock.now
+        // The watch polls every 10 ms instead of SQLite's 100 ms: more polls in the compressed day.
+        let child = try Child.start(["watch", "sqlite:" + folder.appendingPathComponent("memory.sqlite").path, "watch", String(events), "10"])
+        try await child.wait()
+        #expect(child.process.terminationStatus == 0, "\(child.errors)")
+        let samples = child.lines.compactMap { line -> Int? in
+            let parts = line.split(separator: " ")
+            return parts.first == "rss" ? Int(parts[2]) : nil
+        }
+        #expect(samples.count == 10)
+        if samples.count == 10 {
+            let growth = samples[9] - samples[1]
+            #expect(Double(growth) < max(Double(samples[1]) * 0.25, 16_384), "rss samples in KB: \(samples)")
+        }
+        print("ResourceBoundsTests.flatWatch: \(events) changes watched in \(start.duration(to: .now)), rss KB \(samples)")
+    }
 }

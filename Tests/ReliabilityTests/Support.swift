@@ -21,10 +21,13 @@ struct Child {
             ?? candidates[0]
     }()
 
-    /// Starts `ReliabilityChild` (or another built program) with `arguments`.
-    static func start(_ arguments: [String], program: String = "ReliabilityChild", environment: [String: String] = [:]) throws -> Child {
+    /// Starts `ReliabilityChild` (or another built program, or the program at `programPath`)
+    /// with `arguments`.
+    static func start(
+        _ arguments: [String], program: String = "ReliabilityChild", programPath: String? = nil, environment: [String: String] = [:]
+    ) throws -> Child {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(program)
+        process.executableURL = programPath.map(URL.init(fileURLWithPath:)) ?? productsDirectory.appendingPathComponent(program)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reliability-child-\(UUID().uuidString)")

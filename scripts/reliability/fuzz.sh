@@ -14,12 +14,15 @@
 #   scripts/reliability/fuzz.sh long [RUNS] [SECONDS] every target, RUNS executions (default
 #                                                     10,000,000) or SECONDS each, whichever first
 #
-# Targets: json, messages, tool-inputs, list-cursor. A crash leaves the input in
+# Targets: json, messages, tool-inputs, list-cursor, http-request. A crash leaves the input in
 # .build-fuzz/artifacts/; fix the cause and add the input as a regression test in Tests/ReliabilityTests.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${FUZZ_BUILD_DIR:-.build-fuzz}
-targets=(json messages tool-inputs list-cursor)
+# The Swift runtime's crash backtracer faults under ASan (it reads the shadow gap); libFuzzer
+# prints the stack and saves the input itself.
+export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
+targets=(json messages tool-inputs list-cursor http-request)
 flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 -package-name AgentMemory
     -enable-upcoming-feature ExistentialAny -enable-upcoming-feature MemberImportVisibility)
 
@@ -29,6 +32,9 @@ source_file() {
         messages) echo Fuzz/FuzzMessages.swift ;;
         tool-inputs) echo Fuzz/FuzzToolInputs.swift ;;
         list-cursor) echo Fuzz/FuzzListCursor.swift ;;
+        # The server's request-target parser is internal to AgentMemoryServer (which needs
+        # Hummingbird and NIO): its source file is compiled into the target itself.
+        http-request) echo Fuzz/FuzzHTTPRequest.swift Sources/AgentMemoryServer/RequestTarget.swift ;;
         *) echo "unknown fuzz target $1 (one of: ${targets[*]})" >&2; exit 2 ;;
     esac
 }
@@ -65,7 +71,7 @@ build() {
     for target in "${targets[@]}"; do
         echo "fuzz: linking fuzz-$target"
         swiftc "${flags[@]}" -module-name "Fuzz_${target//-/_}" -I "$out/modules" -L "$out/modules" \
-            "$(source_file "$target")" Fuzz/Support/*.swift "${libraries[@]}" -o "$out/fuzz-$target"
+            $(source_file "$target") Fuzz/Support/*.swift "${libraries[@]}" -o "$out/fuzz-$target"
     done
 }
 

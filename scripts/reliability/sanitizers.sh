@@ -5,7 +5,9 @@
 #   scripts/reliability/sanitizers.sh thread  [FILTER]   .build-tsan (CI: the store, executor and loop suites)
 #   scripts/reliability/sanitizers.sh address [FILTER]   .build-asan
 #
-# Without FILTER the whole suite runs. TSan reports make the run fail (halt_on_error).
+# Without FILTER the whole suite runs (everything is built: the reliability and CLI tests start
+# the package's executables). With a FILTER only the test bundle is built (no executables,
+# examples or benchmarks), which is what CI runs. TSan reports make the run fail (halt_on_error).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sanitizer=${1:?usage: $0 thread|address [FILTER]}
@@ -16,7 +18,9 @@ case $sanitizer in
     *) echo "unknown sanitizer $sanitizer" >&2; exit 2 ;;
 esac
 start=$(date +%s)
-swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch" 2>&1 | grep -E 'error|warning: .*(data race|ThreadSanitizer)|Compiling|Build' | tail -n 3
+what=(--build-tests)
+[ -n "$filter" ] && what=(--product AgentMemoryPackageTests)
+swift build "${what[@]}" --sanitize="$sanitizer" --scratch-path "$scratch" 2>&1 | { grep -E 'error|warning: .*(data race|ThreadSanitizer)|Compiling|Build' || true; } | tail -n 3
 echo "sanitizers: $sanitizer build took $(( $(date +%s) - start ))s"
 start=$(date +%s)
 if [ -n "$filter" ]; then
