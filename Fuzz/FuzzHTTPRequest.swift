@@ -22,9 +22,6 @@ import AgentMemoryJSON
 import AgentMemoryCore
 import Foundation
 
-/// FUZZ_INCLUDE_OPEN_DEFECTS=1 checks the inputs that hit an open defect too (to see it found, or fixed).
-let includeOpenDefects = ProcessInfo.processInfo.environment["FUZZ_INCLUDE_OPEN_DEFECTS"] == "1"
-
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTPRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = bytes(data, size)
@@ -32,7 +29,7 @@ public func fuzzHTTPRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let targetText = String(decoding: input[..<newline], as: UTF8.self)
     let body = newline < input.endIndex ? Array(input[(newline + 1)...]) : []
 
-    if !hitsOpenDefect3(targetText) { checkTarget(targetText) }
+    checkTarget(targetText)
     checkKeyRoundTrip(String(decoding: input, as: UTF8.self))
     checkBody(body, key: targetText)
     return 0
@@ -41,9 +38,12 @@ public func fuzzHTTPRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 /// Properties of any request target.
 func checkTarget(_ text: String) {
     let target = RequestTarget(text)
-    let path = text.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-    let rejoined = target.rawSegments.joined(separator: "/")
-    if rejoined != String(path.hasPrefix("/") ? path.dropFirst() : path[...]) {
+    // The path is everything before the first `?` byte (not Character: defect 3).
+    let bytes = Array(text.utf8)
+    var path = Array(bytes[..<(bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex)])
+    if path.first == UInt8(ascii: "/") { path.removeFirst() }
+    let rejoined = Array(target.rawSegments.joined(separator: "/").utf8)
+    if rejoined != path {
         violated("segments \(target.rawSegments) do not rejoin to the path \(path)")
     }
     let decoded = target.rawSegments.indices.map { target.segment($0) }
@@ -85,7 +85,6 @@ func checkKeyRoundTrip(_ key: String) {
     for encoded in [escapeMinimally(key), escapeEveryByte(key)] {
         for suffix in ["", "/append"] {
             let text = "/memory/team-1/" + encoded + suffix
-            if hitsOpenDefect3(text) { continue }
             let target = RequestTarget(text)
             if target.segment(0) != "memory" || target.segment(1) != "team-1" {
                 violated("the key \(Array(key.utf8)) changed the route or namespace: \(target.rawSegments)")
@@ -157,12 +156,5 @@ func isControl(_ scalar: Unicode.Scalar) -> Bool {
     scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
 }
 
-/// Latent defect 3 (RELIABILITY.md, found by this target): RequestTarget splits on `/` and `?` as
-/// Characters, so a separator followed by a combining mark is not seen. Inputs where that
-/// happens are skipped so the long run can look for other defects; the regression test is
-/// `HTTPSecurityTests.combiningMarkAfterSlash`. Remove this once the defect is fixed.
-func hitsOpenDefect3(_ text: String) -> Bool {
-    !includeOpenDefects && text.contains { character in
-        character != "/" && character != "?" && character.unicodeScalars.contains { $0 == "/" || $0 == "?" }
     }
 }

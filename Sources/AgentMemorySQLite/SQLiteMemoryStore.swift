@@ -94,7 +94,13 @@ public final class SQLiteMemoryStore: MemoryStore {
             // it runs on the calling thread, as point reads do; a FULL commit waits for fsync on
             // GRDB's writer queue, leaving the cooperative pool's thread to other tasks.
             writer = GroupCommitWriter(
-                pool: pool, hooks: GroupCommitWriter.Hooks(began: { indexing.transactionBegan() }, willCommit: { try indexing.flush($0) }),
+                pool: pool,
+                hooks: GroupCommitWriter.Hooks(
+                    began: { indexing.transactionBegan() },
+                    willCommit: { db in
+                        try SQLiteFileCheck.refuseIfMoved(db, path: path)
+                        try indexing.flush(db)
+                    }),
                 onCallingThread: synchronous == .normal)
         } catch {
             logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])

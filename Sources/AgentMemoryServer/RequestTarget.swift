@@ -15,27 +15,42 @@ struct RequestTarget: Sendable {
     let query: [String: String]
 
     /// Splits and decodes `target` (as in the request line: `/memory/ns/key?limit=3`).
+    ///
+    /// Splits on the bytes `?`, `/`, `&` and `=`, never on Characters: a separator followed
+    /// by a combining mark is one Character to Swift (`/` + U+0301), and splitting on
+    /// Characters would miss it and read `/memory/ns/<U+0301>key` as the list route
+    /// (defect 3 in RELIABILITY.md, found by the HTTP fuzz target).
     init(_ target: String) {
-        let path: Substring, queryText: Substring?
-        if let mark = target.firstIndex(of: "?") {
-            path = target[..<mark]
-            queryText = target[target.index(after: mark)...]
+        let bytes = target[...].utf8
+        let path: Substring.UTF8View, queryText: Substring.UTF8View?
+        if let mark = bytes.firstIndex(of: UInt8(ascii: "?")) {
+            path = bytes[..<mark]
+            queryText = bytes[bytes.index(after: mark)...]
         } else {
-            path = target[...]
+            path = bytes
             queryText = nil
         }
-        var segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        var segments = Self.split(path, on: "/")
         if segments.first == "" { segments.removeFirst() }
         rawSegments = segments
         var query: [String: String] = [:]
-        for pair in queryText?.split(separator: "&") ?? [] {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        for pair in queryText.map({ Self.split($0, on: "&") }) ?? [] where !pair.isEmpty {
+            let parts = Self.split(pair.utf8, on: "=", maxSplits: 1)
             guard let name = Self.decode(parts[0], plusIsSpace: true),
                   let value = parts.count > 1 ? Self.decode(parts[1], plusIsSpace: true) : ""
             else { continue }
             if query[name] == nil { query[name] = value }
         }
         self.query = query
+    }
+
+    /// `text` split on the ASCII byte `separator`; every piece starts and ends on a scalar
+    /// boundary because an ASCII byte never occurs inside a multi-byte UTF-8 sequence.
+    private static func split(
+        _ text: Substring.UTF8View, on separator: Unicode.Scalar, maxSplits: Int = .max
+    ) -> [Substring] {
+        text.split(separator: UInt8(ascii: separator), maxSplits: maxSplits, omittingEmptySubsequences: false)
+            .map { Substring($0) }
     }
 
     /// The decoded segment at `index`, or `nil` past the end (or when it is not UTF-8).

@@ -118,11 +118,10 @@ struct IOFaultTests {
         #expect(try integrityCheck(path) == "ok")
     }
 
-    /// Open defect 2 (RELIABILITY.md): the running store should refuse a write once its file is
-    /// gone rather than acknowledge a write that is lost when it closes. SQLite can tell cheaply:
-    /// `sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved)` (one `stat` of the
-    /// path, compared with the inode opened) before each write transaction commits.
-    @Test("a write into a database file deleted under the running store is refused (open defect 2)")
+    /// Defect 2 (RELIABILITY.md): the running store acknowledged writes into a deleted file,
+    /// lost when it closed. Now every commit first asks SQLite whether the file at the path is
+    /// still the one open (`SQLITE_FCNTL_HAS_MOVED`) and refuses the write if not.
+    @Test("a write into a database file deleted under the running store is refused (defect 2)")
     func writeAfterDeletionRefused() async throws {
         let folder = try scratchDirectory("deleted-refused")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -130,11 +129,13 @@ struct IOFaultTests {
         let store = try SQLiteMemoryStore(path: path)
         try await store.put("before", value: "1", in: namespace)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        await withKnownIssue("SQLiteMemoryStore acknowledges writes into an unlinked file; they are lost when it closes") {
-            let error = await #expect(throws: MemoryError.self) { try await store.put("after", value: "2", in: namespace) }
-            #expect(error?.code == .unavailable, "\(String(describing: error))")
-            #expect(error?.message.contains(path) == true, "\(String(describing: error))")
-        }
+        // Before the fix the store acknowledged writes into the unlinked file; they were lost when it closed.
+        let error = await #expect(throws: MemoryError.self) { try await store.put("after", value: "2", in: namespace) }
+        #expect(error?.code == .unavailable, "\(String(describing: error))")
+        #expect(error?.message.contains(path) == true, "\(String(describing: error))")
+        // And every later write too (a batch, an append), until the store is reopened.
+        await #expect(throws: MemoryError.self) { try await store.batch([.put(key: "b", value: 1), .put(key: "c", value: 2)], in: namespace) }
+        await #expect(throws: MemoryError.self) { try await store.append("log", value: "x", in: namespace) }
     }
 
     @Test("a corrupt database file: opening it is a clear error, not a crash", arguments: ["garbage", "truncated", "text"])
