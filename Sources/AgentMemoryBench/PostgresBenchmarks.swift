@@ -1,5 +1,6 @@
 import AgentMemoryJSON
 import AgentMemory
+import AgentMemoryRuntime
 import Foundation
 
 /// The PostgreSQL rows of issue 13, measured as a user meets them: `agent-memory exec --store

@@ -201,9 +201,16 @@ extension PostgresMemoryStore {
     /// turns the final error into a ``MemoryError``.
     private func retrying<T: Sendable>(_ attempt: () async throws -> T) async throws -> T {
         var tries = 0
+        var unsent = 0
         while true {
             do {
                 return try await attempt()
+            } catch let lost as StatementLost where lost.neverSent && unsent < 100 && !Task.isCancelled {
+                // A pooled connection that closed before the pool heard of it: nothing was
+                // sent, so this does not count as a try; let the pool catch up.
+                unsent += 1
+                try await Task.sleep(for: .milliseconds(10))
+                continue
             } catch {
                 tries += 1
                 if tries < Self.attempts, Self.isRetryable(error), !Task.isCancelled {

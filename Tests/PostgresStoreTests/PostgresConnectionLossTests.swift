@@ -76,14 +76,23 @@ struct PostgresConnectionLossTests {
     /// present, the counter is never below the acknowledged increments nor above them plus
     /// those whose outcome was reported unknown, and every error is a clear `unavailable`.
     @Test func aServerRestartedMidRunLosesNoAcknowledgedWrite() async throws {
-        guard let cluster = try ThrowawayCluster.start() else {
+        guard let cluster = try await ThrowawayCluster.start() else {
             print("PostgresConnectionLossTests.aServerRestartedMidRunLosesNoAcknowledgedWrite skipped: \(ThrowawayCluster.unavailableReason)")
             return
         }
-        defer { cluster.stop() }
+        do {
+            try await restartRun(cluster)
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+
+    private func restartRun(_ cluster: ThrowawayCluster) async throws {
         let store = try PostgresMemoryStore(url: cluster.url, connectTimeout: .seconds(10), maxConnections: 4)
         try await store.connect()
-        let results = Mutex<(acked: [String], increments: Int, unknown: Int, errors: [String])>(([], 0, 0, []))
+        let results = RestartTally()
         let stop = StopFlag()
         let writers = (0..<4).map { writer in
             Task {
@@ -115,25 +124,25 @@ struct PostgresConnectionLossTests {
         // restart falls in the middle of their work), then let them write 20 more.
         for restart in 0..<3 {
             let target = (restart + 1) * 20
-            let written = await waitFor(seconds: 120) { results.withLock { $0.acked.count } >= target }
-            #expect(written, "the writers did not get \(target) keys acknowledged")
-            if restart < 2 { try cluster.restart() }
+            let written = await waitFor(seconds: 60) { results.withLock { $0.acked.count } >= target }
+            #expect(written, "the writers did not get \(target) keys acknowledged: \(results.withLock { ($0.acked.count, $0.errors.suffix(3)) })")
+            if restart < 2 { try await cluster.restart() }
         }
         stop.set()
         for writer in writers {
-            #expect(await outcome(of: writer, within: 120) != nil, "a writer hung")
+            #expect(await outcome(of: writer, within: 60) != nil, "a writer hung")
         }
-        let final = results.withLock { $0 }
-        for message in final.errors {
+        let tally = results.withLock { $0 }
+        for message in tally.errors {
             #expect(!message.hasPrefix("unexpected"), "\(message)")
             #expect(message.contains(cluster.endpoint), "\(message)")
         }
         let reopened = try PostgresMemoryStore(url: cluster.url)
         let counter = try await reopened.get("counter", in: main)?.value.intValue ?? 0
-        #expect(counter >= final.increments && counter <= final.increments + final.unknown, "counter \(counter), \(final.increments) acknowledged, \(final.unknown) unknown")
+        #expect(counter >= tally.increments && counter <= tally.increments + tally.unknown, "counter \(counter), \(tally.increments) acknowledged, \(tally.unknown) unknown")
         let present = Set(try await reopened.allRecords(in: main).map(\.key))
-        for key in final.acked { #expect(present.contains(key), "acknowledged \(key) missing") }
-        print("PostgresConnectionLossTests: 2 restarts, \(final.increments) increments acknowledged, \(final.unknown) unknown, \(final.errors.count) errors")
+        for key in tally.acked { #expect(present.contains(key), "acknowledged \(key) missing") }
+        print("PostgresConnectionLossTests: 2 restarts, \(tally.increments) increments acknowledged, \(tally.unknown) unknown, \(tally.errors.count) errors")
         try await reopened.close()
         try await store.close()
     }
@@ -142,18 +151,24 @@ struct PostgresConnectionLossTests {
 /// Waits for `task` for at most `seconds`; `nil` when it has not finished by then (the task is
 /// left running: a hung task cannot be waited for).
 func outcome<T: Sendable>(of task: Task<T, any Error>, within seconds: Double) async -> Result<T, any Error>? {
-    let once = Mutex<CheckedContinuation<Result<T, any Error>?, Never>?>(nil)
+    let once = ResumeOnce<Result<T, any Error>?>()
     return await withCheckedContinuation { continuation in
-        once.withLock { $0 = continuation }
-        Task {
-            let result = await task.result
-            once.withLock { $0.take() }?.resume(returning: result)
-        }
+        once.set(continuation)
+        Task { once.resume(returning: await task.result) }
         Task {
             try? await Task.sleep(for: .seconds(seconds))
-            once.withLock { $0.take() }?.resume(returning: nil)
+            once.resume(returning: nil)
         }
     }
+}
+
+/// A continuation resumed by the first of several tasks.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T, Never>?>(nil)
+
+    func set(_ continuation: CheckedContinuation<T, Never>) { self.continuation.withLock { $0 = continuation } }
+
+    func resume(returning value: T) { continuation.withLock { $0.take() }?.resume(returning: value) }
 }
 
 /// Waits for `task` for at most `seconds`; `nil` when it has not finished by then.
@@ -170,6 +185,20 @@ func waitFor(seconds: Double, _ condition: () async throws -> Bool) async -> Boo
         try? await Task.sleep(for: .milliseconds(20))
     }
     return false
+}
+
+/// What the writers of the restart test saw.
+final class RestartTally: Sendable {
+    struct State: Sendable {
+        var acked: [String] = []
+        var increments = 0
+        var unknown = 0
+        var errors: [String] = []
+    }
+
+    private let state = Mutex(State())
+
+    func withLock<R: Sendable>(_ body: (inout State) -> R) -> R { state.withLock { body(&$0) } }
 }
 
 /// A flag one task sets and others read.

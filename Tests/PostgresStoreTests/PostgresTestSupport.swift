@@ -202,7 +202,7 @@ final class ThrowawayCluster: Sendable {
     }
 
     /// A running cluster; `nil` when the server binaries are not installed.
-    static func start() throws -> ThrowawayCluster? {
+    static func start() async throws -> ThrowawayCluster? {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard let version = versions.compactMap(Int.init).max() else { return nil }
         let binaries = "/usr/lib/postgresql/\(version)/bin"
@@ -213,13 +213,13 @@ final class ThrowawayCluster: Sendable {
         if asRoot { try FileManager.default.setAttributes([.ownerAccountName: "postgres"], ofItemAtPath: folder.path) }
         let cluster = ThrowawayCluster(folder: folder, port: try closedPort(), binaries: binaries, asRoot: asRoot)
         do {
-            try cluster.run("initdb", ["-D", cluster.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
-            try cluster.run("pg_ctl", [
+            try await cluster.run("initdb", ["-D", cluster.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+            try await cluster.run("pg_ctl", [
                 "-D", cluster.data, "-l", cluster.log, "-w", "-o",
                 "-c listen_addresses=127.0.0.1 -p \(cluster.port) -k \(folder.path)", "start",
             ])
         } catch {
-            cluster.stop()
+            await cluster.stop()
             throw error
         }
         return cluster
@@ -229,17 +229,17 @@ final class ThrowawayCluster: Sendable {
     private var log: String { folder.appendingPathComponent("server.log").path }
 
     /// `pg_ctl restart -m fast`: every session is ended, the server is back when this returns.
-    func restart() throws {
-        try run("pg_ctl", ["-D", data, "-l", log, "-m", "fast", "-w", "restart"])
+    func restart() async throws {
+        try await run("pg_ctl", ["-D", data, "-l", log, "-m", "fast", "-w", "restart"])
     }
 
     /// Stops the server and deletes its folder.
-    func stop() {
-        try? run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
+    func stop() async {
+        try? await run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
         try? FileManager.default.removeItem(at: folder)
     }
 
-    private func run(_ program: String, _ arguments: [String]) throws {
+    private func run(_ program: String, _ arguments: [String]) async throws {
         let process = Process()
         if asRoot {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
@@ -252,9 +252,23 @@ final class ThrowawayCluster: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ClusterError(message: "\(program) \(arguments.joined(separator: " ")) exited with status \(process.terminationStatus)")
+        // Reaped here rather than with `waitUntilExit()`, which was seen to miss the exit of
+        // runuser (left a zombie) and wait for ever.
+        var status: Int32 = 0
+        var exitCode: Int32?
+        while exitCode == nil {
+            let reaped = waitpid(process.processIdentifier, &status, WNOHANG)
+            if reaped == process.processIdentifier {
+                exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            } else if reaped == -1 {
+                while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+                exitCode = process.terminationStatus
+            } else {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        guard exitCode == 0 else {
+            throw ClusterError(message: "\(program) \(arguments.joined(separator: " ")) exited with status \(exitCode ?? -1)")
         }
     }
 }

@@ -70,11 +70,20 @@ struct ContentionTests {
 
     @Test("PostgreSQL: the server restarted mid-run (pg_ctl restart -m fast); every acknowledged write present, the counter never wrong")
     func postgresRestart() async throws {
-        guard let cluster = try ReliabilityCluster.start() else {
+        guard let cluster = try await ReliabilityCluster.start() else {
             print("ContentionTests.postgresRestart skipped: \(ReliabilityCluster.unavailableReason)")
             return
         }
-        defer { cluster.stop() }
+        do {
+            try await restartRun(cluster)
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+
+    private func restartRun(_ cluster: ReliabilityCluster) async throws {
         let namespace = "restart-\(UUID().uuidString.prefix(8).lowercased())"
         let children = try (0..<8).map { index in
             try Child.start(["increment", cluster.url, namespace, "counter", String(rounds), "w\(index)-"])
@@ -84,7 +93,7 @@ struct ContentionTests {
         for _ in 0..<2 {
             try await Task.sleep(for: .milliseconds(1_500))
             guard children.contains(where: { $0.process.isRunning }) else { break }
-            try cluster.restart()
+            try await cluster.restart()
             restarts += 1
         }
         let summary = try await checkPostgresWriters(children, url: cluster.url, namespace: namespace)

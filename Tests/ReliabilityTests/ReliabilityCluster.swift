@@ -23,7 +23,7 @@ final class ReliabilityCluster: Sendable {
     }
 
     /// A running cluster; `nil` when the server binaries are not installed.
-    static func start() throws -> ReliabilityCluster? {
+    static func start() async throws -> ReliabilityCluster? {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard let version = versions.compactMap(Int.init).max() else { return nil }
         let binaries = "/usr/lib/postgresql/\(version)/bin"
@@ -32,15 +32,15 @@ final class ReliabilityCluster: Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let asRoot = getuid() == 0
         if asRoot { try FileManager.default.setAttributes([.ownerAccountName: "postgres"], ofItemAtPath: folder.path) }
-        let cluster = ReliabilityCluster(folder: folder, port: try freePort(), binaries: binaries, asRoot: asRoot)
+        let cluster = ReliabilityCluster(folder: folder, port: try await freePort(), binaries: binaries, asRoot: asRoot)
         do {
-            try cluster.run("initdb", ["-D", cluster.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
-            try cluster.run("pg_ctl", [
+            try await cluster.run("initdb", ["-D", cluster.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+            try await cluster.run("pg_ctl", [
                 "-D", cluster.data, "-l", cluster.log, "-w", "-o",
                 "-c listen_addresses=127.0.0.1 -p \(cluster.port) -k \(folder.path)", "start",
             ])
         } catch {
-            cluster.stop()
+            await cluster.stop()
             throw error
         }
         return cluster
@@ -50,17 +50,17 @@ final class ReliabilityCluster: Sendable {
     private var log: String { folder.appendingPathComponent("server.log").path }
 
     /// `pg_ctl restart -m fast`: every session is ended; the server is back when this returns.
-    func restart() throws {
-        try run("pg_ctl", ["-D", data, "-l", log, "-m", "fast", "-w", "restart"])
+    func restart() async throws {
+        try await run("pg_ctl", ["-D", data, "-l", log, "-m", "fast", "-w", "restart"])
     }
 
     /// Stops the server and deletes its folder.
-    func stop() {
-        try? run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
+    func stop() async {
+        try? await run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
         try? FileManager.default.removeItem(at: folder)
     }
 
-    private func run(_ program: String, _ arguments: [String]) throws {
+    private func run(_ program: String, _ arguments: [String]) async throws {
         let process = Process()
         if asRoot {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
@@ -73,21 +73,39 @@ final class ReliabilityCluster: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ReliabilityClusterError(description: "\(program) \(arguments.joined(separator: " ")) exited with status \(process.terminationStatus)")
+        let exitCode = try await Self.exitCode(of: process)
+        guard exitCode == 0 else {
+            throw ReliabilityClusterError(description: "\(program) \(arguments.joined(separator: " ")) exited with status \(exitCode)")
+        }
+    }
+
+    /// Waits for `process` to exit and returns its status. Reaped here rather than with
+    /// `waitUntilExit()`, which was seen to miss the exit of runuser (left a zombie) and wait
+    /// for ever.
+    static func exitCode(of process: Process) async throws -> Int32 {
+        var status: Int32 = 0
+        while true {
+            let reaped = waitpid(process.processIdentifier, &status, WNOHANG)
+            if reaped == process.processIdentifier {
+                return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            }
+            if reaped == -1 {
+                while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+                return process.terminationStatus
+            }
+            try await Task.sleep(for: .milliseconds(10))
         }
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago (python3 binds port 0 and prints it).
-    private static func freePort() throws -> Int {
+    private static func freePort() async throws -> Int {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"]
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        process.waitUntilExit()
+        _ = try await exitCode(of: process)
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         guard let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw ReliabilityClusterError(description: "cannot find a free port: \(text)")
