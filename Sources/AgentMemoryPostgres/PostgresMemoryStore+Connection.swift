@@ -95,7 +95,8 @@ extension PostgresMemoryStore {
 
     private func migrate(_ connection: PostgresConnection) async throws {
         do {
-            try await PostgresMigrations.migrate(connection, schema: schema, logger: logger)
+            try await PostgresMigrations.migrate(
+                PostgresSession(connection: connection, logger: logger, statements: statements, timeout: statementTimeout), schema: schema)
         } catch {
             throw MemoryError(
                 .storage, "Cannot prepare the PostgreSQL store \(location): the migrations failed: \(PostgresErrorText.describe(error))")
