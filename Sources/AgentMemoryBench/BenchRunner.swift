@@ -5,7 +5,7 @@ import Foundation
 /// Runs the measures of a plan, in an order that keeps the filled namespaces reused.
 public struct BenchRunner: Sendable {
     /// The groups of measures a run can be limited to.
-    public static let groups: Set<String> = ["store", "writers", "executor", "loop", "process"]
+    public static let groups: Set<String> = ["store", "writers", "executor", "loop", "process", "postgres"]
 
     let plan: BenchPlan
     let groups: Set<String>
@@ -93,6 +93,12 @@ public struct BenchRunner: Sendable {
         // Another store named by --store (PostgreSQL, where the build has it).
         if let location, needsFill, location != .inMemory, !location.isSQLite {
             report.measurements += try await measureOther(location, stores: stores, executor: executor)
+        }
+
+        // The PostgreSQL rows of issue 13 (exec and recall processes, single puts), with
+        // --store postgres://... (PostgresBenchmarks.swift).
+        if groups.contains("postgres"), let location, case .postgres(let url) = location {
+            report.measurements += try await PostgresBenchmarks(plan: plan, executable: executable, url: url, data: data).run(progress: progress)
         }
 
         if groups.contains("loop") {

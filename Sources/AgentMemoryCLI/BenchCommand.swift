@@ -33,7 +33,7 @@ struct Bench: AsyncParsableCommand {
     var quick = false
 
     @Option(help: ArgumentHelp(
-        "Only these groups, comma-separated: store, writers, executor, loop, process (default: all).", valueName: "groups"))
+        "Only these groups, comma-separated: store, writers, executor, loop, process, postgres (default: all; postgres needs --store postgres://...).", valueName: "groups"))
     var only: String?
 
     @Flag(help: "Measure retrieval quality instead: recall@5 and @10 of search_memory on the LoCoMo questions of --data.")

@@ -33,7 +33,7 @@ extension PostgresMemoryStore {
     /// leased one, after checking that the given client's connections use the store's schema.
     private func prepareSchema() async throws {
         guard case .owned(_, let configuration) = connections else {
-            try await withSession { session in
+            try await retrying { try await self.withSession { session in
                 try await self.migrate(session.connection)
                 let rows = try await session.rows("SELECT current_schema()::text")
                 let current = try rows.first?.decode(String?.self) ?? nil
@@ -43,7 +43,7 @@ extension PostgresMemoryStore {
                         "The given PostgresClient's connections use schema \(current ?? "(none)"), the store's is \(self.schema): "
                             + "put search_path=\(self.schema) in the client's additionalStartupParameters")
                 }
-            }
+            } }
             return
         }
         let connection: PostgresConnection
@@ -59,12 +59,44 @@ extension PostgresMemoryStore {
             try? await connection.close()
             throw error
         }
-        try? await connection.close()
+        // Kept for the statements that follow: a process that makes one call (the CLI) then
+        // opens one connection, not two.
+        if lifecycle.withLock({ $0.closed }) || !giveBackSpare(connection) {
+            try? await connection.close()
+        }
+    }
+
+    /// Takes the store's own idle connection, if it has one that is open.
+    private func takeSpare() -> PostgresConnection? {
+        spare.withLock { spare in
+            defer { spare = nil }
+            return spare.flatMap { $0.isClosed ? nil : $0 }
+        }
+    }
+
+    /// Puts the store's own connection back after use; whether it was kept (not when it is
+    /// closed, or another took its place).
+    @discardableResult
+    private func giveBackSpare(_ connection: PostgresConnection) -> Bool {
+        guard !connection.isClosed, !lifecycle.withLock({ $0.closed }) else { return false }
+        return spare.withLock { spare in
+            guard spare == nil else { return false }
+            spare = connection
+            return true
+        }
+    }
+
+    /// Closes the store's own idle connection (``close()``).
+    func closeSpare() async {
+        if let connection = spare.withLock({ spare in defer { spare = nil }; return spare }) {
+            try? await connection.close()
+        }
     }
 
     private func migrate(_ connection: PostgresConnection) async throws {
         do {
-            try await PostgresMigrations.migrate(connection, schema: schema, logger: logger)
+            try await PostgresMigrations.migrate(
+                PostgresSession(connection: connection, logger: logger, statements: statements, timeout: statementTimeout), schema: schema)
         } catch {
             throw MemoryError(
                 .storage, "Cannot prepare the PostgreSQL store \(location): the migrations failed: \(PostgresErrorText.describe(error))")
@@ -96,11 +128,16 @@ extension PostgresMemoryStore {
 
     // MARK: - Sessions and transactions
 
+    /// How many times a call is tried when its connection is lost where trying again is safe.
+    static let attempts = 3
+
     /// Runs `body` on a pooled connection outside a transaction (one statement per call is
-    /// atomic on its own).
+    /// atomic on its own). When the connection is lost, `body` runs again on another one (up
+    /// to ``attempts`` times): reads, and the idempotent deletes of maintenance, are safe to
+    /// repeat.
     func read<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
         try await connect()
-        return try await withSession(body)
+        return try await retrying { try await self.withSession(body) }
     }
 
     /// Runs `body` in a transaction that first locks the namespace's counter row, so writers
@@ -108,81 +145,157 @@ extension PostgresMemoryStore {
     /// transaction's writer and its time: the injected clock's, else the database's
     /// `clock_timestamp()` once the lock is held, read by the locking statement itself. The
     /// writer's deferred statements are sent before `COMMIT`.
+    ///
+    /// A connection lost before `COMMIT` was sent leaves nothing written (the server rolls
+    /// the transaction back), so the transaction runs again from the start on another
+    /// connection; one lost while `COMMIT` was in flight leaves the outcome unknown, which
+    /// the caller is told (``MemoryError/Code/unavailable``) rather than guessed.
     func transaction<T: Sendable>(
         in namespace: Namespace, _ body: @escaping @Sendable (PostgresTransactionWriter, Date) async throws -> T
     ) async throws -> T {
         try await connect()
         let injected = clockSeconds()
         let channel = Self.channel(schema: schema)
-        return try await withSession { session in
-            try await session.execute("BEGIN")
-            do {
-                let rows = try await session.rows("""
-                    INSERT INTO memory_namespaces (namespace, last_sequence) VALUES (\(namespace.name), 0)
-                    ON CONFLICT (namespace) DO UPDATE SET last_sequence = memory_namespaces.last_sequence
-                    RETURNING extract(epoch FROM clock_timestamp())::float8
-                    """)
-                let seconds = try injected ?? rows[0].decode(Double.self)
-                let writer = PostgresTransactionWriter(session: session, namespace: namespace, channel: channel)
-                let value = try await body(writer, Date(timeIntervalSince1970: seconds))
-                try await writer.flush()
-                try await session.execute("COMMIT")
-                return value
-            } catch {
+        return try await retrying {
+            try await self.withSession { session in
+                try await session.execute("BEGIN")
                 do {
-                    try await session.execute("ROLLBACK")
+                    let rows = try await session.rows("""
+                        INSERT INTO memory_namespaces (namespace, last_sequence) VALUES (\(namespace.name), 0)
+                        ON CONFLICT (namespace) DO UPDATE SET last_sequence = memory_namespaces.last_sequence
+                        RETURNING extract(epoch FROM clock_timestamp())::float8
+                        """)
+                    let seconds = try injected ?? rows[0].decode(Double.self)
+                    let writer = PostgresTransactionWriter(session: session, namespace: namespace, channel: channel)
+                    let value = try await body(writer, Date(timeIntervalSince1970: seconds))
+                    try await writer.flush()
+                    do {
+                        try await session.execute("COMMIT")
+                    } catch let lost as StatementLost where lost.neverSent {
+                        throw lost
+                    } catch where PostgresErrorText.isConnectionFailure(error) {
+                        throw CommitOutcomeUnknown(underlying: error)
+                    }
+                    return value
                 } catch {
-                    // The connection is in an unknown state: do not give it back to the pool.
-                    let _: EventLoopFuture<Void> = session.connection.close()
+                    try? await Self.rollBack(session)
+                    throw error
                 }
-                throw error
             }
         }
     }
 
+    /// Rolls back the session's transaction; a connection that is gone needs nothing (the
+    /// server ended the transaction with the session), one that fails to roll back is closed
+    /// rather than given back to the pool in an unknown state.
+    private static func rollBack(_ session: PostgresSession) async throws {
+        guard !session.connection.isClosed else { return }
+        do {
+            try await session.execute("ROLLBACK")
+        } catch {
+            let _: EventLoopFuture<Void> = session.connection.close()
+        }
+    }
+
+    /// Runs `attempt`, again when it failed because its connection was lost (up to
+    /// ``attempts`` times in all, not after a statement timeout: that waited long enough), and
+    /// turns the final error into a ``MemoryError``.
+    private func retrying<T: Sendable>(_ attempt: () async throws -> T) async throws -> T {
+        var tries = 0
+        var unsent = 0
+        while true {
+            do {
+                return try await attempt()
+            } catch let lost as StatementLost where lost.neverSent && unsent < 100 && !Task.isCancelled {
+                // A pooled connection that closed before the pool heard of it: nothing was
+                // sent, so this does not count as a try; let the pool catch up.
+                unsent += 1
+                try await Task.sleep(for: .milliseconds(10))
+                continue
+            } catch {
+                tries += 1
+                if tries < Self.attempts, Self.isRetryable(error), !Task.isCancelled {
+                    logger.debug(
+                        "agent-memory: connection lost, trying again",
+                        metadata: ["error": "\(PostgresErrorText.describe(error))", "attempt": "\(tries + 1)"])
+                    continue
+                }
+                throw storeError(error)
+            }
+        }
+    }
+
+    private static func isRetryable(_ error: any Error) -> Bool {
+        if let lost = error as? StatementLost, case .timedOut = lost.reason { return false }
+        return PostgresErrorText.isConnectionFailure(error)
+    }
+
+    /// The ``MemoryError`` a call fails with.
+    private func storeError(_ error: any Error) -> any Error {
+        switch error {
+        case is MemoryError, is CancellationError:
+            return error
+        case let unknown as CommitOutcomeUnknown:
+            return MemoryError(
+                .unavailable,
+                "The connection to the PostgreSQL server at \(endpoint) was lost while committing "
+                    + "(\(PostgresErrorText.describe(unknown.underlying))): the write may or may not have been applied; "
+                    + "read the keys to find out (\(location))")
+        default:
+            if PostgresErrorText.isConnectionFailure(error) {
+                return MemoryError(
+                    .unavailable, "The PostgreSQL server at \(endpoint) is unreachable: \(PostgresErrorText.describe(error)) (\(location))")
+            }
+            return MemoryError(.storage, "PostgreSQL store \(location) failed: \(PostgresErrorText.describe(error))")
+        }
+    }
+
     /// Leases a pooled connection for `body`, failing with ``MemoryError/Code/unavailable``
-    /// when none can be had within ``connectTimeout`` (the pool itself would keep retrying),
-    /// and turns PostgresNIO errors into ``MemoryError``s.
+    /// when none can be had within ``connectTimeout`` (the pool itself would keep retrying).
+    /// Other errors are passed on as they are (``retrying(_:)`` turns them into
+    /// ``MemoryError``s).
     func withSession<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
+        if let connection = takeSpare() {
+            let session = PostgresSession(connection: connection, logger: logger, statements: statements, timeout: statementTimeout)
+            do {
+                let value = try await body(session)
+                if !giveBackSpare(connection) { try? await connection.close() }
+                return value
+            } catch {
+                if !giveBackSpare(connection) { try? await connection.close() }
+                throw error
+            }
+        }
         let flag = LeaseFlag()
         let client = self.client
         let logger = self.logger
+        let statements = self.statements
+        let statementTimeout = self.statementTimeout
         let timeout = connectTimeout
         let unreachable = MemoryError(
             .unavailable,
             "The PostgreSQL server at \(endpoint) is unreachable: no connection within \(Self.secondsText(timeout)) "
                 + "(or every pooled connection stayed busy that long) (\(location))")
-        do {
-            return try await withThrowingTaskGroup(of: Optional<T>.self) { group in
-                group.addTask {
-                    try await client.withConnection { connection in
-                        flag.set()
-                        return try await body(PostgresSession(connection: connection, logger: logger))
-                    }
+        return try await withThrowingTaskGroup(of: Optional<T>.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    flag.set()
+                    return try await body(
+                        PostgresSession(connection: connection, logger: logger, statements: statements, timeout: statementTimeout))
                 }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    if !flag.isSet { throw unreachable }
-                    return nil
-                }
-                while let next = try await group.next() {
-                    if let value = next {
-                        group.cancelAll()
-                        return value
-                    }
-                }
-                throw CancellationError()
             }
-        } catch let error as MemoryError {
-            throw error
-        } catch let error as CancellationError {
-            throw error
-        } catch {
-            if PostgresErrorText.isConnectionFailure(error) {
-                throw MemoryError(
-                    .unavailable, "The PostgreSQL server at \(endpoint) is unreachable: \(PostgresErrorText.describe(error)) (\(location))")
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                if !flag.isSet { throw unreachable }
+                return nil
             }
-            throw MemoryError(.storage, "PostgreSQL store \(location) failed: \(PostgresErrorText.describe(error))")
+            while let next = try await group.next() {
+                if let value = next {
+                    group.cancelAll()
+                    return value
+                }
+            }
+            throw CancellationError()
         }
     }
 

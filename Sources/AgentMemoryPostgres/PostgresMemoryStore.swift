@@ -44,6 +44,9 @@ public final class PostgresMemoryStore: MemoryStore {
     public let connectTimeout: Duration
     /// How often maintenance (change-log pruning, purging expired records) runs.
     public let maintenanceInterval: Duration
+    /// How long one statement may go unanswered before its connection is given up and the
+    /// call fails with ``MemoryError/Code/unavailable`` (a server that stopped answering).
+    public let statementTimeout: Duration
 
     let clock: (@Sendable () -> Date)?
     let logger: Logger
@@ -54,6 +57,10 @@ public final class PostgresMemoryStore: MemoryStore {
     /// The server in messages: `host:port`, or "the given PostgresClient".
     let endpoint: String
     let setup = Mutex<Task<Void, any Error>?>(nil)
+    let statements = StatementGuard()
+    /// The connection the store opened to apply the migrations, kept for statements while
+    /// idle (stores that made their pool only; closed by ``close()``).
+    let spare = Mutex<PostgresConnection?>(nil)
     let lifecycle = Mutex(Lifecycle())
     static let connectionIDs = Atomic<Int>(1_000_000)
 
@@ -82,6 +89,8 @@ public final class PostgresMemoryStore: MemoryStore {
     /// - Parameters:
     ///   - maxConnections: the pool's size.
     ///   - maintenanceInterval: how often the change log is pruned and expired records purged.
+    ///   - statementTimeout: how long a statement may go unanswered before its connection is
+    ///     given up.
     ///   - clock: overrides the database clock (tests); `nil` in production.
     ///   - logger: where the store and PostgresNIO log; nothing is logged by default.
     public convenience init(
@@ -91,12 +100,14 @@ public final class PostgresMemoryStore: MemoryStore {
         connectTimeout: Duration = .seconds(5),
         maxConnections: Int = 10,
         maintenanceInterval: Duration = .seconds(60),
+        statementTimeout: Duration = .seconds(30),
         clock: (@Sendable () -> Date)? = nil,
         logger: Logger? = nil
     ) throws {
         try self.init(
             url: try PostgresStoreURL(parsing: url), limits: limits, retention: retention, connectTimeout: connectTimeout,
-            maxConnections: maxConnections, maintenanceInterval: maintenanceInterval, clock: clock, logger: logger)
+            maxConnections: maxConnections, maintenanceInterval: maintenanceInterval, statementTimeout: statementTimeout,
+            clock: clock, logger: logger)
     }
 
     /// Opens the store at a parsed ``PostgresStoreURL`` with a pool of its own, which
@@ -108,10 +119,11 @@ public final class PostgresMemoryStore: MemoryStore {
         connectTimeout: Duration = .seconds(5),
         maxConnections: Int = 10,
         maintenanceInterval: Duration = .seconds(60),
+        statementTimeout: Duration = .seconds(30),
         clock: (@Sendable () -> Date)? = nil,
         logger: Logger? = nil
     ) throws {
-        try Self.check(connectTimeout: connectTimeout, maintenanceInterval: maintenanceInterval)
+        try Self.check(connectTimeout: connectTimeout, maintenanceInterval: maintenanceInterval, statementTimeout: statementTimeout)
         guard maxConnections >= 1 else {
             throw MemoryError(.invalidArgument, "maxConnections must be at least 1, got \(maxConnections)")
         }
@@ -125,6 +137,11 @@ public final class PostgresMemoryStore: MemoryStore {
             tls: url.clientTLS())
         clientConfiguration.options.connectTimeout = connectTimeout
         clientConfiguration.options.maximumConnections = maxConnections
+        // No keep-alive statements: the pool runs them with PostgresNIO's plain `query`, which
+        // never ends when its connection closes at the wrong moment (see `StatementGuard`), and
+        // a stuck keep-alive would keep `close()` waiting. A closed idle connection is noticed
+        // by its close; one that stopped answering, by the statement timeout.
+        clientConfiguration.options.keepAliveBehavior = nil
         clientConfiguration.options.additionalStartupParameters = startup
         if url.tls == .verifyFull { clientConfiguration.options.tlsServerName = url.host }
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
@@ -147,6 +164,7 @@ public final class PostgresMemoryStore: MemoryStore {
         self.retention = retention
         self.connectTimeout = connectTimeout
         self.maintenanceInterval = maintenanceInterval
+        self.statementTimeout = statementTimeout
         self.clock = clock
         self.logger = logger
         self.client = client
@@ -170,10 +188,11 @@ public final class PostgresMemoryStore: MemoryStore {
         retention: ChangeLogRetention = .default,
         connectTimeout: Duration = .seconds(5),
         maintenanceInterval: Duration = .seconds(60),
+        statementTimeout: Duration = .seconds(30),
         clock: (@Sendable () -> Date)? = nil,
         logger: Logger? = nil
     ) throws {
-        try Self.check(connectTimeout: connectTimeout, maintenanceInterval: maintenanceInterval)
+        try Self.check(connectTimeout: connectTimeout, maintenanceInterval: maintenanceInterval, statementTimeout: statementTimeout)
         guard PostgresStoreURL.isValidSchema(schema) else {
             throw MemoryError(.invalidArgument, "Invalid PostgreSQL schema \"\(schema)\": use 1 to 40 lower-case letters, digits or _")
         }
@@ -183,6 +202,7 @@ public final class PostgresMemoryStore: MemoryStore {
         self.retention = retention
         self.connectTimeout = connectTimeout
         self.maintenanceInterval = maintenanceInterval
+        self.statementTimeout = statementTimeout
         self.clock = clock
         self.logger = logger ?? Self.silentLogger
         self.client = client
@@ -193,13 +213,20 @@ public final class PostgresMemoryStore: MemoryStore {
     }
 
     deinit {
+        if let connection = spare.withLock({ $0 }) {
+            // Alive until closed (PostgresNIO expects a connection to be closed before it goes).
+            connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+        }
         lifecycle.withLock { $0.maintenance?.cancel() }
         if case .owned(let run, _) = connections { run.cancel() }
     }
 
     private static let silentLogger = Logger(label: "agent-memory.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    private static func check(connectTimeout: Duration, maintenanceInterval: Duration) throws {
+    private static func check(connectTimeout: Duration, maintenanceInterval: Duration, statementTimeout: Duration) throws {
+        guard statementTimeout > .zero else {
+            throw MemoryError(.invalidArgument, "statementTimeout must be positive, got \(statementTimeout)")
+        }
         guard connectTimeout > .zero else {
             throw MemoryError(.invalidArgument, "connectTimeout must be positive, got \(connectTimeout)")
         }
@@ -225,6 +252,7 @@ public final class PostgresMemoryStore: MemoryStore {
         guard let tasks else { return }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
+        await closeSpare()
         if case .owned(let run, _) = connections {
             run.cancel()
             await run.value

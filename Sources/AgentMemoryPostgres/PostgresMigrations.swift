@@ -77,39 +77,34 @@ enum PostgresMigrations {
 
     /// Creates `schema` if needed and applies the pending migrations in order, in one
     /// transaction under an advisory lock; when every migration is applied already (the
-    /// usual case), one read and no transaction.
-    static func migrate(_ connection: PostgresConnection, schema: String, logger: Logger) async throws {
-        if await isCurrent(connection, schema: schema, logger: logger) { return }
+    /// usual case), one read and no transaction. Statements go through `session` (so through
+    /// ``StatementGuard``: a connection killed mid-migration fails them rather than leaving
+    /// its `ROLLBACK` unanswered for ever).
+    static func migrate(_ session: PostgresSession, schema: String) async throws {
+        if await isCurrent(session, schema: schema) { return }
         // `schema` was validated as a plain lower-case identifier, so it needs no quoting;
         // these statements are DDL on identifiers, which take no binds.
         func run(_ sql: String) async throws {
-            _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
+            try await session.execute(sql)
         }
         try await run("BEGIN")
         do {
             let lockKey = "agent_memory.migrations.\(schema)"
-            _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(lockKey), 0))", logger: logger).collect()
+            try await session.rows("SELECT pg_advisory_xact_lock(hashtextextended(\(lockKey), 0))")
             try await run("CREATE SCHEMA IF NOT EXISTS \(schema)")
             try await run("SET LOCAL search_path TO \(schema)")
             try await run("""
                 CREATE TABLE IF NOT EXISTS agent_memory_migrations (
                     identifier text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT clock_timestamp())
                 """)
-            var applied = Set<String>()
-            for try await identifier in try await connection.query(
-                "SELECT identifier FROM agent_memory_migrations", logger: logger
-            ).decode(String.self) {
-                applied.insert(identifier)
-            }
+            let applied = Set(try await session.rows("SELECT identifier FROM agent_memory_migrations").map { try $0.decode(String.self) })
             for migration in all where !applied.contains(migration.identifier) {
                 for statement in migration.statements { try await run(statement) }
-                _ = try await connection.query(
-                    "INSERT INTO agent_memory_migrations (identifier) VALUES (\(migration.identifier))", logger: logger
-                ).collect()
+                try await session.rows("INSERT INTO agent_memory_migrations (identifier) VALUES (\(migration.identifier))")
             }
             try await run("COMMIT")
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger).collect()
+            if !session.connection.isClosed { try? await session.execute("ROLLBACK") }
             throw error
         }
     }
@@ -117,14 +112,12 @@ enum PostgresMigrations {
     /// Whether `schema` has every migration applied. Any failure (no schema or no table yet)
     /// means "not known to be current": the migration transaction then runs and reports
     /// real errors.
-    private static func isCurrent(_ connection: PostgresConnection, schema: String, logger: Logger) async -> Bool {
+    private static func isCurrent(_ session: PostgresSession, schema: String) async -> Bool {
         do {
             // The schema is an identifier, not a value, so it cannot be a bind; it was
             // validated as a plain lower-case identifier.
-            let rows = try await connection.query(
-                "SELECT identifier FROM \(unescaped: schema).agent_memory_migrations", logger: logger)
-            var applied = Set<String>()
-            for try await identifier in rows.decode(String.self) { applied.insert(identifier) }
+            let rows = try await session.rows("SELECT identifier FROM \(unescaped: schema).agent_memory_migrations")
+            let applied = Set(try rows.map { try $0.decode(String.self) })
             return all.allSatisfy { applied.contains($0.identifier) }
         } catch {
             return false

@@ -46,15 +46,19 @@ struct StatementBinds {
     }
 }
 
-/// One leased connection, for running statements.
+/// One leased connection, for running statements: each one ends with its rows, its error,
+/// or ``StatementLost`` (see ``StatementGuard``).
 struct PostgresSession: Sendable {
     let connection: PostgresConnection
     let logger: Logger
+    let statements: StatementGuard
+    /// How long a statement may go unanswered before its connection is given up.
+    let timeout: Duration
 
     /// Runs a statement and returns all of its rows.
     @discardableResult
     func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await connection.query(query, logger: logger).collect()
+        try await statements.rows(query, on: connection, logger: logger, timeout: timeout)
     }
 
     /// Runs a statement built with `binds`.
@@ -110,7 +114,13 @@ enum PostgresErrorText {
 
     /// Whether the error says the connection to the server is gone or could not be made.
     static func isConnectionFailure(_ error: any Error) -> Bool {
+        if error is StatementLost { return true }
         guard let error = error as? PSQLError else { return error is NIOConnectionError || error is IOError || error is ChannelError }
+        // The server ended the session: 57P01 (pg_terminate_backend, a fast shutdown), 57P02
+        // (a crash), 57P03 (starting up or shutting down), 57P05 (idle timeout), 08xxx.
+        if let state = error.serverInfo?[.sqlState] {
+            return state.hasPrefix("57P") || state.hasPrefix("08")
+        }
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown,
              .sslUnsupported, .failedToAddSSLHandler:

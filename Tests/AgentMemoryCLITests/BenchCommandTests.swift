@@ -11,7 +11,7 @@ struct BenchCommandTests {
         let cli = CommandRunner()
         let unknown = try await cli.run(["bench", "--only", "store,nope"])
         #expect(unknown.status == 2)
-        #expect(unknown.stderr.contains("--only takes groups among executor, loop, process, store, writers"))
+        #expect(unknown.stderr.contains("--only takes groups among executor, loop, postgres, process, store, writers"))
         let empty = try await cli.run(["bench", "--records", "0"])
         #expect(empty.status == 2)
         #expect(empty.stderr.contains("--records must be at least 1"))

@@ -40,15 +40,41 @@ enum TestServer {
             url: location, retention: retention, maxConnections: 4, maintenanceInterval: maintenanceInterval, clock: clock)
     }
 
-    /// A client of the test server (not yet running) whose connections use `searchPath`.
-    static func client(searchPath: String) throws -> PostgresClient {
+    /// A client of the test server (not yet running) whose connections use `searchPath` (and,
+    /// when given, `applicationName`, so that a test can find its own backends).
+    static func client(searchPath: String, applicationName: String? = nil) throws -> PostgresClient {
         let location = try PostgresStoreURL(parsing: try #require(url))
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: .disable)
         configuration.options.maximumConnections = 4
         configuration.options.additionalStartupParameters = [("search_path", searchPath)]
+        if let applicationName { configuration.options.additionalStartupParameters.append(("application_name", applicationName)) }
         return PostgresClient(configuration: configuration)
+    }
+
+    /// A new connection to the test server, for the test's own statements.
+    static func connection() async throws -> PostgresConnection {
+        let location = try PostgresStoreURL(parsing: try #require(url))
+        let configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: .disable)
+        return try await PostgresConnection.connect(configuration: configuration, id: 2, logger: Logger(label: "agent-memory-tests"))
+    }
+
+    /// How many backends of `application` wait on a lock.
+    static func backendsWaitingOnALock(application: String) async throws -> Int {
+        let rows = try await query(
+            "SELECT count(*)::text FROM pg_stat_activity WHERE application_name = '\(application)' AND wait_event_type = 'Lock'")
+        return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
+    }
+
+    /// Kills every backend of `application` with `pg_terminate_backend`; how many.
+    @discardableResult
+    static func terminateBackends(application: String) async throws -> Int {
+        let rows = try await query(
+            "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity WHERE application_name = '\(application)'")
+        return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
     }
 
     /// The first column of every row of `sql`, as text.
@@ -149,4 +175,106 @@ func withTimeoutSeconds<T: Sendable>(_ seconds: Double, _ body: @escaping @Senda
         group.cancelAll()
         return result
     }
+}
+
+/// A PostgreSQL cluster of the test's own (initdb, pg_ctl), for what the shared test server
+/// must not undergo: a restart. Started on 127.0.0.1 at a free port, in a temporary folder
+/// deleted by ``stop()``; as root, the server runs as the `postgres` user.
+final class ThrowawayCluster: Sendable {
+    let folder: URL
+    let port: Int
+    let binaries: String
+    let asRoot: Bool
+
+    /// The store URL of the cluster's `postgres` database.
+    var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres" }
+    /// `host:port`, as the store names the server in its errors.
+    var endpoint: String { "127.0.0.1:\(port)" }
+
+    /// Why ``start()`` found no way to run a cluster.
+    static let unavailableReason = "no PostgreSQL server binaries (initdb, pg_ctl) in /usr/lib/postgresql/*/bin"
+
+    private init(folder: URL, port: Int, binaries: String, asRoot: Bool) {
+        self.folder = folder
+        self.port = port
+        self.binaries = binaries
+        self.asRoot = asRoot
+    }
+
+    /// A running cluster; `nil` when the server binaries are not installed.
+    static func start() async throws -> ThrowawayCluster? {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        guard let version = versions.compactMap(Int.init).max() else { return nil }
+        let binaries = "/usr/lib/postgresql/\(version)/bin"
+        guard FileManager.default.isExecutableFile(atPath: binaries + "/initdb") else { return nil }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-pg-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let asRoot = getuid() == 0
+        if asRoot { try FileManager.default.setAttributes([.ownerAccountName: "postgres"], ofItemAtPath: folder.path) }
+        let cluster = ThrowawayCluster(folder: folder, port: try closedPort(), binaries: binaries, asRoot: asRoot)
+        do {
+            try await cluster.run("initdb", ["-D", cluster.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+            try await cluster.run("pg_ctl", [
+                "-D", cluster.data, "-l", cluster.log, "-w", "-o",
+                "-c listen_addresses=127.0.0.1 -p \(cluster.port) -k \(folder.path)", "start",
+            ])
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        return cluster
+    }
+
+    private var data: String { folder.appendingPathComponent("data").path }
+    private var log: String { folder.appendingPathComponent("server.log").path }
+
+    /// `pg_ctl restart -m fast`: every session is ended, the server is back when this returns.
+    func restart() async throws {
+        try await run("pg_ctl", ["-D", data, "-l", log, "-m", "fast", "-w", "restart"])
+    }
+
+    /// Stops the server and deletes its folder.
+    func stop() async {
+        try? await run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    private func run(_ program: String, _ arguments: [String]) async throws {
+        let process = Process()
+        if asRoot {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", "postgres", "--", "\(binaries)/\(program)"] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "\(binaries)/\(program)")
+            process.arguments = arguments
+        }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Reaped here rather than with `waitUntilExit()`, which was seen to miss the exit of
+        // runuser (left a zombie) and wait for ever.
+        var status: Int32 = 0
+        var exitCode: Int32?
+        while exitCode == nil {
+            let reaped = waitpid(process.processIdentifier, &status, WNOHANG)
+            if reaped == process.processIdentifier {
+                exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            } else if reaped == -1 {
+                while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+                exitCode = process.terminationStatus
+            } else {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        guard exitCode == 0 else {
+            throw ClusterError(message: "\(program) \(arguments.joined(separator: " ")) exited with status \(exitCode ?? -1)")
+        }
+    }
+}
+
+/// A command of ``ThrowawayCluster`` failed.
+struct ClusterError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }

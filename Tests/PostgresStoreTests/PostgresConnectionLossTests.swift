@@ -1,0 +1,234 @@
+import AgentMemoryJSON
+import AgentMemoryCore
+import AgentMemoryPostgres
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// Connections the server ends under the store (issue 12): `pg_terminate_backend` and a
+/// restart. Every call ends (with its result, or a clear error when its outcome is unknown),
+/// nothing acknowledged is lost, and nothing is applied twice.
+@Suite(
+    "PostgreSQL store: lost connections", .serialized,
+    .enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+struct PostgresConnectionLossTests {
+    let main = try! Namespace("main")
+
+    /// Regression test for RELIABILITY.md's open defect 1: a write whose backend is killed while
+    /// it waits for the namespace lock used to hang for ever (its `ROLLBACK` went to a closed
+    /// connection and was never answered). Now it runs again on a new connection.
+    @Test func aWriteWhoseBackendIsKilledMidTransactionIsRetriedInsteadOfHanging() async throws {
+        try await TestServer.withSchema { schema in
+            let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
+            let client = try TestServer.client(searchPath: schema, applicationName: application)
+            let running = Task { await client.run() }
+            defer { running.cancel() }
+            let store = try PostgresMemoryStore(client: client, schema: schema)
+            try await store.put("seed", value: 0, in: main)
+            for round in 0..<5 {
+                // Another session holds the namespace's counter row: the store's write waits on it.
+                let holder = try await RowLockHolder.lock(namespace: main.name, schema: schema)
+                let write = Task { try await store.put("k\(round)", value: .int(round), in: self.main) }
+                try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+                #expect(try await TestServer.terminateBackends(application: application) == 1)
+                try await holder.release()
+                guard let outcome = await outcome(of: write, within: 30) else {
+                    Issue.record("round \(round): the write hung after its backend was killed")
+                    return
+                }
+                if case .failure(let error) = outcome { Issue.record("round \(round): \(error)") }
+                let record = try await store.get("k\(round)", in: main)
+                #expect(record?.value == .int(round))
+                #expect(record?.version == 1, "written once")
+            }
+            // Each key was written once: one change each, after the seed's.
+            #expect(try await store.changes(in: main, since: 0, limit: 100).map(\.key) == ["seed", "k0", "k1", "k2", "k3", "k4"])
+            try await store.close()
+        }
+    }
+
+    /// Idle pooled connections killed between calls: the next calls get their answers (on a new
+    /// connection) rather than an error or a hang.
+    @Test func callsAfterTheIdleConnectionsWereKilledSucceed() async throws {
+        try await TestServer.withSchema { schema in
+            let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
+            let client = try TestServer.client(searchPath: schema, applicationName: application)
+            let running = Task { await client.run() }
+            defer { running.cancel() }
+            let store = try PostgresMemoryStore(client: client, schema: schema)
+            for round in 0..<10 {
+                try await store.put("k\(round)", value: .int(round), in: main)
+                _ = try await TestServer.terminateBackends(application: application)
+                let read = Task { try await store.get("k\(round)", in: self.main)?.value }
+                let outcome = await outcome(of: read, within: 60)
+                #expect(outcome != nil, "round \(round): the read hung")
+                #expect((try? outcome?.get()) == .int(round), "round \(round): \(String(describing: outcome))")
+            }
+            #expect(try await store.allRecords(in: main).count == 10)
+            try await store.close()
+        }
+    }
+
+    /// The server restarted (`pg_ctl restart -m fast`) twice while four writers put keys and
+    /// increment a counter by compare-and-set: no call hangs, every acknowledged key is
+    /// present, the counter is never below the acknowledged increments nor above them plus
+    /// those whose outcome was reported unknown, and every error is a clear `unavailable`.
+    @Test func aServerRestartedMidRunLosesNoAcknowledgedWrite() async throws {
+        guard let cluster = try await ThrowawayCluster.start() else {
+            print("PostgresConnectionLossTests.aServerRestartedMidRunLosesNoAcknowledgedWrite skipped: \(ThrowawayCluster.unavailableReason)")
+            return
+        }
+        do {
+            try await restartRun(cluster)
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+
+    private func restartRun(_ cluster: ThrowawayCluster) async throws {
+        let store = try PostgresMemoryStore(url: cluster.url, connectTimeout: .seconds(10), maxConnections: 4)
+        try await store.connect()
+        let results = RestartTally()
+        let stop = StopFlag()
+        let writers = (0..<4).map { writer in
+            Task {
+                var index = 0
+                while !stop.isSet {
+                    let key = "w\(writer)-\(index)"
+                    do {
+                        try await store.put(key, value: .int(index), in: self.main)
+                        results.withLock { $0.acked.append(key) }
+                        let counter = try await store.get("counter", in: self.main)
+                        try await store.put(
+                            "counter", value: .int((counter?.value.intValue ?? 0) + 1), in: self.main,
+                            options: PutOptions(ifVersion: counter?.version ?? 0))
+                        results.withLock { $0.increments += 1 }
+                    } catch let error as MemoryError where error.code == .versionConflict {
+                    } catch let error as MemoryError where error.code == .unavailable {
+                        results.withLock { state in
+                            if error.message.contains("may or may not have been applied") { state.unknown += 1 }
+                            state.errors.append(error.message)
+                        }
+                    } catch {
+                        results.withLock { $0.errors.append("unexpected: \(error)") }
+                    }
+                    index += 1
+                }
+            }
+        }
+        // Restart twice, each time once the writers have acknowledged 20 more keys (so each
+        // restart falls in the middle of their work), then let them write 20 more.
+        for restart in 0..<3 {
+            let target = (restart + 1) * 20
+            let written = await waitFor(seconds: 60) { results.withLock { $0.acked.count } >= target }
+            #expect(written, "the writers did not get \(target) keys acknowledged: \(results.withLock { ($0.acked.count, $0.errors.suffix(3)) })")
+            if restart < 2 { try await cluster.restart() }
+        }
+        stop.set()
+        for writer in writers {
+            #expect(await outcome(of: writer, within: 60) != nil, "a writer hung")
+        }
+        let tally = results.withLock { $0 }
+        for message in tally.errors {
+            #expect(!message.hasPrefix("unexpected"), "\(message)")
+            #expect(message.contains(cluster.endpoint), "\(message)")
+        }
+        let reopened = try PostgresMemoryStore(url: cluster.url)
+        let counter = try await reopened.get("counter", in: main)?.value.intValue ?? 0
+        #expect(counter >= tally.increments && counter <= tally.increments + tally.unknown, "counter \(counter), \(tally.increments) acknowledged, \(tally.unknown) unknown")
+        let present = Set(try await reopened.allRecords(in: main).map(\.key))
+        for key in tally.acked { #expect(present.contains(key), "acknowledged \(key) missing") }
+        print("PostgresConnectionLossTests: 2 restarts, \(tally.increments) increments acknowledged, \(tally.unknown) unknown, \(tally.errors.count) errors")
+        try await reopened.close()
+        try await store.close()
+    }
+}
+
+/// Waits for `task` for at most `seconds`; `nil` when it has not finished by then (the task is
+/// left running: a hung task cannot be waited for).
+func outcome<T: Sendable>(of task: Task<T, any Error>, within seconds: Double) async -> Result<T, any Error>? {
+    let once = ResumeOnce<Result<T, any Error>?>()
+    return await withCheckedContinuation { continuation in
+        once.set(continuation)
+        Task { once.resume(returning: await task.result) }
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            once.resume(returning: nil)
+        }
+    }
+}
+
+/// A continuation resumed by the first of several tasks.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T, Never>?>(nil)
+
+    func set(_ continuation: CheckedContinuation<T, Never>) { self.continuation.withLock { $0 = continuation } }
+
+    func resume(returning value: T) { continuation.withLock { $0.take() }?.resume(returning: value) }
+}
+
+/// Waits for `task` for at most `seconds`; `nil` when it has not finished by then.
+func outcome(of task: Task<Void, Never>, within seconds: Double) async -> Void? {
+    let wrapped = Task<Void, any Error> { await task.value }
+    return try? await outcome(of: wrapped, within: seconds)?.get()
+}
+
+/// Whether `condition` held within `seconds` (checked every 20 ms).
+func waitFor(seconds: Double, _ condition: () async throws -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return false
+}
+
+/// What the writers of the restart test saw.
+final class RestartTally: Sendable {
+    struct State: Sendable {
+        var acked: [String] = []
+        var increments = 0
+        var unknown = 0
+        var errors: [String] = []
+    }
+
+    private let state = Mutex(State())
+
+    func withLock<R: Sendable>(_ body: (inout State) -> R) -> R { state.withLock { body(&$0) } }
+}
+
+/// A flag one task sets and others read.
+final class StopFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}
+
+/// A session of the test's own that holds the lock on a namespace's counter row until
+/// released.
+final class RowLockHolder: Sendable {
+    let connection: PostgresConnection
+    let logger = Logger(label: "agent-memory-tests")
+
+    private init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    static func lock(namespace: String, schema: String) async throws -> RowLockHolder {
+        let holder = RowLockHolder(connection: try await TestServer.connection())
+        _ = try await holder.connection.query("BEGIN", logger: holder.logger).collect()
+        _ = try await holder.connection.query(
+            "SELECT 1 FROM \(unescaped: schema).memory_namespaces WHERE namespace = \(namespace) FOR UPDATE", logger: holder.logger
+        ).collect()
+        return holder
+    }
+
+    func release() async throws {
+        _ = try await connection.query("COMMIT", logger: logger).collect()
+        try await connection.close()
+    }
+}
