@@ -38,7 +38,7 @@ public func fuzzHTTPRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 /// Properties of any request target.
 func checkTarget(_ text: String) {
     let target = RequestTarget(text)
-    // The path is everything before the first `?` byte (not Character: defect 3).
+    // The path is everything before the first `?` byte (not Character: defect 5).
     let bytes = Array(text.utf8)
     var path = Array(bytes[..<(bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex)])
     if path.first == UInt8(ascii: "/") { path.removeFirst() }

@@ -131,11 +131,10 @@ extension PostgresMemoryStore {
     /// How many times a call is tried when its connection is lost where trying again is safe.
     static let attempts = 3
 
-    /// Runs `body` on a pooled connection outside a transaction (one statement per call is
-    /// atomic on its own). When the connection is lost, `body` runs again on another one (up
-    /// to ``attempts`` times): reads, and the idempotent deletes of maintenance, are safe to
-    /// repeat.
-    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
+    /// Runs `body` on a pooled connection outside a transaction, each statement committing on
+    /// its own: the reads, and maintenance's idempotent deletes. When the connection is lost,
+    /// `body` runs again on another one (up to ``attempts`` times), which both are safe to do.
+    func autocommit<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
         try await connect()
         return try await retrying { try await self.withSession(body) }
     }

@@ -44,7 +44,7 @@ extension PostgresMemoryStore {
     @discardableResult
     public func purgeExpired() async throws -> Int {
         let now = clockSeconds()
-        return try await read { session in
+        return try await autocommit { session in
             try await session.rows("""
                 WITH purged AS (
                     DELETE FROM memory_records
@@ -61,7 +61,7 @@ extension PostgresMemoryStore {
     public func pruneChangeLog() async throws -> Int {
         let now = clockSeconds()
         let retention = self.retention
-        return try await read { session in
+        return try await autocommit { session in
             var pruned = 0
             if let maxAge = retention.maxAge {
                 let seconds = Double(Self.nanoseconds(maxAge)) / 1e9

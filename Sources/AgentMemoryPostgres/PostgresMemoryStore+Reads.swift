@@ -9,7 +9,7 @@ extension PostgresMemoryStore {
     /// The live record under `key`, or `nil`.
     public func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {
         let now = clockSeconds()
-        return try await read { session in
+        return try await autocommit { session in
             try await session.rows("""
                 SELECT \(unescaped: Self.recordColumns) FROM memory_records
                 WHERE namespace = \(namespace.name) AND key = \(key.rawValue)
@@ -23,7 +23,7 @@ extension PostgresMemoryStore {
         guard !keys.isEmpty else { return [:] }
         let now = clockSeconds()
         let names = Array(Set(keys.map(\.rawValue)))
-        let records = try await read { session in
+        let records = try await autocommit { session in
             try await session.rows("""
                 SELECT \(unescaped: Self.recordColumns) FROM memory_records
                 WHERE namespace = \(namespace.name) AND key = ANY(\(names))
@@ -42,7 +42,7 @@ extension PostgresMemoryStore {
         let end = start.flatMap(Self.upperBound(ofPrefix:))
         // One statement text for every page: an absent bound is a NULL parameter, which the
         // planner folds away (the unnamed statement is planned with its parameter values).
-        var records = try await read { session in
+        var records = try await autocommit { session in
             try await session.rows("""
                 SELECT \(unescaped: Self.recordColumns) FROM memory_records
                 WHERE namespace = \(namespace.name)
@@ -64,7 +64,7 @@ extension PostgresMemoryStore {
     /// Namespaces with live records, by name (byte order).
     public func namespaces() async throws -> [NamespaceSummary] {
         let now = clockSeconds()
-        return try await read { session in
+        return try await autocommit { session in
             try await session.rows("""
                 SELECT namespace, count(*) FROM memory_records
                 WHERE expires_at IS NULL OR expires_at > COALESCE(to_timestamp(\(now)::float8), now())
@@ -79,7 +79,7 @@ extension PostgresMemoryStore {
     /// Changes after `since`, oldest first.
     public func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
         try ListCursor.validate(limit: limit)
-        return try await read { session in
+        return try await autocommit { session in
             try await session.rows("""
                 SELECT \(unescaped: Self.changeColumns) FROM memory_changes
                 WHERE namespace = \(namespace.name) AND sequence > \(since)
@@ -91,7 +91,7 @@ extension PostgresMemoryStore {
     /// The retained changes of `key`, oldest first.
     public func history(of key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
         try ListCursor.validate(limit: limit)
-        return try await read { session in
+        return try await autocommit { session in
             try await session.rows("""
                 SELECT \(unescaped: Self.changeColumns) FROM memory_changes
                 WHERE namespace = \(namespace.name) AND key = \(key.rawValue)

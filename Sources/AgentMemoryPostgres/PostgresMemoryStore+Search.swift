@@ -12,7 +12,7 @@ extension PostgresMemoryStore {
         // Terms hold only letters and digits; quoting keeps each one a literal lexeme.
         let tsquery = Set(terms).sorted().map { "'\($0)'" }.joined(separator: " | ")
         let now = clockSeconds()
-        return try await read { session in
+        return try await autocommit { session in
             var binds = StatementBinds()
             let options = binds.text("StartSel=[, StopSel=], MaxWords=12, MinWords=4, MaxFragments=1")
             let sql = """

@@ -10,7 +10,7 @@ extension PostgresMemoryStore {
     public func suggestKeys(near key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [String] {
         let now = clockSeconds()
         let target = key.rawValue
-        return try await read { session in
+        return try await autocommit { session in
             let found = try await Self.keys(for: KeySuggestionSearch.firstSeeks(near: target), namespace, now, session)
             let more = try await Self.keys(
                 for: KeySuggestionSearch.secondSeeks(near: target, found: found), namespace, now, session)

@@ -54,7 +54,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     let indexing: SQLiteSearchIndexing
     /// The connection `get` uses on the calling thread (GRDB's pool when it is busy).
     private let pointReader: SQLitePointReader?
-    private let writesSincePrune = Mutex(0)
+    let writesSincePrune = Mutex(0)
     private let closed = Mutex(false)
     let clock: @Sendable () -> Date
     private let logger: Logger
@@ -196,37 +196,6 @@ public final class SQLiteMemoryStore: MemoryStore {
         }
     }
 
-    /// Changes after `since`, oldest first.
-    public func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
-        try ListCursor.validate(limit: limit)
-        return try await scan { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT sequence, key, operation, version, author, time FROM memory_changes
-                WHERE namespace = ? AND sequence > ? ORDER BY sequence LIMIT ?
-                """)
-            return try Row.fetchAll(statement, arguments: [namespace.name, since, limit]).map(Self.change)
-        }
-    }
-
-    /// The retained changes of `key`, oldest first.
-    public func history(of key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
-        try ListCursor.validate(limit: limit)
-        let key = key.rawValue
-        return try await scan { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT sequence, key, operation, version, author, time FROM memory_changes
-                WHERE namespace = ? AND key = ? ORDER BY sequence DESC LIMIT ?
-                """)
-            return try Row.fetchAll(statement, arguments: [namespace.name, key, limit]).map(Self.change).reversed()
-        }
-    }
-
-    /// Polls the change log (every 100 ms) and yields new changes; other processes' writes
-    /// are seen too.
-    public func watch(in namespace: Namespace, since: Int64) -> AsyncThrowingStream<MemoryChange, any Error> {
-        pollChanges(in: namespace, since: since)
-    }
-
     /// A page of live records in key byte order (SQLite's BINARY collation compares bytes).
     public func list(in namespace: Namespace, prefix: String?, cursor: String?, limit: Int) async throws -> MemoryPage {
         try ListCursor.validate(limit: limit)
@@ -296,50 +265,6 @@ public final class SQLiteMemoryStore: MemoryStore {
 
     // MARK: - Internals
 
-    /// Counts a write toward the next prune of the change log; `true` when one is due.
-    func pruneDue() -> Bool {
-        writesSincePrune.withLock { count -> Bool in
-            count += 1
-            guard count >= 1000 else { return false }
-            count = 0
-            return true
-        }
-    }
-
-    /// Drops change-log entries beyond the retention policy.
-    public func pruneChangeLog() async throws {
-        let now = clock()
-        try await write { db in try self.pruneChanges(now: now, db: db) }
-    }
-
-    func pruneChanges(now: Date, db: Database) throws {
-        // Each namespace's last number, kept as a floor: a write numbers its change after the
-        // larger of the newest entry and this, so numbers go on even when every entry is pruned.
-        try db.execute(sql: """
-            INSERT INTO memory_namespaces (namespace, last_sequence)
-            SELECT namespace, MAX(sequence) FROM memory_changes WHERE true GROUP BY namespace
-            ON CONFLICT (namespace) DO UPDATE SET last_sequence = MAX(last_sequence, excluded.last_sequence)
-            """)
-        if let cutoff = retention.cutoff(at: now) {
-            try db.execute(sql: "DELETE FROM memory_changes WHERE time < ?", arguments: [cutoff.timeIntervalSince1970])
-        }
-        if let maxEntries = retention.maxEntriesPerNamespace {
-            for row in try Row.fetchAll(db, sql: "SELECT namespace, last_sequence FROM memory_namespaces") {
-                let last: Int64 = row["last_sequence"]
-                let namespace: String = row["namespace"]
-                try db.execute(
-                    sql: "DELETE FROM memory_changes WHERE namespace = ? AND sequence <= ?",
-                    arguments: [namespace, last - Int64(maxEntries)])
-            }
-        }
-    }
-
-    private static func change(_ row: Row) -> MemoryChange {
-        MemoryChange(
-            sequence: row["sequence"], key: row["key"], operation: MemoryChange.Operation(rawValue: row["operation"]),
-            version: row["version"], author: row["author"], time: Date(timeIntervalSince1970: row["time"]))
-    }
-
     /// A record from a row whose first columns are key, value, version, created_at,
     /// updated_at, author, expires_at (read by position: faster than by name).
     static func record(_ row: Row) throws -> MemoryRecord {
@@ -385,7 +310,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// queue, so that a scan over a large namespace never holds one of the few threads of
     /// Swift's cooperative pool (which a server's other requests need). Point reads stay on the
     /// calling thread (``read(_:)``), where they are several times faster.
-    private func scan<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func scan<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
         do {
             if readPath == .callingThread { return try readOnCallingThread(body) }
@@ -402,7 +327,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         try pool.read(body)
     }
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
         do {
             return try await writer.write(body)

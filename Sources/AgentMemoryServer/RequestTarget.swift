@@ -19,7 +19,7 @@ struct RequestTarget: Sendable {
     /// Splits on the bytes `?`, `/`, `&` and `=`, never on Characters: a separator followed
     /// by a combining mark is one Character to Swift (`/` + U+0301), and splitting on
     /// Characters would miss it and read `/memory/ns/<U+0301>key` as the list route
-    /// (defect 3 in RELIABILITY.md, found by the HTTP fuzz target).
+    /// (defect 5 in RELIABILITY.md, found by the HTTP fuzz target).
     init(_ target: String) {
         let bytes = target[...].utf8
         let path: Substring.UTF8View, queryText: Substring.UTF8View?

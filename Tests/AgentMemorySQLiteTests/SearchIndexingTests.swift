@@ -173,10 +173,11 @@ struct SearchIndexingTests {
         try Self.writeFileOfTheTriggerSchema(path)
         let store = try SQLiteMemoryStore(path: path)
         let namespace = Self.namespace
-        // The data is kept, and the index built by the triggers still answers.
+        // The data is kept, and the index built by the triggers still answers (the numbered
+        // neighbours of a hit may follow it as context, so the first hit is the one checked).
         #expect(try await store.get("old/0", in: namespace)?.value == "the quick brown fox")
-        #expect(try await store.search("fox", in: namespace, limit: 5).map(\.record.key) == ["old/0"])
-        #expect(try await store.search("jackdaw", in: namespace, limit: 5).map(\.record.key) == ["old/2"])
+        #expect(try await store.search("fox", in: namespace, limit: 5).first?.record.key == "old/0")
+        #expect(try await store.search("jackdaw", in: namespace, limit: 5).first?.record.key == "old/2")
         #expect(try await store.changes(in: namespace, since: 0, limit: 10).map(\.sequence) == [1, 2, 3])
         // The triggers are gone; writes now keep the index at commit, old entries included.
         #expect(try Self.triggers(path).isEmpty)

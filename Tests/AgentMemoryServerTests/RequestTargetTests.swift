@@ -1,7 +1,7 @@
 @testable import AgentMemoryServer
 import Testing
 
-/// The request target is split on bytes, never on Characters (defect 3 in RELIABILITY.md).
+/// The request target is split on bytes, never on Characters (defect 5 in RELIABILITY.md).
 @Suite("Request target")
 struct RequestTargetTests {
     @Test("a separator followed by a combining mark still separates")

@@ -16,7 +16,7 @@ import Testing
 struct PostgresConnectionLossTests {
     let main = try! Namespace("main")
 
-    /// Regression test for RELIABILITY.md's open defect 1: a write whose backend is killed while
+    /// Regression test for RELIABILITY.md's defect 3 (fixed): a write whose backend is killed while
     /// it waits for the namespace lock used to hang for ever (its `ROLLBACK` went to a closed
     /// connection and was never answered). Now it runs again on a new connection.
     @Test func aWriteWhoseBackendIsKilledMidTransactionIsRetriedInsteadOfHanging() async throws {

@@ -39,7 +39,7 @@ struct ContentionTests {
     }
 
     /// After `pg_terminate_backend` a store call used to hang for ever (a statement sent on a
-    /// connection the server had closed never completed: RELIABILITY.md, defect 1, fixed by
+    /// connection the server had closed never completed: RELIABILITY.md, defect 3, fixed by
     /// `StatementGuard`). The writers still get a deadline, so that a regression fails the
     /// test instead of hanging it.
     @Test("PostgreSQL: backends killed mid-run; every acknowledged write present, the counter never wrong")

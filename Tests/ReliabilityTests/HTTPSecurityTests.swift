@@ -118,8 +118,8 @@ struct HTTPSecurityTests {
         }
     }
 
-    /// `RequestTarget` splits the path on `/` and the query on `?` as Swift Characters, so a
-    /// separator followed by a combining mark (U+0300...) is not seen (latent defect 3 in
+    /// `RequestTarget` split the path on `/` and the query on `?` as Swift Characters, so a
+    /// separator followed by a combining mark (U+0300...) was not seen (defect 5, fixed, in
     /// RELIABILITY.md, found by fuzz-http-request). Through the server it is not reachable: the
     /// HTTP parser refuses a request target with raw non-ASCII bytes. This pins that: such a
     /// request is refused, or stored under exactly its key, never routed anywhere else.

@@ -118,10 +118,10 @@ struct IOFaultTests {
         #expect(try integrityCheck(path) == "ok")
     }
 
-    /// Defect 2 (RELIABILITY.md): the running store acknowledged writes into a deleted file,
+    /// Defect 4 (RELIABILITY.md): the running store acknowledged writes into a deleted file,
     /// lost when it closed. Now every commit first asks SQLite whether the file at the path is
     /// still the one open (`SQLITE_FCNTL_HAS_MOVED`) and refuses the write if not.
-    @Test("a write into a database file deleted under the running store is refused (defect 2)")
+    @Test("a write into a database file deleted under the running store is refused (defect 4)")
     func writeAfterDeletionRefused() async throws {
         let folder = try scratchDirectory("deleted-refused")
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -21,7 +21,10 @@ struct SearchIndexUpkeepTests {
         #expect(try await keys(store, "walrus") == ["a"])
         try await store.batch((0..<300).map { .put(key: MemoryKey(checked: "batch/\($0)"), value: .string("pelican number\($0)")) }, in: main)
         #expect(try await store.search("pelican", in: main, limit: 1_000).count == 300)
-        #expect(try await keys(store, "number177") == ["batch/177"])
+        // Neighbouring numbered keys may follow as context (ContextRanking); the word itself is in one record only.
+        let hits = try await store.search("number177", in: main, limit: 50)
+        #expect(hits.first?.record.key == "batch/177")
+        #expect(hits.filter { $0.record.value.stringValue?.contains("number177") == true }.map(\.record.key) == ["batch/177"])
         try await store.append("a", value: "narwhal", in: main, options: AppendOptions(separator: " "))
         #expect(try await keys(store, "narwhal") == ["a"])
         #expect(try await keys(store, "walrus") == ["a"])

@@ -1,0 +1,81 @@
+import AgentMemoryCore
+import Foundation
+import GRDB
+
+/// The change log: reading it, watching it, and pruning it to the retention policy.
+extension SQLiteMemoryStore {
+    /// Changes after `since`, oldest first.
+    public func changes(in namespace: Namespace, since: Int64, limit: Int) async throws -> [MemoryChange] {
+        try ListCursor.validate(limit: limit)
+        return try await scan { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT sequence, key, operation, version, author, time FROM memory_changes
+                WHERE namespace = ? AND sequence > ? ORDER BY sequence LIMIT ?
+                """)
+            return try Row.fetchAll(statement, arguments: [namespace.name, since, limit]).map(Self.change)
+        }
+    }
+
+    /// The retained changes of `key`, oldest first.
+    public func history(of key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [MemoryChange] {
+        try ListCursor.validate(limit: limit)
+        let key = key.rawValue
+        return try await scan { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT sequence, key, operation, version, author, time FROM memory_changes
+                WHERE namespace = ? AND key = ? ORDER BY sequence DESC LIMIT ?
+                """)
+            return try Row.fetchAll(statement, arguments: [namespace.name, key, limit]).map(Self.change).reversed()
+        }
+    }
+
+    /// Polls the change log (every 100 ms) and yields new changes; other processes' writes
+    /// are seen too.
+    public func watch(in namespace: Namespace, since: Int64) -> AsyncThrowingStream<MemoryChange, any Error> {
+        pollChanges(in: namespace, since: since)
+    }
+
+    /// Counts a write toward the next prune of the change log; `true` when one is due.
+    func pruneDue() -> Bool {
+        writesSincePrune.withLock { count -> Bool in
+            count += 1
+            guard count >= 1000 else { return false }
+            count = 0
+            return true
+        }
+    }
+
+    /// Drops change-log entries beyond the retention policy.
+    public func pruneChangeLog() async throws {
+        let now = clock()
+        try await write { db in try self.pruneChanges(now: now, db: db) }
+    }
+
+    func pruneChanges(now: Date, db: Database) throws {
+        // Each namespace's last number, kept as a floor: a write numbers its change after the
+        // larger of the newest entry and this, so numbers go on even when every entry is pruned.
+        try db.execute(sql: """
+            INSERT INTO memory_namespaces (namespace, last_sequence)
+            SELECT namespace, MAX(sequence) FROM memory_changes WHERE true GROUP BY namespace
+            ON CONFLICT (namespace) DO UPDATE SET last_sequence = MAX(last_sequence, excluded.last_sequence)
+            """)
+        if let cutoff = retention.cutoff(at: now) {
+            try db.execute(sql: "DELETE FROM memory_changes WHERE time < ?", arguments: [cutoff.timeIntervalSince1970])
+        }
+        if let maxEntries = retention.maxEntriesPerNamespace {
+            for row in try Row.fetchAll(db, sql: "SELECT namespace, last_sequence FROM memory_namespaces") {
+                let last: Int64 = row["last_sequence"]
+                let namespace: String = row["namespace"]
+                try db.execute(
+                    sql: "DELETE FROM memory_changes WHERE namespace = ? AND sequence <= ?",
+                    arguments: [namespace, last - Int64(maxEntries)])
+            }
+        }
+    }
+
+    static func change(_ row: Row) -> MemoryChange {
+        MemoryChange(
+            sequence: row["sequence"], key: row["key"], operation: MemoryChange.Operation(rawValue: row["operation"]),
+            version: row["version"], author: row["author"], time: Date(timeIntervalSince1970: row["time"]))
+    }
+}
