@@ -1,6 +1,7 @@
 import AgentMemoryCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// The change log: reading it, watching it, and pruning it to the retention policy.
 extension SQLiteMemoryStore {
