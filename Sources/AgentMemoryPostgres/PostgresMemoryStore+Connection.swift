@@ -93,10 +93,15 @@ extension PostgresMemoryStore {
         }
     }
 
+    /// How long a migration statement may take: it waits on the advisory lock while other
+    /// processes migrate the same schema, which under load outlasts a normal statement's limit.
+    static let migrationTimeout: Duration = .seconds(300)
+
     private func migrate(_ connection: PostgresConnection) async throws {
         do {
+            let timeout = max(statementTimeout, Self.migrationTimeout)
             try await PostgresMigrations.migrate(
-                PostgresSession(connection: connection, logger: logger, statements: statements, timeout: statementTimeout), schema: schema)
+                PostgresSession(connection: connection, logger: logger, statements: statements, timeout: timeout), schema: schema)
         } catch {
             throw MemoryError(
                 .storage, "Cannot prepare the PostgreSQL store \(location): the migrations failed: \(PostgresErrorText.describe(error))")

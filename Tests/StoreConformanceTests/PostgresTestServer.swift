@@ -28,7 +28,10 @@ enum PostgresTestServer {
         guard let url else { throw MemoryError(.unavailable, skipMessage) }
         var location = try PostgresStoreURL(parsing: url)
         location.schema = schema ?? newSchema()
-        return try PostgresMemoryStore(url: location, limits: limits, retention: retention, maxConnections: 4, clock: clock)
+        // A generous connect timeout: the whole suite runs in parallel against one server, and
+        // a test waiting for a free connection under load is not a failure of the store.
+        return try PostgresMemoryStore(
+            url: location, limits: limits, retention: retention, connectTimeout: .seconds(60), maxConnections: 4, clock: clock)
     }
 
     /// A new schema name, registered for cleanup.
