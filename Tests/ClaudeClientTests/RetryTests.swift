@@ -101,16 +101,17 @@ struct RetryTests {
 
     @Test("a timeout is retried, then reported")
     func timeout() async throws {
+        // The late answer comes 8 timeouts after the request, so a loaded machine cannot make it "in time".
         let server = try ScriptedMessagesServer()
         server.enqueue(
-            ScriptedResponse.message(textResponse("late")).delayed(by: .seconds(3)),
+            ScriptedResponse.message(textResponse("late")).delayed(by: .seconds(8)),
             .message(textResponse("in time")))
         let response = try await makeClient(server, timeout: .seconds(1)).createMessage(simpleRequest)
         #expect(response.text == "in time")
         #expect(server.requests.count == 2)
 
         let slow = try ScriptedMessagesServer()
-        slow.enqueue(ScriptedResponse.message(textResponse("late")).delayed(by: .seconds(3)))
+        slow.enqueue(ScriptedResponse.message(textResponse("late")).delayed(by: .seconds(8)))
         let error = await #expect(throws: ClaudeAPIError.self) {
             try await makeClient(slow, maxRetries: 0, timeout: .seconds(1)).createMessage(simpleRequest)
         }
