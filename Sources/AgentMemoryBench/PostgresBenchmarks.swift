@@ -83,26 +83,8 @@ struct PostgresBenchmarks: Sendable {
 
     /// `agent-memory recall KEY --store postgres://...` as a process, start to exit.
     func recallProcess(namespace: Namespace) async throws -> BenchMeasurement {
-        let executable = URL(fileURLWithPath: executable)
-        let arguments = ["recall", "note/0", "--store", url, "--namespace", namespace.name]
-        let clock = ContinuousClock()
-        var samples = LatencySamples(capacity: plan.processRuns)
-        var total = 0.0
-        for run in 0..<(plan.processRuns + 1) {
-            let start = clock.now
-            let status = try await ProcessBenchmark.run(executable, arguments)
-            let elapsed = clock.now - start
-            guard status == 0 else {
-                throw BenchError("bench: `\(executable.path) \(arguments.joined(separator: " "))` exited with status \(status)")
-            }
-            if run > 0 {
-                samples.append(elapsed)
-                total += elapsed.seconds
-            }
-        }
-        return BenchMeasurement(
-            name: "`agent-memory recall` process", store: "postgres", rate: Double(samples.count) / total, unit: "runs/s",
-            p50: samples.percentile(0.5), p99: samples.percentile(0.99), count: samples.count, note: "spawn to exit, µs",
+        try await ProcessBenchmark(plan: plan, executable: executable).recall(
+            key: "note/0", store: url, label: "postgres", namespace: namespace,
             target: BenchTarget(text: "< 25 ms", maximumP50: 25_000))
     }
 

@@ -9,8 +9,14 @@ struct ProcessBenchmark: Sendable {
     let executable: String
 
     func recall(storePath: String, namespace: Namespace, key: String) async throws -> BenchMeasurement {
+        try await recall(key: key, store: "sqlite:\(storePath)", label: "sqlite", namespace: namespace, target: BenchTargets.recallProcess)
+    }
+
+    /// `agent-memory recall KEY --store STORE` as a process, ``BenchPlan/processRuns`` times
+    /// after one run that warms caches; `label` names the store in the report.
+    func recall(key: String, store: String, label: String, namespace: Namespace, target: BenchTarget) async throws -> BenchMeasurement {
         let executable = URL(fileURLWithPath: executable)
-        let arguments = ["recall", key, "--store", "sqlite:\(storePath)", "--namespace", namespace.name]
+        let arguments = ["recall", key, "--store", store, "--namespace", namespace.name]
         let clock = ContinuousClock()
         var samples = LatencySamples(capacity: plan.processRuns)
         var total = 0.0
@@ -27,9 +33,9 @@ struct ProcessBenchmark: Sendable {
             }
         }
         return BenchMeasurement(
-            name: "`agent-memory recall` process", store: "sqlite", rate: Double(samples.count) / total, unit: "runs/s",
+            name: "`agent-memory recall` process", store: label, rate: Double(samples.count) / total, unit: "runs/s",
             p50: samples.percentile(0.5), p99: samples.percentile(0.99), count: samples.count,
-            note: "spawn to exit, µs", target: BenchTargets.recallProcess)
+            note: "spawn to exit, µs", target: target)
     }
 
     /// This binary: /proc/self/exe (Linux), else the bundle's executable, else argv[0].
