@@ -155,6 +155,3 @@ func matchesNamespaceRule(_ name: String) -> Bool {
 func isControl(_ scalar: Unicode.Scalar) -> Bool {
     scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
 }
-
-    }
-}
