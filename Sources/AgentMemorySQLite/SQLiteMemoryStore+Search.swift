@@ -1,4 +1,5 @@
 import AgentMemoryCore
+import AgentMemoryJSON
 import Foundation
 import GRDB
 
@@ -40,10 +41,11 @@ extension SQLiteMemoryStore {
             var records: [[UInt8]: MemoryRecord] = [:]
             for record in poolRecords.values { records[Array(record.key.utf8)] = record }
             for record in neighbours.values { records[Array(record.key.utf8)] = record }
-            let documents = records.mapValues { SearchDocument(key: $0.key, body: SearchText.body(of: $0.value), stems: stems) }
+            let matcher = QueryMatcher(stems: stems)
+            let documents = records.mapValues { matcher.document(key: $0.key, body: SearchText.body(of: $0.value)) }
             return ContextRanking.rank(pool: pool, documents: documents, statistics: statistics, limit: limit).compactMap { hit in
                 guard let record = records[hit.key] else { return nil }
-                let snippet = SearchText.hitSnippet(stems: stems, key: record.key, body: SearchText.body(of: record.value))
+                let snippet = matcher.hitSnippet(key: record.key, body: SearchText.body(of: record.value))
                 return SearchHit(record: record, score: hit.score, snippet: snippet)
             }
         }
@@ -90,15 +92,16 @@ extension SQLiteMemoryStore {
             SELECT rowid, bm25(memory_fts, 2.0, 1.0) AS rank FROM memory_fts WHERE memory_fts MATCH ?
             ORDER BY rank LIMIT ?
             """), arguments: [match, depth]).map { (id: $0[0] as Int64, rank: $0[1] as Double) }
-        let owner = try db.cachedStatement(sql: """
-            SELECT key FROM memory_records WHERE id = ? AND namespace = ? AND (expires_at IS NULL OR expires_at > ?)
-            """)
-        var kept: [(id: Int64, rank: Double, key: String)] = []
-        for hit in top {
-            if let key = try String.fetchOne(owner, arguments: [hit.id, namespace.name, now]) {
-                kept.append((hit.id, hit.rank, key))
-            }
-        }
+        // The owners of the top rows, in one statement (the ids as a JSON array: one cached
+        // statement whatever their number). `+namespace`: look the ids up by rowid; on the
+        // namespace index the planner would scan the whole namespace.
+        let owners = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT id, key FROM memory_records
+            WHERE id IN (SELECT value FROM json_each(?)) AND +namespace = ? AND (expires_at IS NULL OR expires_at > ?)
+            """), arguments: [Self.jsonArray(top.map { $0.id.databaseValue }), namespace.name, now])
+        var keys: [Int64: String] = [:]
+        for row in owners { keys[row[0]] = row[1] }
+        let kept = top.compactMap { hit in keys[hit.id].map { (id: hit.id, rank: hit.rank, key: $0) } }
         // Fewer than `limit` kept while the index had more matches: others may be further down.
         guard kept.count >= limit || top.count < depth else { return nil }
         // Equal ranks at the cut could hide a row that sorts first by key: then the full ranking decides.
@@ -127,19 +130,34 @@ extension SQLiteMemoryStore {
         _ column: String, _ values: [DatabaseValue], in namespace: Namespace, now: Double, db: Database
     ) throws -> [DatabaseValue: MemoryRecord] {
         guard !values.isEmpty else { return [:] }
-        let placeholders = Array(repeating: "?", count: values.count).joined(separator: ", ")
-        let statement = try db.makeStatement(sql: """
+        // The values as one JSON array, so the statement is prepared once per connection. Ids
+        // are looked up by rowid (`+namespace` keeps the planner off the namespace index, which
+        // would scan the namespace), keys by the (namespace, key) index.
+        let namespaceTerm = column == "id" ? "+namespace" : "namespace"
+        let statement = try db.cachedStatement(sql: """
             SELECT key, value, version, created_at, updated_at, author, expires_at, \(column) FROM memory_records
-            WHERE namespace = ? AND \(column) IN (\(placeholders)) AND (expires_at IS NULL OR expires_at > ?)
+            WHERE \(namespaceTerm) = ? AND \(column) IN (SELECT value FROM json_each(?)) AND (expires_at IS NULL OR expires_at > ?)
             """)
-        var arguments: [(any DatabaseValueConvertible)?] = [namespace.name]
-        arguments += values.map { $0 }
-        arguments.append(now)
+        let arguments: StatementArguments = [namespace.name, jsonArray(values), now]
         var found: [DatabaseValue: MemoryRecord] = [:]
-        for row in try Row.fetchAll(statement, arguments: StatementArguments(arguments)) {
+        for row in try Row.fetchAll(statement, arguments: arguments) {
             found[row[7] as DatabaseValue] = try record(row)
         }
         return found
+    }
+
+    /// A JSON array of `values` (integers or strings), for `IN (SELECT value FROM json_each(?))`.
+    private static func jsonArray(_ values: [DatabaseValue]) -> String {
+        var text = "["
+        for (index, value) in values.enumerated() {
+            if index > 0 { text += "," }
+            switch value.storage {
+            case .int64(let number): text += String(number)
+            case .string(let string): text += JSONValue.string(string).jsonString()
+            default: text += "null"
+            }
+        }
+        return text + "]"
     }
 
     /// BM25's collection statistics from the FTS5 index (the whole index: every namespace):

@@ -35,3 +35,39 @@ struct SearchTextTests {
         #expect(SearchText.snippet(terms: ["zebra"], text: "She adopted two cats") == nil)
     }
 }
+
+@Suite("Query matcher")
+struct QueryMatcherTests {
+    /// The byte path (plain ASCII) and the `String` path (any other text) give the same
+    /// documents and snippets as the definition: every word of ``SearchText/terms(of:)``,
+    /// stemmed, compared with the query's stems.
+    @Test(arguments: [
+        "She painted a painting; paints daily", "notes.painting", "Paint-ing, PAINTS\tand\npainter\r\nx86 2024",
+        "Café painting über paints", "", "  ?! ", "painting", "daily daily daily", "zebras and a zebra",
+    ])
+    func documentsMatchTheDefinition(text: String) {
+        let stems = ["paint", "daili", "zebra", "x86"]
+        let document = QueryMatcher(stems: stems).document(key: text, body: text)
+        let words = SearchText.terms(of: text)
+        var counts = [Double](repeating: 0, count: stems.count)
+        for word in words { if let index = stems.firstIndex(of: PorterStemmer.stem(word)) { counts[index] += 3 } }
+        #expect(document.length == 2 * words.count)
+        #expect(document.counts == counts)
+    }
+
+    @Test func snippetsMarkStemsAndPrefixesOnBothPaths() {
+        let matcher = QueryMatcher(stems: ["adopt", "cat"])
+        #expect(matcher.snippet("She adopted two cats") == "She [adopted] two [cats]")
+        #expect(matcher.snippet("Élise adopted two cats") == SearchText.snippet(terms: ["adopt", "cat"], text: "Élise adopted two cats"))
+        #expect(matcher.snippet("Élise adopted two cats") == "Élise [adopted] two [cats]")
+        #expect(matcher.snippet("nothing here") == nil)
+        // Ten words around the first match, elided ends marked; a word that starts with a stem is marked.
+        let long = "one two three four five six seven catalogue eight nine ten eleven twelve thirteen"
+        #expect(matcher.snippet(long) == "…four five six seven [catalogue] eight nine ten eleven twelve…")
+        #expect(matcher.snippet(long) == SearchText.snippet(terms: ["adopt", "cat"], text: long))
+        #expect(matcher.snippet("a\tcat\r\nadopts") == "a [cat] [adopts]")
+        // A hit found through its neighbours shows the value's first words.
+        #expect(matcher.hitSnippet(key: "k", body: "no match at all") == "no match at all")
+        #expect(matcher.hitSnippet(key: "cat/1", body: "no match at all") == "[cat/1]")
+    }
+}

@@ -136,21 +136,10 @@ package struct SearchDocument: Sendable {
         self.counts = counts
     }
 
-    /// The document of a record's key and value for the query `stems` (words are stemmed only
-    /// when they start like one of the stems: a stem differs from its word only at the end).
+    /// The document of a record's key and value for the query `stems` (see ``QueryMatcher``;
+    /// a search makes one matcher for all the records it reads).
     package init(key: String, body: String, stems: [String]) {
-        let keyWords = SearchText.terms(of: key)
-        let valueWords = SearchText.terms(of: body)
-        length = keyWords.count + valueWords.count
-        counts = [Double](repeating: 0, count: stems.count)
-        let heads = stems.map { String($0.prefix(max(1, $0.count - 3))) }
-        func add(_ word: String, _ weight: Double) {
-            guard heads.contains(where: { word.hasPrefix($0) }) else { return }
-            let stem = PorterStemmer.stem(word)
-            if let index = stems.firstIndex(of: stem) { counts[index] += weight }
-        }
-        for word in keyWords { add(word, 2) }
-        for word in valueWords { add(word, 1) }
+        self = QueryMatcher(stems: stems).document(key: key, body: body)
     }
 }
 

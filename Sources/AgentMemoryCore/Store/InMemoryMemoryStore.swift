@@ -152,9 +152,10 @@ public actor InMemoryMemoryStore: MemoryStore {
             if isLive(byteKey), let document = index.document(byteKey, ids) { documents[key] = document }
         }
         let ranked = ContextRanking.rank(pool: pool, documents: documents, statistics: index.statistics(ids), limit: limit)
+        let matcher = QueryMatcher(stems: stems)
         return ranked.compactMap { hit in
             guard let record = space.records[ByteKey(bytes: hit.key)]?.record else { return nil }
-            let snippet = SearchText.hitSnippet(stems: stems, key: record.key, body: SearchText.body(of: record.value))
+            let snippet = matcher.hitSnippet(key: record.key, body: SearchText.body(of: record.value))
             return SearchHit(record: record, score: hit.score, snippet: snippet)
         }
     }

@@ -7,7 +7,14 @@
 package enum PorterStemmer {
     /// The stem of `word`.
     package static func stem(_ word: String) -> String {
-        var letters = Array(word.utf8)
+        let letters = Array(word.utf8)
+        guard letters.count > 2, letters.allSatisfy({ $0 >= 0x61 && $0 <= 0x7A }) else { return word }
+        return String(decoding: stem(bytes: letters), as: UTF8.self)
+    }
+
+    /// The stem of `word`'s UTF-8 bytes (``stem(_:)`` without making `String`s).
+    package static func stem(bytes word: [UInt8]) -> [UInt8] {
+        var letters = word
         guard letters.count > 2, letters.allSatisfy({ $0 >= 0x61 && $0 <= 0x7A }) else { return word }
         step1a(&letters)
         step1b(&letters)
@@ -16,7 +23,7 @@ package enum PorterStemmer {
         step3(&letters)
         step4(&letters)
         step5(&letters)
-        return String(decoding: letters, as: UTF8.self)
+        return letters
     }
 
     // MARK: - Measures

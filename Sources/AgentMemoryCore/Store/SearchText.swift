@@ -78,14 +78,6 @@ package enum SearchText {
         return queryTerms(of: query).map(PorterStemmer.stem).filter { seen.insert($0).inserted }
     }
 
-    /// The snippet of a hit: its value around the query's words, else its key around them, else
-    /// the value's first words (a record found through its neighbours may hold none of them).
-    package static func hitSnippet(stems: [String], key: String, body: String) -> String {
-        if let snippet = snippet(terms: stems, text: body) ?? snippet(terms: stems, text: key) { return snippet }
-        let words = body.split(whereSeparator: { $0.isWhitespace })
-        return words.prefix(10).joined(separator: " ") + (words.count > 10 ? "…" : "")
-    }
-
     /// The words of a query that carry its topic: its terms without stop words (all of its
     /// terms when every one is a stop word), each once, in order.
     package static func queryTerms(of query: String) -> [String] {
