@@ -32,15 +32,11 @@ extension SQLiteMemoryStore {
             let statistics = try Self.statistics(quoted, db: db)
             let ranked = try Self.pool(quoted, statistics, in: namespace, now: now, limit: poolLimit, db: db)
             guard !ranked.isEmpty else { return [] }
-            let poolRecords = try Self.liveRecords(
-                "id", ranked.map(\.id.databaseValue), in: namespace, now: now, db: db)
-            let pool = ranked.compactMap { poolRecords[$0.id.databaseValue].map { Array($0.key.utf8) } }
-            let neighbours = try Self.liveRecords(
-                "key", ContextRanking.keysToRead(around: pool).map { String(decoding: $0, as: UTF8.self).databaseValue },
-                in: namespace, now: now, db: db)
+            // The pool and its neighbours in one read by key (the pool's keys came with its ranking).
+            let pool = ranked.map { Array($0.key.utf8) }
+            let keys = ranked.map(\.key) + ContextRanking.keysToRead(around: pool).map { String(decoding: $0, as: UTF8.self) }
             var records: [[UInt8]: MemoryRecord] = [:]
-            for record in poolRecords.values { records[Array(record.key.utf8)] = record }
-            for record in neighbours.values { records[Array(record.key.utf8)] = record }
+            for record in try Self.liveRecords(keys, in: namespace, now: now, db: db) { records[Array(record.key.utf8)] = record }
             let matcher = QueryMatcher(stems: stems)
             let documents = records.mapValues { matcher.document(key: $0.key, body: SearchText.body(of: $0.value)) }
             return ContextRanking.rank(pool: pool, documents: documents, statistics: statistics, limit: limit).compactMap { hit in
@@ -63,7 +59,7 @@ extension SQLiteMemoryStore {
     /// idf × (k1 + 1) a word): then no row holding only common words could be among them.
     private static func pool(
         _ quoted: [String], _ statistics: SearchStatistics, in namespace: Namespace, now: Double, limit: Int, db: Database
-    ) throws -> [(id: Int64, rank: Double)] {
+    ) throws -> [(id: Int64, rank: Double, key: String)] {
         let rare = quoted.indices.filter { statistics.documentFrequencies[$0] < commonWordRows }
         if !rare.isEmpty, rare.count < quoted.count {
             let match = rare.map { quoted[$0] }.sorted().joined(separator: " OR ")
@@ -86,7 +82,7 @@ extension SQLiteMemoryStore {
     /// the top of the whole index holds too few of them to be sure.
     private static func rankInWholeIndex(
         _ match: String, in namespace: Namespace, now: Double, limit: Int, db: Database
-    ) throws -> [(id: Int64, rank: Double)]? {
+    ) throws -> [(id: Int64, rank: Double, key: String)]? {
         let depth = limit * 2 + 10
         let top = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT rowid, bm25(memory_fts, 2.0, 1.0) AS rank FROM memory_fts WHERE memory_fts MATCH ?
@@ -107,43 +103,32 @@ extension SQLiteMemoryStore {
         // Equal ranks at the cut could hide a row that sorts first by key: then the full ranking decides.
         if top.count == depth, let last = top.last, kept.count >= limit, kept[limit - 1].rank == last.rank { return nil }
         let ordered = kept.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        return ordered.prefix(limit).map { (id: $0.id, rank: $0.rank) }
+        return Array(ordered.prefix(limit))
     }
 
     /// The best `limit` live rows of `namespace`, ranked with the join to the records.
     private static func rankWithJoin(
         _ match: String, in namespace: Namespace, now: Double, limit: Int, db: Database
-    ) throws -> [(id: Int64, rank: Double)] {
+    ) throws -> [(id: Int64, rank: Double, key: String)] {
         let ranking = try db.cachedStatement(sql: """
-            SELECT memory_fts.rowid, bm25(memory_fts, 2.0, 1.0) AS rank
+            SELECT memory_fts.rowid, bm25(memory_fts, 2.0, 1.0) AS rank, r.key
             FROM memory_fts JOIN memory_records r ON r.id = memory_fts.rowid
             WHERE memory_fts MATCH ? AND r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
             ORDER BY rank, r.key LIMIT ?
             """)
         return try Row.fetchAll(ranking, arguments: [match, namespace.name, now, limit]).map { row in
-            (id: row[0] as Int64, rank: row[1] as Double)
+            (id: row[0] as Int64, rank: row[1] as Double, key: row[2] as String)
         }
     }
 
-    /// The live records of `namespace` whose `column` (`id` or `key`) is among `values`, by that value.
-    private static func liveRecords(
-        _ column: String, _ values: [DatabaseValue], in namespace: Namespace, now: Double, db: Database
-    ) throws -> [DatabaseValue: MemoryRecord] {
-        guard !values.isEmpty else { return [:] }
-        // The values as one JSON array, so the statement is prepared once per connection. Ids
-        // are looked up by rowid (`+namespace` keeps the planner off the namespace index, which
-        // would scan the namespace), keys by the (namespace, key) index.
-        let namespaceTerm = column == "id" ? "+namespace" : "namespace"
+    /// The live records of `namespace` among `keys` (one cached statement: the keys go as a JSON array).
+    private static func liveRecords(_ keys: [String], in namespace: Namespace, now: Double, db: Database) throws -> [MemoryRecord] {
+        guard !keys.isEmpty else { return [] }
         let statement = try db.cachedStatement(sql: """
-            SELECT key, value, version, created_at, updated_at, author, expires_at, \(column) FROM memory_records
-            WHERE \(namespaceTerm) = ? AND \(column) IN (SELECT value FROM json_each(?)) AND (expires_at IS NULL OR expires_at > ?)
+            SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
+            WHERE namespace = ? AND key IN (SELECT value FROM json_each(?)) AND (expires_at IS NULL OR expires_at > ?)
             """)
-        let arguments: StatementArguments = [namespace.name, jsonArray(values), now]
-        var found: [DatabaseValue: MemoryRecord] = [:]
-        for row in try Row.fetchAll(statement, arguments: arguments) {
-            found[row[7] as DatabaseValue] = try record(row)
-        }
-        return found
+        return try Row.fetchAll(statement, arguments: [namespace.name, jsonArray(keys.map(\.databaseValue)), now]).map(record)
     }
 
     /// A JSON array of `values` (integers or strings), for `IN (SELECT value FROM json_each(?))`.
@@ -169,7 +154,7 @@ extension SQLiteMemoryStore {
         var tokens = 0
         // FTS5's averages record (rowid 1 of its data table): varints of the row count, then
         // of each column's token count.
-        if let block = try Data.fetchOne(db, sql: "SELECT block FROM memory_fts_data WHERE id = 1") {
+        if let block = try Data.fetchOne(db.cachedStatement(sql: "SELECT block FROM memory_fts_data WHERE id = 1")) {
             var bytes = Array(block)[...]
             documents = Int(fts5Varint(&bytes) ?? 0)
             while let count = fts5Varint(&bytes) { tokens += Int(count) }

@@ -71,3 +71,12 @@ struct QueryMatcherTests {
         #expect(matcher.hitSnippet(key: "cat/1", body: "no match at all") == "[cat/1]")
     }
 }
+
+extension QueryMatcherTests {
+    @Test func aHitWithoutTheQueryWordsShowsItsFirstTenWords() {
+        let matcher = QueryMatcher(stems: ["zebra"])
+        #expect(matcher.hitSnippet(key: "k/1", body: "one  two\tthree\nfour five six seven eight nine ten eleven") == "one two three four five six seven eight nine ten…")
+        #expect(matcher.hitSnippet(key: "k/1", body: "une deux trois été") == "une deux trois été")
+        #expect(matcher.hitSnippet(key: "k/1", body: "") == "")
+    }
+}

@@ -49,12 +49,18 @@ package enum ContextRanking {
         keys.reserveCapacity(2 * reach)
         for distance in 1...max(1, reach) {
             for neighbour in [number - distance, number + distance] where neighbour >= 0 {
-                var digits = Array(String(neighbour).utf8)
-                if padded, digits.count < width { digits.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - digits.count), at: 0) }
+                // The number's digits, written backwards into the key's tail (no `String`).
+                var digits: [UInt8] = []
+                var rest = neighbour
+                repeat {
+                    digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
+                    rest /= 10
+                } while rest > 0
+                if padded, digits.count < width { digits.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - digits.count)) }
                 var key = [UInt8]()
                 key.reserveCapacity(bytes.count + 1)
                 key += bytes[..<first]
-                key += digits
+                key += digits.reversed()
                 key += bytes[(last + 1)...]
                 keys.append(key)
             }

@@ -70,8 +70,15 @@ package enum PorterStemmer {
     }
 
     private static func ends(_ word: [UInt8], _ suffix: String) -> Bool {
-        let bytes = Array(suffix.utf8)
-        return word.count >= bytes.count && word[(word.count - bytes.count)...].elementsEqual(bytes)
+        // Compared in place: the suffixes are short literals, stored inline (no array made).
+        let count = suffix.utf8.count
+        guard word.count >= count else { return false }
+        var index = word.count - count
+        for byte in suffix.utf8 {
+            guard word[index] == byte else { return false }
+            index += 1
+        }
+        return true
     }
 
     private static func replace(_ word: inout [UInt8], _ suffix: String, with replacement: String) {

@@ -70,7 +70,17 @@ package struct QueryMatcher: Sendable {
     private static func forEachASCIITerm(
         _ text: some Collection<UInt8>, buffer: inout [UInt8], _ body: ([UInt8]) -> Void
     ) -> Bool {
-        guard text.allSatisfy({ $0 < 0x80 }) else { return false }
+        let scanned = text.withContiguousStorageIfAvailable { bytes in
+            forEachASCIITerm(bytes, buffer: &buffer, body)
+        }
+        return scanned ?? forEachASCIITerm(Array(text), buffer: &buffer, body)
+    }
+
+    /// ``forEachASCIITerm(_:buffer:_:)`` on contiguous bytes.
+    private static func forEachASCIITerm(
+        _ text: UnsafeBufferPointer<UInt8>, buffer: inout [UInt8], _ body: ([UInt8]) -> Void
+    ) -> Bool {
+        for byte in text where byte >= 0x80 { return false }
         buffer.removeAll(keepingCapacity: true)
         for byte in text {
             switch byte {
@@ -87,14 +97,24 @@ package struct QueryMatcher: Sendable {
         return true
     }
 
+    /// ``forEachASCIITerm(_:buffer:_:)`` on an array's bytes.
+    private static func forEachASCIITerm(_ text: [UInt8], buffer: inout [UInt8], _ body: ([UInt8]) -> Void) -> Bool {
+        text.withUnsafeBufferPointer { forEachASCIITerm($0, buffer: &buffer, body) }
+    }
+
     // MARK: - Snippets
 
     /// The snippet of a hit: its value around the query's words, else its key around them, else
     /// the value's first words (a record found through its neighbours may hold none of them).
     package func hitSnippet(key: String, body: String) -> String {
         if let snippet = snippet(body) ?? snippet(key) { return snippet }
-        let words = body.split(whereSeparator: { $0.isWhitespace })
-        return words.prefix(10).joined(separator: " ") + (words.count > 10 ? "…" : "")
+        guard body.utf8.allSatisfy({ $0 < 0x80 }) else {
+            let words = body.split(whereSeparator: { $0.isWhitespace })
+            return words.prefix(10).joined(separator: " ") + (words.count > 10 ? "…" : "")
+        }
+        let bytes = Array(body.utf8)
+        let words = Self.words(bytes)
+        return words.prefix(10).map { String(decoding: bytes[$0], as: UTF8.self) }.joined(separator: " ") + (words.count > 10 ? "…" : "")
     }
 
     /// Up to ten words of `text` around the first marked word (see ``marks(_:)``), marked words
@@ -102,18 +122,7 @@ package struct QueryMatcher: Sendable {
     package func snippet(_ text: String) -> String? {
         guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return SearchText.snippet(terms: stems, text: text) }
         let bytes = Array(text.utf8)
-        // Words are separated by ASCII white space (what `Character.isWhitespace` is in ASCII).
-        var words: [Range<Int>] = []
-        var start: Int?
-        for (index, byte) in bytes.enumerated() {
-            if byte == 0x20 || (0x09...0x0D).contains(byte) {
-                if let first = start { words.append(first..<index) }
-                start = nil
-            } else if start == nil {
-                start = index
-            }
-        }
-        if let first = start { words.append(first..<bytes.count) }
+        let words = Self.words(bytes)
         var term: [UInt8] = []
         term.reserveCapacity(32)
         func isMarked(_ word: Range<Int>) -> Bool {
@@ -134,5 +143,22 @@ package struct QueryMatcher: Sendable {
             pieces.append(index == first || (index > first && isMarked(words[index])) ? "[\(word)]" : word)
         }
         return (from > 0 ? "…" : "") + pieces.joined(separator: " ") + (end < words.count ? "…" : "")
+    }
+
+    /// The words of ASCII text: runs of bytes between ASCII white space (what
+    /// `Character.isWhitespace` is in ASCII).
+    private static func words(_ bytes: [UInt8]) -> [Range<Int>] {
+        var words: [Range<Int>] = []
+        var start: Int?
+        for (index, byte) in bytes.enumerated() {
+            if byte == 0x20 || (0x09...0x0D).contains(byte) {
+                if let first = start { words.append(first..<index) }
+                start = nil
+            } else if start == nil {
+                start = index
+            }
+        }
+        if let first = start { words.append(first..<bytes.count) }
+        return words
     }
 }
