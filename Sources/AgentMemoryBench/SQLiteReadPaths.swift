@@ -4,7 +4,7 @@ import Foundation
 
 extension StoreBenchmarks {
     /// Get, list and search through each of the SQLite store's read paths (issue 9): on the
-    /// calling thread, and on GRDB's reader queue (an async hop per read, but no thread of
+    /// calling thread, and on the store's read queue (an async hop per read, but no thread of
     /// Swift's cooperative pool held while SQLite works). Runs on the filled file at `path`.
     func readPaths(path: String) async throws -> [BenchMeasurement] {
         var results: [BenchMeasurement] = []

@@ -2,6 +2,7 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
 import GRDB
+import Synchronization
 
 extension SQLiteMemoryStore {
     /// Ranked full-text search: FTS5 (Porter stemming, bm25 with key matches weighted double)
@@ -28,8 +29,9 @@ extension SQLiteMemoryStore {
         let quoted = words.map { "\"\($0.word.replacingOccurrences(of: "\"", with: "\"\""))\"" }
         let now = clock().timeIntervalSince1970
         let poolLimit = ContextRanking.poolLimit(for: limit)
-        return try await read { db in
+        let body: @Sendable (Database) throws -> [SearchHit] = { db in
             let statistics = try Self.statistics(quoted, db: db)
+            self.searchIndexIsLarge.store(statistics.documents >= Self.largeSearchIndex, ordering: .relaxed)
             let ranked = try Self.pool(quoted, statistics, in: namespace, now: now, limit: poolLimit, db: db)
             guard !ranked.isEmpty else { return [] }
             // The pool and its neighbours in one read by key (the pool's keys came with its ranking).
@@ -45,6 +47,9 @@ extension SQLiteMemoryStore {
                 return SearchHit(record: record, score: hit.score, snippet: snippet)
             }
         }
+        // See ``ReadPath/automatic``: the size seen by the previous search decides.
+        if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) { return try await scan(body) }
+        return try await read(body)
     }
 
     /// Matches of a word counted exactly up to this many; a word in more rows is common, its

@@ -28,17 +28,25 @@ public final class SQLiteMemoryStore: MemoryStore {
         case normal = "NORMAL"
     }
 
-    /// Where reads run: on the task's own thread, or on GRDB's reader queue.
+    /// Where reads run: on the task's own thread, or on a Dispatch queue off Swift's
+    /// cooperative pool (one hop there and back, tens of microseconds).
     public enum ReadPath: String, Sendable, Hashable {
-        /// Point reads (`get`, `search`) on the calling thread, where they are several times
-        /// faster; listings, the change log and namespaces on the reader queue, so that a long
-        /// scan never holds a thread of Swift's cooperative pool (the default, suited to servers).
+        /// Reads bounded by their result on the calling thread, where they are several times
+        /// faster: `get`, a `list` page (an index range of `limit` rows), and `search` while the
+        /// full-text index is small; searches over a large index (``largeSearchIndex`` rows or
+        /// more: every row matching a query word is ranked), the change log, history and
+        /// namespaces on the queue, so that a long read never holds a thread of the cooperative
+        /// pool. The default, suited to servers.
         case automatic
         /// Every read on the calling thread.
         case callingThread
-        /// Every read on GRDB's reader queue.
+        /// Every read on the queue.
         case readerQueue
     }
+
+    /// Rows in the full-text index from which ``ReadPath/automatic`` runs searches on the queue
+    /// (a search ranks every row holding one of its words: milliseconds at this size).
+    public static let largeSearchIndex = 50_000
 
     /// The file this store uses.
     public let path: String
@@ -56,6 +64,8 @@ public final class SQLiteMemoryStore: MemoryStore {
     private let pointReader: SQLitePointReader?
     let writesSincePrune = Mutex(0)
     private let closed = Mutex(false)
+    /// Whether the last search saw a full-text index of ``largeSearchIndex`` rows or more.
+    let searchIndexIsLarge = Atomic(false)
     let clock: @Sendable () -> Date
     private let logger: Logger
 
@@ -223,7 +233,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         _ = arguments.append(contentsOf: [limit + 1])
         let finalSQL = sql
         let finalArguments = arguments
-        var records = try await scan { db in
+        var records = try await read { db in
             // A cursor reuses one row instead of copying every row first.
             let rows = try Row.fetchCursor(db.cachedStatement(sql: finalSQL), arguments: finalArguments)
             var records: [MemoryRecord] = []
@@ -292,8 +302,8 @@ public final class SQLiteMemoryStore: MemoryStore {
         return nil
     }
 
-    /// Reads on the calling thread: a WAL reader never waits for writers, and skipping the hop
-    /// to GRDB's queue makes a `get` several times faster.
+    /// Reads bounded by their result (see ``ReadPath/automatic``): on the calling thread, where
+    /// a WAL reader never waits for writers and no hop is paid.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         if readPath == .readerQueue { return try await scan(body) }
         try checkOpen()
@@ -306,21 +316,30 @@ public final class SQLiteMemoryStore: MemoryStore {
         }
     }
 
-    /// Reads that may take long (listings, the change log, namespaces): on GRDB's reader
-    /// queue, so that a scan over a large namespace never holds one of the few threads of
-    /// Swift's cooperative pool (which a server's other requests need). Point reads stay on the
-    /// calling thread (``read(_:)``), where they are several times faster.
+    /// Reads that may take long (the change log, history, namespaces, searches of a large
+    /// index): on ``scanQueue``, so that they never hold one of the few threads of Swift's
+    /// cooperative pool (which a server's other requests need).
     func scan<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
         do {
             if readPath == .callingThread { return try readOnCallingThread(body) }
-            return try await pool.read(body)
+            // GRDB's synchronous read on a queue of our own: one hop there and one back
+            // (GRDB's async read costs several times more per call; bench: "reader queue" rows).
+            return try await withCheckedThrowingContinuation { continuation in
+                Self.scanQueue.async {
+                    continuation.resume(with: Result { try self.readOnCallingThread(body) })
+                }
+            }
         } catch let error as MemoryError {
             throw error
         } catch {
             throw MemoryError(.storage, "SQLite read failed (\(path)): \(Self.describe(error))")
         }
     }
+
+    /// Where long reads run: threads of Dispatch's own, not of Swift's cooperative pool. A read
+    /// waits there for one of GRDB's readers when all are busy.
+    private static let scanQueue = DispatchQueue(label: "AgentMemory.sqlite.scan", qos: .userInitiated, attributes: .concurrent)
 
     /// GRDB's synchronous read (from a synchronous context, so the async overload is not chosen).
     private func readOnCallingThread<T>(_ body: (Database) throws -> T) throws -> T {

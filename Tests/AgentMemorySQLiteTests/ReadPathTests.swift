@@ -1,0 +1,65 @@
+import AgentMemoryCore
+import AgentMemoryJSON
+import Foundation
+import Synchronization
+import Testing
+
+@testable import AgentMemorySQLite
+
+/// The three read paths (calling thread, queue, automatic) read the same file the same way:
+/// equal results for every kind of read, and a search of a large index moves to the queue.
+@Suite("SQLite read paths")
+struct ReadPathTests {
+    static let namespace = try! Namespace("paths")
+
+    /// Every kind of read, as one comparable value.
+    static func reads(_ store: SQLiteMemoryStore) async throws -> [String] {
+        let namespace = Self.namespace
+        var results: [String] = []
+        results.append("\(try await store.get("turn/0003", in: namespace)?.value as Any)")
+        let page = try await store.list(in: namespace, prefix: "turn/", cursor: nil, limit: 3)
+        results.append(page.records.map(\.key).joined(separator: ",") + " next=\(page.nextCursor ?? "-")")
+        let next = try await store.list(in: namespace, prefix: "turn/", cursor: page.nextCursor, limit: 3)
+        results.append(next.records.map(\.key).joined(separator: ","))
+        for hit in try await store.search("concert birthday", in: namespace, limit: 5) {
+            results.append("\(hit.record.key) \(hit.score) \(hit.snippet)")
+        }
+        results.append(try await store.changes(in: namespace, since: 0, limit: 4).map { "\($0.sequence) \($0.key)" }.joined(separator: ","))
+        results.append(try await store.namespaces().map { "\($0.namespace.name)=\($0.recordCount)" }.joined(separator: ","))
+        return results
+    }
+
+    @Test func everyPathReadsTheSame() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let texts = [
+            "Melanie: we celebrated my daughter's birthday with a concert", "Caroline: who played?", "Melanie: Matt Patterson, live",
+            "Caroline: I went hiking on Sunday", "Melanie: the lake was frozen", "Caroline: a concert next week?", "Melanie: yes, jazz",
+        ]
+        let writer = try SQLiteMemoryStore(path: path)
+        for (index, text) in texts.enumerated() {
+            try await writer.put(try MemoryKey(String(format: "turn/%04d", index)), value: .string(text), in: Self.namespace)
+        }
+        try await writer.close()
+
+        var all: [[String]] = []
+        for readPath in [SQLiteMemoryStore.ReadPath.callingThread, .readerQueue, .automatic] {
+            let store = try SQLiteMemoryStore(path: path, readPath: readPath)
+            all.append(try await Self.reads(store))
+            if readPath == .automatic {
+                // A small index: searches stay on the calling thread...
+                let small = !store.searchIndexIsLarge.load(ordering: .relaxed)
+                #expect(small)
+                // ...and once a search has seen a large one, they run on the queue, alike.
+                store.searchIndexIsLarge.store(true, ordering: .relaxed)
+                all.append(try await Self.reads(store))
+                let seenSmallAgain = !store.searchIndexIsLarge.load(ordering: .relaxed)
+                #expect(seenSmallAgain)
+            }
+            try await store.close()
+        }
+        #expect(all[0].count == 10)
+        #expect(all[0][1] == "turn/0000,turn/0001,turn/0002 next=\(ListCursor.encode(afterKey: "turn/0002"))")
+        #expect(all[0][3].hasPrefix("turn/0000 "))
+        for other in all.dropFirst() { #expect(other == all[0]) }
+    }
+}
