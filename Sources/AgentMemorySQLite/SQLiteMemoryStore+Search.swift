@@ -26,7 +26,7 @@ extension SQLiteMemoryStore {
         guard !words.isEmpty else { return [] }
         let stems = words.map(\.stem)
         // Each word is quoted so that FTS5 syntax in the query is taken literally; any word may match.
-        let quoted = words.map { "\"\($0.word.replacingOccurrences(of: "\"", with: "\"\""))\"" }
+        let quoted = words.map { word in "\"" + word.word.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\"" }
         let now = clock().timeIntervalSince1970
         let poolLimit = ContextRanking.poolLimit(for: limit)
         let body: @Sendable (Database) throws -> [SearchHit] = { db in
@@ -37,12 +37,12 @@ extension SQLiteMemoryStore {
             // The pool and its neighbours in one read by key (the pool's keys came with its ranking).
             let pool = ranked.map { Array($0.key.utf8) }
             let keys = ranked.map(\.key) + ContextRanking.keysToRead(around: pool).map { String(decoding: $0, as: UTF8.self) }
-            var records: [[UInt8]: MemoryRecord] = [:]
-            for record in try Self.liveRecords(keys, in: namespace, now: now, db: db) { records[Array(record.key.utf8)] = record }
+            var records: [ByteKey: MemoryRecord] = [:]
+            for record in try Self.liveRecords(keys, in: namespace, now: now, db: db) { records[ByteKey(record.key)] = record }
             let matcher = QueryMatcher(stems: stems)
             let documents = records.mapValues { matcher.document(key: $0.key, body: SearchText.body(of: $0.value)) }
             return ContextRanking.rank(pool: pool, documents: documents, statistics: statistics, limit: limit).compactMap { hit in
-                guard let record = records[hit.key] else { return nil }
+                guard let record = records[ByteKey(bytes: hit.key)] else { return nil }
                 let snippet = matcher.hitSnippet(key: record.key, body: SearchText.body(of: record.value))
                 return SearchHit(record: record, score: hit.score, snippet: snippet)
             }
@@ -89,20 +89,18 @@ extension SQLiteMemoryStore {
         _ match: String, in namespace: Namespace, now: Double, limit: Int, db: Database
     ) throws -> [(id: Int64, rank: Double, key: String)]? {
         let depth = limit * 2 + 10
+        // The top of the whole index and the owners of its rows in one statement: the ranking
+        // first (FTS5 alone, no join), then each row looked up by rowid (`+namespace` keeps
+        // the planner off the namespace index); a row of another namespace, or expired, has
+        // no key.
         let top = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT rowid, bm25(memory_fts, 2.0, 1.0) AS rank FROM memory_fts WHERE memory_fts MATCH ?
-            ORDER BY rank LIMIT ?
-            """), arguments: [match, depth]).map { (id: $0[0] as Int64, rank: $0[1] as Double) }
-        // The owners of the top rows, in one statement (the ids as a JSON array: one cached
-        // statement whatever their number). `+namespace`: look the ids up by rowid; on the
-        // namespace index the planner would scan the whole namespace.
-        let owners = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT id, key FROM memory_records
-            WHERE id IN (SELECT value FROM json_each(?)) AND +namespace = ? AND (expires_at IS NULL OR expires_at > ?)
-            """), arguments: [Self.jsonArray(top.map { $0.id.databaseValue }), namespace.name, now])
-        var keys: [Int64: String] = [:]
-        for row in owners { keys[row[0]] = row[1] }
-        let kept = top.compactMap { hit in keys[hit.id].map { (id: hit.id, rank: hit.rank, key: $0) } }
+            SELECT top.rowid, top.rank, r.key FROM (
+                SELECT rowid, bm25(memory_fts, 2.0, 1.0) AS rank FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?
+            ) AS top
+            LEFT JOIN memory_records r ON r.id = top.rowid AND +r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
+            ORDER BY top.rank
+            """), arguments: [match, depth, namespace.name, now]).map { (id: $0[0] as Int64, rank: $0[1] as Double, key: $0[2] as String?) }
+        let kept = top.compactMap { hit in hit.key.map { (id: hit.id, rank: hit.rank, key: $0) } }
         // Fewer than `limit` kept while the index had more matches: others may be further down.
         guard kept.count >= limit || top.count < depth else { return nil }
         // Equal ranks at the cut could hide a row that sorts first by key: then the full ranking decides.
@@ -157,21 +155,34 @@ extension SQLiteMemoryStore {
     private static func statistics(_ quoted: [String], db: Database) throws -> SearchStatistics {
         var documents = 0
         var tokens = 0
-        // FTS5's averages record (rowid 1 of its data table): varints of the row count, then
-        // of each column's token count.
-        if let block = try Data.fetchOne(db.cachedStatement(sql: "SELECT block FROM memory_fts_data WHERE id = 1")) {
-            var bytes = Array(block)[...]
-            documents = Int(fts5Varint(&bytes) ?? 0)
-            while let count = fts5Varint(&bytes) { tokens += Int(count) }
+        // One statement: FTS5's averages record (rowid 1 of its data table: varints of the row
+        // count, then of each column's token count), then each word's matches, counted up to
+        // ``commonWordRows``, with the last rowid reached.
+        var sql = "SELECT -1, block, NULL FROM memory_fts_data WHERE id = 1"
+        for index in quoted.indices {
+            sql += """
+
+                UNION ALL SELECT \(index), count(*), max(rowid) FROM (
+                    SELECT rowid FROM memory_fts WHERE memory_fts MATCH ?\(index + 2) LIMIT ?1)
+                """
         }
-        let counting = try db.cachedStatement(sql: """
-            SELECT count(*), max(rowid) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)
-            """)
+        var arguments: [(any DatabaseValueConvertible)?] = [commonWordRows]
+        arguments += quoted.map { $0 }
+        var counts = [(count: Int, reached: Int64?)](repeating: (0, nil), count: quoted.count)
+        for row in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)) {
+            let index: Int = row[0]
+            if index < 0 {
+                guard let block = row[1] as Data? else { continue }
+                var bytes = Array(block)[...]
+                documents = Int(fts5Varint(&bytes) ?? 0)
+                while let count = fts5Varint(&bytes) { tokens += Int(count) }
+            } else {
+                counts[index] = (row[1], row[2])
+            }
+        }
         var span: (first: Int64, last: Int64)?
-        let frequencies = try quoted.map { word -> Int in
-            guard let row = try Row.fetchOne(counting, arguments: [word, commonWordRows]) else { return 0 }
-            let count: Int = row[0]
-            guard count >= commonWordRows, let reached = row[1] as Int64? else { return count }
+        let frequencies = try counts.map { count, reached -> Int in
+            guard count >= commonWordRows, let reached else { return count }
             if span == nil, let bounds = try Row.fetchOne(db, sql: "SELECT min(id), max(id) FROM memory_records"),
                let first = bounds[0] as Int64?, let last = bounds[1] as Int64? {
                 span = (first, last)

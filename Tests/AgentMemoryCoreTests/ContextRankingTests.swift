@@ -20,11 +20,11 @@ struct ContextRankingTests {
     /// Plain BM25 for keys without numbers; a neighbour's words lend context to a turn.
     @Test func rankingScoresContext() {
         let statistics = SearchStatistics(documents: 10, averageLength: 6, documentFrequencies: [2])
-        let documents: [[UInt8]: SearchDocument] = [
-            Array("a".utf8): SearchDocument(length: 6, counts: [1]),
-            Array("b".utf8): SearchDocument(length: 12, counts: [1]),
-            Array("t/1".utf8): SearchDocument(length: 6, counts: [0]),
-            Array("t/2".utf8): SearchDocument(length: 6, counts: [1]),
+        let documents: [ByteKey: SearchDocument] = [
+            ByteKey("a"): SearchDocument(length: 6, counts: [1]),
+            ByteKey("b"): SearchDocument(length: 12, counts: [1]),
+            ByteKey("t/1"): SearchDocument(length: 6, counts: [0]),
+            ByteKey("t/2"): SearchDocument(length: 6, counts: [1]),
         ]
         let pool = ["b", "a", "t/2"].map { Array($0.utf8) }
         let ranked = ContextRanking.rank(pool: pool, documents: documents, statistics: statistics, limit: 10)

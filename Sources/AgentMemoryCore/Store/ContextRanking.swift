@@ -71,12 +71,13 @@ package enum ContextRanking {
     /// The keys whose records the ranking needs besides the pool: every key within twice
     /// ``window`` of a pool key (the pool's neighbours, and theirs), each once, pool keys left out.
     package static func keysToRead(around pool: [[UInt8]]) -> [[UInt8]] {
-        let inPool = Set(pool)
-        var seen = Set<[UInt8]>()
+        let inPool = Set(pool.map(ByteKey.init(bytes:)))
+        var seen = Set<ByteKey>()
         var keys: [[UInt8]] = []
         for key in pool {
-            for neighbour in neighbourKeys(of: key, reach: window * 2) where !inPool.contains(neighbour) && seen.insert(neighbour).inserted {
-                keys.append(neighbour)
+            for neighbour in neighbourKeys(of: key, reach: window * 2) {
+                let byteKey = ByteKey(bytes: neighbour)
+                if !inPool.contains(byteKey), seen.insert(byteKey).inserted { keys.append(neighbour) }
             }
         }
         return keys
@@ -87,7 +88,7 @@ package enum ContextRanking {
     /// the pool and every live record ``keysToRead(around:)`` named, by key bytes (keys compare
     /// byte for byte, not as `String`s).
     package static func rank(
-        pool: [[UInt8]], documents: [[UInt8]: SearchDocument], statistics: SearchStatistics, limit: Int
+        pool: [[UInt8]], documents: [ByteKey: SearchDocument], statistics: SearchStatistics, limit: Int
     ) -> [(key: [UInt8], score: Double)] {
         guard statistics.documents > 0 else { return [] }
         let total = Double(statistics.documents)
@@ -96,11 +97,11 @@ package enum ContextRanking {
         }
         // A context holds up to 2 × window neighbours at their weight: the average grows alike.
         let average = max(1, statistics.averageLength) * (1 + neighbourWeight * Double(2 * window))
-        var candidates: [[UInt8]] = []
-        var seen = Set<[UInt8]>()
-        for key in pool where documents[key] != nil && seen.insert(key).inserted { candidates.append(key) }
+        var candidates: [ByteKey] = []
+        var seen = Set<ByteKey>()
+        for key in pool.map(ByteKey.init(bytes:)) where documents[key] != nil && seen.insert(key).inserted { candidates.append(key) }
         for key in pool {
-            for neighbour in neighbourKeys(of: key) where documents[neighbour] != nil && seen.insert(neighbour).inserted {
+            for neighbour in neighbourKeys(of: key).map(ByteKey.init(bytes:)) where documents[neighbour] != nil && seen.insert(neighbour).inserted {
                 candidates.append(neighbour)
             }
         }
@@ -109,8 +110,8 @@ package enum ContextRanking {
             guard let own = documents[key] else { continue }
             var counts = own.counts
             var length = Double(own.length)
-            for neighbour in neighbourKeys(of: key) {
-                guard let context = documents[neighbour] else { continue }
+            for neighbour in neighbourKeys(of: key.bytes) {
+                guard let context = documents[ByteKey(bytes: neighbour)] else { continue }
                 length += neighbourWeight * Double(context.length)
                 for index in counts.indices { counts[index] += neighbourWeight * context.counts[index] }
             }
@@ -119,7 +120,7 @@ package enum ContextRanking {
             for (index, count) in counts.enumerated() where count > 0 {
                 score += idf[index] * count * (k1 + 1) / (count + norm)
             }
-            if score > 0 { scored.append((key, score)) }
+            if score > 0 { scored.append((key.bytes, score)) }
         }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.key.lexicographicallyPrecedes($1.key) }
         return Array(scored.prefix(limit))

@@ -146,10 +146,10 @@ public actor InMemoryMemoryStore: MemoryStore {
         let pool = index.search(query, limit: ContextRanking.poolLimit(for: limit), isLive: isLive).map(\.key.bytes)
         guard !pool.isEmpty else { return [] }
         let ids = index.ids(of: stems)
-        var documents: [[UInt8]: SearchDocument] = [:]
+        var documents: [ByteKey: SearchDocument] = [:]
         for key in pool + ContextRanking.keysToRead(around: pool) {
             let byteKey = ByteKey(bytes: key)
-            if isLive(byteKey), let document = index.document(byteKey, ids) { documents[key] = document }
+            if isLive(byteKey), let document = index.document(byteKey, ids) { documents[byteKey] = document }
         }
         let ranked = ContextRanking.rank(pool: pool, documents: documents, statistics: index.statistics(ids), limit: limit)
         let matcher = QueryMatcher(stems: stems)
@@ -344,13 +344,22 @@ private final class SpaceWriter: RecordWriter {
 }
 
 /// A key as its UTF-8 bytes: hashed, compared and ordered byte for byte.
-struct ByteKey: Hashable, Comparable {
-    let bytes: [UInt8]
+package struct ByteKey: Hashable, Comparable, Sendable {
+    /// The key's UTF-8 bytes.
+    package let bytes: [UInt8]
 
-    init(_ key: String) { bytes = Array(key.utf8) }
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    /// The key of `key`'s UTF-8 bytes.
+    package init(_ key: String) { bytes = Array(key.utf8) }
+    /// The key of `bytes`.
+    package init(bytes: [UInt8]) { self.bytes = bytes }
 
-    static func < (lhs: ByteKey, rhs: ByteKey) -> Bool {
+    /// Byte order.
+    package static func < (lhs: ByteKey, rhs: ByteKey) -> Bool {
         lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+    }
+
+    /// The bytes hashed as one buffer (an array of bytes hashes byte by byte, several times slower).
+    package func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }

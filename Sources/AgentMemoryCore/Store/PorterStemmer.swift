@@ -89,14 +89,29 @@ package enum PorterStemmer {
     /// Replaces the longest of `rules`' suffixes that `word` ends with, if the stem before it
     /// has a measure above `minimum` (and passes `extra`); only the longest match is tried.
     private static func applyLongest(
-        _ word: inout [UInt8], _ rules: [(String, String)], minimum: Int, extra: (([UInt8], Int) -> Bool)? = nil
+        _ word: inout [UInt8], _ rules: [Rule], minimum: Int, extra: (([UInt8], Int) -> Bool)? = nil
     ) {
-        var best: (String, String)?
-        for rule in rules where ends(word, rule.0) && rule.0.utf8.count > (best?.0.utf8.count ?? 0) { best = rule }
-        guard let (suffix, replacement) = best else { return }
-        let stemLength = word.count - suffix.utf8.count
+        var best: Rule?
+        for rule in rules where rule.suffix.count > (best?.suffix.count ?? 0) && ends(word, rule.suffix) { best = rule }
+        guard let best else { return }
+        let stemLength = word.count - best.suffix.count
         guard measure(word, stemLength) > minimum, extra?(word, stemLength) ?? true else { return }
-        replace(&word, suffix, with: replacement)
+        word.removeLast(best.suffix.count)
+        word.append(contentsOf: best.replacement)
+    }
+
+    /// A suffix and what replaces it, as bytes.
+    private struct Rule {
+        let suffix: [UInt8]
+        let replacement: [UInt8]
+        init(_ suffix: String, _ replacement: String) {
+            self.suffix = Array(suffix.utf8)
+            self.replacement = Array(replacement.utf8)
+        }
+    }
+
+    private static func ends(_ word: [UInt8], _ suffix: [UInt8]) -> Bool {
+        word.count >= suffix.count && word[(word.count - suffix.count)...].elementsEqual(suffix)
     }
 
     // MARK: - Steps
@@ -133,25 +148,25 @@ package enum PorterStemmer {
         if ends(word, "y"), hasVowel(word, word.count - 1) { word[word.count - 1] = UInt8(ascii: "i") }
     }
 
-    private static let step2Rules: [(String, String)] = [
-        ("ational", "ate"), ("tional", "tion"), ("enci", "ence"), ("anci", "ance"), ("izer", "ize"), ("abli", "able"),
-        ("alli", "al"), ("entli", "ent"), ("eli", "e"), ("ousli", "ous"), ("ization", "ize"), ("ation", "ate"),
-        ("ator", "ate"), ("alism", "al"), ("iveness", "ive"), ("fulness", "ful"), ("ousness", "ous"), ("aliti", "al"),
-        ("iviti", "ive"), ("biliti", "ble"),
+    private static let step2Rules: [Rule] = [
+        Rule("ational", "ate"), Rule("tional", "tion"), Rule("enci", "ence"), Rule("anci", "ance"), Rule("izer", "ize"), Rule("abli", "able"),
+        Rule("alli", "al"), Rule("entli", "ent"), Rule("eli", "e"), Rule("ousli", "ous"), Rule("ization", "ize"), Rule("ation", "ate"),
+        Rule("ator", "ate"), Rule("alism", "al"), Rule("iveness", "ive"), Rule("fulness", "ful"), Rule("ousness", "ous"), Rule("aliti", "al"),
+        Rule("iviti", "ive"), Rule("biliti", "ble"),
     ]
 
     private static func step2(_ word: inout [UInt8]) { applyLongest(&word, step2Rules, minimum: 0) }
 
-    private static let step3Rules: [(String, String)] = [
-        ("icate", "ic"), ("ative", ""), ("alize", "al"), ("iciti", "ic"), ("ical", "ic"), ("ful", ""), ("ness", ""),
+    private static let step3Rules: [Rule] = [
+        Rule("icate", "ic"), Rule("ative", ""), Rule("alize", "al"), Rule("iciti", "ic"), Rule("ical", "ic"), Rule("ful", ""), Rule("ness", ""),
     ]
 
     private static func step3(_ word: inout [UInt8]) { applyLongest(&word, step3Rules, minimum: 0) }
 
-    private static let step4Rules: [(String, String)] = [
+    private static let step4Rules: [Rule] = [
         "al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ion", "ou", "ism", "ate",
         "iti", "ous", "ive", "ize",
-    ].map { ($0, "") }
+    ].map { Rule($0, "") }
 
     private static func step4(_ word: inout [UInt8]) {
         applyLongest(&word, step4Rules, minimum: 1) { word, stemLength in
