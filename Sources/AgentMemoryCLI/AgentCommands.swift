@@ -277,6 +277,7 @@ final class TurnPrinter: @unchecked Sendable {
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Send one prompt to Claude with the memory tools and run the agent loop until Claude is done.",
         discussion: """
             Needs ANTHROPIC_API_KEY (ANTHROPIC_BASE_URL for another endpoint). Claude's text streams to \
@@ -306,6 +307,7 @@ struct Run: AsyncParsableCommand {
 
 struct Chat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "chat",
         abstract: "Talk with Claude line by line (one user turn per line of stdin) until end of input.",
         discussion: """
             Takes the same options as run. An API error is reported and the chat goes on with the next \

@@ -7,6 +7,7 @@ import Foundation
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bench",
         abstract: "Measure the stores, the tool executor, the agent loop and the CLI, and compare with the targets.",
         discussion: """
             Run a release build: swift run -c release agent-memory bench. Measures the in-memory and SQLite \

@@ -5,6 +5,7 @@ import Foundation
 
 struct Append: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "append",
         abstract: "Append a value to the list under a key, atomically (a missing key becomes a one-item list).",
         discussion: "Concurrent appends from several agents or processes never lose or duplicate an item.")
 
@@ -30,6 +31,7 @@ struct Append: AsyncParsableCommand {
 
 struct Changes: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "changes",
         abstract: "Print the namespace's change log: sequence, time, author, operation, key, version.",
         discussion: "With --follow, keeps printing new changes as they are committed, until interrupted.")
 
@@ -73,6 +75,7 @@ struct Changes: AsyncParsableCommand {
 
 struct History: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "history",
         abstract: "Print the versions of a key with their authors and times (as long as the change log retains them).")
 
     @OptionGroup var options: GlobalOptions

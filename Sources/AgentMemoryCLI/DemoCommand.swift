@@ -10,6 +10,7 @@ import Foundation
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "demo",
         abstract: "Show memory surviving between two agent runs, without an API key (the model is scripted).",
         discussion: """
             Starts a scripted Messages API server on 127.0.0.1 and runs the real agent loop, memory tools, \

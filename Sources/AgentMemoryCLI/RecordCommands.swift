@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 
 struct Remember: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Store a value under a key.")
+    static let configuration = CommandConfiguration(commandName: "remember", abstract: "Store a value under a key.")
 
     @OptionGroup var options: GlobalOptions
     @ParentCommand var root: AgentMemoryCommand
@@ -35,7 +35,7 @@ struct Remember: AsyncParsableCommand {
 }
 
 struct Recall: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the value stored under a key.")
+    static let configuration = CommandConfiguration(commandName: "recall", abstract: "Print the value stored under a key.")
 
     @OptionGroup var options: GlobalOptions
     @ParentCommand var root: AgentMemoryCommand
@@ -64,7 +64,7 @@ struct Recall: AsyncParsableCommand {
 }
 
 struct List: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List keys in byte order, one per line with a preview.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List keys in byte order, one per line with a preview.")
 
     @OptionGroup var options: GlobalOptions
     @ParentCommand var root: AgentMemoryCommand
@@ -105,7 +105,7 @@ struct List: AsyncParsableCommand {
 }
 
 struct Forget: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete a key.")
+    static let configuration = CommandConfiguration(commandName: "forget", abstract: "Delete a key.")
 
     @OptionGroup var options: GlobalOptions
     @ParentCommand var root: AgentMemoryCommand
@@ -132,7 +132,7 @@ struct Forget: AsyncParsableCommand {
 }
 
 struct Search: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Full-text search over keys and values, best match first.")
+    static let configuration = CommandConfiguration(commandName: "search", abstract: "Full-text search over keys and values, best match first.")
 
     @OptionGroup var options: GlobalOptions
     @ParentCommand var root: AgentMemoryCommand
@@ -154,7 +154,7 @@ struct Search: AsyncParsableCommand {
 }
 
 struct Namespaces: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List namespaces with their record counts.")
+    static let configuration = CommandConfiguration(commandName: "namespaces", abstract: "List namespaces with their record counts.")
 
     @OptionGroup var options: GlobalOptions
     @ParentCommand var root: AgentMemoryCommand

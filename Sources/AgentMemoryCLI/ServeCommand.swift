@@ -7,6 +7,7 @@ import Logging
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Serve memory over HTTP: the BotWire memory API plus compare-and-set, search, the change feed and MCP.",
         discussion: """
             Routes: PUT/GET/DELETE /memory/NS/KEY, GET /memory/NS, POST /memory/NS/KEY/append, GET /search/NS?q=, \

@@ -8,6 +8,7 @@ import Foundation
 
 struct Sessions: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sessions",
         abstract: "List the saved agent sessions of the namespace: id, message count, last update (newest first).")
 
     @OptionGroup var options: GlobalOptions
@@ -33,6 +34,7 @@ struct Sessions: AsyncParsableCommand {
 
 struct Transcript: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "transcript",
         abstract: "Print a saved session's messages as a JSON array, exactly as they were sent and received.",
         discussion: """
             With --marks, one line per message instead, marking what long-session context management did to \

@@ -15,6 +15,7 @@ func parseTools(_ text: String?) throws -> [MemoryToolKind] {
 
 struct Schemas: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "schemas",
         abstract: "Print the tool definitions as a JSON array (the request's \"tools\").",
         discussion: """
             With --write DIR, writes DIR/NAME.json for every tool and DIR/tools.json with the selected set \
@@ -48,6 +49,7 @@ struct Schemas: AsyncParsableCommand {
 
 struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "exec",
         abstract: "Execute the tool_use blocks read from stdin; print the user message with the tool_results.",
         discussion: """
             stdin holds a Messages API response ({"content": [...], ...}), an assistant message \

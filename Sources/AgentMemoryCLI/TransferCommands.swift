@@ -6,6 +6,7 @@ import Foundation
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Write the namespace's records to stdout as JSON Lines (every field of every record).")
 
     @OptionGroup var options: GlobalOptions
@@ -26,6 +27,7 @@ struct Export: AsyncParsableCommand {
 
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "import",
         abstract: "Read JSON Lines records (as written by export) from FILE or stdin into the namespace.",
         discussion: """
             Every line is checked first, against the store's limits; if any is invalid, each bad line is \
