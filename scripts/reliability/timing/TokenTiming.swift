@@ -1,0 +1,173 @@
+// A dudect-style check of the bearer-token comparison (Reparaz, Balasch, Verbauwhede, "Dude,
+// is my code constant time?", 2017), built by scripts/reliability/token-timing.sh together
+// with the `ConstantTime` enum taken from Sources/AgentMemoryServer/TokenFile.swift at build
+// time (not a copy kept here).
+//
+// One fixed secret of LENGTH printable bytes is compared with inputs of three classes:
+//   first: equal to it except in the first byte;
+//   last:  equal to it except in the last byte;
+//   equal: equal to it (a different String with the same bytes).
+// Each measurement picks a class at random, times BATCH comparisons of one input of that
+// class with clock_gettime(CLOCK_MONOTONIC), and adds the time to that class's running mean
+// and variance. Welch's t statistic between two classes above 4.5 in absolute value is
+// dudect's threshold for "the time depends on the class": a leak. As in dudect the
+// measurements are also tested after cropping those above a percentile (taken from a warm-up
+// sample), since noise on a shared machine only adds large outliers.
+//
+// The same is run on a naive comparison (`==` on the UTF-8 byte arrays, which stops at the
+// first difference) as a control: it must show a leak, or the set-up cannot see one.
+//
+// Usage: token-timing LENGTH MEASUREMENTS BATCH [SEED]
+import Foundation
+
+@inline(never)
+func constantTimeEqual(_ a: String, _ b: String) -> Bool { ConstantTime.equal(a, b) }
+
+@inline(never)
+func naiveEqual(_ a: String, _ b: String) -> Bool { Array(a.utf8) == Array(b.utf8) }
+
+/// A running mean and variance (Welford).
+struct Moments {
+    var count = 0.0, mean = 0.0, m2 = 0.0
+    mutating func add(_ x: Double) {
+        count += 1
+        let delta = x - mean
+        mean += delta / count
+        m2 += delta * (x - mean)
+    }
+    var variance: Double { count > 1 ? m2 / (count - 1) : 0 }
+}
+
+/// Welch's t statistic of two samples.
+func welch(_ a: Moments, _ b: Moments) -> Double {
+    let denominator = (a.variance / a.count + b.variance / b.count).squareRoot()
+    return denominator > 0 ? (a.mean - b.mean) / denominator : 0
+}
+
+/// xorshift64*: a fixed, cheap generator, so runs are repeatable given the seed.
+struct Generator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state ^= state >> 12; state ^= state << 25; state ^= state >> 27
+        return state &* 2_685_821_657_736_338_717
+    }
+}
+
+func nanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+}
+
+/// A String with these bytes and storage of its own (never shared with another input).
+func freshString(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4, let length = Int(arguments[1]), let measurements = Int(arguments[2]),
+    let batch = Int(arguments[3]), length >= 2
+else {
+    print("usage: token-timing LENGTH MEASUREMENTS BATCH [SEED]")
+    exit(2)
+}
+var random = Generator(state: arguments.count > 4 ? UInt64(arguments[4]) ?? 1 : 0x9E37_79B9_7F4A_7C15)
+let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+let secretBytes = (0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
+let secret = freshString(secretBytes)
+func differing(at index: Int) -> [UInt8] {
+    var bytes = secretBytes
+    bytes[index] = bytes[index] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+    return bytes
+}
+let classNames = ["first", "last", "equal"]
+// Several inputs per class, each a String of its own, used in turn.
+let inputs: [[String]] = [differing(at: 0), differing(at: length - 1), secretBytes].map { bytes in
+    (0..<16).map { _ in freshString(bytes) }
+}
+
+struct Result {
+    var name: String
+    var moments: [Moments]
+    var cropped: [Moments]
+    var cutoff: Double
+}
+
+@MainActor
+func measure(_ name: String, _ compare: (String, String) -> Bool) -> Result {
+    var sink = 0, equalBatches = 0
+    func timeOne(_ kind: Int, _ slot: Int) -> Double {
+        let input = inputs[kind][slot]
+        if kind == 2 { equalBatches += 1 }
+        let start = nanoseconds()
+        for _ in 0..<batch where compare(secret, input) { sink &+= 1 }
+        return Double(nanoseconds() - start)
+    }
+    // Warm-up: caches, branch predictors, and the crop percentile (90th, all classes).
+    var warm: [Double] = []
+    for index in 0..<max(10_000, measurements / 100) { warm.append(timeOne(Int(random.next() % 3), index % 16)) }
+    warm.sort()
+    let cutoff = warm[warm.count * 9 / 10]
+    var moments = [Moments](repeating: Moments(), count: 3)
+    var cropped = moments
+    for index in 0..<measurements {
+        let kind = Int(random.next() % 3)
+        let time = timeOne(kind, index % 16)
+        moments[kind].add(time)
+        if time <= cutoff { cropped[kind].add(time) }
+    }
+    // Every input of class `equal` matched, no other did.
+    if sink != equalBatches * batch {
+        print("\(name): comparison results are wrong (\(sink) matches)")
+        exit(1)
+    }
+    return Result(name: name, moments: moments, cropped: cropped, cutoff: cutoff)
+}
+
+@MainActor
+func report(_ result: Result) -> Double {
+    var worst = 0.0
+    print("\(result.name): \(measurements * halves) measurements of \(batch) comparisons, \(length)-byte secret")
+    for (kind, moments) in result.moments.enumerated() {
+        print(String(format: "  %-5@ n=%8.0f mean %9.1f ns/batch  sd %8.1f", classNames[kind] as NSString, moments.count, moments.mean,
+                     moments.variance.squareRoot()))
+    }
+    for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+        let raw = welch(result.moments[a], result.moments[b])
+        let crop = welch(result.cropped[a], result.cropped[b])
+        worst = max(worst, abs(raw), abs(crop))
+        print(String(format: "  t(%@ vs %@) = %8.2f   cropped at %.0f ns: %8.2f", classNames[a] as NSString, classNames[b] as NSString,
+                     raw, result.cutoff, crop))
+    }
+    print(String(format: "  max |t| = %.2f: %@", worst, (worst > 4.5 ? "LEAK (|t| > 4.5)" : "no leak detected (|t| <= 4.5)") as NSString))
+    return worst
+}
+
+/// Two samples' moments as one (Chan et al.).
+func combine(_ a: Moments, _ b: Moments) -> Moments {
+    guard a.count > 0 else { return b }
+    guard b.count > 0 else { return a }
+    let count = a.count + b.count
+    let delta = b.mean - a.mean
+    return Moments(count: count, mean: a.mean + delta * b.count / count, m2: a.m2 + b.m2 + delta * delta * a.count * b.count / count)
+}
+
+// The two comparisons alternate in halves so that a change of load hits both.
+let halves = 2
+var results: [String: Result] = [:]
+for _ in 0..<halves {
+    for (name, compare) in [("ConstantTime.equal", constantTimeEqual), ("naive ==", naiveEqual)] as [(String, (String, String) -> Bool)] {
+        let part = measure(name, compare)
+        if var merged = results[name] {
+            for kind in 0..<3 {
+                merged.moments[kind] = combine(merged.moments[kind], part.moments[kind])
+                merged.cropped[kind] = combine(merged.cropped[kind], part.cropped[kind])
+            }
+            results[name] = merged
+        } else {
+            results[name] = part
+        }
+    }
+}
+
+let constantTime = report(results["ConstantTime.equal"]!)
+let naive = report(results["naive =="]!)
+print(String(format: "summary: length %d, ConstantTime.equal max |t| %.2f, naive == max |t| %.2f", length, constantTime, naive))
