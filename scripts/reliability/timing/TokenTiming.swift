@@ -21,8 +21,9 @@
 // changed with the secret's length and with how the driver consumes the Bool (a branch or a
 // bit cast): its cause was not found. The two are reported apart.
 //
-// The same is run on a naive comparison (`==` on the UTF-8 byte arrays, which stops at the
-// first difference) as a control: it must show a leak, or the set-up cannot see one.
+// The same is run on two controls: a naive comparison (`==` on the UTF-8 byte arrays, which
+// stops at the first difference) must show a leak, or the set-up cannot see one; a blind one
+// (the same two arrays, lengths compared, no byte read) shows what the set-up itself adds.
 //
 // Usage: token-timing LENGTH MEASUREMENTS BATCH [SEED]
 import Foundation
@@ -32,6 +33,10 @@ func constantTimeEqual(_ a: String, _ b: String) -> Bool { ConstantTime.equal(a,
 
 @inline(never)
 func naiveEqual(_ a: String, _ b: String) -> Bool { Array(a.utf8) == Array(b.utf8) }
+
+/// Makes the same two arrays and compares no byte: what the set-up itself contributes.
+@inline(never)
+func blindEqual(_ a: String, _ b: String) -> Bool { Array(a.utf8).count == Array(b.utf8).count }
 
 /// A running mean and variance (Welford).
 struct Moments {
@@ -101,10 +106,11 @@ struct Result {
 
 @MainActor
 func measure(_ name: String, _ compare: (String, String) -> Bool) -> Result {
-    var sink = 0, equalBatches = 0
+    var sink = 0, equalBatches = 0, batches = 0
     func timeOne(_ kind: Int) -> Double {
         let input = freshString(classBytes[kind])
         if kind == 2 { equalBatches += 1 }
+        batches += 1
         let start = nanoseconds()
         for _ in 0..<batch { sink &+= Int(unsafeBitCast(compare(secret, input), to: UInt8.self)) }
         return Double(nanoseconds() - start)
@@ -122,8 +128,8 @@ func measure(_ name: String, _ compare: (String, String) -> Bool) -> Result {
         moments[kind].add(time)
         if time <= cutoff { cropped[kind].add(time) }
     }
-    // Every input of class `equal` matched, no other did.
-    if sink != equalBatches * batch {
+    // Every input of class `equal` matched and no other did (the blind one matches all).
+    if sink != (name.hasPrefix("blind") ? batches : equalBatches) * batch {
         print("\(name): comparison results are wrong (\(sink) matches)")
         exit(1)
     }
@@ -164,7 +170,9 @@ func combine(_ a: Moments, _ b: Moments) -> Moments {
 // The two comparisons alternate in halves so that a change of load hits both.
 var results: [String: Result] = [:]
 for _ in 0..<halves {
-    for (name, compare) in [("ConstantTime.equal", constantTimeEqual), ("naive ==", naiveEqual)] as [(String, (String, String) -> Bool)] {
+    for (name, compare) in [("ConstantTime.equal", constantTimeEqual), ("naive ==", naiveEqual), ("blind (no byte read)", blindEqual)]
+        as [(String, (String, String) -> Bool)]
+    {
         let part = measure(name, compare)
         if var merged = results[name] {
             for kind in 0..<3 {
@@ -180,5 +188,6 @@ for _ in 0..<halves {
 
 let constantTime = report(results["ConstantTime.equal"]!)
 let naive = report(results["naive =="]!)
-print(String(format: "summary: length %d, %d measurements; first vs last max |t|: ConstantTime.equal %.2f, naive == %.2f; equal vs unequal max |t|: ConstantTime.equal %.2f, naive == %.2f",
-             length, measurements, constantTime.position, naive.position, constantTime.match, naive.match))
+let blind = report(results["blind (no byte read)"]!)
+print(String(format: "summary: length %d, %d measurements; first vs last max |t|: ConstantTime.equal %.2f, naive == %.2f, blind %.2f; equal vs unequal max |t|: ConstantTime.equal %.2f, naive == %.2f, blind %.2f",
+             length, measurements, constantTime.position, naive.position, blind.position, constantTime.match, naive.match, blind.match))
