@@ -25,8 +25,9 @@ extension SQLiteMemoryStore {
         }
         guard !words.isEmpty else { return [] }
         let stems = words.map(\.stem)
-        // Each word is quoted so that FTS5 syntax in the query is taken literally; any word may match.
-        let quoted = words.map { word in "\"" + word.word.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\"" }
+        // Each word is quoted so that FTS5 syntax in the query is taken literally; any word may
+        // match. Query terms hold only letters and digits (`SearchText.terms`), never a quote.
+        let quoted = words.map { "\"\($0.word)\"" }
         let now = clock().timeIntervalSince1970
         let poolLimit = ContextRanking.poolLimit(for: limit)
         let body: @Sendable (Database) throws -> [SearchHit] = { db in
@@ -64,7 +65,7 @@ extension SQLiteMemoryStore {
     /// idf × (k1 + 1) a word): then no row holding only common words could be among them.
     private static func pool(
         _ quoted: [String], _ statistics: SearchStatistics, in namespace: Namespace, now: Double, limit: Int, db: Database
-    ) throws -> [(id: Int64, rank: Double, key: String)] {
+    ) throws -> [(rank: Double, key: String)] {
         let rare = quoted.indices.filter { statistics.documentFrequencies[$0] < commonWordRows }
         if !rare.isEmpty, rare.count < quoted.count {
             let match = rare.map { quoted[$0] }.sorted().joined(separator: " OR ")
@@ -87,20 +88,20 @@ extension SQLiteMemoryStore {
     /// the top of the whole index holds too few of them to be sure.
     private static func rankInWholeIndex(
         _ match: String, in namespace: Namespace, now: Double, limit: Int, db: Database
-    ) throws -> [(id: Int64, rank: Double, key: String)]? {
+    ) throws -> [(rank: Double, key: String)]? {
         let depth = limit * 2 + 10
         // The top of the whole index and the owners of its rows in one statement: the ranking
         // first (FTS5 alone, no join), then each row looked up by rowid (`+namespace` keeps
         // the planner off the namespace index); a row of another namespace, or expired, has
         // no key.
         let top = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT top.rowid, top.rank, r.key FROM (
+            SELECT top.rank, r.key FROM (
                 SELECT rowid, bm25(memory_fts, 2.0, 1.0) AS rank FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?
             ) AS top
             LEFT JOIN memory_records r ON r.id = top.rowid AND +r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
             ORDER BY top.rank
-            """), arguments: [match, depth, namespace.name, now]).map { (id: $0[0] as Int64, rank: $0[1] as Double, key: $0[2] as String?) }
-        let kept = top.compactMap { hit in hit.key.map { (id: hit.id, rank: hit.rank, key: $0) } }
+            """), arguments: [match, depth, namespace.name, now]).map { (rank: $0[0] as Double, key: $0[1] as String?) }
+        let kept = top.compactMap { hit in hit.key.map { (rank: hit.rank, key: $0) } }
         // Fewer than `limit` kept while the index had more matches: others may be further down.
         guard kept.count >= limit || top.count < depth else { return nil }
         // Equal ranks at the cut could hide a row that sorts first by key: then the full ranking decides.
@@ -112,15 +113,15 @@ extension SQLiteMemoryStore {
     /// The best `limit` live rows of `namespace`, ranked with the join to the records.
     private static func rankWithJoin(
         _ match: String, in namespace: Namespace, now: Double, limit: Int, db: Database
-    ) throws -> [(id: Int64, rank: Double, key: String)] {
+    ) throws -> [(rank: Double, key: String)] {
         let ranking = try db.cachedStatement(sql: """
-            SELECT memory_fts.rowid, bm25(memory_fts, 2.0, 1.0) AS rank, r.key
+            SELECT bm25(memory_fts, 2.0, 1.0) AS rank, r.key
             FROM memory_fts JOIN memory_records r ON r.id = memory_fts.rowid
             WHERE memory_fts MATCH ? AND r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
             ORDER BY rank, r.key LIMIT ?
             """)
         return try Row.fetchAll(ranking, arguments: [match, namespace.name, now, limit]).map { row in
-            (id: row[0] as Int64, rank: row[1] as Double, key: row[2] as String)
+            (rank: row[0] as Double, key: row[1] as String)
         }
     }
 
@@ -131,21 +132,8 @@ extension SQLiteMemoryStore {
             SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
             WHERE namespace = ? AND key IN (SELECT value FROM json_each(?)) AND (expires_at IS NULL OR expires_at > ?)
             """)
-        return try Row.fetchAll(statement, arguments: [namespace.name, jsonArray(keys.map(\.databaseValue)), now]).map(record)
-    }
-
-    /// A JSON array of `values` (integers or strings), for `IN (SELECT value FROM json_each(?))`.
-    private static func jsonArray(_ values: [DatabaseValue]) -> String {
-        var text = "["
-        for (index, value) in values.enumerated() {
-            if index > 0 { text += "," }
-            switch value.storage {
-            case .int64(let number): text += String(number)
-            case .string(let string): text += JSONValue.string(string).jsonString()
-            default: text += "null"
-            }
-        }
-        return text + "]"
+        let array = JSONValue.array(keys.map { .string($0) }).jsonString()
+        return try Row.fetchAll(statement, arguments: [namespace.name, array, now]).map(record)
     }
 
     /// BM25's collection statistics from the FTS5 index (the whole index: every namespace):
