@@ -142,9 +142,13 @@ struct StreamingTests {
     func cancellation() async throws {
         let server = try ScriptedMessagesServer()
         server.enqueue(try Self.slowStream(String(repeating: "slow ", count: 40)))
-        let client = makeClient(server)
+        // A 10 s idle timeout: should FoundationNetworking's URLSession leave the first attempt
+        // hanging before it reaches the server (CI saw a request not arrive within 10 s, at the
+        // busiest moment of a parallel run), the client's watchdog retries it. The wait is a
+        // hang guard, not a speed check.
+        let client = makeClient(server, timeout: .seconds(10))
         let task = Task { try await client.streamMessage(simpleRequest) }
-        #expect(await server.waitForRequests(1))
+        #expect(await server.waitForRequests(1, timeout: .seconds(60)))
         try await Task.sleep(for: .milliseconds(300))
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
