@@ -2,6 +2,7 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 
 extension SQLiteMemoryStore {
@@ -38,15 +39,16 @@ extension SQLiteMemoryStore {
             // The pool and its neighbours in one read by key (the pool's keys came with its ranking).
             let pool = ranked.map { Array($0.key.utf8) }
             let keys = ranked.map(\.key) + ContextRanking.keysToRead(around: pool).map { String(decoding: $0, as: UTF8.self) }
-            var records: [ByteKey: MemoryRecord] = [:]
-            for record in try Self.liveRecords(keys, in: namespace, now: now, db: db) { records[ByteKey(record.key)] = record }
             let matcher = QueryMatcher(stems: stems)
-            let documents = records.mapValues { matcher.document(key: $0.key, body: SearchText.body(of: $0.value)) }
-            return ContextRanking.rank(pool: pool, documents: documents, statistics: statistics, limit: limit).compactMap { hit in
-                guard let record = records[ByteKey(bytes: hit.key)] else { return nil }
-                let snippet = matcher.hitSnippet(key: record.key, body: SearchText.body(of: record.value))
-                return SearchHit(record: record, score: hit.score, snippet: snippet)
-            }
+            let rows = try Self.liveRows(keys, in: namespace, now: now, matcher: matcher, db: db)
+            return try ContextRanking.rank(pool: pool, documents: rows.mapValues(\.document), statistics: statistics, limit: limit)
+                .compactMap { hit in
+                    guard let row = rows[ByteKey(bytes: hit.key)] else { return nil }
+                    // Only the hits' values are parsed.
+                    let record = try row.record()
+                    let snippet = matcher.hitSnippet(key: record.key, body: row.body ?? SearchText.body(of: record.value))
+                    return SearchHit(record: record, score: hit.score, snippet: snippet)
+                }
         }
         // See ``ReadPath/automatic``: the size seen by the previous search decides.
         if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) { return try await scan(body) }
@@ -125,15 +127,72 @@ extension SQLiteMemoryStore {
         }
     }
 
-    /// The live records of `namespace` among `keys` (one cached statement: the keys go as a JSON array).
-    private static func liveRecords(_ keys: [String], in namespace: Namespace, now: Double, db: Database) throws -> [MemoryRecord] {
-        guard !keys.isEmpty else { return [] }
+    /// A live record the ranking reads: its ``SearchDocument`` at once, its value kept as the
+    /// stored JSON text and parsed only if the record is a hit.
+    private struct RankedRow {
+        var key: String
+        var json: String
+        var version: Int
+        var createdAt: Double
+        var updatedAt: Double
+        var author: String?
+        var expiresAt: Double?
+        /// The searchable text when the value is a string without escapes (its JSON text less
+        /// the quotes), else `nil`: ``SearchText/body(of:)`` of the parsed value.
+        var body: String?
+        var document: SearchDocument
+
+        func record() throws -> MemoryRecord {
+            MemoryRecord(
+                key: key, value: try JSONValue(parsing: json), version: version,
+                createdAt: Date(timeIntervalSince1970: createdAt), updatedAt: Date(timeIntervalSince1970: updatedAt),
+                author: author, expiresAt: expiresAt.map { Date(timeIntervalSince1970: $0) })
+        }
+    }
+
+    /// The live records of `namespace` among `keys`, by key, with their documents for
+    /// `matcher` (one cached statement: the keys go as a JSON array). The documents are made
+    /// from the row's bytes as SQLite holds them: no `String` and no JSON parse for a string
+    /// value without escapes (the common case; anything else is parsed, as before).
+    private static func liveRows(
+        _ keys: [String], in namespace: Namespace, now: Double, matcher: QueryMatcher, db: Database
+    ) throws -> [ByteKey: RankedRow] {
+        guard !keys.isEmpty else { return [:] }
         let statement = try db.cachedStatement(sql: """
             SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
             WHERE namespace = ? AND key IN (SELECT value FROM json_each(?)) AND (expires_at IS NULL OR expires_at > ?)
             """)
         let array = JSONValue.array(keys.map { .string($0) }).jsonString()
-        return try Row.fetchAll(statement, arguments: [namespace.name, array, now]).map(record)
+        let cursor = try Row.fetchCursor(statement, arguments: [namespace.name, array, now])
+        let handle = statement.sqliteStatement
+        var rows: [ByteKey: RankedRow] = [:]
+        rows.reserveCapacity(keys.count)
+        while let row = try cursor.next() {
+            let key = columnBytes(handle, 0)
+            let json = columnBytes(handle, 1)
+            let plainString = json.count >= 2 && json.first == UInt8(ascii: "\"") && json.last == UInt8(ascii: "\"")
+                && !json.contains(UInt8(ascii: "\\"))
+            var ranked = RankedRow(
+                key: String(decoding: key, as: UTF8.self), json: String(decoding: json, as: UTF8.self),
+                version: row[2], createdAt: row[3], updatedAt: row[4], author: row[5], expiresAt: row[6],
+                body: nil, document: SearchDocument(length: 0, counts: []))
+            if plainString {
+                let body = UnsafeBufferPointer(rebasing: json[1..<(json.count - 1)])
+                ranked.body = String(decoding: body, as: UTF8.self)
+                ranked.document = matcher.document(key: key, body: body)
+            } else {
+                let value = try JSONValue(parsing: ranked.json)
+                ranked.document = matcher.document(key: ranked.key, body: SearchText.body(of: value))
+            }
+            rows[ByteKey(bytes: Array(key))] = ranked
+        }
+        return rows
+    }
+
+    /// The bytes of a text column of the current row (valid until the statement steps again).
+    private static func columnBytes(_ statement: SQLiteStatement, _ column: Int32) -> UnsafeBufferPointer<UInt8> {
+        guard let text = sqlite3_column_text(statement, column) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, column)))
     }
 
     /// BM25's collection statistics from the FTS5 index (the whole index: every namespace):

@@ -117,4 +117,33 @@ struct SearchRankingTests {
         #expect(results[0] == results[1])
         #expect(scores[0].count == scores[1].count && zip(scores[0], scores[1]).allSatisfy { abs($0 - $1) < 1e-9 })
     }
+
+    /// Values that are not plain strings (escapes, non-ASCII, objects, numbers) are matched,
+    /// ranked and snipped alike in memory and on SQLite (SQLite reads a plain string's words
+    /// from its stored bytes and parses the rest).
+    @Test func valuesOfEveryKindRankAndSnipAlike() async throws {
+        let values: [(String, JSONValue)] = [
+            ("q/1", .string("a \"quoted\" garden\nwith\ttabs and a back\\slash garden")),
+            ("q/2", .string("Gärten und garden: ünïcode words beside the garden")),
+            ("q/3", .object(JSONObject([("topic", .string("garden")), ("count", .int(3))]))),
+            ("q/4", .array([.string("garden"), .string("violin"), .bool(true)])),
+            ("q/5", .string("plain garden words, nothing escaped")),
+            ("q/6", .int(42)),
+        ]
+        var hits: [[String]] = []
+        for kind in [StoreKind.inMemory, .sqlite] {
+            let store = try kind.make()
+            try await store.batch(values.map { .put(key: MemoryKey(checked: $0.0), value: $0.1) }, in: main)
+            var seen: [String] = []
+            for query in ["garden", "violin", "quoted tabs", "ünïcode", "topic count", "42"] {
+                for hit in try await store.search(query, in: main, limit: 10) {
+                    seen.append("\(hit.record.key) \(hit.record.value.jsonString()) \(hit.snippet) \((hit.score * 1e9).rounded())")
+                }
+                seen.append("|")
+            }
+            hits.append(seen)
+        }
+        #expect(hits[0] == hits[1])
+        #expect(hits[1].contains { $0.hasPrefix("q/1 ") && $0.contains("[garden]") })
+    }
 }

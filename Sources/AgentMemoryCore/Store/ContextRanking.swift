@@ -97,36 +97,133 @@ package enum ContextRanking {
         }
         // A context holds up to 2 × window neighbours at their weight: the average grows alike.
         let average = max(1, statistics.averageLength) * (1 + neighbourWeight * Double(2 * window))
-        var candidates: [ByteKey] = []
-        var seen = Set<ByteKey>()
-        for key in pool.map(ByteKey.init(bytes:)) where documents[key] != nil && seen.insert(key).inserted { candidates.append(key) }
+        // Neighbours are found by number in an index of the documents' keys (no key is built
+        // for a lookup), in the order `neighbourKeys(of:)` gives them, so that the sums below
+        // are made in the same order as by keys.
+        let index = NeighbourIndex(documents)
+        var candidates: [Int] = []
+        var seen = Set<Int>()
         for key in pool {
-            for neighbour in neighbourKeys(of: key).map(ByteKey.init(bytes:)) where documents[neighbour] != nil && seen.insert(neighbour).inserted {
+            if let position = index.position(of: ByteKey(bytes: key)), seen.insert(position).inserted { candidates.append(position) }
+        }
+        for key in pool {
+            for neighbour in index.neighbours(of: NumberedKey(key, maxWidth: 18)) where seen.insert(neighbour).inserted {
                 candidates.append(neighbour)
             }
         }
         var scored: [(key: [UInt8], score: Double)] = []
-        for key in candidates {
-            guard let own = documents[key] else { continue }
+        for position in candidates {
+            let own = index.entries[position].document
             var counts = own.counts
             var length = Double(own.length)
-            for neighbour in neighbourKeys(of: key.bytes) {
-                guard let context = documents[ByteKey(bytes: neighbour)] else { continue }
+            for neighbour in index.neighbours(of: index.entries[position].numbered) {
+                let context = index.entries[neighbour].document
                 length += neighbourWeight * Double(context.length)
-                for index in counts.indices { counts[index] += neighbourWeight * context.counts[index] }
+                for term in counts.indices { counts[term] += neighbourWeight * context.counts[term] }
             }
             let norm = k1 * (1 - b + b * length / average)
             var score = 0.0
-            for (index, count) in counts.enumerated() where count > 0 {
-                score += idf[index] * count * (k1 + 1) / (count + norm)
+            for (term, count) in counts.enumerated() where count > 0 {
+                score += idf[term] * count * (k1 + 1) / (count + norm)
             }
-            if score > 0 { scored.append((key.bytes, score)) }
+            if score > 0 { scored.append((index.entries[position].key.bytes, score)) }
         }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.key.lexicographicallyPrecedes($1.key) }
         return Array(scored.prefix(limit))
     }
 
-    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+    fileprivate static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    /// A key split around its last run of ASCII digits, as ``neighbourKeys(of:reach:)`` reads it.
+    fileprivate struct NumberedKey {
+        /// The bytes before and after the digits, with a separator no UTF-8 text holds (0xFF).
+        var family: ByteKey
+        var number: Int
+        var width: Int
+        var padded: Bool
+
+        /// `nil` when `bytes` has no digits or more than `maxWidth` of them (or a number beyond `Int`).
+        init?(_ bytes: [UInt8], maxWidth: Int) {
+            guard let last = bytes.lastIndex(where: isDigit) else { return nil }
+            var first = last
+            while first > 0, isDigit(bytes[first - 1]) { first -= 1 }
+            width = last - first + 1
+            guard width <= maxWidth else { return nil }
+            var number = 0
+            for digit in bytes[first...last] {
+                let (times, overflow) = number.multipliedReportingOverflow(by: 10)
+                let (sum, overflowAgain) = times.addingReportingOverflow(Int(digit - UInt8(ascii: "0")))
+                guard !overflow, !overflowAgain else { return nil }
+                number = sum
+            }
+            self.number = number
+            padded = width > 1 && bytes[first] == UInt8(ascii: "0")
+            var family = [UInt8]()
+            family.reserveCapacity(bytes.count - width + 1)
+            family += bytes[..<first]
+            family.append(0xFF)
+            family += bytes[(last + 1)...]
+            self.family = ByteKey(bytes: family)
+        }
+    }
+
+    /// The documents by key, and by family and number for finding a key's neighbours.
+    private struct NeighbourIndex {
+        struct Entry {
+            var key: ByteKey
+            var document: SearchDocument
+            var numbered: NumberedKey?
+        }
+
+        struct Slot: Hashable {
+            var family: Int
+            var number: Int
+        }
+
+        private(set) var entries: [Entry] = []
+        private var positions: [ByteKey: Int] = [:]
+        private var families: [ByteKey: Int] = [:]
+        /// The entries with each family and number, with their digit counts.
+        private var slots: [Slot: [(width: Int, position: Int)]] = [:]
+
+        init(_ documents: [ByteKey: SearchDocument]) {
+            entries.reserveCapacity(documents.count)
+            positions.reserveCapacity(documents.count)
+            for (key, document) in documents {
+                // 19 digits: a neighbour of an 18-digit number can have one more.
+                let numbered = NumberedKey(key.bytes, maxWidth: 19)
+                let position = entries.count
+                entries.append(Entry(key: key, document: document, numbered: numbered.flatMap { $0.width <= 18 ? $0 : nil }))
+                positions[key] = position
+                if let numbered {
+                    let family = families[numbered.family] ?? families.count
+                    families[numbered.family] = family
+                    slots[Slot(family: family, number: numbered.number), default: []].append((numbered.width, position))
+                }
+            }
+        }
+
+        func position(of key: ByteKey) -> Int? { positions[key] }
+
+        /// The entries whose keys ``ContextRanking/neighbourKeys(of:reach:)`` names for `key`
+        /// (within ``ContextRanking/window``), in its order.
+        func neighbours(of key: NumberedKey?) -> [Int] {
+            guard let key, let family = families[key.family] else { return [] }
+            var found: [Int] = []
+            for distance in 1...max(1, window) {
+                for number in [key.number - distance, key.number + distance] where number >= 0 {
+                    guard let candidates = slots[Slot(family: family, number: number)] else { continue }
+                    // The neighbour's digits: the number, zero-padded to the key's width if the key is padded.
+                    var digits = 1
+                    var rest = number / 10
+                    while rest > 0 { digits += 1; rest /= 10 }
+                    let width = key.padded ? max(digits, key.width) : digits
+                    if let match = candidates.first(where: { $0.width == width }) { found.append(match.position) }
+                }
+            }
+            return found
+        }
+    }
 }
 
 /// What the ranking needs of one record: its length in words (key and value) and how often

@@ -40,17 +40,25 @@ package struct QueryMatcher: Sendable {
     /// The ranking's view of a record: its length in words and its weighted counts of each stem
     /// (a key's words count twice).
     package func document(key: String, body: String) -> SearchDocument {
+        var key = key
+        var body = body
+        return key.withUTF8 { key in body.withUTF8 { body in document(key: key, body: body) } }
+    }
+
+    /// ``document(key:body:)`` of UTF-8 bytes, such as a store's row columns: no `String` is
+    /// made for plain ASCII text.
+    package func document(key: UnsafeBufferPointer<UInt8>, body: UnsafeBufferPointer<UInt8>) -> SearchDocument {
         var length = 0
         var counts = [Double](repeating: 0, count: stems.count)
         var term: [UInt8] = []
         term.reserveCapacity(32)
         for (text, weight) in [(key, 2.0), (body, 1.0)] {
-            let plain = Self.forEachASCIITerm(text.utf8, buffer: &term) { word in
+            let plain = Self.forEachASCIITerm(text, buffer: &term) { word in
                 length += 1
                 if let index = stemIndex(word) { counts[index] += weight }
             }
             if !plain {
-                for word in SearchText.terms(of: text) {
+                for word in SearchText.terms(of: String(decoding: text, as: UTF8.self)) {
                     length += 1
                     if let index = stemIndexOfWord(word) { counts[index] += weight }
                 }
