@@ -32,7 +32,7 @@ extension SQLiteMemoryStore {
         let now = clock().timeIntervalSince1970
         let poolLimit = ContextRanking.poolLimit(for: limit)
         let body: @Sendable (Database) throws -> [SearchHit] = { db in
-            let statistics = try Self.statistics(quoted, db: db)
+            guard let statistics = try Self.statistics(quoted, db: db) else { return [] }
             self.searchIndexIsLarge.store(statistics.documents >= Self.largeSearchIndex, ordering: .relaxed)
             let ranked = try Self.pool(quoted, statistics, in: namespace, now: now, limit: poolLimit, db: db)
             guard !ranked.isEmpty else { return [] }
@@ -196,37 +196,22 @@ extension SQLiteMemoryStore {
     }
 
     /// BM25's collection statistics from the FTS5 index (the whole index: every namespace):
-    /// rows and tokens from its averages record, and the rows matching each quoted word, counted
-    /// up to ``commonWordRows``; beyond, estimated from how far into the rowids the first
-    /// ``commonWordRows`` matches reach (FTS5 lists a word's rows in rowid order).
-    private static func statistics(_ quoted: [String], db: Database) throws -> SearchStatistics {
-        var documents = 0
-        var tokens = 0
-        // One statement: FTS5's averages record (rowid 1 of its data table: varints of the row
-        // count, then of each column's token count), then each word's matches, counted up to
-        // ``commonWordRows``, with the last rowid reached.
-        var sql = "SELECT -1, block, NULL FROM memory_fts_data WHERE id = 1"
-        for index in quoted.indices {
-            sql += """
-
-                UNION ALL SELECT \(index), count(*), max(rowid) FROM (
-                    SELECT rowid FROM memory_fts WHERE memory_fts MATCH ?\(index + 2) LIMIT ?1)
-                """
-        }
-        var arguments: [(any DatabaseValueConvertible)?] = [commonWordRows]
-        arguments += quoted.map { $0 }
-        var counts = [(count: Int, reached: Int64?)](repeating: (0, nil), count: quoted.count)
-        for row in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)) {
-            let index: Int = row[0]
-            if index < 0 {
-                guard let block = row[1] as Data? else { continue }
-                var bytes = Array(block)[...]
-                documents = Int(fts5Varint(&bytes) ?? 0)
-                while let count = fts5Varint(&bytes) { tokens += Int(count) }
-            } else {
-                counts[index] = (row[1], row[2])
+    /// rows and tokens, and the rows matching each quoted word, counted up to
+    /// ``commonWordRows``; beyond, estimated from how far into the rowids the first
+    /// ``commonWordRows`` matches reach (FTS5 lists a word's rows in rowid order). One call of
+    /// ``SQLiteSearchStatistics``' function; `nil` when no row holds any of the words.
+    private static func statistics(_ quoted: [String], db: Database) throws -> SearchStatistics? {
+        guard var found = try SQLiteSearchStatistics.counts(match: quoted.joined(separator: " OR "), limit: commonWordRows, db: db)
+        else { return nil }
+        if found.words.count != quoted.count {
+            // Not one phrase per word (never seen): each word counted on its own.
+            found.words = try quoted.map { word in
+                try SQLiteSearchStatistics.counts(match: word, limit: commonWordRows, db: db)?.words.first ?? (0, nil)
             }
         }
+        let documents = Int(found.rows)
+        let tokens = Int(found.tokens)
+        let counts = found.words
         var span: (first: Int64, last: Int64)?
         let frequencies = try counts.map { count, reached -> Int in
             guard count >= commonWordRows, let reached else { return count }
@@ -240,17 +225,5 @@ extension SQLiteMemoryStore {
         }
         return SearchStatistics(
             documents: documents, averageLength: Double(tokens) / Double(max(1, documents)), documentFrequencies: frequencies)
-    }
-
-    /// Reads one SQLite varint (big-endian groups of 7 bits, the ninth byte whole), or `nil` at the end.
-    private static func fts5Varint(_ bytes: inout ArraySlice<UInt8>) -> UInt64? {
-        var value: UInt64 = 0
-        for position in 0..<9 {
-            guard let byte = bytes.popFirst() else { return position == 0 ? nil : value }
-            if position == 8 { return (value << 8) | UInt64(byte) }
-            value = (value << 7) | UInt64(byte & 0x7F)
-            if byte & 0x80 == 0 { return value }
-        }
-        return value
     }
 }
