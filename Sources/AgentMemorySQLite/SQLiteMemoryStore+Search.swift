@@ -6,7 +6,7 @@ import GRDBSQLite
 import Synchronization
 
 extension SQLiteMemoryStore {
-    /// Ranked full-text search: FTS5 (Porter stemming, bm25 with key matches weighted double)
+    /// Ranked full-text search: FTS5 (Porter stemming, BM25 with key matches weighted double)
     /// finds a pool of candidates, and ``ContextRanking`` ranks them with their neighbours, as
     /// every store does; the query's stop words are left out unless it has nothing else.
     ///
@@ -61,48 +61,61 @@ extension SQLiteMemoryStore {
     /// a search's time at a million records).
     static let commonWordRows = 4_096
 
-    /// The pool: the best `limit` live rows of `namespace` by FTS5's bm25. Common words (see
+    /// The pool: the best `limit` live rows of `namespace` by FTS5's BM25 (``SQLiteSearchFunctions``'
+    /// rank function, with the statistics' row counts). Common words (see
     /// ``commonWordRows``) are left out of the ranking when the rarer words alone fill the pool
     /// with rows that score more than every common word together could add (BM25's bound,
     /// idf × (k1 + 1) a word): then no row holding only common words could be among them.
     private static func pool(
         _ quoted: [String], _ statistics: SearchStatistics, in namespace: Namespace, now: Double, limit: Int, db: Database
     ) throws -> [(rank: Double, key: String)] {
-        let rare = quoted.indices.filter { statistics.documentFrequencies[$0] < commonWordRows }
-        if !rare.isEmpty, rare.count < quoted.count {
-            let match = rare.map { quoted[$0] }.sorted().joined(separator: " OR ")
-            let ranked = try rankInWholeIndex(match, in: namespace, now: now, limit: limit, db: db)
-                ?? rankWithJoin(match, in: namespace, now: now, limit: limit, db: db)
+        // A word in no row adds nothing to any rank: left out of the match.
+        let present = quoted.indices.filter { statistics.documentFrequencies[$0] > 0 }
+        guard !present.isEmpty else { return [] }
+        let rare = present.filter { statistics.documentFrequencies[$0] < commonWordRows }
+        if !rare.isEmpty, rare.count < present.count {
+            let order = rare.sorted { quoted[$0] < quoted[$1] }
+            let match = order.map { quoted[$0] }.joined(separator: " OR ")
+            let ranked = try rankInWholeIndex(match, hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
+                ?? rankWithJoin(match, hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
             let total = Double(statistics.documents)
-            let bound = quoted.indices.filter { !rare.contains($0) }.reduce(0.0) { sum, index in
+            let bound = present.filter { !rare.contains($0) }.reduce(0.0) { sum, index in
                 let frequency = Double(statistics.documentFrequencies[index])
-                // FTS5's idf (bm25() ranks with it), never below its floor.
+                // FTS5's idf (the rank function's), never below its floor.
                 return sum + max(1e-6, log((total - frequency + 0.5) / (frequency + 0.5))) * (ContextRanking.k1 + 1)
             }
             if ranked.count == limit, let last = ranked.last, -last.rank > bound { return ranked }
         }
-        let match = quoted.sorted().joined(separator: " OR ")
-        return try rankInWholeIndex(match, in: namespace, now: now, limit: limit, db: db)
-            ?? rankWithJoin(match, in: namespace, now: now, limit: limit, db: db)
+        let order = present.sorted { quoted[$0] < quoted[$1] }
+        let match = order.map { quoted[$0] }.joined(separator: " OR ")
+        return try rankInWholeIndex(match, hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
+            ?? rankWithJoin(match, hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
+    }
+
+    /// The rank function's row counts of the words at `order`, in that order (the match's).
+    private static func hits(_ order: [Int], _ statistics: SearchStatistics) -> Data {
+        SQLiteSearchFunctions.hitsArgument(order.map { statistics.documentFrequencies[$0] })
     }
 
     /// The best `limit` rows of `namespace` from a ranking of the whole index, or `nil` when
     /// the top of the whole index holds too few of them to be sure.
     private static func rankInWholeIndex(
-        _ match: String, in namespace: Namespace, now: Double, limit: Int, db: Database
+        _ match: String, _ hits: Data, in namespace: Namespace, now: Double, limit: Int, db: Database
     ) throws -> [(rank: Double, key: String)]? {
         let depth = limit * 2 + 10
         // The top of the whole index and the owners of its rows in one statement: the ranking
         // first (FTS5 alone, no join), then each row looked up by rowid (`+namespace` keeps
         // the planner off the namespace index); a row of another namespace, or expired, has
         // no key.
-        let top = try Row.fetchAll(db.cachedStatement(sql: """
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT top.rank, r.key FROM (
-                SELECT rowid, bm25(memory_fts, 2.0, 1.0) AS rank FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?
+                SELECT rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?) AS rank FROM memory_fts
+                WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?
             ) AS top
             LEFT JOIN memory_records r ON r.id = top.rowid AND +r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
             ORDER BY top.rank
-            """), arguments: [match, depth, namespace.name, now]).map { (rank: $0[0] as Double, key: $0[1] as String?) }
+            """), arguments: [hits, match, depth, namespace.name, now])
+        let top = rows.map { (rank: $0[0] as Double, key: $0[1] as String?) }
         let kept = top.compactMap { hit in hit.key.map { (rank: hit.rank, key: $0) } }
         // Fewer than `limit` kept while the index had more matches: others may be further down.
         guard kept.count >= limit || top.count < depth else { return nil }
@@ -114,15 +127,15 @@ extension SQLiteMemoryStore {
 
     /// The best `limit` live rows of `namespace`, ranked with the join to the records.
     private static func rankWithJoin(
-        _ match: String, in namespace: Namespace, now: Double, limit: Int, db: Database
+        _ match: String, _ hits: Data, in namespace: Namespace, now: Double, limit: Int, db: Database
     ) throws -> [(rank: Double, key: String)] {
         let ranking = try db.cachedStatement(sql: """
-            SELECT bm25(memory_fts, 2.0, 1.0) AS rank, r.key
+            SELECT \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?) AS rank, r.key
             FROM memory_fts JOIN memory_records r ON r.id = memory_fts.rowid
             WHERE memory_fts MATCH ? AND r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
             ORDER BY rank, r.key LIMIT ?
             """)
-        return try Row.fetchAll(ranking, arguments: [match, namespace.name, now, limit]).map { row in
+        return try Row.fetchAll(ranking, arguments: [hits, match, namespace.name, now, limit]).map { row in
             (rank: row[0] as Double, key: row[1] as String)
         }
     }
@@ -199,19 +212,20 @@ extension SQLiteMemoryStore {
     /// rows and tokens, and the rows matching each quoted word, counted up to
     /// ``commonWordRows``; beyond, estimated from how far into the rowids the first
     /// ``commonWordRows`` matches reach (FTS5 lists a word's rows in rowid order). One call of
-    /// ``SQLiteSearchStatistics``' function; `nil` when no row holds any of the words.
+    /// ``SQLiteSearchFunctions``' statistics function; `nil` when no row holds any of the words.
+    /// Should FTS5 make no phrase of a word (nothing left of it once tokenized), the phrases
+    /// would not line up with the words: then each word is counted on its own.
     private static func statistics(_ quoted: [String], db: Database) throws -> SearchStatistics? {
-        guard var found = try SQLiteSearchStatistics.counts(match: quoted.joined(separator: " OR "), limit: commonWordRows, db: db)
+        guard let found = try SQLiteSearchFunctions.statistics(match: quoted.joined(separator: " OR "), limit: commonWordRows, db: db)
         else { return nil }
-        if found.words.count != quoted.count {
-            // Not one phrase per word (never seen): each word counted on its own.
-            found.words = try quoted.map { word in
-                try SQLiteSearchStatistics.counts(match: word, limit: commonWordRows, db: db)?.words.first ?? (0, nil)
+        var counts = found.words
+        if counts.count != quoted.count {
+            counts = try quoted.map { word in
+                try SQLiteSearchFunctions.statistics(match: word, limit: commonWordRows, db: db)?.words.first ?? (0, nil)
             }
         }
         let documents = Int(found.rows)
         let tokens = Int(found.tokens)
-        let counts = found.words
         var span: (first: Int64, last: Int64)?
         let frequencies = try counts.map { count, reached -> Int in
             guard count >= commonWordRows, let reached else { return count }

@@ -129,7 +129,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         let timeout = Double(seconds) + Double(attoseconds) / 1e18
         configuration.busyMode = .timeout(timeout)
         configuration.label = "AgentMemory"
-        configuration.prepareDatabase { db in try SQLiteSearchStatistics.register(db) }
+        configuration.prepareDatabase { db in try SQLiteSearchFunctions.register(db) }
         let deadline = ContinuousClock.now + busyTimeout
         while true {
             do {

@@ -29,7 +29,7 @@ struct SearchStatisticsTests {
         let words = ["common", "rare", "unique", "absent"]
         let limit = SQLiteMemoryStore.commonWordRows
         let (found, expected) = try await store.read { db in
-            let found = try SQLiteSearchStatistics.counts(match: words.map { "\"\($0)\"" }.joined(separator: " OR "), limit: limit, db: db)
+            let found = try SQLiteSearchFunctions.statistics(match: words.map { "\"\($0)\"" }.joined(separator: " OR "), limit: limit, db: db)
             let expected = try words.map { word -> (Int, Int64?) in
                 let row = try Row.fetchOne(db, sql: """
                     SELECT count(*), max(rowid) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)
@@ -45,7 +45,7 @@ struct SearchStatisticsTests {
         #expect(counts.words.map(\.count) == expected.map(\.0))
         #expect(counts.words.map(\.reached) == expected.map(\.1))
         let none = try await store.read { db in
-            try SQLiteSearchStatistics.counts(match: "\"absent\" OR \"missing\"", limit: limit, db: db)
+            try SQLiteSearchFunctions.statistics(match: "\"absent\" OR \"missing\"", limit: limit, db: db)
         }
         #expect(none == nil)
         // The search built on it: a word in most rows, estimated past the count, still ranks the rare one first.
@@ -56,6 +56,34 @@ struct SearchStatisticsTests {
         let unique = try await store.search("unique", in: other, limit: 10).map(\.record.key)
         #expect(unique.prefix(3).sorted() == ["n/0", "n/1", "n/2"])
         #expect(unique.dropFirst(3) == ["n/3", "n/4"])
+        try await store.close()
+    }
+
+    /// With exact row counts the pool's rank function gives FTS5's `bm25(memory_fts, 2.0, 1.0)`
+    /// to the bit, row by row (key words weigh double).
+    @Test func theRankFunctionIsFTS5sBM25() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path)
+        let namespace = try Namespace("bm25")
+        let words = ["apple", "pear", "plum", "fig", "kiwi", "lime"]
+        try await store.batch((0..<300).map { index in
+            let text = (0..<(3 + index % 9)).map { words[($0 * 7 + index) % words.count] }.joined(separator: " ")
+            return .put(key: MemoryKey(checked: index % 5 == 0 ? "fig/\(index)" : "n/\(index)"), value: .string(text))
+        }, in: namespace)
+        let match = ["\"apple\"", "\"fig\"", "\"kiwi\""].joined(separator: " OR ")
+        let (ours, theirs) = try await store.read { db in
+            let counts = try #require(try SQLiteSearchFunctions.statistics(match: match, limit: 4_096, db: db))
+            let hits = SQLiteSearchFunctions.hitsArgument(counts.words.map(\.count))
+            let ours = try Row.fetchAll(db, sql: """
+                SELECT rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?) FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rowid
+                """, arguments: [hits, match]).map { [$0[0] as Double, $0[1] as Double] }
+            let theirs = try Row.fetchAll(db, sql: """
+                SELECT rowid, bm25(memory_fts, 2.0, 1.0) FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rowid
+                """, arguments: [match]).map { [$0[0] as Double, $0[1] as Double] }
+            return (ours, theirs)
+        }
+        #expect(ours.count > 100)
+        #expect(ours == theirs)
         try await store.close()
     }
 }

@@ -1,0 +1,208 @@
+import AgentMemoryCore
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// SQLite search's two FTS5 statements as auxiliary functions of our own, registered on every
+/// connection of the store (shapes from SQLite 3.40's `sqlite3.h`: `fts5_api`, `Fts5ExtensionApi`).
+///
+/// `agent_memory_statistics(memory_fts, LIMIT)`, BM25's collection statistics: called on the
+/// first row of `memory_fts MATCH '"w1" OR "w2" …'`, it returns the index's row count and token
+/// total (`xRowCount`, `xColumnTotalSize`) and, for each phrase of the query (each word, in the
+/// query's order), the rows holding it, counted up to `LIMIT` with `xQueryPhrase` (rowid order)
+/// and the last rowid reached: the numbers that counting `SELECT rowid FROM memory_fts WHERE
+/// memory_fts MATCH '"w"' LIMIT n` per word gives, but walked in C by FTS5 instead of stepped
+/// through by SQLite's virtual machine.
+///
+/// `agent_memory_bm25(memory_fts, HITS)`, the pool's rank: FTS5's own `bm25(memory_fts, 2.0, 1.0)`
+/// (the same formula, constants and column weights, key words counting double, negated so that
+/// the best sorts first) with each phrase's row count taken from `HITS`, a blob of 64-bit
+/// integers, one per phrase (the statistics' counts, and estimates for common words), instead
+/// of walking every phrase's rows again as `bm25()` does. With exact counts the ranks are
+/// FTS5's to the bit.
+enum SQLiteSearchFunctions {
+    /// The statistics function: `agent_memory_statistics(memory_fts, LIMIT)`.
+    static let statisticsFunctionName = "agent_memory_statistics"
+    /// The rank function: `agent_memory_bm25(memory_fts, HITS)`.
+    static let rankFunctionName = "agent_memory_bm25"
+
+    /// BM25's collection statistics as counted: rows and tokens of the whole index, and per
+    /// phrase the rows counted (up to the limit) and the last rowid reached.
+    struct Counts {
+        var rows: Int64
+        var tokens: Int64
+        var words: [(count: Int, reached: Int64?)]
+    }
+
+    /// Registers the functions on `db`'s connection (once per connection, as it opens).
+    static func register(_ db: Database) throws {
+        guard let api = try fts5API(db) else {
+            throw DatabaseError(resultCode: .SQLITE_ERROR, message: "FTS5 is not available in this SQLite")
+        }
+        for (name, function) in [(statisticsFunctionName, statisticsFunction), (rankFunctionName, rankFunction)] {
+            let code = api.pointee.xCreateFunction(UnsafeMutablePointer(mutating: api), name, nil, function, nil)
+            guard code == SQLITE_OK else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot register \(name)")
+            }
+        }
+    }
+
+    /// The statistics of `match` (quoted words joined by OR; the counts in its phrases'
+    /// order), or `nil` when no row matches.
+    static func statistics(match: String, limit: Int, db: Database) throws -> Counts? {
+        let statement = try db.cachedStatement(sql: """
+            SELECT \(statisticsFunctionName)(memory_fts, ?) FROM memory_fts WHERE memory_fts MATCH ? LIMIT 1
+            """)
+        guard let blob = try Data.fetchOne(statement, arguments: [limit, match]) else { return nil }
+        let values: [Int64] = blob.withUnsafeBytes { bytes in
+            (0..<(bytes.count / 8)).map { Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+        }
+        guard values.count >= 2, values.count % 2 == 0 else {
+            throw DatabaseError(resultCode: .SQLITE_ERROR, message: "\(statisticsFunctionName) returned \(blob.count) bytes")
+        }
+        let words = stride(from: 2, to: values.count, by: 2).map { index in
+            (count: Int(values[index]), reached: values[index] > 0 ? Optional(values[index + 1]) : nil)
+        }
+        return Counts(rows: values[0], tokens: values[1], words: words)
+    }
+
+    /// The `HITS` argument of the rank function: each phrase's row count, in the match's order.
+    static func hitsArgument(_ hits: [Int]) -> Data {
+        hits.map { Int64($0).littleEndian }.withUnsafeBytes { Data($0) }
+    }
+
+    /// The `fts5_api` of `db`'s connection (`SELECT fts5(?1)` with a pointer bound, as
+    /// SQLite's FTS5 documentation describes), or `nil` without FTS5.
+    private static func fts5API(_ db: Database) throws -> UnsafePointer<fts5_api>? {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(db.sqliteConnection, "SELECT fts5(?1)", -1, &statement, nil) == SQLITE_OK else { return nil }
+        defer { sqlite3_finalize(statement) }
+        var api: UnsafePointer<fts5_api>?
+        let type: StaticString = "fts5_api_ptr"
+        type.withUTF8Buffer { name in
+            name.withMemoryRebound(to: CChar.self) { name in
+                _ = sqlite3_bind_pointer(statement, 1, &api, name.baseAddress, nil)
+            }
+        }
+        _ = sqlite3_step(statement)
+        return api
+    }
+
+    // MARK: - The functions
+
+    /// Counting state of one phrase, handed to `xQueryPhrase`'s callback.
+    private struct PhraseCount {
+        var count: Int64 = 0
+        var reached: Int64 = 0
+        var limit: Int64
+    }
+
+    /// `agent_memory_statistics(memory_fts, LIMIT)`: a blob of little-endian 64-bit integers,
+    /// rows and tokens, then per phrase its count and the last rowid reached.
+    private static let statisticsFunction: fts5_extension_function = { api, fts, context, count, values in
+        guard let api, let fts else { return }
+        var rows: Int64 = 0
+        var tokens: Int64 = 0
+        var code = api.pointee.xRowCount(fts, &rows)
+        if code == SQLITE_OK { code = api.pointee.xColumnTotalSize(fts, -1, &tokens) }
+        let limit = count > 0 ? max(1, sqlite3_value_int64(values?[0])) : Int64.max
+        var result: [Int64] = [rows, tokens]
+        let phrases = api.pointee.xPhraseCount(fts)
+        var phrase: Int32 = 0
+        while code == SQLITE_OK, phrase < phrases {
+            var state = PhraseCount(limit: limit)
+            code = api.pointee.xQueryPhrase(fts, phrase, &state) { api, fts, user in
+                guard let api, let user else { return SQLITE_ERROR }
+                let state = user.assumingMemoryBound(to: PhraseCount.self)
+                state.pointee.count += 1
+                state.pointee.reached = api.pointee.xRowid(fts)
+                return state.pointee.count >= state.pointee.limit ? SQLITE_DONE : SQLITE_OK
+            }
+            result += [state.count, state.reached]
+            phrase += 1
+        }
+        guard code == SQLITE_OK else {
+            sqlite3_result_error_code(context, code)
+            return
+        }
+        result.map(\.littleEndian).withUnsafeBytes { bytes in
+            sqlite3_result_blob(context, bytes.baseAddress, Int32(bytes.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+        }
+    }
+
+    /// `agent_memory_bm25(memory_fts, HITS)`.
+    private static let rankFunction: fts5_extension_function = { api, fts, context, count, values in
+        guard let api, let fts else { return }
+        if api.pointee.xGetAuxdata(fts, 0) == nil {
+            let phrases = Int(api.pointee.xPhraseCount(fts))
+            var rows: Int64 = 0
+            var tokens: Int64 = 0
+            var code = api.pointee.xRowCount(fts, &rows)
+            if code == SQLITE_OK { code = api.pointee.xColumnTotalSize(fts, -1, &tokens) }
+            guard code == SQLITE_OK else {
+                sqlite3_result_error_code(context, code)
+                return
+            }
+            guard count >= 1, let bytes = sqlite3_value_blob(values?[0]), Int(sqlite3_value_bytes(values?[0])) == phrases * 8 else {
+                sqlite3_result_error(context, "\(rankFunctionName): one row count per phrase expected", -1)
+                return
+            }
+            let hits = (0..<phrases).map { Double(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
+            guard prepareRank(api, fts, context, hits: hits, rows: rows, tokens: tokens) else { return }
+        }
+        rankRow(api, fts, context)
+    }
+
+    /// Works out what the rank needs once per statement (kept with `xSetAuxdata`): each
+    /// phrase's idf, as FTS5's bm25 does (log((N - n + 0.5) / (n + 0.5)), at least 1e-6),
+    /// then the average row length (tokens / rows). False, with the error set, on failure.
+    private static func prepareRank(
+        _ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, _ context: OpaquePointer?, hits: [Double], rows: Int64, tokens: Int64
+    ) -> Bool {
+        let data = UnsafeMutablePointer<Double>.allocate(capacity: hits.count + 1)
+        for (phrase, hit) in hits.enumerated() {
+            let idf = log((Double(rows) - hit + 0.5) / (hit + 0.5))
+            data[phrase] = idf <= 0 ? 1e-6 : idf
+        }
+        data[hits.count] = Double(tokens) / Double(rows)
+        let code = api.pointee.xSetAuxdata(fts, data) { $0?.assumingMemoryBound(to: Double.self).deallocate() }
+        guard code == SQLITE_OK else {
+            sqlite3_result_error_code(context, code)
+            return false
+        }
+        return true
+    }
+
+    /// The current row's rank from the statement's idfs: each phrase's weighted frequency in
+    /// the row (key, column 0, 2.0; body 1.0) against the row's length in tokens.
+    private static func rankRow(_ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, _ context: OpaquePointer?) {
+        guard let cached = api.pointee.xGetAuxdata(fts, 0)?.assumingMemoryBound(to: Double.self) else { return }
+        let phrases = Int(api.pointee.xPhraseCount(fts))
+        var frequencies = [Double](repeating: 0, count: phrases)
+        var instances: Int32 = 0
+        var code = api.pointee.xInstCount(fts, &instances)
+        var instance: Int32 = 0
+        while code == SQLITE_OK, instance < instances {
+            var phrase: Int32 = 0
+            var column: Int32 = 0
+            var offset: Int32 = 0
+            code = api.pointee.xInst(fts, instance, &phrase, &column, &offset)
+            if code == SQLITE_OK { frequencies[Int(phrase)] += column == 0 ? 2.0 : 1.0 }
+            instance += 1
+        }
+        var length: Int32 = 0
+        if code == SQLITE_OK { code = api.pointee.xColumnSize(fts, -1, &length) }
+        guard code == SQLITE_OK else {
+            sqlite3_result_error_code(context, code)
+            return
+        }
+        let k1 = 1.2
+        let b = 0.75
+        let average = cached[phrases]
+        var score = 0.0
+        for phrase in 0..<phrases {
+            score += cached[phrase] * ((frequencies[phrase] * (k1 + 1.0)) / (frequencies[phrase] + k1 * (1 - b + b * Double(length) / average)))
+        }
+        sqlite3_result_double(context, -1.0 * score)
+    }
+}
