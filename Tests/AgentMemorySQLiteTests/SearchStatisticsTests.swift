@@ -86,4 +86,22 @@ struct SearchStatisticsTests {
         #expect(ours == theirs)
         try await store.close()
     }
+
+    /// Words that FTS5's tokenizer may turn into nothing (a lone combining mark, superscript
+    /// and Roman-numeral digits) neither break a search nor change its hits.
+    @Test(arguments: ["\u{0345}", "\u{00B2}", "\u{0308}a", "\u{216B}", "x\u{0345}y"])
+    func oddWordsChangeNothing(word: String) async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path)
+        let namespace = try Namespace("odd")
+        try await store.batch([
+            .put(key: MemoryKey(checked: "k/1"), value: .string("hello world")),
+            .put(key: MemoryKey(checked: "k/2"), value: .string("hello there, world")),
+        ], in: namespace)
+        let plain = try await store.search("hello", in: namespace, limit: 10)
+        let odd = try await store.search("hello \(word)", in: namespace, limit: 10)
+        #expect(odd.map(\.record.key) == plain.map(\.record.key))
+        #expect(try await store.search(word, in: namespace, limit: 10).isEmpty)
+        try await store.close()
+    }
 }
