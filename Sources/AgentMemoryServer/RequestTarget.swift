@@ -90,7 +90,10 @@ struct RequestTarget: Sendable {
                 index += 1
             }
         }
-        return String(bytes: output, encoding: .utf8)
+        // `String(validating:as:)`, not Foundation's `String(bytes:encoding:)`, which drops a
+        // leading byte order mark (U+FEFF): a key starting with one would be another key
+        // (RELIABILITY.md, defect 7).
+        return String(validating: output, as: UTF8.self)
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {

@@ -21,4 +21,18 @@ struct RequestTargetTests {
         #expect(target.remainder(from: 2) == "a/b+c/100%/日/")
         #expect(target.query["prefix"] == "x y")
     }
+
+    /// Found by fuzz-http-request (defect 7): Foundation's `String(bytes:encoding:)` dropped a
+    /// leading byte order mark, so `%EF%BB%BF…` decoded to another key.
+    @Test("a key that starts with a byte order mark keeps it, escaped or not")
+    func byteOrderMarkIsKept() {
+        let key = "\u{FEFF}\u{FFFD}n\u{FFFD}oy"
+        let escaped = RequestTarget("/memory/team-1/%EF%bb%BF%ef%BF%bd%6E%ef%BF%bd%6F%79")
+        #expect(escaped.remainder(from: 2).map { Array($0.utf8) } == Array(key.utf8))
+        let raw = RequestTarget("/memory/team-1/\u{FEFF}x")
+        #expect(raw.remainder(from: 2).map { Array($0.utf8) } == Array("\u{FEFF}x".utf8))
+        #expect(RequestTarget("/memory/team-1/%EF%BB%BF").remainder(from: 2).map { Array($0.utf8) } == [0xEF, 0xBB, 0xBF])
+        // Bytes that are not UTF-8 are still refused, never repaired.
+        #expect(RequestTarget("/memory/team-1/%EF%BB").remainder(from: 2) == nil)
+    }
 }
