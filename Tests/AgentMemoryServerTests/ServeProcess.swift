@@ -42,6 +42,11 @@ final class ServeProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// A test that throws before ``stop(signal:)`` leaves no server running.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     var stdout: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
 

@@ -146,9 +146,10 @@ struct StreamingTests {
         // hanging before it reaches the server (CI saw a request not arrive within 10 s, at the
         // busiest moment of a parallel run), the client's watchdog retries it. The wait is a
         // hang guard, not a speed check.
-        let client = makeClient(server, timeout: .seconds(10))
+        // Both stretched by AGENT_MEMORY_TEST_TIME_SCALE for the sanitizer runs.
+        let client = makeClient(server, timeout: TestTimeScale.scaled(.seconds(10)))
         let task = Task { try await client.streamMessage(simpleRequest) }
-        #expect(await server.waitForRequests(1, timeout: .seconds(60)))
+        #expect(await server.waitForRequests(1, timeout: TestTimeScale.scaled(.seconds(60))))
         try await Task.sleep(for: .milliseconds(300))
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }

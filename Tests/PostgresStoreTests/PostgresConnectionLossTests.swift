@@ -25,14 +25,16 @@ struct PostgresConnectionLossTests {
             let client = try TestServer.client(searchPath: schema, applicationName: application)
             let running = Task { await client.run() }
             defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema)
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(5)))
             try await store.put("seed", value: 0, in: main)
             for round in 0..<5 {
                 // Another session holds the namespace's counter row: the store's write waits on it.
                 let holder = try await RowLockHolder.lock(namespace: main.name, schema: schema)
                 let write = Task { try await store.put("k\(round)", value: .int(round), in: self.main) }
                 try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
-                #expect(try await TestServer.terminateBackends(application: application) == 1)
+                // Exactly the write's backend: a slow run's pool may have opened a second,
+                // idle connection, which is not what this test is about.
+                #expect(try await TestServer.terminateBackends(application: application, waitingOnALock: true) == 1)
                 try await holder.release()
                 guard let outcome = await outcome(of: write, within: 30) else {
                     Issue.record("round \(round): the write hung after its backend was killed")
@@ -57,7 +59,7 @@ struct PostgresConnectionLossTests {
             let client = try TestServer.client(searchPath: schema, applicationName: application)
             let running = Task { await client.run() }
             defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema)
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(5)))
             for round in 0..<10 {
                 try await store.put("k\(round)", value: .int(round), in: main)
                 _ = try await TestServer.terminateBackends(application: application)
@@ -90,7 +92,7 @@ struct PostgresConnectionLossTests {
     }
 
     private func restartRun(_ cluster: ThrowawayCluster) async throws {
-        let store = try PostgresMemoryStore(url: cluster.url, connectTimeout: .seconds(10), maxConnections: 4)
+        let store = try PostgresMemoryStore(url: cluster.url, connectTimeout: scaled(.seconds(10)), maxConnections: 4)
         try await store.connect()
         let results = RestartTally()
         let stop = StopFlag()
@@ -137,7 +139,7 @@ struct PostgresConnectionLossTests {
             #expect(!message.hasPrefix("unexpected"), "\(message)")
             #expect(message.contains(cluster.endpoint), "\(message)")
         }
-        let reopened = try PostgresMemoryStore(url: cluster.url)
+        let reopened = try PostgresMemoryStore(url: cluster.url, connectTimeout: scaled(.seconds(5)))
         let counter = try await reopened.get("counter", in: main)?.value.intValue ?? 0
         #expect(counter >= tally.increments && counter <= tally.increments + tally.unknown, "counter \(counter), \(tally.increments) acknowledged, \(tally.unknown) unknown")
         let present = Set(try await reopened.allRecords(in: main).map(\.key))
@@ -148,15 +150,15 @@ struct PostgresConnectionLossTests {
     }
 }
 
-/// Waits for `task` for at most `seconds`; `nil` when it has not finished by then (the task is
-/// left running: a hung task cannot be waited for).
+/// Waits for `task` for at most `seconds` (stretched by ``TestTimeScale/factor``); `nil` when it has not
+/// finished by then (the task is left running: a hung task cannot be waited for).
 func outcome<T: Sendable>(of task: Task<T, any Error>, within seconds: Double) async -> Result<T, any Error>? {
     let once = ResumeOnce<Result<T, any Error>?>()
     return await withCheckedContinuation { continuation in
         once.set(continuation)
         Task { once.resume(returning: await task.result) }
         Task {
-            try? await Task.sleep(for: .seconds(seconds))
+            try? await Task.sleep(for: .seconds(scaledSeconds(seconds)))
             once.resume(returning: nil)
         }
     }
@@ -177,9 +179,9 @@ func outcome(of task: Task<Void, Never>, within seconds: Double) async -> Void? 
     return try? await outcome(of: wrapped, within: seconds)?.get()
 }
 
-/// Whether `condition` held within `seconds` (checked every 20 ms).
+/// Whether `condition` held within `seconds` (stretched by ``TestTimeScale/factor``; checked every 20 ms).
 func waitFor(seconds: Double, _ condition: () async throws -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .seconds(seconds)
+    let deadline = ContinuousClock.now + .seconds(scaledSeconds(seconds))
     while ContinuousClock.now < deadline {
         if (try? await condition()) == true { return true }
         try? await Task.sleep(for: .milliseconds(20))

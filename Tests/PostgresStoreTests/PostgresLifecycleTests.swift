@@ -56,7 +56,7 @@ struct PostgresLifecycleTests {
             let client = try TestServer.client(searchPath: schema)
             let running = Task { await client.run() }
             defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema, logger: Logger(label: "test"))
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(5)), logger: Logger(label: "test"))
             #expect(store.url == nil)
             try await store.put("k", value: "v", in: main, options: PutOptions(author: "a"))
             #expect(try await store.get("k", in: main)?.value == "v")
@@ -76,7 +76,7 @@ struct PostgresLifecycleTests {
             let client = try TestServer.client(searchPath: "public")
             let running = Task { await client.run() }
             defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema)
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(5)))
             let error = await #expect(throws: MemoryError.self) { try await store.put("k", value: 1, in: main) }
             #expect(error?.code == .invalidArgument)
             #expect(error?.message.contains("search_path=\(schema)") == true, "\(error?.message ?? "")")
@@ -147,12 +147,12 @@ final class TestClock: Sendable {
 }
 
 /// Waits until `condition` holds: for work a timer does, checked every 20 ms, failing after
-/// 10 s instead of hanging.
+/// 10 s (stretched by ``TestTimeScale/factor``) instead of hanging.
 func waitUntil(_ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + scaled(.seconds(10))
     while try await !condition() {
         guard ContinuousClock.now < deadline else {
-            Issue.record("the condition did not hold within 10 s")
+            Issue.record("the condition did not hold within \(scaledSeconds(10)) s")
             return
         }
         try await Task.sleep(for: .milliseconds(20))

@@ -92,7 +92,7 @@ struct PostgresStoreTests {
         let store = try PostgresMemoryStore(url: "postgres://agent:secret@127.0.0.1:\(port)/memory", connectTimeout: .seconds(5))
         let started = ContinuousClock.now
         let error = await #expect(throws: MemoryError.self) { try await store.get("k", in: Namespace("main")) }
-        #expect(ContinuousClock.now - started < .seconds(60))  // a guard against hanging, not a speed check
+        #expect(ContinuousClock.now - started < scaled(.seconds(60)))  // a guard against hanging, not a speed check
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("127.0.0.1:\(port)") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("unreachable") == true, "\(error?.message ?? "")")
@@ -111,7 +111,7 @@ struct PostgresStoreTests {
         let error = await #expect(throws: MemoryError.self) { try await store.list(in: Namespace("main")) }
         // A guard against hanging, not a speed check: a few connect timeouts and retries fit
         // well inside it even on a loaded machine (15 s was exceeded at load 10).
-        #expect(ContinuousClock.now - started < .seconds(60))
+        #expect(ContinuousClock.now - started < scaled(.seconds(60)))
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("127.0.0.1:\(silent.port)") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("unreachable") == true, "\(error?.message ?? "")")
@@ -234,7 +234,7 @@ struct PostgresStoreTests {
                 return seen
             }
             // Wait until the watcher is listening, so the changes below arrive by notification.
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + scaled(.seconds(10))
             while try await TestServer.listeners(schema: schema) == 0 && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
             }
@@ -295,12 +295,15 @@ struct PostgresStoreTests {
         try await TestServer.withSchema { schema in
             let store = try TestServer.store(schema: schema)
             let main = try Namespace("main")
+            // The database's clock read before and after the write bracket its time (no bound on
+            // how long the write took: a slow run, e.g. under a sanitizer, took 25 s).
+            let databaseBefore = try await Self.databaseClock()
             let first = try await store.put("k", value: ["b": 1, "a": [true, nil]], in: main, options: PutOptions(ttl: .seconds(60)))
+            let databaseAfter = try await Self.databaseClock()
             let second = try await store.put("k", value: ["b": 2, "a": 1.50], in: main)
-            let databaseNow = try await TestServer.query("SELECT extract(epoch FROM clock_timestamp())::text")
-            let serverText = try #require(databaseNow.first ?? nil)
-            let serverTime = try #require(Double(serverText))
-            #expect(abs(first.createdAt.timeIntervalSince1970 - serverTime) < 5)
+            // Within a millisecond: the times go through `Date` (a Double of seconds).
+            #expect(first.createdAt.timeIntervalSince1970 >= databaseBefore - 0.001, "\(first.createdAt.timeIntervalSince1970) before \(databaseBefore)")
+            #expect(first.createdAt.timeIntervalSince1970 <= databaseAfter + 0.001, "\(first.createdAt.timeIntervalSince1970) after \(databaseAfter)")
             #expect(second.updatedAt >= first.updatedAt)
             #expect(second.createdAt == first.createdAt)
             #expect(first.expiresAt.map { abs($0.timeIntervalSince(first.createdAt) - 60) < 0.001 } == true)
@@ -309,5 +312,12 @@ struct PostgresStoreTests {
             #expect(try await TestServer.query("SELECT value->>'b' FROM \(schema).memory_records") == ["2"])
             try await store.close()
         }
+    }
+
+    /// The database server's clock (`clock_timestamp()`), in seconds since 1970.
+    private static func databaseClock() async throws -> Double {
+        let rows = try await TestServer.query("SELECT extract(epoch FROM clock_timestamp())::text")
+        let text = try #require(rows.first ?? nil)
+        return try #require(Double(text))
     }
 }

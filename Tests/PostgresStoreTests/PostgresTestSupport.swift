@@ -37,8 +37,8 @@ enum TestServer {
         var location = try PostgresStoreURL(parsing: try #require(url))
         location.schema = schema
         return try PostgresMemoryStore(
-            url: location, retention: retention, connectTimeout: .seconds(60), maxConnections: 4,
-            maintenanceInterval: maintenanceInterval, clock: clock)
+            url: location, retention: retention, connectTimeout: scaled(.seconds(60)), maxConnections: 4,
+            maintenanceInterval: maintenanceInterval, statementTimeout: scaled(.seconds(30)), clock: clock)
     }
 
     /// A client of the test server (not yet running) whose connections use `searchPath` (and,
@@ -49,6 +49,7 @@ enum TestServer {
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: .disable)
         configuration.options.maximumConnections = 4
+        configuration.options.connectTimeout = scaled(.seconds(10))
         configuration.options.additionalStartupParameters = [("search_path", searchPath)]
         if let applicationName { configuration.options.additionalStartupParameters.append(("application_name", applicationName)) }
         return PostgresClient(configuration: configuration)
@@ -70,11 +71,13 @@ enum TestServer {
         return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
     }
 
-    /// Kills every backend of `application` with `pg_terminate_backend`; how many.
+    /// Kills every backend of `application` (only those waiting on a lock when
+    /// `waitingOnALock`) with `pg_terminate_backend`; how many.
     @discardableResult
-    static func terminateBackends(application: String) async throws -> Int {
+    static func terminateBackends(application: String, waitingOnALock: Bool = false) async throws -> Int {
         let rows = try await query(
-            "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity WHERE application_name = '\(application)'")
+            "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity WHERE application_name = '\(application)'"
+                + (waitingOnALock ? " AND wait_event_type = 'Lock'" : ""))
         return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
     }
 
@@ -164,12 +167,13 @@ private func closeDescriptor(_ descriptor: Int32) {
     #endif
 }
 
-/// Fails instead of hanging when `body` does not finish in time.
+/// Fails instead of hanging when `body` does not finish in time (`seconds` stretched by
+/// ``TestTimeScale/factor``).
 func withTimeoutSeconds<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
+            try await Task.sleep(for: .seconds(scaledSeconds(seconds)))
             throw CancellationError()
         }
         let result = try await group.next()!

@@ -1,6 +1,7 @@
 import AgentMemoryJSON
 import AgentMemory
 import AgentMemoryRuntime
+import AgentMemoryTesting
 import Foundation
 import Testing
 
@@ -103,10 +104,11 @@ struct ContentionTests {
     /// Waits for the writers, then checks that none hung, every acknowledged key is present,
     /// and the counter is within what was acknowledged and what was in doubt; returns a
     /// summary. A writer counts as hung when no writer has printed anything for
-    /// `RELIABILITY_PG_STALL` seconds (default 60, twice the store's statement timeout): a
-    /// stall, not a speed, so a slow machine does not fail the test.
+    /// `RELIABILITY_PG_STALL` seconds (default 60, twice the store's statement timeout,
+    /// stretched by AGENT_MEMORY_TEST_TIME_SCALE): a stall, not a speed, so a slow machine does
+    /// not fail the test.
     func checkPostgresWriters(_ children: [Child], url: String, namespace: String) async throws -> String {
-        let stall = Duration.seconds(trials("RELIABILITY_PG_STALL", short: 60))
+        let stall = Duration.seconds(trials("RELIABILITY_PG_STALL", short: Int(TestTimeScale.seconds(60))))
         var lastProgress = ContinuousClock.now
         var printed = -1
         while children.contains(where: { $0.process.isRunning }) && ContinuousClock.now - lastProgress < stall {
@@ -161,7 +163,9 @@ func runPSQL(_ url: String, _ command: String) async -> Bool {
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     do { try process.run() } catch { return false }
-    process.waitUntilExit()
+    // Polled rather than `waitUntilExit()`, which would hold a thread of the cooperative pool
+    // (two threads on a 2-core machine) for as long as the child runs.
+    while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
     return process.terminationStatus == 0
 }
 

@@ -79,7 +79,11 @@ struct ResourceBoundsTests {
         print("ResourceBoundsTests.flatMemory: \(calls) calls, rss KB \(samples)")
     }
 
-    @Test("resident memory stays flat while a watch reads a day of changes (long form: 86,400 changes)")
+    @Test(
+        "resident memory stays flat while a watch reads a day of changes (long form: 86,400 changes)",
+        .disabled(
+            if: TestTimeScale.sanitizer == "address",
+            "under AddressSanitizer: its quarantine keeps freed memory resident (192 MB growth), so the bound says nothing"))
     func flatWatch() async throws {
         let folder = try scratchDirectory("rss-watch")
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -1,6 +1,7 @@
 import AgentMemoryJSON
 import AgentMemoryCore
 import AgentMemoryPostgres
+import AgentMemoryTesting
 import Foundation
 import PostgresNIO
 import Synchronization
@@ -29,9 +30,12 @@ enum PostgresTestServer {
         var location = try PostgresStoreURL(parsing: url)
         location.schema = schema ?? newSchema()
         // A generous connect timeout: the whole suite runs in parallel against one server, and
-        // a test waiting for a free connection under load is not a failure of the store.
+        // a test waiting for a free connection under load is not a failure of the store. It and
+        // the statement timeout (a statement waiting its turn for a namespace's lock behind
+        // others') are stretched by AGENT_MEMORY_TEST_TIME_SCALE for the sanitizer runs.
         return try PostgresMemoryStore(
-            url: location, limits: limits, retention: retention, connectTimeout: .seconds(60), maxConnections: 4, clock: clock)
+            url: location, limits: limits, retention: retention, connectTimeout: TestTimeScale.scaled(.seconds(60)), maxConnections: 4,
+            statementTimeout: TestTimeScale.scaled(.seconds(30)), clock: clock)
     }
 
     /// A new schema name, registered for cleanup.

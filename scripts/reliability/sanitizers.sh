@@ -8,6 +8,12 @@
 # Without FILTER the whole suite runs (everything is built: the reliability and CLI tests start
 # the package's executables). With a FILTER only the test bundle is built (no executables,
 # examples or benchmarks), which is what CI runs. TSan reports make the run fail (halt_on_error).
+#
+# The tests' hang guards, connection limits and deadlines are stretched by
+# AGENT_MEMORY_TEST_TIME_SCALE (4 here unless the caller set it; the tests' default is 1): the
+# sanitizers slow everything several times on top of a parallel run. Results are checked as
+# always. AGENT_MEMORY_TEST_SANITIZER names the sanitizer, for the few checks it invalidates
+# (a resident-memory bound under ASan's quarantine), which say so when they skip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sanitizer=${1:?usage: $0 thread|address [FILTER]}
@@ -17,15 +23,33 @@ case $sanitizer in
     address) scratch=.build-asan; export ASAN_OPTIONS="detect_leaks=0 ${ASAN_OPTIONS:-}" ;;
     *) echo "unknown sanitizer $sanitizer" >&2; exit 2 ;;
 esac
+export AGENT_MEMORY_TEST_TIME_SCALE=${AGENT_MEMORY_TEST_TIME_SCALE:-4} AGENT_MEMORY_TEST_SANITIZER=$sanitizer
+echo "sanitizers: $sanitizer, AGENT_MEMORY_TEST_TIME_SCALE=$AGENT_MEMORY_TEST_TIME_SCALE, PostgreSQL tests $([ -n "${AGENT_MEMORY_TEST_POSTGRES_URL:-}" ] && echo on || echo "skipped (AGENT_MEMORY_TEST_POSTGRES_URL not set)")"
+started=$(mktemp)
+trap 'rm -f "$started"' EXIT
 start=$(date +%s)
 what=(--build-tests)
 [ -n "$filter" ] && what=(--product AgentMemoryPackageTests)
 swift build "${what[@]}" --sanitize="$sanitizer" --scratch-path "$scratch" 2>&1 | { grep -E 'error|warning: .*(data race|ThreadSanitizer)|Compiling|Build' || true; } | tail -n 3
 echo "sanitizers: $sanitizer build took $(( $(date +%s) - start ))s"
 start=$(date +%s)
+status=0
 if [ -n "$filter" ]; then
-    swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" --filter "$filter"
+    swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" --filter "$filter" || status=$?
 else
-    swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch"
+    swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" || status=$?
 fi
-echo "sanitizers: $sanitizer tests took $(( $(date +%s) - start ))s"
+echo "sanitizers: $sanitizer tests took $(( $(date +%s) - start ))s (exit status $status)"
+# The processes the tests start write their stderr to files (a sanitizer report there reaches the
+# test only as a failed child): any such file of this run with a report is named here and fails
+# the run. (Tests delete some of these files; a child that reports also exits nonzero.)
+reports=$(find "${TMPDIR:-/tmp}" -xdev -type f -newer "$started" -name 'stderr*' -size -64M 2>/dev/null \
+    | xargs -r grep -lE 'WARNING: ThreadSanitizer|ERROR: AddressSanitizer' 2>/dev/null || true)
+if [ -n "$reports" ]; then
+    echo "sanitizers: sanitizer reports in the output of child processes:"
+    echo "$reports"
+    [ "$status" -ne 0 ] || status=1
+else
+    echo "sanitizers: no sanitizer report in the output of child processes"
+fi
+exit $status
