@@ -2,7 +2,6 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
 import GRDB
-import GRDBSQLite
 import Synchronization
 
 extension SQLiteMemoryStore {
@@ -45,7 +44,7 @@ extension SQLiteMemoryStore {
                 .compactMap { hit in
                     guard let row = rows[ByteKey(bytes: hit.key)] else { return nil }
                     // Only the hits' values are parsed.
-                    let record = try row.record()
+                    let record = try row.stored.record()
                     let snippet = matcher.hitSnippet(key: record.key, body: row.body ?? SearchText.body(of: record.value))
                     return SearchHit(record: record, score: hit.score, snippet: snippet)
                 }
@@ -143,24 +142,11 @@ extension SQLiteMemoryStore {
     /// A live record the ranking reads: its ``SearchDocument`` at once, its value kept as the
     /// stored JSON text and parsed only if the record is a hit.
     private struct RankedRow {
-        var key: String
-        var json: String
-        var version: Int
-        var createdAt: Double
-        var updatedAt: Double
-        var author: String?
-        var expiresAt: Double?
+        var stored: SQLiteStoredRow
         /// The searchable text when the value is a string without escapes (its JSON text less
         /// the quotes), else `nil`: ``SearchText/body(of:)`` of the parsed value.
         var body: String?
         var document: SearchDocument
-
-        func record() throws -> MemoryRecord {
-            MemoryRecord(
-                key: key, value: try JSONValue(parsing: json), version: version,
-                createdAt: Date(timeIntervalSince1970: createdAt), updatedAt: Date(timeIntervalSince1970: updatedAt),
-                author: author, expiresAt: expiresAt.map { Date(timeIntervalSince1970: $0) })
-        }
     }
 
     /// The live records of `namespace` among `keys`, by key, with their documents for
@@ -180,32 +166,23 @@ extension SQLiteMemoryStore {
         let handle = statement.sqliteStatement
         var rows: [ByteKey: RankedRow] = [:]
         rows.reserveCapacity(keys.count)
-        while let row = try cursor.next() {
-            let key = columnBytes(handle, 0)
-            let json = columnBytes(handle, 1)
+        while try cursor.next() != nil {
+            let key = SQLiteStoredRow.bytes(handle, 0)
+            let json = SQLiteStoredRow.bytes(handle, 1)
             let plainString = json.count >= 2 && json.first == UInt8(ascii: "\"") && json.last == UInt8(ascii: "\"")
                 && !json.contains(UInt8(ascii: "\\"))
-            var ranked = RankedRow(
-                key: String(decoding: key, as: UTF8.self), json: String(decoding: json, as: UTF8.self),
-                version: row[2], createdAt: row[3], updatedAt: row[4], author: row[5], expiresAt: row[6],
-                body: nil, document: SearchDocument(length: 0, counts: []))
+            var ranked = RankedRow(stored: SQLiteStoredRow(handle), body: nil, document: SearchDocument(length: 0, counts: []))
             if plainString {
                 let body = UnsafeBufferPointer(rebasing: json[1..<(json.count - 1)])
                 ranked.body = String(decoding: body, as: UTF8.self)
                 ranked.document = matcher.document(key: key, body: body)
             } else {
-                let value = try JSONValue(parsing: ranked.json)
-                ranked.document = matcher.document(key: ranked.key, body: SearchText.body(of: value))
+                let value = try JSONValue(parsing: ranked.stored.json)
+                ranked.document = matcher.document(key: ranked.stored.key, body: SearchText.body(of: value))
             }
             rows[ByteKey(bytes: Array(key))] = ranked
         }
         return rows
-    }
-
-    /// The bytes of a text column of the current row (valid until the statement steps again).
-    private static func columnBytes(_ statement: SQLiteStatement, _ column: Int32) -> UnsafeBufferPointer<UInt8> {
-        guard let text = sqlite3_column_text(statement, column) else { return UnsafeBufferPointer(start: nil, count: 0) }
-        return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, column)))
     }
 
     /// BM25's collection statistics from the FTS5 index (the whole index: every namespace):

@@ -52,7 +52,7 @@ final class SQLitePointReader: Sendable {
     /// The outcome of a read here: `.some(record or nil)` when it ran, `nil` when the caller
     /// must read through GRDB instead (connection busy, closed or failing).
     func get(namespace: String, key: String, now: Double) -> MemoryRecord?? {
-        let row = connection.withLockIfAvailable { connection -> RawRow?? in
+        let row = connection.withLockIfAvailable { connection -> SQLiteStoredRow?? in
             guard let connection, let select = connection.select else { return nil }
             defer {
                 sqlite3_reset(select)
@@ -63,11 +63,7 @@ final class SQLitePointReader: Sendable {
             sqlite3_bind_double(select, 3, now)
             switch sqlite3_step(select) {
             case SQLITE_ROW:
-                return .some(RawRow(
-                    key: Self.text(select, 0) ?? "", json: Self.text(select, 1) ?? "", version: Int(sqlite3_column_int64(select, 2)),
-                    createdAt: sqlite3_column_double(select, 3), updatedAt: sqlite3_column_double(select, 4),
-                    author: Self.text(select, 5),
-                    expiresAt: sqlite3_column_type(select, 6) == SQLITE_NULL ? nil : sqlite3_column_double(select, 6)))
+                return .some(SQLiteStoredRow(select))
             case SQLITE_DONE:
                 return .some(nil)
             default:
@@ -77,31 +73,12 @@ final class SQLitePointReader: Sendable {
         // Busy (`nil` from withLockIfAvailable) or failed (`.some(nil)`): GRDB's path.
         guard let ran = row, let found = ran else { return nil }
         guard let found else { return .some(nil) }
-        guard let value = try? JSONValue(parsing: found.json) else { return nil }
-        return .some(MemoryRecord(
-            key: found.key, value: value, version: found.version, createdAt: Date(timeIntervalSince1970: found.createdAt),
-            updatedAt: Date(timeIntervalSince1970: found.updatedAt), author: found.author,
-            expiresAt: found.expiresAt.map { Date(timeIntervalSince1970: $0) }))
+        guard let record = try? found.record() else { return nil }
+        return .some(record)
     }
 
     /// Closes the connection (waiting for a read in progress); later reads take GRDB's path.
     func close() {
         connection.withLock { $0 = nil }
-    }
-
-    private struct RawRow {
-        let key: String
-        let json: String
-        let version: Int
-        let createdAt: Double
-        let updatedAt: Double
-        let author: String?
-        let expiresAt: Double?
-    }
-
-    private static func text(_ statement: OpaquePointer, _ column: Int32) -> String? {
-        guard let bytes = sqlite3_column_text(statement, column) else { return nil }
-        let count = Int(sqlite3_column_bytes(statement, column))
-        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 }

@@ -1,0 +1,49 @@
+import AgentMemoryCore
+import AgentMemoryJSON
+import Foundation
+import GRDBSQLite
+
+/// A record's columns as stored, read with SQLite's C API from the current row of a statement
+/// whose first seven columns are `key, value, version, created_at, updated_at, author,
+/// expires_at`; the value stays JSON text until ``record()`` parses it. Used where reading
+/// through GRDB's `Row` cost more than the SQL (the point reader, search's neighbour reads).
+struct SQLiteStoredRow {
+    var key: String
+    var json: String
+    var version: Int
+    var createdAt: Double
+    var updatedAt: Double
+    var author: String?
+    var expiresAt: Double?
+
+    /// The columns of `statement`'s current row.
+    init(_ statement: OpaquePointer) {
+        key = Self.text(statement, 0) ?? ""
+        json = Self.text(statement, 1) ?? ""
+        version = Int(sqlite3_column_int64(statement, 2))
+        createdAt = sqlite3_column_double(statement, 3)
+        updatedAt = sqlite3_column_double(statement, 4)
+        author = Self.text(statement, 5)
+        expiresAt = sqlite3_column_type(statement, 6) == SQLITE_NULL ? nil : sqlite3_column_double(statement, 6)
+    }
+
+    /// The record, its value parsed.
+    func record() throws -> MemoryRecord {
+        MemoryRecord(
+            key: key, value: try JSONValue(parsing: json), version: version,
+            createdAt: Date(timeIntervalSince1970: createdAt), updatedAt: Date(timeIntervalSince1970: updatedAt),
+            author: author, expiresAt: expiresAt.map { Date(timeIntervalSince1970: $0) })
+    }
+
+    /// The bytes of a text column of the current row (valid until the statement steps again).
+    static func bytes(_ statement: OpaquePointer, _ column: Int32) -> UnsafeBufferPointer<UInt8> {
+        guard let text = sqlite3_column_text(statement, column) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, column)))
+    }
+
+    /// A text column of the current row, or `nil` when it is NULL.
+    static func text(_ statement: OpaquePointer, _ column: Int32) -> String? {
+        guard sqlite3_column_type(statement, column) != SQLITE_NULL else { return nil }
+        return String(decoding: bytes(statement, column), as: UTF8.self)
+    }
+}
