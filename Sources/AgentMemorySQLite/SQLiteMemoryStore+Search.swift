@@ -45,7 +45,7 @@ extension SQLiteMemoryStore {
                     guard let row = rows[ByteKey(bytes: hit.key)] else { return nil }
                     // Only the hits' values are parsed.
                     let record = try row.stored.record()
-                    let snippet = matcher.hitSnippet(key: record.key, body: row.body ?? SearchText.body(of: record.value))
+                    let snippet = matcher.hitSnippet(key: record.key, body: SearchText.body(of: record.value))
                     return SearchHit(record: record, score: hit.score, snippet: snippet)
                 }
         }
@@ -143,9 +143,6 @@ extension SQLiteMemoryStore {
     /// stored JSON text and parsed only if the record is a hit.
     private struct RankedRow {
         var stored: SQLiteStoredRow
-        /// The searchable text when the value is a string without escapes (its JSON text less
-        /// the quotes), else `nil`: ``SearchText/body(of:)`` of the parsed value.
-        var body: String?
         var document: SearchDocument
     }
 
@@ -171,16 +168,12 @@ extension SQLiteMemoryStore {
             let json = SQLiteStoredRow.bytes(handle, 1)
             let plainString = json.count >= 2 && json.first == UInt8(ascii: "\"") && json.last == UInt8(ascii: "\"")
                 && !json.contains(UInt8(ascii: "\\"))
-            var ranked = RankedRow(stored: SQLiteStoredRow(handle), body: nil, document: SearchDocument(length: 0, counts: []))
-            if plainString {
-                let body = UnsafeBufferPointer(rebasing: json[1..<(json.count - 1)])
-                ranked.body = String(decoding: body, as: UTF8.self)
-                ranked.document = matcher.document(key: key, body: body)
-            } else {
-                let value = try JSONValue(parsing: ranked.stored.json)
-                ranked.document = matcher.document(key: ranked.stored.key, body: SearchText.body(of: value))
-            }
-            rows[ByteKey(bytes: Array(key))] = ranked
+            let stored = SQLiteStoredRow(handle)
+            // A string without escapes is its JSON text less the quotes: counted from the bytes.
+            let document = plainString
+                ? matcher.document(key: key, body: UnsafeBufferPointer(rebasing: json[1..<(json.count - 1)]))
+                : matcher.document(key: stored.key, body: SearchText.body(of: try JSONValue(parsing: stored.json)))
+            rows[ByteKey(bytes: Array(key))] = RankedRow(stored: stored, document: document)
         }
         return rows
     }
