@@ -189,6 +189,54 @@ extension PostgresMemoryStore {
         }
     }
 
+    /// Runs `body` without a transaction or lock, on the rows of `keys` read in one statement
+    /// (the values of `valueKeys` too), then sends its writes as one autocommit statement that
+    /// applies them only if no key moved meanwhile (see ``OptimisticWriteStatement``): two
+    /// round trips instead of the locked transaction's five. Returns `nil` when a key moved or
+    /// the write needs the lock (a quota count): nothing was written, so the caller runs
+    /// ``transaction(in:_:)``.
+    ///
+    /// `body` gets the writer and the time: the injected clock's, else the database's, read by
+    /// the reading statement. A connection lost before the write statement was answered
+    /// leaves its outcome unknown, which the caller is told, as for a lost `COMMIT`.
+    func optimisticWrite<T: Sendable>(
+        in namespace: Namespace, keys: [MemoryKey], valueKeys: [MemoryKey],
+        _ body: @escaping @Sendable (PostgresTransactionWriter, Date) async throws -> T
+    ) async throws -> T? {
+        try await connect()
+        let injected = clockSeconds()
+        let channel = Self.channel(schema: schema)
+        return try await retrying {
+            try await self.withSession { session -> T? in
+                let writer = PostgresTransactionWriter(session: session, namespace: namespace, channel: channel, mode: .optimistic)
+                let clock = try await writer.load(keys, withValues: valueKeys)
+                guard let seconds = injected ?? clock else { return nil }
+                let value: T
+                do {
+                    value = try await body(writer, Date(timeIntervalSince1970: seconds))
+                } catch is OptimisticWriteConflict {
+                    return nil
+                }
+                do {
+                    try await writer.flush()
+                    return value
+                } catch is OptimisticWriteConflict {
+                    return nil
+                } catch let lost as StatementLost where lost.neverSent {
+                    throw lost
+                } catch let failed as PSQLError where failed.serverInfo != nil {
+                    // The server failed the statement (a killed backend says so before it
+                    // goes): an implicit transaction commits only after its statement
+                    // completed, so nothing was written and trying again is safe.
+                    throw failed
+                } catch where PostgresErrorText.isConnectionFailure(error) {
+                    // Lost with the statement in flight: it may have committed.
+                    throw CommitOutcomeUnknown(underlying: error)
+                }
+            }
+        }
+    }
+
     /// Rolls back the session's transaction; a connection that is gone needs nothing (the
     /// server ended the transaction with the session), one that fails to roll back is closed
     /// rather than given back to the pool in an unknown state.

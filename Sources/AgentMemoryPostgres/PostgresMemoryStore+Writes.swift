@@ -2,11 +2,14 @@ import AgentMemoryCore
 import Foundation
 
 extension PostgresMemoryStore {
-    /// Applies the operations in one transaction; see ``MemoryStore/apply(_:in:)``.
+    /// Applies the operations atomically; see ``MemoryStore/apply(_:in:)``.
     ///
-    /// Five round trips whatever the number of operations (without quotas): `BEGIN`, the
-    /// namespace lock (which also reads the time), the current rows of every key, the writes
-    /// and the change log, `COMMIT`.
+    /// Without quotas or appends, two round trips whatever the number of operations: the
+    /// current rows of every key (and the time), then one statement that writes them and the
+    /// change log if no key moved meanwhile (``optimisticWrite(in:keys:valueKeys:_:)``).
+    /// Otherwise, or when a key moved, a transaction of five: `BEGIN`, the namespace lock
+    /// (which also reads the time), the current rows of every key, the writes and the change
+    /// log, `COMMIT`.
     public func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome] {
         let prepared = try operations.map(limits.prepare)
         guard !prepared.isEmpty else { return [] }
@@ -15,8 +18,9 @@ extension PostgresMemoryStore {
             if case .append = write.kind { return write.key }
             return nil
         }
-        return try await transaction(in: namespace) { writer, now in
-            try await writer.load(prepared.map(\.key), withValues: appended)
+        let keys = prepared.map(\.key)
+        let body: @Sendable (PostgresTransactionWriter, Date) async throws -> [WriteOutcome] = { writer, now in
+            try await writer.load(keys, withValues: appended)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(prepared.count)
             for write in prepared {
@@ -24,6 +28,12 @@ extension PostgresMemoryStore {
             }
             return outcomes
         }
+        // An append's result depends on the value read, and a quota on a count: both take the lock.
+        if !limits.hasQuota, appended.isEmpty,
+           let outcomes = try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], body) {
+            return outcomes
+        }
+        return try await transaction(in: namespace, body)
     }
 
     /// Writes staged plans in one transaction if no key moved since they were planned; see
@@ -31,11 +41,14 @@ extension PostgresMemoryStore {
     public func commit(_ plans: [WritePlan], in namespace: Namespace) async throws {
         guard !plans.isEmpty else { return }
         let limits = self.limits
-        try await transaction(in: namespace) { writer, now in
-            try await writer.load(plans.map(\.key), withValues: [])
+        let keys = plans.map(\.key)
+        let body: @Sendable (PostgresTransactionWriter, Date) async throws -> Void = { writer, now in
+            try await writer.load(keys, withValues: [])
             for plan in plans {
                 try await writer.commit(plan, limits: limits, namespace: namespace, now: now)
             }
         }
+        if !limits.hasQuota, try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], body) != nil { return }
+        try await transaction(in: namespace, body)
     }
 }

@@ -61,6 +61,13 @@ struct PostgresSession: Sendable {
         try await statements.rows(query, on: connection, logger: logger, timeout: timeout)
     }
 
+    /// Runs a statement that is prepared once per connection (see ``PreparedQuery``).
+    @discardableResult
+    func rows<Statement: PostgresPreparedStatement>(prepared statement: Statement) async throws -> [PostgresRow]
+    where Statement.Row == PostgresRow {
+        try await statements.rows(prepared: statement, on: connection, logger: logger, timeout: timeout)
+    }
+
     /// Runs a statement built with `binds`.
     @discardableResult
     func rows(_ sql: String, _ binds: StatementBinds) async throws -> [PostgresRow] {

@@ -36,6 +36,25 @@ final class StatementGuard: Sendable {
     /// connection is closed already, closes before the answer, or gives no answer within
     /// `timeout` (then the connection is closed, so the pool drops it).
     func rows(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger, timeout: Duration) async throws -> [PostgresRow] {
+        try await run(on: connection, timeout: timeout) { try await $0.query(query, logger: logger).collect() }
+    }
+
+    /// Runs a prepared statement as ``rows(_:on:logger:timeout:)`` runs a query (PostgresNIO
+    /// prepares it on the connection's first use, then only binds and executes it).
+    func rows<Statement: PostgresPreparedStatement>(
+        prepared statement: Statement, on connection: PostgresConnection, logger: Logger, timeout: Duration
+    ) async throws -> [PostgresRow] where Statement.Row == PostgresRow {
+        try await run(on: connection, timeout: timeout) { connection in
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
+    private func run(
+        on connection: PostgresConnection, timeout: Duration,
+        _ statement: @escaping @Sendable (PostgresConnection) async throws -> [PostgresRow]
+    ) async throws -> [PostgresRow] {
         guard !connection.isClosed else { throw StatementLost(.closedBeforeSending) }
         let outcome = StatementOutcome()
         let key = ObjectIdentifier(connection)
@@ -62,7 +81,7 @@ final class StatementGuard: Sendable {
         Task {
             let result: Result<[PostgresRow], any Error>
             do {
-                result = .success(try await connection.query(query, logger: logger).collect())
+                result = .success(try await statement(connection))
             } catch {
                 result = .failure(error)
             }

@@ -13,12 +13,27 @@ import PostgresNIO
 /// ``PostgresMemoryStore/transaction(in:_:)``) flushes before it commits; a purge flushes
 /// first so that the database holds every write it has planned.
 ///
+/// In ``Mode/optimistic`` the writer runs outside a transaction: it reads the rows without
+/// locking them, and ``flush()`` sends one autocommit statement that writes only if every
+/// key is still as read (see ``OptimisticWriteStatement``), else fails with
+/// ``OptimisticWriteConflict`` and writes nothing; the caller then runs the locked transaction.
+///
 /// Used by one task, inside one transaction; not `Sendable`.
 final class PostgresTransactionWriter: AsyncRecordWriter {
+    /// Whether the writer runs inside a transaction that holds the namespace lock, or
+    /// optimistically, outside one.
+    enum Mode {
+        case locked
+        case optimistic
+    }
+
     private let session: PostgresSession
     private let namespace: Namespace
     /// The channel `pg_notify` tells watchers on.
     private let channel: String
+    private let mode: Mode
+    /// Each key's row as read from the database, before this writer's writes (optimistic mode).
+    private var read: [MemoryKey: ReadStamp?] = [:]
     /// Each key's row as this transaction sees it (`nil`: no row); keys never read are absent.
     private var rows: [MemoryKey: CurrentRow?] = [:]
     /// What the database must hold for each key written since the last flush.
@@ -33,35 +48,54 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
         case remove
     }
 
-    init(session: PostgresSession, namespace: Namespace, channel: String) {
+    init(session: PostgresSession, namespace: Namespace, channel: String, mode: Mode = .locked) {
         self.session = session
         self.namespace = namespace
         self.channel = channel
+        self.mode = mode
     }
 
-    /// Reads and locks the rows of `keys` in one statement; the values only of `valueKeys`
-    /// (the keys appended to: a put or a delete never needs the old value).
-    func load(_ keys: [MemoryKey], withValues valueKeys: [MemoryKey]) async throws {
+    /// Reads the rows of `keys` in one statement (locking them in ``Mode/locked``); the values
+    /// only of `valueKeys` (the keys appended to: a put or a delete never needs the old value).
+    /// Returns the database clock's time, read by the same statement.
+    @discardableResult
+    func load(_ keys: [MemoryKey], withValues valueKeys: [MemoryKey]) async throws -> Double? {
         let wanted = Array(Set(keys.filter { rows[$0] == nil }))
-        guard !wanted.isEmpty else { return }
+        guard !wanted.isEmpty else { return nil }
         let names = wanted.map(\.rawValue)
         let valueNames = Array(Set(valueKeys)).map(\.rawValue)
-        let found = try await session.rows("""
-            SELECT key, version, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8, author,
-                   extract(epoch FROM expires_at)::float8, size, CASE WHEN key = ANY(\(valueNames)::text[]) THEN value_text END
-            FROM memory_records WHERE namespace = \(namespace.name) AND key = ANY(\(names)::text[]) FOR UPDATE
-            """)
-        for key in wanted { rows.updateValue(nil, forKey: key) }
+        // One row at least (the clock), with the record's columns `NULL` when none matched.
+        let found = mode == .locked
+            ? try await session.rows("""
+                SELECT extract(epoch FROM clock_timestamp())::float8, key, version, extract(epoch FROM created_at)::float8,
+                       extract(epoch FROM updated_at)::float8, author, extract(epoch FROM expires_at)::float8, size,
+                       CASE WHEN key = ANY(\(valueNames)::text[]) THEN value_text END
+                FROM memory_records WHERE namespace = \(namespace.name) AND key = ANY(\(names)::text[]) FOR UPDATE
+                """)
+            : try await session.rows(prepared: OptimisticRead.prepared(namespace: namespace.name, keys: names, valueKeys: valueNames))
+        for key in wanted {
+            rows.updateValue(nil, forKey: key)
+            if mode == .optimistic { read.updateValue(nil, forKey: key) }
+        }
+        var now: Double?
         for row in found {
-            let (key, version, created, updated, author, expires, size, json) = try row.decode(
-                (String, Int, Double, Double, String?, Double?, Int, String?).self)
+            let (clock, key, version, created, updated, author, expires, size, json) = try row.decode(
+                (Double, String?, Int?, Double?, Double?, String?, Double?, Int?, String?).self)
+            now = clock
+            guard let key, let version, let created, let updated, let size else { continue }
             let stamp = RecordStamp(
                 version: version, createdAt: Date(timeIntervalSince1970: created), updatedAt: Date(timeIntervalSince1970: updated),
                 author: author, expiresAt: expires.map { Date(timeIntervalSince1970: $0) })
             // A row read without its value is never appended to (see `valueKeys`); should that
             // change, the empty text fails to parse rather than passing for a value.
             rows.updateValue(CurrentRow(stamp: stamp, size: size, json: json ?? ""), forKey: MemoryKey(checked: key))
+            if mode == .optimistic {
+                read.updateValue(
+                    ReadStamp(version: version, created: created, updated: updated, expires: expires, size: size),
+                    forKey: MemoryKey(checked: key))
+            }
         }
+        return now
     }
 
     func row(for key: MemoryKey) async throws -> CurrentRow? {
@@ -72,6 +106,8 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
 
     func usage() async throws -> NamespaceUsage {
         if let knownUsage { return knownUsage }
+        // A count without the namespace lock could be stale by the time of the write.
+        guard mode == .locked else { throw OptimisticWriteConflict() }
         try await flush()
         let counted = try await session.rows(
             "SELECT count(*), COALESCE(sum(size), 0)::bigint FROM memory_records WHERE namespace = \(namespace.name)")
@@ -82,6 +118,7 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
     }
 
     func purgeExpired(now: Date) async throws -> Int {
+        guard mode == .locked else { throw OptimisticWriteConflict() }
         try await flush()
         let purged = try await session.rows("""
             DELETE FROM memory_records WHERE namespace = \(namespace.name)
@@ -120,6 +157,10 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
     /// entries numbered from the namespace's counter, and one notification for watchers.
     func flush() async throws {
         guard !pending.isEmpty || !changes.isEmpty else { return }
+        if mode == .optimistic {
+            try await flushOptimistically()
+            return
+        }
         var removed: [String] = []
         var stored = StoredColumns()
         for (key, row) in pending {
@@ -167,11 +208,59 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
         pending.removeAll(keepingCapacity: true)
         changes.removeAll(keepingCapacity: true)
     }
+
+    /// Sends the writes as one autocommit statement that applies them only if every key
+    /// written is still as read; throws ``OptimisticWriteConflict`` when one moved (nothing is
+    /// written then), or when the writes cannot be checked that way.
+    private func flushOptimistically() async throws {
+        // Keys read but not written were not checked: a batch that mixes them with writes
+        // is not known to be atomic, so it takes the lock (a single write, or no write, is).
+        if read.count > 1, read.keys.contains(where: { pending[$0] == nil }) { throw OptimisticWriteConflict() }
+        if pending.count == 1, changes.count == 1, let (key, row) = pending.first, changes[0].key == key {
+            guard let expected = read[key] else { throw OptimisticWriteConflict() }
+            let action: SingleOptimisticWrite.Action
+            switch (row, expected) {
+            case (.store(let record, let json, let size), nil): action = .insert(record, json: json, size: size)
+            case (.store(let record, let json, let size), let expected?): action = .update(record, json: json, size: size, expected: expected)
+            case (.remove, let expected?): action = .remove(expected: expected)
+            case (.remove, nil): throw OptimisticWriteConflict()
+            }
+            try await send(SingleOptimisticWrite.prepared(
+                namespace: namespace.name, channel: channel, key: key, action: action, change: changes[0].change))
+            return
+        }
+        var statement = OptimisticWriteStatement()
+        for (key, row) in pending {
+            guard let expected = read[key] else { throw OptimisticWriteConflict() }
+            switch row {
+            case .store(let record, let json, let size):
+                statement.store(key: key, record: record, json: json, size: size, replacing: expected)
+            case .remove:
+                // Removing a row that was absent when read cannot be checked without the lock.
+                guard let expected else { throw OptimisticWriteConflict() }
+                statement.remove(key: key, expected: expected)
+            }
+        }
+        for entry in changes { statement.log(key: entry.key, change: entry.change) }
+        try await send(statement.prepared(namespace: namespace.name, channel: channel))
+    }
+
+    /// Runs an optimistic write statement; forgets the writes it made.
+    private func send<Template>(_ statement: PreparedQuery<Template>) async throws {
+        do {
+            try await session.rows(prepared: statement)
+        } catch let error as PSQLError where OptimisticWriteStatement.isConflict(error) {
+            throw OptimisticWriteConflict()
+        }
+        pending.removeAll(keepingCapacity: true)
+        changes.removeAll(keepingCapacity: true)
+        read.removeAll(keepingCapacity: true)
+    }
 }
 
 /// The stored rows of a flush as parallel arrays, one per column, for `unnest`. PostgresNIO
 /// encodes arrays without `NULL` elements, so nullable columns come with a flag array.
-private struct StoredColumns {
+struct StoredColumns {
     var keys: [String] = []
     var jsons: [String] = []
     var versions: [Int64] = []
@@ -198,7 +287,7 @@ private struct StoredColumns {
 }
 
 /// The change-log entries of a flush as parallel arrays, in commit order.
-private struct ChangeColumns {
+struct ChangeColumns {
     var keys: [String] = []
     var operations: [String] = []
     var versions: [Int64] = []

@@ -1,0 +1,285 @@
+import AgentMemoryCore
+import Foundation
+import PostgresNIO
+
+/// A write planned against rows read without a lock: one autocommit statement that writes it
+/// only if every key is still as read, else writes nothing.
+///
+/// The statement takes the namespace's counter row first (an upsert adding the number of
+/// change-log entries), so it queues behind every writer of the namespace exactly as the
+/// locked transaction does, and then, each row checked against what was read:
+/// - a row that was there is updated or deleted only if its version, times, expiry and size
+///   are still those read (under READ COMMITTED a row changed meanwhile is re-checked in its
+///   newest version, and one deleted meanwhile is skipped);
+/// - a row that was absent is inserted only if it is still absent (`ON CONFLICT DO NOTHING`);
+/// - the change-log entries are numbered from the counter, and watchers are told.
+///
+/// When fewer rows were written than planned, the statement fails with a cast error that
+/// carries ``marker``, so that the whole statement, counter and change log included, is
+/// rolled back: sequence numbers stay gap-free. The caller then runs the locked transaction.
+struct OptimisticWriteStatement {
+    /// The text of the error that means "a key moved since it was read".
+    static let marker = "agent-memory: optimistic write conflict"
+
+    private var inserted = StoredColumns()
+    private var updated = StoredColumns()
+    private var updatedFrom = ExpectedColumns()
+    private var removed = ExpectedColumns()
+    private var logged = ChangeColumns()
+
+    /// Writes `record` over the row read as `expected` (`nil`: none was there).
+    mutating func store(key: MemoryKey, record: MemoryRecord, json: String, size: Int, replacing expected: ReadStamp?) {
+        if let expected {
+            updated.append(key: key, record: record, json: json, size: size)
+            updatedFrom.append(key: key, stamp: expected)
+        } else {
+            inserted.append(key: key, record: record, json: json, size: size)
+        }
+    }
+
+    /// Deletes the row read as `expected`.
+    mutating func remove(key: MemoryKey, expected: ReadStamp) {
+        removed.append(key: key, stamp: expected)
+    }
+
+    mutating func log(key: MemoryKey, change: ChangeDraft) {
+        logged.append(key: key, change: change)
+    }
+
+    /// Whether `error` is the statement's own "a key moved" failure.
+    static func isConflict(_ error: PSQLError) -> Bool {
+        error.serverInfo?[.sqlState] == "22P02" && error.serverInfo?[.message]?.contains(marker) == true
+    }
+
+    /// The statement, prepared once per connection: its text is the same whatever it writes.
+    func prepared(namespace: String, channel: String) -> PreparedQuery<OptimisticWriteStatement> {
+        PreparedQuery(query(namespace: namespace, channel: channel))
+    }
+
+    /// The statement; every parameter is cast, as a prepared statement needs.
+    func query(namespace name: String, channel: String) -> PostgresQuery {
+        let count = logged.keys.count
+        let writes = inserted.keys.count + updated.keys.count + removed.keys.count
+        let u = updated, e = updatedFrom, i = inserted, r = removed
+        // `extract(epoch ...)::float8` is how the rows were read, so equal times compare equal.
+        return """
+            WITH next AS (
+                INSERT INTO memory_namespaces AS n (namespace, last_sequence) VALUES (\(name)::text, \(count)::int8)
+                ON CONFLICT (namespace) DO UPDATE SET last_sequence = n.last_sequence + excluded.last_sequence
+                RETURNING last_sequence
+            ), removed AS (
+                DELETE FROM memory_records m
+                USING next, unnest(\(r.keys)::text[], \(r.versions)::int8[], \(r.created)::float8[], \(r.updated)::float8[],
+                                   \(r.expires)::float8[], \(r.hasExpiry)::bool[], \(r.sizes)::int8[])
+                     AS e(key, version, created, updated, expires, has_expiry, size)
+                WHERE m.namespace = \(name)::text AND m.key = e.key AND m.version = e.version
+                  AND extract(epoch FROM m.created_at)::float8 = e.created AND extract(epoch FROM m.updated_at)::float8 = e.updated
+                  AND (m.expires_at IS NOT NULL) = e.has_expiry
+                  AND (m.expires_at IS NULL OR extract(epoch FROM m.expires_at)::float8 = e.expires) AND m.size = e.size
+                RETURNING m.key
+            ), updated AS (
+                UPDATE memory_records m SET
+                    value = s.json::jsonb, value_text = s.json, version = s.version, created_at = to_timestamp(s.created),
+                    updated_at = to_timestamp(s.updated), author = CASE WHEN s.has_author THEN s.author END,
+                    expires_at = CASE WHEN s.has_expiry THEN to_timestamp(s.expires) END, size = s.size
+                FROM next, unnest(\(u.keys)::text[], \(u.jsons)::text[], \(u.versions)::int8[], \(u.created)::float8[],
+                                  \(u.updated)::float8[], \(u.authors)::text[], \(u.hasAuthor)::bool[], \(u.expires)::float8[],
+                                  \(u.hasExpiry)::bool[], \(u.sizes)::int8[], \(e.versions)::int8[], \(e.created)::float8[],
+                                  \(e.updated)::float8[], \(e.expires)::float8[], \(e.hasExpiry)::bool[], \(e.sizes)::int8[])
+                     AS s(key, json, version, created, updated, author, has_author, expires, has_expiry, size,
+                          e_version, e_created, e_updated, e_expires, e_has_expiry, e_size)
+                WHERE m.namespace = \(name)::text AND m.key = s.key AND m.version = s.e_version
+                  AND extract(epoch FROM m.created_at)::float8 = s.e_created AND extract(epoch FROM m.updated_at)::float8 = s.e_updated
+                  AND (m.expires_at IS NOT NULL) = s.e_has_expiry
+                  AND (m.expires_at IS NULL OR extract(epoch FROM m.expires_at)::float8 = s.e_expires) AND m.size = s.e_size
+                RETURNING m.key
+            ), inserted AS (
+                INSERT INTO memory_records (namespace, key, value, value_text, version, created_at, updated_at, author, expires_at, size)
+                SELECT \(name)::text, s.key, s.json::jsonb, s.json, s.version, to_timestamp(s.created), to_timestamp(s.updated),
+                       CASE WHEN s.has_author THEN s.author END, CASE WHEN s.has_expiry THEN to_timestamp(s.expires) END, s.size
+                FROM next, unnest(\(i.keys)::text[], \(i.jsons)::text[], \(i.versions)::int8[], \(i.created)::float8[],
+                                  \(i.updated)::float8[], \(i.authors)::text[], \(i.hasAuthor)::bool[], \(i.expires)::float8[],
+                                  \(i.hasExpiry)::bool[], \(i.sizes)::int8[])
+                     AS s(key, json, version, created, updated, author, has_author, expires, has_expiry, size)
+                ON CONFLICT (namespace, key) DO NOTHING
+                RETURNING key
+            ), logged AS (
+                INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time)
+                SELECT \(name)::text, next.last_sequence - \(count)::int8 + c.position, c.key, c.operation, c.version,
+                       CASE WHEN c.has_author THEN c.author END, to_timestamp(c.time)
+                FROM next, unnest(\(logged.keys)::text[], \(logged.operations)::text[], \(logged.versions)::int8[],
+                                  \(logged.authors)::text[], \(logged.hasAuthor)::bool[], \(logged.times)::float8[])
+                     WITH ORDINALITY AS c(key, operation, version, author, has_author, time, position)
+                RETURNING sequence
+            ), written AS (
+                SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS rows
+            ), checked AS (
+                SELECT CASE WHEN written.rows = \(writes)::int8 THEN (SELECT max(sequence) FROM logged)
+                            ELSE CAST(\(Self.marker)::text || ': ' || written.rows::text || ' of ' || \(writes)::int8::text || ' rows' AS int8)
+                       END AS last
+                FROM written
+            )
+            SELECT pg_notify(\(channel)::text, last::text || ' ' || \(name)::text) FROM checked WHERE last IS NOT NULL
+            """
+    }
+}
+
+extension OptimisticWriteStatement: PreparedQueryTemplate {
+    static let template = OptimisticWriteStatement().query(namespace: "", channel: "")
+}
+
+/// The optimistic write of one key with one change-log entry (a single put or delete, the
+/// usual call): ``OptimisticWriteStatement`` with one-value parameters instead of arrays.
+///
+/// With arrays of unknown length PostgreSQL's generic plan looks dearer than one planned for
+/// the values at hand, so the array statement is planned again at every call (about half a
+/// millisecond, more than running it); with one-value parameters the generic plan is as
+/// good, so it is planned once per connection.
+enum SingleOptimisticWrite: PreparedQueryTemplate {
+    enum Action {
+        /// The key had no row: insert it if it still has none.
+        case insert(MemoryRecord, json: String, size: Int)
+        /// Write over the row read as `expected` if it is still as read.
+        case update(MemoryRecord, json: String, size: Int, expected: ReadStamp)
+        /// Delete the row read as `expected` if it is still as read.
+        case remove(expected: ReadStamp)
+    }
+
+    static func prepared(
+        namespace: String, channel: String, key: MemoryKey, action: Action, change: ChangeDraft
+    ) -> PreparedQuery<SingleOptimisticWrite> {
+        PreparedQuery(query(namespace: namespace, channel: channel, key: key.rawValue, action: action, change: change))
+    }
+
+    static let template = query(
+        namespace: "", channel: "", key: "", action: .remove(expected: ReadStamp(version: 0, created: 0, updated: 0, expires: nil, size: 0)),
+        change: nil)
+
+    /// The statement (`change` is `nil` only for the template: the text is the same).
+    static func query(namespace name: String, channel: String, key: String, action: Action, change: ChangeDraft?) -> PostgresQuery {
+        let operation: String
+        var record: MemoryRecord?
+        var json: String?
+        var size: Int64?
+        var expected: ReadStamp?
+        switch action {
+        case .insert(let stored, let text, let bytes):
+            (operation, record, json, size) = ("insert", stored, text, Int64(bytes))
+        case .update(let stored, let text, let bytes, let read):
+            (operation, record, json, size, expected) = ("update", stored, text, Int64(bytes), read)
+        case .remove(let read):
+            (operation, expected) = ("remove", read)
+        }
+        let version = record.map { Int64($0.version) }
+        let created = record?.createdAt.timeIntervalSince1970
+        let updated = record?.updatedAt.timeIntervalSince1970
+        let expires = record?.expiresAt?.timeIntervalSince1970
+        let expectedVersion = expected.map { Int64($0.version) }
+        let expectedSize = expected.map { Int64($0.size) }
+        return """
+            WITH w AS (
+                SELECT \(operation)::text AS op, \(key)::text AS key, \(json)::text AS json, \(version)::int8 AS version,
+                       \(created)::float8 AS created, \(updated)::float8 AS updated, \(record?.author)::text AS author,
+                       \(expires)::float8 AS expires, \(size)::int8 AS size, \(expectedVersion)::int8 AS e_version,
+                       \(expected?.created)::float8 AS e_created, \(expected?.updated)::float8 AS e_updated,
+                       \(expected?.expires)::float8 AS e_expires, \(expectedSize)::int8 AS e_size,
+                       \(change?.operation.rawValue)::text AS operation, \(change.map { Int64($0.version) })::int8 AS change_version,
+                       \(change?.author)::text AS change_author, \(change?.time.timeIntervalSince1970)::float8 AS time
+            ), next AS (
+                INSERT INTO memory_namespaces AS n (namespace, last_sequence) VALUES (\(name)::text, 1)
+                ON CONFLICT (namespace) DO UPDATE SET last_sequence = n.last_sequence + 1
+                RETURNING last_sequence
+            ), removed AS (
+                DELETE FROM memory_records m USING next, w
+                WHERE w.op = 'remove' AND m.namespace = \(name)::text AND m.key = w.key AND m.version = w.e_version
+                  AND extract(epoch FROM m.created_at)::float8 = w.e_created AND extract(epoch FROM m.updated_at)::float8 = w.e_updated
+                  AND ((m.expires_at IS NULL AND w.e_expires IS NULL) OR extract(epoch FROM m.expires_at)::float8 = w.e_expires)
+                  AND m.size = w.e_size
+                RETURNING m.key
+            ), updated AS (
+                UPDATE memory_records m SET
+                    value = w.json::jsonb, value_text = w.json, version = w.version, created_at = to_timestamp(w.created),
+                    updated_at = to_timestamp(w.updated), author = w.author, expires_at = to_timestamp(w.expires), size = w.size
+                FROM next, w
+                WHERE w.op = 'update' AND m.namespace = \(name)::text AND m.key = w.key AND m.version = w.e_version
+                  AND extract(epoch FROM m.created_at)::float8 = w.e_created AND extract(epoch FROM m.updated_at)::float8 = w.e_updated
+                  AND ((m.expires_at IS NULL AND w.e_expires IS NULL) OR extract(epoch FROM m.expires_at)::float8 = w.e_expires)
+                  AND m.size = w.e_size
+                RETURNING m.key
+            ), inserted AS (
+                INSERT INTO memory_records (namespace, key, value, value_text, version, created_at, updated_at, author, expires_at, size)
+                SELECT \(name)::text, w.key, w.json::jsonb, w.json, w.version, to_timestamp(w.created), to_timestamp(w.updated),
+                       w.author, to_timestamp(w.expires), w.size
+                FROM next, w WHERE w.op = 'insert'
+                ON CONFLICT (namespace, key) DO NOTHING
+                RETURNING key
+            ), logged AS (
+                INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time)
+                SELECT \(name)::text, next.last_sequence, w.key, w.operation, w.change_version, w.change_author, to_timestamp(w.time)
+                FROM next, w
+                RETURNING sequence
+            ), written AS (
+                SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS rows
+            ), checked AS (
+                SELECT CASE WHEN written.rows = 1 THEN (SELECT max(sequence) FROM logged)
+                            ELSE CAST(\(OptimisticWriteStatement.marker)::text || ': ' || written.rows::text || ' of 1 rows' AS int8)
+                       END AS last
+                FROM written
+            )
+            SELECT pg_notify(\(channel)::text, last::text || ' ' || \(name)::text) FROM checked WHERE last IS NOT NULL
+            """
+    }
+}
+
+/// The rows of an optimistic write's keys, read without a lock, and the database clock: one
+/// row at least, with the record's columns `NULL` when no key matched.
+enum OptimisticRead: PreparedQueryTemplate {
+    static func prepared(namespace: String, keys: [String], valueKeys: [String]) -> PreparedQuery<OptimisticRead> {
+        PreparedQuery(query(namespace: namespace, keys: keys, valueKeys: valueKeys))
+    }
+
+    static func query(namespace: String, keys: [String], valueKeys: [String]) -> PostgresQuery {
+        """
+        SELECT extract(epoch FROM clock_timestamp())::float8, m.key, m.version, extract(epoch FROM m.created_at)::float8,
+               extract(epoch FROM m.updated_at)::float8, m.author, extract(epoch FROM m.expires_at)::float8, m.size,
+               CASE WHEN m.key = ANY(\(valueKeys)::text[]) THEN m.value_text END
+        FROM (SELECT) AS clock LEFT JOIN memory_records m ON m.namespace = \(namespace)::text AND m.key = ANY(\(keys)::text[])
+        """
+    }
+
+    static let template = query(namespace: "", keys: [], valueKeys: [])
+}
+
+/// The rows a write expects to find, as parallel arrays for `unnest` (see ``StoredColumns``).
+struct ExpectedColumns {
+    var keys: [String] = []
+    var versions: [Int64] = []
+    var created: [Double] = []
+    var updated: [Double] = []
+    var expires: [Double] = []
+    var hasExpiry: [Bool] = []
+    var sizes: [Int64] = []
+
+    mutating func append(key: MemoryKey, stamp: ReadStamp) {
+        keys.append(key.rawValue)
+        versions.append(Int64(stamp.version))
+        created.append(stamp.created)
+        updated.append(stamp.updated)
+        expires.append(stamp.expires ?? 0)
+        hasExpiry.append(stamp.expires != nil)
+        sizes.append(Int64(stamp.size))
+    }
+}
+
+/// A row's columns as read, times in the seconds the database gave (compared exactly).
+struct ReadStamp {
+    let version: Int
+    let created: Double
+    let updated: Double
+    let expires: Double?
+    let size: Int
+}
+
+/// A key written by an optimistic write moved since it was read (or the write needs the
+/// namespace lock): nothing was written; run the locked transaction.
+struct OptimisticWriteConflict: Error {}

@@ -1,0 +1,195 @@
+import AgentMemoryCore
+import AgentMemoryJSON
+import AgentMemoryPostgres
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+/// A write without quotas or appends reads its rows without a lock and then writes in one
+/// statement only if no key moved meanwhile. These tests move a key in exactly that window
+/// (another session's transaction, holding the namespace's counter row, commits while the
+/// store's write statement waits on it) and check that the write then runs under the lock:
+/// exact versions, nothing applied twice or half, and gap-free change-log sequences.
+@Suite(
+    "PostgreSQL store: optimistic writes", .serialized,
+    .enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+struct PostgresOptimisticWriteTests {
+    let main = try! Namespace("main")
+
+    @Test func aPutWhoseRowAnotherWriterUpdatesMeanwhileIsWrittenAfterIt() async throws {
+        try await withStore { store, schema, application in
+            try await store.put("k", value: 0, in: main)
+            let created = try #require(try await store.get("k", in: main)).createdAt
+            let other = try await OtherWriter.begin(schema: schema, namespace: main.name)
+            try await other.update(key: "k", value: "\"other\"", version: 2, sequence: 2)
+            let write = Task { try await store.put("k", value: 10, in: self.main, options: PutOptions(author: "us")) }
+            try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+            try await other.commit()
+            let outcome = try #require(await outcome(of: write, within: 30), "the put hung")
+            let record = try outcome.get()
+            #expect(record.version == 3)
+            #expect(record.value == 10)
+            #expect(record.createdAt == created, "created_at kept")
+            let changes = try await store.changes(in: main, since: 0, limit: 10)
+            #expect(changes.map(\.sequence) == [1, 2, 3])
+            #expect(changes.map(\.version) == [1, 2, 3])
+            #expect(changes.last?.author == "us")
+        }
+    }
+
+    @Test func aPutOfAnAbsentKeyThatAnotherWriterCreatesMeanwhileIsWrittenAfterIt() async throws {
+        try await withStore { store, schema, application in
+            try await store.put("seed", value: 0, in: main)
+            let other = try await OtherWriter.begin(schema: schema, namespace: main.name)
+            try await other.insert(key: "k", value: "\"other\"", sequence: 2)
+            let write = Task { try await store.put("k", value: 10, in: self.main) }
+            try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+            try await other.commit()
+            let record = try #require(await outcome(of: write, within: 30), "the put hung").get()
+            #expect(record.version == 2, "written over the other writer's row, not beside it")
+            #expect(try await store.get("k", in: main)?.value == 10)
+            let changes = try await store.changes(in: main, since: 0, limit: 10)
+            #expect(changes.map(\.sequence) == [1, 2, 3])
+            #expect(changes.map(\.key) == ["seed", "k", "k"])
+            #expect(changes.map(\.version) == [1, 1, 2])
+        }
+    }
+
+    @Test func aBatchWithOneMovedKeyWritesNothingOptimisticallyThenAllUnderTheLock() async throws {
+        try await withStore { store, schema, application in
+            try await store.put("a", value: 0, in: main)
+            try await store.put("b", value: 0, in: main)
+            let other = try await OtherWriter.begin(schema: schema, namespace: main.name)
+            try await other.update(key: "b", value: "\"other\"", version: 2, sequence: 3)
+            let batch = Task {
+                try await store.apply([.put(key: "a", value: 1), .put(key: "b", value: 1)], in: self.main)
+            }
+            try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+            try await other.commit()
+            let outcomes = try #require(await outcome(of: batch, within: 30), "the batch hung").get()
+            #expect(outcomes.map { $0.record?.version } == [2, 3])
+            let changes = try await store.changes(in: main, since: 0, limit: 10)
+            #expect(changes.map(\.sequence) == [1, 2, 3, 4, 5])
+            #expect(changes.map(\.key) == ["a", "b", "b", "a", "b"])
+            #expect(changes.map(\.version) == [1, 1, 2, 2, 3])
+        }
+    }
+
+    @Test func aDeleteOfARowAnotherWriterDeletesMeanwhileDeletesNothingMore() async throws {
+        try await withStore { store, schema, application in
+            try await store.put("k", value: 0, in: main)
+            let other = try await OtherWriter.begin(schema: schema, namespace: main.name)
+            try await other.delete(key: "k", version: 1, sequence: 2)
+            let removal = Task { try await store.delete("k", in: self.main) }
+            try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+            try await other.commit()
+            let deleted = try #require(await outcome(of: removal, within: 30), "the delete hung").get()
+            #expect(!deleted, "the row was gone by the time the delete ran")
+            let changes = try await store.changes(in: main, since: 0, limit: 10)
+            #expect(changes.map(\.sequence) == [1, 2])
+            #expect(changes.map(\.operation) == [.put, .delete])
+        }
+    }
+
+    @Test func uncontendedWritesKeepTheWriteRule() async throws {
+        try await withStore { store, _, _ in
+            let first = try await store.put("k", value: 1, in: main, options: PutOptions(author: "a"))
+            let second = try await store.put("k", value: 2, in: main, options: PutOptions(ifVersion: 1, author: "b"))
+            #expect(second.version == 2)
+            #expect(second.createdAt == first.createdAt)
+            #expect(second.author == "b")
+            await #expect(throws: MemoryError.self) {
+                try await store.put("k", value: 3, in: self.main, options: PutOptions(ifVersion: 1))
+            }
+            let outcomes = try await store.apply(
+                [.put(key: "x", value: 1), .put(key: "x", value: 2), .delete(key: "k")], in: main)
+            #expect(outcomes.map { $0.record?.version } == [1, 2, nil])
+            #expect(try await store.get("k", in: main) == nil)
+            let changes = try await store.changes(in: main, since: 0, limit: 10)
+            #expect(changes.map(\.sequence) == [1, 2, 3, 4, 5])
+            #expect(changes.map(\.key) == ["k", "k", "x", "x", "k"])
+            #expect(changes.map(\.version) == [1, 2, 1, 2, 2])
+        }
+    }
+
+    /// A store on a client of its own (so that its backends can be found by application name).
+    private func withStore(_ body: (PostgresMemoryStore, String, String) async throws -> Void) async throws {
+        try await TestServer.withSchema { schema in
+            let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
+            let client = try TestServer.client(searchPath: schema, applicationName: application)
+            let running = Task { await client.run() }
+            defer { running.cancel() }
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(10)))
+            do {
+                try await body(store, schema, application)
+            } catch {
+                try? await store.close()
+                throw error
+            }
+            try await store.close()
+        }
+    }
+}
+
+/// Another writer, as the store's locked transaction would be: it holds the namespace's
+/// counter row and changes a record and the change log, uncommitted until ``commit()``.
+private final class OtherWriter: Sendable {
+    let connection: PostgresConnection
+    let schema: String
+    let namespace: String
+    let logger = Logger(label: "agent-memory-tests")
+
+    private init(connection: PostgresConnection, schema: String, namespace: String) {
+        self.connection = connection
+        self.schema = schema
+        self.namespace = namespace
+    }
+
+    static func begin(schema: String, namespace: String) async throws -> OtherWriter {
+        let writer = OtherWriter(connection: try await TestServer.connection(), schema: schema, namespace: namespace)
+        try await writer.run("BEGIN")
+        try await writer.run("SELECT 1 FROM \(unescaped: schema).memory_namespaces WHERE namespace = \(namespace) FOR UPDATE")
+        return writer
+    }
+
+    func update(key: String, value: String, version: Int, sequence: Int) async throws {
+        try await run("""
+            UPDATE \(unescaped: schema).memory_records SET value = \(value)::jsonb, value_text = \(value), version = \(version),
+                updated_at = clock_timestamp(), author = 'other', size = octet_length(key) + octet_length(\(value))
+            WHERE namespace = \(namespace) AND key = \(key)
+            """)
+        try await log(key: key, operation: "put", version: version, sequence: sequence)
+    }
+
+    func insert(key: String, value: String, sequence: Int) async throws {
+        try await run("""
+            INSERT INTO \(unescaped: schema).memory_records (namespace, key, value, value_text, version, created_at, updated_at, author, size)
+            VALUES (\(namespace), \(key), \(value)::jsonb, \(value), 1, clock_timestamp(), clock_timestamp(), 'other',
+                    octet_length(\(key)) + octet_length(\(value)))
+            """)
+        try await log(key: key, operation: "put", version: 1, sequence: sequence)
+    }
+
+    func delete(key: String, version: Int, sequence: Int) async throws {
+        try await run("DELETE FROM \(unescaped: schema).memory_records WHERE namespace = \(namespace) AND key = \(key)")
+        try await log(key: key, operation: "delete", version: version, sequence: sequence)
+    }
+
+    func commit() async throws {
+        try await run("COMMIT")
+        try await connection.close()
+    }
+
+    private func log(key: String, operation: String, version: Int, sequence: Int) async throws {
+        try await run("""
+            INSERT INTO \(unescaped: schema).memory_changes (namespace, sequence, key, operation, version, author, time)
+            VALUES (\(namespace), \(sequence), \(key), \(operation), \(version), 'other', clock_timestamp())
+            """)
+        try await run("UPDATE \(unescaped: schema).memory_namespaces SET last_sequence = \(sequence) WHERE namespace = \(namespace)")
+    }
+
+    private func run(_ query: PostgresQuery) async throws {
+        _ = try await connection.query(query, logger: logger).collect()
+    }
+}
