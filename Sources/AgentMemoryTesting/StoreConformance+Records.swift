@@ -119,6 +119,27 @@ extension StoreConformance {
             try t.equal(recreated.version, 1, "an expired key starts again at version 1")
             try t.equal(recreated.expiresAt, nil, "the new record's expiry")
         },
+        Check(name: "getMany", promise: "A read of several keys gives the live record of each key that has one, and nothing for the rest.") { t in
+            let clock = ManualClock()
+            let store = try await t.store(clock: clock)
+            try await store.put("a", value: "alpha", in: t.main)
+            try await store.put("b", value: ["n": 2], in: t.main)
+            try await store.put("b", value: ["n": 3], in: t.main, options: PutOptions(author: "agent-2"))
+            try await store.put("gone", value: "short-lived", in: t.main, options: PutOptions(ttl: .seconds(5)))
+            try await store.put("theirs", value: "another namespace", in: t.other)
+            clock.advance(seconds: 5)
+            let keys: [MemoryKey] = ["a", "b", "gone", "theirs", "missing", "a", "caf\u{E9}"]
+            let found = try await store.get(keys, in: t.main)
+            try t.equal(Set(found.keys.map(\.rawValue)), ["a", "b"], "the keys found (not the expired, another namespace's or missing ones)")
+            let each = try await store.get("b", in: t.main)
+            try t.equal(found["b"], each, "a key's record, as a single get reads it")
+            try t.equal(found["b"]?.version, 2, "the latest version")
+            try t.equal(found["b"]?.author, "agent-2", "the latest author")
+            try t.equal(found["a"]?.value, "alpha", "a value")
+            try t.equal(try await store.get([MemoryKey](), in: t.main).count, 0, "no keys")
+            try t.equal(try await store.get(["gone"], in: t.main).count, 0, "one expired key")
+            try t.equal(try await store.get(["a"], in: t.main)["a"]?.value, "alpha", "one key")
+        },
         Check(name: "keyBytes", promise: "Keys compare byte for byte: NFC and NFD spellings are two keys, listed in UTF-8 order.") { t in
             let store = try await t.store()
             let composed = "caf\u{E9}"

@@ -18,7 +18,7 @@ struct StoreConformanceTests {
         let names = StoreConformance.checks.map(\.name)
         #expect(Set(names).count == names.count)
         #expect(names == [
-            "putThenGet", "jsonRoundTrip", "updates", "compareAndSet", "concurrentCompareAndSet", "expiry", "keyBytes",
+            "putThenGet", "jsonRoundTrip", "updates", "compareAndSet", "concurrentCompareAndSet", "expiry", "getMany", "keyBytes",
             "invalidArguments", "listPaging", "badCursorsAndLimits", "namespaceIsolation", "limitsBeforeWrites", "quotas",
             "batches", "search", "namespaceSummaries", "changeLog", "append", "concurrentAppends", "watch",
         ])
