@@ -1,81 +1,178 @@
 import AgentMemoryCore
 import GRDB
+import GRDBSQLite
 
 /// New record rows and change-log entries of one write, held back and inserted with multi-row
 /// statements (up to 64 rows each) instead of one statement per row: a batch of 1,000 puts
 /// runs a few dozen statements, not 2,000.
 ///
-/// Held rows are not in the database until ``flush(_:)``: the record writer flushes before any
-/// statement that could see them (a read of a held key, the namespace's usage, a purge, a
-/// prune) and at the end of every write.
+/// Held rows are not in the database until ``flush(_:indexing:)``: the record writer flushes
+/// before any statement that could see them (a read of a held key, the namespace's usage, a
+/// purge, a prune) and at the end of every write. The rows are kept typed and bound with
+/// SQLite's C API: building GRDB's `StatementArguments` from existentials was a third of a
+/// batch's inserts.
 final class DeferredInserts {
-    private var records: [(any DatabaseValueConvertible)?] = []
-    private var recordCount = 0
-    private var changes: [(any DatabaseValueConvertible)?] = []
-    private var changeCount = 0
+    /// A new record row.
+    struct RecordRow {
+        var json: String
+        var version: Int
+        var createdAt: Double
+        var updatedAt: Double
+        var author: String?
+        var expiresAt: Double?
+        var size: Int
+        var namespace: String
+        var key: String
+    }
+
+    /// A change-log entry.
+    struct ChangeRow {
+        var namespace: String
+        var sequence: Int64
+        var key: String
+        var operation: String
+        var version: Int
+        var author: String?
+        var time: Double
+    }
+
+    private var records: [RecordRow] = []
+    private var changes: [ChangeRow] = []
     /// The keys of the held record rows.
     private(set) var heldKeys: Set<MemoryKey> = []
 
-    private static let recordColumns = 9
-    private static let changeColumns = 7
     private static let largestStatement = 64
 
-    var isEmpty: Bool { recordCount == 0 && changeCount == 0 }
+    var isEmpty: Bool { records.isEmpty && changes.isEmpty }
 
-    /// Holds a new record row: value, version, created_at, updated_at, author, expires_at, size, namespace, key.
-    func holdRecord(_ values: [(any DatabaseValueConvertible)?], key: MemoryKey) {
-        records += values
-        recordCount += 1
+    /// Holds a new record row.
+    func holdRecord(_ row: RecordRow, key: MemoryKey) {
+        records.append(row)
         heldKeys.insert(key)
     }
 
-    /// Holds a change-log entry: namespace, sequence, key, operation, version, author, time.
-    func holdChange(_ values: [(any DatabaseValueConvertible)?]) {
-        changes += values
-        changeCount += 1
+    /// Holds a change-log entry.
+    func holdChange(_ row: ChangeRow) {
+        changes.append(row)
     }
 
     /// Inserts what is held; reports each new record's id to `indexing`.
     func flush(_ db: Database, indexing: SQLiteSearchIndexing) throws {
-        if recordCount > 0 {
+        if !records.isEmpty {
             try Self.insert(
-                records, rows: recordCount, columns: Self.recordColumns, db: db,
+                records, columns: 9, db: db,
                 head: "INSERT INTO memory_records (value, version, created_at, updated_at, author, expires_at, size, namespace, key) VALUES ",
-                tail: " RETURNING id"
-            ) { statement, arguments in
-                for id in try Int64.fetchAll(statement, arguments: arguments) { indexing.didInsert(id: id) }
-            }
+                tail: " RETURNING id",
+                bind: { binder, row in
+                    binder.text(row.json)
+                    binder.integer(Int64(row.version))
+                    binder.real(row.createdAt)
+                    binder.real(row.updatedAt)
+                    binder.text(row.author)
+                    binder.real(row.expiresAt)
+                    binder.integer(Int64(row.size))
+                    binder.text(row.namespace)
+                    binder.text(row.key)
+                },
+                returned: { handle in indexing.didInsert(id: sqlite3_column_int64(handle, 0)) })
             records.removeAll(keepingCapacity: true)
-            recordCount = 0
             heldKeys.removeAll(keepingCapacity: true)
         }
-        if changeCount > 0 {
+        if !changes.isEmpty {
             try Self.insert(
-                changes, rows: changeCount, columns: Self.changeColumns, db: db,
-                head: "INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time) VALUES ", tail: ""
-            ) { statement, arguments in
-                try statement.execute(arguments: arguments)
-            }
+                changes, columns: 7, db: db,
+                head: "INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time) VALUES ", tail: "",
+                bind: { binder, row in
+                    binder.text(row.namespace)
+                    binder.integer(row.sequence)
+                    binder.text(row.key)
+                    binder.text(row.operation)
+                    binder.integer(Int64(row.version))
+                    binder.text(row.author)
+                    binder.real(row.time)
+                },
+                returned: { _ in })
             changes.removeAll(keepingCapacity: true)
-            changeCount = 0
         }
     }
 
-    /// Runs `head (?, ...), (?, ...) tail` over `values` in statements of 64, 32, ... 1 rows
-    /// (a handful of shapes, so that each stays prepared in the connection's statement cache).
-    private static func insert(
-        _ values: [(any DatabaseValueConvertible)?], rows: Int, columns: Int, db: Database, head: String, tail: String,
-        _ run: (Statement, StatementArguments) throws -> Void
+    /// Runs `head (?, ...), (?, ...) tail` over `rows` in statements of 64, 32, ... 1 rows
+    /// (a handful of shapes, so that each stays prepared in the connection's statement cache),
+    /// handing each row the statement returns to `returned`.
+    private static func insert<Held>(
+        _ rows: [Held], columns: Int, db: Database, head: String, tail: String,
+        bind: (inout Binder, Held) -> Void, returned: (OpaquePointer) -> Void
     ) throws {
         var start = 0
-        while start < rows {
+        while start < rows.count {
             var size = largestStatement
-            while size > rows - start { size /= 2 }
+            while size > rows.count - start { size /= 2 }
             let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
-            let sql = head + Array(repeating: tuple, count: size).joined(separator: ", ") + tail
-            let slice = Array(values[(start * columns)..<((start + size) * columns)])
-            try run(try db.cachedStatement(sql: sql), StatementArguments(slice))
+            let statement = try db.cachedStatement(sql: head + Array(repeating: tuple, count: size).joined(separator: ", ") + tail)
+            let handle = statement.sqliteStatement
+            sqlite3_reset(handle)
+            defer {
+                sqlite3_reset(handle)
+                sqlite3_clear_bindings(handle)
+            }
+            var binder = Binder(handle: handle)
+            for row in rows[start..<(start + size)] { bind(&binder, row) }
+            if let failure = binder.failure { throw DatabaseError(resultCode: ResultCode(rawValue: failure), message: Self.message(db)) }
+            while true {
+                let code = sqlite3_step(handle)
+                if code == SQLITE_ROW {
+                    returned(handle)
+                } else if code == SQLITE_DONE {
+                    break
+                } else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: Self.message(db))
+                }
+            }
             start += size
+        }
+    }
+
+    private static func message(_ db: Database) -> String {
+        String(cString: sqlite3_errmsg(db.sqliteConnection))
+    }
+
+    /// Binds a statement's parameters in order, from the first; remembers the first failure.
+    struct Binder {
+        let handle: OpaquePointer
+        private var index: Int32 = 1
+        private(set) var failure: Int32?
+
+        init(handle: OpaquePointer) {
+            self.handle = handle
+        }
+
+        private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+        private mutating func record(_ code: Int32) {
+            if code != SQLITE_OK, failure == nil { failure = code }
+            index += 1
+        }
+
+        /// Text with its exact bytes (a NUL inside is kept), or NULL.
+        mutating func text(_ value: String?) {
+            guard var value else { return record(sqlite3_bind_null(handle, index)) }
+            let code = value.withUTF8 { bytes in
+                // An empty buffer may have no address, which SQLite would take for NULL.
+                bytes.isEmpty
+                    ? sqlite3_bind_text(handle, index, "", 0, Self.transient)
+                    : sqlite3_bind_text(handle, index, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(bytes.count), Self.transient)
+            }
+            record(code)
+        }
+
+        mutating func integer(_ value: Int64) {
+            record(sqlite3_bind_int64(handle, index, value))
+        }
+
+        /// A real, or NULL.
+        mutating func real(_ value: Double?) {
+            guard let value else { return record(sqlite3_bind_null(handle, index)) }
+            record(sqlite3_bind_double(handle, index, value))
         }
     }
 }

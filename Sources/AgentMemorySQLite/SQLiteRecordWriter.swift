@@ -79,14 +79,18 @@ struct SQLiteRecordWriter: RecordWriter {
     func write(_ plan: WritePlan, replacing row: CurrentRow?) throws {
         switch plan.action {
         case .store(let record, let json, let size):
-            let values: [(any DatabaseValueConvertible)?] = [
-                json, record.version, record.createdAt.timeIntervalSince1970, record.updatedAt.timeIntervalSince1970,
-                record.author, record.expiresAt?.timeIntervalSince1970, size, namespace.name, plan.key.rawValue,
-            ]
             if row == nil {
-                deferred.holdRecord(values, key: plan.key)
+                deferred.holdRecord(
+                    DeferredInserts.RecordRow(
+                        json: json, version: record.version, createdAt: record.createdAt.timeIntervalSince1970,
+                        updatedAt: record.updatedAt.timeIntervalSince1970, author: record.author,
+                        expiresAt: record.expiresAt?.timeIntervalSince1970, size: size, namespace: namespace.name, key: plan.key.rawValue),
+                    key: plan.key)
             } else {
-                let arguments = StatementArguments(values)
+                let arguments: StatementArguments = [
+                    json, record.version, record.createdAt.timeIntervalSince1970, record.updatedAt.timeIntervalSince1970,
+                    record.author, record.expiresAt?.timeIntervalSince1970, size, namespace.name, plan.key.rawValue,
+                ]
                 try store.indexing.willChange(namespace: namespace.name, key: plan.key.rawValue, db: db)
                 try db.cachedStatement(sql: """
                     UPDATE memory_records SET value = ?, version = ?, created_at = ?, updated_at = ?, author = ?, expires_at = ?, size = ?
@@ -114,10 +118,10 @@ struct SQLiteRecordWriter: RecordWriter {
     /// prunes the log.
     private func log(_ change: ChangeDraft, key: MemoryKey) throws {
         let sequence = try sequences.next(namespace: namespace.name, db: db)
-        deferred.holdChange([
-            namespace.name, sequence, key.rawValue, change.operation.rawValue, change.version, change.author,
-            change.time.timeIntervalSince1970,
-        ])
+        deferred.holdChange(
+            DeferredInserts.ChangeRow(
+                namespace: namespace.name, sequence: sequence, key: key.rawValue, operation: change.operation.rawValue,
+                version: change.version, author: change.author, time: change.time.timeIntervalSince1970))
         if store.pruneDue() {
             try finish()
             try store.pruneChanges(now: change.time, db: db)
