@@ -153,7 +153,7 @@ extension StoreConformance {
             try t.equal(try await store.delete(decomposed, in: t.main), true, "deleting the NFD key")
             try t.equal(try await store.get(composed, in: t.main)?.value, "composed", "the NFC key after deleting the NFD one")
         },
-        Check(name: "invalidArguments", promise: "A negative ifVersion or a ttl of zero is an invalidArgument error and writes nothing.") { t in
+        Check(name: "invalidArguments", promise: "A negative ifVersion, a ttl of zero or an author with a control character is an invalidArgument error and writes nothing.") { t in
             let store = try await t.store()
             try await t.error(.invalidArgument, "ifVersion -1") {
                 try await store.put("k", value: 1, in: t.main, options: PutOptions(ifVersion: -1))
@@ -161,7 +161,18 @@ extension StoreConformance {
             try await t.error(.invalidArgument, "ttl 0") {
                 try await store.put("k", value: 1, in: t.main, options: PutOptions(ttl: .seconds(0)))
             }
+            try await t.error(.invalidArgument, "an author with a NUL") {
+                try await store.put("k", value: 1, in: t.main, options: PutOptions(author: "a\u{0}b"))
+            }
+            try await t.error(.invalidArgument, "an author with a line break, appending") {
+                try await store.append("k", value: "x", in: t.main, options: AppendOptions(author: "a\nb"))
+            }
             try t.equal(try await store.get("k", in: t.main), nil, "nothing written")
+            try await store.put("k", value: 1, in: t.main, options: PutOptions(author: "Zoë 🧠"))
+            try await t.error(.invalidArgument, "an author with a control character, deleting") {
+                try await store.batch([.delete(key: "k", ifVersion: nil, author: "a\u{7F}")], in: t.main)
+            }
+            try t.equal(try await store.get("k", in: t.main)?.author, "Zoë 🧠", "a non-ASCII author, kept; the record not deleted")
         },
     ]
 }

@@ -13,7 +13,7 @@ struct DeferredInsertsTests {
         let store = try SQLiteMemoryStore(path: try SearchIndexingTests.temporaryPath())
         let namespace = try Namespace("deferred")
         // 101 rows: statements of 64, 32, 4 and 1 rows.
-        let authors: [String?] = [nil, "", "agent-1", "a\tb", "Zoë 🧠"]
+        let authors: [String?] = [nil, "", "agent-1", "a b", "Zoë 🧠"]
         let values: [JSONValue] = ["", "plain", "Zoë \u{0} 🧠", 42, 1.5, .null, ["nested": [true, "x"]]]
         let operations: [MemoryOperation] = (0..<101).map { index in
             let options = PutOptions(ttl: index % 3 == 0 ? .seconds(3_600) : nil, author: authors[index % authors.count])

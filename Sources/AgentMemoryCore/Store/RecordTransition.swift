@@ -62,15 +62,27 @@ extension MemoryLimits {
         case .put(let key, let value, let options):
             try validate(key: key)
             try options.validate()
+            try Self.validate(author: options.author)
             let json = value.jsonString()
             try validate(valueBytes: json.utf8.count, key: key.rawValue)
             return PreparedWrite(key: key, kind: .put(value, json: json, options: options))
         case .append(let key, let value, let options):
             try validate(key: key)
+            try Self.validate(author: options.author)
             return PreparedWrite(key: key, kind: .append(value, options: options))
         case .delete(let key, let ifVersion, let author):
+            try Self.validate(author: author)
             return PreparedWrite(key: key, kind: .delete(ifVersion: ifVersion, author: author))
         }
+    }
+
+    /// Throws ``MemoryError/Code/invalidArgument`` when `author` holds a control character
+    /// (a NUL, a line break): it is stored with the record and in the change log, and read
+    /// back as text, which a NUL would cut short.
+    public static func validate(author: String?) throws {
+        guard let author, let scalar = MemoryKey.firstControlCharacter(in: author) else { return }
+        let code = "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
+        throw MemoryError(.invalidArgument, "Invalid author: an author must not contain control characters (found \(code))")
     }
 
     /// Throws ``MemoryError/Code/invalidKey`` when `key` is longer than a ``maxKeyBytes``
