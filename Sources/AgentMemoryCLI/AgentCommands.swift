@@ -105,6 +105,7 @@ struct CLIAgent {
         let systemText = options.system
             ?? (managed ? MemoryAgent.defaultSystemPrompt + " " + ContextManagement.memoryReminder : MemoryAgent.defaultSystemPrompt)
         let namespace = try global.resolvedNamespace()
+        let agentID = try global.resolvedAgent()
         let store = try global.settings.openStore()
         let printer = TurnPrinter(streaming: !options.noStream)
         let configuration = AgentConfiguration(
@@ -114,7 +115,7 @@ struct CLIAgent {
         let agent: MemoryAgent
         do {
             agent = try await MemoryAgent.open(
-                sessionID: sessionID, store: store, namespace: namespace, agent: global.resolvedAgent,
+                sessionID: sessionID, store: store, namespace: namespace, agent: agentID,
                 client: ClaudeClient(configuration: clientConfiguration), configuration: configuration, tools: tools,
                 hooks: printer.hooks)
         } catch let error as SessionError {

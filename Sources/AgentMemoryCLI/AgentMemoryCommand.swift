@@ -60,11 +60,14 @@ struct GlobalOptions: ParsableArguments {
 
     func resolvedNamespace() throws -> Namespace { try settings.resolvedNamespace() }
 
-    var resolvedAgent: String? { settings.resolvedAgent }
+    /// The agent id (flag, else environment), checked: one with a control character is an error.
+    func resolvedAgent() throws -> String? { try settings.agentID() }
 
-    /// Opens the store, runs `body` with it and closes it (also when `body` throws).
+    /// Opens the store, runs `body` with it and closes it (also when `body` throws). The agent
+    /// id is checked first, so that a bad one is an error before any store is opened or created.
     func withStore<Result>(_ body: (any MemoryStore) async throws -> Result) async throws -> Result {
-        try await settings.withStore(body)
+        _ = try resolvedAgent()
+        return try await settings.withStore(body)
     }
 }
 

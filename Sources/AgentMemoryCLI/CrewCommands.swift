@@ -21,7 +21,7 @@ struct Append: AsyncParsableCommand {
             let namespace = try global.resolvedNamespace()
             let parsed = try commandLineValue(value, json: json, verb: "append")
             try await global.withStore { store in
-                let record = try await store.append(key, value: parsed, in: namespace, options: AppendOptions(author: global.resolvedAgent))
+                let record = try await store.append(key, value: parsed, in: namespace, options: AppendOptions(author: (try global.resolvedAgent())))
                 let count = record.value.arrayValue.map { "; \($0.count) item\($0.count == 1 ? "" : "s")" } ?? ""
                 printLine("Appended to \"\(key)\" (version \(record.version)\(count)).")
             }

@@ -186,7 +186,7 @@ struct Demo: AsyncParsableCommand {
                 printLine("  claude (scripted): \(response.text)")
             })
         let agent = try await MemoryAgent.open(
-            sessionID: sessionID, store: store, namespace: namespace, agent: global.resolvedAgent ?? "demo-agent", client: client,
+            sessionID: sessionID, store: store, namespace: namespace, agent: (try global.resolvedAgent()) ?? "demo-agent", client: client,
             configuration: AgentConfiguration(model: model, system: .text(MemoryAgent.defaultSystemPrompt), maxIterations: 5),
             hooks: hooks)
         do {

@@ -41,9 +41,9 @@ let longDemoBudget = 3000
 
 extension Demo {
     /// A loop for the long demo against `client`, with the window and clearing turned on.
-    func longDemoLoop(store: any MemoryStore, namespace: Namespace, client: ClaudeClient) -> AgentLoop {
+    func longDemoLoop(store: any MemoryStore, namespace: Namespace, client: ClaudeClient) throws -> AgentLoop {
         let executor = DemoReadingExecutor(
-            memory: MemoryToolExecutor(store: store, namespace: namespace, agent: global.resolvedAgent ?? "demo-agent"))
+            memory: MemoryToolExecutor(store: store, namespace: namespace, agent: (try global.resolvedAgent()) ?? "demo-agent"))
         let configuration = AgentConfiguration(
             model: "scripted-model", system: .text(MemoryAgent.defaultSystemPrompt + " " + ContextManagement.memoryReminder),
             maxIterations: turns + 5, streaming: false, contextManagement: .clearingToolUses,
@@ -153,7 +153,7 @@ extension Demo {
         server.enqueue(.message(MessageResponse(
             id: "msg_resume_1", model: "scripted-model",
             content: [.toolUse(id: "toolu_recall", name: "recall", input: ["key": "finding.page30"])], stopReason: .toolUse)))
-        let loop = longDemoLoop(store: store, namespace: namespace, client: client)
+        let loop = try longDemoLoop(store: store, namespace: namespace, client: client)
         let hooks = AgentHooks(didRunTool: { _, block in
             let text = block.toolResult?.text ?? ""
             printLine("  ← recall: \(text)")

@@ -39,12 +39,13 @@ struct MCPServe: AsyncParsableCommand {
             let settings = global.settings
             let namespace = try settings.resolvedNamespace()
             let selected = try parseMCPTools(tools, option: "--tools")
+            let agent = try settings.agentID()
             let store = try settings.openStore()
             try await RuntimeSettings.closing(store) { store in
                 let server: MemoryMCPServer
                 do {
                     server = try MemoryMCPServer(
-                        store: store, namespace: namespace, agent: settings.resolvedAgent, tools: selected,
+                        store: store, namespace: namespace, agent: agent, tools: selected,
                         access: readOnly ? .readOnly : .readWrite, logger: logger)
                 } catch let error as MemoryMCPError {
                     throw CLIError(error.message, exitCode: 2)

@@ -21,12 +21,14 @@ struct Remember: AsyncParsableCommand {
         try await runReportingErrors {
             if let ttl, ttl < 1 { throw CLIError("--ttl must be a whole number of seconds >= 1, got \(ttl)", exitCode: 2) }
             let namespace = try global.resolvedNamespace()
+            // The key and the value are checked before the store is opened (or created).
+            let memoryKey = try MemoryKey(key)
+            let parsed = try commandLineValue(value, json: json, verb: "store")
             try await global.withStore { store in
-                let parsed = try commandLineValue(value, json: json, verb: "store")
                 let record = try await reportingConflicts {
                     try await store.put(
-                        key, value: parsed, in: namespace,
-                        options: PutOptions(ifVersion: ifVersion, ttl: ttl.map { .seconds($0) }, author: global.resolvedAgent))
+                        memoryKey, value: parsed, in: namespace,
+                        options: PutOptions(ifVersion: ifVersion, ttl: ttl.map { .seconds($0) }, author: (try global.resolvedAgent())))
                 }
                 printLine(record.version == 1 ? "Remembered \"\(key)\" (version 1)." : "Updated \"\(key)\" (version \(record.version)).")
             }
@@ -120,7 +122,7 @@ struct Forget: AsyncParsableCommand {
             let namespace = try global.resolvedNamespace()
             try await global.withStore { store in
                 let deleted = try await reportingConflicts {
-                    try await store.delete(key, in: namespace, ifVersion: ifVersion, author: global.resolvedAgent)
+                    try await store.delete(key, in: namespace, ifVersion: ifVersion, author: (try global.resolvedAgent()))
                 }
                 guard deleted else {
                     throw CLIError("No memory is stored under \"\(key)\" in namespace \"\(namespace)\"; nothing was forgotten", exitCode: 1)

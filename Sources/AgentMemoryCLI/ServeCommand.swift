@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
                 handler.logLevel = .info
                 return handler
             }
-            var configuration = ServerConfiguration(host: host, port: port, openAgent: global.resolvedAgent, maxBodyBytes: maxBodyBytes)
+            var configuration = ServerConfiguration(host: host, port: port, openAgent: (try global.resolvedAgent()), maxBodyBytes: maxBodyBytes)
             configuration.rateLimit = rateLimit > 0 ? RateLimit(perSecond: rateLimit, burst: rateBurst ?? rateLimit * 2) : nil
             configuration.mcpNamespace = try global.resolvedNamespace()
             configuration.mcpTools = try parseMCPTools(mcpTools, option: "--mcp-tools")

@@ -79,7 +79,7 @@ struct Exec: AsyncParsableCommand {
             }
             try await global.withStore { store in
                 let executor = MemoryToolExecutor(
-                    store: store, namespace: namespace, agent: global.resolvedAgent, tools: selected,
+                    store: store, namespace: namespace, agent: (try global.resolvedAgent()), tools: selected,
                     access: readOnly ? .readOnly : .readWrite)
                 let message = await executor.execute(blocks: blocks)
                 // Written as the bytes the writer made (no String round trip for a large turn).

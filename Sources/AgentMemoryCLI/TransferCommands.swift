@@ -56,7 +56,7 @@ struct Import: AsyncParsableCommand {
             try await global.withStore { store in
                 let imported: MemoryImport
                 do {
-                    imported = try await MemoryImport.run(data, into: store, namespace: namespace, agent: global.resolvedAgent)
+                    imported = try await MemoryImport.run(data, into: store, namespace: namespace, agent: (try global.resolvedAgent()))
                 } catch let error as MemoryImportError {
                     throw CLIError(error.description, exitCode: 2)
                 }

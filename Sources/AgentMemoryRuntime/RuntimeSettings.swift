@@ -56,8 +56,22 @@ public struct RuntimeSettings: Sendable {
         }
     }
 
-    /// The agent id recorded as the author of writes, if any.
+    /// The agent id recorded as the author of writes, if any, as given (see ``agentID()``).
     public var resolvedAgent: String? { agent ?? value(of: "AGENT_MEMORY_AGENT") }
+
+    /// ``resolvedAgent``, checked before anything is written: an id with a control character
+    /// (which no store accepts as an author) throws ``RuntimeError/Kind/invalidConfiguration``
+    /// saying where it came from.
+    public func agentID() throws -> String? {
+        guard let agent = resolvedAgent else { return nil }
+        do {
+            try MemoryLimits.validate(author: agent)
+        } catch let error as MemoryError {
+            let source = self.agent != nil ? "--agent" : "AGENT_MEMORY_AGENT"
+            throw RuntimeError(.invalidConfiguration, error.message.replacingOccurrences(of: "Invalid author: an author", with: "Invalid agent id: an agent id") + " (from \(source))")
+        }
+        return agent
+    }
 
     /// The model: `explicit` when given, else `AGENT_MEMORY_MODEL`, else
     /// ``AgentLoop/AgentConfiguration/defaultModel``.

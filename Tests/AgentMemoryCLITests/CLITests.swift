@@ -57,6 +57,8 @@ struct CLITests {
         (["remember", "k", "v", "--ttl", "0"], "error: --ttl must be a whole number of seconds >= 1, got 0\n"),
         (["remember", "k", "{bad", "--json"], "error: VALUE is not valid JSON (Expected a string key at byte 1); drop --json to store it as a string\n"),
         (["remember", "", "v"], "error: Invalid key: a key must not be empty (1 to 512 UTF-8 bytes)\n"),
+        (["--agent", "bell\u{7}", "remember", "k", "v"], "error: Invalid agent id: an agent id must not contain control characters (found U+0007) (from --agent)\n"),
+        (["--agent", "two\nlines", "mcp"], "error: Invalid agent id: an agent id must not contain control characters (found U+000A) (from --agent)\n"),
         (["exec", "--tools", "recall,nope"], "error: Unknown tool \"nope\" in the tool list; valid names are all, default, remember, recall, list_memory, forget, search_memory, memory (from --tools)\n"),
     ])
     func badOptionsAreClearErrorsWithStatusTwo(arguments: [String], message: String) async throws {
@@ -65,6 +67,8 @@ struct CLITests {
         #expect(result.status == 2)
         #expect(result.stderr == message)
         #expect(result.stdout == "")
+        // Nothing was opened or created: no store file in the default place.
+        #expect(!FileManager.default.fileExists(atPath: cli.home.appendingPathComponent("memory.sqlite").path))
     }
 
     @Test func listSearchForgetAndTTL() async throws {

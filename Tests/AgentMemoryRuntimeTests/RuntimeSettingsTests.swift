@@ -47,6 +47,16 @@ struct RuntimeSettingsTests {
         #expect(defaults.model() == AgentConfiguration.defaultModel)
     }
 
+    /// An agent id with a control character is a configuration error naming where it came from.
+    @Test func anAgentIDWithAControlCharacterIsAnError() throws {
+        #expect(try RuntimeSettings(agent: "Zoë 🧠", environment: [:]).agentID() == "Zoë 🧠")
+        #expect(try RuntimeSettings(environment: [:]).agentID() == nil)
+        let fromEnvironment = RuntimeSettings(environment: ["AGENT_MEMORY_AGENT": "tab\there"])
+        let error = try #require(throws: RuntimeError.self) { try fromEnvironment.agentID() }
+        #expect(error.kind == .invalidConfiguration)
+        #expect(error.message == "Invalid agent id: an agent id must not contain control characters (found U+0009) (from AGENT_MEMORY_AGENT)")
+    }
+
     @Test(arguments: [
         (
             RuntimeSettings(store: "ftp://example", environment: [:]),
