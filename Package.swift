@@ -195,7 +195,10 @@ let package = Package(
         // what only the PostgreSQL store promises (URLs, errors, several "machines" at once)
         .testTarget(
             name: "PostgresStoreTests",
-            dependencies: ["AgentMemoryPostgres", "AgentMemoryRuntime", "AgentMemoryTesting", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "AgentMemoryPostgres", "AgentMemoryRuntime", "AgentMemoryTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "AgentMemoryToolsTests", dependencies: ["AgentMemory"], swiftSettings: strictSettings),

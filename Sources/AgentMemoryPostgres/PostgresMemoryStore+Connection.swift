@@ -206,7 +206,7 @@ extension PostgresMemoryStore {
         try await connect()
         let injected = clockSeconds()
         let channel = Self.channel(schema: schema)
-        return try await retrying {
+        let written = try await retrying {
             try await self.withSession { session -> T? in
                 let writer = PostgresTransactionWriter(session: session, namespace: namespace, channel: channel, mode: .optimistic)
                 let clock = try await writer.load(keys, withValues: valueKeys)
@@ -235,6 +235,12 @@ extension PostgresMemoryStore {
                 }
             }
         }
+        if written == nil {
+            logger.debug(
+                "optimistic write fell back to the namespace lock (a key moved, or the write needs a count)",
+                metadata: ["namespace": "\(namespace.name)", "keys": "\(keys.count)"])
+        }
+        return written
     }
 
     /// Rolls back the session's transaction; a connection that is gone needs nothing (the

@@ -2,6 +2,7 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import AgentMemoryPostgres
 import Foundation
+import InMemoryLogging
 import Logging
 import PostgresNIO
 import Testing
@@ -18,7 +19,7 @@ struct PostgresOptimisticWriteTests {
     let main = try! Namespace("main")
 
     @Test func aPutWhoseRowAnotherWriterUpdatesMeanwhileIsWrittenAfterIt() async throws {
-        try await withStore { store, schema, application in
+        try await withStore(fallbacks: 1) { store, schema, application in
             try await store.put("k", value: 0, in: main)
             let created = try #require(try await store.get("k", in: main)).createdAt
             let other = try await OtherWriter.begin(schema: schema, namespace: main.name)
@@ -39,7 +40,7 @@ struct PostgresOptimisticWriteTests {
     }
 
     @Test func aPutOfAnAbsentKeyThatAnotherWriterCreatesMeanwhileIsWrittenAfterIt() async throws {
-        try await withStore { store, schema, application in
+        try await withStore(fallbacks: 1) { store, schema, application in
             try await store.put("seed", value: 0, in: main)
             let other = try await OtherWriter.begin(schema: schema, namespace: main.name)
             try await other.insert(key: "k", value: "\"other\"", sequence: 2)
@@ -57,7 +58,7 @@ struct PostgresOptimisticWriteTests {
     }
 
     @Test func aBatchWithOneMovedKeyWritesNothingOptimisticallyThenAllUnderTheLock() async throws {
-        try await withStore { store, schema, application in
+        try await withStore(fallbacks: 1) { store, schema, application in
             try await store.put("a", value: 0, in: main)
             try await store.put("b", value: 0, in: main)
             let other = try await OtherWriter.begin(schema: schema, namespace: main.name)
@@ -77,7 +78,7 @@ struct PostgresOptimisticWriteTests {
     }
 
     @Test func aDeleteOfARowAnotherWriterDeletesMeanwhileDeletesNothingMore() async throws {
-        try await withStore { store, schema, application in
+        try await withStore(fallbacks: 1) { store, schema, application in
             try await store.put("k", value: 0, in: main)
             let other = try await OtherWriter.begin(schema: schema, namespace: main.name)
             try await other.delete(key: "k", version: 1, sequence: 2)
@@ -93,7 +94,7 @@ struct PostgresOptimisticWriteTests {
     }
 
     @Test func uncontendedWritesKeepTheWriteRule() async throws {
-        try await withStore { store, _, _ in
+        try await withStore(fallbacks: 0) { store, _, _ in
             let first = try await store.put("k", value: 1, in: main, options: PutOptions(author: "a"))
             let second = try await store.put("k", value: 2, in: main, options: PutOptions(ifVersion: 1, author: "b"))
             #expect(second.version == 2)
@@ -114,13 +115,19 @@ struct PostgresOptimisticWriteTests {
     }
 
     /// A store on a client of its own (so that its backends can be found by application name).
-    private func withStore(_ body: (PostgresMemoryStore, String, String) async throws -> Void) async throws {
+    /// Each test's body runs, then `fallbacks` is checked: how many writes fell back from the
+    /// optimistic statement to the namespace lock (the store logs each one), so that a path
+    /// that always fell back (two round trips promised, five paid) fails the test.
+    private func withStore(fallbacks: Int, _ body: (PostgresMemoryStore, String, String) async throws -> Void) async throws {
+        var handler = InMemoryLogHandler()
+        handler.logLevel = .debug
+        let logger = Logger(label: "agent-memory-tests", factory: { _ in handler })
         try await TestServer.withSchema { schema in
             let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
             let client = try TestServer.client(searchPath: schema, applicationName: application)
             let running = Task { await client.run() }
             defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(10)))
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(10)), logger: logger)
             do {
                 try await body(store, schema, application)
             } catch {
@@ -129,6 +136,8 @@ struct PostgresOptimisticWriteTests {
             }
             try await store.close()
         }
+        let logged = handler.entries.filter { $0.message.description.hasPrefix("optimistic write fell back to the namespace lock") }
+        #expect(logged.count == fallbacks, "writes that fell back to the lock")
     }
 }
 
