@@ -64,11 +64,11 @@ public struct RuntimeSettings: Sendable {
     /// saying where it came from.
     public func agentID() throws -> String? {
         guard let agent = resolvedAgent else { return nil }
-        do {
-            try MemoryLimits.validate(author: agent)
-        } catch let error as MemoryError {
-            let source = self.agent != nil ? "--agent" : "AGENT_MEMORY_AGENT"
-            throw RuntimeError(.invalidConfiguration, error.message.replacingOccurrences(of: "Invalid author: an author", with: "Invalid agent id: an agent id") + " (from \(source))")
+        if let scalar = MemoryKey.firstControlCharacter(in: agent) {
+            throw RuntimeError(
+                .invalidConfiguration,
+                "Invalid agent id: an agent id must not contain control characters (found \(MemoryKey.codePoint(scalar)))"
+                    + " (from \(self.agent != nil ? "--agent" : "AGENT_MEMORY_AGENT"))")
         }
         return agent
     }

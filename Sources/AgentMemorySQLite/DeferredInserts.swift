@@ -146,8 +146,6 @@ final class DeferredInserts {
             self.handle = handle
         }
 
-        private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
         private mutating func record(_ code: Int32) {
             if code != SQLITE_OK, failure == nil { failure = code }
             index += 1
@@ -159,8 +157,8 @@ final class DeferredInserts {
             let code = value.withUTF8 { bytes in
                 // An empty buffer may have no address, which SQLite would take for NULL.
                 bytes.isEmpty
-                    ? sqlite3_bind_text(handle, index, "", 0, Self.transient)
-                    : sqlite3_bind_text(handle, index, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(bytes.count), Self.transient)
+                    ? sqlite3_bind_text(handle, index, "", 0, SQLiteStoredRow.transient)
+                    : sqlite3_bind_text(handle, index, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(bytes.count), SQLiteStoredRow.transient)
             }
             record(code)
         }

@@ -19,12 +19,9 @@ extension SQLiteMemoryStore {
         let now = clock().timeIntervalSince1970
         let name = namespace.name
         return try await read { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
-                WHERE namespace = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)
-                """)
+            let statement = try db.cachedStatement(sql: SQLiteStoredRow.selectLiveByKey)
             let handle = statement.sqliteStatement
-            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+            let transient = SQLiteStoredRow.transient
             sqlite3_reset(handle)
             defer {
                 sqlite3_reset(handle)

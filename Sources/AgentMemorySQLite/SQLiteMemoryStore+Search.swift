@@ -155,7 +155,7 @@ extension SQLiteMemoryStore {
     ) throws -> [ByteKey: RankedRow] {
         guard !keys.isEmpty else { return [:] }
         let statement = try db.cachedStatement(sql: """
-            SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
+            SELECT \(SQLiteStoredRow.columns) FROM memory_records
             WHERE namespace = ? AND key IN (SELECT value FROM json_each(?)) AND (expires_at IS NULL OR expires_at > ?)
             """)
         let array = JSONValue.array(keys.map { .string($0) }).jsonString()

@@ -175,10 +175,7 @@ public final class SQLiteMemoryStore: MemoryStore {
             if let result = pointReader.get(namespace: namespace.name, key: key, now: now) { return result }
         }
         return try await read { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
-                WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)
-                """)
+            let statement = try db.cachedStatement(sql: SQLiteStoredRow.selectLiveByKey)
             return try Row.fetchOne(statement, arguments: [namespace.name, key, now]).map(Self.record)
         }
     }
@@ -213,7 +210,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         let after = try cursor.map(ListCursor.decode)
         let now = clock().timeIntervalSince1970
         var sql = """
-            SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
+            SELECT \(SQLiteStoredRow.columns) FROM memory_records
             WHERE namespace = ? AND (expires_at IS NULL OR expires_at > ?)
             """
         var arguments: StatementArguments = [namespace.name, now]

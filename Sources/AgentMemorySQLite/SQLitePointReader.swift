@@ -27,8 +27,6 @@ final class SQLitePointReader: Sendable {
         }
     }
 
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
     /// Opens a connection to the store's file (already created and migrated); `nil` inside when
     /// it cannot be opened, and every read then takes GRDB's path.
     init(path: String, busyTimeout: Duration) {
@@ -40,11 +38,7 @@ final class SQLitePointReader: Sendable {
             ready = sqlite3_exec(connection.handle, "PRAGMA query_only = 1", nil, nil, nil) == SQLITE_OK
         }
         if ready {
-            let sql = """
-                SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
-                WHERE namespace = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)
-                """
-            ready = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &connection.select, nil) == SQLITE_OK
+            ready = sqlite3_prepare_v3(connection.handle, SQLiteStoredRow.selectLiveByKey, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &connection.select, nil) == SQLITE_OK
         }
         self.connection = Mutex(ready ? connection : nil)
     }
@@ -58,8 +52,8 @@ final class SQLitePointReader: Sendable {
                 sqlite3_reset(select)
                 sqlite3_clear_bindings(select)
             }
-            sqlite3_bind_text(select, 1, namespace, -1, Self.transient)
-            sqlite3_bind_text(select, 2, key, -1, Self.transient)
+            sqlite3_bind_text(select, 1, namespace, -1, SQLiteStoredRow.transient)
+            sqlite3_bind_text(select, 2, key, -1, SQLiteStoredRow.transient)
             sqlite3_bind_double(select, 3, now)
             switch sqlite3_step(select) {
             case SQLITE_ROW:

@@ -16,6 +16,18 @@ struct SQLiteStoredRow {
     var author: String?
     var expiresAt: Double?
 
+    /// The columns this type reads, in its order, for a statement's `SELECT`.
+    static let columns = "key, value, version, created_at, updated_at, author, expires_at"
+
+    /// The live record of a key: namespace `?1`, key `?2`, the time `?3` (expired is not live).
+    static let selectLiveByKey = """
+        SELECT \(columns) FROM memory_records
+        WHERE namespace = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)
+        """
+
+    /// SQLite's `SQLITE_TRANSIENT`: a bound value is copied at once.
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
     /// The columns of `statement`'s current row.
     init(_ statement: OpaquePointer) {
         key = Self.text(statement, 0) ?? ""

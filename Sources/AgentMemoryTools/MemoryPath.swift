@@ -64,7 +64,7 @@ struct MemoryPath: Hashable, Sendable {
         }
         if let scalar = raw.unicodeScalars.first(where: isControl) {
             throw MemoryToolFailure(
-                "Path \(visible(raw)) contains a control character (\(codePoint(scalar))); memory paths must be printable text")
+                "Path \(visible(raw)) contains a control character (\(MemoryKey.codePoint(scalar))); memory paths must be printable text")
         }
         guard raw.hasBytePrefix(rootPath) else {
             throw MemoryToolFailure("Path must start with /memories, got: \(raw)")
@@ -142,10 +142,6 @@ struct MemoryPath: Hashable, Sendable {
 
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.properties.generalCategory == .control
-    }
-
-    private static func codePoint(_ scalar: Unicode.Scalar) -> String {
-        "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
     }
 
     /// The path with control characters written as `\u{...}`, so the message stays readable.

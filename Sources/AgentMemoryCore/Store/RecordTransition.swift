@@ -81,8 +81,8 @@ extension MemoryLimits {
     /// back as text, which a NUL would cut short.
     public static func validate(author: String?) throws {
         guard let author, let scalar = MemoryKey.firstControlCharacter(in: author) else { return }
-        let code = "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
-        throw MemoryError(.invalidArgument, "Invalid author: an author must not contain control characters (found \(code))")
+        throw MemoryError(
+            .invalidArgument, "Invalid author: an author must not contain control characters (found \(MemoryKey.codePoint(scalar)))")
     }
 
     /// Throws ``MemoryError/Code/invalidKey`` when `key` is longer than a ``maxKeyBytes``

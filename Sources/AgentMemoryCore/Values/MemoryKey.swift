@@ -22,8 +22,7 @@ public struct MemoryKey: Sendable, Hashable, Comparable, CustomStringConvertible
             throw MemoryError(.invalidKey, "Invalid key: the key is \(count) UTF-8 bytes, the limit is \(Self.maxBytes)")
         }
         if let scalar = Self.firstControlCharacter(in: rawValue) {
-            let code = "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
-            throw MemoryError(.invalidKey, "Invalid key: keys must not contain control characters (found \(code))")
+            throw MemoryError(.invalidKey, "Invalid key: keys must not contain control characters (found \(Self.codePoint(scalar)))")
         }
         self.rawValue = rawValue
     }
@@ -32,6 +31,11 @@ public struct MemoryKey: Sendable, Hashable, Comparable, CustomStringConvertible
     /// holds, or a front end that words its own messages).
     package init(checked rawValue: String) {
         self.rawValue = rawValue
+    }
+
+    /// `scalar` as error messages write it: `U+` and at least four hex digits (`U+0007`).
+    package static func codePoint(_ scalar: Unicode.Scalar) -> String {
+        "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
     }
 
     /// The first control character of `text`, if any (the rule every key follows).
