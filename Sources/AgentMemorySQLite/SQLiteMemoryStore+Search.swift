@@ -2,6 +2,7 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 
 extension SQLiteMemoryStore {
@@ -31,9 +32,9 @@ extension SQLiteMemoryStore {
         let now = clock().timeIntervalSince1970
         let poolLimit = ContextRanking.poolLimit(for: limit)
         let body: @Sendable (Database) throws -> [SearchHit] = { db in
-            guard let statistics = try Self.statistics(quoted, db: db) else { return [] }
+            guard let (statistics, ranked) = try Self.statisticsAndPool(quoted, in: namespace, now: now, limit: poolLimit, db: db)
+            else { return [] }
             self.searchIndexIsLarge.store(statistics.documents >= Self.largeSearchIndex, ordering: .relaxed)
-            let ranked = try Self.pool(quoted, statistics, in: namespace, now: now, limit: poolLimit, db: db)
             guard !ranked.isEmpty else { return [] }
             // The pool and its neighbours in one read by key (the pool's keys came with its ranking).
             let pool = ranked.map { Array($0.key.utf8) }
@@ -52,6 +53,41 @@ extension SQLiteMemoryStore {
         // See ``ReadPath/automatic``: the size seen by the previous search decides.
         if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) { return try await scan(body) }
         return try await read(body)
+    }
+
+    /// BM25's statistics and the pool (see ``pool(_:_:in:now:limit:db:)``); `nil` when no row
+    /// holds any of the words. In one statement when every word is in fewer than
+    /// ``commonWordRows`` rows: the rank function counts each word's rows as it ranks the first
+    /// row (a ``SQLiteSearchFunctions/CountRequest``), so that the index is opened once, not
+    /// twice (the statistics' own statement was a quarter of a search at 1,000 records). The
+    /// match then holds every word, in the same order as the pool's; a word in no row adds
+    /// nothing (0.0) to any rank, so the ranks are the same to the bit. Otherwise the
+    /// statistics come first and the pool after.
+    private static func statisticsAndPool(
+        _ quoted: [String], in namespace: Namespace, now: Double, limit: Int, db: Database
+    ) throws -> (SearchStatistics, [(rank: Double, key: String)])? {
+        let order = quoted.indices.sorted { quoted[$0] < quoted[$1] }
+        let match = order.map { quoted[$0] }.joined(separator: " OR ")
+        let counts = UnsafeMutablePointer<Int64>.allocate(capacity: quoted.count)
+        defer { counts.deallocate() }
+        let request = UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>.allocate(capacity: 1)
+        request.initialize(to: .init(limit: Int64(commonWordRows), capacity: quoted.count, counts: counts))
+        defer { request.deallocate() }
+        let top = try rankInWholeIndex(match, .counting(request), in: namespace, now: now, limit: limit, db: db)
+        let answer = request.pointee
+        guard !answer.declined, !answer.counted || answer.phrases == quoted.count else {
+            guard let statistics = try statistics(quoted, db: db) else { return nil }
+            return (statistics, try pool(quoted, statistics, in: namespace, now: now, limit: limit, db: db))
+        }
+        // Not counted: the rank function never ran, so no row matched.
+        guard answer.counted else { return nil }
+        var frequencies = [Int](repeating: 0, count: quoted.count)
+        for (position, index) in order.enumerated() { frequencies[index] = Int(counts[position]) }
+        let statistics = SearchStatistics(
+            documents: Int(answer.rows), averageLength: Double(answer.tokens) / Double(max(1, answer.rows)),
+            documentFrequencies: frequencies)
+        let ranked = try top ?? rankWithJoin(match, hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
+        return (statistics, ranked)
     }
 
     /// Matches of a word counted exactly up to this many; a word in more rows is common, its
@@ -75,7 +111,7 @@ extension SQLiteMemoryStore {
         if !rare.isEmpty, rare.count < present.count {
             let order = rare.sorted { quoted[$0] < quoted[$1] }
             let match = order.map { quoted[$0] }.joined(separator: " OR ")
-            let ranked = try rankInWholeIndex(match, hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
+            let ranked = try rankInWholeIndex(match, .blob(hits(order, statistics)), in: namespace, now: now, limit: limit, db: db)
                 ?? rankWithJoin(match, hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
             let total = Double(statistics.documents)
             let bound = present.filter { !rare.contains($0) }.reduce(0.0) { sum, index in
@@ -87,7 +123,7 @@ extension SQLiteMemoryStore {
         }
         let order = present.sorted { quoted[$0] < quoted[$1] }
         let match = order.map { quoted[$0] }.joined(separator: " OR ")
-        return try rankInWholeIndex(match, hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
+        return try rankInWholeIndex(match, .blob(hits(order, statistics)), in: namespace, now: now, limit: limit, db: db)
             ?? rankWithJoin(match, hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
     }
 
@@ -96,25 +132,62 @@ extension SQLiteMemoryStore {
         SQLiteSearchFunctions.hitsArgument(order.map { statistics.documentFrequencies[$0] })
     }
 
+    /// The rank function's second argument: the rows of each phrase, or a request to count them.
+    private enum RankCounts {
+        case blob(Data)
+        case counting(UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>)
+    }
+
     /// The best `limit` rows of `namespace` from a ranking of the whole index, or `nil` when
-    /// the top of the whole index holds too few of them to be sure.
+    /// the top of the whole index holds too few of them to be sure (or a count request was declined).
     private static func rankInWholeIndex(
-        _ match: String, _ hits: Data, in namespace: Namespace, now: Double, limit: Int, db: Database
+        _ match: String, _ counts: RankCounts, in namespace: Namespace, now: Double, limit: Int, db: Database
     ) throws -> [(rank: Double, key: String)]? {
         let depth = limit * 2 + 10
         // The top of the whole index and the owners of its rows in one statement: the ranking
         // first (FTS5 alone, no join), then each row looked up by rowid (`+namespace` keeps
         // the planner off the namespace index); a row of another namespace, or expired, has
-        // no key.
-        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+        // no key. Stepped with SQLite's C API (a pointer argument has no GRDB binding).
+        let statement = try db.cachedStatement(sql: """
             SELECT top.rank, r.key FROM (
                 SELECT rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?) AS rank FROM memory_fts
                 WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?
             ) AS top
             LEFT JOIN memory_records r ON r.id = top.rowid AND +r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
             ORDER BY top.rank
-            """), arguments: [hits, match, depth, namespace.name, now])
-        let top = rows.map { (rank: $0[0] as Double, key: $0[1] as String?) }
+            """)
+        let handle = statement.sqliteStatement
+        let transient = SQLiteStoredRow.transient
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        switch counts {
+        case .blob(let data):
+            data.withUnsafeBytes { bytes in _ = sqlite3_bind_blob(handle, 1, bytes.baseAddress, Int32(bytes.count), transient) }
+        case .counting(let request):
+            sqlite3_bind_pointer(handle, 1, request, SQLiteSearchFunctions.countRequestType, nil)
+        }
+        sqlite3_bind_text(handle, 2, match, -1, transient)
+        sqlite3_bind_int64(handle, 3, Int64(depth))
+        sqlite3_bind_text(handle, 4, namespace.name, -1, transient)
+        sqlite3_bind_double(handle, 5, now)
+        var top: [(rank: Double, key: String?)] = []
+        top.reserveCapacity(depth)
+        stepping: while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW:
+                let key = sqlite3_column_type(handle, 1) == SQLITE_NULL ? nil : SQLiteStoredRow.text(handle, 1)
+                top.append((rank: sqlite3_column_double(handle, 0), key: key))
+            case SQLITE_DONE:
+                break stepping
+            case let code:
+                if case .counting(let request) = counts, request.pointee.declined { return nil }
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+        }
         let kept = top.compactMap { hit in hit.key.map { (rank: hit.rank, key: $0) } }
         // Fewer than `limit` kept while the index had more matches: others may be further down.
         guard kept.count >= limit || top.count < depth else { return nil }

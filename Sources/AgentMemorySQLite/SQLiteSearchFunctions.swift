@@ -19,7 +19,9 @@ import GRDBSQLite
 /// the best sorts first) with each phrase's row count taken from `HITS`, a blob of 64-bit
 /// integers, one per phrase (the statistics' counts, and estimates for common words), instead
 /// of walking every phrase's rows again as `bm25()` does. With exact counts the ranks are
-/// FTS5's to the bit.
+/// FTS5's to the bit. Given a ``CountRequest`` pointer instead of `HITS`, the rank function
+/// counts each phrase's rows itself on its first row (as the statistics function does) and
+/// hands the counts back: one statement instead of two when no word of the query is common.
 enum SQLiteSearchFunctions {
     /// The statistics function: `agent_memory_statistics(memory_fts, LIMIT)`.
     static let statisticsFunctionName = "agent_memory_statistics"
@@ -66,6 +68,34 @@ enum SQLiteSearchFunctions {
         return Counts(rows: values[0], tokens: values[1], words: words)
     }
 
+    /// What the rank function counts for a search when bound as its second argument (with
+    /// `sqlite3_bind_pointer`, type ``countRequestType``): the index's rows and tokens and each
+    /// phrase's rows, counted as the statistics function counts them. Should a phrase reach
+    /// `limit` rows (a common word), or the match hold more than `capacity` phrases, the
+    /// function says so here and fails the statement: the caller then counts first and ranks
+    /// after, as with a `HITS` blob.
+    struct CountRequest {
+        /// Rows of a phrase counted up to this many.
+        var limit: Int64
+        /// Room in `counts`.
+        var capacity: Int
+        /// Each phrase's rows, in the match's order (`phrases` of them).
+        var counts: UnsafeMutablePointer<Int64>
+        /// Phrases of the match.
+        var phrases = 0
+        /// Rows of the whole index.
+        var rows: Int64 = 0
+        /// Tokens of the whole index.
+        var tokens: Int64 = 0
+        /// Whether the counts are in (the first row was ranked).
+        var counted = false
+        /// Whether a phrase reached `limit` or the phrases overflowed `capacity` (the statement failed).
+        var declined = false
+    }
+
+    /// The pointer type of a ``CountRequest`` argument (`sqlite3_bind_pointer` compares it by value).
+    nonisolated(unsafe) static let countRequestType: UnsafePointer<CChar> = UnsafePointer(strdup("agent_memory_count_request")!)
+
     /// The `HITS` argument of the rank function: each phrase's row count, in the match's order.
     static func hitsArgument(_ hits: [Int]) -> Data {
         hits.map { Int64($0).littleEndian }.withUnsafeBytes { Data($0) }
@@ -97,6 +127,21 @@ enum SQLiteSearchFunctions {
         var limit: Int64
     }
 
+    /// The rows of `phrase`, counted up to `limit` in rowid order (`xQueryPhrase`), and the last rowid reached.
+    private static func countRows(
+        _ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, phrase: Int32, limit: Int64
+    ) -> (Int32, PhraseCount) {
+        var state = PhraseCount(limit: limit)
+        let code = api.pointee.xQueryPhrase(fts, phrase, &state) { api, fts, user in
+            guard let api, let user else { return SQLITE_ERROR }
+            let state = user.assumingMemoryBound(to: PhraseCount.self)
+            state.pointee.count += 1
+            state.pointee.reached = api.pointee.xRowid(fts)
+            return state.pointee.count >= state.pointee.limit ? SQLITE_DONE : SQLITE_OK
+        }
+        return (code, state)
+    }
+
     /// `agent_memory_statistics(memory_fts, LIMIT)`: a blob of little-endian 64-bit integers,
     /// rows and tokens, then per phrase its count and the last rowid reached.
     private static let statisticsFunction: fts5_extension_function = { api, fts, context, count, values in
@@ -110,14 +155,8 @@ enum SQLiteSearchFunctions {
         let phrases = api.pointee.xPhraseCount(fts)
         var phrase: Int32 = 0
         while code == SQLITE_OK, phrase < phrases {
-            var state = PhraseCount(limit: limit)
-            code = api.pointee.xQueryPhrase(fts, phrase, &state) { api, fts, user in
-                guard let api, let user else { return SQLITE_ERROR }
-                let state = user.assumingMemoryBound(to: PhraseCount.self)
-                state.pointee.count += 1
-                state.pointee.reached = api.pointee.xRowid(fts)
-                return state.pointee.count >= state.pointee.limit ? SQLITE_DONE : SQLITE_OK
-            }
+            let state: PhraseCount
+            (code, state) = countRows(api, fts, phrase: phrase, limit: limit)
             result += [state.count, state.reached]
             phrase += 1
         }
@@ -143,14 +182,54 @@ enum SQLiteSearchFunctions {
                 sqlite3_result_error_code(context, code)
                 return
             }
-            guard count >= 1, let bytes = sqlite3_value_blob(values?[0]), Int(sqlite3_value_bytes(values?[0])) == phrases * 8 else {
-                sqlite3_result_error(context, "\(rankFunctionName): one row count per phrase expected", -1)
-                return
+            let hits: [Double]
+            if count >= 1, let request = sqlite3_value_pointer(values?[0], countRequestType)?.assumingMemoryBound(to: CountRequest.self) {
+                guard let counted = countForRequest(api, fts, context, request, phrases: phrases, rows: rows, tokens: tokens) else { return }
+                hits = counted
+            } else {
+                guard count >= 1, let bytes = sqlite3_value_blob(values?[0]), Int(sqlite3_value_bytes(values?[0])) == phrases * 8 else {
+                    sqlite3_result_error(context, "\(rankFunctionName): one row count per phrase expected", -1)
+                    return
+                }
+                hits = (0..<phrases).map { Double(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
             }
-            let hits = (0..<phrases).map { Double(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
             guard prepareRank(api, fts, context, hits: hits, rows: rows, tokens: tokens) else { return }
         }
         rankRow(api, fts, context)
+    }
+
+    /// Counts each phrase's rows for `request` (see ``CountRequest``) and returns them; `nil`,
+    /// with the statement failed, when one is common or there are too many phrases.
+    private static func countForRequest(
+        _ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, _ context: OpaquePointer?,
+        _ request: UnsafeMutablePointer<CountRequest>, phrases: Int, rows: Int64, tokens: Int64
+    ) -> [Double]? {
+        guard phrases <= request.pointee.capacity else {
+            request.pointee.declined = true
+            sqlite3_result_error(context, "\(rankFunctionName): more phrases than counts", -1)
+            return nil
+        }
+        var hits: [Double] = []
+        hits.reserveCapacity(phrases)
+        for phrase in 0..<phrases {
+            let (code, state) = countRows(api, fts, phrase: Int32(phrase), limit: request.pointee.limit)
+            guard code == SQLITE_OK else {
+                sqlite3_result_error_code(context, code)
+                return nil
+            }
+            guard state.count < request.pointee.limit else {
+                request.pointee.declined = true
+                sqlite3_result_error(context, "\(rankFunctionName): a common word", -1)
+                return nil
+            }
+            request.pointee.counts[phrase] = state.count
+            hits.append(Double(state.count))
+        }
+        request.pointee.phrases = phrases
+        request.pointee.rows = rows
+        request.pointee.tokens = tokens
+        request.pointee.counted = true
+        return hits
     }
 
     /// Works out what the rank needs once per statement (kept with `xSetAuxdata`): each
@@ -178,7 +257,18 @@ enum SQLiteSearchFunctions {
     private static func rankRow(_ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, _ context: OpaquePointer?) {
         guard let cached = api.pointee.xGetAuxdata(fts, 0)?.assumingMemoryBound(to: Double.self) else { return }
         let phrases = Int(api.pointee.xPhraseCount(fts))
-        var frequencies = [Double](repeating: 0, count: phrases)
+        // On the stack: an array allocated per ranked row was a tenth of the ranking.
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: phrases) { frequencies in
+            frequencies.initialize(repeating: 0)
+            rankRow(api, fts, context, cached: cached, phrases: phrases, frequencies: frequencies)
+        }
+    }
+
+    /// ``rankRow(_:_:_:)`` with room for each phrase's frequency.
+    private static func rankRow(
+        _ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, _ context: OpaquePointer?,
+        cached: UnsafeMutablePointer<Double>, phrases: Int, frequencies: UnsafeMutableBufferPointer<Double>
+    ) {
         var instances: Int32 = 0
         var code = api.pointee.xInstCount(fts, &instances)
         var instance: Int32 = 0

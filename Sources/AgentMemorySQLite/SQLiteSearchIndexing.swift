@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Synchronization
 
@@ -34,6 +35,23 @@ final class SQLiteSearchIndexing: Sendable {
     }
 
     private let pending = Mutex(Pending())
+    /// Transactions that wrote to the index since it last did merge work.
+    private let flushesSinceMerge = Atomic(0)
+
+    /// Every this many transactions that write to the index, the one committing does some of
+    /// FTS5's merge work (``mergePages``).
+    ///
+    /// FTS5 writes each transaction's entries as a new segment and merges segments a little
+    /// per write, in proportion to what was written: after many small writes (single puts) the
+    /// merging lags and segments pile up, up to about 16 a level, and a search looks every word
+    /// up in every segment. At 1,000 records, 400 single puts left 19 segments and a two-word
+    /// `bm25()` search took 150 µs; merging 64 pages every 8 puts left 3 segments and 65 µs
+    /// (`scripts/bench/fts_segments.py`). The price is the pages the merges write: more WAL,
+    /// checkpoints sooner (BENCHMARKS.md, round five).
+    static let mergeInterval = 8
+    /// Pages of merge work (FTS5's `'merge'` command, positive: only levels that hold
+    /// `usermerge` (4) segments or more are merged, so a compact index costs nothing).
+    static let mergePages = 32
 
     /// Forgets what a previous transaction left (one that rolled back before ``flush(_:)``).
     func transactionBegan() {
@@ -90,6 +108,38 @@ final class SQLiteSearchIndexing: Sendable {
         for run in Self.runs(of: work.touched) {
             try index.execute(arguments: [run.lowerBound, run.upperBound])
         }
+        if flushesSinceMerge.add(1, ordering: .relaxed).newValue >= Self.mergeInterval {
+            flushesSinceMerge.store(0, ordering: .relaxed)
+            // In a savepoint of its own: merge work that fails (a full disk) is rolled back and
+            // left for a later transaction; it never fails the writes it rides with.
+            try? db.inSavepoint {
+                try db.cachedStatement(sql: "INSERT INTO memory_fts (memory_fts, rank) VALUES ('merge', ?)")
+                    .execute(arguments: [Self.mergePages])
+                return .commit
+            }
+        }
+    }
+
+    /// The segments of the full-text index: what each word of a search is looked up in (read
+    /// from FTS5's structure record, row 10 of `memory_fts_data`: a 4-byte cookie, then varints
+    /// for the levels and the segments; FTS5's `fts5_index.c`, "Structure Record").
+    static func segmentCount(_ db: Database) throws -> Int {
+        guard let block = try Data.fetchOne(db, sql: "SELECT block FROM memory_fts_data WHERE id = 10") else { return 0 }
+        var offset = 4
+        func varint() -> Int {
+            // SQLite's varint: 7 bits a byte, high bit set on all but the last; a ninth byte gives 8.
+            var value = 0
+            for position in 0..<9 where offset < block.count {
+                let byte = block[block.startIndex + offset]
+                offset += 1
+                if position == 8 { return value << 8 | Int(byte) }
+                value = value << 7 | Int(byte & 0x7F)
+                if byte & 0x80 == 0 { break }
+            }
+            return value
+        }
+        _ = varint()  // levels
+        return varint()
     }
 
     /// `ids` as ascending runs of consecutive numbers.

@@ -196,4 +196,30 @@ struct SearchIndexingTests {
         #expect(try await again.search("turtle", in: namespace, limit: 5).first?.record.key == "old/0")
         try await again.close()
     }
+
+    /// Single puts (one transaction, so one new FTS5 segment, each) do not pile segments up:
+    /// every ``SQLiteSearchIndexing/mergeInterval`` transactions one does merge work, so the
+    /// index stays a few segments deep (FTS5's own merging alone left 14 after these puts), the
+    /// index still matches the records, and searches find what they found before.
+    @Test func singlePutsKeepTheIndexFewSegmentsDeep() async throws {
+        let path = try Self.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path, synchronous: .normal)
+        let namespace = Self.namespace
+        let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+        try await store.batch((0..<500).map { index in
+            .put(key: MemoryKey(checked: "n/\(index)"), value: .string("\(words[index % 10]) \(words[index / 10 % 10]) note"))
+        }, in: namespace)
+        let before = try await store.search("golf juliet", in: namespace, limit: 20).map(\.record.key)
+        for index in 0..<200 {
+            _ = try await store.put(MemoryKey(checked: "single/\(index)"), value: .string("kilo \(words[index % 10])"), in: namespace)
+        }
+        let segments = try await store.read { db in try SQLiteSearchIndexing.segmentCount(db) }
+        #expect(segments >= 1)
+        #expect(segments <= 6, "the full-text index has \(segments) segments after 200 single puts")
+        let after = try await store.search("golf juliet", in: namespace, limit: 20).map(\.record.key)
+        #expect(after == before)
+        #expect(try await store.search("kilo", in: namespace, limit: 500).count == 200)
+        try await store.close()
+        try Self.checkIndex(path)
+    }
 }

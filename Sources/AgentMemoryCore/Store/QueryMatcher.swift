@@ -23,16 +23,10 @@ package struct QueryMatcher: Sendable {
         heads = headStrings.map { Array($0.utf8) }
     }
 
-    /// The index among ``stems`` of the stem of `term`, a lower-cased word.
-    func stemIndex(_ term: [UInt8]) -> Int? {
-        guard heads.contains(where: { term.starts(with: $0) }) else { return nil }
-        let stem = PorterStemmer.stem(bytes: term)
-        return stemBytes.firstIndex(of: stem)
-    }
-
-    /// Whether a snippet marks `term`: it starts with one of the stems, or its stem is one of them.
-    func marks(_ term: [UInt8]) -> Bool {
-        stemBytes.contains { term.starts(with: $0) } || stemIndex(term) != nil
+    /// Whether a snippet marks the word `text[start..<end]` (ASCII letters and digits, any
+    /// case): it starts with one of the stems, or its stem is one of them.
+    private func marks(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, buffer: inout [UInt8]) -> Bool {
+        stemBytes.contains { Self.word(text, start, end, startsWith: $0) } || stemIndex(text, start, end, buffer: &buffer) != nil
     }
 
     // MARK: - Documents
@@ -46,68 +40,91 @@ package struct QueryMatcher: Sendable {
     }
 
     /// ``document(key:body:)`` of UTF-8 bytes, such as a store's row columns: no `String` is
-    /// made for plain ASCII text.
+    /// made for plain ASCII text, and a word is copied (lower-cased) only when it starts with a
+    /// stem's head.
     package func document(key: UnsafeBufferPointer<UInt8>, body: UnsafeBufferPointer<UInt8>) -> SearchDocument {
         var length = 0
         var counts = [Double](repeating: 0, count: stems.count)
         var term: [UInt8] = []
-        term.reserveCapacity(32)
-        for (text, weight) in [(key, 2.0), (body, 1.0)] {
-            let plain = Self.forEachASCIITerm(text, buffer: &term) { word in
-                length += 1
-                if let index = stemIndex(word) { counts[index] += weight }
-            }
-            if !plain {
+        func count(_ text: UnsafeBufferPointer<UInt8>, weight: Double) {
+            if Self.isASCII(text) {
+                Self.forEachASCIIWord(text) { start, end in
+                    length += 1
+                    if let index = stemIndex(text, start, end, buffer: &term) { counts[index] += weight }
+                }
+            } else {
                 for word in SearchText.terms(of: String(decoding: text, as: UTF8.self)) {
                     length += 1
                     if let index = stemIndexOfWord(word) { counts[index] += weight }
                 }
             }
         }
+        count(key, weight: 2.0)
+        count(body, weight: 1.0)
         return SearchDocument(length: length, counts: counts)
     }
 
-    /// ``stemIndex(_:)`` for a word of non-ASCII text, compared as `String`s as before.
-    private func stemIndexOfWord(_ word: String) -> Int? {
-        guard headStrings.contains(where: { word.hasPrefix($0) }) else { return nil }
-        return stems.firstIndex(of: PorterStemmer.stem(word))
-    }
-
-    /// Calls `body` with each lower-cased word (a run of ASCII letters and digits) of `text`,
-    /// in `buffer`; returns `false`, having called it for none, when `text` is not plain ASCII.
-    private static func forEachASCIITerm(
-        _ text: some Collection<UInt8>, buffer: inout [UInt8], _ body: ([UInt8]) -> Void
-    ) -> Bool {
-        let scanned = text.withContiguousStorageIfAvailable { bytes in
-            forEachASCIITerm(bytes, buffer: &buffer, body)
-        }
-        return scanned ?? forEachASCIITerm(Array(text), buffer: &buffer, body)
-    }
-
-    /// ``forEachASCIITerm(_:buffer:_:)`` on contiguous bytes.
-    private static func forEachASCIITerm(
-        _ text: UnsafeBufferPointer<UInt8>, buffer: inout [UInt8], _ body: ([UInt8]) -> Void
-    ) -> Bool {
-        for byte in text where byte >= 0x80 { return false }
+    /// The index among ``stems`` of the stem of the word `text[start..<end]` (ASCII letters and digits, any case):
+    /// compared with the heads in place, lower-cased into `buffer` and stemmed only on a match.
+    private func stemIndex(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, buffer: inout [UInt8]) -> Int? {
+        guard heads.contains(where: { Self.word(text, start, end, startsWith: $0) }) else { return nil }
         buffer.removeAll(keepingCapacity: true)
-        for byte in text {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): buffer.append(byte)
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): buffer.append(byte + 32)
-            default:
-                if !buffer.isEmpty {
-                    body(buffer)
-                    buffer.removeAll(keepingCapacity: true)
-                }
-            }
-        }
-        if !buffer.isEmpty { body(buffer) }
+        for index in start..<end { buffer.append(Self.lowercased(text[index])) }
+        return stemBytes.firstIndex(of: PorterStemmer.stem(bytes: buffer))
+    }
+
+    /// Whether `text[start..<end]` starts with `prefix` (lower-case), ignoring ASCII case.
+    @inline(__always)
+    private static func word(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, startsWith prefix: [UInt8]) -> Bool {
+        guard end - start >= prefix.count else { return false }
+        for (offset, byte) in prefix.enumerated() where lowercased(text[start + offset]) != byte { return false }
         return true
     }
 
-    /// ``forEachASCIITerm(_:buffer:_:)`` on an array's bytes.
-    private static func forEachASCIITerm(_ text: [UInt8], buffer: inout [UInt8], _ body: ([UInt8]) -> Void) -> Bool {
-        text.withUnsafeBufferPointer { forEachASCIITerm($0, buffer: &buffer, body) }
+    @inline(__always)
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+    }
+
+    /// Whether every byte of `text` is ASCII (eight at a time).
+    static func isASCII(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = text.baseAddress else { return true }
+        var index = 0
+        let raw = UnsafeRawPointer(base)
+        while index + 8 <= text.count {
+            if raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            index += 8
+        }
+        while index < text.count {
+            if text[index] >= 0x80 { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// Calls `body` with the bounds of each word (a run of ASCII letters and digits) of ASCII `text`.
+    @inline(__always)
+    private static func forEachASCIIWord(_ text: UnsafeBufferPointer<UInt8>, _ body: (Int, Int) -> Void) {
+        var start = -1
+        for index in 0..<text.count {
+            let byte = text[index]
+            let isWordByte = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            if isWordByte {
+                if start < 0 { start = index }
+            } else if start >= 0 {
+                body(start, index)
+                start = -1
+            }
+        }
+        if start >= 0 { body(start, text.count) }
+    }
+
+    /// The index among ``stems`` of the stem of a word of non-ASCII text, compared as `String`s as before.
+    private func stemIndexOfWord(_ word: String) -> Int? {
+        guard headStrings.contains(where: { word.hasPrefix($0) }) else { return nil }
+        return stems.firstIndex(of: PorterStemmer.stem(word))
     }
 
     // MARK: - Snippets
@@ -125,20 +142,22 @@ package struct QueryMatcher: Sendable {
         return words.prefix(10).map { String(decoding: bytes[$0], as: UTF8.self) }.joined(separator: " ") + (words.count > 10 ? "…" : "")
     }
 
-    /// Up to ten words of `text` around the first marked word (see ``marks(_:)``), marked words
+    /// Up to ten words of `text` around the first marked word (see ``marks(_:_:_:buffer:)``), marked words
     /// in `[` `]`, elided ends marked with `…`; `nil` when no word is marked.
     package func snippet(_ text: String) -> String? {
         guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return SearchText.snippet(terms: stems, text: text) }
         let bytes = Array(text.utf8)
         let words = Self.words(bytes)
         var term: [UInt8] = []
-        term.reserveCapacity(32)
         func isMarked(_ word: Range<Int>) -> Bool {
-            var marked = false
-            _ = Self.forEachASCIITerm(bytes[word], buffer: &term) { part in
-                if !marked, marks(part) { marked = true }
+            bytes.withUnsafeBufferPointer { all in
+                let text = UnsafeBufferPointer(rebasing: all[word])
+                var marked = false
+                Self.forEachASCIIWord(text) { start, end in
+                    if !marked, marks(text, start, end, buffer: &term) { marked = true }
+                }
+                return marked
             }
-            return marked
         }
         guard let first = words.firstIndex(where: isMarked) else { return nil }
         let from = max(0, first - 4)
