@@ -41,14 +41,14 @@ extension SQLiteMemoryStore {
             let keys = ranked.map(\.key) + ContextRanking.keysToRead(around: pool).map { String(decoding: $0, as: UTF8.self) }
             let matcher = QueryMatcher(stems: stems)
             let rows = try Self.liveRows(keys, in: namespace, now: now, matcher: matcher, db: db)
-            return try ContextRanking.rank(pool: pool, documents: rows.mapValues(\.document), statistics: statistics, limit: limit)
-                .compactMap { hit in
-                    guard let row = rows[ByteKey(bytes: hit.key)] else { return nil }
-                    // Only the hits' values are parsed.
-                    let record = try row.stored.record()
-                    let snippet = matcher.hitSnippet(key: record.key, body: SearchText.body(of: record.value))
-                    return SearchHit(record: record, score: hit.score, snippet: snippet)
-                }
+            return try ContextRanking.rank(
+                pool: pool, keys: rows.keys, documents: rows.documents, statistics: statistics, limit: limit
+            ).map { hit in
+                // Only the hits' values are parsed.
+                let record = try rows.stored[hit.position].record()
+                let snippet = matcher.hitSnippet(key: record.key, body: SearchText.body(of: record.value))
+                return SearchHit(record: record, score: hit.score, snippet: snippet)
+            }
         }
         // See ``ReadPath/automatic``: the size seen by the previous search decides.
         if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) { return try await scan(body) }
@@ -212,11 +212,13 @@ extension SQLiteMemoryStore {
         }
     }
 
-    /// A live record the ranking reads: its ``SearchDocument`` at once, its value kept as the
-    /// stored JSON text and parsed only if the record is a hit.
-    private struct RankedRow {
-        var stored: SQLiteStoredRow
-        var document: SearchDocument
+    /// The live records the ranking reads, in three arrays of one order: their keys, their
+    /// ``SearchDocument``s, and their columns, the value kept as the stored JSON text and
+    /// parsed only if the record is a hit.
+    private struct RankedRows {
+        var keys: [ByteKey] = []
+        var documents: [SearchDocument] = []
+        var stored: [SQLiteStoredRow] = []
     }
 
     /// The live records of `namespace` among `keys`, by key, with their documents for
@@ -225,8 +227,9 @@ extension SQLiteMemoryStore {
     /// value without escapes (the common case; anything else is parsed, as before).
     private static func liveRows(
         _ keys: [String], in namespace: Namespace, now: Double, matcher: QueryMatcher, db: Database
-    ) throws -> [ByteKey: RankedRow] {
-        guard !keys.isEmpty else { return [:] }
+    ) throws -> RankedRows {
+        var rows = RankedRows()
+        guard !keys.isEmpty else { return rows }
         let statement = try db.cachedStatement(sql: """
             SELECT \(SQLiteStoredRow.columns) FROM memory_records
             WHERE namespace = ? AND key IN (SELECT value FROM json_each(?)) AND (expires_at IS NULL OR expires_at > ?)
@@ -234,8 +237,9 @@ extension SQLiteMemoryStore {
         let array = JSONValue.array(keys.map { .string($0) }).jsonString()
         let cursor = try Row.fetchCursor(statement, arguments: [namespace.name, array, now])
         let handle = statement.sqliteStatement
-        var rows: [ByteKey: RankedRow] = [:]
-        rows.reserveCapacity(keys.count)
+        rows.keys.reserveCapacity(keys.count)
+        rows.documents.reserveCapacity(keys.count)
+        rows.stored.reserveCapacity(keys.count)
         while try cursor.next() != nil {
             let key = SQLiteStoredRow.bytes(handle, 0)
             let json = SQLiteStoredRow.bytes(handle, 1)
@@ -246,7 +250,10 @@ extension SQLiteMemoryStore {
             let document = plainString
                 ? matcher.document(key: key, body: UnsafeBufferPointer(rebasing: json[1..<(json.count - 1)]))
                 : matcher.document(key: stored.key, body: SearchText.body(of: try JSONValue(parsing: stored.json)))
-            rows[ByteKey(bytes: Array(key))] = RankedRow(stored: stored, document: document)
+            // Each key once: the statement reads each (namespace, key) row once.
+            rows.keys.append(ByteKey(bytes: Array(key)))
+            rows.documents.append(document)
+            rows.stored.append(stored)
         }
         return rows
     }

@@ -90,6 +90,16 @@ package enum ContextRanking {
     package static func rank(
         pool: [[UInt8]], documents: [ByteKey: SearchDocument], statistics: SearchStatistics, limit: Int
     ) -> [(key: [UInt8], score: Double)] {
+        let keys = Array(documents.keys)
+        return rank(pool: pool, keys: keys, documents: keys.map { documents[$0]! }, statistics: statistics, limit: limit)
+            .map { (key: keys[$0.position].bytes, score: $0.score) }
+    }
+
+    /// ``rank(pool:documents:statistics:limit:)`` over the documents as two arrays, `keys[i]`
+    /// the key of `documents[i]` (each key once; any order): the hits as positions in them.
+    package static func rank(
+        pool: [[UInt8]], keys: [ByteKey], documents: [SearchDocument], statistics: SearchStatistics, limit: Int
+    ) -> [(position: Int, score: Double)] {
         guard statistics.documents > 0 else { return [] }
         let total = Double(statistics.documents)
         let idf = statistics.documentFrequencies.map { frequency in
@@ -100,7 +110,7 @@ package enum ContextRanking {
         // Neighbours are found by number in an index of the documents' keys (no key is built
         // for a lookup), in the order `neighbourKeys(of:)` gives them, so that the sums below
         // are made in the same order as by keys.
-        let index = NeighbourIndex(documents)
+        let index = NeighbourIndex(keys: keys, documents: documents)
         var candidates: [Int] = []
         var seen = Set<Int>()
         for key in pool {
@@ -111,7 +121,8 @@ package enum ContextRanking {
                 candidates.append(neighbour)
             }
         }
-        var scored: [(key: [UInt8], score: Double)] = []
+        var scored: [(position: Int, score: Double)] = []
+        scored.reserveCapacity(candidates.count)
         for position in candidates {
             let own = index.entries[position].document
             var counts = own.counts
@@ -126,9 +137,9 @@ package enum ContextRanking {
             for (term, count) in counts.enumerated() where count > 0 {
                 score += idf[term] * count * (k1 + 1) / (count + norm)
             }
-            if score > 0 { scored.append((index.entries[position].key.bytes, score)) }
+            if score > 0 { scored.append((position, score)) }
         }
-        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.key.lexicographicallyPrecedes($1.key) }
+        scored.sort { $0.score != $1.score ? $0.score > $1.score : keys[$0.position].bytes.lexicographicallyPrecedes(keys[$1.position].bytes) }
         return Array(scored.prefix(limit))
     }
 
@@ -186,10 +197,11 @@ package enum ContextRanking {
         /// The entries with each family and number, with their digit counts.
         private var slots: [Slot: [(width: Int, position: Int)]] = [:]
 
-        init(_ documents: [ByteKey: SearchDocument]) {
+        /// The index of `documents`, `keys[i]` the key of `documents[i]`: entry `i` is theirs.
+        init(keys: [ByteKey], documents: [SearchDocument]) {
             entries.reserveCapacity(documents.count)
             positions.reserveCapacity(documents.count)
-            for (key, document) in documents {
+            for (key, document) in zip(keys, documents) {
                 // 19 digits: a neighbour of an 18-digit number can have one more.
                 let numbered = NumberedKey(key.bytes, maxWidth: 19)
                 let position = entries.count

@@ -133,59 +133,79 @@ package struct QueryMatcher: Sendable {
     /// the value's first words (a record found through its neighbours may hold none of them).
     package func hitSnippet(key: String, body: String) -> String {
         if let snippet = snippet(body) ?? snippet(key) { return snippet }
-        guard body.utf8.allSatisfy({ $0 < 0x80 }) else {
-            let words = body.split(whereSeparator: { $0.isWhitespace })
-            return words.prefix(10).joined(separator: " ") + (words.count > 10 ? "…" : "")
+        var body = body
+        return body.withUTF8 { bytes in
+            guard Self.isASCII(bytes) else {
+                let words = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0.isWhitespace })
+                return words.prefix(10).joined(separator: " ") + (words.count > 10 ? "…" : "")
+            }
+            return asciiSnippet(bytes, marking: false) ?? ""
         }
-        let bytes = Array(body.utf8)
-        let words = Self.words(bytes)
-        return words.prefix(10).map { String(decoding: bytes[$0], as: UTF8.self) }.joined(separator: " ") + (words.count > 10 ? "…" : "")
     }
 
     /// Up to ten words of `text` around the first marked word (see ``marks(_:_:_:buffer:)``), marked words
     /// in `[` `]`, elided ends marked with `…`; `nil` when no word is marked.
     package func snippet(_ text: String) -> String? {
-        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return SearchText.snippet(terms: stems, text: text) }
-        let bytes = Array(text.utf8)
-        let words = Self.words(bytes)
-        var term: [UInt8] = []
-        func isMarked(_ word: Range<Int>) -> Bool {
-            bytes.withUnsafeBufferPointer { all in
-                let text = UnsafeBufferPointer(rebasing: all[word])
-                var marked = false
-                Self.forEachASCIIWord(text) { start, end in
-                    if !marked, marks(text, start, end, buffer: &term) { marked = true }
-                }
-                return marked
-            }
+        var text = text
+        return text.withUTF8 { bytes in
+            guard Self.isASCII(bytes) else { return SearchText.snippet(terms: stems, text: String(decoding: bytes, as: UTF8.self)) }
+            return asciiSnippet(bytes, marking: true)
         }
-        guard let first = words.firstIndex(where: isMarked) else { return nil }
-        let from = max(0, first - 4)
-        let end = min(words.count, from + 10)
-        var pieces: [String] = []
-        pieces.reserveCapacity(end - from)
-        for index in from..<end {
-            let word = String(decoding: bytes[words[index]], as: UTF8.self)
-            // Words before the first marked one are not marked.
-            pieces.append(index == first || (index > first && isMarked(words[index])) ? "[\(word)]" : word)
-        }
-        return (from > 0 ? "…" : "") + pieces.joined(separator: " ") + (end < words.count ? "…" : "")
     }
 
-    /// The words of ASCII text: runs of bytes between ASCII white space (what
-    /// `Character.isWhitespace` is in ASCII).
-    private static func words(_ bytes: [UInt8]) -> [Range<Int>] {
+    /// ``snippet(_:)`` of ASCII text, made from its bytes in one pass that stops once the
+    /// snippet's last word is known: with `marking`, around the first marked word (`nil` when
+    /// none is); without, the first ten words, none marked.
+    private func asciiSnippet(_ bytes: UnsafeBufferPointer<UInt8>, marking: Bool) -> String? {
+        var term: [UInt8] = []
+        func isMarked(_ word: Range<Int>) -> Bool {
+            let text = UnsafeBufferPointer(rebasing: bytes[word])
+            var marked = false
+            Self.forEachASCIIWord(text) { start, end in
+                if !marked, marks(text, start, end, buffer: &term) { marked = true }
+            }
+            return marked
+        }
+        // The words (runs between ASCII white space, what `Character.isWhitespace` is in ASCII)
+        // up to one past the snippet's last, so that an elided end is known.
         var words: [Range<Int>] = []
-        var start: Int?
-        for (index, byte) in bytes.enumerated() {
+        words.reserveCapacity(16)
+        var first: Int? = marking ? nil : 0
+        var start = -1
+        var index = 0
+        func add(_ word: Range<Int>) -> Bool {
+            words.append(word)
+            if first == nil, isMarked(word) { first = words.count - 1 }
+            guard let first else { return true }
+            return words.count <= max(0, first - 4) + 10
+        }
+        scanning: while index < bytes.count {
+            let byte = bytes[index]
             if byte == 0x20 || (0x09...0x0D).contains(byte) {
-                if let first = start { words.append(first..<index) }
-                start = nil
-            } else if start == nil {
+                if start >= 0, !add(start..<index) { break scanning }
+                start = -1
+            } else if start < 0 {
                 start = index
             }
+            index += 1
         }
-        if let first = start { words.append(first..<bytes.count) }
-        return words
+        if index == bytes.count, start >= 0 { _ = add(start..<bytes.count) }
+        guard let first, !words.isEmpty else { return marking ? nil : "" }
+        let from = max(0, first - 4)
+        let end = min(words.count, from + 10)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count < 160 ? bytes.count + 24 : 184)
+        let ellipsis: [UInt8] = [0xE2, 0x80, 0xA6]
+        if from > 0 { out += ellipsis }
+        for position in from..<end {
+            if position > from { out.append(0x20) }
+            // Words before the first marked one are not marked.
+            let marked = marking && (position == first || (position > first && isMarked(words[position])))
+            if marked { out.append(UInt8(ascii: "[")) }
+            out += UnsafeBufferPointer(rebasing: bytes[words[position]])
+            if marked { out.append(UInt8(ascii: "]")) }
+        }
+        if end < words.count { out += ellipsis }
+        return String(decoding: out, as: UTF8.self)
     }
 }
