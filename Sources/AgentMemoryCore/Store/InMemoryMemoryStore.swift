@@ -146,15 +146,20 @@ public actor InMemoryMemoryStore: MemoryStore {
         let pool = index.search(query, limit: ContextRanking.poolLimit(for: limit), isLive: isLive).map(\.key.bytes)
         guard !pool.isEmpty else { return [] }
         let ids = index.ids(of: stems)
-        var documents: [ByteKey: SearchDocument] = [:]
+        // The pool and the keys around it are each named once (`keysToRead` leaves the pool out).
+        var keys: [ByteKey] = []
+        var documents: [SearchDocument] = []
         for key in pool + ContextRanking.keysToRead(around: pool) {
             let byteKey = ByteKey(bytes: key)
-            if isLive(byteKey), let document = index.document(byteKey, ids) { documents[byteKey] = document }
+            if isLive(byteKey), let document = index.document(byteKey, ids) {
+                keys.append(byteKey)
+                documents.append(document)
+            }
         }
-        let ranked = ContextRanking.rank(pool: pool, documents: documents, statistics: index.statistics(ids), limit: limit)
+        let ranked = ContextRanking.rank(pool: pool, keys: keys, documents: documents, statistics: index.statistics(ids), limit: limit)
         let matcher = QueryMatcher(stems: stems)
         return ranked.compactMap { hit in
-            guard let record = space.records[ByteKey(bytes: hit.key)]?.record else { return nil }
+            guard let record = space.records[keys[hit.position]]?.record else { return nil }
             let snippet = matcher.hitSnippet(key: record.key, body: SearchText.body(of: record.value))
             return SearchHit(record: record, score: hit.score, snippet: snippet)
         }
