@@ -4,9 +4,10 @@ import Foundation
 extension PostgresMemoryStore {
     /// Applies the operations atomically; see ``MemoryStore/apply(_:in:)``.
     ///
-    /// Without quotas or appends, two round trips whatever the number of operations: the
-    /// current rows of every key (and the time), then one statement that writes them and the
-    /// change log if no key moved meanwhile (``optimisticWrite(in:keys:valueKeys:_:)``).
+    /// Without quotas or appends, three round trips whatever the number of operations: the
+    /// current rows of every key (and the time), one statement that writes them and the
+    /// change log if no key moved meanwhile, and one that confirms it committed
+    /// (``optimisticWrite(in:keys:valueKeys:_:)``).
     /// Otherwise, or when a key moved, a transaction of five: `BEGIN`, the namespace lock
     /// (which also reads the time), the current rows of every key, the writes and the change
     /// log, `COMMIT`.

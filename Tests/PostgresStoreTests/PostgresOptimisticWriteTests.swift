@@ -114,6 +114,48 @@ struct PostgresOptimisticWriteTests {
         }
     }
 
+    /// In the extended protocol an autocommit statement commits only at the `Sync` after its
+    /// `CommandComplete`, and PostgresNIO ends the statement at `CommandComplete`: a session
+    /// ended in between rolls back a write the store had seen complete. Here a deferred
+    /// constraint trigger, which runs at commit, sleeps on the key `slow`, and the store's
+    /// session is ended while it sleeps: the put must not be acknowledged (it fails saying the
+    /// outcome is unknown), and the key is absent. Before the commit was confirmed, the put
+    /// returned version 1 for a record that was never written.
+    @Test func aWriteWhoseSessionEndsBeforeItCommitsIsNotAcknowledged() async throws {
+        try await withStore(fallbacks: 0) { store, schema, application in
+            try await store.put("seed", value: 0, in: main)
+            _ = try await TestServer.query("""
+                CREATE FUNCTION \(schema).sleep_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.key = 'slow' THEN PERFORM pg_sleep(30); END IF;
+                    RETURN NULL;
+                END $$
+                """)
+            _ = try await TestServer.query("""
+                CREATE CONSTRAINT TRIGGER sleep_at_commit AFTER INSERT OR UPDATE ON \(schema).memory_records
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION \(schema).sleep_at_commit()
+                """)
+            let write = Task { try await store.put("slow", value: 1, in: self.main) }
+            try await waitUntil {
+                let rows = try await TestServer.query(
+                    "SELECT count(*)::text FROM pg_stat_activity WHERE application_name = '\(application)' AND wait_event = 'PgSleep'")
+                return rows.first == "1"
+            }
+            #expect(try await TestServer.terminateBackends(application: application) >= 1)
+            let result = try #require(await outcome(of: write, within: 30), "the put hung")
+            switch result {
+            case .success(let record):
+                Issue.record("the put was acknowledged (version \(record.version)) though its commit never happened")
+            case .failure(let error):
+                let failure = try #require(error as? MemoryError, "\(error)")
+                #expect(failure.code == .unavailable)
+                #expect(failure.message.contains("may or may not have been applied"), "\(failure.message)")
+            }
+            #expect(try await store.get("slow", in: main) == nil)
+            #expect(try await store.get("seed", in: main)?.value == 0)
+        }
+    }
+
     /// A store on a client of its own (so that its backends can be found by application name).
     /// Each test's body runs, then `fallbacks` is checked: how many writes fell back from the
     /// optimistic statement to the namespace lock (the store logs each one), so that a path
