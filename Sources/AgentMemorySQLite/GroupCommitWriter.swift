@@ -12,7 +12,7 @@ import Synchronization
 /// another task), taking along whatever queued meanwhile.
 ///
 /// Every transaction calls ``Hooks/began`` first and ``Hooks/willCommit`` last, after all its
-/// writes (the store brings its full-text index up to date there, once per transaction).
+/// writes (the store notes its rows for the full-text index there, once per transaction).
 final class GroupCommitWriter: Sendable {
     /// What runs at the start and at the end of every transaction, inside it.
     struct Hooks: Sendable {

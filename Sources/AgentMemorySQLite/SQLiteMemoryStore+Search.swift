@@ -3,6 +3,7 @@ import AgentMemoryJSON
 import Foundation
 import GRDB
 import GRDBSQLite
+import Logging
 import Synchronization
 
 extension SQLiteMemoryStore {
@@ -50,9 +51,38 @@ extension SQLiteMemoryStore {
                 return SearchHit(record: record, score: hit.score, snippet: snippet)
             }
         }
+        // Every write committed before the search began must be in the index it ranks with:
+        // a snapshot holding rows the index has not caught up on is not searched. The index
+        // catches up (through the writer) and the search reads a new snapshot, whatever it
+        // holds: writes committed since came after the search began, so either answer is right
+        // for them, and a search never waits on a busy writer twice.
+        if let hits = try await searchSnapshot(body, ifCaughtUp: true) { return hits }
+        do {
+            try await catchUpIndex()
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // Writes are failing too (a full disk, a read-only file): the index as it is still
+            // answers for everything but the rows pending, better than no answer at all.
+            logger.warning(
+                "the full-text index could not catch up; searching without the newest writes",
+                metadata: ["path": "\(path)", "error": "\(Self.describe(error))"])
+        }
+        return try await searchSnapshot(body, ifCaughtUp: false) ?? []
+    }
+
+    /// Runs `body` in one read snapshot, where ``ReadPath`` says; with `ifCaughtUp`, returns
+    /// `nil` instead when the snapshot holds rows pending for the index.
+    private func searchSnapshot(
+        _ body: @escaping @Sendable (Database) throws -> [SearchHit], ifCaughtUp: Bool
+    ) async throws -> [SearchHit]? {
+        let checked: @Sendable (Database) throws -> [SearchHit]? = { db in
+            if ifCaughtUp, try SQLiteSearchIndexing.hasPendingRows(db) { return nil }
+            return try body(db)
+        }
         // See ``ReadPath/automatic``: the size seen by the previous search decides.
-        if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) { return try await scan(body) }
-        return try await read(body)
+        if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) { return try await scan(checked) }
+        return try await read(checked)
     }
 
     /// BM25's statistics and the pool (see ``pool(_:_:in:now:limit:db:)``); `nil` when no row

@@ -12,9 +12,9 @@ import Synchronization
 ///   on a process crash) for speed.
 /// - Concurrency: writers from several processes queue on SQLite's lock with a busy timeout
 ///   instead of failing; compare-and-set and batches run in one transaction.
-/// - Search: an FTS5 index (porter stemming, unicode61) over keys and values, brought up to
-///   date in each write transaction just before it commits (``SQLiteSearchIndexing``) and
-///   ranked with bm25.
+/// - Search: an FTS5 index (porter stemming, unicode61) over keys and values, ranked with
+///   bm25; writes note their rows and the index catches up on them in batches and before any
+///   search that would miss them (``SQLiteSearchIndexing``).
 /// - Reads: point reads (`get`, `search`) on the calling thread, listings and the change log on
 ///   GRDB's reader queue (``ReadPath``); `get` through a connection of its own when it is free
 ///   (``SQLitePointReader``).
@@ -56,10 +56,13 @@ public final class SQLiteMemoryStore: MemoryStore {
     public let retention: ChangeLogRetention
     /// Where reads run.
     public let readPath: ReadPath
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let writer: GroupCommitWriter
-    /// Keeps the full-text index in step with the records, at each commit.
+    /// Notes each transaction's rows for the full-text index and catches the index up.
     let indexing: SQLiteSearchIndexing
+    /// How hard each commit works to be durable (a catch-up alone works less: see
+    /// ``catchUpIndex()``).
+    let synchronous: Synchronous
     /// The connection `get` uses on the calling thread (GRDB's pool when it is busy).
     private let pointReader: SQLitePointReader?
     let writesSincePrune = Mutex(0)
@@ -67,7 +70,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// Whether the last search saw a full-text index of ``largeSearchIndex`` rows or more.
     let searchIndexIsLarge = Atomic(false)
     let clock: @Sendable () -> Date
-    private let logger: Logger
+    let logger: Logger
 
     /// Opens (creating if needed, with its parent directory) the SQLite file at `path`.
     ///
@@ -90,6 +93,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         self.limits = limits
         self.retention = retention
         self.readPath = readPath
+        self.synchronous = synchronous
         self.clock = clock
         self.logger = logger
         let directory = (path as NSString).deletingLastPathComponent
@@ -356,8 +360,8 @@ public final class SQLiteMemoryStore: MemoryStore {
         }
     }
 
-    /// Closes the database file; later calls fail with ``MemoryError/Code/unavailable``.
-    /// Closing twice does nothing.
+    /// Catches the full-text index up, then closes the database file; later calls fail with
+    /// ``MemoryError/Code/unavailable``. Closing twice does nothing.
     public func close() async throws {
         let wasClosed = closed.withLock { closed in
             defer { closed = true }
@@ -365,6 +369,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         }
         guard !wasClosed else { return }
         logger.debug("closing the SQLite store", metadata: ["path": "\(path)"])
+        await catchUpBeforeClosing()
         pointReader?.close()
         do {
             try pool.close()
@@ -373,13 +378,13 @@ public final class SQLiteMemoryStore: MemoryStore {
         }
     }
 
-    private func checkOpen() throws {
+    func checkOpen() throws {
         if closed.withLock({ $0 }) {
             throw MemoryError(.unavailable, "The SQLite store at \(path) is closed")
         }
     }
 
-    private static func describe(_ error: any Error) -> String {
+    static func describe(_ error: any Error) -> String {
         if let error = error as? DatabaseError { return error.message ?? error.description }
         return String(describing: error)
     }

@@ -74,6 +74,13 @@ enum SQLiteMigrations {
             DROP TRIGGER IF EXISTS memory_records_fts_delete;
             DROP TRIGGER IF EXISTS memory_records_fts_update;
             """),
+        // Writes note the rows the full-text index must catch up on instead of writing FTS5
+        // (a new FTS5 segment per transaction cost more than the rest of a single put); the
+        // index catches up in batches and before a search (SQLiteSearchIndexing). A row here
+        // with a key holds the text the index holds for it; one without, that it holds none.
+        Migration(identifier: "2026-11-30.2-full-text-catch-up", sql: """
+            CREATE TABLE memory_fts_pending (id INTEGER PRIMARY KEY, key TEXT, body TEXT);
+            """),
     ]
 
     /// Applies the pending migrations in order, in one immediate transaction.

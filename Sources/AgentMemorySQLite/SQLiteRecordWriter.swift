@@ -5,7 +5,7 @@ import GRDB
 
 /// The SQLite side of the write rule, inside one write transaction: reads a key's row, counts
 /// the namespace, and writes plans with their change-log entries. Every row it inserts, changes
-/// or deletes is reported to ``SQLiteSearchIndexing``, which indexes them at commit.
+/// or deletes is reported to ``SQLiteSearchIndexing``, which notes them for the index at commit.
 struct SQLiteRecordWriter: RecordWriter {
     let db: Database
     let namespace: Namespace

@@ -1,24 +1,31 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 
 /// Keeps the full-text index in step with the records: the one place that writes `memory_fts`
 /// (FTS5 over `memory_records`' `key` and `body`, external content, rowid = the record's id).
 ///
-/// The index is brought up to date once per transaction, just before it commits, instead of by
-/// a trigger per row: a turn's or a batch's new rows go in with one `INSERT ... SELECT`, several
-/// times cheaper than one FTS5 insert per row. It happens inside the transaction, so a commit
-/// holds its index entries (search sees every committed write) and a crash or rollback drops
-/// both together.
+/// Writes do not touch FTS5 (a new FTS5 segment per transaction made a single put 1.6 to 2.4
+/// times as expensive): each transaction notes, just before it commits (``flush(_:)``), the
+/// rows it changed in `memory_fts_pending`, and the index catches up on them later, all at
+/// once (``catchUp(_:)``): when this process has noted ``catchUpThreshold`` rows, before a
+/// search that finds any pending (``SQLiteMemoryStore/catchUpIndex()``), and at close.
+/// The pending rows commit with the records, so a crash or a rollback keeps or drops both
+/// together, and any process on the file may catch up (everything is in the database).
 ///
-/// How it stays exact: every write to `memory_records` reports the row first (``willChange``,
-/// ``willDelete(where:arguments:db:)``, ``didInsert(id:)``). The first report of a row in a
-/// transaction captures what the index holds for it (the row's key and body as the transaction
-/// found them, or nothing for a new row); the index is not touched until ``flush(_:)``. There,
-/// each captured entry is removed with FTS5's `'delete'` command (an external-content table
-/// needs the old values for it) and every reported row that exists now is indexed afresh. A
-/// write whose savepoint rolled back may leave a row reported that did not change: removing
-/// and re-adding its entry is harmless, because the capture is always what the index holds.
+/// What the index holds for a row: for a row in `memory_fts_pending`, the key and body noted
+/// there (nothing when they are NULL); for any other row, the row's key and body as they are.
+///
+/// How the notes stay exact: every write to `memory_records` reports the row first
+/// (``willChange``, ``willDelete(where:arguments:db:)``, ``didInsert(id:)``). The first report
+/// of a row in a transaction captures its key and body as the transaction found them (nothing
+/// for a new row): what the index holds, unless the row is already pending. At ``flush(_:)``
+/// each reported row is noted with `INSERT OR IGNORE`, so a row already pending keeps its
+/// note (the first since the last catch-up wins: that is what the index still holds). Notes
+/// are written once per transaction, after all its savepoints: a write whose savepoint rolled
+/// back may leave a row reported that did not change, and re-indexing it is harmless, because
+/// the note is always what the index holds.
 final class SQLiteSearchIndexing: Sendable {
     /// A row's text as the index holds it.
     private struct IndexedText: Sendable {
@@ -27,27 +34,36 @@ final class SQLiteSearchIndexing: Sendable {
     }
 
     /// The rows reported in the current transaction.
-    private struct Pending: Sendable {
+    private struct Reported: Sendable {
         /// Every reported row id.
         var touched: Set<Int64> = []
-        /// The index entry of each reported row that existed when the transaction began.
+        /// The text of each reported row that existed when the transaction began.
         var indexed: [Int64: IndexedText] = [:]
     }
 
-    private let pending = Mutex(Pending())
-    /// Transactions that wrote to the index since it last did merge work.
-    private let flushesSinceMerge = Atomic(0)
+    private let reported = Mutex(Reported())
+    /// Catch-ups since the index last did merge work.
+    private let catchUpsSinceMerge = Atomic(0)
+    /// Rows this process noted since it last caught up: an estimate that starts the next
+    /// catch-up (other processes' notes are not counted, notes of rolled-back transactions are).
+    private let notedSinceCatchUp = Atomic(0)
 
-    /// Every this many transactions that write to the index, the one committing does some of
-    /// FTS5's merge work (``mergePages``).
+    /// Rows noted by this process after which the transaction noting them also catches the
+    /// index up, so that a workload of writes alone indexes in batches (about 2.7 µs a row)
+    /// and the pending table stays small.
+    static let catchUpThreshold = 512
+
+    /// Every this many catch-ups, the one in progress also does some of FTS5's merge work
+    /// (``mergePages``).
     ///
     /// FTS5 writes each transaction's entries as a new segment and merges segments a little
-    /// per write, in proportion to what was written: after many small writes (single puts) the
-    /// merging lags and segments pile up, up to about 16 a level, and a search looks every word
-    /// up in every segment. At 1,000 records, 400 single puts left 19 segments and a two-word
-    /// `bm25()` search took 150 µs; merging 64 pages every 8 puts left 3 segments and 65 µs
-    /// (`scripts/bench/fts_segments.py`). The price is the pages the merges write: more WAL,
-    /// checkpoints sooner (BENCHMARKS.md, round five).
+    /// per write, in proportion to what was written: after many small writes the merging lags
+    /// and segments pile up, up to about 16 a level, and a search looks every word up in every
+    /// segment. At 1,000 records, 400 single puts left 19 segments and a two-word `bm25()`
+    /// search took 150 µs; merging 64 pages every 8 puts left 3 segments and 65 µs
+    /// (`scripts/bench/fts_segments.py`). Catch-ups before searches that follow single writes
+    /// are such small writes. The price is the pages the merges write: more WAL, checkpoints
+    /// sooner (BENCHMARKS.md, round five).
     static let mergeInterval = 8
     /// Pages of merge work (FTS5's `'merge'` command, positive: only levels that hold
     /// `usermerge` (4) segments or more are merged, so a compact index costs nothing).
@@ -55,12 +71,13 @@ final class SQLiteSearchIndexing: Sendable {
 
     /// Forgets what a previous transaction left (one that rolled back before ``flush(_:)``).
     func transactionBegan() {
-        pending.withLock { $0 = Pending() }
+        reported.withLock { $0 = Reported() }
     }
 
-    /// Reports a row just inserted (it had no index entry unless reported before).
+    /// Reports a row just inserted: its id held no row when the transaction began, unless
+    /// reported before (deleted earlier in the transaction, which captured its text).
     func didInsert(id: Int64) {
-        pending.withLock { _ = $0.touched.insert(id) }
+        reported.withLock { _ = $0.touched.insert(id) }
     }
 
     /// Reports the row of `key` before an update or a delete changes it.
@@ -77,41 +94,95 @@ final class SQLiteSearchIndexing: Sendable {
         while let row = try rows.next() { capture(id: row[0], key: row[1], body: row[2]) }
     }
 
+    /// Keeps a row's text as the transaction found it, at its first report.
     private func capture(id: Int64, key: String, body: String) {
-        pending.withLock { pending in
+        reported.withLock { reported in
             // Only the first report counts: later ones see this transaction's own writes.
-            if pending.touched.insert(id).inserted {
-                pending.indexed[id] = IndexedText(key: key, body: body)
+            if reported.touched.insert(id).inserted {
+                reported.indexed[id] = IndexedText(key: key, body: body)
             }
         }
     }
 
-    /// Brings the index up to date with every reported row; called last in the transaction.
+    /// Notes every reported row in `memory_fts_pending`, then catches the index up if this
+    /// process has noted ``catchUpThreshold`` rows; called last in the transaction.
     func flush(_ db: Database) throws {
-        let work = pending.withLock { pending -> Pending in
-            defer { pending = Pending() }
-            return pending
+        let work = reported.withLock { reported -> Reported in
+            defer { reported = Reported() }
+            return reported
         }
         guard !work.touched.isEmpty else { return }
         if !work.indexed.isEmpty {
-            let remove = try db.cachedStatement(sql: """
-                INSERT INTO memory_fts (memory_fts, rowid, key, body) VALUES ('delete', ?, ?, ?)
-                """)
+            let note = try db.cachedStatement(sql: "INSERT OR IGNORE INTO memory_fts_pending (id, key, body) VALUES (?, ?, ?)")
             for (id, text) in work.indexed {
-                try remove.execute(arguments: [id, text.key, text.body])
+                try note.execute(arguments: [id, text.key, text.body])
             }
         }
-        // Reported rows that exist now, in runs of consecutive ids (a batch of new rows is one run).
-        let index = try db.cachedStatement(sql: """
-            INSERT INTO memory_fts (rowid, key, body) SELECT id, key, body FROM memory_records WHERE id BETWEEN ? AND ?
+        // New rows, in runs of consecutive ids (a batch of new rows is one run), with no text:
+        // the index holds none for them (unless the row is already pending, and so kept).
+        let fresh = work.indexed.isEmpty ? work.touched : work.touched.subtracting(work.indexed.keys)
+        let one = try db.cachedStatement(sql: "INSERT OR IGNORE INTO memory_fts_pending (id) VALUES (?)")
+        let run = try db.cachedStatement(sql: """
+            WITH RECURSIVE ids(id) AS (SELECT ?1 UNION ALL SELECT id + 1 FROM ids WHERE id < ?2)
+            INSERT OR IGNORE INTO memory_fts_pending (id) SELECT id FROM ids
             """)
-        for run in Self.runs(of: work.touched) {
-            try index.execute(arguments: [run.lowerBound, run.upperBound])
+        for ids in Self.runs(of: fresh) {
+            if ids.lowerBound == ids.upperBound {
+                try one.execute(arguments: [ids.lowerBound])
+            } else {
+                try run.execute(arguments: [ids.lowerBound, ids.upperBound])
+            }
         }
-        if flushesSinceMerge.add(1, ordering: .relaxed).newValue >= Self.mergeInterval {
-            flushesSinceMerge.store(0, ordering: .relaxed)
+        if notedSinceCatchUp.add(work.touched.count, ordering: .relaxed).newValue >= Self.catchUpThreshold {
+            // In a savepoint of its own: a catch-up that fails (a full disk) is rolled back and
+            // left for later (the notes stay); it never fails the writes it rides with.
+            try? db.inSavepoint {
+                try catchUp(db)
+                return .commit
+            }
+        }
+    }
+
+    /// Whether any row waits for the index to catch up (every search asks: stepped with
+    /// SQLite's C API, about a microsecond, where GRDB's `fetchOne` cost several).
+    static func hasPendingRows(_ db: Database) throws -> Bool {
+        let statement = try db.cachedStatement(sql: "SELECT 1 FROM memory_fts_pending LIMIT 1")
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        defer { sqlite3_reset(handle) }
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        case let code:
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+    }
+
+    /// Brings the index up to date with every pending row, in the calling write transaction
+    /// (after its own ``flush(_:)``, never between two writes of a group): each noted text is
+    /// removed with FTS5's `'delete'` command (an external-content table needs the old values
+    /// for it), the pending rows that exist now are indexed with one `INSERT ... SELECT`, and
+    /// the pending table is emptied.
+    func catchUp(_ db: Database) throws {
+        guard try Self.hasPendingRows(db) else {
+            notedSinceCatchUp.store(0, ordering: .relaxed)
+            return
+        }
+        try db.cachedStatement(sql: """
+            INSERT INTO memory_fts (memory_fts, rowid, key, body)
+            SELECT 'delete', id, key, body FROM memory_fts_pending WHERE key IS NOT NULL
+            """).execute()
+        // `id IN (...)`: the records are looked up by rowid, never scanned.
+        try db.cachedStatement(sql: """
+            INSERT INTO memory_fts (rowid, key, body)
+            SELECT id, key, body FROM memory_records WHERE id IN (SELECT id FROM memory_fts_pending)
+            """).execute()
+        try db.cachedStatement(sql: "DELETE FROM memory_fts_pending").execute()
+        notedSinceCatchUp.store(0, ordering: .relaxed)
+        if catchUpsSinceMerge.add(1, ordering: .relaxed).newValue >= Self.mergeInterval {
+            catchUpsSinceMerge.store(0, ordering: .relaxed)
             // In a savepoint of its own: merge work that fails (a full disk) is rolled back and
-            // left for a later transaction; it never fails the writes it rides with.
+            // left for a later catch-up; it never fails the catch-up it rides with.
             try? db.inSavepoint {
                 try db.cachedStatement(sql: "INSERT INTO memory_fts (memory_fts, rank) VALUES ('merge', ?)")
                     .execute(arguments: [Self.mergePages])

@@ -2,13 +2,14 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @testable import AgentMemorySQLite
 
-/// The full-text index kept at commit (SQLiteSearchIndexing), checked against the records by
-/// FTS5's own integrity check, and the upgrade of a file made by the schema that kept it with
-/// triggers.
+/// The full-text index (SQLiteSearchIndexing: writes note their rows, the index catches up),
+/// checked against the records by FTS5's own integrity check once caught up, and the upgrade of
+/// a file made by the schema that kept it with triggers.
 @Suite("SQLite search indexing")
 struct SearchIndexingTests {
     static func temporaryPath() throws -> String {
@@ -27,15 +28,37 @@ struct SearchIndexingTests {
         try queue.close()
     }
 
+    /// Catches the store's index up, then runs ``checkIndex(_:)`` on its file.
+    static func checkIndex(_ store: SQLiteMemoryStore) async throws {
+        try await store.catchUpSearchIndex()
+        try checkIndex(store.path)
+    }
+
+    /// Rows waiting for the index to catch up, and rows the index holds (FTS5 keeps one
+    /// `_docsize` row per indexed row; a count of `memory_fts` itself would count the records).
+    static func indexState(_ path: String) throws -> (pending: Int, indexed: Int) {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM memory_fts_pending") ?? -1,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM memory_fts_docsize") ?? -1)
+        }
+    }
+
     static let namespace = try! Namespace("main")
 
+    /// Every kind of write, with the index caught up only now and then (so pending rows span
+    /// transactions, and are changed again, deleted, purged and rolled back over while pending):
+    /// once caught up, the index holds exactly the records.
     @Test func theIndexMatchesTheRecordsAfterEveryKindOfWrite() async throws {
         let path = try Self.temporaryPath()
-        let store = try SQLiteMemoryStore(path: path)
+        let clock = TestClock()
+        let store = try SQLiteMemoryStore(path: path, clock: { clock.now })
         let namespace = Self.namespace
         var generator = SystemRandomNumberGenerator()
         let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
-        for round in 0..<6 {
+        var pendingSeen = 0
+        for round in 0..<8 {
             // Concurrent single writes (group commit), some of them conflicts that roll back.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for task in 0..<24 {
@@ -63,11 +86,27 @@ struct SearchIndexingTests {
             _ = try await store.batch(operations, in: namespace)
             // A batch that fails as a whole.
             _ = try? await store.batch([.put(key: "k1", value: "never"), .put(key: "k2", value: "x", options: PutOptions(ifVersion: 999))], in: namespace)
-            try Self.checkIndex(path)
+            // Records that expire, overwritten once, then purged.
+            for index in 0..<3 {
+                try await store.put(
+                    MemoryKey(checked: "ttl\(index)"), value: .string("kiwi \(round)"), in: namespace, options: PutOptions(ttl: .seconds(5)))
+            }
+            try await store.put("ttl0", value: .string("mango \(round)"), in: namespace, options: PutOptions(ttl: .seconds(5)))
+            clock.advance(seconds: 10)
+            #expect(try await store.purgeExpired() == 3)
+            pendingSeen += try Self.indexState(path).pending
+            // Caught up every other round only: the other rounds' pending rows meet the next
+            // round's writes.
+            if round % 2 == 1 { try await Self.checkIndex(store) }
         }
+        #expect(pendingSeen > 0, "no write left a row pending: the index was written at commit")
         #expect(try await store.search("conflict", in: namespace, limit: 10).isEmpty)
         #expect(try await store.search("never", in: namespace, limit: 10).isEmpty)
+        #expect(try await store.search("kiwi mango", in: namespace, limit: 10).isEmpty)
         try await store.close()
+        // Closing caught up: nothing pending, and the index is exact.
+        #expect(try Self.indexState(path).pending == 0)
+        try Self.checkIndex(path)
     }
 
     @Test func purgingExpiredRecordsKeepsTheIndexExact() async throws {
@@ -79,20 +118,20 @@ struct SearchIndexingTests {
         for index in 0..<3 {
             try await store.put(MemoryKey(checked: "t\(index)"), value: "lemur", in: namespace, options: PutOptions(ttl: .seconds(60)))
         }
-        try Self.checkIndex(path)
+        try await Self.checkIndex(store)
         try await store.close()
         // Later, the three have expired: a fourth key needs room, so the write purges them first.
         let later = try SQLiteMemoryStore(
             path: path, limits: MemoryLimits(maxKeysPerNamespace: 3), clock: { @Sendable in now.addingTimeInterval(120) })
         try await later.put("fresh", value: "gibbon", in: namespace)
-        try Self.checkIndex(path)
+        try await Self.checkIndex(later)
         #expect(try await later.search("lemur", in: namespace, limit: 10).isEmpty)
         #expect(try await later.search("gibbon", in: namespace, limit: 10).map(\.record.key) == ["fresh"])
         try await later.put("t0", value: "tamarin", in: namespace, options: PutOptions(ttl: .seconds(1)))
         try await later.close()
         let muchLater = try SQLiteMemoryStore(path: path, clock: { @Sendable in now.addingTimeInterval(600) })
         #expect(try await muchLater.purgeExpired() == 1)
-        try Self.checkIndex(path)
+        try await Self.checkIndex(muchLater)
         try await muchLater.close()
     }
 
@@ -179,7 +218,7 @@ struct SearchIndexingTests {
         #expect(try await store.search("fox", in: namespace, limit: 5).first?.record.key == "old/0")
         #expect(try await store.search("jackdaw", in: namespace, limit: 5).first?.record.key == "old/2")
         #expect(try await store.changes(in: namespace, since: 0, limit: 10).map(\.sequence) == [1, 2, 3])
-        // The triggers are gone; writes now keep the index at commit, old entries included.
+        // The triggers are gone; writes now note their rows for the index, old entries included.
         #expect(try Self.triggers(path).isEmpty)
         try await store.put("old/0", value: "a slow green turtle", in: namespace)
         #expect(try await store.delete("old/1", in: namespace))
@@ -189,7 +228,7 @@ struct SearchIndexingTests {
         #expect(try await store.search("turtle", in: namespace, limit: 5).first?.record.key == "old/0")
         #expect(try await store.search("fox", in: namespace, limit: 5).map(\.record.key) == ["new"])
         #expect(try await store.changes(in: namespace, since: 3, limit: 10).map(\.sequence) == [4, 5, 6])
-        try Self.checkIndex(path)
+        try await Self.checkIndex(store)
         try await store.close()
         // Opening again finds nothing left to migrate.
         let again = try SQLiteMemoryStore(path: path)
@@ -197,10 +236,11 @@ struct SearchIndexingTests {
         try await again.close()
     }
 
-    /// Single puts (one transaction, so one new FTS5 segment, each) do not pile segments up:
-    /// every ``SQLiteSearchIndexing/mergeInterval`` transactions one does merge work, so the
-    /// index stays a few segments deep (FTS5's own merging alone left 14 after these puts), the
-    /// index still matches the records, and searches find what they found before.
+    /// Single puts each followed by a catch-up (as when every put is followed by a search: one
+    /// new FTS5 segment each) do not pile segments up: every
+    /// ``SQLiteSearchIndexing/mergeInterval`` catch-ups one does merge work, so the index stays a
+    /// few segments deep (FTS5's own merging alone left 14 after these), the index still matches
+    /// the records, and searches find what they found before.
     @Test func singlePutsKeepTheIndexFewSegmentsDeep() async throws {
         let path = try Self.temporaryPath()
         let store = try SQLiteMemoryStore(path: path, synchronous: .normal)
@@ -212,6 +252,7 @@ struct SearchIndexingTests {
         let before = try await store.search("golf juliet", in: namespace, limit: 20).map(\.record.key)
         for index in 0..<200 {
             _ = try await store.put(MemoryKey(checked: "single/\(index)"), value: .string("kilo \(words[index % 10])"), in: namespace)
+            try await store.catchUpSearchIndex()
         }
         let segments = try await store.read { db in try SQLiteSearchIndexing.segmentCount(db) }
         #expect(segments >= 1)
@@ -222,4 +263,16 @@ struct SearchIndexingTests {
         try await store.close()
         try Self.checkIndex(path)
     }
+}
+
+/// A clock that tests move forward.
+final class TestClock: Sendable {
+    private let offset = Mutex(0.0)
+    private let start = Date()
+
+    /// The time now: the start plus every advance.
+    var now: Date { start.addingTimeInterval(offset.withLock { $0 }) }
+
+    /// Moves the clock forward.
+    func advance(seconds: Double) { offset.withLock { $0 += seconds } }
 }

@@ -26,6 +26,8 @@ struct SearchStatisticsTests {
             }
             try await store.batch(puts, in: start == 0 ? other : namespace)
         }
+        // The reads below query FTS5 directly: the index must hold every write first.
+        try await store.catchUpSearchIndex()
         let words = ["common", "rare", "unique", "absent"]
         let limit = SQLiteMemoryStore.commonWordRows
         let (found, expected) = try await store.read { db in
@@ -70,6 +72,8 @@ struct SearchStatisticsTests {
             let text = (0..<(3 + index % 9)).map { words[($0 * 7 + index) % words.count] }.joined(separator: " ")
             return .put(key: MemoryKey(checked: index % 5 == 0 ? "fig/\(index)" : "n/\(index)"), value: .string(text))
         }, in: namespace)
+        // The read below queries FTS5 directly: the index must hold every write first.
+        try await store.catchUpSearchIndex()
         let match = ["\"apple\"", "\"fig\"", "\"kiwi\""].joined(separator: " OR ")
         let (ours, theirs) = try await store.read { db in
             let counts = try #require(try SQLiteSearchFunctions.statistics(match: match, limit: 4_096, db: db))

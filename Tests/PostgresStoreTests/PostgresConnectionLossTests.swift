@@ -25,7 +25,7 @@ struct PostgresConnectionLossTests {
             let client = try TestServer.client(searchPath: schema, applicationName: application)
             let running = Task { await client.run() }
             defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(5)))
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(15)))
             try await store.put("seed", value: 0, in: main)
             for round in 0..<5 {
                 // Another session holds the namespace's counter row: the store's write waits on it.
@@ -59,7 +59,7 @@ struct PostgresConnectionLossTests {
             let client = try TestServer.client(searchPath: schema, applicationName: application)
             let running = Task { await client.run() }
             defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(5)))
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(15)))
             for round in 0..<10 {
                 try await store.put("k\(round)", value: .int(round), in: main)
                 _ = try await TestServer.terminateBackends(application: application)

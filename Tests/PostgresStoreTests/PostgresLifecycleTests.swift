@@ -56,7 +56,7 @@ struct PostgresLifecycleTests {
             let client = try TestServer.client(searchPath: schema)
             let running = Task { await client.run() }
             defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(5)), logger: Logger(label: "test"))
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(15)), logger: Logger(label: "test"))
             #expect(store.url == nil)
             try await store.put("k", value: "v", in: main, options: PutOptions(author: "a"))
             #expect(try await store.get("k", in: main)?.value == "v")
@@ -76,7 +76,7 @@ struct PostgresLifecycleTests {
             let client = try TestServer.client(searchPath: "public")
             let running = Task { await client.run() }
             defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(5)))
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(15)))
             let error = await #expect(throws: MemoryError.self) { try await store.put("k", value: 1, in: main) }
             #expect(error?.code == .invalidArgument)
             #expect(error?.message.contains("search_path=\(schema)") == true, "\(error?.message ?? "")")

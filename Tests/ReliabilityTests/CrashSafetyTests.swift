@@ -5,6 +5,7 @@ import AgentMemory
 import AgentMemoryTesting
 import ClaudeClient
 import Foundation
+import GRDB
 import Testing
 
 /// A writer process is killed with SIGKILL at a random moment, again and again on the same
@@ -61,6 +62,47 @@ struct CrashSafetyTests {
             let present = try await store.allRecords(in: namespace, prefix: "p\(trial)-").count
             #expect(present == acked.count || present == acked.count + 1, "trial \(trial): \(present) keys, \(acked.count) acknowledged")
         })
+    }
+
+    /// The full-text index catches up after the writes, which only note their rows (in
+    /// `memory_fts_pending`, committed with them): a kill between a write and the catch-up
+    /// leaves rows pending, and the next process's search must still find every acknowledged
+    /// put (it has the index catch up first); after that, FTS5 finds the index exact.
+    @Test("single puts, then search: every acknowledged put is found, and the index is exact once caught up")
+    func searchAfterKill() async throws {
+        var trialsWithPendingRows = 0
+        try await killRepeatedly("search", arguments: { trial, store in
+            // Keys like "s3x17": one word, found only by a search for it.
+            ["puts", store, namespace.name, "s\(trial)x", "1000000"]
+        }, verify: { trial, child, store in
+            if try Self.pendingRows(store.path) > 0 { trialsWithPendingRows += 1 }
+            for key in child.acks {
+                #expect(try await store.search(key, in: namespace, limit: 3).first?.record.key == key, "trial \(trial): \(key)")
+            }
+            #expect(try Self.pendingRows(store.path) == 0, "trial \(trial)")
+            #expect(try Self.fullTextIntegrityError(store.path) == nil, "trial \(trial)")
+        })
+        #expect(trialsWithPendingRows > 0, "no kill left rows pending for the full-text index")
+    }
+
+    /// Rows written and not yet in the full-text index.
+    static func pendingRows(_ path: String) throws -> Int {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM memory_fts_pending") ?? -1 }
+    }
+
+    /// FTS5's integrity check with rank 1 (the index must hold exactly what the records hold):
+    /// `nil` when it passes, else its error.
+    static func fullTextIntegrityError(_ path: String) throws -> String? {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        do {
+            try queue.write { db in try db.execute(sql: "INSERT INTO memory_fts (memory_fts, rank) VALUES ('integrity-check', 1)") }
+            return nil
+        } catch let error as DatabaseError {
+            return "\(error)"
+        }
     }
 
     @Test("turns of eight tool calls: acknowledged turns present, every turn all or nothing")

@@ -1,0 +1,207 @@
+import AgentMemoryCore
+import AgentMemoryJSON
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+
+@testable import AgentMemorySQLite
+
+/// The full-text index off the write path: writes note their rows in `memory_fts_pending`, the
+/// index catches up in batches, before a search that would miss a write, and at close
+/// (SQLiteSearchIndexing). Checked with FTS5's integrity check (``SearchIndexingTests/checkIndex(_:)``).
+@Suite("SQLite search index catch-up")
+struct SearchCatchUpTests {
+    static let namespace = try! Namespace("main")
+
+    /// The keys of a search's hits.
+    static func keys(_ store: SQLiteMemoryStore, _ query: String, limit: Int = 10) async throws -> [String] {
+        try await store.search(query, in: namespace, limit: limit).map(\.record.key)
+    }
+
+    /// Rows written and not yet indexed, changed again before the index catches up: a new row
+    /// updated and one deleted (the index holds nothing for them), and indexed rows updated
+    /// twice in two transactions (the index holds the text before the first: the first note
+    /// wins), deleted and created again, and rolled back over. Search answers from the records
+    /// as they are, and the index is exact once caught up.
+    @Test func updatesAndDeletesOfPendingRowsKeepTheIndexExact() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path)
+        let namespace = Self.namespace
+        try await store.batch([
+            .put(key: "a", value: "aardvark"), .put(key: "b", value: "badger"), .put(key: "c", value: "cheetah"),
+        ], in: namespace)
+        // New rows, still pending, changed again.
+        try await store.put("a", value: "albatross", in: namespace)
+        #expect(try await store.delete("b", in: namespace))
+        #expect(try SearchIndexingTests.indexState(path) == (pending: 3, indexed: 0))
+        #expect(try await Self.keys(store, "aardvark").isEmpty)
+        #expect(try await Self.keys(store, "badger").isEmpty)
+        #expect(try await Self.keys(store, "albatross") == ["a"])
+        #expect(try await Self.keys(store, "cheetah") == ["c"])
+        #expect(try SearchIndexingTests.indexState(path) == (pending: 0, indexed: 2))
+        try SearchIndexingTests.checkIndex(path)
+
+        // Indexed rows: two updates of one in two transactions, a delete and a re-creation of
+        // another (SQLite gives it the freed id of "b"), a batch that rolls back.
+        try await store.put("a", value: "anteater", in: namespace)
+        try await store.put("a", value: "armadillo", in: namespace)
+        #expect(try await store.delete("c", in: namespace))
+        try await store.put("c", value: "chinchilla", in: namespace)
+        _ = try? await store.batch([
+            .put(key: "a", value: "never"), .delete(key: "c"), .put(key: "d", value: "x", options: PutOptions(ifVersion: 999)),
+        ], in: namespace)
+        #expect(try SearchIndexingTests.indexState(path).pending >= 2)
+        // Not caught up: the index still holds "albatross" and "cheetah", so FTS5 finds it
+        // unlike the records (the writes did not touch it).
+        #expect(throws: (any Error).self) { try SearchIndexingTests.checkIndex(path) }
+        #expect(try await Self.keys(store, "albatross anteater cheetah never").isEmpty)
+        #expect(try await Self.keys(store, "armadillo") == ["a"])
+        #expect(try await Self.keys(store, "chinchilla") == ["c"])
+        try SearchIndexingTests.checkIndex(path)
+
+        // Pending rows met by group commit: concurrent writes of the same keys, with conflicts.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<16 {
+                group.addTask {
+                    let key = MemoryKey(checked: ["a", "c", "e"][task % 3])
+                    if task % 4 == 3 {
+                        _ = try? await store.put(key, value: "collision", in: namespace, options: PutOptions(ifVersion: 999))
+                    } else if task % 5 == 4 {
+                        _ = try await store.delete(key, in: namespace)
+                    } else {
+                        _ = try await store.put(key, value: .string("wombat \(task)"), in: namespace)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let live = Set(try await store.allRecords(in: namespace).filter { $0.value.stringValue?.hasPrefix("wombat") == true }.map(\.key))
+        #expect(Set(try await Self.keys(store, "wombat")) == live)
+        #expect(try await Self.keys(store, "collision").isEmpty)
+        try await SearchIndexingTests.checkIndex(store)
+        try await store.close()
+    }
+
+    /// Every write that returned is found by the search that follows it, with no catch-up asked
+    /// for: the search finds rows pending and has the index catch up first, in a transaction
+    /// that leaves the FULL store FULL.
+    @Test func aSearchRightAfterWritesFindsThem() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path)
+        let namespace = Self.namespace
+        let animals = ["ocelot", "pangolin", "quokka", "raccoon", "serval"]
+        for (index, animal) in animals.enumerated() {
+            try await store.put(MemoryKey(checked: "pet/\(index)"), value: .string("a \(animal) named \(index)"), in: namespace)
+            #expect(try SearchIndexingTests.indexState(path).pending == 1)
+            #expect(try await Self.keys(store, animal).first == "pet/\(index)")
+            #expect(try SearchIndexingTests.indexState(path).pending == 0)
+        }
+        try await store.put("pet/0", value: "a tapir", in: namespace)
+        #expect(try await Self.keys(store, "ocelot").isEmpty)
+        #expect(try await Self.keys(store, "tapir").first == "pet/0")
+        #expect(try await store.delete("pet/1", in: namespace))
+        #expect(try await Self.keys(store, "pangolin").isEmpty)
+        // The catch-up's own transaction relaxed `synchronous` for itself only.
+        #expect(try await store.effectiveSynchronous() == 2)
+        try await SearchIndexingTests.checkIndex(store)
+        try await store.close()
+    }
+
+    /// Searches racing writers: each search finds every key whose put returned before the
+    /// search began (keys are only added, each with a word of its own and one in common).
+    @Test(arguments: [SQLiteMemoryStore.Synchronous.full, .normal])
+    func searchesRacingWritersFindEveryWriteThatReturnedBeforeThem(_ synchronous: SQLiteMemoryStore.Synchronous) async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path, synchronous: synchronous)
+        let namespace = Self.namespace
+        let race = Race()
+        let writers = 4, putsEach = 60
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    for index in 0..<putsEach {
+                        let key = "w\(writer)x\(index)"
+                        try await store.put(MemoryKey(checked: key), value: .string("racer \(key)"), in: namespace)
+                        _ = race.returned.withLock { $0.insert(key) }
+                        // A NORMAL put never suspends either: let the searches in between puts.
+                        await Task.yield()
+                    }
+                }
+            }
+            for _ in 0..<4 {
+                group.addTask {
+                    while true {
+                        let before = race.returned.withLock { $0 }
+                        let found = Set(try await Self.keys(store, "racer", limit: writers * putsEach + 10))
+                        let missing = before.subtracting(found)
+                        #expect(missing.isEmpty, "a search missed \(missing.count) keys whose puts had returned: \(missing.sorted().prefix(5))")
+                        if before.count == writers * putsEach { return }
+                        race.searches.add(1, ordering: .relaxed)
+                        // A search of a caught-up index never suspends: leave the writers a thread.
+                        await Task.yield()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(race.searches.load(ordering: .relaxed) > 4, "too few searches ran while the writers wrote")
+        // One word of a key of its own finds it first.
+        #expect(try await Self.keys(store, "w3x59").first == "w3x59")
+        try await SearchIndexingTests.checkIndex(store)
+        try await store.close()
+    }
+
+    /// Writes alone do not touch FTS5: below ``SQLiteSearchIndexing/catchUpThreshold`` noted rows
+    /// the index holds nothing new and has no segment; the transaction that passes it catches
+    /// the index up on every pending row.
+    @Test func writesAloneIndexInBatchesAtTheThreshold() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path, synchronous: .normal)
+        let namespace = Self.namespace
+        let threshold = SQLiteSearchIndexing.catchUpThreshold
+        for index in 0..<10 {
+            try await store.put(MemoryKey(checked: "single/\(index)"), value: "yak", in: namespace)
+        }
+        try await store.batch((0..<(threshold - 20)).map { .put(key: MemoryKey(checked: "batch/\($0)"), value: "zebu") }, in: namespace)
+        #expect(try SearchIndexingTests.indexState(path) == (pending: threshold - 10, indexed: 0))
+        #expect(try await store.read { db in try SQLiteSearchIndexing.segmentCount(db) } == 0)
+        // Nine more: still below. The tenth reaches the threshold and catches up on all.
+        for index in 10..<19 {
+            try await store.put(MemoryKey(checked: "single/\(index)"), value: "yak", in: namespace)
+        }
+        #expect(try SearchIndexingTests.indexState(path) == (pending: threshold - 1, indexed: 0))
+        try await store.put("single/19", value: "yak", in: namespace)
+        #expect(try SearchIndexingTests.indexState(path) == (pending: 0, indexed: threshold))
+        try SearchIndexingTests.checkIndex(path)
+        #expect(try await Self.keys(store, "yak", limit: 100).count == 20)
+        try await store.close()
+    }
+
+    /// Two stores on one file (as two processes): rows one notes, the other's search catches
+    /// up on, and either one's writes keep the other's notes exact.
+    @Test func anotherStoreOnTheFileCatchesUp() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let first = try SQLiteMemoryStore(path: path)
+        let second = try SQLiteMemoryStore(path: path)
+        let namespace = Self.namespace
+        try await first.put("shared", value: "heron", in: namespace)
+        #expect(try await Self.keys(second, "heron") == ["shared"])
+        try await first.put("shared", value: "ibis", in: namespace)
+        try await second.put("shared", value: "jacana", in: namespace)
+        try await first.put("other", value: "kestrel", in: namespace)
+        #expect(try await Self.keys(first, "heron ibis").isEmpty)
+        #expect(try await Self.keys(second, "jacana") == ["shared"])
+        #expect(try await Self.keys(second, "kestrel") == ["other"])
+        try await second.close()
+        try await first.close()
+        try SearchIndexingTests.checkIndex(path)
+    }
+}
+
+/// What the tasks of a race share: the keys whose puts returned, and the searches made.
+final class Race: Sendable {
+    let returned = Mutex(Set<String>())
+    /// Searches that began before the last put returned.
+    let searches = Atomic(0)
+}
