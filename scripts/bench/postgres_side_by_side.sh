@@ -68,7 +68,7 @@ def our(name, field="rate"):
 rows = [
     ("write: 2,000 in one go", "batched puts", peer_rate("batched puts"), "exec, 2,000 remember calls", our("exec, 2,000 remember"), 1.0),
     ("read: 2,000 in one go", "batched gets", peer_rate("batched gets"), "exec, 2,000 recall calls", our("exec, 2,000 recall"), 0.5),
-    ("single durable put", "store.put", peer_rate("single durable puts"), "store.put (read, then one write statement)", our("put, one writer"), 2.0),
+    ("single durable put", "store.put", peer_rate("single durable puts"), "store.put (read, write statement, commit confirmed)", our("put, one writer"), 2.0),
     ("single get", "store.get", peer_rate("single gets"), "store.get", our("get hit"), None),
 ]
 print(f"PostgreSQL {peer[0]['server_version'].split()[0]}, synchronous_commit = {peer[0]['synchronous_commit']}, "
