@@ -79,6 +79,10 @@ struct CrashSafetyTests {
             for key in child.acks {
                 #expect(try await store.search(key, in: namespace, limit: 3).first?.record.key == key, "trial \(trial): \(key)")
             }
+            // A kill before the first acknowledgement (every fourth trial may land there) can
+            // still leave the unacknowledged put committed and pending: one search more has the
+            // index catch up whatever was acknowledged.
+            _ = try await store.search("s\(trial)x0", in: namespace, limit: 1)
             #expect(try Self.pendingRows(store.path) == 0, "trial \(trial)")
             #expect(try Self.fullTextIntegrityError(store.path) == nil, "trial \(trial)")
         })
