@@ -60,9 +60,9 @@ final class SQLiteSearchIndexing: Sendable {
     /// per write, in proportion to what was written: after many small writes the merging lags
     /// and segments pile up, up to about 16 a level, and a search looks every word up in every
     /// segment. At 1,000 records, 400 single puts left 19 segments and a two-word `bm25()`
-    /// search took 150 µs; merging 64 pages every 8 puts left 3 segments and 65 µs
+    /// search took 160 µs; `('merge', 32)` every 8 transactions left 4 segments and 73 µs
     /// (`scripts/bench/fts_segments.py`). Catch-ups before searches that follow single writes
-    /// are such small writes. The price is the pages the merges write: more WAL, checkpoints
+    /// are such small writes, so the merge work runs every 8 catch-ups. The price is the pages the merges write: more WAL, checkpoints
     /// sooner (BENCHMARKS.md, round five).
     static let mergeInterval = 8
     /// Pages of merge work (FTS5's `'merge'` command, positive: only levels that hold
