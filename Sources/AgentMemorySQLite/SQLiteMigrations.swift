@@ -14,7 +14,7 @@ enum SQLiteMigrations {
     }
 
     static let all: [Migration] = [
-        Migration(identifier: "2026-11-25.1-records", sql: """
+        Migration(identifier: records, sql: """
             CREATE TABLE memory_records (
                 id INTEGER PRIMARY KEY,
                 namespace TEXT NOT NULL,
@@ -81,9 +81,39 @@ enum SQLiteMigrations {
         Migration(identifier: "2026-11-30.2-full-text-catch-up", sql: """
             CREATE TABLE memory_fts_pending (id INTEGER PRIMARY KEY, key TEXT, body TEXT);
             """),
+        // Binaries older than the catch-up would write FTS5 rows that do not match what the
+        // index holds for a noted row, and so corrupt it; they do not check for migrations
+        // they do not know. What they do is run every migration of their own list that the
+        // file has not recorded, so this one removes the record of the first of them: an older
+        // binary then runs `CREATE TABLE memory_records` again, which fails ("table
+        // memory_records already exists"), and its open is refused before it writes anything.
+        // This runner counts the first migration as applied wherever this one is.
+        Migration(identifier: refuseOlderBinaries, sql: """
+            DELETE FROM agent_memory_migrations WHERE identifier = '\(records)';
+            """),
     ]
 
-    /// Applies the pending migrations in order, in one immediate transaction.
+    /// The first migration, whose record ``refuseOlderBinaries`` removes.
+    static let records = "2026-11-25.1-records"
+
+    /// The migration that makes binaries older than the full-text catch-up refuse the file.
+    static let refuseOlderBinaries = "2026-11-30.3-refuse-older-binaries"
+
+    /// A file holds migrations this binary does not know: a newer version wrote it.
+    struct NewerFile: Error, CustomStringConvertible {
+        /// The migrations recorded in the file and unknown here.
+        let unknown: [String]
+
+        var description: String {
+            "the file was written by a newer version of AgentMemory (it records the migration"
+                + (unknown.count == 1 ? " " : "s ") + unknown.map { "'\($0)'" }.joined(separator: ", ")
+                + ", unknown to this version), which this version could damage by writing to it;"
+                + " open it with that version or a newer one"
+        }
+    }
+
+    /// Applies the pending migrations in order, in one immediate transaction; refuses a file
+    /// that records a migration this binary does not know (``NewerFile``), changing nothing.
     static func migrate(_ writer: some DatabaseWriter) throws {
         try writer.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
@@ -91,7 +121,10 @@ enum SQLiteMigrations {
                     CREATE TABLE IF NOT EXISTS agent_memory_migrations (
                         identifier TEXT PRIMARY KEY NOT NULL, applied_at REAL NOT NULL)
                     """)
-                let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM agent_memory_migrations"))
+                var applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM agent_memory_migrations"))
+                let unknown = applied.subtracting(all.map(\.identifier))
+                if !unknown.isEmpty { throw NewerFile(unknown: unknown.sorted()) }
+                if applied.contains(refuseOlderBinaries) { applied.insert(records) }
                 for migration in all where !applied.contains(migration.identifier) {
                     try db.execute(sql: migration.sql)
                     try db.execute(

@@ -1,0 +1,133 @@
+import AgentMemoryCore
+import AgentMemoryJSON
+import Foundation
+import GRDB
+import Testing
+
+@testable import AgentMemorySQLite
+
+/// Binaries of different versions on one file: a file this version wrote is refused by an older
+/// binary (which would corrupt its full-text index), and a file a newer version wrote is refused
+/// here, in both cases before anything is written.
+@Suite("SQLite file versions")
+struct FileVersionTests {
+    static let namespace = try! Namespace("main")
+
+    /// The records, the migrations recorded and the rows waiting for the index, read directly.
+    static func contents(_ path: String) throws -> (records: [String], migrations: [String], pending: Int) {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            (try String.fetchAll(db, sql: "SELECT key || '=' || value FROM memory_records ORDER BY key"),
+             try String.fetchAll(db, sql: "SELECT identifier FROM agent_memory_migrations ORDER BY identifier"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM memory_fts_pending") ?? -1)
+        }
+    }
+
+    /// Opens `path` as a binary whose migration list is `migrations` did before this version:
+    /// in one immediate transaction, run every migration the file has not recorded.
+    static func openAsOlderBinary(_ path: String, migrations: ArraySlice<SQLiteMigrations.Migration>) throws {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        try queue.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS agent_memory_migrations (
+                        identifier TEXT PRIMARY KEY NOT NULL, applied_at REAL NOT NULL)
+                    """)
+                let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM agent_memory_migrations"))
+                for migration in migrations where !applied.contains(migration.identifier) {
+                    try db.execute(sql: migration.sql)
+                    try db.execute(
+                        sql: "INSERT INTO agent_memory_migrations (identifier, applied_at) VALUES (?, 0)",
+                        arguments: [migration.identifier])
+                }
+                return .commit
+            }
+        }
+    }
+
+    /// A file with one record still waiting for the index (the state an older binary would
+    /// corrupt), made by this version; the store stays open (`close()` would catch the index up).
+    static func fileWithAPendingRecord() async throws -> (path: String, store: SQLiteMemoryStore) {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path)
+        _ = try await store.put("notes/kept", value: .string("the quick brown fox"), in: Self.namespace)
+        _ = try await store.put("notes/pending", value: .string("lazy dogs sleep"), in: Self.namespace)
+        try await store.catchUpSearchIndex()
+        _ = try await store.put("notes/pending", value: .string("a jackdaw on the roof"), in: Self.namespace)
+        return (path, store)
+    }
+
+    /// Every older migration list this project shipped (three migrations with the index kept by
+    /// triggers; four, indexing at commit; five, with the catch-up) fails to open a file of this
+    /// version, on `CREATE TABLE memory_records`, and leaves the file as it was.
+    @Test(arguments: [3, 4, 5])
+    func anOlderBinaryRefusesTheFile(knownMigrations: Int) async throws {
+        // The store's own copy of the older list: the older binaries ran exactly these.
+        let older = SQLiteMigrations.all.prefix(knownMigrations)
+        #expect(older.first?.identifier == "2026-11-25.1-records")
+        #expect(!older.contains { $0.identifier == SQLiteMigrations.refuseOlderBinaries })
+
+        let (path, writer) = try await Self.fileWithAPendingRecord()
+        let before = try Self.contents(path)
+        #expect(before.pending == 1)
+        #expect(!before.migrations.contains("2026-11-25.1-records"))
+        #expect(before.migrations.contains(SQLiteMigrations.refuseOlderBinaries))
+
+        let error = #expect(throws: DatabaseError.self) { try Self.openAsOlderBinary(path, migrations: older) }
+        #expect(error?.message == "table memory_records already exists")
+        let after = try Self.contents(path)
+        #expect(after.records == before.records)
+        #expect(after.migrations == before.migrations)
+        #expect(after.pending == 1)
+
+        // This version still opens it, and its search finds the pending record's new text.
+        try await writer.close()
+        let store = try SQLiteMemoryStore(path: path)
+        #expect(try await store.search("jackdaw", in: Self.namespace, limit: 5).map(\.record.key) == ["notes/pending"])
+        #expect(try await store.search("lazy", in: Self.namespace, limit: 5).isEmpty)
+        try await store.close()
+        try SearchIndexingTests.checkIndex(path)
+    }
+
+    /// A file made before the guard (its migrations recorded in full) gets it on the first open
+    /// by this version; a second open finds nothing left to do.
+    @Test func aFileOfTheLastVersionGetsTheGuardOnOpen() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        try Self.openAsOlderBinary(path, migrations: SQLiteMigrations.all.prefix(5))
+        #expect(try Self.contents(path).migrations.contains("2026-11-25.1-records"))
+
+        for _ in 0..<2 {
+            let store = try SQLiteMemoryStore(path: path)
+            _ = try await store.put("k", value: .string("v"), in: Self.namespace)
+            try await store.close()
+            let migrations = try Self.contents(path).migrations
+            #expect(migrations == SQLiteMigrations.all.map(\.identifier).filter { $0 != "2026-11-25.1-records" }.sorted())
+        }
+        #expect(throws: DatabaseError.self) { try Self.openAsOlderBinary(path, migrations: SQLiteMigrations.all.prefix(5)) }
+    }
+
+    /// A file that records a migration this version does not know is refused with an error that
+    /// names it and says what to do, and nothing in it changes.
+    @Test func aFileOfANewerVersionIsRefused() async throws {
+        let (path, writer) = try await Self.fileWithAPendingRecord()
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO agent_memory_migrations VALUES ('2099-01-01.1-from-the-future', 0)")
+        }
+        try queue.close()
+        let before = try Self.contents(path)
+
+        let error = #expect(throws: MemoryError.self) { _ = try SQLiteMemoryStore(path: path) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message == "Cannot open the SQLite store at \(path): the file was written by a newer version of"
+            + " AgentMemory (it records the migration '2099-01-01.1-from-the-future', unknown to this version), which"
+            + " this version could damage by writing to it; open it with that version or a newer one")
+        let after = try Self.contents(path)
+        #expect(after.records == before.records)
+        #expect(after.migrations == before.migrations)
+        #expect(after.pending == 1)
+        try await writer.close()
+    }
+}
