@@ -207,7 +207,6 @@ private final class RawConnection {
                 namespace TEXT NOT NULL, sequence INTEGER NOT NULL, key TEXT NOT NULL, operation TEXT NOT NULL,
                 version INTEGER NOT NULL, author TEXT, time REAL NOT NULL, PRIMARY KEY (namespace, sequence)) WITHOUT ROWID;
             CREATE INDEX memory_changes_by_key ON memory_changes (namespace, key, sequence);
-            CREATE INDEX memory_changes_by_time ON memory_changes (time);
             """)
         insertRecord = try prepare("""
             INSERT INTO memory_records (value, version, created_at, updated_at, author, expires_at, size, namespace, key)

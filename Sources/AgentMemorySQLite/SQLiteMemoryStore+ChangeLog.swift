@@ -53,24 +53,42 @@ extension SQLiteMemoryStore {
     }
 
     func pruneChanges(now: Date, db: Database) throws {
+        // The namespaces of the log, one index seek each (a skip scan over the primary key),
+        // where a GROUP BY read every entry.
+        let namespaces = try String.fetchAll(db, sql: """
+            WITH RECURSIVE logged(namespace) AS (
+                SELECT MIN(namespace) FROM memory_changes
+                UNION ALL
+                SELECT (SELECT MIN(namespace) FROM memory_changes WHERE namespace > logged.namespace)
+                FROM logged WHERE logged.namespace IS NOT NULL
+            )
+            SELECT namespace FROM logged WHERE namespace IS NOT NULL
+            """)
         // Each namespace's last number, kept as a floor: a write numbers its change after the
         // larger of the newest entry and this, so numbers go on even when every entry is pruned.
-        try db.execute(sql: """
+        let floor = try db.cachedStatement(sql: """
             INSERT INTO memory_namespaces (namespace, last_sequence)
-            SELECT namespace, MAX(sequence) FROM memory_changes WHERE true GROUP BY namespace
+            SELECT ?1, sequence FROM memory_changes WHERE namespace = ?1 ORDER BY sequence DESC LIMIT 1
             ON CONFLICT (namespace) DO UPDATE SET last_sequence = MAX(last_sequence, excluded.last_sequence)
             """)
-        if let cutoff = retention.cutoff(at: now) {
-            try db.execute(sql: "DELETE FROM memory_changes WHERE time < ?", arguments: [cutoff.timeIntervalSince1970])
-        }
-        if let maxEntries = retention.maxEntriesPerNamespace {
-            for row in try Row.fetchAll(db, sql: "SELECT namespace, last_sequence FROM memory_namespaces") {
-                let last: Int64 = row["last_sequence"]
-                let namespace: String = row["namespace"]
-                try db.execute(
-                    sql: "DELETE FROM memory_changes WHERE namespace = ? AND sequence <= ?",
-                    arguments: [namespace, last - Int64(maxEntries)])
-            }
+        // By age, oldest first in number order, up to the first entry young enough to keep:
+        // writes number their entries in commit order, so times follow numbers (an entry
+        // written after the clock went back is kept until the entries numbered before it
+        // expire). There is no index on time: it cost every write a page.
+        let byAge = try db.cachedStatement(sql: """
+            DELETE FROM memory_changes WHERE namespace = ?1 AND sequence < COALESCE(
+                (SELECT sequence FROM memory_changes WHERE namespace = ?1 AND time >= ?2 ORDER BY sequence LIMIT 1),
+                9223372036854775807)
+            """)
+        let byCount = try db.cachedStatement(sql: """
+            DELETE FROM memory_changes WHERE namespace = ?1
+            AND sequence <= (SELECT last_sequence FROM memory_namespaces WHERE namespace = ?1) - ?2
+            """)
+        let cutoff = retention.cutoff(at: now)
+        for namespace in namespaces {
+            try floor.execute(arguments: [namespace])
+            if let cutoff { try byAge.execute(arguments: [namespace, cutoff.timeIntervalSince1970]) }
+            if let maxEntries = retention.maxEntriesPerNamespace { try byCount.execute(arguments: [namespace, maxEntries]) }
         }
     }
 

@@ -91,6 +91,11 @@ enum SQLiteMigrations {
         Migration(identifier: refuseOlderBinaries, sql: """
             DELETE FROM agent_memory_migrations WHERE identifier = '\(records)';
             """),
+        // The change log is pruned by age in number order (SQLiteMemoryStore+ChangeLog), so the
+        // index on time, one more page written by every write, goes.
+        Migration(identifier: "2026-11-30.4-change-log-without-time-index", sql: """
+            DROP INDEX IF EXISTS memory_changes_by_time;
+            """),
     ]
 
     /// The first migration, whose record ``refuseOlderBinaries`` removes.

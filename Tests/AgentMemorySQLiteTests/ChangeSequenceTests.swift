@@ -49,4 +49,41 @@ struct ChangeSequenceTests {
         #expect(try await store.changes(in: second, since: 0, limit: 100).map(\.sequence) == Array(1...20))
         try await store.close()
     }
+    /// Pruning reaches every namespace of the log (found by a skip scan, not a read of every
+    /// entry), drops by age oldest first in number order up to the first entry young enough,
+    /// and by count keeps each namespace's newest entries.
+    @Test func pruningReachesEveryNamespaceByAgeInNumberOrderAndByCount() async throws {
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let now = Mutex(start)
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(
+            path: path, retention: ChangeLogRetention(maxAge: .seconds(60), maxEntriesPerNamespace: 5),
+            clock: { now.withLock { $0 } })
+        let names = ["a", "a.b", "B", "x:y", "zz-last"]
+        let namespaces = try names.map { try Namespace($0) }
+        // Times 0, 10, ..., 70 s in every namespace; then the clock goes back for a ninth entry.
+        for step in 0..<8 {
+            now.withLock { $0 = start.addingTimeInterval(Double(step) * 10) }
+            for namespace in namespaces { try await store.put(MemoryKey(checked: "k\(step)"), value: .int(step), in: namespace) }
+        }
+        now.withLock { $0 = start.addingTimeInterval(5) }
+        for namespace in namespaces { try await store.put("back", value: 0, in: namespace) }
+        // At 100 s the cutoff is 40 s: entries 1 to 4 (0 to 30 s) go by age; by count the
+        // newest five (5 to 9) stay, so nothing more goes; entry 9 (at 5 s, after the clock
+        // went back) is kept, numbered after entries still young.
+        now.withLock { $0 = start.addingTimeInterval(100) }
+        try await store.pruneChangeLog()
+        for namespace in namespaces {
+            #expect(try await store.changes(in: namespace, since: 0, limit: 100).map(\.sequence) == [5, 6, 7, 8, 9], "\(namespace.name)")
+        }
+        // At 200 s everything is older than the cutoff, in every namespace, and numbers go on.
+        now.withLock { $0 = start.addingTimeInterval(200) }
+        try await store.pruneChangeLog()
+        for namespace in namespaces {
+            #expect(try await store.changes(in: namespace, since: 0, limit: 100).isEmpty, "\(namespace.name)")
+            try await store.put("after", value: 1, in: namespace)
+            #expect(try await store.changes(in: namespace, since: 0, limit: 100).map(\.sequence) == [10], "\(namespace.name)")
+        }
+        try await store.close()
+    }
 }
