@@ -8,14 +8,18 @@ import Synchronization
 ///
 /// Writes do not touch FTS5 (a new FTS5 segment per transaction made a single put 1.6 to 2.4
 /// times as expensive): each transaction notes, just before it commits (``flush(_:)``), the
-/// rows it changed in `memory_fts_pending`, and the index catches up on them later, all at
+/// rows it changed that the index may hold in `memory_fts_pending`, and the index catches up on them later, all at
 /// once (``catchUp(_:)``): when this process has noted ``catchUpThreshold`` rows, before a
 /// search that finds any pending (``SQLiteMemoryStore/catchUpIndex()``), and at close.
 /// The pending rows commit with the records, so a crash or a rollback keeps or drops both
 /// together, and any process on the file may catch up (everything is in the database).
 ///
 /// What the index holds for a row: for a row in `memory_fts_pending`, the key and body noted
-/// there (nothing when they are NULL); for any other row, the row's key and body as they are.
+/// there (nothing when they are NULL); for a row numbered above every row the index holds
+/// (``indexedThrough(_:)``, the highest `_docsize` id), nothing; for any other row, the row's
+/// key and body as they are. So a new row, which SQLite numbers above every record, needs no
+/// note unless a deleted row that the index still holds was numbered as high (and a catch-up
+/// indexes the noted rows and every record numbered above the index).
 ///
 /// How the notes stay exact: every write to `memory_records` reports the row first
 /// (``willChange``, ``willDelete(where:arguments:db:)``, ``didInsert(id:)``). The first report
@@ -112,15 +116,22 @@ final class SQLiteSearchIndexing: Sendable {
             return reported
         }
         guard !work.touched.isEmpty else { return }
-        if !work.indexed.isEmpty {
+        // Rows numbered above every row the index holds need no note: the index holds nothing
+        // for them, and a catch-up indexes every record numbered above it (a new row is always
+        // numbered above every record, so this is most inserts). Such a row captured by an
+        // update or a delete holds no text in the index either.
+        let through = try Self.indexedThrough(db)
+        let texts = work.indexed.filter { $0.key <= through }
+        if !texts.isEmpty {
             let note = try db.cachedStatement(sql: "INSERT OR IGNORE INTO memory_fts_pending (id, key, body) VALUES (?, ?, ?)")
-            for (id, text) in work.indexed {
+            for (id, text) in texts {
                 try note.execute(arguments: [id, text.key, text.body])
             }
         }
-        // New rows, in runs of consecutive ids (a batch of new rows is one run), with no text:
-        // the index holds none for them (unless the row is already pending, and so kept).
-        let fresh = work.indexed.isEmpty ? work.touched : work.touched.subtracting(work.indexed.keys)
+        // Other rows at or below that number, new ones (a row numbered again after the
+        // highest was deleted), in runs of consecutive ids, with no text: the index holds none
+        // for them (unless the row is already pending, and so kept).
+        let fresh = work.touched.filter { $0 <= through && texts[$0] == nil }
         let one = try db.cachedStatement(sql: "INSERT OR IGNORE INTO memory_fts_pending (id) VALUES (?)")
         let run = try db.cachedStatement(sql: """
             WITH RECURSIVE ids(id) AS (SELECT ?1 UNION ALL SELECT id + 1 FROM ids WHERE id < ?2)
@@ -143,16 +154,32 @@ final class SQLiteSearchIndexing: Sendable {
         }
     }
 
-    /// Whether any row waits for the index to catch up (every search asks: stepped with
-    /// SQLite's C API, about a microsecond, where GRDB's `fetchOne` cost several).
+    /// The highest row id the index holds (FTS5 keeps one `_docsize` row per indexed row), 0
+    /// when it holds none: rows numbered above it are not indexed.
+    static func indexedThrough(_ db: Database) throws -> Int64 {
+        try step(db, sql: "SELECT COALESCE(MAX(id), 0) FROM memory_fts_docsize") { sqlite3_column_int64($0, 0) } ?? 0
+    }
+
+    /// Whether any row waits for the index to catch up: one is noted, or a record is numbered
+    /// above every indexed row (every search asks: stepped with SQLite's C API, about a
+    /// microsecond, where GRDB's `fetchOne` cost several).
     static func hasPendingRows(_ db: Database) throws -> Bool {
-        let statement = try db.cachedStatement(sql: "SELECT 1 FROM memory_fts_pending LIMIT 1")
+        try step(db, sql: """
+            SELECT EXISTS (SELECT 1 FROM memory_fts_pending)
+                OR COALESCE((SELECT MAX(id) FROM memory_records), 0) > COALESCE((SELECT MAX(id) FROM memory_fts_docsize), 0)
+            """) { sqlite3_column_int($0, 0) != 0 } ?? false
+    }
+
+    /// The first row of a cached statement without arguments, read by `column`; `nil` when it
+    /// returns none.
+    private static func step<T>(_ db: Database, sql: String, _ column: (OpaquePointer) -> T) throws -> T? {
+        let statement = try db.cachedStatement(sql: sql)
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
         defer { sqlite3_reset(handle) }
         switch sqlite3_step(handle) {
-        case SQLITE_ROW: return true
-        case SQLITE_DONE: return false
+        case SQLITE_ROW: return column(handle)
+        case SQLITE_DONE: return nil
         case let code:
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
@@ -168,15 +195,21 @@ final class SQLiteSearchIndexing: Sendable {
             notedSinceCatchUp.store(0, ordering: .relaxed)
             return
         }
+        // Read before the deletes, which may remove the highest indexed row.
+        let through = try Self.indexedThrough(db)
         try db.cachedStatement(sql: """
             INSERT INTO memory_fts (memory_fts, rowid, key, body)
             SELECT 'delete', id, key, body FROM memory_fts_pending WHERE key IS NOT NULL
             """).execute()
-        // `id IN (...)`: the records are looked up by rowid, never scanned.
+        // `id IN (...)` and `id > ?`: the records are looked up by rowid, never scanned.
         try db.cachedStatement(sql: """
             INSERT INTO memory_fts (rowid, key, body)
             SELECT id, key, body FROM memory_records WHERE id IN (SELECT id FROM memory_fts_pending)
             """).execute()
+        try db.cachedStatement(sql: """
+            INSERT INTO memory_fts (rowid, key, body)
+            SELECT id, key, body FROM memory_records WHERE id > ? AND id NOT IN (SELECT id FROM memory_fts_pending)
+            """).execute(arguments: [through])
         try db.cachedStatement(sql: "DELETE FROM memory_fts_pending").execute()
         notedSinceCatchUp.store(0, ordering: .relaxed)
         if catchUpsSinceMerge.add(1, ordering: .relaxed).newValue >= Self.mergeInterval {
