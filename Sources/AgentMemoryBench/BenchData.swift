@@ -78,10 +78,16 @@ struct BenchData: Sendable {
 
     /// Search query `index`: two words taken uniformly from the vocabulary.
     func query(_ index: Int) -> String {
+        let (first, second) = queryRanks(index)
+        return vocabulary[first] + " " + vocabulary[second]
+    }
+
+    /// The words of search query `index`, as positions in the vocabulary (0 the most frequent).
+    func queryRanks(_ index: Int) -> (Int, Int) {
         var generator = SplitMix64(seed: UInt64(index) &+ 1_000_003)
-        let first = vocabulary[Int(generator.next() % UInt64(vocabulary.count))]
-        let second = vocabulary[Int(generator.next() % UInt64(vocabulary.count))]
-        return first + " " + second
+        let first = Int(generator.next() % UInt64(vocabulary.count))
+        let second = Int(generator.next() % UInt64(vocabulary.count))
+        return (first, second)
     }
 }
 

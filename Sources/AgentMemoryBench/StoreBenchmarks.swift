@@ -69,6 +69,40 @@ struct StoreBenchmarks: Sendable {
                 _ = try await store.search(data.query(index), in: namespace, limit: limit)
             })
         }
+        if plan.isLarge { results += try await searchesByKind(store, label: label) }
+        return results
+    }
+
+    /// The limit-10 search again, its queries split by how common their words are (the same
+    /// query sequence, filtered): where a large index's search time goes. A word is counted
+    /// common when it is among the vocabulary's most frequent words expected in 4,096 notes or
+    /// more (the SQLite store's threshold for a common word): the rank whose Zipf share of a
+    /// note's 16 words, on average, reaches 4,096 of the records.
+    func searchesByKind(_ store: any MemoryStore, label: String) async throws -> [BenchMeasurement] {
+        let harmonic = (1...data.vocabulary.count).reduce(0.0) { $0 + 1.0 / Double($1) }
+        let common = Int(Double(plan.records) * 16 / (harmonic * 4_096))
+        let kinds: [(name: String, test: (Int, Int) -> Bool)] = [
+            ("both words rare", { $0 >= common && $1 >= common }),
+            ("one common word", { ($0 < common) != ($1 < common) }),
+            ("both words common", { $0 < common && $1 < common }),
+        ]
+        var results: [BenchMeasurement] = []
+        for kind in kinds {
+            var queries: [String] = []
+            var index = 0
+            while queries.count < plan.searches, index < plan.searches * 1_000 {
+                let (first, second) = data.queryRanks(index)
+                if kind.test(first, second) { queries.append(data.query(index)) }
+                index += 1
+            }
+            guard !queries.isEmpty else { continue }
+            results.append(try await measureSequential(
+                "search limit 10, \(kind.name)", store: label, iterations: queries.count, budget: plan.budget,
+                note: "the search limit 10 queries whose words are both rare, one common or both common (common: among the vocabulary's \(common) most frequent words, expected in 4,096 records or more)"
+            ) { index in
+                _ = try await store.search(queries[index], in: namespace, limit: 10)
+            })
+        }
         return results
     }
 
