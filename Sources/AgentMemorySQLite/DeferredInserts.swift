@@ -43,6 +43,28 @@ final class DeferredInserts {
 
     private static let largestStatement = 64
 
+    /// `head (?, ...), (?, ...) tail` for each statement size (1, 2, 4, ... ``largestStatement``
+    /// rows of `columns` values), made once: built per write, the text cost microseconds.
+    private static func statements(columns: Int, head: String, tail: String) -> [Int: String] {
+        let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        var sql: [Int: String] = [:]
+        var size = 1
+        while size <= largestStatement {
+            sql[size] = head + Array(repeating: tuple, count: size).joined(separator: ", ") + tail
+            size *= 2
+        }
+        return sql
+    }
+
+    /// The record inserts, returning each new row's id.
+    private static let recordInserts = statements(
+        columns: 9, head: "INSERT INTO memory_records (value, version, created_at, updated_at, author, expires_at, size, namespace, key) VALUES ",
+        tail: " RETURNING id")
+
+    /// The change-log inserts.
+    private static let changeInserts = statements(
+        columns: 7, head: "INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time) VALUES ", tail: "")
+
     var isEmpty: Bool { records.isEmpty && changes.isEmpty }
 
     /// Holds a new record row.
@@ -60,9 +82,7 @@ final class DeferredInserts {
     func flush(_ db: Database, indexing: SQLiteSearchIndexing) throws {
         if !records.isEmpty {
             try Self.insert(
-                records, columns: 9, db: db,
-                head: "INSERT INTO memory_records (value, version, created_at, updated_at, author, expires_at, size, namespace, key) VALUES ",
-                tail: " RETURNING id",
+                records, sql: Self.recordInserts, db: db,
                 bind: { binder, row in
                     binder.text(row.json)
                     binder.integer(Int64(row.version))
@@ -80,8 +100,7 @@ final class DeferredInserts {
         }
         if !changes.isEmpty {
             try Self.insert(
-                changes, columns: 7, db: db,
-                head: "INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time) VALUES ", tail: "",
+                changes, sql: Self.changeInserts, db: db,
                 bind: { binder, row in
                     binder.text(row.namespace)
                     binder.integer(row.sequence)
@@ -96,19 +115,18 @@ final class DeferredInserts {
         }
     }
 
-    /// Runs `head (?, ...), (?, ...) tail` over `rows` in statements of 64, 32, ... 1 rows
+    /// Runs the statements of `sql` (see ``statements(columns:head:tail:)``) over `rows`, 64, 32, ... 1 rows each
     /// (a handful of shapes, so that each stays prepared in the connection's statement cache),
     /// handing each row the statement returns to `returned`.
     private static func insert<Held>(
-        _ rows: [Held], columns: Int, db: Database, head: String, tail: String,
+        _ rows: [Held], sql: [Int: String], db: Database,
         bind: (inout Binder, Held) -> Void, returned: (OpaquePointer) -> Void
     ) throws {
         var start = 0
         while start < rows.count {
             var size = largestStatement
             while size > rows.count - start { size /= 2 }
-            let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
-            let statement = try db.cachedStatement(sql: head + Array(repeating: tuple, count: size).joined(separator: ", ") + tail)
+            let statement = try db.cachedStatement(sql: sql[size]!)
             let handle = statement.sqliteStatement
             sqlite3_reset(handle)
             defer {
