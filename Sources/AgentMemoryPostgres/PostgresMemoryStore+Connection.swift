@@ -192,10 +192,19 @@ extension PostgresMemoryStore {
     /// Runs `body` without a transaction or lock, on the rows of `keys` read in one statement
     /// (the values of `valueKeys` too), then sends its writes as one autocommit statement that
     /// applies them only if no key moved meanwhile (see ``OptimisticWriteStatement``), then
-    /// confirms the commit (``confirmCommitted(_:)``): three round trips instead of the locked
-    /// transaction's five. Returns `nil` when a key moved or
-    /// the write needs the lock (a quota count): nothing was written, so the caller runs
-    /// ``transaction(in:_:)``.
+    /// confirms the commit: PostgresNIO ends a statement at its `CommandComplete`, but in the
+    /// extended protocol an implicit transaction commits only at the `Sync` after it
+    /// (PostgreSQL's `postgres.c`, `exec_execute_message` and `exec_sync`), so a backend ended
+    /// between the two (`pg_terminate_backend`) rolled back a write this store had acknowledged
+    /// (the crew contention test caught a counter one short of its acknowledged increments).
+    /// The write therefore sets a session setting to a token of its own, and a statement queued
+    /// right behind it on the same connection reads the setting back (``CommitToken``): the
+    /// token is there only if the write's transaction committed, and when the confirmation is
+    /// not answered the write's outcome is unknown. Three round trips instead of the locked
+    /// transaction's five, the third sent by the event loop as soon as the write's answer
+    /// arrives, without a trip back through the calling task.
+    /// Returns `nil` when a key moved or the write needs the lock (a quota count): nothing was
+    /// written, so the caller runs ``transaction(in:_:)``.
     ///
     /// `body` gets the writer and the time: the injected clock's, else the database's, read by
     /// the reading statement. A connection lost before the write statement was answered, or
@@ -220,9 +229,14 @@ extension PostgresMemoryStore {
                     return nil
                 }
                 do {
+                    // Sends the write and, right behind it, the statement whose answer confirms
+                    // that it committed (``StatementGuard/rowsConfirmingCommit(prepared:token:on:logger:timeout:)``).
                     try await writer.flush()
                 } catch is OptimisticWriteConflict {
                     return nil
+                } catch let unknown as CommitOutcomeUnknown {
+                    // The write completed, its commit was not confirmed.
+                    throw unknown
                 } catch let lost as StatementLost where lost.neverSent {
                     throw lost
                 } catch let failed as PSQLError where failed.serverInfo != nil {
@@ -234,7 +248,6 @@ extension PostgresMemoryStore {
                     // Lost with the statement in flight: it may have committed.
                     throw CommitOutcomeUnknown(underlying: error)
                 }
-                try await Self.confirmCommitted(session)
                 return value
             }
         }
@@ -244,25 +257,6 @@ extension PostgresMemoryStore {
                 metadata: ["namespace": "\(namespace.name)", "keys": "\(keys.count)"])
         }
         return written
-    }
-
-    /// Returns once the autocommit statement just run on `session` has committed; throws
-    /// ``CommitOutcomeUnknown`` when that cannot be known.
-    ///
-    /// PostgresNIO ends a statement at its `CommandComplete`, but in the extended protocol an
-    /// implicit transaction commits only at the `Sync` after it (PostgreSQL's `postgres.c`,
-    /// `exec_execute_message` and `exec_sync`), so a backend ended between the two
-    /// (`pg_terminate_backend`) rolled back a write this store had acknowledged: the crew
-    /// contention test caught a counter one short of its acknowledged increments. PostgresNIO
-    /// sends the next statement only after that `Sync`'s `ReadyForQuery`, and closes the
-    /// connection on an error that follows a completed statement; so when the next statement
-    /// is answered, the write is committed, and when it is not, its outcome is unknown.
-    private static func confirmCommitted(_ session: PostgresSession) async throws {
-        do {
-            try await session.execute("SELECT 1")
-        } catch {
-            throw CommitOutcomeUnknown(underlying: error)
-        }
     }
 
     /// Rolls back the session's transaction; a connection that is gone needs nothing (the

@@ -5,9 +5,9 @@ extension PostgresMemoryStore {
     /// Applies the operations atomically; see ``MemoryStore/apply(_:in:)``.
     ///
     /// Without quotas or appends, three round trips whatever the number of operations: the
-    /// current rows of every key (and the time), one statement that writes them and the
-    /// change log if no key moved meanwhile, and one that confirms it committed
-    /// (``optimisticWrite(in:keys:valueKeys:_:)``).
+    /// current rows of every key (and the time), then one statement that writes them and the
+    /// change log if no key moved meanwhile, and the statement that confirms it committed,
+    /// queued right behind it (``optimisticWrite(in:keys:valueKeys:_:)``, ``CommitToken``).
     /// Otherwise, or when a key moved, a transaction of five: `BEGIN`, the namespace lock
     /// (which also reads the time), the current rows of every key, the writes and the change
     /// log, `COMMIT`.

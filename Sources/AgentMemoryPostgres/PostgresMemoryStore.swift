@@ -20,10 +20,11 @@ import Synchronization
 ///   change log in one statement. Writers of one namespace therefore commit one after
 ///   another, sequence numbers follow commit order, and compare-and-set, append and batches
 ///   are atomic across processes and machines. Without quotas or appends a write first tries
-///   the same in three round trips instead of five: the rows read without a lock, one
+///   the same in three round trips instead of five: the rows read without a lock, then one
 ///   prepared autocommit statement that takes the counter row and writes only if no key moved
-///   meanwhile (``OptimisticWriteStatement``), and a trivial statement whose answer confirms
-///   the commit; when a key moved, nothing was written and the locked transaction runs.
+///   meanwhile (``OptimisticWriteStatement``), with a statement queued behind it that reads
+///   back the token the write set for the session and so confirms the commit
+///   (``CommitToken``); when a key moved, nothing was written and the locked transaction runs.
 /// - Change feed: each write transaction sends `pg_notify`; ``watch(in:since:)`` listens and
 ///   reads the log after each notification (polling if `LISTEN` fails).
 /// - Search: a generated `tsvector` column (English stemming, keys weighted double) with a

@@ -68,6 +68,15 @@ struct PostgresSession: Sendable {
         try await statements.rows(prepared: statement, on: connection, logger: logger, timeout: timeout)
     }
 
+    /// Runs a prepared autocommit statement that sets ``CommitToken``'s setting to `token`,
+    /// and confirms that it committed (see
+    /// ``StatementGuard/rowsConfirmingCommit(prepared:token:on:logger:timeout:)``).
+    @discardableResult
+    func rowsConfirmingCommit<Statement: PostgresPreparedStatement>(prepared statement: Statement, token: String) async throws -> [PostgresRow]
+    where Statement.Row == PostgresRow {
+        try await statements.rowsConfirmingCommit(prepared: statement, token: token, on: connection, logger: logger, timeout: timeout)
+    }
+
     /// Runs a statement built with `binds`.
     @discardableResult
     func rows(_ sql: String, _ binds: StatementBinds) async throws -> [PostgresRow] {

@@ -18,6 +18,14 @@ import Synchronization
 /// grace period after it, for results already on their way); or the statement deadline, which
 /// also closes the connection (a server that stopped answering, such as one behind a broken
 /// network, gives no close to notice). The close is watched once per connection.
+///
+/// Deadlines are kept by one timer per connection on its event loop (the "watchdog"), not one
+/// per statement: scheduling and cancelling a timer from outside the event loop wakes the loop
+/// each time, two wake-ups per statement on top of the statement's own write. The watchdog is
+/// set for the earliest deadline of the connection's waiting statements; when it fires it gives
+/// up the statements past their deadline and sets itself for the next one, so a deadline is
+/// kept as exactly as before. A statement only schedules a timer when none is set for an
+/// earlier time (the first statement after an idle spell, or a shorter timeout).
 final class StatementGuard: Sendable {
     /// How long after a connection's close its unanswered statements are given up. Statements
     /// the connection had sent are failed by PostgresNIO before the close completes; this only
@@ -26,8 +34,26 @@ final class StatementGuard: Sendable {
 
     private struct State {
         var nextID = 0
-        /// The statements waiting on each watched connection (an entry lives until its close).
-        var connections: [ObjectIdentifier: [Int: StatementOutcome]] = [:]
+        /// Numbers the watched connections, so that a watchdog never acts on a later connection
+        /// that happens to reuse a closed one's address.
+        var nextGeneration = 0
+        /// Each watched connection (an entry lives until its close).
+        var connections: [ObjectIdentifier: Watched] = [:]
+    }
+
+    /// One watched connection: its waiting statements and when its watchdog is set to fire.
+    private struct Watched {
+        let generation: Int
+        var waiting: [Int: Waiting] = [:]
+        /// The earliest time a watchdog is scheduled for; `nil` when none is. Never later than
+        /// a waiting statement's deadline.
+        var watchdog: NIODeadline?
+    }
+
+    private struct Waiting {
+        let outcome: StatementOutcome
+        let deadline: NIODeadline
+        let timeout: Duration
     }
 
     private let state = Mutex(State())
@@ -51,6 +77,54 @@ final class StatementGuard: Sendable {
         }
     }
 
+    /// Runs a prepared autocommit statement that ends by setting ``CommitToken``'s session
+    /// setting to `token`, and confirms that it committed, as one guarded statement.
+    ///
+    /// The statement is started first; as soon as it has been handed to the connection (it is
+    /// started in a task of its own that runs synchronously until it waits for the answer), the
+    /// setting is read by a statement queued behind it, which PostgresNIO sends from the event
+    /// loop when the write's `ReadyForQuery` arrives, without waiting for this task. When that
+    /// read answers `token`, the write's transaction committed: a setting changed in a
+    /// transaction that rolls back is undone. When it answers anything else, `SELECT 1` is sent
+    /// once the write has completed, as before. That happens when the read was not sent after
+    /// the write: on a statement's first use on a connection PostgresNIO prepares it first and
+    /// queues its execution after the preparation, so the read goes out between the two (the
+    /// server's log shows it for every new connection; nothing here relies on the order); or
+    /// when it went to another server session, as behind a pooler in transaction mode.
+    /// PostgresNIO sends that `SELECT 1` only after the write's `ReadyForQuery`, and closes the
+    /// connection on an error that follows a completed statement, so an answer means the write
+    /// committed.
+    ///
+    /// Throws the statement's own error when it failed (then its implicit transaction rolled
+    /// back), ``CommitOutcomeUnknown`` when it completed but its commit could not be confirmed,
+    /// and ``StatementLost`` as ``rows(_:on:logger:timeout:)`` does.
+    func rowsConfirmingCommit<Statement: PostgresPreparedStatement>(
+        prepared statement: Statement, token: String, on connection: PostgresConnection, logger: Logger, timeout: Duration
+    ) async throws -> [PostgresRow] where Statement.Row == PostgresRow {
+        try await run(on: connection, timeout: timeout) { connection in
+            let write = Task.immediate { try await connection.execute(statement, logger: logger) }
+            let confirmation: EventLoopFuture<PostgresQueryResult> = connection.query(CommitToken.confirmation, logger: logger)
+            // On the statement's error the confirmation is left to finish on its own: nothing
+            // was committed, and PostgresNIO runs queued statements in order.
+            var rows: [PostgresRow] = []
+            for try await row in try await write.value { rows.append(row) }
+            let answer: String?
+            do {
+                answer = try await confirmation.get().rows.first?.decode(String?.self) ?? nil
+            } catch {
+                throw CommitOutcomeUnknown(underlying: error)
+            }
+            if answer == token { return rows }
+            guard !connection.isClosed else { throw CommitOutcomeUnknown(underlying: StatementLost(.closed)) }
+            do {
+                let _: PostgresQueryResult = try await connection.query(PostgresQuery(unsafeSQL: "SELECT 1"), logger: logger).get()
+            } catch {
+                throw CommitOutcomeUnknown(underlying: error)
+            }
+            return rows
+        }
+    }
+
     private func run(
         on connection: PostgresConnection, timeout: Duration,
         _ statement: @escaping @Sendable (PostgresConnection) async throws -> [PostgresRow]
@@ -58,12 +132,20 @@ final class StatementGuard: Sendable {
         guard !connection.isClosed else { throw StatementLost(.closedBeforeSending) }
         let outcome = StatementOutcome()
         let key = ObjectIdentifier(connection)
-        let (id, firstStatement) = state.withLock { state -> (Int, Bool) in
+        let deadline = NIODeadline.now() + .nanoseconds(PostgresMemoryStore.nanoseconds(timeout))
+        let (id, generation, firstStatement, setWatchdog) = state.withLock { state -> (Int, Int, Bool, Bool) in
             let id = state.nextID
             state.nextID &+= 1
             let first = state.connections[key] == nil
-            state.connections[key, default: [:]][id] = outcome
-            return (id, first)
+            if first {
+                state.connections[key] = Watched(generation: state.nextGeneration)
+                state.nextGeneration &+= 1
+            }
+            let waiting = Waiting(outcome: outcome, deadline: deadline, timeout: timeout)
+            state.connections[key]!.waiting[id] = waiting
+            let set = state.connections[key]!.watchdog.map { deadline < $0 } ?? true
+            if set { state.connections[key]!.watchdog = deadline }
+            return (id, state.connections[key]!.generation, first, set)
         }
         if firstStatement {
             // Registered once per connection: a callback per statement would pile up on a
@@ -72,12 +154,8 @@ final class StatementGuard: Sendable {
                 connection.eventLoop.scheduleTask(in: Self.closeGrace) { self.closed(key) }
             }
         }
-        defer { _ = state.withLock { $0.connections[key]?.removeValue(forKey: id) } }
-        let deadline = connection.eventLoop.scheduleTask(in: .nanoseconds(PostgresMemoryStore.nanoseconds(timeout))) {
-            if outcome.finish(.failure(StatementLost(.timedOut(timeout)))) {
-                let _: EventLoopFuture<Void> = connection.close()
-            }
-        }
+        if setWatchdog { scheduleWatchdog(for: connection, key: key, generation: generation, at: deadline) }
+        defer { _ = state.withLock { $0.connections[key]?.waiting.removeValue(forKey: id) } }
         Task {
             let result: Result<[PostgresRow], any Error>
             do {
@@ -87,16 +165,51 @@ final class StatementGuard: Sendable {
             }
             _ = outcome.finish(result)
         }
-        defer { deadline.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
             outcome.attach(continuation)
         }
     }
 
+    private func scheduleWatchdog(for connection: PostgresConnection, key: ObjectIdentifier, generation: Int, at deadline: NIODeadline) {
+        connection.eventLoop.scheduleTask(deadline: deadline) { [weak connection, self] in
+            self.watchdogFired(connection, key: key, generation: generation)
+        }
+    }
+
+    /// Gives up the connection's statements that are past their deadline (and closes the
+    /// connection, so the pool drops it), then sets the watchdog for the next deadline unless
+    /// one is set already.
+    private func watchdogFired(_ connection: PostgresConnection?, key: ObjectIdentifier, generation: Int) {
+        let now = NIODeadline.now()
+        let (expired, next) = state.withLock { state -> ([Waiting], NIODeadline?) in
+            guard var watched = state.connections[key], watched.generation == generation else { return ([], nil) }
+            let expired = watched.waiting.values.filter { $0.deadline <= now }
+            let pending = watched.waiting.values.lazy.filter { $0.deadline > now }.map(\.deadline).min()
+            var next: NIODeadline?
+            if let set = watched.watchdog, set > now {
+                // Another watchdog is scheduled for `set`, no later than any waiting deadline.
+            } else {
+                watched.watchdog = pending
+                next = pending
+            }
+            state.connections[key] = watched
+            return (expired, next)
+        }
+        var timedOut = false
+        for waiting in expired where waiting.outcome.finish(.failure(StatementLost(.timedOut(waiting.timeout)))) {
+            timedOut = true
+        }
+        guard let connection else { return }
+        if timedOut {
+            let _: EventLoopFuture<Void> = connection.close()
+        }
+        if let next { scheduleWatchdog(for: connection, key: key, generation: generation, at: next) }
+    }
+
     /// Gives up the statements still waiting on a closed connection and forgets it.
     private func closed(_ key: ObjectIdentifier) {
-        let waiting = state.withLock { $0.connections.removeValue(forKey: key) } ?? [:]
-        for outcome in waiting.values { _ = outcome.finish(.failure(StatementLost(.closed))) }
+        let waiting = state.withLock { $0.connections.removeValue(forKey: key) }?.waiting ?? [:]
+        for entry in waiting.values { _ = entry.outcome.finish(.failure(StatementLost(.closed))) }
     }
 }
 

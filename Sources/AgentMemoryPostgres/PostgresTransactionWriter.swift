@@ -72,7 +72,10 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
                        CASE WHEN key = ANY(\(valueNames)::text[]) THEN value_text END
                 FROM memory_records WHERE namespace = \(namespace.name) AND key = ANY(\(names)::text[]) FOR UPDATE
                 """)
-            : try await session.rows(prepared: OptimisticRead.prepared(namespace: namespace.name, keys: names, valueKeys: valueNames))
+            : names.count == 1
+                ? try await session.rows(prepared: SingleOptimisticRead.prepared(
+                    namespace: namespace.name, key: names[0], withValue: valueNames.contains(names[0])))
+                : try await session.rows(prepared: OptimisticRead.prepared(namespace: namespace.name, keys: names, valueKeys: valueNames))
         for key in wanted {
             rows.updateValue(nil, forKey: key)
             if mode == .optimistic { read.updateValue(nil, forKey: key) }
@@ -225,8 +228,11 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
             case (.remove, let expected?): action = .remove(expected: expected)
             case (.remove, nil): throw OptimisticWriteConflict()
             }
-            try await send(SingleOptimisticWrite.prepared(
-                namespace: namespace.name, channel: channel, key: key, action: action, change: changes[0].change))
+            let token = CommitToken.make()
+            try await send(
+                SingleOptimisticWrite.prepared(
+                    namespace: namespace.name, channel: channel, key: key, action: action, change: changes[0].change, token: token),
+                token: token)
             return
         }
         var statement = OptimisticWriteStatement()
@@ -242,13 +248,16 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
             }
         }
         for entry in changes { statement.log(key: entry.key, change: entry.change) }
-        try await send(statement.prepared(namespace: namespace.name, channel: channel))
+        let token = CommitToken.make()
+        try await send(statement.prepared(namespace: namespace.name, channel: channel, token: token), token: token)
     }
 
-    /// Runs an optimistic write statement; forgets the writes it made.
-    private func send<Template>(_ statement: PreparedQuery<Template>) async throws {
+    /// Runs an optimistic write statement, which sets the session setting of ``CommitToken`` to
+    /// `token`, and confirms its commit (an autocommit statement commits only at the `Sync`
+    /// after its `CommandComplete`); forgets the writes it made.
+    private func send<Template>(_ statement: PreparedQuery<Template>, token: String) async throws {
         do {
-            try await session.rows(prepared: statement)
+            try await session.rowsConfirmingCommit(prepared: statement, token: token)
         } catch let error as PSQLError where OptimisticWriteStatement.isConflict(error) {
             throw OptimisticWriteConflict()
         }
