@@ -8,9 +8,10 @@ import Synchronization
 ///
 /// Writes do not touch FTS5 (a new FTS5 segment per transaction made a single put 1.6 to 2.4
 /// times as expensive): each transaction notes, just before it commits (``flush(_:)``), the
-/// rows it changed that the index may hold in `memory_fts_pending`, and the index catches up on them later, all at
-/// once (``catchUp(_:)``): when this process has noted ``catchUpThreshold`` rows, before a
-/// search that finds any pending (``SQLiteMemoryStore/catchUpIndex()``), and at close.
+/// rows it changed that the index may hold in `memory_fts_pending`, and the index catches up
+/// on them later, all at once (``catchUp(_:)``): when this process has written
+/// ``catchUpThreshold`` rows, before a search that finds any pending
+/// (``SQLiteMemoryStore/catchUpIndex()``), and at close.
 /// The pending rows commit with the records, so a crash or a rollback keeps or drops both
 /// together, and any process on the file may catch up (everything is in the database).
 ///
@@ -48,11 +49,12 @@ final class SQLiteSearchIndexing: Sendable {
     private let reported = Mutex(Reported())
     /// Catch-ups since the index last did merge work.
     private let catchUpsSinceMerge = Atomic(0)
-    /// Rows this process noted since it last caught up: an estimate that starts the next
-    /// catch-up (other processes' notes are not counted, notes of rolled-back transactions are).
+    /// Rows this process wrote (noted, or new above the index) since it last caught up: an
+    /// estimate that starts the next catch-up (other processes' rows are not counted, rows of
+    /// rolled-back transactions are).
     private let notedSinceCatchUp = Atomic(0)
 
-    /// Rows noted by this process after which the transaction noting them also catches the
+    /// Rows written by this process after which the transaction writing them also catches the
     /// index up, so that a workload of writes alone indexes in batches (about 2.7 µs a row)
     /// and the pending table stays small.
     static let catchUpThreshold = 512
@@ -108,8 +110,9 @@ final class SQLiteSearchIndexing: Sendable {
         }
     }
 
-    /// Notes every reported row in `memory_fts_pending`, then catches the index up if this
-    /// process has noted ``catchUpThreshold`` rows; called last in the transaction.
+    /// Notes the reported rows the index may hold in `memory_fts_pending`, then catches the
+    /// index up if this process has written ``catchUpThreshold`` rows; called last in the
+    /// transaction.
     func flush(_ db: Database) throws {
         let work = reported.withLock { reported -> Reported in
             defer { reported = Reported() }
