@@ -135,7 +135,7 @@ final class DeferredInserts {
             }
             var binder = Binder(handle: handle)
             for row in rows[start..<(start + size)] { bind(&binder, row) }
-            if let failure = binder.failure { throw DatabaseError(resultCode: ResultCode(rawValue: failure), message: Self.message(db)) }
+            if let failure = binder.failure { throw SQLiteStoredRow.error(failure, db) }
             while true {
                 let code = sqlite3_step(handle)
                 if code == SQLITE_ROW {
@@ -143,15 +143,11 @@ final class DeferredInserts {
                 } else if code == SQLITE_DONE {
                     break
                 } else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: Self.message(db))
+                    throw SQLiteStoredRow.error(code, db)
                 }
             }
             start += size
         }
-    }
-
-    private static func message(_ db: Database) -> String {
-        String(cString: sqlite3_errmsg(db.sqliteConnection))
     }
 
     /// Binds a statement's parameters in order, from the first; remembers the first failure.

@@ -41,7 +41,7 @@ extension SQLiteMemoryStore {
                 case SQLITE_DONE:
                     continue
                 case let code:
-                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                    throw SQLiteStoredRow.error(code, db)
                 }
             }
             return records

@@ -215,7 +215,7 @@ extension SQLiteMemoryStore {
                 break stepping
             case let code:
                 if case .counting(let request) = counts, request.pointee.declined { return nil }
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                throw SQLiteStoredRow.error(code, db)
             }
         }
         let kept = top.compactMap { hit in hit.key.map { (rank: hit.rank, key: $0) } }

@@ -27,21 +27,14 @@ struct SQLiteRecordWriter: RecordWriter {
     func row(for key: MemoryKey) throws -> CurrentRow? {
         if let known = readAhead.rows.removeValue(forKey: key) { return known }
         if deferred.heldKeys.contains(key) { try finish() }
-        // Stepped with SQLite's C API: a GRDB `Row` for the one row cost more than the seek.
         let statement = try db.cachedStatement(sql: """
             SELECT version, created_at, updated_at, author, expires_at, size, value FROM memory_records
             WHERE namespace = ? AND key = ?
             """)
-        let handle = statement.sqliteStatement
-        sqlite3_reset(handle)
-        defer {
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
-        }
-        sqlite3_bind_text(handle, 1, namespace.name, -1, SQLiteStoredRow.transient)
-        sqlite3_bind_text(handle, 2, key.rawValue, -1, SQLiteStoredRow.transient)
-        switch sqlite3_step(handle) {
-        case SQLITE_ROW:
+        return try SQLiteStoredRow.firstRow(statement, db: db, bind: { handle in
+            sqlite3_bind_text(handle, 1, namespace.name, -1, SQLiteStoredRow.transient)
+            sqlite3_bind_text(handle, 2, key.rawValue, -1, SQLiteStoredRow.transient)
+        }, read: { handle in
             let stamp = RecordStamp(
                 version: Int(sqlite3_column_int64(handle, 0)),
                 createdAt: Date(timeIntervalSince1970: sqlite3_column_double(handle, 1)),
@@ -49,11 +42,7 @@ struct SQLiteRecordWriter: RecordWriter {
                 author: SQLiteStoredRow.text(handle, 3),
                 expiresAt: sqlite3_column_type(handle, 4) == SQLITE_NULL ? nil : Date(timeIntervalSince1970: sqlite3_column_double(handle, 4)))
             return CurrentRow(stamp: stamp, size: Int(sqlite3_column_int64(handle, 5)), json: SQLiteStoredRow.text(handle, 6) ?? "")
-        case SQLITE_DONE:
-            return nil
-        case let code:
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-        }
+        })
     }
 
     /// Reads the rows of `keys` in one statement, for the writes of a batch that follow.

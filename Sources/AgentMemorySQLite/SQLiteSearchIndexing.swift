@@ -176,16 +176,7 @@ final class SQLiteSearchIndexing: Sendable {
     /// The first row of a cached statement without arguments, read by `column`; `nil` when it
     /// returns none.
     private static func step<T>(_ db: Database, sql: String, _ column: (OpaquePointer) -> T) throws -> T? {
-        let statement = try db.cachedStatement(sql: sql)
-        let handle = statement.sqliteStatement
-        sqlite3_reset(handle)
-        defer { sqlite3_reset(handle) }
-        switch sqlite3_step(handle) {
-        case SQLITE_ROW: return column(handle)
-        case SQLITE_DONE: return nil
-        case let code:
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-        }
+        try SQLiteStoredRow.firstRow(db.cachedStatement(sql: sql), db: db, read: column)
     }
 
     /// Brings the index up to date with every pending row, in the calling write transaction

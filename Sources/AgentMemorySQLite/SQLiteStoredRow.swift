@@ -1,6 +1,7 @@
 import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
+import GRDB
 import GRDBSQLite
 
 /// A record's columns as stored, read with SQLite's C API from the current row of a statement
@@ -51,6 +52,31 @@ struct SQLiteStoredRow {
     static func bytes(_ statement: OpaquePointer, _ column: Int32) -> UnsafeBufferPointer<UInt8> {
         guard let text = sqlite3_column_text(statement, column) else { return UnsafeBufferPointer(start: nil, count: 0) }
         return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, column)))
+    }
+
+    /// The error of a step that returned `code` on `db`'s connection, with SQLite's message.
+    static func error(_ code: Int32, _ db: Database) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+    }
+
+    /// Steps a cached statement once with SQLite's C API, where a GRDB `Row` for one row cost
+    /// more than the SQL: `bind` sets its parameters, `read` reads the row; `nil` when it
+    /// returns none. The statement is reset and its bindings cleared afterwards.
+    static func firstRow<T>(
+        _ statement: Statement, db: Database, bind: (OpaquePointer) -> Void = { _ in }, read: (OpaquePointer) -> T
+    ) throws -> T? {
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        bind(handle)
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return read(handle)
+        case SQLITE_DONE: return nil
+        case let code: throw error(code, db)
+        }
     }
 
     /// A text column of the current row, or `nil` when it is NULL.
