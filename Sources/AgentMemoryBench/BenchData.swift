@@ -64,10 +64,13 @@ struct BenchData: Sendable {
         return vocabulary[low]
     }
 
+    /// How many words a note has (uniformly): 16 on average.
+    static let noteWords = 8...24
+
     /// The value of record `index`: a note of 8 to 24 words (about 60 to 200 bytes).
     func note(_ index: Int) -> JSONValue {
         var generator = SplitMix64(seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15 &+ 7)
-        let count = 8 + Int(generator.next() % 17)
+        let count = Self.noteWords.lowerBound + Int(generator.next() % UInt64(Self.noteWords.count))
         var text = ""
         for position in 0..<count {
             if position > 0 { text += position % 7 == 0 ? ", " : " " }

@@ -77,10 +77,11 @@ struct StoreBenchmarks: Sendable {
     /// query sequence, filtered): where a large index's search time goes. A word is counted
     /// common when it is among the vocabulary's most frequent words expected in 4,096 notes or
     /// more (the SQLite store's threshold for a common word): the rank whose Zipf share of a
-    /// note's 16 words, on average, reaches 4,096 of the records.
+    /// note's words, on average, reaches 4,096 of the records.
     func searchesByKind(_ store: any MemoryStore, label: String) async throws -> [BenchMeasurement] {
         let harmonic = (1...data.vocabulary.count).reduce(0.0) { $0 + 1.0 / Double($1) }
-        let common = Int(Double(plan.records) * 16 / (harmonic * 4_096))
+        let wordsPerNote = Double(BenchData.noteWords.lowerBound + BenchData.noteWords.upperBound) / 2
+        let common = Int(Double(plan.records) * wordsPerNote / (harmonic * 4_096))
         let kinds: [(name: String, test: (Int, Int) -> Bool)] = [
             ("both words rare", { $0 >= common && $1 >= common }),
             ("one common word", { ($0 < common) != ($1 < common) }),
