@@ -175,12 +175,14 @@ extension SQLiteMemoryStore {
     ) throws -> [(rank: Double, key: String)]? {
         let depth = limit * 2 + 10
         // The top of the whole index and the owners of its rows in one statement: the ranking
-        // first (FTS5 alone, no join), then each row looked up by rowid (`+namespace` keeps
-        // the planner off the namespace index); a row of another namespace, or expired, has
-        // no key. Stepped with SQLite's C API (a pointer argument has no GRDB binding).
+        // first (FTS5 and each row's length from `memory_fts_docsize`, a left join so that FTS5
+        // stays the outer loop; no records), then each row looked up by rowid (`+namespace`
+        // keeps the planner off the namespace index); a row of another namespace, or expired,
+        // has no key. Stepped with SQLite's C API (a pointer argument has no GRDB binding).
         let statement = try db.cachedStatement(sql: """
             SELECT top.rank, r.key FROM (
-                SELECT rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?) AS rank FROM memory_fts
+                SELECT memory_fts.rowid AS rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?, sizes.sz) AS rank
+                FROM memory_fts LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
                 WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?
             ) AS top
             LEFT JOIN memory_records r ON r.id = top.rowid AND +r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
@@ -232,8 +234,9 @@ extension SQLiteMemoryStore {
         _ match: String, _ hits: Data, in namespace: Namespace, now: Double, limit: Int, db: Database
     ) throws -> [(rank: Double, key: String)] {
         let ranking = try db.cachedStatement(sql: """
-            SELECT \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?) AS rank, r.key
+            SELECT \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?, sizes.sz) AS rank, r.key
             FROM memory_fts JOIN memory_records r ON r.id = memory_fts.rowid
+            LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
             WHERE memory_fts MATCH ? AND r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
             ORDER BY rank, r.key LIMIT ?
             """)

@@ -62,33 +62,68 @@ struct SearchStatisticsTests {
     }
 
     /// With exact row counts the pool's rank function gives FTS5's `bm25(memory_fts, 2.0, 1.0)`
-    /// to the bit, row by row (key words weigh double).
+    /// to the bit, row by row (key words weigh double), whether it asks FTS5 for each row's
+    /// length or reads it from the `memory_fts_docsize` row the statement joins (as the search
+    /// does), and when the join finds no row. Every 50th text is long (more than 127 tokens),
+    /// so that its length takes two bytes in the size blob.
     @Test func theRankFunctionIsFTS5sBM25() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let store = try SQLiteMemoryStore(path: path)
         let namespace = try Namespace("bm25")
         let words = ["apple", "pear", "plum", "fig", "kiwi", "lime"]
         try await store.batch((0..<300).map { index in
-            let text = (0..<(3 + index % 9)).map { words[($0 * 7 + index) % words.count] }.joined(separator: " ")
+            let count = index % 50 == 7 ? 130 + index : 3 + index % 9
+            let text = (0..<count).map { words[($0 * 7 + index) % words.count] }.joined(separator: " ")
             return .put(key: MemoryKey(checked: index % 5 == 0 ? "fig/\(index)" : "n/\(index)"), value: .string(text))
         }, in: namespace)
         // The read below queries FTS5 directly: the index must hold every write first.
         try await store.catchUpSearchIndex()
         let match = ["\"apple\"", "\"fig\"", "\"kiwi\""].joined(separator: " OR ")
-        let (ours, theirs) = try await store.read { db in
+        let (ours, joined, unjoined, theirs, everyRankDiffers) = try await store.read { db in
             let counts = try #require(try SQLiteSearchFunctions.statistics(match: match, limit: 4_096, db: db))
             let hits = SQLiteSearchFunctions.hitsArgument(counts.words.map(\.count))
             let ours = try Row.fetchAll(db, sql: """
                 SELECT rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?) FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rowid
                 """, arguments: [hits, match]).map { [$0[0] as Double, $0[1] as Double] }
+            let joined = try Row.fetchAll(db, sql: """
+                SELECT memory_fts.rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?, sizes.sz)
+                FROM memory_fts LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
+                WHERE memory_fts MATCH ? ORDER BY memory_fts.rowid
+                """, arguments: [hits, match]).map { [$0[0] as Double, $0[1] as Double] }
+            let unjoined = try Row.fetchAll(db, sql: """
+                SELECT rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?, NULL) FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rowid
+                """, arguments: [hits, match]).map { [$0[0] as Double, $0[1] as Double] }
+            // Every row said to hold 127 tokens, which none does: the length comes from the argument.
+            let faked = try Row.fetchAll(db, sql: """
+                SELECT rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?, X'7F') FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rowid
+                """, arguments: [hits, match]).map { [$0[0] as Double, $0[1] as Double] }
             let theirs = try Row.fetchAll(db, sql: """
                 SELECT rowid, bm25(memory_fts, 2.0, 1.0) FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rowid
                 """, arguments: [match]).map { [$0[0] as Double, $0[1] as Double] }
-            return (ours, theirs)
+            let everyRankDiffers = zip(faked, theirs).allSatisfy { fake, real in fake[0] == real[0] && fake[1] != real[1] }
+            return (ours, joined, unjoined, theirs, everyRankDiffers)
         }
         #expect(ours.count > 100)
         #expect(ours == theirs)
+        #expect(joined == theirs)
+        #expect(unjoined == theirs)
+        #expect(everyRankDiffers)
         try await store.close()
+    }
+
+    /// A size blob is read as FTS5 writes it: one varint per column, seven bits a byte, most
+    /// significant first; a blob that ends inside a varint is no size blob.
+    @Test func sizeBlobsAreSummedVarints() {
+        func length(_ bytes: [UInt8]) -> Int32? {
+            bytes.withUnsafeBytes { SQLiteSearchFunctions.documentLength(sizes: $0) }
+        }
+        #expect(length([0x02, 0x05]) == 7)
+        #expect(length([0x81, 0x02, 0x05]) == 135)
+        #expect(length([0x02, 0x82, 0x80, 0x01]) == 32_771)
+        #expect(length([]) == 0)
+        #expect(length([0x02, 0x81]) == nil)
+        #expect(length([0x87, 0xFF, 0xFF, 0xFF, 0x7F]) == Int32.max)
+        #expect(length([0x88, 0x80, 0x80, 0x80, 0x00]) == nil)
     }
 
     /// Words that FTS5's tokenizer may turn into nothing (a lone combining mark, superscript
