@@ -17,7 +17,13 @@ import Synchronization
 ///   search that would miss them (``SQLiteSearchIndexing``).
 /// - Reads: point reads (`get`, `search`) on the calling thread, listings and the change log on
 ///   GRDB's reader queue (``ReadPath``); `get` through a connection of its own when it is free
-///   (``SQLitePointReader``).
+///   (``SQLitePointReader``). Every connection reads the file through a memory map, up to
+///   ``defaultMemoryMapSize`` bytes of it (`PRAGMA mmap_size`; pages the WAL holds are still
+///   read from the WAL): a page in the operating system's cache is then read without a system
+///   call and a copy, which made searches at a million records 10 to 17% faster. Writes go
+///   through the file as before (SQLite maps it read-only). One thing changes: a disk error
+///   while reading a mapped page stops the process with `SIGBUS` instead of failing the read;
+///   `memoryMapSize: 0` reads every page with `pread`.
 public final class SQLiteMemoryStore: MemoryStore {
     /// How hard SQLite works to make each commit durable.
     public enum Synchronous: String, Sendable, Hashable {
@@ -43,6 +49,10 @@ public final class SQLiteMemoryStore: MemoryStore {
         /// Every read on the queue.
         case readerQueue
     }
+
+    /// How much of the file each connection maps by default: 1 GiB (a million records take
+    /// about 400 MB). Address space only: the mapped pages are the operating system's file cache.
+    public static let defaultMemoryMapSize = 1 << 30
 
     /// Rows in the full-text index from which ``ReadPath/automatic`` runs searches on the queue
     /// (a search ranks every row holding one of its words: milliseconds at this size).
@@ -77,6 +87,9 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// - Parameters:
     ///   - busyTimeout: how long a write waits for another process's lock before failing.
     ///   - readPath: where reads run (see ``ReadPath``).
+    ///   - memoryMapSize: bytes of the file each connection reads through a memory map
+    ///     (``defaultMemoryMapSize``); 0 reads every page with `pread`, so that a disk error
+    ///     fails the read instead of stopping the process (a negative size counts as 0).
     ///   - clock: the time source for timestamps and expiry (injectable for tests).
     ///   - logger: where opening, closing and failures are logged (nothing by default).
     public init(
@@ -86,6 +99,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         busyTimeout: Duration = .seconds(10),
         retention: ChangeLogRetention = .default,
         readPath: ReadPath = .automatic,
+        memoryMapSize: Int = SQLiteMemoryStore.defaultMemoryMapSize,
         clock: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "AgentMemory.sqlite", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
@@ -101,7 +115,8 @@ public final class SQLiteMemoryStore: MemoryStore {
             if !directory.isEmpty {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
-            pool = try Self.openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout)
+            pool = try Self.openPool(
+                path: path, synchronous: synchronous, busyTimeout: busyTimeout, memoryMapSize: max(0, memoryMapSize))
             let indexing = SQLiteSearchIndexing()
             self.indexing = indexing
             // With NORMAL a commit does not wait for the disk (but for a checkpoint now and then):
@@ -120,20 +135,24 @@ public final class SQLiteMemoryStore: MemoryStore {
             logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
             throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
         }
-        pointReader = readPath == .readerQueue ? nil : SQLitePointReader(path: path, busyTimeout: busyTimeout)
+        pointReader = readPath == .readerQueue
+            ? nil : SQLitePointReader(path: path, busyTimeout: busyTimeout, memoryMapSize: max(0, memoryMapSize))
         logger.debug("opened the SQLite store", metadata: ["path": "\(path)", "synchronous": "\(synchronous.rawValue)"])
     }
 
     /// Opens the pool, applies the migrations and sets the durability level, retrying while
     /// another process holds the lock during its own first open (setting WAL mode does not
     /// always wait on SQLite's busy handler).
-    private static func openPool(path: String, synchronous: Synchronous, busyTimeout: Duration) throws -> DatabasePool {
+    private static func openPool(path: String, synchronous: Synchronous, busyTimeout: Duration, memoryMapSize: Int) throws -> DatabasePool {
         var configuration = Configuration()
         let (seconds, attoseconds) = busyTimeout.components
         let timeout = Double(seconds) + Double(attoseconds) / 1e18
         configuration.busyMode = .timeout(timeout)
         configuration.label = "AgentMemory"
-        configuration.prepareDatabase { db in try SQLiteSearchFunctions.register(db) }
+        configuration.prepareDatabase { db in
+            try SQLiteSearchFunctions.register(db)
+            try db.execute(sql: "PRAGMA mmap_size = \(memoryMapSize)")
+        }
         let deadline = ContinuousClock.now + busyTimeout
         while true {
             do {

@@ -29,13 +29,14 @@ final class SQLitePointReader: Sendable {
 
     /// Opens a connection to the store's file (already created and migrated); `nil` inside when
     /// it cannot be opened, and every read then takes GRDB's path.
-    init(path: String, busyTimeout: Duration) {
+    init(path: String, busyTimeout: Duration, memoryMapSize: Int) {
         let connection = Connection()
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
         var ready = sqlite3_open_v2(path, &connection.handle, flags, nil) == SQLITE_OK
         if ready {
             sqlite3_busy_timeout(connection.handle, Int32(clamping: busyTimeout.components.seconds * 1_000))
             ready = sqlite3_exec(connection.handle, "PRAGMA query_only = 1", nil, nil, nil) == SQLITE_OK
+                && sqlite3_exec(connection.handle, "PRAGMA mmap_size = \(memoryMapSize)", nil, nil, nil) == SQLITE_OK
         }
         if ready {
             ready = sqlite3_prepare_v3(connection.handle, SQLiteStoredRow.selectLiveByKey, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &connection.select, nil) == SQLITE_OK
