@@ -1,6 +1,7 @@
 import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
+import GRDB
 import Synchronization
 import Testing
 
@@ -61,5 +62,45 @@ struct ReadPathTests {
         #expect(all[0][1] == "turn/0000,turn/0001,turn/0002 next=\(ListCursor.encode(afterKey: "turn/0002"))")
         #expect(all[0][3].hasPrefix("turn/0000 "))
         for other in all.dropFirst() { #expect(other == all[0]) }
+    }
+
+    /// Connections read the file through a memory map of ``SQLiteMemoryStore/defaultMemoryMapSize``
+    /// bytes unless told otherwise, and the answers are the same either way.
+    @Test func readsGoThroughTheMemoryMapAsConfigured() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let namespace = try Namespace("mapped")
+        var answers: [[String]] = []
+        for size in [SQLiteMemoryStore.defaultMemoryMapSize, 0] {
+            let store = try SQLiteMemoryStore(path: path, memoryMapSize: size)
+            if size != 0 {
+                try await store.batch((0..<50).map { .put(key: MemoryKey(checked: "n/\($0)"), value: .string("note \($0) about lunch")) }, in: namespace)
+            }
+            #expect(try await store.read { db in try Int.fetchOne(db, sql: "PRAGMA mmap_size") } == size)
+            #expect(try await store.get(MemoryKey(checked: "n/7"), in: namespace)?.value == .string("note 7 about lunch"))
+            answers.append(try await store.search("lunch 7", in: namespace, limit: 5).map(\.record.key))
+            try await store.close()
+        }
+        #expect(answers[0].first == "n/7")
+        #expect(answers[0] == answers[1])
+    }
+
+    /// A store that only reads leaves the file as it found it: the `-wal` file stays when the
+    /// last connection closes, so opening the file again writes nothing to create it.
+    @Test func aStoreThatOnlyReadsWritesNothing() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let namespace = Self.namespace
+        let writer = try SQLiteMemoryStore(path: path)
+        try await writer.put("turn/0001", value: .string("the concert is on friday"), in: namespace)
+        try await writer.close()
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+        let before = try [Data(contentsOf: URL(fileURLWithPath: path)), Data(contentsOf: URL(fileURLWithPath: path + "-wal"))]
+        for _ in 0..<2 {
+            let reader = try SQLiteMemoryStore(path: path)
+            #expect(try await reader.get("turn/0001", in: namespace)?.value == .string("the concert is on friday"))
+            #expect(try await reader.search("concert", in: namespace, limit: 5).map(\.record.key) == ["turn/0001"])
+            try await reader.close()
+        }
+        let after = try [Data(contentsOf: URL(fileURLWithPath: path)), Data(contentsOf: URL(fileURLWithPath: path + "-wal"))]
+        #expect(after == before)
     }
 }

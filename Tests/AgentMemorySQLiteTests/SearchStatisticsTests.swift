@@ -111,26 +111,6 @@ struct SearchStatisticsTests {
         try await store.close()
     }
 
-    /// Connections read the file through a memory map of ``SQLiteMemoryStore/defaultMemoryMapSize``
-    /// bytes unless told otherwise, and the answers are the same either way.
-    @Test func readsGoThroughTheMemoryMapAsConfigured() async throws {
-        let path = try SearchIndexingTests.temporaryPath()
-        let namespace = try Namespace("mapped")
-        var answers: [[String]] = []
-        for size in [SQLiteMemoryStore.defaultMemoryMapSize, 0] {
-            let store = try SQLiteMemoryStore(path: path, memoryMapSize: size)
-            if size != 0 {
-                try await store.batch((0..<50).map { .put(key: MemoryKey(checked: "n/\($0)"), value: .string("note \($0) about lunch")) }, in: namespace)
-            }
-            #expect(try await store.read { db in try Int.fetchOne(db, sql: "PRAGMA mmap_size") } == size)
-            #expect(try await store.get(MemoryKey(checked: "n/7"), in: namespace)?.value == .string("note 7 about lunch"))
-            answers.append(try await store.search("lunch 7", in: namespace, limit: 5).map(\.record.key))
-            try await store.close()
-        }
-        #expect(answers[0].first == "n/7")
-        #expect(answers[0] == answers[1])
-    }
-
     /// A size blob is read as FTS5 writes it: one varint per column, seven bits a byte, most
     /// significant first; a blob that ends inside a varint is no size blob.
     @Test func sizeBlobsAreSummedVarints() {
