@@ -170,23 +170,22 @@ extension SQLiteMemoryStore {
 
     /// The best `limit` rows of `namespace` from a ranking of the whole index, or `nil` when
     /// the top of the whole index holds too few of them to be sure (or a count request was declined).
+    ///
+    /// The ranking returns the best ``wholeIndexDepth(for:)`` rows of the whole index; their
+    /// owners are then looked up one at a time, best first, only as far as the answer needs:
+    /// until `limit` rows of the namespace are found and every row ranked as well as the last
+    /// of them is read (rows of equal rank are ordered by key, so all of them must be seen).
     private static func rankInWholeIndex(
         _ match: String, _ counts: RankCounts, in namespace: Namespace, now: Double, limit: Int, db: Database
     ) throws -> [(rank: Double, key: String)]? {
-        let depth = limit * 2 + 10
-        // The top of the whole index and the owners of its rows in one statement: the ranking
-        // first (FTS5 and each row's length from `memory_fts_docsize`, a left join so that FTS5
-        // stays the outer loop; no records), then each row looked up by rowid (`+namespace`
-        // keeps the planner off the namespace index); a row of another namespace, or expired,
-        // has no key. Stepped with SQLite's C API (a pointer argument has no GRDB binding).
+        let depth = wholeIndexDepth(for: limit)
+        // FTS5 and each row's length from `memory_fts_docsize` (a left join, so that FTS5 stays
+        // the outer loop); no records. Stepped with SQLite's C API (a pointer argument has no
+        // GRDB binding).
         let statement = try db.cachedStatement(sql: """
-            SELECT top.rank, r.key FROM (
-                SELECT memory_fts.rowid AS rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?, sizes.sz) AS rank
-                FROM memory_fts LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
-                WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?
-            ) AS top
-            LEFT JOIN memory_records r ON r.id = top.rowid AND +r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
-            ORDER BY top.rank
+            SELECT memory_fts.rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?, sizes.sz) AS rank
+            FROM memory_fts LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
+            WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?
             """)
         let handle = statement.sqliteStatement
         let transient = SQLiteStoredRow.transient
@@ -204,15 +203,12 @@ extension SQLiteMemoryStore {
         }
         sqlite3_bind_text(handle, 2, match, -1, transient)
         sqlite3_bind_int64(handle, 3, Int64(depth))
-        sqlite3_bind_text(handle, 4, namespace.name, -1, transient)
-        sqlite3_bind_double(handle, 5, now)
-        var top: [(rank: Double, key: String?)] = []
+        var top: [(id: Int64, rank: Double)] = []
         top.reserveCapacity(depth)
         stepping: while true {
             switch sqlite3_step(handle) {
             case SQLITE_ROW:
-                let key = sqlite3_column_type(handle, 1) == SQLITE_NULL ? nil : SQLiteStoredRow.text(handle, 1)
-                top.append((rank: sqlite3_column_double(handle, 0), key: key))
+                top.append((id: sqlite3_column_int64(handle, 0), rank: sqlite3_column_double(handle, 1)))
             case SQLITE_DONE:
                 break stepping
             case let code:
@@ -220,14 +216,38 @@ extension SQLiteMemoryStore {
                 throw SQLiteStoredRow.error(code, db)
             }
         }
-        let kept = top.compactMap { hit in hit.key.map { (rank: hit.rank, key: $0) } }
-        // Fewer than `limit` kept while the index had more matches: others may be further down.
-        guard kept.count >= limit || top.count < depth else { return nil }
-        // Equal ranks at the cut could hide a row that sorts first by key: then the full ranking decides.
-        if top.count == depth, let last = top.last, kept.count >= limit, kept[limit - 1].rank == last.rank { return nil }
+        // The owner of each row, best first: its key when it is a live record of the namespace
+        // (`+namespace` keeps the planner on the rowid).
+        let owner = try db.cachedStatement(sql: """
+            SELECT key FROM memory_records WHERE id = ? AND +namespace = ? AND (expires_at IS NULL OR expires_at > ?)
+            """)
+        var kept: [(rank: Double, key: String)] = []
+        var read = 0
+        for row in top {
+            // `limit` found, and this row ranks below the last of them: no row further down matters.
+            if kept.count >= limit, row.rank != kept[limit - 1].rank { break }
+            let key = try SQLiteStoredRow.firstRow(owner, db: db, bind: { handle in
+                sqlite3_bind_int64(handle, 1, row.id)
+                sqlite3_bind_text(handle, 2, namespace.name, -1, transient)
+                sqlite3_bind_double(handle, 3, now)
+            }, read: { handle in SQLiteStoredRow.text(handle, 0) ?? "" })
+            if let key { kept.append((rank: row.rank, key: key)) }
+            read += 1
+        }
+        // Every row of the ranking read while the index had more: the rows further down may be
+        // needed (too few of the namespace so far, or more of the rank at the cut).
+        if read == top.count, top.count == depth { return nil }
         let ordered = kept.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         return Array(ordered.prefix(limit))
     }
+
+    /// How many of the whole index's best rows a ranking returns for a search of `limit`: enough
+    /// that the namespace's best `limit` and the rows of equal rank after them are nearly always
+    /// among them. At a million records a cut at 30 rows fell inside a run of equal ranks in one
+    /// search in six (then every matching row was ranked again with the join to the records),
+    /// at 50 in one in eighteen; deeper cuts cost more in SQLite's sorter than they save. Only the
+    /// rows needed are looked up in the records.
+    static func wholeIndexDepth(for limit: Int) -> Int { max(50, limit * 5) }
 
     /// The best `limit` live rows of `namespace`, ranked with the join to the records.
     private static func rankWithJoin(

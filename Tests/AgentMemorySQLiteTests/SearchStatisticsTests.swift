@@ -111,6 +111,29 @@ struct SearchStatisticsTests {
         try await store.close()
     }
 
+    /// Rows that rank alike are ordered by key, however many of them there are and wherever
+    /// the whole index puts them: the namespace's rows numbered in reverse key order, with or
+    /// without another namespace's numbered before them, so that the whole index's first rows
+    /// are the wrong ones (the keys hold no numbers, so no neighbour adds to any score).
+    @Test(arguments: [(20, false), (20, true), (120, true)])
+    func equalRanksAreOrderedByKeyWhereverTheIndexPutsThem(rows: Int, crowded: Bool) async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path)
+        let namespace = try Namespace("ties")
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        let keys: [String] = (0..<rows).map { index in "k/\(letters[index / 26])\(letters[index % 26])" }
+        let crowd: [MemoryOperation] = (0..<100).map { index in
+            .put(key: MemoryKey(checked: "other/\(index)"), value: .string("lunch plans"))
+        }
+        if crowded { try await store.batch(crowd, in: Namespace("crowd")) }
+        let mine: [MemoryOperation] = keys.reversed().map { key in .put(key: MemoryKey(checked: key), value: .string("lunch plans")) }
+        try await store.batch(mine, in: namespace)
+        let hits = try await store.search("lunch", in: namespace, limit: 10)
+        #expect(hits.map(\.record.key) == Array(keys.prefix(10)))
+        #expect(Set(hits.map(\.score)).count == 1)
+        try await store.close()
+    }
+
     /// A size blob is read as FTS5 writes it: one varint per column, seven bits a byte, most
     /// significant first; a blob that ends inside a varint is no size blob.
     @Test func sizeBlobsAreSummedVarints() {
