@@ -100,13 +100,25 @@ extension SQLiteMemoryStore {
         let match = order.map { quoted[$0] }.joined(separator: " OR ")
         let counts = UnsafeMutablePointer<Int64>.allocate(capacity: quoted.count)
         defer { counts.deallocate() }
+        let reached = UnsafeMutablePointer<Int64>.allocate(capacity: quoted.count)
+        defer { reached.deallocate() }
         let request = UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>.allocate(capacity: 1)
-        request.initialize(to: .init(limit: Int64(commonWordRows), capacity: quoted.count, counts: counts))
+        request.initialize(to: .init(limit: Int64(commonWordRows), capacity: quoted.count, counts: counts, reached: reached))
         defer { request.deallocate() }
         let top = try rankInWholeIndex(match, .counting(request), in: namespace, now: now, limit: limit, db: db)
         let answer = request.pointee
         guard !answer.declined, !answer.counted || answer.phrases == quoted.count else {
-            guard let statistics = try statistics(quoted, db: db) else { return nil }
+            // A common word: the request counted every word as the statistics function would.
+            var counted: SQLiteSearchFunctions.Counts?
+            if answer.common, answer.phrases == quoted.count {
+                var words = [(count: Int, reached: Int64?)](repeating: (0, nil), count: quoted.count)
+                for (position, index) in order.enumerated() {
+                    let count = Int(counts[position])
+                    words[index] = (count, count > 0 ? reached[position] : nil)
+                }
+                counted = SQLiteSearchFunctions.Counts(rows: answer.rows, tokens: answer.tokens, words: words)
+            }
+            guard let statistics = try statistics(quoted, counted: counted, db: db) else { return nil }
             return (statistics, try pool(quoted, statistics, in: namespace, now: now, limit: limit, db: db))
         }
         // Not counted: the rank function never ran, so no row matched.
@@ -121,7 +133,7 @@ extension SQLiteMemoryStore {
     }
 
     /// Matches of a word counted exactly up to this many; a word in more rows is common, its
-    /// count estimated (see ``statistics(_:db:)``) and left out of the pool's FTS5 ranking
+    /// count estimated (see ``statistics(_:counted:db:)``) and left out of the pool's FTS5 ranking
     /// while the query has a rarer word (counting and ranking a common word's rows was most of
     /// a search's time at a million records).
     static let commonWordRows = 4_096
@@ -317,9 +329,14 @@ extension SQLiteMemoryStore {
     /// ``commonWordRows`` matches reach (FTS5 lists a word's rows in rowid order). One call of
     /// ``SQLiteSearchFunctions``' statistics function; `nil` when no row holds any of the words.
     /// Should FTS5 make no phrase of a word (nothing left of it once tokenized), the phrases
-    /// would not line up with the words: then each word is counted on its own.
-    private static func statistics(_ quoted: [String], db: Database) throws -> SearchStatistics? {
-        guard let found = try SQLiteSearchFunctions.statistics(match: quoted.joined(separator: " OR "), limit: commonWordRows, db: db)
+    /// would not line up with the words: then each word is counted on its own. `counted`: the
+    /// counts already made (by a ``SQLiteSearchFunctions/CountRequest`` that found a common
+    /// word), in the words' order, instead of counting again.
+    private static func statistics(
+        _ quoted: [String], counted: SQLiteSearchFunctions.Counts? = nil, db: Database
+    ) throws -> SearchStatistics? {
+        guard let found = try counted
+            ?? SQLiteSearchFunctions.statistics(match: quoted.joined(separator: " OR "), limit: commonWordRows, db: db)
         else { return nil }
         var counts = found.words
         if counts.count != quoted.count {

@@ -77,15 +77,19 @@ enum SQLiteSearchFunctions {
     /// `sqlite3_bind_pointer`, type ``countRequestType``): the index's rows and tokens and each
     /// phrase's rows, counted as the statistics function counts them. Should a phrase reach
     /// `limit` rows (a common word), or the match hold more than `capacity` phrases, the
-    /// function says so here and fails the statement: the caller then counts first and ranks
-    /// after, as with a `HITS` blob.
+    /// function says so here and fails the statement: the caller then ranks in a statement of
+    /// its own, with a `HITS` blob. For a common word every phrase is still counted, with the
+    /// last rowid each reached (``common``): the numbers the statistics function would give,
+    /// so that the caller need not count again.
     struct CountRequest {
         /// Rows of a phrase counted up to this many.
         var limit: Int64
-        /// Room in `counts`.
+        /// Room in `counts` and `reached`.
         var capacity: Int
         /// Each phrase's rows, in the match's order (`phrases` of them).
         var counts: UnsafeMutablePointer<Int64>
+        /// The last rowid each phrase's count reached, in the match's order (0 for none).
+        var reached: UnsafeMutablePointer<Int64>
         /// Phrases of the match.
         var phrases = 0
         /// Rows of the whole index.
@@ -96,6 +100,8 @@ enum SQLiteSearchFunctions {
         var counted = false
         /// Whether a phrase reached `limit` or the phrases overflowed `capacity` (the statement failed).
         var declined = false
+        /// Whether it declined for a phrase that reached `limit`, with every phrase counted.
+        var common = false
     }
 
     /// The pointer type of a ``CountRequest`` argument (`sqlite3_bind_pointer` compares it by value).
@@ -250,23 +256,27 @@ enum SQLiteSearchFunctions {
         }
         var hits: [Double] = []
         hits.reserveCapacity(phrases)
+        var common = false
         for phrase in 0..<phrases {
             let (code, state) = countRows(api, fts, phrase: Int32(phrase), limit: request.pointee.limit)
             guard code == SQLITE_OK else {
                 sqlite3_result_error_code(context, code)
                 return nil
             }
-            guard state.count < request.pointee.limit else {
-                request.pointee.declined = true
-                sqlite3_result_error(context, "\(rankFunctionName): a common word", -1)
-                return nil
-            }
+            if state.count >= request.pointee.limit { common = true }
             request.pointee.counts[phrase] = state.count
+            request.pointee.reached[phrase] = state.reached
             hits.append(Double(state.count))
         }
         request.pointee.phrases = phrases
         request.pointee.rows = rows
         request.pointee.tokens = tokens
+        guard !common else {
+            request.pointee.declined = true
+            request.pointee.common = true
+            sqlite3_result_error(context, "\(rankFunctionName): a common word", -1)
+            return nil
+        }
         request.pointee.counted = true
         return hits
     }

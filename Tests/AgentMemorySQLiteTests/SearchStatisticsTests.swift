@@ -2,6 +2,7 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
 import GRDB
+import GRDBSQLite
 import Testing
 
 @testable import AgentMemorySQLite
@@ -46,6 +47,32 @@ struct SearchStatisticsTests {
         #expect(counts.words.map(\.count) == [4_096, 500, 3, 0])
         #expect(counts.words.map(\.count) == expected.map(\.0))
         #expect(counts.words.map(\.reached) == expected.map(\.1))
+        // The rank function's count request, which meets the common word first, counts every
+        // word the same way, so that the search need not count again.
+        let requested = try await store.read { db -> [String] in
+            let match = words.map { "\"\($0)\"" }.joined(separator: " OR ")
+            let counts = UnsafeMutablePointer<Int64>.allocate(capacity: words.count)
+            let reached = UnsafeMutablePointer<Int64>.allocate(capacity: words.count)
+            let request = UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>.allocate(capacity: 1)
+            defer {
+                counts.deallocate()
+                reached.deallocate()
+                request.deallocate()
+            }
+            request.initialize(to: .init(limit: Int64(limit), capacity: words.count, counts: counts, reached: reached))
+            let statement = try db.makeStatement(sql: """
+                SELECT \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?) FROM memory_fts WHERE memory_fts MATCH ? LIMIT 1
+                """)
+            let handle = statement.sqliteStatement
+            sqlite3_bind_pointer(handle, 1, request, SQLiteSearchFunctions.countRequestType, nil)
+            sqlite3_bind_text(handle, 2, match, -1, SQLiteStoredRow.transient)
+            let code = sqlite3_step(handle)
+            sqlite3_reset(handle)
+            let answer = request.pointee
+            return ["\(code == SQLITE_ERROR) \(answer.declined) \(answer.common) \(answer.counted) \(answer.phrases) \(answer.rows) \(answer.tokens)"]
+                + (0..<answer.phrases).map { "\(counts[$0]) \(counts[$0] > 0 ? reached[$0] : 0)" }
+        }
+        #expect(requested == ["true true true false 4 5000 \(tokens)"] + expected.map { "\($0.0) \($0.1 ?? 0)" })
         let none = try await store.read { db in
             try SQLiteSearchFunctions.statistics(match: "\"absent\" OR \"missing\"", limit: limit, db: db)
         }
