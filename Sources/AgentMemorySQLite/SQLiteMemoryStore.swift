@@ -2,7 +2,6 @@ import AgentMemoryJSON
 import Foundation
 import AgentMemoryCore
 import GRDB
-import GRDBSQLite
 import Logging
 import Synchronization
 
@@ -153,7 +152,6 @@ public final class SQLiteMemoryStore: MemoryStore {
         configuration.prepareDatabase { db in
             try SQLiteSearchFunctions.register(db)
             try db.execute(sql: "PRAGMA mmap_size = \(memoryMapSize)")
-            keepWriteAheadLog(db.sqliteConnection)
         }
         let deadline = ContinuousClock.now + busyTimeout
         while true {
@@ -170,17 +168,6 @@ public final class SQLiteMemoryStore: MemoryStore {
                 usleep(UInt32.random(in: 5_000...25_000))
             }
         }
-    }
-
-    /// Keeps the `-wal` file when the last connection to the file closes
-    /// (`SQLITE_FCNTL_PERSIST_WAL`; SQLite deletes it otherwise). A process that opens the file
-    /// and finds no `-wal` file makes one (GRDB writes a transaction to create it: three fsyncs,
-    /// and the checkpoint of that write at close two more), so without this every CLI process,
-    /// a `recall` too, wrote to the disk five times; with it, a process that only reads writes
-    /// nothing (about 1 ms of a 17 ms `recall` on this disk).
-    static func keepWriteAheadLog(_ connection: OpaquePointer?) {
-        var keep: Int32 = 1
-        _ = sqlite3_file_control(connection, nil, SQLITE_FCNTL_PERSIST_WAL, &keep)
     }
 
     /// The `synchronous` setting in force on the connection that writes (0 off, 1 normal, 2 full).

@@ -34,7 +34,6 @@ final class SQLitePointReader: Sendable {
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
         var ready = sqlite3_open_v2(path, &connection.handle, flags, nil) == SQLITE_OK
         if ready {
-            SQLiteMemoryStore.keepWriteAheadLog(connection.handle)
             sqlite3_busy_timeout(connection.handle, Int32(clamping: busyTimeout.components.seconds * 1_000))
             ready = sqlite3_exec(connection.handle, "PRAGMA query_only = 1", nil, nil, nil) == SQLITE_OK
                 && sqlite3_exec(connection.handle, "PRAGMA mmap_size = \(memoryMapSize)", nil, nil, nil) == SQLITE_OK

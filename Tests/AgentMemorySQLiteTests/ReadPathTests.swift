@@ -83,24 +83,4 @@ struct ReadPathTests {
         #expect(answers[0].first == "n/7")
         #expect(answers[0] == answers[1])
     }
-
-    /// A store that only reads leaves the file as it found it: the `-wal` file stays when the
-    /// last connection closes, so opening the file again writes nothing to create it.
-    @Test func aStoreThatOnlyReadsWritesNothing() async throws {
-        let path = try SearchIndexingTests.temporaryPath()
-        let namespace = Self.namespace
-        let writer = try SQLiteMemoryStore(path: path)
-        try await writer.put("turn/0001", value: .string("the concert is on friday"), in: namespace)
-        try await writer.close()
-        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
-        let before = try [Data(contentsOf: URL(fileURLWithPath: path)), Data(contentsOf: URL(fileURLWithPath: path + "-wal"))]
-        for _ in 0..<2 {
-            let reader = try SQLiteMemoryStore(path: path)
-            #expect(try await reader.get("turn/0001", in: namespace)?.value == .string("the concert is on friday"))
-            #expect(try await reader.search("concert", in: namespace, limit: 5).map(\.record.key) == ["turn/0001"])
-            try await reader.close()
-        }
-        let after = try [Data(contentsOf: URL(fileURLWithPath: path)), Data(contentsOf: URL(fileURLWithPath: path + "-wal"))]
-        #expect(after == before)
-    }
 }
