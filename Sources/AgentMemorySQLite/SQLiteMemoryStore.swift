@@ -22,8 +22,9 @@ import Synchronization
 ///   read from the WAL): a page in the operating system's cache is then read without a system
 ///   call and a copy, which made searches at a million records 10 to 17% faster. Writes go
 ///   through the file as before (SQLite maps it read-only). One thing changes: a disk error
-///   while reading a mapped page stops the process with `SIGBUS` instead of failing the read;
-///   `memoryMapSize: 0` reads every page with `pread`.
+///   while reading a mapped page, or the file cut short by another program while the store is
+///   open, stops the process with `SIGBUS` instead of failing the read; `memoryMapSize: 0`
+///   reads every page with `pread`.
 public final class SQLiteMemoryStore: MemoryStore {
     /// How hard SQLite works to make each commit durable.
     public enum Synchronous: String, Sendable, Hashable {
