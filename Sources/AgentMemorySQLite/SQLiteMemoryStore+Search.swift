@@ -32,8 +32,9 @@ extension SQLiteMemoryStore {
         let quoted = words.map { "\"\($0.word)\"" }
         let now = clock().timeIntervalSince1970
         let poolLimit = ContextRanking.poolLimit(for: limit)
-        let body: @Sendable (Database) throws -> [SearchHit] = { db in
-            guard let (statistics, ranked) = try Self.statisticsAndPool(quoted, in: namespace, now: now, limit: poolLimit, db: db)
+        let body: @Sendable (Database, Bool) throws -> [SearchHit] = { db, bounded in
+            guard let (statistics, ranked) = try Self.statisticsAndPool(
+                quoted, in: namespace, now: now, limit: poolLimit, rowBudget: bounded ? Self.boundedSearchRows : nil, db: db)
             else { return [] }
             self.searchIndexIsLarge.store(statistics.documents >= Self.largeSearchIndex, ordering: .relaxed)
             guard !ranked.isEmpty else { return [] }
@@ -72,18 +73,40 @@ extension SQLiteMemoryStore {
     }
 
     /// Runs `body` in one read snapshot, where ``ReadPath`` says; with `ifCaughtUp`, returns
-    /// `nil` instead when the snapshot holds rows pending for the index.
+    /// `nil` instead when the snapshot holds rows pending for the index. `body`'s flag asks it
+    /// to give up (``UnboundedSearch``) rather than rank more than ``boundedSearchRows`` rows.
     private func searchSnapshot(
-        _ body: @escaping @Sendable (Database) throws -> [SearchHit], ifCaughtUp: Bool
+        _ body: @escaping @Sendable (Database, Bool) throws -> [SearchHit], ifCaughtUp: Bool
     ) async throws -> [SearchHit]? {
-        let checked: @Sendable (Database) throws -> [SearchHit]? = { db in
+        // `nil`: rows pending; `.some(nil)`: a bounded search that gave up.
+        let checked: @Sendable (Database, Bool) throws -> [SearchHit]?? = { db, bounded in
             if ifCaughtUp, try SQLiteSearchIndexing.hasPendingRows(db) { return nil }
-            return try body(db)
+            do {
+                return .some(try body(db, bounded))
+            } catch is UnboundedSearch {
+                return .some(nil)
+            }
         }
-        // See ``ReadPath/automatic``: the size seen by the previous search decides.
-        if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) { return try await scan(checked) }
-        return try await read(checked)
+        // See ``ReadPath/automatic``: over a large index (the size seen by the previous search
+        // decides), a search ranks on the calling thread only while its words are rare enough;
+        // otherwise it starts again, in a snapshot of its own, on the queue.
+        if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) {
+            guard let outcome = try await read({ db in try checked(db, true) }) else { return nil }
+            if let hits = outcome { return hits }
+            unboundedSearches.add(1, ordering: .relaxed)
+            return try await scan { db in try checked(db, false) } ?? nil
+        }
+        return try await read { db in try checked(db, false) } ?? nil
     }
+
+    /// The most rows the words of a search may hold together for it to run on the calling
+    /// thread over a large index (``ReadPath/automatic``): about 3 ms of ranking at a million
+    /// records. Two rare words (fewer than 4,096 rows each) always fit.
+    public static let boundedSearchRows = 8_192
+
+    /// A search over a large index found a common word, or more rows than
+    /// ``boundedSearchRows``: it goes to the queue instead of the calling thread.
+    struct UnboundedSearch: Error {}
 
     /// BM25's statistics and the pool (see ``pool(_:_:in:now:limit:db:)``); `nil` when no row
     /// holds any of the words. In one statement when every word is in fewer than
@@ -94,7 +117,7 @@ extension SQLiteMemoryStore {
     /// nothing (0.0) to any rank, so the ranks are the same to the bit. Otherwise the
     /// statistics come first and the pool after.
     private static func statisticsAndPool(
-        _ quoted: [String], in namespace: Namespace, now: Double, limit: Int, db: Database
+        _ quoted: [String], in namespace: Namespace, now: Double, limit: Int, rowBudget: Int? = nil, db: Database
     ) throws -> (SearchStatistics, [(rank: Double, key: String)])? {
         let order = quoted.indices.sorted { quoted[$0] < quoted[$1] }
         let match = order.map { quoted[$0] }.joined(separator: " OR ")
@@ -103,10 +126,15 @@ extension SQLiteMemoryStore {
         let reached = UnsafeMutablePointer<Int64>.allocate(capacity: quoted.count)
         defer { reached.deallocate() }
         let request = UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>.allocate(capacity: 1)
-        request.initialize(to: .init(limit: Int64(commonWordRows), capacity: quoted.count, counts: counts, reached: reached))
+        request.initialize(to: .init(
+            limit: Int64(commonWordRows), rowBudget: rowBudget.map(Int64.init) ?? .max, capacity: quoted.count,
+            counts: counts, reached: reached))
         defer { request.deallocate() }
         let top = try rankInWholeIndex(match, .counting(request), in: namespace, now: now, limit: limit, db: db)
         let answer = request.pointee
+        // Over the budget (a common word, or too many rows): the caller runs the search again
+        // without one, elsewhere.
+        if rowBudget != nil, answer.declined { throw UnboundedSearch() }
         guard !answer.declined, !answer.counted || answer.phrases == quoted.count else {
             // A common word: the request counted every word as the statistics function would.
             var counted: SQLiteSearchFunctions.Counts?

@@ -40,10 +40,11 @@ public final class SQLiteMemoryStore: MemoryStore {
     public enum ReadPath: String, Sendable, Hashable {
         /// Reads bounded by their result on the calling thread, where they are several times
         /// faster: `get`, a `list` page (an index range of `limit` rows), and `search` while the
-        /// full-text index is small; searches over a large index (``largeSearchIndex`` rows or
-        /// more: every row matching a query word is ranked), the change log, history and
-        /// namespaces on the queue, so that a long read never holds a thread of the cooperative
-        /// pool. The default, suited to servers.
+        /// full-text index is small, or while the words of the query hold few rows; searches over
+        /// a large index (``largeSearchIndex`` rows or more: every row matching a query word is
+        /// ranked) with a common word or more rows than ``boundedSearchRows``, the change log,
+        /// history and namespaces on the queue, so that a long read never holds a thread of the
+        /// cooperative pool. The default, suited to servers.
         case automatic
         /// Every read on the calling thread.
         case callingThread
@@ -80,6 +81,9 @@ public final class SQLiteMemoryStore: MemoryStore {
     private let closed = Mutex(false)
     /// Whether the last search saw a full-text index of ``largeSearchIndex`` rows or more.
     let searchIndexIsLarge = Atomic(false)
+    /// Searches that started on the calling thread over a large index and went to the queue
+    /// (``ReadPath/automatic``; for tests).
+    let unboundedSearches = Atomic(0)
     let clock: @Sendable () -> Date
     let logger: Logger
 

@@ -84,6 +84,9 @@ enum SQLiteSearchFunctions {
     struct CountRequest {
         /// Rows of a phrase counted up to this many.
         var limit: Int64
+        /// The most rows the phrases may hold together: past it the request declines too, with
+        /// every phrase counted (``common``), before any row is ranked.
+        var rowBudget: Int64 = .max
         /// Room in `counts` and `reached`.
         var capacity: Int
         /// Each phrase's rows, in the match's order (`phrases` of them).
@@ -100,7 +103,8 @@ enum SQLiteSearchFunctions {
         var counted = false
         /// Whether a phrase reached `limit` or the phrases overflowed `capacity` (the statement failed).
         var declined = false
-        /// Whether it declined for a phrase that reached `limit`, with every phrase counted.
+        /// Whether it declined for a phrase that reached `limit`, or for the phrases' rows
+        /// together passing `rowBudget`, with every phrase counted.
         var common = false
     }
 
@@ -257,6 +261,7 @@ enum SQLiteSearchFunctions {
         var hits: [Double] = []
         hits.reserveCapacity(phrases)
         var common = false
+        var total: Int64 = 0
         for phrase in 0..<phrases {
             let (code, state) = countRows(api, fts, phrase: Int32(phrase), limit: request.pointee.limit)
             guard code == SQLITE_OK else {
@@ -264,6 +269,7 @@ enum SQLiteSearchFunctions {
                 return nil
             }
             if state.count >= request.pointee.limit { common = true }
+            total += state.count
             request.pointee.counts[phrase] = state.count
             request.pointee.reached[phrase] = state.reached
             hits.append(Double(state.count))
@@ -271,10 +277,10 @@ enum SQLiteSearchFunctions {
         request.pointee.phrases = phrases
         request.pointee.rows = rows
         request.pointee.tokens = tokens
-        guard !common else {
+        guard !common, total <= request.pointee.rowBudget else {
             request.pointee.declined = true
             request.pointee.common = true
-            sqlite3_result_error(context, "\(rankFunctionName): a common word", -1)
+            sqlite3_result_error(context, "\(rankFunctionName): a common word, or more rows than the budget", -1)
             return nil
         }
         request.pointee.counted = true

@@ -83,4 +83,40 @@ struct ReadPathTests {
         #expect(answers[0].first == "n/7")
         #expect(answers[0] == answers[1])
     }
+
+    /// Over a large index, ``SQLiteMemoryStore/ReadPath/automatic`` ranks on the calling thread
+    /// while the query's words are rare and hold at most ``SQLiteMemoryStore/boundedSearchRows``
+    /// rows together, and starts again on the queue otherwise; the answers are those of a store
+    /// that reads on the calling thread.
+    @Test func largeIndexSearchesGoToTheQueueOnlyForManyRows() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let namespace = Self.namespace
+        let writer = try SQLiteMemoryStore(path: path)
+        let words = ["alpha", "beta", "gamma"]
+        for start in stride(from: 0, to: 9_000, by: 1_000) {
+            let puts: [MemoryOperation] = (start..<(start + 1_000)).map { index in
+                let text = "common " + words[index % 3] + (index % 1_000 == 7 ? " unique" : "")
+                return .put(key: MemoryKey(checked: "note/\(index)"), value: .string(text))
+            }
+            try await writer.batch(puts, in: namespace)
+        }
+        try await writer.close()
+        let automatic = try SQLiteMemoryStore(path: path, readPath: .automatic)
+        let direct = try SQLiteMemoryStore(path: path, readPath: .callingThread)
+        // 9 rows; 6,000; 9,000 (more than the bound); a common word.
+        let queries = ["unique", "alpha beta", "alpha beta gamma", "common unique"]
+        var deferred: [Int] = []
+        for query in queries {
+            automatic.searchIndexIsLarge.store(true, ordering: .relaxed)
+            let hits = try await automatic.search(query, in: namespace, limit: 5)
+            deferred.append(automatic.unboundedSearches.load(ordering: .relaxed))
+            let expected = try await direct.search(query, in: namespace, limit: 5)
+            #expect(hits.map(\.record.key) == expected.map(\.record.key), "\(query)")
+            #expect(hits.map(\.score) == expected.map(\.score), "\(query)")
+            #expect(hits.count == 5, "\(query)")
+        }
+        #expect(deferred == [0, 0, 1, 2])
+        try await automatic.close()
+        try await direct.close()
+    }
 }
