@@ -72,12 +72,14 @@ enum TestServer {
     }
 
     /// Kills every backend of `application` (only those waiting on a lock when
-    /// `waitingOnALock`) with `pg_terminate_backend`; how many.
+    /// `waitingOnALock`, and then waits up to 10 s for each to be gone: a backend signalled
+    /// while its lock is being released could otherwise take the lock, run its statement and
+    /// die only at the commit) with `pg_terminate_backend`; how many.
     @discardableResult
     static func terminateBackends(application: String, waitingOnALock: Bool = false) async throws -> Int {
         let rows = try await query(
-            "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity WHERE application_name = '\(application)'"
-                + (waitingOnALock ? " AND wait_event_type = 'Lock'" : ""))
+            "SELECT count(pg_terminate_backend(pid\(waitingOnALock ? ", 10000" : "")))::text FROM pg_stat_activity"
+                + " WHERE application_name = '\(application)'" + (waitingOnALock ? " AND wait_event_type = 'Lock'" : ""))
         return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
     }
 
