@@ -78,25 +78,39 @@ extension SQLiteMemoryStore {
     private func searchSnapshot(
         _ body: @escaping @Sendable (Database, Bool) throws -> [SearchHit], ifCaughtUp: Bool
     ) async throws -> [SearchHit]? {
-        // `nil`: rows pending; `.some(nil)`: a bounded search that gave up.
-        let checked: @Sendable (Database, Bool) throws -> [SearchHit]?? = { db, bounded in
-            if ifCaughtUp, try SQLiteSearchIndexing.hasPendingRows(db) { return nil }
+        let checked: @Sendable (Database, Bool) throws -> SnapshotSearch = { db, bounded in
+            if ifCaughtUp, try SQLiteSearchIndexing.hasPendingRows(db) { return .pending }
             do {
-                return .some(try body(db, bounded))
+                return .hits(try body(db, bounded))
             } catch is UnboundedSearch {
-                return .some(nil)
+                return .unbounded
             }
         }
         // See ``ReadPath/automatic``: over a large index (the size seen by the previous search
         // decides), a search ranks on the calling thread only while its words are rare enough;
         // otherwise it starts again, in a snapshot of its own, on the queue.
+        var outcome: SnapshotSearch
         if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) {
-            guard let outcome = try await read({ db in try checked(db, true) }) else { return nil }
-            if let hits = outcome { return hits }
-            unboundedSearches.add(1, ordering: .relaxed)
-            return try await scan { db in try checked(db, false) } ?? nil
+            outcome = try await read { db in try checked(db, true) }
+            if case .unbounded = outcome {
+                unboundedSearches.add(1, ordering: .relaxed)
+                outcome = try await scan { db in try checked(db, false) }
+            }
+        } else {
+            outcome = try await read { db in try checked(db, false) }
         }
-        return try await read { db in try checked(db, false) } ?? nil
+        if case .hits(let hits) = outcome { return hits }
+        return nil
+    }
+
+    /// What a search in one snapshot came to.
+    private enum SnapshotSearch: Sendable {
+        /// The snapshot holds rows pending for the index: nothing was searched.
+        case pending
+        /// A bounded search gave up (``UnboundedSearch``).
+        case unbounded
+        /// The answer.
+        case hits([SearchHit])
     }
 
     /// The most rows the words of a search may hold together for it to run on the calling
@@ -138,7 +152,7 @@ extension SQLiteMemoryStore {
         guard !answer.declined, !answer.counted || answer.phrases == quoted.count else {
             // A common word: the request counted every word as the statistics function would.
             var counted: SQLiteSearchFunctions.Counts?
-            if answer.common, answer.phrases == quoted.count {
+            if answer.countsComplete, answer.phrases == quoted.count {
                 var words = [(count: Int, reached: Int64?)](repeating: (0, nil), count: quoted.count)
                 for (position, index) in order.enumerated() {
                     let count = Int(counts[position])

@@ -115,13 +115,13 @@ public final class SQLiteMemoryStore: MemoryStore {
         self.synchronous = synchronous
         self.clock = clock
         self.logger = logger
+        let mapped = max(0, memoryMapSize)
         let directory = (path as NSString).deletingLastPathComponent
         do {
             if !directory.isEmpty {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
-            pool = try Self.openPool(
-                path: path, synchronous: synchronous, busyTimeout: busyTimeout, memoryMapSize: max(0, memoryMapSize))
+            pool = try Self.openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout, memoryMapSize: mapped)
             let indexing = SQLiteSearchIndexing()
             self.indexing = indexing
             // With NORMAL a commit does not wait for the disk (but for a checkpoint now and then):
@@ -140,8 +140,7 @@ public final class SQLiteMemoryStore: MemoryStore {
             logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
             throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
         }
-        pointReader = readPath == .readerQueue
-            ? nil : SQLitePointReader(path: path, busyTimeout: busyTimeout, memoryMapSize: max(0, memoryMapSize))
+        pointReader = readPath == .readerQueue ? nil : SQLitePointReader(path: path, busyTimeout: busyTimeout, memoryMapSize: mapped)
         logger.debug("opened the SQLite store", metadata: ["path": "\(path)", "synchronous": "\(synchronous.rawValue)"])
     }
 

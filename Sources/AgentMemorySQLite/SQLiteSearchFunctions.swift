@@ -79,13 +79,13 @@ enum SQLiteSearchFunctions {
     /// `limit` rows (a common word), or the match hold more than `capacity` phrases, the
     /// function says so here and fails the statement: the caller then ranks in a statement of
     /// its own, with a `HITS` blob. For a common word every phrase is still counted, with the
-    /// last rowid each reached (``common``): the numbers the statistics function would give,
-    /// so that the caller need not count again.
+    /// last rowid each reached (``countsComplete``): the numbers the statistics function would
+    /// give, so that the caller need not count again.
     struct CountRequest {
         /// Rows of a phrase counted up to this many.
         var limit: Int64
         /// The most rows the phrases may hold together: past it the request declines too, with
-        /// every phrase counted (``common``), before any row is ranked.
+        /// every phrase counted (``countsComplete``), before any row is ranked.
         var rowBudget: Int64 = .max
         /// Room in `counts` and `reached`.
         var capacity: Int
@@ -103,9 +103,9 @@ enum SQLiteSearchFunctions {
         var counted = false
         /// Whether a phrase reached `limit` or the phrases overflowed `capacity` (the statement failed).
         var declined = false
-        /// Whether it declined for a phrase that reached `limit`, or for the phrases' rows
-        /// together passing `rowBudget`, with every phrase counted.
-        var common = false
+        /// Whether it declined with every phrase counted: a phrase reached `limit`, or the
+        /// phrases' rows together passed `rowBudget`.
+        var countsComplete = false
     }
 
     /// The pointer type of a ``CountRequest`` argument (`sqlite3_bind_pointer` compares it by value).
@@ -222,29 +222,17 @@ enum SQLiteSearchFunctions {
         return documentLength(sizes: UnsafeRawBufferPointer(start: start, count: Int(sqlite3_value_bytes(value))))
     }
 
-    /// The sum of the varints of a `memory_fts_docsize.sz` blob; `nil` when the blob ends inside
-    /// a varint or a sum does not fit an `Int32` (not a size blob: the caller asks FTS5 instead).
+    /// The sum of the varints of a `memory_fts_docsize.sz` blob (``SQLiteVarint``); `nil` when
+    /// the blob ends inside a varint or a size does not fit an `Int32` (not a size blob: the
+    /// caller asks FTS5 instead).
     static func documentLength(sizes bytes: UnsafeRawBufferPointer) -> Int32? {
-        var total: Int64 = 0
+        var total: UInt64 = 0
         var offset = 0
         while offset < bytes.count {
-            var column: Int64 = 0
-            var ended = false
-            // Seven bits a byte, most significant first, the high bit set on all but the last
-            // (column sizes never reach the nine-byte form).
-            while offset < bytes.count {
-                let byte = bytes[offset]
-                offset += 1
-                column = column << 7 | Int64(byte & 0x7F)
-                if byte & 0x80 == 0 {
-                    ended = true
-                    break
-                }
-            }
-            guard ended, column <= Int64(Int32.max) else { return nil }
+            guard let column = SQLiteVarint.read(bytes, at: &offset), column <= UInt64(Int32.max) else { return nil }
             total += column
         }
-        return total <= Int64(Int32.max) ? Int32(total) : nil
+        return total <= UInt64(Int32.max) ? Int32(total) : nil
     }
 
     /// Counts each phrase's rows for `request` (see ``CountRequest``) and returns them; `nil`,
@@ -279,7 +267,7 @@ enum SQLiteSearchFunctions {
         request.pointee.tokens = tokens
         guard !common, total <= request.pointee.rowBudget else {
             request.pointee.declined = true
-            request.pointee.common = true
+            request.pointee.countsComplete = true
             sqlite3_result_error(context, "\(rankFunctionName): a common word, or more rows than the budget", -1)
             return nil
         }

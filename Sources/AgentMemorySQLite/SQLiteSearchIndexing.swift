@@ -223,21 +223,13 @@ final class SQLiteSearchIndexing: Sendable {
     /// for the levels and the segments; FTS5's `fts5_index.c`, "Structure Record").
     static func segmentCount(_ db: Database) throws -> Int {
         guard let block = try Data.fetchOne(db, sql: "SELECT block FROM memory_fts_data WHERE id = 10") else { return 0 }
-        var offset = 4
-        func varint() -> Int {
-            // SQLite's varint: 7 bits a byte, high bit set on all but the last; a ninth byte gives 8.
-            var value = 0
-            for position in 0..<9 where offset < block.count {
-                let byte = block[block.startIndex + offset]
-                offset += 1
-                if position == 8 { return value << 8 | Int(byte) }
-                value = value << 7 | Int(byte & 0x7F)
-                if byte & 0x80 == 0 { break }
-            }
-            return value
+        return block.withUnsafeBytes { bytes in
+            var offset = 4
+            guard SQLiteVarint.read(bytes, at: &offset) != nil,  // levels
+                  let segments = SQLiteVarint.read(bytes, at: &offset)
+            else { return 0 }
+            return Int(clamping: segments)
         }
-        _ = varint()  // levels
-        return varint()
     }
 
     /// `ids` as ascending runs of consecutive numbers.

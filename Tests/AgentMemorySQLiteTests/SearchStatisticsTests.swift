@@ -69,7 +69,7 @@ struct SearchStatisticsTests {
             let code = sqlite3_step(handle)
             sqlite3_reset(handle)
             let answer = request.pointee
-            return ["\(code == SQLITE_ERROR) \(answer.declined) \(answer.common) \(answer.counted) \(answer.phrases) \(answer.rows) \(answer.tokens)"]
+            return ["\(code == SQLITE_ERROR) \(answer.declined) \(answer.countsComplete) \(answer.counted) \(answer.phrases) \(answer.rows) \(answer.tokens)"]
                 + (0..<answer.phrases).map { "\(counts[$0]) \(counts[$0] > 0 ? reached[$0] : 0)" }
         }
         #expect(requested == ["true true true false 4 5000 \(tokens)"] + expected.map { "\($0.0) \($0.1 ?? 0)" })
@@ -174,6 +174,12 @@ struct SearchStatisticsTests {
         #expect(length([0x02, 0x81]) == nil)
         #expect(length([0x87, 0xFF, 0xFF, 0xFF, 0x7F]) == Int32.max)
         #expect(length([0x88, 0x80, 0x80, 0x80, 0x00]) == nil)
+        // The nine-byte form (all eight bits of the last byte) is read, and is far too large.
+        #expect(length([0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80]) == nil)
+        var offset = 0
+        let nine: [UInt8] = [0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0xFF]
+        #expect(nine.withUnsafeBytes { SQLiteVarint.read($0, at: &offset) } == (1 << 57) | 0xFF)
+        #expect(offset == 9)
     }
 
     /// Words that FTS5's tokenizer may turn into nothing (a lone combining mark, superscript
