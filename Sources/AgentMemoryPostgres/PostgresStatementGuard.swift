@@ -54,6 +54,8 @@ final class StatementGuard: Sendable {
         let outcome: StatementOutcome
         let deadline: NIODeadline
         let timeout: Duration
+        /// The waiting task's priority, the one its result's way through the pool runs at.
+        let priority: TaskPriority
     }
 
     private let state = Mutex(State())
@@ -141,7 +143,7 @@ final class StatementGuard: Sendable {
                 state.connections[key] = Watched(generation: state.nextGeneration)
                 state.nextGeneration &+= 1
             }
-            let waiting = Waiting(outcome: outcome, deadline: deadline, timeout: timeout)
+            let waiting = Waiting(outcome: outcome, deadline: deadline, timeout: timeout, priority: Task.currentPriority)
             state.connections[key]!.waiting[id] = waiting
             let set = state.connections[key]!.watchdog.map { deadline < $0 } ?? true
             if set { state.connections[key]!.watchdog = deadline }
@@ -206,11 +208,36 @@ final class StatementGuard: Sendable {
         if let next { scheduleWatchdog(for: connection, key: key, generation: generation, at: next) }
     }
 
-    /// Gives up the statements still waiting on a closed connection and forgets it.
+    /// Forgets a closed connection and gives up the statements still waiting on it, once the
+    /// tasks that carry results to them have had their turn.
+    ///
+    /// PostgresNIO fails every statement it was handed before the close completes, but the
+    /// failure reaches ``StatementOutcome`` through a few jobs on Swift's global executor (the
+    /// statement's task, the task awaiting it). An executor kept busy by other work (two
+    /// threads on a two-core machine) can hold those jobs past ``closeGrace``; giving the
+    /// statement up then would replace a server error that says nothing was written (a killed
+    /// backend's) with ``StatementLost/Reason/closed``, an outcome the caller must report as
+    /// unknown (a flaky CI run showed it, and a test reproduces it). So the statements are
+    /// given up from a task at their own priority that first yields ``closeRounds`` times: the
+    /// executor runs the jobs of one priority in the order they were queued, so each hop of a
+    /// result's way comes before the next yield. (A task at another priority would not wait:
+    /// on Linux each priority has threads of its own.) A statement PostgresNIO dropped (it
+    /// reached the channel after its handlers were gone) is still given up, a moment after the
+    /// grace on an idle executor.
     private func closed(_ key: ObjectIdentifier) {
         let waiting = state.withLock { $0.connections.removeValue(forKey: key) }?.waiting ?? [:]
-        for entry in waiting.values { _ = entry.outcome.finish(.failure(StatementLost(.closed))) }
+        for (priority, entries) in Dictionary(grouping: waiting.values, by: { $0.priority.rawValue }) {
+            let outcomes = entries.map(\.outcome)
+            Task.detached(priority: TaskPriority(rawValue: priority)) {
+                for _ in 0..<Self.closeRounds { await Task.yield() }
+                for outcome in outcomes { _ = outcome.finish(.failure(StatementLost(.closed))) }
+            }
+        }
     }
+
+    /// How many times the task that gives up a closed connection's statements yields first:
+    /// more than the hops a result takes to reach its ``StatementOutcome``.
+    static let closeRounds = 16
 }
 
 /// A statement that has no result: its connection was closed before it was sent, closed

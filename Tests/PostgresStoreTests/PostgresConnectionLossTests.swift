@@ -51,6 +51,58 @@ struct PostgresConnectionLossTests {
         }
     }
 
+    /// Regression test for a flaky CI run: a write whose backend is killed while every thread of
+    /// Swift's cooperative pool is busy with other work. The server's error (nothing was
+    /// written) reaches the store's waiting call only when the pool is free again, well after
+    /// the close grace; the statement guard used to give the statement up at the grace, and the
+    /// store reported "may or may not have been applied" for a write it could safely retry.
+    /// The kill is sent from a thread of its own, so that it does not wait for the pool.
+    @Test func aKilledWriteIsRetriedEvenWhenThePoolIsBusyAtTheClose() async throws {
+        try await TestServer.withSchema { schema in
+            let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
+            let client = try TestServer.client(searchPath: schema, applicationName: application)
+            let running = Task { await client.run() }
+            defer { running.cancel() }
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(15)))
+            try await store.put("seed", value: 0, in: main)
+            let killer = try await TestServer.connection()
+            for round in 0..<2 {
+                let holder = try await RowLockHolder.lock(namespace: main.name, schema: schema)
+                let write = Task { try await store.put("busy\(round)", value: .int(round), in: self.main) }
+                try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+                let killed = BlockingKill(
+                    killer,
+                    "SELECT count(pg_terminate_backend(pid, 10000))::text FROM pg_stat_activity"
+                        + " WHERE application_name = '\(application)' AND wait_event_type = 'Lock'")
+                // Every pool thread busy for longer than the close grace, starting at once.
+                let busy = (0..<max(2, ProcessInfo.processInfo.activeProcessorCount)).map { _ in
+                    Task.detached { Self.spin(for: .milliseconds(2_000)) }
+                }
+                for task in busy { await task.value }
+                #expect(try await killed.count() == 1)
+                try await holder.release()
+                guard let outcome = await outcome(of: write, within: 30) else {
+                    Issue.record("round \(round): the write hung after its backend was killed")
+                    return
+                }
+                if case .failure(let error) = outcome { Issue.record("round \(round): \(error)") }
+                let record = try await store.get("busy\(round)", in: main)
+                #expect(record?.value == .int(round))
+                #expect(record?.version == 1, "written once")
+            }
+            try await killer.close()
+            try await store.close()
+        }
+    }
+
+    /// Keeps the calling thread busy (without yielding it) for `duration`.
+    private static func spin(for duration: Duration) {
+        let end = ContinuousClock.now + duration
+        var turns = 0
+        while ContinuousClock.now < end { turns &+= 1 }
+        _ = turns
+    }
+
     /// Idle pooled connections killed between calls: the next calls get their answers (on a new
     /// connection) rather than an error or a hang.
     @Test func callsAfterTheIdleConnectionsWereKilledSucceed() async throws {
@@ -232,5 +284,32 @@ final class RowLockHolder: Sendable {
     func release() async throws {
         _ = try await connection.query("COMMIT", logger: logger).collect()
         try await connection.close()
+    }
+}
+
+/// A query run from a thread of its own, blocking that thread (not one of the cooperative
+/// pool's) until the server answers: the test's way to act while the pool is kept busy.
+final class BlockingKill: Sendable {
+    private let result = Mutex<Result<String?, any Error>?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ connection: PostgresConnection, _ sql: String) {
+        Thread { [self] in
+            let future = connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "agent-memory-tests"))
+            let outcome = Result { try future.wait().rows.first?.decode(String?.self) ?? nil }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }.start()
+    }
+
+    /// The first column of the query's first row, as a number; waits for the answer.
+    func count() async throws -> Int {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread { [done] in
+                done.wait()
+                continuation.resume()
+            }.start()
+        }
+        return Int(try result.withLock { $0! }.get() ?? "0") ?? 0
     }
 }
