@@ -395,6 +395,11 @@ public final class SQLiteMemoryStore: MemoryStore {
         await catchUpBeforeClosing()
         pointReader?.close()
         do {
+            // The pool's readers first: GRDB closes its writer before its readers, and the last
+            // connection to close a WAL database checkpoints and deletes the `-wal` file only
+            // if it can write. A read-only reader closing last left the file behind, whose
+            // frames SQLite would lay over a backup of the database file copied back alone.
+            pool.releaseMemory()
             try pool.close()
         } catch {
             throw MemoryError(.storage, "Cannot close the SQLite store at \(path): \(Self.describe(error))")

@@ -30,6 +30,30 @@ struct ReadPathTests {
         return results
     }
 
+    /// A closed store leaves no `-wal` file beside its database, whichever path its reads took
+    /// (the file's frames would be laid over a backup of the database copied back alone).
+    @Test(arguments: [SQLiteMemoryStore.ReadPath.callingThread, .readerQueue, .automatic])
+    func closingLeavesNoWriteAheadLog(readPath: SQLiteMemoryStore.ReadPath) async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let writer = try SQLiteMemoryStore(path: path)
+        for index in 0..<7 {
+            try await writer.put(try MemoryKey(String(format: "turn/%04d", index)), value: .string("a concert on birthday \(index)"), in: Self.namespace)
+        }
+        try await writer.close()
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+
+        let store = try SQLiteMemoryStore(path: path, readPath: readPath)
+        _ = try await Self.reads(store)
+        // Reads on several threads at once, so that the pool opens more than one reader.
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 { group.addTask { try await store.search("concert", in: Self.namespace, limit: 3).count } }
+            for try await count in group { #expect(count == 3) }
+        }
+        try await store.close()
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "read path \(readPath)")
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
     @Test func everyPathReadsTheSame() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let texts = [
