@@ -20,56 +20,25 @@ struct PostgresConnectionLossTests {
     /// it waits for the namespace lock used to hang for ever (its `ROLLBACK` went to a closed
     /// connection and was never answered). Now it runs again on a new connection.
     @Test func aWriteWhoseBackendIsKilledMidTransactionIsRetriedInsteadOfHanging() async throws {
-        try await TestServer.withSchema { schema in
-            let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
-            let client = try TestServer.client(searchPath: schema, applicationName: application)
-            let running = Task { await client.run() }
-            defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(15)))
-            try await store.put("seed", value: 0, in: main)
-            for round in 0..<5 {
-                // Another session holds the namespace's counter row: the store's write waits on it.
-                let holder = try await RowLockHolder.lock(namespace: main.name, schema: schema)
-                let write = Task { try await store.put("k\(round)", value: .int(round), in: self.main) }
-                try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
-                // Exactly the write's backend: a slow run's pool may have opened a second,
-                // idle connection, which is not what this test is about.
-                #expect(try await TestServer.terminateBackends(application: application, waitingOnALock: true) == 1)
-                try await holder.release()
-                guard let outcome = await outcome(of: write, within: 30) else {
-                    Issue.record("round \(round): the write hung after its backend was killed")
-                    return
-                }
-                if case .failure(let error) = outcome { Issue.record("round \(round): \(error)") }
-                let record = try await store.get("k\(round)", in: main)
-                #expect(record?.value == .int(round))
-                #expect(record?.version == 1, "written once")
-            }
-            // Each key was written once: one change each, after the seed's.
-            #expect(try await store.changes(in: main, since: 0, limit: 100).map(\.key) == ["seed", "k0", "k1", "k2", "k3", "k4"])
-            try await store.close()
+        try await killedWrites(rounds: 5, prefix: "k") { application in
+            // Exactly the write's backend: a slow run's pool may have opened a second,
+            // idle connection, which is not what this test is about.
+            let killed = try await TestServer.terminateBackends(application: application, waitingOnALock: true)
+            #expect(killed == 1)
         }
     }
 
-    /// Regression test for a flaky CI run: a write whose backend is killed while every thread of
-    /// Swift's cooperative pool is busy with other work. The server's error (nothing was
-    /// written) reaches the store's waiting call only when the pool is free again, well after
-    /// the close grace; the statement guard used to give the statement up at the grace, and the
-    /// store reported "may or may not have been applied" for a write it could safely retry.
-    /// The kill is sent from a thread of its own, so that it does not wait for the pool.
+    /// Regression test for a flaky CI run (RELIABILITY.md, defect 9): a write whose backend is
+    /// killed while every thread of Swift's cooperative pool is busy with other work. The
+    /// server's error (nothing was written) reaches the store's waiting call only when the pool
+    /// is free again, well after the close grace; the statement guard used to give the
+    /// statement up at the grace, and the store reported "may or may not have been applied" for
+    /// a write it could safely retry. The kill is sent from a thread of its own, so that it does
+    /// not wait for the pool.
     @Test func aKilledWriteIsRetriedEvenWhenThePoolIsBusyAtTheClose() async throws {
-        try await TestServer.withSchema { schema in
-            let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
-            let client = try TestServer.client(searchPath: schema, applicationName: application)
-            let running = Task { await client.run() }
-            defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(15)))
-            try await store.put("seed", value: 0, in: main)
-            let killer = try await TestServer.connection()
-            for round in 0..<2 {
-                let holder = try await RowLockHolder.lock(namespace: main.name, schema: schema)
-                let write = Task { try await store.put("busy\(round)", value: .int(round), in: self.main) }
-                try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+        let killer = try await TestServer.connection()
+        do {
+            try await killedWrites(rounds: 2, prefix: "busy") { application in
                 let killed = BlockingKill(
                     killer,
                     "SELECT count(pg_terminate_backend(pid, 10000))::text FROM pg_stat_activity"
@@ -79,18 +48,46 @@ struct PostgresConnectionLossTests {
                     Task.detached { Self.spin(for: .milliseconds(2_000)) }
                 }
                 for task in busy { await task.value }
-                #expect(try await killed.count() == 1)
+                let count = try await killed.count()
+                #expect(count == 1)
+            }
+        } catch {
+            try? await killer.close()
+            throw error
+        }
+        try await killer.close()
+    }
+
+    /// `rounds` writes, each waiting on the namespace's counter row (another session holds it)
+    /// while `kill` ends its backend (given the store's application name); the row is then
+    /// released. Each write must succeed, written once (run again on a new connection), and
+    /// the change log must hold each key once, after the seed's.
+    private func killedWrites(rounds: Int, prefix: String, kill: (String) async throws -> Void) async throws {
+        try await TestServer.withSchema { schema in
+            let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
+            let client = try TestServer.client(searchPath: schema, applicationName: application)
+            let running = Task { await client.run() }
+            defer { running.cancel() }
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(15)))
+            try await store.put("seed", value: 0, in: main)
+            for round in 0..<rounds {
+                let key = "\(prefix)\(round)"
+                let holder = try await RowLockHolder.lock(namespace: main.name, schema: schema)
+                let write = Task { try await store.put(key, value: .int(round), in: self.main) }
+                try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+                try await kill(application)
                 try await holder.release()
                 guard let outcome = await outcome(of: write, within: 30) else {
                     Issue.record("round \(round): the write hung after its backend was killed")
                     return
                 }
                 if case .failure(let error) = outcome { Issue.record("round \(round): \(error)") }
-                let record = try await store.get("busy\(round)", in: main)
+                let record = try await store.get(key, in: main)
                 #expect(record?.value == .int(round))
                 #expect(record?.version == 1, "written once")
             }
-            try await killer.close()
+            let keys = try await store.changes(in: main, since: 0, limit: 100).map(\.key)
+            #expect(keys == ["seed"] + (0..<rounds).map { "\(prefix)\($0)" })
             try await store.close()
         }
     }
