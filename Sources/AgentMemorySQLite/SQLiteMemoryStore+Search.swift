@@ -131,7 +131,7 @@ extension SQLiteMemoryStore {
     /// nothing (0.0) to any rank, so the ranks are the same to the bit. Otherwise the
     /// statistics come first and the pool after.
     private static func statisticsAndPool(
-        _ quoted: [String], in namespace: Namespace, now: Double, limit: Int, rowBudget: Int? = nil, db: Database
+        _ quoted: [String], in namespace: Namespace, now: Double, limit: Int, rowBudget: Int?, db: Database
     ) throws -> (SearchStatistics, [(rank: Double, key: String)])? {
         let order = quoted.indices.sorted { quoted[$0] < quoted[$1] }
         let match = order.map { quoted[$0] }.joined(separator: " OR ")

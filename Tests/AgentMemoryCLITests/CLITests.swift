@@ -25,6 +25,19 @@ struct CLITests {
         #expect(record["expiresAt"] == .null)
     }
 
+    /// The README's promise: once a CLI command has ended, the database file alone is the whole
+    /// store (no `-wal` file beside it), after a write and after a search.
+    @Test func aCommandLeavesNoWriteAheadLogBehind() async throws {
+        let cli = CommandRunner()
+        let database = cli.home.appendingPathComponent("memory.sqlite").path
+        #expect(try await cli.run(["remember", "notes/lunch", "Alice prefers vegetarian lunch"]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: database + "-wal"), "after remember")
+        let found = try await cli.run(["search", "vegetarian"])
+        #expect(found.stdout == "notes/lunch\tAlice prefers [vegetarian] lunch\n")
+        #expect(!FileManager.default.fileExists(atPath: database + "-wal"), "after search")
+        #expect(FileManager.default.fileExists(atPath: database))
+    }
+
     @Test func missingKeysExitWithStatusOne() async throws {
         let cli = CommandRunner()
         let missing = try await cli.run(["recall", "nothing"])

@@ -33,23 +33,24 @@ struct PostgresConnectionLossTests {
     /// server's error (nothing was written) reaches the store's waiting call only when the pool
     /// is free again, well after the close grace; the statement guard used to give the
     /// statement up at the grace, and the store reported "may or may not have been applied" for
-    /// a write it could safely retry. The kill is sent from a thread of its own, so that it does
-    /// not wait for the pool.
+    /// a write it could safely retry. The kill is sent and answered on the killing connection's
+    /// event loop, so that it does not wait for the pool.
     @Test func aKilledWriteIsRetriedEvenWhenThePoolIsBusyAtTheClose() async throws {
         let killer = try await TestServer.connection()
         do {
             try await killedWrites(rounds: 2, prefix: "busy") { application in
-                let killed = BlockingKill(
-                    killer,
-                    "SELECT count(pg_terminate_backend(pid, 10000))::text FROM pg_stat_activity"
-                        + " WHERE application_name = '\(application)' AND wait_event_type = 'Lock'")
+                // Sent by the connection's event loop, which needs no thread of the pool.
+                let killed: EventLoopFuture<PostgresQueryResult> = killer.query(
+                    PostgresQuery(unsafeSQL: "SELECT count(pg_terminate_backend(pid, 10000))::text FROM pg_stat_activity"
+                        + " WHERE application_name = '\(application)' AND wait_event_type = 'Lock'"),
+                    logger: Logger(label: "agent-memory-tests"))
                 // Every pool thread busy for longer than the close grace, starting at once.
                 let busy = (0..<max(2, ProcessInfo.processInfo.activeProcessorCount)).map { _ in
                     Task.detached { Self.spin(for: .milliseconds(2_000)) }
                 }
                 for task in busy { await task.value }
-                let count = try await killed.count()
-                #expect(count == 1)
+                let count = try await killed.get().rows.first?.decode(String.self)
+                #expect(count == "1")
             }
         } catch {
             try? await killer.close()
@@ -281,32 +282,5 @@ final class RowLockHolder: Sendable {
     func release() async throws {
         _ = try await connection.query("COMMIT", logger: logger).collect()
         try await connection.close()
-    }
-}
-
-/// A query run from a thread of its own, blocking that thread (not one of the cooperative
-/// pool's) until the server answers: the test's way to act while the pool is kept busy.
-final class BlockingKill: Sendable {
-    private let result = Mutex<Result<String?, any Error>?>(nil)
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ connection: PostgresConnection, _ sql: String) {
-        Thread { [self] in
-            let future = connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "agent-memory-tests"))
-            let outcome = Result { try future.wait().rows.first?.decode(String?.self) ?? nil }
-            result.withLock { $0 = outcome }
-            done.signal()
-        }.start()
-    }
-
-    /// The first column of the query's first row, as a number; waits for the answer.
-    func count() async throws -> Int {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread { [done] in
-                done.wait()
-                continuation.resume()
-            }.start()
-        }
-        return Int(try result.withLock { $0! }.get() ?? "0") ?? 0
     }
 }
