@@ -212,32 +212,31 @@ final class StatementGuard: Sendable {
     /// tasks that carry results to them have had their turn.
     ///
     /// PostgresNIO fails every statement it was handed before the close completes, but the
-    /// failure reaches ``StatementOutcome`` through a few jobs on Swift's global executor (the
-    /// statement's task, the task awaiting it). An executor kept busy by other work (two
-    /// threads on a two-core machine) can hold those jobs past ``closeGrace``; giving the
-    /// statement up then would replace a server error that says nothing was written (a killed
-    /// backend's) with ``StatementLost/Reason/closed``, an outcome the caller must report as
-    /// unknown (a flaky CI run showed it, and a test reproduces it). So the statements are
-    /// given up from a task at their own priority that first yields ``closeRounds`` times: the
-    /// executor runs the jobs of one priority in the order they were queued, so each hop of a
-    /// result's way comes before the next yield. (A task at another priority would not wait:
-    /// on Linux each priority has threads of its own.) A statement PostgresNIO dropped (it
-    /// reached the channel after its handlers were gone) is still given up, a moment after the
-    /// grace on an idle executor.
+    /// failure reaches ``StatementOutcome`` through jobs on Swift's global executor (the
+    /// statement's task, the task awaiting it, with hops through the event loop between). An
+    /// executor kept busy by other work (two threads on a two-core machine) can hold those
+    /// jobs past ``closeGrace``; giving the statement up then would replace a server error
+    /// that says nothing was written (a killed backend's) with ``StatementLost/Reason/closed``,
+    /// an outcome the caller must report as unknown (a flaky CI run showed it, and a test
+    /// reproduces it). So the statements are given up by a task at their own priority, after
+    /// a second ``closeGrace`` that starts only when that task runs: the executor runs one
+    /// priority's jobs in the order they were queued, so the task starts only once the jobs
+    /// already queued for the results have run, and the rest of their way (the event loop's
+    /// hops included) then has the grace on an executor that had room. (A task at another
+    /// priority would not wait: on Linux each priority has threads of its own. Counting
+    /// yields instead of sleeping was not enough: a yield is quicker than a hop through the
+    /// event loop.) A statement PostgresNIO dropped (it reached the channel after its handlers
+    /// were gone) is still given up, two graces after the close on an idle executor.
     private func closed(_ key: ObjectIdentifier) {
         let waiting = state.withLock { $0.connections.removeValue(forKey: key) }?.waiting ?? [:]
         for (priority, entries) in Dictionary(grouping: waiting.values, by: { $0.priority.rawValue }) {
             let outcomes = entries.map(\.outcome)
             Task.detached(priority: TaskPriority(rawValue: priority)) {
-                for _ in 0..<Self.closeRounds { await Task.yield() }
+                try? await Task.sleep(for: .nanoseconds(Self.closeGrace.nanoseconds))
                 for outcome in outcomes { _ = outcome.finish(.failure(StatementLost(.closed))) }
             }
         }
     }
-
-    /// How many times the task that gives up a closed connection's statements yields first:
-    /// more than the hops a result takes to reach its ``StatementOutcome``.
-    static let closeRounds = 16
 }
 
 /// A statement that has no result: its connection was closed before it was sent, closed

@@ -46,7 +46,7 @@ struct PostgresConnectionLossTests {
                     logger: Logger(label: "agent-memory-tests"))
                 // Every pool thread busy for longer than the close grace, starting at once.
                 let busy = (0..<max(2, ProcessInfo.processInfo.activeProcessorCount)).map { _ in
-                    Task.detached { Self.spin(for: .milliseconds(2_000)) }
+                    Task.detached { Self.spin(for: .milliseconds(1_000)) }
                 }
                 for task in busy { await task.value }
                 let count = try await killed.get().rows.first?.decode(String.self)
