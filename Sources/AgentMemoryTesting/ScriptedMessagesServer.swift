@@ -156,24 +156,32 @@ public final class ScriptedMessagesServer: @unchecked Sendable {
     }
 
     /// Stops listening and closes every open connection.
+    ///
+    /// Descriptors are only shut down here, under the lock, and closed by the thread that owns
+    /// them: the accept thread closes the listener when `accept` fails, each connection's thread
+    /// closes its socket after taking it out of `connections` under the lock. The test process
+    /// runs other servers beside this one, and a descriptor number closed here while its thread
+    /// still used it could be handed to one of their sockets, which that thread (or this
+    /// shutdown) would then end: a client of the other server saw its connection closed
+    /// before any response.
     public func stop() {
         lock.lock()
-        if stopped {
-            lock.unlock()
-            return
-        }
+        defer { lock.unlock() }
+        if stopped { return }
         stopped = true
-        let open = connections
-        lock.unlock()
+        // Wakes the accept thread (`accept` fails on a shut-down socket), which closes it.
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+        for fd in connections { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     // MARK: - Connections
 
     private func acceptLoop() {
+        // The only place the listener is closed: no `accept` can run on its number afterwards.
+        defer { close(listener) }
         while true {
+            let stopping = lock.withLock { stopped }
+            if stopping { return }
             let fd = accept(listener, nil, nil)
             if fd < 0 {
                 if errno == EINTR { continue }
@@ -201,9 +209,9 @@ public final class ScriptedMessagesServer: @unchecked Sendable {
     private func serve(_ fd: Int32) {
         var connection = Connection(fd: fd)
         defer {
-            lock.lock()
-            connections.remove(fd)
-            lock.unlock()
+            // Out of the set first, under the lock: `stop()` shuts down only sockets still in it,
+            // so never this number once it is closed and perhaps reused.
+            lock.withLock { _ = connections.remove(fd) }
             close(fd)
         }
         while let request = connection.readRequest() {
