@@ -157,6 +157,8 @@ public final class SQLiteMemoryStore: MemoryStore {
             try SQLiteSearchFunctions.register(db)
             try db.execute(sql: "PRAGMA mmap_size = \(memoryMapSize)")
         }
+        // An existing file without a WAL: spares the process GRDB's write at open.
+        SQLiteWALPlaceholder.create(besideDatabaseAt: path)
         let deadline = ContinuousClock.now + busyTimeout
         while true {
             do {
