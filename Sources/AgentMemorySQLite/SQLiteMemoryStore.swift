@@ -76,7 +76,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// ``catchUpIndex()``).
     let synchronous: Synchronous
     /// The connection `get` uses on the calling thread (GRDB's pool when it is busy).
-    private let pointReader: SQLitePointReader?
+    let pointReader: SQLitePointReader?
     let writesSincePrune = Mutex(0)
     private let closed = Mutex(false)
     /// Whether the last search saw a full-text index of ``largeSearchIndex`` rows or more.

@@ -14,7 +14,18 @@ import Synchronization
 /// instead, so nobody waits for it. In WAL mode each read sees the last commit, like GRDB's
 /// readers. Any failure here also falls back to GRDB's path, which reports errors as usual.
 final class SQLitePointReader: Sendable {
-    private let connection: Mutex<Connection?>
+    private let state: Mutex<State>
+    private let path: String
+    private let busyTimeout: Duration
+    private let memoryMapSize: Int
+
+    /// The connection, opened at the first read: a process that only writes never opens it.
+    private enum State {
+        case notOpened
+        case open(Connection)
+        /// It could not be opened, or the store closed: every read takes GRDB's path.
+        case unavailable
+    }
 
     /// The connection and its prepared statement (used under the mutex only).
     private final class Connection {
@@ -27,9 +38,17 @@ final class SQLitePointReader: Sendable {
         }
     }
 
-    /// Opens a connection to the store's file (already created and migrated); `nil` inside when
-    /// it cannot be opened, and every read then takes GRDB's path.
+    /// A reader of the store's file (already created and migrated); the connection opens at
+    /// the first read.
     init(path: String, busyTimeout: Duration, memoryMapSize: Int) {
+        self.path = path
+        self.busyTimeout = busyTimeout
+        self.memoryMapSize = memoryMapSize
+        state = Mutex(.notOpened)
+    }
+
+    /// A connection to the file with its statement prepared, or `nil` when it cannot be opened.
+    private static func open(path: String, busyTimeout: Duration, memoryMapSize: Int) -> Connection? {
         let connection = Connection()
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
         var ready = sqlite3_open_v2(path, &connection.handle, flags, nil) == SQLITE_OK
@@ -41,14 +60,17 @@ final class SQLitePointReader: Sendable {
         if ready {
             ready = sqlite3_prepare_v3(connection.handle, SQLiteStoredRow.selectLiveByKey, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &connection.select, nil) == SQLITE_OK
         }
-        self.connection = Mutex(ready ? connection : nil)
+        return ready ? connection : nil
     }
 
     /// The outcome of a read here: `.some(record or nil)` when it ran, `nil` when the caller
     /// must read through GRDB instead (connection busy, closed or failing).
     func get(namespace: String, key: String, now: Double) -> MemoryRecord?? {
-        let row = connection.withLockIfAvailable { connection -> SQLiteStoredRow?? in
-            guard let connection, let select = connection.select else { return nil }
+        let row = state.withLockIfAvailable { state -> SQLiteStoredRow?? in
+            if case .notOpened = state {
+                state = Self.open(path: path, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize).map(State.open) ?? .unavailable
+            }
+            guard case .open(let connection) = state, let select = connection.select else { return nil }
             defer {
                 sqlite3_reset(select)
                 sqlite3_clear_bindings(select)
@@ -72,8 +94,16 @@ final class SQLitePointReader: Sendable {
         return .some(record)
     }
 
+    /// Whether the connection is open (it opens at the first read).
+    var isOpen: Bool {
+        state.withLock { state in
+            if case .open = state { return true }
+            return false
+        }
+    }
+
     /// Closes the connection (waiting for a read in progress); later reads take GRDB's path.
     func close() {
-        connection.withLock { $0 = nil }
+        state.withLock { $0 = .unavailable }
     }
 }

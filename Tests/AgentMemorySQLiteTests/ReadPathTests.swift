@@ -54,6 +54,23 @@ struct ReadPathTests {
         #expect(FileManager.default.fileExists(atPath: path))
     }
 
+    /// The calling thread's point reader opens its connection at the first `get`: a store that
+    /// only writes (a `remember` process) never opens it. After `close()` reads fail as before.
+    @Test func thePointReaderOpensAtTheFirstGet() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path, readPath: .callingThread)
+        let reader = try #require(store.pointReader)
+        try await store.put("turn/0001", value: .string("only written"), in: Self.namespace)
+        _ = try await store.list(in: Self.namespace, prefix: nil, cursor: nil, limit: 5)
+        #expect(!reader.isOpen)
+        #expect(try await store.get("turn/0001", in: Self.namespace)?.value == .string("only written"))
+        #expect(reader.isOpen)
+        #expect(try await store.get("turn/0002", in: Self.namespace) == nil)
+        try await store.close()
+        #expect(!reader.isOpen)
+        await #expect(throws: MemoryError.self) { try await store.get("turn/0001", in: Self.namespace) }
+    }
+
     @Test func everyPathReadsTheSame() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let texts = [
