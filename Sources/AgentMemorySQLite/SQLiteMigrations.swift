@@ -98,6 +98,14 @@ enum SQLiteMigrations {
             """),
     ]
 
+    /// Whether the file records every migration of this binary and no other (read only).
+    private static func isCurrent(_ db: Database) throws -> Bool {
+        guard try db.tableExists("agent_memory_migrations") else { return false }
+        var applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM agent_memory_migrations"))
+        if applied.contains(refuseOlderBinaries) { applied.insert(records) }
+        return applied == Set(all.map(\.identifier))
+    }
+
     /// The first migration, whose record ``refuseOlderBinaries`` removes.
     static let records = "2026-11-25.1-records"
 
@@ -119,7 +127,11 @@ enum SQLiteMigrations {
 
     /// Applies the pending migrations in order, in one immediate transaction; refuses a file
     /// that records a migration this binary does not know (``NewerFile``), changing nothing.
+    /// A file that records exactly this binary's migrations is only read: opening it takes no
+    /// write lock, so a process that reads opens while another one writes.
     static func migrate(_ writer: some DatabaseWriter) throws {
+        // On the writer's connection (open already), outside a transaction: a read lock only.
+        if try writer.writeWithoutTransaction(isCurrent) { return }
         try writer.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
                 try db.execute(sql: """

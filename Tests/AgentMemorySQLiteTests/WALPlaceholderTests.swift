@@ -1,14 +1,15 @@
 import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
+import GRDBSQLite
 import Testing
 
 @testable import AgentMemorySQLite
 
-/// A process that only reads an existing store writes nothing to its file (GRDB's write at
-/// open is spared by ``SQLiteWALPlaceholder``), and the placeholder it may leave behind after a
-/// crash is read as an empty WAL.
-@Suite("SQLite WAL placeholder")
+/// Opening an existing store writes nothing and takes no write lock: GRDB's write at open is
+/// spared by ``SQLiteWALPlaceholder`` (and the placeholder a crash may leave behind is read as
+/// an empty WAL), and the migration check only reads a file that is current.
+@Suite("SQLite: opening a store without writing")
 struct WALPlaceholderTests {
     static let namespace = try! Namespace("placeholder")
 
@@ -60,6 +61,30 @@ struct WALPlaceholderTests {
         #expect(try await reopened.list(in: Self.namespace, prefix: nil, cursor: nil, limit: 20).records.count == 6)
         #expect(try await reopened.search("placeholder", in: Self.namespace, limit: 5).map(\.record.key) == ["note/9"])
         try await reopened.close()
+    }
+
+    /// Opening a current file takes no write lock: a store opens and reads while another
+    /// connection (another process, say a server) holds a write transaction. Before, the
+    /// migration check's immediate transaction waited for that lock until the busy timeout.
+    @Test func aStoreOpensAndReadsWhileAnotherConnectionWrites() async throws {
+        let path = try await Self.closedStore()
+        // The other process's connection, through SQLite's C API (GRDB allows no transaction
+        // left open between two accesses).
+        var other: OpaquePointer?
+        #expect(sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK)
+        defer { sqlite3_close_v2(other) }
+        func run(_ sql: String) { #expect(sqlite3_exec(other, sql, nil, nil, nil) == SQLITE_OK, "\(sql)") }
+        // A commit first, as a running writer has made: its WAL is not empty.
+        run("UPDATE memory_records SET author = 'other' WHERE key = 'note/0'")
+        run("BEGIN IMMEDIATE")
+        run("UPDATE memory_records SET author = 'uncommitted' WHERE key = 'note/1'")
+        let store = try SQLiteMemoryStore(path: path, busyTimeout: .milliseconds(300))
+        #expect(try await store.get("note/0", in: Self.namespace)?.author == "other")
+        #expect(try await store.get("note/1", in: Self.namespace)?.author == nil)
+        #expect(try await store.list(in: Self.namespace, prefix: nil, cursor: nil, limit: 10).records.count == 5)
+        run("COMMIT")
+        #expect(try await store.get("note/1", in: Self.namespace)?.author == "uncommitted")
+        try await store.close()
     }
 
     /// A `-wal` that exists (another connection's) is never touched, and no placeholder is made
