@@ -60,6 +60,8 @@ public final class ScriptedMessagesServer: @unchecked Sendable {
     private var recorded: [RecordedRequest] = []
     private var connections: Set<Int32> = []
     private var stopped = false
+    /// Whether the accept thread still has the listener open (it closes it when it leaves).
+    private var listening = true
     private var checking = true
     private var counting = true
 
@@ -169,16 +171,21 @@ public final class ScriptedMessagesServer: @unchecked Sendable {
         defer { lock.unlock() }
         if stopped { return }
         stopped = true
-        // Wakes the accept thread (`accept` fails on a shut-down socket), which closes it.
-        shutdown(listener, Int32(SHUT_RDWR))
+        // Wakes the accept thread (`accept` fails on a shut-down socket), which closes it; a
+        // thread that left already (an `accept` error) has closed it, and its number is not ours.
+        if listening { shutdown(listener, Int32(SHUT_RDWR)) }
         for fd in connections { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     // MARK: - Connections
 
     private func acceptLoop() {
-        // The only place the listener is closed: no `accept` can run on its number afterwards.
-        defer { close(listener) }
+        // The only place the listener is closed: no `accept` can run on its number afterwards,
+        // and `stop()` no longer shuts it down once `listening` is false.
+        defer {
+            lock.withLock { listening = false }
+            close(listener)
+        }
         while true {
             let stopping = lock.withLock { stopped }
             if stopping { return }
