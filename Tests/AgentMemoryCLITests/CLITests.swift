@@ -36,6 +36,14 @@ struct CLITests {
         #expect(found.stdout == "notes/lunch\tAlice prefers [vegetarian] lunch\n")
         #expect(!FileManager.default.fileExists(atPath: database + "-wal"), "after search")
         #expect(FileManager.default.fileExists(atPath: database))
+        // The README: a command that only reads writes nothing to the file (the search above
+        // brought the index up to date; these find nothing pending).
+        let before = try Data(contentsOf: URL(fileURLWithPath: database))
+        #expect(try await cli.run(["recall", "notes/lunch"]).stdout == "Alice prefers vegetarian lunch\n")
+        #expect(try await cli.run(["search", "lunch"]).status == 0)
+        #expect(try await cli.run(["list"]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == before)
+        #expect(!FileManager.default.fileExists(atPath: database + "-wal"), "after the reads")
     }
 
     @Test func missingKeysExitWithStatusOne() async throws {
