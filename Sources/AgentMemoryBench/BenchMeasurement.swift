@@ -100,6 +100,34 @@ extension Duration {
 }
 
 /// Runs `operation` `iterations` times in sequence (stopping early once `budget` has passed,
+/// after at least a few), each on an input that `prepare` makes before its timing starts (the
+/// test data, such as a batch's notes, is not the store's work); the rate is over the timed
+/// calls alone.
+func measureSequential<Input>(
+    _ name: String, store: String, iterations: Int, budget: Duration, unit: String = "ops/s", unitsPerOperation: Int = 1,
+    note: String? = nil, target: BenchTarget? = nil, prepare: (Int) throws -> Input, _ operation: (Input) async throws -> Void
+) async throws -> BenchMeasurement {
+    let clock = ContinuousClock()
+    var samples = LatencySamples(capacity: iterations)
+    let deadline = clock.now + budget
+    var timed = Duration.zero
+    var done = 0
+    while done < iterations {
+        let input = try prepare(done)
+        let before = clock.now
+        try await operation(input)
+        let after = clock.now
+        samples.append(after - before)
+        timed += after - before
+        done += 1
+        if done >= 3, after > deadline { break }
+    }
+    return BenchMeasurement(
+        name: name, store: store, rate: Double(done * unitsPerOperation) / max(timed.seconds, 1e-9), unit: unit,
+        p50: samples.percentile(0.5), p99: samples.percentile(0.99), count: done, note: note, target: target)
+}
+
+/// Runs `operation` `iterations` times in sequence (stopping early once `budget` has passed,
 /// after at least a few), timing each call with the monotonic clock.
 func measureSequential(
     _ name: String, store: String, iterations: Int, budget: Duration, unit: String = "ops/s", unitsPerOperation: Int = 1,
