@@ -1,6 +1,7 @@
 import AgentMemoryCore
 import Foundation
 import GRDB
+import GRDBSQLite
 
 extension SQLiteMemoryStore {
     /// Keys that resemble `key`, from range seeks in the `(namespace, key)` index (see
@@ -23,9 +24,23 @@ extension SQLiteMemoryStore {
                 WHERE namespace = ? AND key < CAST(? AS TEXT) AND (expires_at IS NULL OR expires_at > ?)
                 ORDER BY key DESC LIMIT ?
                 """)
+            // About a hundred seeks a miss: stepped with SQLite's C API, where GRDB's
+            // `fetchAll` and its arguments cost more than the seek.
+            let transient = SQLiteStoredRow.transient
             return try KeySuggestionSearch.run(near: target, limit: limit) { seek in
-                let statement = seek.direction == .forward ? forward : backward
-                return try String.fetchAll(statement, arguments: [name, Data(seek.bound), now, seek.limit])
+                try SQLiteStoredRow.allRows(seek.direction == .forward ? forward : backward, db: db, bind: { handle in
+                    sqlite3_bind_text(handle, 1, name, -1, transient)
+                    if seek.bound.isEmpty {
+                        // A blob bound from no pointer would be NULL, which no key compares with.
+                        sqlite3_bind_zeroblob(handle, 2, 0)
+                    } else {
+                        seek.bound.withUnsafeBytes { bytes in
+                            _ = sqlite3_bind_blob(handle, 2, bytes.baseAddress, Int32(bytes.count), transient)
+                        }
+                    }
+                    sqlite3_bind_double(handle, 3, now)
+                    sqlite3_bind_int64(handle, 4, Int64(seek.limit))
+                }, read: { handle in SQLiteStoredRow.text(handle, 0) ?? "" })
             }
         }
     }

@@ -79,6 +79,28 @@ struct SQLiteStoredRow {
         }
     }
 
+    /// Steps a cached statement to its end with SQLite's C API, like ``firstRow(_:db:bind:read:)``,
+    /// reading every row.
+    static func allRows<T>(
+        _ statement: Statement, db: Database, bind: (OpaquePointer) -> Void = { _ in }, read: (OpaquePointer) -> T
+    ) throws -> [T] {
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        bind(handle)
+        var rows: [T] = []
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: rows.append(read(handle))
+            case SQLITE_DONE: return rows
+            case let code: throw error(code, db)
+            }
+        }
+    }
+
     /// A text column of the current row, or `nil` when it is NULL.
     static func text(_ statement: OpaquePointer, _ column: Int32) -> String? {
         guard sqlite3_column_type(statement, column) != SQLITE_NULL else { return nil }

@@ -51,6 +51,14 @@ struct KeySuggestionTests {
         #expect(await recall("home/deadline", in: store).contains("\"work/project/deadline\""))
     }
 
+    /// A top-level directory that no key near the miss names is found by the walk of the
+    /// top-level directories, which starts from the empty bound (3,000 keys lie between the two).
+    @Test(arguments: Backend.allCases)
+    func aDirectoryFarAwayInKeyOrderIsWalkedTo(_ backend: Backend) async throws {
+        let store = try await makeStore(backend, keys: ["alpha/deadline", "zeta/owner"])
+        #expect(await recall("zeta/deadline", in: store).contains("Closest existing keys: \"alpha/deadline\""))
+    }
+
     @Test(arguments: Backend.allCases)
     func nothingCloseSuggestsNothing(_ backend: Backend) async throws {
         let store = try await makeStore(backend, keys: ["prefs/theme", "work/project/deadline"])
