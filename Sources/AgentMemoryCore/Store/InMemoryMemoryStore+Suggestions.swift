@@ -6,14 +6,14 @@ extension InMemoryMemoryStore {
     public func suggestKeys(near key: MemoryKey, in namespace: Namespace, limit: Int) async throws -> [String] {
         guard let space = spaces[namespace] else { return [] }
         let now = clock()
+        let sorted = space.sortedKeys
         return KeySuggestionSearch.run(near: key.rawValue, limit: limit) { seek in
             var keys: [String] = []
-            var index = space.insertionIndex(of: ByteKey(bytes: seek.bound))
-            if seek.direction == .backward { index -= 1 }
-            while keys.count < seek.limit, index >= 0, index < space.sortedKeys.count {
-                let candidate = space.sortedKeys[index]
+            let bound = sorted.lowerBound(ByteKey(bytes: seek.bound))
+            var position = seek.direction == .forward ? bound : sorted.before(bound)
+            while keys.count < seek.limit, let current = position, let candidate = sorted[current] {
                 if let entry = space.records[candidate], !entry.record.isExpired(at: now) { keys.append(entry.record.key) }
-                index += seek.direction == .forward ? 1 : -1
+                position = seek.direction == .forward ? sorted.after(current) : sorted.before(current)
             }
             return keys
         }

@@ -17,7 +17,7 @@ public actor InMemoryMemoryStore: MemoryStore {
     /// One namespace: records by key bytes, plus the keys in byte order for listing.
     struct Space {
         var records: [ByteKey: Entry] = [:]
-        var sortedKeys: [ByteKey] = []
+        var sortedKeys = SortedKeyList()
         var bytes = 0
         var changes: [MemoryChange] = []
         var lastSequence: Int64 = 0
@@ -32,22 +32,11 @@ public actor InMemoryMemoryStore: MemoryStore {
                     time: change.time))
         }
 
-        func insertionIndex(of key: ByteKey) -> Int {
-            var low = 0
-            var high = sortedKeys.count
-            while low < high {
-                let mid = (low + high) / 2
-                if sortedKeys[mid] < key { low = mid + 1 } else { high = mid }
-            }
-            return low
-        }
-
         mutating func remove(_ key: ByteKey) {
             guard let entry = records.removeValue(forKey: key) else { return }
             searchIndex.unindex(key, entry.record)
             bytes -= entry.bytes
-            let index = insertionIndex(of: key)
-            if index < sortedKeys.count, sortedKeys[index] == key { sortedKeys.remove(at: index) }
+            sortedKeys.remove(key)
         }
 
         mutating func set(_ key: ByteKey, _ entry: Entry) {
@@ -56,7 +45,7 @@ public actor InMemoryMemoryStore: MemoryStore {
                 bytes += entry.bytes - old.bytes
             } else {
                 bytes += entry.bytes
-                sortedKeys.insert(key, at: insertionIndex(of: key))
+                sortedKeys.insert(key)
             }
             searchIndex.index(key, entry.record)
         }
@@ -107,18 +96,17 @@ public actor InMemoryMemoryStore: MemoryStore {
         guard let space = spaces[namespace] else { return MemoryPage(records: [], nextCursor: nil) }
         let now = clock()
         let prefixBytes = prefix.map { Array($0.utf8) } ?? []
-        var index: Int
+        var position: SortedKeyList.Position
         if let after {
-            index = space.insertionIndex(of: after)
-            if index < space.sortedKeys.count, space.sortedKeys[index] == after { index += 1 }
+            position = space.sortedKeys.lowerBound(after)
+            if space.sortedKeys[position] == after { position = space.sortedKeys.after(position) }
         } else {
-            index = space.insertionIndex(of: ByteKey(bytes: prefixBytes))
+            position = space.sortedKeys.lowerBound(ByteKey(bytes: prefixBytes))
         }
         var records: [MemoryRecord] = []
         var hasMore = false
-        while index < space.sortedKeys.count {
-            let key = space.sortedKeys[index]
-            index += 1
+        while let key = space.sortedKeys[position] {
+            position = space.sortedKeys.after(position)
             if key.bytes.count < prefixBytes.count || !key.bytes.starts(with: prefixBytes) {
                 if key.bytes.lexicographicallyPrecedes(prefixBytes) { continue }
                 break
