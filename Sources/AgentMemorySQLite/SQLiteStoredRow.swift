@@ -65,17 +65,12 @@ struct SQLiteStoredRow {
     static func firstRow<T>(
         _ statement: Statement, db: Database, bind: (OpaquePointer) -> Void = { _ in }, read: (OpaquePointer) -> T
     ) throws -> T? {
-        let handle = statement.sqliteStatement
-        sqlite3_reset(handle)
-        defer {
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
-        }
-        bind(handle)
-        switch sqlite3_step(handle) {
-        case SQLITE_ROW: return read(handle)
-        case SQLITE_DONE: return nil
-        case let code: throw error(code, db)
+        try stepping(statement, bind: bind) { handle in
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: return read(handle)
+            case SQLITE_DONE: return nil
+            case let code: throw error(code, db)
+            }
         }
     }
 
@@ -84,6 +79,23 @@ struct SQLiteStoredRow {
     static func allRows<T>(
         _ statement: Statement, db: Database, bind: (OpaquePointer) -> Void = { _ in }, read: (OpaquePointer) -> T
     ) throws -> [T] {
+        try stepping(statement, bind: bind) { handle in
+            var rows: [T] = []
+            while true {
+                switch sqlite3_step(handle) {
+                case SQLITE_ROW: rows.append(read(handle))
+                case SQLITE_DONE: return rows
+                case let code: throw error(code, db)
+                }
+            }
+        }
+    }
+
+    /// Runs `body` on a cached statement's handle reset and bound by `bind`; resets it and
+    /// clears its bindings afterwards (a statement left stepped holds its read snapshot open).
+    private static func stepping<R>(
+        _ statement: Statement, bind: (OpaquePointer) -> Void, _ body: (OpaquePointer) throws -> R
+    ) throws -> R {
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
         defer {
@@ -91,14 +103,7 @@ struct SQLiteStoredRow {
             sqlite3_clear_bindings(handle)
         }
         bind(handle)
-        var rows: [T] = []
-        while true {
-            switch sqlite3_step(handle) {
-            case SQLITE_ROW: rows.append(read(handle))
-            case SQLITE_DONE: return rows
-            case let code: throw error(code, db)
-            }
-        }
+        return try body(handle)
     }
 
     /// A text column of the current row, or `nil` when it is NULL.
