@@ -128,28 +128,15 @@ func measureSequential<Input>(
 }
 
 /// Runs `operation` `iterations` times in sequence (stopping early once `budget` has passed,
-/// after at least a few), timing each call with the monotonic clock.
+/// after at least a few), timing each call with the monotonic clock; the rate is over the
+/// timed calls.
 func measureSequential(
     _ name: String, store: String, iterations: Int, budget: Duration, unit: String = "ops/s", unitsPerOperation: Int = 1,
     note: String? = nil, target: BenchTarget? = nil, _ operation: (Int) async throws -> Void
 ) async throws -> BenchMeasurement {
-    let clock = ContinuousClock()
-    var samples = LatencySamples(capacity: iterations)
-    let start = clock.now
-    let deadline = start + budget
-    var done = 0
-    while done < iterations {
-        let before = clock.now
-        try await operation(done)
-        let after = clock.now
-        samples.append(after - before)
-        done += 1
-        if done >= 3, after > deadline { break }
-    }
-    let elapsed = (clock.now - start).seconds
-    return BenchMeasurement(
-        name: name, store: store, rate: Double(done * unitsPerOperation) / elapsed, unit: unit,
-        p50: samples.percentile(0.5), p99: samples.percentile(0.99), count: done, note: note, target: target)
+    try await measureSequential(
+        name, store: store, iterations: iterations, budget: budget, unit: unit, unitsPerOperation: unitsPerOperation,
+        note: note, target: target, prepare: { $0 }, operation)
 }
 
 /// The peak resident set size of this process so far, in bytes.

@@ -12,8 +12,9 @@ struct SortedKeyList {
 
     /// The chunks, each sorted and non-empty, every key of one below every key of the next.
     private(set) var chunks: [[ByteKey]] = []
-    /// How many keys the list holds.
-    private(set) var count = 0
+
+    /// How many keys the list holds (counted: nothing on the write path keeps it).
+    var count: Int { chunks.reduce(0) { $0 + $1.count } }
 
     /// A place in the list: a key's chunk and its offset there. The end of the list is
     /// `Position(chunk: chunks.count, offset: 0)`.
@@ -24,14 +25,9 @@ struct SortedKeyList {
 
     /// The position of the first key at or after `key` in byte order (the end when there is none).
     func lowerBound(_ key: ByteKey) -> Position {
-        var low = 0
-        var high = chunks.count
-        while low < high {
-            let mid = (low + high) / 2
-            if chunks[mid][chunks[mid].count - 1] < key { low = mid + 1 } else { high = mid }
-        }
-        guard low < chunks.count else { return Position(chunk: chunks.count, offset: 0) }
-        return Position(chunk: low, offset: Self.lowerBound(key, in: chunks[low]))
+        let chunk = Self.firstIndex(in: chunks.count) { !(chunks[$0][chunks[$0].count - 1] < key) }
+        guard chunk < chunks.count else { return Position(chunk: chunks.count, offset: 0) }
+        return Position(chunk: chunk, offset: Self.firstIndex(in: chunks[chunk].count) { !(chunks[chunk][$0] < key) })
     }
 
     /// The key at `position`, or `nil` at the end.
@@ -58,7 +54,6 @@ struct SortedKeyList {
     mutating func insert(_ key: ByteKey) -> Bool {
         guard !chunks.isEmpty else {
             chunks = [[key]]
-            count = 1
             return true
         }
         // The first chunk whose last key is at or after `key`; past every chunk, the last one.
@@ -69,7 +64,6 @@ struct SortedKeyList {
             return false
         }
         chunks[position.chunk].insert(key, at: position.offset)
-        count += 1
         if chunks[position.chunk].count > Self.chunkCapacity {
             let half = chunks[position.chunk].count / 2
             let upper = Array(chunks[position.chunk][half...])
@@ -86,17 +80,17 @@ struct SortedKeyList {
         guard self[position] == key else { return false }
         chunks[position.chunk].remove(at: position.offset)
         if chunks[position.chunk].isEmpty { chunks.remove(at: position.chunk) }
-        count -= 1
         return true
     }
 
-    /// The offset of the first key at or after `key` in the sorted `chunk`.
-    private static func lowerBound(_ key: ByteKey, in chunk: [ByteKey]) -> Int {
+    /// The first of `0..<count` for which `reached` holds (`count` when none does), by binary
+    /// search: `reached` is false up to some index and true from it on.
+    private static func firstIndex(in count: Int, where reached: (Int) -> Bool) -> Int {
         var low = 0
-        var high = chunk.count
+        var high = count
         while low < high {
             let mid = (low + high) / 2
-            if chunk[mid] < key { low = mid + 1 } else { high = mid }
+            if reached(mid) { high = mid } else { low = mid + 1 }
         }
         return low
     }
