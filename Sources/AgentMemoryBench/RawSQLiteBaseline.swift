@@ -51,6 +51,7 @@ struct RawSQLiteBaseline {
             return try await inTurn(
                 store: ("fill: batch of 1,000 puts", Self.pairedStore("FULL")), raw: Shape.allCases.map(Self.batchName),
                 iterations: batches, unitsPerOperation: 1_000, budget: plan.budget * 2,
+                settle: { await Self.settle(store) },
                 store: { batch in
                     let operations: [MemoryOperation] = (0..<1_000).map {
                         .put(key: MemoryKey(checked: "paired-batch/\(batch)/\($0)"), value: values[$0 % values.count])
@@ -80,6 +81,7 @@ struct RawSQLiteBaseline {
                 return try await inTurn(
                     store: ("put, one writer", Self.pairedStore(level)), raw: Shape.allCases.map { Self.autocommitName($0, level) },
                     iterations: plan.puts, unitsPerOperation: 1, budget: plan.budget,
+                    settle: { await Self.settle(store) },
                     store: { index in _ = try await store.put("paired-put-\(level)/\(index)", value: values[index % values.count], in: namespace) },
                     raw: raws.map { raw in
                         { index in
@@ -105,7 +107,7 @@ struct RawSQLiteBaseline {
         results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path)) { store in
             try await inTurn(
                 store: ("get hit", Self.pairedStore("FULL")), raw: [Self.getName], iterations: plan.gets, unitsPerOperation: 1,
-                budget: plan.budget,
+                budget: plan.budget, settle: { await Self.settle(store) },
                 store: { index in
                     guard try await store.get(MemoryKey(checked: keys[index]), in: namespace) != nil else {
                         throw BenchError("bench: get \(keys[index]) found nothing in a filled namespace")
@@ -120,12 +122,18 @@ struct RawSQLiteBaseline {
         return results
     }
 
+    /// Waits for the SQLite store's background checkpoint, if one runs.
+    private static func settle(_ store: any MemoryStore) async {
+        await (store as? SQLiteMemoryStore)?.waitForBackgroundCheckpoint()
+    }
+
     /// Runs `store` and each of `raw` in turn, in 20 rounds of `iterations / 20` operations
     /// (fewer when `budget` runs out), timing each operation; one row for the store and one per
-    /// raw closure, with rates over each one's own summed time.
+    /// raw closure, with rates over each one's own summed time. `settle` runs untimed after each
+    /// of the store's rounds.
     private func inTurn(
         store name: (String, String), raw rawNames: [String], iterations: Int, unitsPerOperation: Int, budget: Duration,
-        store: (Int) async throws -> Void, raw: [(Int) throws -> Void]
+        settle: () async -> Void, store: (Int) async throws -> Void, raw: [(Int) throws -> Void]
     ) async throws -> [BenchMeasurement] {
         let clock = ContinuousClock()
         let rounds = min(20, max(1, iterations))
@@ -145,6 +153,9 @@ struct RawSQLiteBaseline {
                 storeSamples.append(elapsed)
                 storeTime += elapsed
             }
+            // The store's background work (a checkpoint of its log) ends before raw SQLite's
+            // turn, so that it is not timed as raw SQLite's.
+            await settle()
             for (which, operation) in raw.enumerated() {
                 for index in range {
                     let before = clock.now

@@ -77,6 +77,8 @@ public final class SQLiteMemoryStore: MemoryStore {
     let synchronous: Synchronous
     /// The connection `get` uses on the calling thread (GRDB's pool when it is busy).
     let pointReader: SQLitePointReader?
+    /// Checkpoints the log off the write path (``SQLiteCheckpointer``).
+    let checkpointer: SQLiteCheckpointer
     let writesSincePrune = Mutex(0)
     private let closed = Mutex(false)
     /// Whether the last search saw a full-text index of ``largeSearchIndex`` rows or more.
@@ -122,6 +124,9 @@ public final class SQLiteMemoryStore: MemoryStore {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
             pool = try Self.openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout, memoryMapSize: mapped)
+            let checkpointer = SQLiteCheckpointer(path: path)
+            pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
+            self.checkpointer = checkpointer
             let indexing = SQLiteSearchIndexing()
             self.indexing = indexing
             // With NORMAL a commit does not wait for the disk (but for a checkpoint now and then):
@@ -179,6 +184,12 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// The `synchronous` setting in force on the connection that writes (0 off, 1 normal, 2 full).
     package func effectiveSynchronous() async throws -> Int {
         try await write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// Returns once the background checkpoint this store's writes asked for has finished (for
+    /// benchmarks that time other work in turn with the store's).
+    package func waitForBackgroundCheckpoint() async {
+        await checkpointer.waitUntilIdle()
     }
 
     /// The default file: `$AGENT_MEMORY_HOME/memory.sqlite`, else `~/.agent-memory/memory.sqlite`.
@@ -396,6 +407,8 @@ public final class SQLiteMemoryStore: MemoryStore {
         logger.debug("closing the SQLite store", metadata: ["path": "\(path)"])
         await catchUpBeforeClosing()
         pointReader?.close()
+        await checkpointer.waitUntilIdle()
+        checkpointer.close()
         do {
             // The pool's readers first: GRDB closes its writer before its readers, and the last
             // connection to close a WAL database checkpoints and deletes the `-wal` file only
