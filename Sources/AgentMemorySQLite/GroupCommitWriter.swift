@@ -141,8 +141,14 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// Commits queued writes, a transaction at a time, until none are left.
+    ///
+    /// Before each transaction it yields once, so that the writers its last commit resumed
+    /// (tasks that write again at once) queue before it takes the pending writes: without
+    /// that, a transaction started while half of them were still being resumed, and sixteen
+    /// concurrent writers shared a commit eight at a time.
     private func drain() async {
         while true {
+            await Task.yield()
             let jobs = state.withLock { state -> [Job] in
                 guard !state.pending.isEmpty else {
                     state.writing = false
