@@ -131,13 +131,23 @@ final class GroupCommitWriter: Sendable {
         }
     }
 
-    private static func inSavepoint(_ db: Database, _ work: (Database) throws -> any Sendable) throws -> any Sendable {
-        var value: (any Sendable)?
-        try db.inSavepoint {
-            value = try work(db)
-            return .commit
+    /// Runs `work` in a savepoint of its own: its changes are released into the transaction,
+    /// or rolled back alone when it throws (GRDB's `inSavepoint` does the same, but prepares its
+    /// `SAVEPOINT` and `RELEASE` statements again at every call: a tenth of the writer's time
+    /// under 16 concurrent writers; these stay prepared in the connection's cache).
+    static func inSavepoint(_ db: Database, _ work: (Database) throws -> any Sendable) throws -> any Sendable {
+        try db.cachedStatement(sql: "SAVEPOINT agent_memory_write").execute()
+        do {
+            let value = try work(db)
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT agent_memory_write").execute()
+            return value
+        } catch {
+            // The first error is the one reported; rolling back fails only when SQLite has
+            // ended the whole transaction already (then the commit fails every write in it).
+            try? db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT agent_memory_write").execute()
+            try? db.cachedStatement(sql: "RELEASE SAVEPOINT agent_memory_write").execute()
+            throw error
         }
-        return value!
     }
 
     /// Commits queued writes, a transaction at a time, until none are left.
