@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import Synchronization
 
 /// Group commit: writes that arrive while a transaction is being written and synced wait
@@ -53,12 +54,30 @@ final class GroupCommitWriter: Sendable {
     /// One write transaction, on the calling thread or through GRDB's writer queue.
     private func transaction<R: Sendable>(_ body: @escaping @Sendable (Database) throws -> R) async throws -> R {
         if onCallingThread { return try writeOnCallingThread(body) }
-        return try await pool.write(body)
+        return try await pool.writeWithoutTransaction { db in try Self.inTransaction(db, body) }
     }
 
     /// GRDB's synchronous write (from a synchronous context, so the async overload is not chosen).
     private func writeOnCallingThread<R>(_ body: (Database) throws -> R) throws -> R {
-        try pool.write(body)
+        try pool.writeWithoutTransaction { db in try Self.inTransaction(db, body) }
+    }
+
+    /// Runs `body` in an immediate transaction and commits it, or rolls it back when it throws
+    /// (as GRDB's `inTransaction` does, with its `BEGIN` and `COMMIT` kept prepared: GRDB
+    /// prepares them again for every transaction, a few percent of a single put).
+    static func inTransaction<R>(_ db: Database, _ body: (Database) throws -> R) throws -> R {
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+        do {
+            let result = try body(db)
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            return result
+        } catch {
+            // SQLite may have rolled the transaction back itself (a full disk, an I/O error).
+            if let connection = db.sqliteConnection, sqlite3_get_autocommit(connection) == 0 {
+                try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute()
+            }
+            throw error
+        }
     }
 
     /// Runs `work` in a write transaction shared with concurrent writes; returns after commit.
