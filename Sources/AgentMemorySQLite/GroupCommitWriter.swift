@@ -23,8 +23,12 @@ final class GroupCommitWriter: Sendable {
         var willCommit: @Sendable (Database) throws -> Void = { _ in }
     }
 
+    /// A write: given the group's shared record writers when it runs together with others
+    /// without a savepoint of its own, `nil` when it runs alone or in its own savepoint.
+    typealias Work = @Sendable (Database, SharedRecordWriters?) throws -> any Sendable
+
     private struct Job: Sendable {
-        let work: @Sendable (Database) throws -> any Sendable
+        let work: Work
         let continuation: CheckedContinuation<any Sendable, any Error>
     }
 
@@ -82,6 +86,14 @@ final class GroupCommitWriter: Sendable {
 
     /// Runs `work` in a write transaction shared with concurrent writes; returns after commit.
     func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await write(sharing: { db, _ in try work(db) })
+    }
+
+    /// Runs `work` in a write transaction shared with concurrent writes; returns after commit.
+    /// `work` gets the group's shared record writers when it runs together with other writes
+    /// (see ``commitTogether(_:)``): it then leaves its held rows to them instead of inserting
+    /// them itself.
+    func write<T: Sendable>(sharing work: @escaping @Sendable (Database, SharedRecordWriters?) throws -> T) async throws -> T {
         let leads = state.withLock { state -> Bool in
             guard !state.writing else { return false }
             state.writing = true
@@ -90,7 +102,7 @@ final class GroupCommitWriter: Sendable {
         guard leads else {
             // A transaction is in progress: queue, and be committed by the next one.
             let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
-                let job = Job(work: { db in try work(db) }, continuation: continuation)
+                let job = Job(work: { db, shared in try work(db, shared) }, continuation: continuation)
                 let orphaned = state.withLock { state -> Bool in
                     if state.writing {
                         state.pending.append(job)
@@ -112,23 +124,15 @@ final class GroupCommitWriter: Sendable {
         let queued = takeQueued()
         let outcome: Result<T, any Error>
         do {
-            let hooks = hooks
-            let results = try await transaction { db -> (T, [Result<any Sendable, any Error>]) in
-                hooks.began()
-                let mine = try work(db)
-                let theirs = queued.map { job in Result { try Self.inSavepoint(db, job.work) } }
-                try hooks.willCommit(db)
-                return (mine, theirs)
-            }
-            outcome = .success(results.0)
-            for (job, result) in zip(queued, results.1) { job.continuation.resume(with: result) }
+            let results = try await commitTogether([{ db, shared in try work(db, shared) }] + queued.map(\.work))
+            // The first result is `work`'s, a T.
+            outcome = results[0].map { $0 as! T }
+            for (job, result) in zip(queued, results.dropFirst()) { job.continuation.resume(with: result) }
         } catch {
-            // Its own work failed (the transaction rolled back) or the commit failed: the
-            // queued writes were not committed; give them a transaction of their own.
+            // The transaction itself failed (it could not begin, or commit): nothing in it was
+            // committed, and every write in it fails.
             outcome = .failure(error)
-            if !queued.isEmpty {
-                state.withLock { $0.pending.insert(contentsOf: queued, at: 0) }
-            }
+            for job in queued { job.continuation.resume(throwing: error) }
         }
         // Hand what queued meanwhile to a task, so this caller is not held up by others.
         let more = state.withLock { state -> Bool in
@@ -138,6 +142,54 @@ final class GroupCommitWriter: Sendable {
         if more { Task { await self.drain() } }
         return try outcome.get()
     }
+
+    /// Commits `works` in one transaction and returns each one's outcome; throws when the
+    /// transaction itself fails (then none was committed).
+    ///
+    /// A group of writes first runs together, without savepoints, sharing record writers
+    /// (``SharedRecordWriters``): their new rows and change-log entries go in with one set of
+    /// multi-row inserts, and a namespace's last change number is read once. Should any of them
+    /// throw (a version conflict, a limit), or that transaction fail, it is rolled back and the
+    /// writes run again in a new one, each in its own savepoint, so that a failure fails only
+    /// its own write. A write therefore may run twice; writes change nothing outside the
+    /// database that a second run would get wrong. A single write runs alone: the transaction
+    /// is its savepoint.
+    private func commitTogether(_ works: [Work]) async throws -> [Result<any Sendable, any Error>] {
+        let hooks = hooks
+        if works.count > 1 {
+            let together = try? await transaction { db -> [any Sendable] in
+                hooks.began()
+                let shared = SharedRecordWriters()
+                let values = try works.map { try $0(db, shared) }
+                try shared.finish()
+                try hooks.willCommit(db)
+                return values
+            }
+            if let together {
+                groupsTogether.add(1, ordering: .relaxed)
+                return together.map { .success($0) }
+            }
+            groupsRetried.add(1, ordering: .relaxed)
+        }
+        return try await transaction { db -> [Result<any Sendable, any Error>] in
+            hooks.began()
+            if works.count == 1 {
+                // Alone: the transaction itself is the savepoint (a throw rolls it back).
+                let value = try works[0](db, nil)
+                try hooks.willCommit(db)
+                return [.success(value)]
+            }
+            let results = works.map { work in Result { try Self.inSavepoint(db) { db in try work(db, nil) } } }
+            try hooks.willCommit(db)
+            return results
+        }
+    }
+
+    /// Groups committed together, without savepoints (for tests).
+    let groupsTogether = Atomic(0)
+    /// Groups run again write by write, each in its own savepoint, after one of their writes
+    /// failed together (for tests).
+    let groupsRetried = Atomic(0)
 
     /// How many writes wait for the next transaction (for tests).
     var queuedCount: Int { state.withLock { $0.pending.count } }
@@ -188,21 +240,9 @@ final class GroupCommitWriter: Sendable {
                 return taken
             }
             guard !jobs.isEmpty else { return }
-            var results: [Result<any Sendable, any Error>]
-            let hooks = hooks
+            let results: [Result<any Sendable, any Error>]
             do {
-                results = try await transaction { db in
-                    hooks.began()
-                    if jobs.count == 1 {
-                        // Alone: the transaction itself is the savepoint (a throw rolls it back).
-                        let result = try jobs[0].work(db)
-                        try hooks.willCommit(db)
-                        return [.success(result)]
-                    }
-                    let results = jobs.map { job in Result { try Self.inSavepoint(db, job.work) } }
-                    try hooks.willCommit(db)
-                    return results
-                }
+                results = try await commitTogether(jobs.map(\.work))
             } catch {
                 results = jobs.map { _ in .failure(error) }
             }

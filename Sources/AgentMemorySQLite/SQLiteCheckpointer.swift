@@ -29,8 +29,9 @@ final class SQLiteCheckpointer: Sendable {
     /// Log pages after which a commit asks for a background checkpoint (SQLite's default
     /// automatic checkpoint size).
     static let backgroundFrames: Int32 = 1_000
-    /// Log pages after which a commit checkpoints itself (the background has fallen behind).
-    static let inlineFrames: Int32 = 16_000
+    /// Log pages after which a commit checkpoints itself (the background has fallen behind,
+    /// as on a machine whose every core is busy): the log's file stays under 16 MiB.
+    static let inlineFrames: Int32 = 4_000
 
     private struct State {
         var phase = Phase.idle

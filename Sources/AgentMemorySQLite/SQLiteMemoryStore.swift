@@ -69,7 +69,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// Where reads run.
     public let readPath: ReadPath
     let pool: DatabasePool
-    private let writer: GroupCommitWriter
+    let writer: GroupCommitWriter
     /// Notes each transaction's rows for the full-text index and catches the index up.
     let indexing: SQLiteSearchIndexing
     /// How hard each commit works to be durable (a catch-up alone works less: see
@@ -172,6 +172,11 @@ public final class SQLiteMemoryStore: MemoryStore {
                 // Set on the writer after GRDB's WAL set-up, which itself sets NORMAL.
                 try pool.writeWithoutTransaction { db in
                     try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+                    // A write's sub-journal (the pages a savepoint or a statement may have to
+                    // undo) in memory: past 64 KiB SQLite moved it to a temporary file, opened,
+                    // written and deleted within the write, which under 16 concurrent writers
+                    // was the slowest part of a group's inserts.
+                    try db.execute(sql: "PRAGMA temp_store = MEMORY")
                 }
                 return pool
             } catch let error as DatabaseError
@@ -224,24 +229,25 @@ public final class SQLiteMemoryStore: MemoryStore {
     public func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome] {
         let prepared = try operations.map(limits.prepare)
         let now = clock()
-        return try await write { db in
-            let writer = SQLiteRecordWriter(db: db, namespace: namespace, store: self)
+        return try await write(sharing: { db, shared in
+            let writer = shared?.writer(db: db, namespace: namespace, store: self) ?? SQLiteRecordWriter(db: db, namespace: namespace, store: self)
             if prepared.count > 1 { try writer.prefetch(prepared.map(\.key)) }
             let outcomes = try prepared.map { try writer.apply($0, limits: self.limits, namespace: namespace, now: now).outcome }
-            try writer.finish()
+            // Together with other writes, the group inserts the held rows at its end.
+            if shared == nil { try writer.finish() }
             return outcomes
-        }
+        })
     }
 
     /// Writes staged plans in one transaction; see ``MemoryStore/commit(_:in:)``.
     public func commit(_ plans: [WritePlan], in namespace: Namespace) async throws {
         let now = clock()
-        try await write { db in
-            let writer = SQLiteRecordWriter(db: db, namespace: namespace, store: self)
+        try await write(sharing: { db, shared in
+            let writer = shared?.writer(db: db, namespace: namespace, store: self) ?? SQLiteRecordWriter(db: db, namespace: namespace, store: self)
             if plans.count > 1 { try writer.prefetch(plans.map(\.key)) }
             for plan in plans { try writer.commit(plan, limits: self.limits, namespace: namespace, now: now) }
-            try writer.finish()
-        }
+            if shared == nil { try writer.finish() }
+        })
     }
 
     /// A page of live records in key byte order (SQLite's BINARY collation compares bytes).
@@ -385,9 +391,15 @@ public final class SQLiteMemoryStore: MemoryStore {
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await write(sharing: { db, _ in try body(db) })
+    }
+
+    /// A write that may share the record writers of the group it commits with (see
+    /// ``GroupCommitWriter/write(sharing:)``).
+    func write<T: Sendable>(sharing body: @escaping @Sendable (Database, SharedRecordWriters?) throws -> T) async throws -> T {
         try checkOpen()
         do {
-            return try await writer.write(body)
+            return try await writer.write(sharing: body)
         } catch let error as MemoryError {
             throw error
         } catch {

@@ -47,6 +47,9 @@ struct SQLiteRecordWriter: RecordWriter {
 
     /// Reads the rows of `keys` in one statement, for the writes of a batch that follow.
     func prefetch(_ keys: [MemoryKey]) throws {
+        // Rows held by an earlier write of a group (``SharedRecordWriters``) go in first, so
+        // that the statement sees them.
+        try finish()
         let statement = try db.cachedStatement(sql: """
             SELECT version, created_at, updated_at, author, expires_at, size, value, key FROM memory_records
             WHERE namespace = ? AND key IN (SELECT value FROM json_each(?))
@@ -171,4 +174,28 @@ final class ChangeSequences {
 
     /// Forgets the numbers read (after the log was pruned).
     func forget() { last = [:] }
+}
+
+/// The record writers of a group of writes that run together in one transaction without
+/// savepoints of their own (``GroupCommitWriter``), one per namespace: the writes leave their
+/// new rows and change-log entries held, and the group inserts them all at its end with
+/// multi-row statements (``finish()``); each namespace's last change number is read once.
+/// Under 16 concurrent writers, each write's own one-row inserts and its read of the change
+/// number were a third of the writer thread's time.
+final class SharedRecordWriters {
+    private var writers: [String: SQLiteRecordWriter] = [:]
+
+    /// The group's writer for `namespace`.
+    func writer(db: Database, namespace: Namespace, store: SQLiteMemoryStore) -> SQLiteRecordWriter {
+        if let writer = writers[namespace.name] { return writer }
+        let writer = SQLiteRecordWriter(db: db, namespace: namespace, store: store)
+        writers[namespace.name] = writer
+        return writer
+    }
+
+    /// Inserts every writer's held rows; the group calls it after its last write, before the
+    /// transaction's commit hooks.
+    func finish() throws {
+        for writer in writers.values { try writer.finish() }
+    }
 }

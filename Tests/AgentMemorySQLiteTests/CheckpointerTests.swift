@@ -24,8 +24,9 @@ struct CheckpointerTests {
     }
 
     /// 2,000 puts write about 10,000 pages to the log. With no checkpoint the log would hold them
-    /// all (40 MB); the background copies it and the log starts again, so its file stays near
-    /// the 1,000 pages that start a round. Every put reads back after a reopen.
+    /// all (about 13,800 pages, 56 MB); the background copies it and the log starts again, and
+    /// should the background fall behind, a commit copies it itself, so its file stays under
+    /// 4,000 pages. Every put reads back after a reopen.
     @Test(arguments: [SQLiteMemoryStore.Synchronous.normal, .full])
     func theLogIsCopiedInTheBackgroundAndStartsAgain(synchronous: SQLiteMemoryStore.Synchronous) async throws {
         let path = try SearchIndexingTests.temporaryPath()
@@ -41,7 +42,9 @@ struct CheckpointerTests {
         // does not see the log) leaves the copying to the commits and fails the first check;
         // no checkpoint at all fails the second (the log grows to every page written).
         #expect(store.checkpointer.backgroundCopies.load(ordering: .relaxed) > 0)
-        #expect(largestLog < 4_000 * pageBytes, "the log grew to \(largestLog / pageBytes) pages")
+        // However far behind the background falls (a busy machine), a commit past
+        // `inlineFrames` pages copies the log itself: at most one put's pages more.
+        #expect(largestLog < (Int(SQLiteCheckpointer.inlineFrames) + 50) * pageBytes, "the log grew to \(largestLog / pageBytes) pages")
         try await store.close()
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
 
