@@ -3,14 +3,16 @@ import GRDBSQLite
 import Synchronization
 
 /// Group commit: writes that arrive while a transaction is being written and synced wait
-/// together, then run in the next transaction, each in its own savepoint, and are all
-/// acknowledged after that transaction commits.
+/// together, then run in the next transaction, and are all acknowledged after that transaction
+/// commits. The group first runs together, without savepoints, sharing record writers
+/// (``commitTogether(_:)``); when one of its writes fails, it runs again write by write, each
+/// in its own savepoint.
 ///
 /// Durability is unchanged (no write returns before the commit that holds it is on disk), but
 /// sixteen concurrent writers cost one fsync instead of sixteen. A write that fails (a version
-/// conflict, a limit) rolls back its own savepoint only; a commit that fails fails every write
-/// in it. A writer that finds no transaction in progress runs its own at once (no hand-off to
-/// another task), taking along whatever queued meanwhile.
+/// conflict, a limit) fails alone; a commit that fails fails every write in it. A writer that
+/// finds no transaction in progress runs its own at once (no hand-off to another task), taking
+/// along whatever queued meanwhile.
 ///
 /// Every transaction calls ``Hooks/began`` first and ``Hooks/willCommit`` last, after all its
 /// writes (the store notes its rows for the full-text index there, once per transaction).
