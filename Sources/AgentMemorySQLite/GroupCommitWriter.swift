@@ -146,32 +146,40 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// Commits `works` in one transaction and returns each one's outcome; throws when the
-    /// transaction itself fails (then none was committed).
+    /// transaction itself fails (it could not begin, a commit hook refused, or the commit
+    /// failed: then none was committed).
     ///
     /// A group of writes first runs together, without savepoints, sharing record writers
     /// (``SharedRecordWriters``): their new rows and change-log entries go in with one set of
-    /// multi-row inserts, and a namespace's last change number is read once. Should any of them
-    /// throw (a version conflict, a limit), or that transaction fail, it is rolled back and the
-    /// writes run again in a new one, each in its own savepoint, so that a failure fails only
-    /// its own write. A write therefore may run twice; writes change nothing outside the
-    /// database that a second run would get wrong. A single write runs alone: the transaction
-    /// is its savepoint.
+    /// multi-row inserts, and a namespace's last change number is read once. Should one of the
+    /// writes throw (a version conflict, a limit), or the group's inserts fail, that
+    /// transaction is rolled back and the writes run again in a new one, each in its own
+    /// savepoint, so that a failure fails only its own write. A write therefore may run twice;
+    /// writes change nothing outside the database that a second run would get wrong. A failure
+    /// of the transaction itself is not tried again: it would fail the same way (or wait out
+    /// another busy timeout first). A single write runs alone: the transaction is its savepoint.
     private func commitTogether(_ works: [Work]) async throws -> [Result<any Sendable, any Error>] {
         let hooks = hooks
         if works.count > 1 {
-            let together = try? await transaction { db -> [any Sendable] in
-                hooks.began()
-                let shared = SharedRecordWriters()
-                let values = try works.map { try $0(db, shared) }
-                try shared.finish()
-                try hooks.willCommit(db)
-                return values
-            }
-            if let together {
+            do {
+                let values = try await transaction { db -> [any Sendable] in
+                    hooks.began()
+                    let values: [any Sendable]
+                    do {
+                        let shared = SharedRecordWriters()
+                        values = try works.map { try $0(db, shared) }
+                        try shared.finish()
+                    } catch {
+                        throw WritesFailedTogether()
+                    }
+                    try hooks.willCommit(db)
+                    return values
+                }
                 groupsTogether.add(1, ordering: .relaxed)
-                return together.map { .success($0) }
+                return values.map { .success($0) }
+            } catch is WritesFailedTogether {
+                groupsRetried.add(1, ordering: .relaxed)
             }
-            groupsRetried.add(1, ordering: .relaxed)
         }
         return try await transaction { db -> [Result<any Sendable, any Error>] in
             hooks.began()
@@ -187,10 +195,14 @@ final class GroupCommitWriter: Sendable {
         }
     }
 
+    /// A write of a group that ran together threw (which one is found when the group runs
+    /// again write by write).
+    private struct WritesFailedTogether: Error {}
+
     /// Groups committed together, without savepoints (for tests).
     let groupsTogether = Atomic(0)
     /// Groups run again write by write, each in its own savepoint, after one of their writes
-    /// failed together (for tests).
+    /// failed together (for tests; a failed transaction is not run again).
     let groupsRetried = Atomic(0)
 
     /// How many writes wait for the next transaction (for tests).

@@ -230,12 +230,10 @@ public final class SQLiteMemoryStore: MemoryStore {
         let prepared = try operations.map(limits.prepare)
         let now = clock()
         return try await write(sharing: { db, shared in
-            let writer = shared?.writer(db: db, namespace: namespace, store: self) ?? SQLiteRecordWriter(db: db, namespace: namespace, store: self)
-            if prepared.count > 1 { try writer.prefetch(prepared.map(\.key)) }
-            let outcomes = try prepared.map { try writer.apply($0, limits: self.limits, namespace: namespace, now: now).outcome }
-            // Together with other writes, the group inserts the held rows at its end.
-            if shared == nil { try writer.finish() }
-            return outcomes
+            try self.withRecordWriter(db, shared, namespace: namespace) { writer in
+                if prepared.count > 1 { try writer.prefetch(prepared.map(\.key)) }
+                return try prepared.map { try writer.apply($0, limits: self.limits, namespace: namespace, now: now).outcome }
+            }
         })
     }
 
@@ -243,11 +241,24 @@ public final class SQLiteMemoryStore: MemoryStore {
     public func commit(_ plans: [WritePlan], in namespace: Namespace) async throws {
         let now = clock()
         try await write(sharing: { db, shared in
-            let writer = shared?.writer(db: db, namespace: namespace, store: self) ?? SQLiteRecordWriter(db: db, namespace: namespace, store: self)
-            if plans.count > 1 { try writer.prefetch(plans.map(\.key)) }
-            for plan in plans { try writer.commit(plan, limits: self.limits, namespace: namespace, now: now) }
-            if shared == nil { try writer.finish() }
+            try self.withRecordWriter(db, shared, namespace: namespace) { writer in
+                if plans.count > 1 { try writer.prefetch(plans.map(\.key)) }
+                for plan in plans { try writer.commit(plan, limits: self.limits, namespace: namespace, now: now) }
+            }
         })
+    }
+
+    /// Runs `body` with a record writer for `namespace`: the group's shared one when the write
+    /// runs together with others (the group inserts the held rows at its end), else one of its
+    /// own, whose held rows are inserted here.
+    private func withRecordWriter<T>(
+        _ db: Database, _ shared: SharedRecordWriters?, namespace: Namespace, _ body: (SQLiteRecordWriter) throws -> T
+    ) throws -> T {
+        if let shared { return try body(shared.writer(db: db, namespace: namespace, store: self)) }
+        let writer = SQLiteRecordWriter(db: db, namespace: namespace, store: self)
+        let result = try body(writer)
+        try writer.finish()
+        return result
     }
 
     /// A page of live records in key byte order (SQLite's BINARY collation compares bytes).

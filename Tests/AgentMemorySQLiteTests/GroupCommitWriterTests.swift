@@ -6,7 +6,7 @@ import Testing
 @testable import AgentMemorySQLite
 
 /// The group-commit writer on its own: writes that queue behind a transaction share the next
-/// one, each in its own savepoint; failures stay with the writes they belong to.
+/// one; failures stay with the writes they belong to, and a failed commit fails all of them.
 @Suite("Group commit")
 struct GroupCommitWriterTests {
     struct Refused: Error, Equatable {}
@@ -119,5 +119,7 @@ struct GroupCommitWriterTests {
         try await writer.write { db in try db.execute(sql: "INSERT INTO names VALUES ('after')") }
         #expect(try Self.names(pool) == ["after", "holder"])
         #expect(try Self.childCount(pool) == 0)
+        // The failed transaction was not run a second time, write by write.
+        #expect(writer.groupsRetried.load(ordering: .relaxed) == 0)
     }
 }
