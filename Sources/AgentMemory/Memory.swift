@@ -3,7 +3,6 @@ import AgentMemoryCore
 import AgentMemorySQLite
 import AgentMemoryTools
 import Foundation
-import Synchronization
 
 /// The zero-configuration way to keep memory: one namespace, any `Codable` values.
 ///
@@ -91,7 +90,7 @@ public struct Memory: Sendable {
             access: self.access == .readOnly ? .readOnly : access, customTools: customTools)
     }
 
-    private static let openStores = Mutex<[String: SQLiteMemoryStore]>([:])
+    private static let openStores = Locked<[String: SQLiteMemoryStore]>([:])
 
     /// The default SQLite store, opened once per process and shared.
     static func defaultStore() throws -> any MemoryStore {

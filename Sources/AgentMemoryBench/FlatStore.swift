@@ -1,13 +1,12 @@
 import AgentMemoryJSON
 import AgentMemory
 import Foundation
-import Synchronization
 
 /// A store that is only a locked dictionary, with no change log, ordering or search: under the
 /// executor it leaves the executor's own cost (decode, validate, run, encode) to be measured.
 /// Only `get`, `put` and `list` work; the rest throw.
 final class FlatStore: MemoryStore {
-    private let records = Mutex<[String: MemoryRecord]>([:])
+    private let records = Locked<[String: MemoryRecord]>([:])
     let limits = MemoryLimits.default
 
     func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {

@@ -118,8 +118,8 @@ extension PostgresMemoryStore {
 
 /// The last sequence a watcher delivered.
 private final class WatchPosition: Sendable {
-    private let value: Mutex<Int64>
-    init(_ sequence: Int64) { value = Mutex(sequence) }
+    private let value: Locked<Int64>
+    init(_ sequence: Int64) { value = Locked(sequence) }
     var sequence: Int64 {
         get { value.withLock { $0 } }
         set { value.withLock { $0 = newValue } }

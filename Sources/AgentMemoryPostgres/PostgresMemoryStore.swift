@@ -61,12 +61,12 @@ public final class PostgresMemoryStore: MemoryStore {
     let location: String
     /// The server in messages: `host:port`, or "the given PostgresClient".
     let endpoint: String
-    let setup = Mutex<Task<Void, any Error>?>(nil)
+    let setup = Locked<Task<Void, any Error>?>(nil)
     let statements = StatementGuard()
     /// The connection the store opened to apply the migrations, kept for statements while
     /// idle (stores that made their pool only; closed by ``close()``).
-    let spare = Mutex<PostgresConnection?>(nil)
-    let lifecycle = Mutex(Lifecycle())
+    let spare = Locked<PostgresConnection?>(nil)
+    let lifecycle = Locked(Lifecycle())
     static let connectionIDs = Atomic<Int>(1_000_000)
 
     /// Who runs the pool, and how the store opens connections of its own.

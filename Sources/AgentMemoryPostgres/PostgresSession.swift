@@ -1,7 +1,6 @@
 import AgentMemoryCore
 import Foundation
 import PostgresNIO
-import Synchronization
 
 /// Collects the parameters of one SQL statement whose text depends on its input: each `bind`
 /// appends a value and returns its placeholder with an explicit cast (so a `NULL` has a
@@ -92,7 +91,7 @@ struct PostgresSession: Sendable {
 /// Set once a pooled connection has been leased, so the lease deadline can tell a slow
 /// query (fine) from a server that cannot be reached (an error).
 final class LeaseFlag: Sendable {
-    private let leased = Mutex(false)
+    private let leased = Locked(false)
     func set() { leased.withLock { $0 = true } }
     var isSet: Bool { leased.withLock { $0 } }
 }

@@ -1,7 +1,7 @@
+import AgentMemoryCore
 import Foundation
 import Logging
 import PostgresNIO
-import Synchronization
 
 /// Makes every statement the store runs end: with its rows, its error, or ``StatementLost``.
 ///
@@ -58,7 +58,7 @@ final class StatementGuard: Sendable {
         let priority: TaskPriority
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Runs `query` on `connection` and collects its rows; throws ``StatementLost`` when the
     /// connection is closed already, closes before the answer, or gives no answer within
@@ -283,7 +283,7 @@ private final class StatementOutcome: Sendable {
         case delivered
     }
 
-    private let state = Mutex(State.pending)
+    private let state = Locked(State.pending)
 
     /// Sets the result unless one was set; whether this call set it.
     func finish(_ result: Result<[PostgresRow], any Error>) -> Bool {

@@ -1,3 +1,4 @@
+import AgentMemoryCore
 import GRDB
 import GRDBSQLite
 import Synchronization
@@ -40,7 +41,7 @@ final class GroupCommitWriter: Sendable {
     }
 
     private let pool: DatabasePool
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// The most queued writes one transaction takes (bounds the time a write waits behind others).
     private let maximumBatch: Int
     private let hooks: Hooks

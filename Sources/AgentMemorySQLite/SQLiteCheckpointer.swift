@@ -1,3 +1,4 @@
+import AgentMemoryCore
 import Dispatch
 import GRDB
 import GRDBSQLite
@@ -54,7 +55,7 @@ final class SQLiteCheckpointer: Sendable {
     }
 
     private let path: String
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let connection = Connection()
     /// Serial: one checkpoint at a time, and the connection used by one thread.
     private let queue = DispatchQueue(label: "AgentMemory.sqlite.checkpoint", qos: .utility)

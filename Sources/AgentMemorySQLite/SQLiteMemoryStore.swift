@@ -79,8 +79,8 @@ public final class SQLiteMemoryStore: MemoryStore {
     let pointReader: SQLitePointReader?
     /// Checkpoints the log off the write path (``SQLiteCheckpointer``).
     let checkpointer: SQLiteCheckpointer
-    let writesSincePrune = Mutex(0)
-    private let closed = Mutex(false)
+    let writesSincePrune = Locked(0)
+    private let closed = Locked(false)
     /// Whether the last search saw a full-text index of ``largeSearchIndex`` rows or more.
     let searchIndexIsLarge = Atomic(false)
     /// Searches that started on the calling thread over a large index and went to the queue

@@ -2,7 +2,6 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
 import GRDBSQLite
-import Synchronization
 
 /// A connection of the store's own for `get` on the calling thread, through SQLite's C API
 /// with one statement kept prepared.
@@ -14,7 +13,7 @@ import Synchronization
 /// instead, so nobody waits for it. In WAL mode each read sees the last commit, like GRDB's
 /// readers. Any failure here also falls back to GRDB's path, which reports errors as usual.
 final class SQLitePointReader: Sendable {
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let path: String
     private let busyTimeout: Duration
     private let memoryMapSize: Int
@@ -44,7 +43,7 @@ final class SQLitePointReader: Sendable {
         self.path = path
         self.busyTimeout = busyTimeout
         self.memoryMapSize = memoryMapSize
-        state = Mutex(.notOpened)
+        state = Locked(.notOpened)
     }
 
     /// A connection to the file with its statement prepared, or `nil` when it cannot be opened.

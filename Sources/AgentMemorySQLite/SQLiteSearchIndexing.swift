@@ -1,3 +1,4 @@
+import AgentMemoryCore
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -46,7 +47,7 @@ final class SQLiteSearchIndexing: Sendable {
         var indexed: [Int64: IndexedText] = [:]
     }
 
-    private let reported = Mutex(Reported())
+    private let reported = Locked(Reported())
     /// Catch-ups since the index last did merge work.
     private let catchUpsSinceMerge = Atomic(0)
     /// Rows this process wrote (noted, or new above the index) since it last caught up: an

@@ -1,6 +1,5 @@
 import AgentMemoryCore
 import Foundation
-import Synchronization
 
 /// The contract every ``MemoryStore`` keeps, as checks that the author of a new backend runs
 /// against their own store with any test framework.
@@ -75,10 +74,10 @@ public enum StoreConformance {
 
     /// A clock that only moves when told to.
     public final class ManualClock: Sendable {
-        private let current: Mutex<Date>
+        private let current: Locked<Date>
 
         /// A clock reading `start`.
-        public init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = Mutex(start) }
+        public init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = Locked(start) }
 
         /// The time now.
         public var now: Date { current.withLock { $0 } }
@@ -117,7 +116,7 @@ final class Harness: Sendable {
     /// A second namespace, for isolation.
     let other: Namespace
     private let makeStore: StoreConformance.MakeStore
-    private let opened = Mutex<[any MemoryStore]>([])
+    private let opened = Locked<[any MemoryStore]>([])
 
     init(check: String, makeStore: @escaping StoreConformance.MakeStore) throws {
         self.check = check

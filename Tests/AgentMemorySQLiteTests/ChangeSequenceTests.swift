@@ -1,7 +1,6 @@
 import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
-import Synchronization
 import Testing
 
 @testable import AgentMemorySQLite
@@ -13,7 +12,7 @@ import Testing
 struct ChangeSequenceTests {
     @Test func numbersGoOnAfterEveryEntryWasPruned() async throws {
         let start = Date(timeIntervalSince1970: 1_800_000_000)
-        let now = Mutex(start)
+        let now = Locked(start)
         let path = try SearchIndexingTests.temporaryPath()
         let store = try SQLiteMemoryStore(
             path: path, retention: ChangeLogRetention(maxAge: .seconds(60), maxEntriesPerNamespace: nil),
@@ -54,7 +53,7 @@ struct ChangeSequenceTests {
     /// and by count keeps each namespace's newest entries.
     @Test func pruningReachesEveryNamespaceByAgeInNumberOrderAndByCount() async throws {
         let start = Date(timeIntervalSince1970: 1_800_000_000)
-        let now = Mutex(start)
+        let now = Locked(start)
         let path = try SearchIndexingTests.temporaryPath()
         let store = try SQLiteMemoryStore(
             path: path, retention: ChangeLogRetention(maxAge: .seconds(60), maxEntriesPerNamespace: 5),

@@ -246,7 +246,7 @@ struct SearchCatchUpTests {
 
 /// What the tasks of a race share: the keys whose puts returned, and the searches made.
 final class Race: Sendable {
-    let returned = Mutex(Set<String>())
+    let returned = Locked(Set<String>())
     /// Searches that began before the last put returned.
     let searches = Atomic(0)
 }

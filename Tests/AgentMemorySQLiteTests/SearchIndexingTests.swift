@@ -2,7 +2,6 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
 import GRDB
-import Synchronization
 import Testing
 
 @testable import AgentMemorySQLite
@@ -275,7 +274,7 @@ struct SearchIndexingTests {
 
 /// A clock that tests move forward.
 final class TestClock: Sendable {
-    private let offset = Mutex(0.0)
+    private let offset = Locked(0.0)
     private let start = Date()
 
     /// The time now: the start plus every advance.

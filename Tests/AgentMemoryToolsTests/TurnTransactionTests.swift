@@ -1,7 +1,6 @@
 import AgentMemoryJSON
 import AgentMemory
 import Foundation
-import Synchronization
 import Testing
 
 /// A store that counts how the executor reaches it, and can let "another agent" write just
@@ -9,8 +8,8 @@ import Testing
 final class CountingStore: MemoryStore {
     let base: InMemoryMemoryStore
     var limits: MemoryLimits { base.limits }
-    let counts = Mutex<[String: Int]>([:])
-    let interference = Mutex<(@Sendable (InMemoryMemoryStore) async throws -> Void)?>(nil)
+    let counts = Locked<[String: Int]>([:])
+    let interference = Locked<(@Sendable (InMemoryMemoryStore) async throws -> Void)?>(nil)
 
     init(_ base: InMemoryMemoryStore = InMemoryMemoryStore()) { self.base = base }
 

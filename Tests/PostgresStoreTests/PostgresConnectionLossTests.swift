@@ -4,7 +4,6 @@ import AgentMemoryPostgres
 import Foundation
 import Logging
 import PostgresNIO
-import Synchronization
 import Testing
 
 /// Connections the server ends under the store (issue 12): `pg_terminate_backend` and a
@@ -216,7 +215,7 @@ func outcome<T: Sendable>(of task: Task<T, any Error>, within seconds: Double) a
 
 /// A continuation resumed by the first of several tasks.
 final class ResumeOnce<T: Sendable>: Sendable {
-    private let continuation = Mutex<CheckedContinuation<T, Never>?>(nil)
+    private let continuation = Locked<CheckedContinuation<T, Never>?>(nil)
 
     func set(_ continuation: CheckedContinuation<T, Never>) { self.continuation.withLock { $0 = continuation } }
 
@@ -248,14 +247,14 @@ final class RestartTally: Sendable {
         var errors: [String] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func withLock<R: Sendable>(_ body: (inout State) -> R) -> R { state.withLock { body(&$0) } }
 }
 
 /// A flag one task sets and others read.
 final class StopFlag: Sendable {
-    private let value = Mutex(false)
+    private let value = Locked(false)
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
 }

@@ -4,7 +4,6 @@ import AgentMemoryPostgres
 import Foundation
 import Logging
 import PostgresNIO
-import Synchronization
 import Testing
 
 /// The PostgreSQL store's lifecycle: closing, a client it was given, maintenance on a timer.
@@ -128,7 +127,7 @@ struct PostgresLifecycleTests {
 
 /// The sequence numbers a watcher has seen so far.
 final class SeenSequences: Sendable {
-    private let sequences = Mutex<[Int64]>([])
+    private let sequences = Locked<[Int64]>([])
 
     func append(_ sequence: Int64) { sequences.withLock { $0.append(sequence) } }
 
@@ -137,7 +136,7 @@ final class SeenSequences: Sendable {
 
 /// A clock moved by hand.
 final class TestClock: Sendable {
-    private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+    private let current = Locked(Date(timeIntervalSince1970: 1_800_000_000))
 
     func advance(seconds: Double) {
         current.withLock { $0 = $0.addingTimeInterval(seconds) }

@@ -5,12 +5,11 @@ import AgentMemory
 import AgentMemoryTesting
 import ClaudeClient
 import Foundation
-import Synchronization
 import Testing
 
 /// Records the client's retry sleeps instead of sleeping.
 final class RecordedSleeps: Sendable {
-    private let recorded = Mutex<[Duration]>([])
+    private let recorded = Locked<[Duration]>([])
     var sleeps: [Duration] { recorded.withLock { $0 } }
     var timing: RetryTiming {
         RetryTiming(sleep: { duration in self.recorded.withLock { $0.append(duration) } }, jitter: { 1 })

@@ -1,12 +1,11 @@
 import AgentMemory
 import AgentMemoryJSON
 import Foundation
-import Synchronization
 import Testing
 
 /// What the load threads of one trial saw: the keys whose PUT got a 200, and every other status.
 final class LoadRecord: Sendable {
-    private let state = Mutex<(acknowledged: [String], statuses: [Int], stop: Bool, running: Int)>(([], [], false, 0))
+    private let state = Locked<(acknowledged: [String], statuses: [Int], stop: Bool, running: Int)>(([], [], false, 0))
 
     var acknowledged: [String] { state.withLock { $0.acknowledged } }
     var unexpectedStatuses: [Int] { state.withLock { $0.statuses } }

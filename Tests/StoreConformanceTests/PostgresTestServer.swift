@@ -4,7 +4,6 @@ import AgentMemoryPostgres
 import AgentMemoryTesting
 import Foundation
 import PostgresNIO
-import Synchronization
 import Testing
 
 /// The PostgreSQL server the tests use, from `AGENT_MEMORY_TEST_POSTGRES_URL`.
@@ -63,7 +62,7 @@ enum PostgresTestServer {
 /// Drops the PostgreSQL schemas a test case created, when it ends.
 struct PostgresSchemaCleanup: SuiteTrait, TestTrait, TestScoping {
     final class Created: Sendable {
-        let names = Mutex<[String]>([])
+        let names = Locked<[String]>([])
     }
 
     @TaskLocal static var current: Created?

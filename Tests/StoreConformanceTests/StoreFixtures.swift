@@ -3,14 +3,13 @@ import AgentMemoryCore
 import AgentMemoryPostgres
 import AgentMemorySQLite
 import Foundation
-import Synchronization
 
 /// A clock the tests move by hand, so expiry is tested without sleeping.
 final class ManualClock: Sendable {
-    private let current: Mutex<Date>
+    private let current: Locked<Date>
 
     init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
-        current = Mutex(start)
+        current = Locked(start)
     }
 
     var now: Date { current.withLock { $0 } }
