@@ -6,7 +6,7 @@ import Synchronization
 /// Group commit: writes that arrive while a transaction is being written and synced wait
 /// together, then run in the next transaction, and are all acknowledged after that transaction
 /// commits. The group first runs together, without savepoints, sharing record writers
-/// (``commitTogether(_:)``); when one of its writes fails, it runs again write by write, each
+/// (``commitTogether(_:onCallingThread:)``); when one of its writes fails, it runs again write by write, each
 /// in its own savepoint.
 ///
 /// Durability is unchanged (no write returns before the commit that holds it is on disk), but
@@ -47,10 +47,14 @@ final class GroupCommitWriter: Sendable {
     private let hooks: Hooks
     private let onCallingThread: Bool
 
-    /// - Parameter onCallingThread: run each transaction on the thread of the task that leads
+    /// - Parameter onCallingThread: run every transaction on the thread of the task that runs
     ///   it (GRDB's synchronous write) instead of hopping to GRDB's writer queue and back; for
     ///   commits that do not wait for the disk, where the two thread switches of the hop cost
-    ///   more than the transaction.
+    ///   more than the transaction. Without it, a writer that finds no transaction in progress
+    ///   still runs its own on its thread (a write alone, or with what queued meanwhile: one
+    ///   thread of the pool waits for one fsync, where the hop cost a sixth of a single durable
+    ///   put), and the transactions that commit queued writes (``drain()``, under contention)
+    ///   hop, leaving the pool's threads to the writers.
     init(pool: DatabasePool, maximumBatch: Int = 512, hooks: Hooks = Hooks(), onCallingThread: Bool = false) {
         self.pool = pool
         self.maximumBatch = maximumBatch
@@ -59,7 +63,9 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// One write transaction, on the calling thread or through GRDB's writer queue.
-    private func transaction<R: Sendable>(_ body: @escaping @Sendable (Database) throws -> R) async throws -> R {
+    private func transaction<R: Sendable>(
+        onCallingThread: Bool, _ body: @escaping @Sendable (Database) throws -> R
+    ) async throws -> R {
         if onCallingThread { return try writeOnCallingThread(body) }
         return try await pool.writeWithoutTransaction { db in try Self.inTransaction(db, body) }
     }
@@ -94,7 +100,7 @@ final class GroupCommitWriter: Sendable {
 
     /// Runs `work` in a write transaction shared with concurrent writes; returns after commit.
     /// `work` gets the group's shared record writers when it runs together with other writes
-    /// (see ``commitTogether(_:)``): it then leaves its held rows to them instead of inserting
+    /// (see ``commitTogether(_:onCallingThread:)``): it then leaves its held rows to them instead of inserting
     /// them itself.
     func write<T: Sendable>(sharing work: @escaping @Sendable (Database, SharedRecordWriters?) throws -> T) async throws -> T {
         let leads = state.withLock { state -> Bool in
@@ -127,7 +133,7 @@ final class GroupCommitWriter: Sendable {
         let queued = takeQueued()
         let outcome: Result<T, any Error>
         do {
-            let results = try await commitTogether([{ db, shared in try work(db, shared) }] + queued.map(\.work))
+            let results = try await commitTogether([{ db, shared in try work(db, shared) }] + queued.map(\.work), onCallingThread: true)
             // The first result is `work`'s, a T.
             outcome = results[0].map { $0 as! T }
             for (job, result) in zip(queued, results.dropFirst()) { job.continuation.resume(with: result) }
@@ -159,11 +165,11 @@ final class GroupCommitWriter: Sendable {
     /// writes change nothing outside the database that a second run would get wrong. A failure
     /// of the transaction itself is not tried again: it would fail the same way (or wait out
     /// another busy timeout first). A single write runs alone: the transaction is its savepoint.
-    private func commitTogether(_ works: [Work]) async throws -> [Result<any Sendable, any Error>] {
+    private func commitTogether(_ works: [Work], onCallingThread: Bool) async throws -> [Result<any Sendable, any Error>] {
         let hooks = hooks
         if works.count > 1 {
             do {
-                let values = try await transaction { db -> [any Sendable] in
+                let values = try await transaction(onCallingThread: onCallingThread) { db -> [any Sendable] in
                     hooks.began()
                     let values: [any Sendable]
                     do {
@@ -182,7 +188,7 @@ final class GroupCommitWriter: Sendable {
                 groupsRetried.add(1, ordering: .relaxed)
             }
         }
-        return try await transaction { db -> [Result<any Sendable, any Error>] in
+        return try await transaction(onCallingThread: onCallingThread) { db -> [Result<any Sendable, any Error>] in
             hooks.began()
             if works.count == 1 {
                 // Alone: the transaction itself is the savepoint (a throw rolls it back).
@@ -257,7 +263,7 @@ final class GroupCommitWriter: Sendable {
             guard !jobs.isEmpty else { return }
             let results: [Result<any Sendable, any Error>]
             do {
-                results = try await commitTogether(jobs.map(\.work))
+                results = try await commitTogether(jobs.map(\.work), onCallingThread: onCallingThread)
             } catch {
                 results = jobs.map { _ in .failure(error) }
             }

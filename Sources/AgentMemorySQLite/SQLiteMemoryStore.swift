@@ -130,8 +130,11 @@ public final class SQLiteMemoryStore: MemoryStore {
             let indexing = SQLiteSearchIndexing()
             self.indexing = indexing
             // With NORMAL a commit does not wait for the disk (but for a checkpoint now and then):
-            // it runs on the calling thread, as point reads do; a FULL commit waits for fsync on
-            // GRDB's writer queue, leaving the cooperative pool's thread to other tasks.
+            // every transaction runs on the calling thread, as point reads do. With FULL a write
+            // that finds no transaction in progress runs its own on its thread too (the hop to
+            // GRDB's writer queue and back cost a sixth of a single durable put), while the
+            // transactions that commit queued writes under contention wait for fsync on GRDB's
+            // writer queue, leaving the cooperative pool's threads to the writers.
             writer = GroupCommitWriter(
                 pool: pool,
                 hooks: GroupCommitWriter.Hooks(

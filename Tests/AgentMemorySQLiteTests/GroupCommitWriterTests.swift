@@ -37,7 +37,7 @@ struct GroupCommitWriterTests {
         _ writer: GroupCommitWriter, gate: DispatchSemaphore, count: Int, queue: () -> Void
     ) async throws -> Task<Void, any Error> {
         let inside = Atomic<Bool>(false)
-        let holder = Task {
+        let holder = Task(executorPreference: HolderExecutor.shared) {
             try await writer.write { db in
                 try db.execute(sql: "INSERT INTO names VALUES ('holder')")
                 inside.store(true, ordering: .sequentiallyConsistent)
@@ -82,7 +82,7 @@ struct GroupCommitWriterTests {
         let writer = GroupCommitWriter(pool: pool)
         let gate = DispatchSemaphore(value: 0)
         let inside = Atomic<Bool>(false)
-        let leader = Task {
+        let leader = Task(executorPreference: HolderExecutor.shared) {
             try await writer.write { db in
                 try db.execute(sql: "INSERT INTO names VALUES ('leader')")
                 inside.store(true, ordering: .sequentiallyConsistent)

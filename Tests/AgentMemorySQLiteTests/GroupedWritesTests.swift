@@ -23,7 +23,7 @@ struct GroupedWritesTests {
     ) async throws {
         let gate = DispatchSemaphore(value: 0)
         let holding = Atomic(false)
-        let holder = Task {
+        let holder = Task(executorPreference: HolderExecutor.shared) {
             try await store.write { _ in
                 holding.store(true, ordering: .sequentiallyConsistent)
                 gate.wait()
