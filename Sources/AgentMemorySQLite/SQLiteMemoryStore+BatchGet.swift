@@ -10,7 +10,8 @@ extension SQLiteMemoryStore {
     ///
     /// The statement is stepped with SQLite's C API and its rows read as ``SQLiteStoredRow``s:
     /// building GRDB's `Row` and its arguments for each key cost more than the lookup itself
-    /// (a profile of `agent-memory exec` with 2,000 `recall` calls).
+    /// (a profile of `agent-memory exec` with 2,000 `recall` calls). It runs on the point
+    /// reader's connection (``SQLitePointReader``) when that is free, else through GRDB.
     public func get(_ keys: [MemoryKey], in namespace: Namespace) async throws -> [MemoryKey: MemoryRecord] {
         guard keys.count > 1 else {
             guard let key = keys.first, let record = try await get(key, in: namespace) else { return [:] }
@@ -18,6 +19,10 @@ extension SQLiteMemoryStore {
         }
         let now = clock().timeIntervalSince1970
         let name = namespace.name
+        if let pointReader {
+            try checkOpen()
+            if let records = pointReader.get(namespace: name, keys: keys, now: now) { return records }
+        }
         return try await read { db in
             let statement = try db.cachedStatement(sql: SQLiteStoredRow.selectLiveByKey)
             let handle = statement.sqliteStatement

@@ -71,6 +71,36 @@ struct ReadPathTests {
         await #expect(throws: MemoryError.self) { try await store.get("turn/0001", in: Self.namespace) }
     }
 
+    /// A read of several keys (what a turn of tool calls prefetches) runs on the point reader's
+    /// connection, in one read transaction, and gives what GRDB's path gives: missing and expired
+    /// keys absent, a key asked twice present once. A write after it is seen by the next one
+    /// (the transaction ended).
+    @Test func severalKeysAreReadOnThePointReaderAsThroughGRDB() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
+        let clock: @Sendable () -> Date = { now.withLock { $0 } }
+        let store = try SQLiteMemoryStore(path: path, readPath: .automatic, clock: clock)
+        let queue = try SQLiteMemoryStore(path: path, readPath: .readerQueue, clock: clock)
+        #expect(queue.pointReader == nil)
+        try await store.put("a", value: .string("first"), in: Self.namespace)
+        try await store.put("b", value: .object(["n": 2]), in: Self.namespace)
+        try await store.put("short", value: .string("expires"), in: Self.namespace, options: PutOptions(ttl: .seconds(60)))
+        now.withLock { $0 += 61 }
+        let keys: [MemoryKey] = ["a", "missing", "b", "short", "a"]
+        let reader = try #require(store.pointReader)
+        #expect(!reader.isOpen)
+        let read = try await store.get(keys, in: Self.namespace)
+        #expect(reader.isOpen)
+        #expect(read.keys.sorted() == ["a", "b"])
+        #expect(read["a"]?.value == .string("first"))
+        #expect(read["b"]?.value == .object(["n": 2]) && read["b"]?.version == 1)
+        #expect(try await queue.get(keys, in: Self.namespace) == read)
+        try await store.put("a", value: .string("second"), in: Self.namespace)
+        #expect(try await store.get(keys, in: Self.namespace)["a"]?.value == .string("second"))
+        try await queue.close()
+        try await store.close()
+    }
+
     @Test func everyPathReadsTheSame() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let texts = [
