@@ -6,8 +6,8 @@ import Synchronization
 /// Group commit: writes that arrive while a transaction is being written and synced wait
 /// together, then run in the next transaction, and are all acknowledged after that transaction
 /// commits. The group first runs together, without savepoints, sharing record writers
-/// (``commitTogether(_:onCallingThread:)``); when one of its writes fails, it runs again write by write, each
-/// in its own savepoint.
+/// (``commitTogether(_:onCallingThread:)``); when one of its writes fails, it runs again write
+/// by write, each in its own savepoint.
 ///
 /// Durability is unchanged (no write returns before the commit that holds it is on disk), but
 /// sixteen concurrent writers cost one fsync instead of sixteen. A write that fails (a version
@@ -100,8 +100,8 @@ final class GroupCommitWriter: Sendable {
 
     /// Runs `work` in a write transaction shared with concurrent writes; returns after commit.
     /// `work` gets the group's shared record writers when it runs together with other writes
-    /// (see ``commitTogether(_:onCallingThread:)``): it then leaves its held rows to them instead of inserting
-    /// them itself.
+    /// (see ``commitTogether(_:onCallingThread:)``): it then leaves its held rows to them
+    /// instead of inserting them itself.
     func write<T: Sendable>(sharing work: @escaping @Sendable (Database, SharedRecordWriters?) throws -> T) async throws -> T {
         let leads = state.withLock { state -> Bool in
             guard !state.writing else { return false }
