@@ -46,6 +46,9 @@ final class GroupCommitWriter: Sendable {
     private let maximumBatch: Int
     private let hooks: Hooks
     private let onCallingThread: Bool
+    /// The connection's busy timeout in milliseconds, restored after a `BEGIN` on the calling
+    /// thread that did not wait; `nil`: such a `BEGIN` waits as the connection is set to.
+    private let busyTimeoutMilliseconds: CInt?
 
     /// - Parameter onCallingThread: run every transaction on the thread of the task that runs
     ///   it (GRDB's synchronous write) instead of hopping to GRDB's writer queue and back; for
@@ -55,31 +58,74 @@ final class GroupCommitWriter: Sendable {
     ///   thread of the pool waits for one fsync, where the hop cost a sixth of a single durable
     ///   put), and the transactions that commit queued writes (``drain()``, under contention)
     ///   hop, leaving the pool's threads to the writers.
-    init(pool: DatabasePool, maximumBatch: Int = 512, hooks: Hooks = Hooks(), onCallingThread: Bool = false) {
+    /// - Parameter busyTimeoutMilliseconds: the busy timeout the pool's connections are set to.
+    ///   Given, a transaction on the calling thread does not wait for another process's write
+    ///   lock there: its `BEGIN` tries once, and when the file is locked the transaction goes to
+    ///   GRDB's writer queue, whose thread waits up to the timeout (a cooperative thread would
+    ///   otherwise sleep in SQLite's busy handler for as long).
+    init(
+        pool: DatabasePool, maximumBatch: Int = 512, hooks: Hooks = Hooks(), onCallingThread: Bool = false,
+        busyTimeoutMilliseconds: CInt? = nil
+    ) {
         self.pool = pool
         self.maximumBatch = maximumBatch
         self.hooks = hooks
         self.onCallingThread = onCallingThread
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
     }
 
-    /// One write transaction, on the calling thread or through GRDB's writer queue.
+    /// One write transaction, on the calling thread or through GRDB's writer queue (where it
+    /// also goes when, on the calling thread, another process held the file's write lock).
     private func transaction<R: Sendable>(
         onCallingThread: Bool, _ body: @escaping @Sendable (Database) throws -> R
     ) async throws -> R {
-        if onCallingThread { return try writeOnCallingThread(body) }
+        if onCallingThread {
+            do {
+                return try writeOnCallingThread(body)
+            } catch is LockedElsewhere {
+                lockedElsewhere.add(1, ordering: .relaxed)
+            }
+        }
         return try await pool.writeWithoutTransaction { db in try Self.inTransaction(db, body) }
     }
 
     /// GRDB's synchronous write (from a synchronous context, so the async overload is not chosen).
     private func writeOnCallingThread<R>(_ body: (Database) throws -> R) throws -> R {
-        try pool.writeWithoutTransaction { db in try Self.inTransaction(db, body) }
+        let restoring = busyTimeoutMilliseconds
+        return try pool.writeWithoutTransaction { db in
+            guard let restoring else { return try Self.inTransaction(db, body) }
+            try Self.beginWithoutWaiting(db, restoring: restoring)
+            return try Self.inTransaction(db, begun: true, body)
+        }
     }
+
+    /// `BEGIN IMMEDIATE` that does not wait for another connection's write lock: throws
+    /// ``LockedElsewhere`` (no transaction begun) when the file is locked, then sets the busy
+    /// timeout back to `milliseconds`.
+    private static func beginWithoutWaiting(_ db: Database, restoring milliseconds: CInt) throws {
+        guard let connection = db.sqliteConnection else { throw LockedElsewhere() }
+        sqlite3_busy_timeout(connection, 0)
+        defer { sqlite3_busy_timeout(connection, milliseconds) }
+        do {
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw LockedElsewhere()
+        }
+    }
+
+    /// Another connection held the file's write lock when a transaction on the calling thread
+    /// began.
+    private struct LockedElsewhere: Error {}
+
+    /// Transactions that found the file locked by another connection on the calling thread and
+    /// went to GRDB's writer queue to wait (for tests).
+    let lockedElsewhere = Atomic(0)
 
     /// Runs `body` in an immediate transaction and commits it, or rolls it back when it throws
     /// (as GRDB's `inTransaction` does, with its `BEGIN` and `COMMIT` kept prepared: GRDB
     /// prepares them again for every transaction, a few percent of a single put).
-    static func inTransaction<R>(_ db: Database, _ body: (Database) throws -> R) throws -> R {
-        try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+    static func inTransaction<R>(_ db: Database, begun: Bool = false, _ body: (Database) throws -> R) throws -> R {
+        if !begun { try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute() }
         do {
             let result = try body(db)
             try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()

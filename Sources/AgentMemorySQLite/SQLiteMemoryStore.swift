@@ -143,7 +143,9 @@ public final class SQLiteMemoryStore: MemoryStore {
                         try SQLiteFileCheck.refuseIfMoved(db, path: path)
                         try indexing.flush(db)
                     }),
-                onCallingThread: synchronous == .normal)
+                onCallingThread: synchronous == .normal,
+                // What GRDB sets the connections to (`Configuration.busyMode = .timeout`).
+                busyTimeoutMilliseconds: CInt(Self.seconds(busyTimeout) * 1000))
         } catch {
             logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
             throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
@@ -152,14 +154,18 @@ public final class SQLiteMemoryStore: MemoryStore {
         logger.debug("opened the SQLite store", metadata: ["path": "\(path)", "synchronous": "\(synchronous.rawValue)"])
     }
 
+    /// `duration` in seconds.
+    static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
     /// Opens the pool, applies the migrations and sets the durability level, retrying while
     /// another process holds the lock during its own first open (setting WAL mode does not
     /// always wait on SQLite's busy handler).
     private static func openPool(path: String, synchronous: Synchronous, busyTimeout: Duration, memoryMapSize: Int) throws -> DatabasePool {
         var configuration = Configuration()
-        let (seconds, attoseconds) = busyTimeout.components
-        let timeout = Double(seconds) + Double(attoseconds) / 1e18
-        configuration.busyMode = .timeout(timeout)
+        configuration.busyMode = .timeout(seconds(busyTimeout))
         configuration.label = "AgentMemory"
         configuration.prepareDatabase { db in
             try SQLiteSearchFunctions.register(db)

@@ -2,6 +2,7 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import Dispatch
 import Foundation
+import GRDB
 import Synchronization
 import Testing
 
@@ -105,6 +106,32 @@ struct GroupedWritesTests {
         #expect(try await store.get("b", in: Self.first)?.value == .string("first"))
         // The failed first run left no number behind: the log goes on without a gap.
         #expect(try await Self.log(store, Self.first) == ["1 put b v1", "2 put a v1", "3 put c v1"])
+        try await store.close()
+    }
+
+    /// A write alone commits on its own task's thread, but does not wait there for another
+    /// connection's write lock (another process's, in use): its `BEGIN` tries once, and the
+    /// transaction goes to GRDB's writer queue, whose thread waits for the lock; the write
+    /// commits once the other connection lets go.
+    @Test func aWriteAloneWaitsForAnotherConnectionsLockOnGRDBsQueue() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path)
+        try await store.put("before", value: .string("first"), in: Self.first)
+        // A connection of its own that keeps a transaction open between two accesses.
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true
+        let other = try DatabaseQueue(path: path, configuration: configuration)
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        let write = Task { try await store.put("during", value: .string("second"), in: Self.first) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while store.writer.lockedElsewhere.load(ordering: .relaxed) == 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        #expect(store.writer.lockedElsewhere.load(ordering: .relaxed) == 1)
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
+        #expect(try await write.value.version == 1)
+        #expect(try await store.get("during", in: Self.first)?.value == .string("second"))
+        try await other.close()
         try await store.close()
     }
 }
