@@ -131,7 +131,7 @@ struct GroupedWritesTests {
         try await other.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
         #expect(try await write.value.version == 1)
         #expect(try await store.get("during", in: Self.first)?.value == .string("second"))
-        try await other.close()
+        try other.close()
         try await store.close()
     }
 }
