@@ -1,0 +1,71 @@
+import AgentMemoryCore
+import Dispatch
+import GRDB
+import Logging
+
+/// How the store reaches its database: reads on the calling thread or on a queue of the
+/// store's own (``SQLiteMemoryStore/ReadPath``), writes through the group commit
+/// (``GroupCommitWriter``); each turns a failure into a ``MemoryError`` naming the file.
+extension SQLiteMemoryStore {
+    /// Reads bounded by their result (see ``ReadPath/automatic``): on the calling thread, where
+    /// a WAL reader never waits for writers and no hop is paid.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if readPath == .readerQueue { return try await scan(body) }
+        try checkOpen()
+        do {
+            return try readOnCallingThread(body)
+        } catch let error as MemoryError {
+            throw error
+        } catch {
+            throw MemoryError(.storage, "SQLite read failed (\(path)): \(Self.describe(error))")
+        }
+    }
+
+    /// Reads that may take long (the change log, history, namespaces, searches of a large
+    /// index): on ``scanQueue``, so that they never hold one of the few threads of Swift's
+    /// cooperative pool (which a server's other requests need).
+    func scan<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try checkOpen()
+        do {
+            if readPath == .callingThread { return try readOnCallingThread(body) }
+            // GRDB's synchronous read on a queue of our own: one hop there and one back
+            // (GRDB's async read costs several times more per call; bench: "reader queue" rows).
+            return try await withCheckedThrowingContinuation { continuation in
+                Self.scanQueue.async {
+                    continuation.resume(with: Result { try self.readOnCallingThread(body) })
+                }
+            }
+        } catch let error as MemoryError {
+            throw error
+        } catch {
+            throw MemoryError(.storage, "SQLite read failed (\(path)): \(Self.describe(error))")
+        }
+    }
+
+    /// Where long reads run: threads of Dispatch's own, not of Swift's cooperative pool. A read
+    /// waits there for one of GRDB's readers when all are busy.
+    private static let scanQueue = DispatchQueue(label: "AgentMemory.sqlite.scan", qos: .userInitiated, attributes: .concurrent)
+
+    /// GRDB's synchronous read (from a synchronous context, so the async overload is not chosen).
+    private func readOnCallingThread<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await write(sharing: { db, _ in try body(db) })
+    }
+
+    /// A write that may share the record writers of the group it commits with (see
+    /// ``GroupCommitWriter/write(sharing:)``).
+    func write<T: Sendable>(sharing body: @escaping @Sendable (Database, SharedRecordWriters?) throws -> T) async throws -> T {
+        try checkOpen()
+        do {
+            return try await writer.write(sharing: body)
+        } catch let error as MemoryError {
+            throw error
+        } catch {
+            logger.error("SQLite write failed", metadata: ["path": "\(path)", "error": "\(Self.describe(error))"])
+            throw MemoryError(.storage, "SQLite write failed (\(path)): \(Self.describe(error))")
+        }
+    }
+}
