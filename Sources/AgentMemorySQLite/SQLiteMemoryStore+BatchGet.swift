@@ -25,30 +25,15 @@ extension SQLiteMemoryStore {
         }
         return try await read { db in
             let statement = try db.cachedStatement(sql: SQLiteStoredRow.selectLiveByKey)
-            let handle = statement.sqliteStatement
-            let transient = SQLiteStoredRow.transient
-            sqlite3_reset(handle)
-            defer {
-                sqlite3_reset(handle)
-                sqlite3_clear_bindings(handle)
+            let rows: [(key: MemoryKey, row: SQLiteStoredRow)]
+            do throws(SQLiteStoredRow.StepFailed) {
+                rows = try SQLiteStoredRow.liveRows(statement.sqliteStatement, namespace: name, keys: keys, now: now)
+            } catch {
+                throw SQLiteStoredRow.error(error.code, db)
             }
-            // Bindings outlive a reset: the namespace and the time are bound once.
-            sqlite3_bind_text(handle, 1, name, -1, transient)
-            sqlite3_bind_double(handle, 3, now)
             var records: [MemoryKey: MemoryRecord] = [:]
-            records.reserveCapacity(keys.count)
-            for key in keys where records[key] == nil {
-                sqlite3_reset(handle)
-                sqlite3_bind_text(handle, 2, key.rawValue, -1, transient)
-                switch sqlite3_step(handle) {
-                case SQLITE_ROW:
-                    records[key] = try SQLiteStoredRow(handle).record()
-                case SQLITE_DONE:
-                    continue
-                case let code:
-                    throw SQLiteStoredRow.error(code, db)
-                }
-            }
+            records.reserveCapacity(rows.count)
+            for (key, row) in rows { records[key] = try row.record() }
             return records
         }
     }

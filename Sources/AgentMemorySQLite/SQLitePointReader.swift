@@ -70,14 +70,20 @@ final class SQLitePointReader: Sendable {
         return ready ? connection : nil
     }
 
+    /// The connection, opened at the first call; `nil` when it cannot be opened or was closed.
+    private func opened(_ state: inout State) -> Connection? {
+        if case .notOpened = state {
+            state = Self.open(path: path, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize).map(State.open) ?? .unavailable
+        }
+        guard case .open(let connection) = state else { return nil }
+        return connection
+    }
+
     /// The outcome of a read here: `.some(record or nil)` when it ran, `nil` when the caller
     /// must read through GRDB instead (connection busy, closed or failing).
     func get(namespace: String, key: String, now: Double) -> MemoryRecord?? {
         let row = state.withLockIfAvailable { state -> SQLiteStoredRow?? in
-            if case .notOpened = state {
-                state = Self.open(path: path, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize).map(State.open) ?? .unavailable
-            }
-            guard case .open(let connection) = state, let select = connection.select else { return nil }
+            guard let connection = opened(&state), let select = connection.select else { return nil }
             defer {
                 sqlite3_reset(select)
                 sqlite3_clear_bindings(select)
@@ -109,45 +115,21 @@ final class SQLitePointReader: Sendable {
     /// spent more time in GRDB's reader checkout, its schema-version check and its
     /// `BEGIN`/`COMMIT` than in the lookups (a profile of the executor, ten calls a turn).
     func get(namespace: String, keys: [MemoryKey], now: Double) -> [MemoryKey: MemoryRecord]? {
-        let rows = state.withLockIfAvailable { state -> [(MemoryKey, SQLiteStoredRow)]? in
-            if case .notOpened = state {
-                state = Self.open(path: path, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize).map(State.open) ?? .unavailable
-            }
-            guard case .open(let connection) = state, let handle = connection.handle, let select = connection.select,
+        let rows = state.withLockIfAvailable { state -> [(key: MemoryKey, row: SQLiteStoredRow)]? in
+            guard let connection = opened(&state), let handle = connection.handle, let select = connection.select,
                   let begin = connection.begin, let commit = connection.commit
             else { return nil }
             let began = sqlite3_step(begin) == SQLITE_DONE
             sqlite3_reset(begin)
             guard began else { return nil }
             defer {
-                sqlite3_reset(select)
-                sqlite3_clear_bindings(select)
                 // Ends the read transaction; should COMMIT fail, the connection must not stay
                 // inside it (it would go on reading this snapshot).
                 sqlite3_step(commit)
                 sqlite3_reset(commit)
                 if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
             }
-            // Bindings outlive a reset: the namespace and the time are bound once.
-            sqlite3_bind_text(select, 1, namespace, -1, SQLiteStoredRow.transient)
-            sqlite3_bind_double(select, 3, now)
-            var rows: [(MemoryKey, SQLiteStoredRow)] = []
-            rows.reserveCapacity(keys.count)
-            var seen = Set<MemoryKey>()
-            seen.reserveCapacity(keys.count)
-            for key in keys where seen.insert(key).inserted {
-                sqlite3_reset(select)
-                sqlite3_bind_text(select, 2, key.rawValue, -1, SQLiteStoredRow.transient)
-                switch sqlite3_step(select) {
-                case SQLITE_ROW:
-                    rows.append((key, SQLiteStoredRow(select)))
-                case SQLITE_DONE:
-                    continue
-                default:
-                    return nil
-                }
-            }
-            return rows
+            return try? SQLiteStoredRow.liveRows(select, namespace: namespace, keys: keys, now: now)
         }
         // Busy (`nil` from withLockIfAvailable) or failed (`.some(nil)`): GRDB's path.
         guard let ran = rows, let found = ran else { return nil }

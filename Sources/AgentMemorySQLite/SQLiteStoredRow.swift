@@ -54,6 +54,41 @@ struct SQLiteStoredRow {
         return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, column)))
     }
 
+    /// The live rows of `keys` (each key once, in order of first appearance; absent and expired
+    /// keys skipped), stepping `select`, a prepared ``selectLiveByKey``, once per key with
+    /// SQLite's C API; the namespace and the time are bound once (bindings outlive a reset).
+    /// Throws the code of a step that fails. The statement is reset and its bindings cleared.
+    static func liveRows(
+        _ select: OpaquePointer, namespace: String, keys: [MemoryKey], now: Double
+    ) throws(StepFailed) -> [(key: MemoryKey, row: SQLiteStoredRow)] {
+        sqlite3_reset(select)
+        defer {
+            sqlite3_reset(select)
+            sqlite3_clear_bindings(select)
+        }
+        sqlite3_bind_text(select, 1, namespace, -1, transient)
+        sqlite3_bind_double(select, 3, now)
+        var rows: [(key: MemoryKey, row: SQLiteStoredRow)] = []
+        rows.reserveCapacity(keys.count)
+        var seen = Set<MemoryKey>()
+        seen.reserveCapacity(keys.count)
+        for key in keys where seen.insert(key).inserted {
+            sqlite3_reset(select)
+            sqlite3_bind_text(select, 2, key.rawValue, -1, transient)
+            switch sqlite3_step(select) {
+            case SQLITE_ROW: rows.append((key, SQLiteStoredRow(select)))
+            case SQLITE_DONE: continue
+            case let code: throw StepFailed(code: code)
+            }
+        }
+        return rows
+    }
+
+    /// A step that returned `code`, neither a row nor the end.
+    struct StepFailed: Error {
+        let code: Int32
+    }
+
     /// The error of a step that returned `code` on `db`'s connection, with SQLite's message.
     static func error(_ code: Int32, _ db: Database) -> DatabaseError {
         DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
