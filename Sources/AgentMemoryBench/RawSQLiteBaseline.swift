@@ -217,7 +217,6 @@ private final class RawConnection {
             CREATE TABLE memory_changes (
                 namespace TEXT NOT NULL, sequence INTEGER NOT NULL, key TEXT NOT NULL, operation TEXT NOT NULL,
                 version INTEGER NOT NULL, author TEXT, time REAL NOT NULL, PRIMARY KEY (namespace, sequence)) WITHOUT ROWID;
-            CREATE INDEX memory_changes_by_key ON memory_changes (namespace, key, sequence);
             """)
         insertRecord = try prepare("""
             INSERT INTO memory_records (value, version, created_at, updated_at, author, expires_at, size, namespace, key)

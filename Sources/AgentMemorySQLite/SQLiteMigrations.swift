@@ -96,6 +96,12 @@ enum SQLiteMigrations {
         Migration(identifier: "2026-11-30.4-change-log-without-time-index", sql: """
             DROP INDEX IF EXISTS memory_changes_by_time;
             """),
+        // `history` (a person's audit command) reads a key's entries by walking the
+        // namespace's log newest first, so the index by key, one more page written by every
+        // write, goes too.
+        Migration(identifier: "2026-12-01.1-change-log-without-key-index", sql: """
+            DROP INDEX IF EXISTS memory_changes_by_key;
+            """),
     ]
 
     /// Whether the file records every migration of this binary and no other (read only).

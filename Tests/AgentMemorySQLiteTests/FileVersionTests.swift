@@ -108,6 +108,56 @@ struct FileVersionTests {
         #expect(throws: DatabaseError.self) { try Self.openAsOlderBinary(path, migrations: SQLiteMigrations.all.prefix(5)) }
     }
 
+    /// The names of the file's indexes.
+    static func indexes(_ path: String) throws -> [String] {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'") }
+    }
+
+    /// A file of the version before this one (its change log indexed by key) loses that index
+    /// on the first open, and `history` still gives each key's entries, oldest first, from a
+    /// log where the keys' entries interleave, reading the namespace's log from its newest entry.
+    @Test func aFileOfThePreviousVersionDropsTheLogsKeyIndexAndKeepsHistory() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let previous = SQLiteMigrations.all.prefix { $0.identifier != "2026-12-01.1-change-log-without-key-index" }
+        #expect(previous.count == SQLiteMigrations.all.count - 1)
+        try Self.openAsOlderBinary(path, migrations: previous)
+        #expect(try Self.indexes(path).contains("memory_changes_by_key"))
+
+        let store = try SQLiteMemoryStore(path: path)
+        #expect(try !Self.indexes(path).contains("memory_changes_by_key"))
+        let other = try Namespace("other")
+        for round in 1...3 {
+            for key in ["a", "b", "c"] {
+                _ = try await store.put(MemoryKey(key), value: .int(round), in: Self.namespace)
+                _ = try await store.put(MemoryKey(key), value: .int(round), in: other)
+            }
+        }
+        #expect(try await store.delete("b", in: Self.namespace))
+        let a = try await store.history(of: "a", in: Self.namespace, limit: 10)
+        #expect(a.map(\.sequence) == [1, 4, 7])
+        #expect(a.map(\.version) == [1, 2, 3])
+        let b = try await store.history(of: "b", in: Self.namespace, limit: 10)
+        #expect(b.map(\.sequence) == [2, 5, 8, 10])
+        #expect(b.map(\.operation) == [.put, .put, .put, .delete])
+        #expect(try await store.history(of: "b", in: Self.namespace, limit: 2).map(\.sequence) == [8, 10])
+        #expect(try await store.history(of: "never", in: Self.namespace, limit: 10).isEmpty)
+        #expect(try await store.history(of: "c", in: other, limit: 10).map(\.sequence) == [3, 6, 9])
+        try await store.close()
+
+        // The read walks one namespace's entries by number (the primary key), not the table.
+        let queue = try DatabaseQueue(path: path)
+        let plan = try await queue.read { db in
+            try Row.fetchAll(db, sql: """
+                EXPLAIN QUERY PLAN SELECT sequence FROM memory_changes
+                WHERE namespace = 'main' AND key = 'a' ORDER BY sequence DESC LIMIT 10
+                """).map { $0["detail"] as String }
+        }
+        try queue.close()
+        #expect(plan == ["SEARCH memory_changes USING PRIMARY KEY (namespace=?)"])
+    }
+
     /// A file that records a migration this version does not know is refused with an error that
     /// names it and says what to do, and nothing in it changes.
     @Test func aFileOfANewerVersionIsRefused() async throws {
