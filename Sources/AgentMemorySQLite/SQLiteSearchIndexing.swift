@@ -87,6 +87,13 @@ final class SQLiteSearchIndexing: Sendable {
         reported.withLock { _ = $0.touched.insert(id) }
     }
 
+    /// Reports rows just inserted, as ``didInsert(id:)`` does each.
+    func didInsert(ids: Range<Int64>) {
+        reported.withLock { reported in
+            for id in ids { reported.touched.insert(id) }
+        }
+    }
+
     /// Reports the row of `key` before an update or a delete changes it.
     func willChange(namespace: String, key: String, db: Database) throws {
         let statement = try db.cachedStatement(sql: "SELECT id, key, body FROM memory_records WHERE namespace = ? AND key = ?")

@@ -1,6 +1,7 @@
 import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
+import GRDB
 import Testing
 
 @testable import AgentMemorySQLite
@@ -40,6 +41,57 @@ struct DeferredInsertsTests {
         // The index has every row: a search finds each record whose value holds the word.
         let hits = try await store.search("plain", in: namespace, limit: 100)
         #expect(hits.filter { $0.record.value == "plain" }.count == 15)
+        try await store.close()
+    }
+
+    /// The record ids, by key, read directly from the file.
+    static func ids(_ path: String) throws -> [String: Int64] {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, id FROM memory_records").map { ($0[0], $0[1]) })
+        }
+    }
+
+    /// New records are numbered as SQLite numbers a row inserted without an id: one above the
+    /// highest, so a deleted highest id is used again, and the index follows. At the top of the
+    /// id range (no room above the highest) SQLite picks the ids, and the rows are still read,
+    /// logged and indexed.
+    @Test func newRecordsAreNumberedAsSQLiteWouldAndIndexedAtTheTopOfTheRange() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path)
+        let namespace = try Namespace("deferred")
+        try await store.batch(["a", "b", "c"].map { .put(key: MemoryKey(checked: $0), value: .string("first \($0)")) }, in: namespace)
+        #expect(try Self.ids(path) == ["a": 1, "b": 2, "c": 3])
+        try await store.catchUpSearchIndex()
+        #expect(try await store.delete("c", in: namespace))
+        _ = try await store.put("d", value: "second kestrel", in: namespace)
+        #expect(try Self.ids(path) == ["a": 1, "b": 2, "d": 3])
+        #expect(try await store.search("kestrel", in: namespace, limit: 5).map(\.record.key) == ["d"])
+        #expect(try await store.search("c", in: namespace, limit: 5).isEmpty)
+        try await SearchIndexingTests.checkIndex(store)
+
+        // A row numbered one below the largest id SQLite allows, written directly.
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO memory_records (id, namespace, key, value, version, created_at, updated_at, size)
+                VALUES (9223372036854775806, 'deferred', 'top', '"top heron"', 1, 1800000000, 1800000000, 20)
+                """)
+        }
+        try queue.close()
+        try await store.batch(["e", "f", "g"].map { .put(key: MemoryKey(checked: $0), value: .string("third osprey \($0)")) }, in: namespace)
+        let ids = try Self.ids(path)
+        #expect(ids["top"] == Int64.max - 1)
+        #expect(Set([ids["e"], ids["f"], ids["g"]].compactMap { $0 }).count == 3)
+        #expect(ids["e"] == Int64.max)
+        for key in ["e", "f", "g"] {
+            #expect(try await store.get(MemoryKey(checked: key), in: namespace)?.value == .string("third osprey \(key)"))
+        }
+        #expect(Set(try await store.search("osprey", in: namespace, limit: 10).map(\.record.key)) == ["e", "f", "g"])
+        #expect(try await store.search("heron", in: namespace, limit: 5).map(\.record.key) == ["top"])
+        #expect(try await store.changes(in: namespace, since: 5, limit: 10).map(\.key) == ["e", "f", "g"])
+        try await SearchIndexingTests.checkIndex(store)
         try await store.close()
     }
 }
