@@ -79,6 +79,7 @@ final class GroupCommitWriter: Sendable {
     private func transaction<R: Sendable>(
         onCallingThread: Bool, _ body: @escaping @Sendable (Database) throws -> R
     ) async throws -> R {
+        defer { commits.add(1, ordering: .relaxed) }
         if onCallingThread {
             do {
                 return try writeOnCallingThread(body)
@@ -88,6 +89,11 @@ final class GroupCommitWriter: Sendable {
         }
         return try await pool.writeWithoutTransaction { db in try Self.inTransaction(db, body) }
     }
+
+    /// Write transactions run (committed or not), counted as they end.
+    let commits = Atomic(0)
+    /// Reads run by ``readIfIdle(_:)`` (for tests).
+    let idleReads = Atomic(0)
 
     /// GRDB's synchronous write (from a synchronous context, so the async overload is not chosen).
     private func writeOnCallingThread<R>(_ body: (Database) throws -> R) throws -> R {
@@ -196,6 +202,40 @@ final class GroupCommitWriter: Sendable {
         }
         if more { Task { await self.drain() } }
         return try outcome.get()
+    }
+
+    /// Runs `body` in a read transaction on the writer's connection, on the calling thread,
+    /// when no write is in progress; `nil` (and `body` not run) when one is.
+    ///
+    /// The writer's connection has the pages of the last writes in its cache. Any other
+    /// connection drops its whole page cache at the first read after another connection
+    /// committed (SQLite resets a pager whose log changed), so reads that follow this
+    /// process's writes, as a turn of tool calls does, find the pages here. Writes that arrive
+    /// meanwhile queue, as behind a transaction, and run when the read ends.
+    func readIfIdle<R>(_ body: (Database) throws -> R) throws -> R? {
+        let leads = state.withLock { state -> Bool in
+            guard !state.writing else { return false }
+            state.writing = true
+            return true
+        }
+        guard leads else { return nil }
+        defer {
+            let more = state.withLock { state -> Bool in
+                if state.pending.isEmpty { state.writing = false }
+                return !state.pending.isEmpty
+            }
+            if more { Task { await self.drain() } }
+        }
+        idleReads.add(1, ordering: .relaxed)
+        return try pool.writeWithoutTransaction { db -> R in
+            try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
+            defer {
+                if let connection = db.sqliteConnection, sqlite3_get_autocommit(connection) == 0 {
+                    try? db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+                }
+            }
+            return try body(db)
+        }
     }
 
     /// Commits `works` in one transaction and returns each one's outcome; throws when the

@@ -11,7 +11,8 @@ extension SQLiteMemoryStore {
     /// The statement is stepped with SQLite's C API and its rows read as ``SQLiteStoredRow``s:
     /// building GRDB's `Row` and its arguments for each key cost more than the lookup itself
     /// (a profile of `agent-memory exec` with 2,000 `recall` calls). It runs on the point
-    /// reader's connection (``SQLitePointReader``) when that is free, else through GRDB.
+    /// writer's connection after this process's writes (``readAfterWrites(_:)``), else on the
+    /// point reader's connection (``SQLitePointReader``) when that is free, else through GRDB.
     public func get(_ keys: [MemoryKey], in namespace: Namespace) async throws -> [MemoryKey: MemoryRecord] {
         guard keys.count > 1 else {
             guard let key = keys.first, let record = try await get(key, in: namespace) else { return [:] }
@@ -21,20 +22,26 @@ extension SQLiteMemoryStore {
         let name = namespace.name
         if let pointReader {
             try checkOpen()
+            if let records = readAfterWrites({ db in try Self.liveRecords(db, namespace: name, keys: keys, now: now) }) {
+                return records
+            }
             if let records = pointReader.get(namespace: name, keys: keys, now: now) { return records }
         }
-        return try await read { db in
-            let statement = try db.cachedStatement(sql: SQLiteStoredRow.selectLiveByKey)
-            let rows: [(key: MemoryKey, row: SQLiteStoredRow)]
-            do throws(SQLiteStoredRow.StepFailed) {
-                rows = try SQLiteStoredRow.liveRows(statement.sqliteStatement, namespace: name, keys: keys, now: now)
-            } catch {
-                throw SQLiteStoredRow.error(error.code, db)
-            }
-            var records: [MemoryKey: MemoryRecord] = [:]
-            records.reserveCapacity(rows.count)
-            for (key, row) in rows { records[key] = try row.record() }
-            return records
+        return try await read { db in try Self.liveRecords(db, namespace: name, keys: keys, now: now) }
+    }
+
+    /// The live records under `keys`, read on `db` with its cached statement.
+    static func liveRecords(_ db: Database, namespace: String, keys: [MemoryKey], now: Double) throws -> [MemoryKey: MemoryRecord] {
+        let statement = try db.cachedStatement(sql: SQLiteStoredRow.selectLiveByKey)
+        let rows: [(key: MemoryKey, row: SQLiteStoredRow)]
+        do throws(SQLiteStoredRow.StepFailed) {
+            rows = try SQLiteStoredRow.liveRows(statement.sqliteStatement, namespace: namespace, keys: keys, now: now)
+        } catch {
+            throw SQLiteStoredRow.error(error.code, db)
         }
+        var records: [MemoryKey: MemoryRecord] = [:]
+        records.reserveCapacity(rows.count)
+        for (key, row) in rows { records[key] = try row.record() }
+        return records
     }
 }

@@ -77,6 +77,8 @@ public final class SQLiteMemoryStore: MemoryStore {
     let synchronous: Synchronous
     /// The connection `get` uses on the calling thread (GRDB's pool when it is busy).
     let pointReader: SQLitePointReader?
+    /// The writer's commit count when a `get` last chose where to read (``readAfterWrites(_:)``).
+    let commitsAtLastRead = Atomic(-1)
     /// Checkpoints the log off the write path (``SQLiteCheckpointer``).
     let checkpointer: SQLiteCheckpointer
     let writesSincePrune = Locked(0)
@@ -222,12 +224,16 @@ public final class SQLiteMemoryStore: MemoryStore {
 
     /// The live record under `key`, or `nil`.
     public func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {
-        let key = key.rawValue
         let now = clock().timeIntervalSince1970
         if let pointReader {
             try checkOpen()
-            if let result = pointReader.get(namespace: namespace.name, key: key, now: now) { return result }
+            let name = namespace.name
+            if let records = readAfterWrites({ db in try Self.liveRecords(db, namespace: name, keys: [key], now: now) }) {
+                return records[key]
+            }
+            if let result = pointReader.get(namespace: name, key: key.rawValue, now: now) { return result }
         }
+        let key = key.rawValue
         return try await read { db in
             let statement = try db.cachedStatement(sql: SQLiteStoredRow.selectLiveByKey)
             return try Row.fetchOne(statement, arguments: [namespace.name, key, now]).map(Self.record)

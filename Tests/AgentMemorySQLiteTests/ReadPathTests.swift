@@ -54,8 +54,9 @@ struct ReadPathTests {
         #expect(FileManager.default.fileExists(atPath: path))
     }
 
-    /// The calling thread's point reader opens its connection at the first `get`: a store that
-    /// only writes (a `remember` process) never opens it. After `close()` reads fail as before.
+    /// The calling thread's point reader opens its connection at the first `get` that does not
+    /// follow this process's writes (which reads on the writer's connection): a store that only
+    /// writes (a `remember` process) never opens it. After `close()` reads fail as before.
     @Test func thePointReaderOpensAtTheFirstGet() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let store = try SQLiteMemoryStore(path: path, readPath: .callingThread)
@@ -64,17 +65,20 @@ struct ReadPathTests {
         _ = try await store.list(in: Self.namespace, prefix: nil, cursor: nil, limit: 5)
         #expect(!reader.isOpen)
         #expect(try await store.get("turn/0001", in: Self.namespace)?.value == .string("only written"))
-        #expect(reader.isOpen)
+        #expect(!reader.isOpen)
         #expect(try await store.get("turn/0002", in: Self.namespace) == nil)
+        #expect(reader.isOpen)
+        #expect(try await store.get("turn/0001", in: Self.namespace)?.value == .string("only written"))
         try await store.close()
         #expect(!reader.isOpen)
         await #expect(throws: MemoryError.self) { try await store.get("turn/0001", in: Self.namespace) }
     }
 
-    /// A read of several keys (what a turn of tool calls prefetches) runs on the point reader's
-    /// connection, in one read transaction, and gives what GRDB's path gives: missing and expired
-    /// keys absent, a key asked twice present once. A write after it is seen by the next one
-    /// (the transaction ended).
+    /// A read of several keys (what a turn of tool calls prefetches) right after this process's
+    /// writes runs on the writer's connection; the next, with no write between, on the point
+    /// reader's connection, in one read transaction. Both give what GRDB's path gives: missing
+    /// and expired keys absent, a key asked twice present once. A write after them is seen by
+    /// the next read (the transactions ended).
     @Test func severalKeysAreReadOnThePointReaderAsThroughGRDB() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
@@ -88,16 +92,59 @@ struct ReadPathTests {
         now.withLock { $0 += 61 }
         let keys: [MemoryKey] = ["a", "missing", "b", "short", "a"]
         let reader = try #require(store.pointReader)
+        let afterWrites = try await store.get(keys, in: Self.namespace)
         #expect(!reader.isOpen)
+        #expect(store.writer.idleReads.load(ordering: .relaxed) == 1)
         let read = try await store.get(keys, in: Self.namespace)
         #expect(reader.isOpen)
+        #expect(store.writer.idleReads.load(ordering: .relaxed) == 1)
         #expect(read.keys.sorted() == ["a", "b"])
         #expect(read["a"]?.value == .string("first"))
         #expect(read["b"]?.value == .object(["n": 2]) && read["b"]?.version == 1)
+        #expect(afterWrites == read)
         #expect(try await queue.get(keys, in: Self.namespace) == read)
         try await store.put("a", value: .string("second"), in: Self.namespace)
         #expect(try await store.get(keys, in: Self.namespace)["a"]?.value == .string("second"))
+        #expect(store.writer.idleReads.load(ordering: .relaxed) == 2)
+        // Single keys take the same two paths.
+        try await store.put("b", value: .string("third"), in: Self.namespace)
+        #expect(try await store.get("b", in: Self.namespace)?.value == .string("third"))
+        #expect(store.writer.idleReads.load(ordering: .relaxed) == 3)
+        #expect(try await store.get("b", in: Self.namespace)?.value == .string("third"))
+        #expect(try await store.get("short", in: Self.namespace) == nil)
+        #expect(store.writer.idleReads.load(ordering: .relaxed) == 3)
         try await queue.close()
+        try await store.close()
+    }
+
+    /// A write that arrives while a read holds the writer's connection waits for it, like a
+    /// write behind a transaction, and commits when the read ends; the read sees the state
+    /// before the write.
+    @Test func aWriteDuringAReadOnTheWritersConnectionCommitsAfterIt() async throws {
+        let store = try SQLiteMemoryStore(path: try SearchIndexingTests.temporaryPath())
+        try await store.put("k", value: .string("before"), in: Self.namespace)
+        let writer = store.writer
+        let namespace = Self.namespace
+        let write = Locked<Task<MemoryRecord, any Error>?>(nil)
+        let holder = Task(executorPreference: HolderExecutor.shared) { () throws -> (value: String, queued: Bool)? in
+            try writer.readIfIdle { db -> (value: String, queued: Bool) in
+                // Off the cooperative pool, which other tests may keep busy.
+                write.withLock {
+                    $0 = Task(executorPreference: HolderExecutor.shared) { try await store.put("k", value: .string("after"), in: namespace) }
+                }
+                let deadline = Date().addingTimeInterval(60)
+                while writer.queuedCount == 0, Date() < deadline { usleep(1_000) }
+                let value = try String.fetchOne(db, sql: "SELECT value FROM memory_records WHERE key = 'k'") ?? "none"
+                return (value, writer.queuedCount == 1)
+            }
+        }
+        let seen = try #require(try await holder.value)
+        #expect(seen.queued)
+        #expect(seen.value == "\"before\"")
+        let outcome = try await #require(write.withLock { $0 }).value
+        #expect(outcome.version == 2)
+        #expect(try await store.get("k", in: namespace)?.value == .string("after"))
+        #expect(writer.queuedCount == 0)
         try await store.close()
     }
 
