@@ -27,50 +27,55 @@ struct SQLiteRecordWriter: RecordWriter {
     func row(for key: MemoryKey) throws -> CurrentRow? {
         if let known = readAhead.rows.removeValue(forKey: key) { return known }
         if deferred.heldKeys.contains(key) { try finish() }
-        let statement = try db.cachedStatement(sql: """
-            SELECT version, created_at, updated_at, author, expires_at, size, value FROM memory_records
-            WHERE namespace = ? AND key = ?
-            """)
-        return try SQLiteStoredRow.firstRow(statement, db: db, bind: { handle in
+        return try SQLiteStoredRow.firstRow(try db.cachedStatement(sql: Self.selectCurrent), db: db, bind: { handle in
             sqlite3_bind_text(handle, 1, namespace.name, -1, SQLiteStoredRow.transient)
             sqlite3_bind_text(handle, 2, key.rawValue, -1, SQLiteStoredRow.transient)
-        }, read: { handle in
-            let stamp = RecordStamp(
-                version: Int(sqlite3_column_int64(handle, 0)),
-                createdAt: Date(timeIntervalSince1970: sqlite3_column_double(handle, 1)),
-                updatedAt: Date(timeIntervalSince1970: sqlite3_column_double(handle, 2)),
-                author: SQLiteStoredRow.text(handle, 3),
-                expiresAt: sqlite3_column_type(handle, 4) == SQLITE_NULL ? nil : Date(timeIntervalSince1970: sqlite3_column_double(handle, 4)))
-            return CurrentRow(stamp: stamp, size: Int(sqlite3_column_int64(handle, 5)), json: SQLiteStoredRow.text(handle, 6) ?? "")
-        })
+        }, read: Self.currentRow)
     }
 
-    /// Reads the rows of `keys` in one statement, for the writes of a batch that follow.
+    /// A key's row as the write rule reads it: namespace `?1`, key `?2`.
+    private static let selectCurrent = """
+        SELECT version, created_at, updated_at, author, expires_at, size, value FROM memory_records
+        WHERE namespace = ?1 AND key = ?2
+        """
+
+    /// The current row of a ``selectCurrent`` statement.
+    private static func currentRow(_ handle: OpaquePointer) -> CurrentRow {
+        let stamp = RecordStamp(
+            version: Int(sqlite3_column_int64(handle, 0)),
+            createdAt: Date(timeIntervalSince1970: sqlite3_column_double(handle, 1)),
+            updatedAt: Date(timeIntervalSince1970: sqlite3_column_double(handle, 2)),
+            author: SQLiteStoredRow.text(handle, 3),
+            expiresAt: sqlite3_column_type(handle, 4) == SQLITE_NULL ? nil : Date(timeIntervalSince1970: sqlite3_column_double(handle, 4)))
+        return CurrentRow(stamp: stamp, size: Int(sqlite3_column_int64(handle, 5)), json: SQLiteStoredRow.text(handle, 6) ?? "")
+    }
+
+    /// Reads the rows of `keys`, for the writes of a batch that follow: one prepared statement
+    /// stepped per key with SQLite's C API (a `json_each` list read through GRDB's `Row` cost
+    /// about twice as much in a turn of tool calls).
     func prefetch(_ keys: [MemoryKey]) throws {
         // Rows held by an earlier write of a group (``SharedRecordWriters``) go in first, so
         // that the statement sees them.
         try finish()
-        let statement = try db.cachedStatement(sql: """
-            SELECT version, created_at, updated_at, author, expires_at, size, value, key FROM memory_records
-            WHERE namespace = ? AND key IN (SELECT value FROM json_each(?))
-            """)
+        let handle = try db.cachedStatement(sql: Self.selectCurrent).sqliteStatement
+        sqlite3_reset(handle)
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        sqlite3_bind_text(handle, 1, namespace.name, -1, SQLiteStoredRow.transient)
         var rows: [MemoryKey: CurrentRow?] = [:]
         rows.reserveCapacity(keys.count)
-        for key in keys { rows[key] = .some(nil) }
-        let list = JSONValue.array(keys.map { .string($0.rawValue) }).jsonString()
-        let found = try Row.fetchCursor(statement, arguments: [namespace.name, list])
-        while let row = try found.next() {
-            rows[MemoryKey(checked: row[7] as String)] = Self.currentRow(row)
+        for key in keys where rows[key] == nil {
+            sqlite3_reset(handle)
+            sqlite3_bind_text(handle, 2, key.rawValue, -1, SQLiteStoredRow.transient)
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: rows[key] = .some(Self.currentRow(handle))
+            case SQLITE_DONE: rows[key] = .some(nil)
+            case let code: throw SQLiteStoredRow.error(code, db)
+            }
         }
         readAhead.rows = rows
-    }
-
-    /// A row whose first columns are version, created_at, updated_at, author, expires_at, size, value.
-    private static func currentRow(_ row: Row) -> CurrentRow {
-        let stamp = RecordStamp(
-            version: row[0], createdAt: Date(timeIntervalSince1970: row[1]), updatedAt: Date(timeIntervalSince1970: row[2]),
-            author: row[3], expiresAt: (row[4] as Double?).map { Date(timeIntervalSince1970: $0) })
-        return CurrentRow(stamp: stamp, size: row[5], json: row[6])
     }
 
     func usage() throws -> NamespaceUsage {
