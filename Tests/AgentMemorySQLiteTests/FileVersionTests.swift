@@ -110,9 +110,7 @@ struct FileVersionTests {
 
     /// The names of the file's indexes.
     static func indexes(_ path: String) throws -> [String] {
-        let queue = try DatabaseQueue(path: path)
-        defer { try? queue.close() }
-        return try queue.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'") }
+        try SearchIndexingTests.schemaObjects(path, type: "index")
     }
 
     /// A file of the version before this one (its change log indexed by key) loses that index

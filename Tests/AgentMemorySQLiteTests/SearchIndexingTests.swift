@@ -209,9 +209,14 @@ struct SearchIndexingTests {
 
     /// The names of the file's triggers.
     static func triggers(_ path: String) throws -> [String] {
+        try schemaObjects(path, type: "trigger")
+    }
+
+    /// The names of the file's schema objects of `type` (`trigger`, `index`, ...).
+    static func schemaObjects(_ path: String, type: String) throws -> [String] {
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
-        return try queue.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") }
+        return try queue.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = ?", arguments: [type]) }
     }
 
     @Test func aFileOfTheTriggerSchemaUpgradesInPlaceAndKeepsItsDataAndSearch() async throws {
