@@ -171,7 +171,10 @@ final class ChangeSequences {
                     COALESCE((SELECT sequence FROM memory_changes WHERE namespace = ?1 ORDER BY sequence DESC LIMIT 1), 0),
                     COALESCE((SELECT last_sequence FROM memory_namespaces WHERE namespace = ?1), 0))
                 """)
-            current = try Int64.fetchOne(statement, arguments: [namespace]) ?? 0
+            // Stepped with SQLite's C API: GRDB's arguments and row cost as much as the seeks.
+            current = try SQLiteStoredRow.firstRow(statement, db: db, bind: { handle in
+                sqlite3_bind_text(handle, 1, namespace, -1, SQLiteStoredRow.transient)
+            }, read: { handle in sqlite3_column_int64(handle, 0) }) ?? 0
         }
         last[namespace] = current + 1
         return current + 1
