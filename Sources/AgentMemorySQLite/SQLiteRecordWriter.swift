@@ -107,20 +107,29 @@ struct SQLiteRecordWriter: RecordWriter {
                         expiresAt: record.expiresAt?.timeIntervalSince1970, size: size, namespace: namespace.name, key: plan.key.rawValue),
                     key: plan.key)
             } else {
-                let arguments: StatementArguments = [
-                    json, record.version, record.createdAt.timeIntervalSince1970, record.updatedAt.timeIntervalSince1970,
-                    record.author, record.expiresAt?.timeIntervalSince1970, size, namespace.name, plan.key.rawValue,
-                ]
                 try store.indexing.willChange(namespace: namespace.name, key: plan.key.rawValue, db: db)
-                try db.cachedStatement(sql: """
+                // Bound with SQLite's C API, as the inserts are (GRDB's arguments are existentials).
+                try SQLiteStoredRow.execute(db.cachedStatement(sql: """
                     UPDATE memory_records SET value = ?, version = ?, created_at = ?, updated_at = ?, author = ?, expires_at = ?, size = ?
                     WHERE namespace = ? AND key = ?
-                    """).execute(arguments: arguments)
+                    """), db: db) { binder in
+                    binder.text(json)
+                    binder.integer(Int64(record.version))
+                    binder.real(record.createdAt.timeIntervalSince1970)
+                    binder.real(record.updatedAt.timeIntervalSince1970)
+                    binder.text(record.author)
+                    binder.real(record.expiresAt?.timeIntervalSince1970)
+                    binder.integer(Int64(size))
+                    binder.text(namespace.name)
+                    binder.text(plan.key.rawValue)
+                }
             }
         case .remove:
             try store.indexing.willChange(namespace: namespace.name, key: plan.key.rawValue, db: db)
-            try db.cachedStatement(sql: "DELETE FROM memory_records WHERE namespace = ? AND key = ?")
-                .execute(arguments: [namespace.name, plan.key.rawValue])
+            try SQLiteStoredRow.execute(db.cachedStatement(sql: "DELETE FROM memory_records WHERE namespace = ? AND key = ?"), db: db) { binder in
+                binder.text(namespace.name)
+                binder.text(plan.key.rawValue)
+            }
         case .none:
             break
         }

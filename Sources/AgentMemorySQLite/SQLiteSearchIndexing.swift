@@ -97,9 +97,13 @@ final class SQLiteSearchIndexing: Sendable {
     /// Reports the row of `key` before an update or a delete changes it.
     func willChange(namespace: String, key: String, db: Database) throws {
         let statement = try db.cachedStatement(sql: "SELECT id, key, body FROM memory_records WHERE namespace = ? AND key = ?")
-        if let row = try Row.fetchOne(statement, arguments: [namespace, key]) {
-            capture(id: row[0], key: row[1], body: row[2])
-        }
+        let row = try SQLiteStoredRow.firstRow(statement, db: db, bind: { handle in
+            sqlite3_bind_text(handle, 1, namespace, -1, SQLiteStoredRow.transient)
+            sqlite3_bind_text(handle, 2, key, -1, SQLiteStoredRow.transient)
+        }, read: { handle in
+            (id: sqlite3_column_int64(handle, 0), key: SQLiteStoredRow.text(handle, 1) ?? "", body: SQLiteStoredRow.text(handle, 2) ?? "")
+        })
+        if let row { capture(id: row.id, key: row.key, body: row.body) }
     }
 
     /// Reports the rows a `DELETE FROM memory_records WHERE <predicate>` is about to remove.

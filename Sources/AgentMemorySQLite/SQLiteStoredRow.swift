@@ -126,6 +126,18 @@ struct SQLiteStoredRow {
         }
     }
 
+    /// Runs a cached statement that returns no rows (an `UPDATE`, a `DELETE`) with SQLite's C
+    /// API, its parameters bound in order by `bind`; throws a failed bind's or step's error.
+    static func execute(_ statement: Statement, db: Database, bind: (inout DeferredInserts.Binder) -> Void) throws {
+        try stepping(statement, bind: { _ in }) { handle in
+            var binder = DeferredInserts.Binder(handle: handle)
+            bind(&binder)
+            if let failure = binder.failure { throw error(failure, db) }
+            let code = sqlite3_step(handle)
+            guard code == SQLITE_DONE else { throw error(code, db) }
+        }
+    }
+
     /// Runs `body` on a cached statement's handle reset and bound by `bind`; resets it and
     /// clears its bindings afterwards (a statement left stepped holds its read snapshot open).
     private static func stepping<R>(
