@@ -140,13 +140,30 @@ final class SQLiteSearchIndexing: Sendable {
         if !texts.isEmpty {
             let note = try db.cachedStatement(sql: "INSERT OR IGNORE INTO memory_fts_pending (id, key, body) VALUES (?, ?, ?)")
             for (id, text) in texts {
-                try note.execute(arguments: [id, text.key, text.body])
+                try SQLiteStoredRow.execute(note, db: db) { binder in
+                    binder.integer(id)
+                    binder.text(text.key)
+                    binder.text(text.body)
+                }
             }
         }
         // Other rows at or below that number, new ones (a row numbered again after the
         // highest was deleted), in runs of consecutive ids, with no text: the index holds none
         // for them (unless the row is already pending, and so kept).
         let fresh = work.touched.filter { $0 <= through && texts[$0] == nil }
+        if !fresh.isEmpty { try noteWithoutText(fresh, db: db) }
+        if notedSinceCatchUp.add(work.touched.count, ordering: .relaxed).newValue >= Self.catchUpThreshold {
+            // In a savepoint of its own: a catch-up that fails (a full disk) is rolled back and
+            // left for later (the notes stay); it never fails the writes it rides with.
+            try? db.inSavepoint {
+                try catchUp(db)
+                return .commit
+            }
+        }
+    }
+
+    /// Notes `ids` with no text, in runs of consecutive ids.
+    private func noteWithoutText(_ fresh: Set<Int64>, db: Database) throws {
         let one = try db.cachedStatement(sql: "INSERT OR IGNORE INTO memory_fts_pending (id) VALUES (?)")
         let run = try db.cachedStatement(sql: """
             WITH RECURSIVE ids(id) AS (SELECT ?1 UNION ALL SELECT id + 1 FROM ids WHERE id < ?2)
@@ -157,14 +174,6 @@ final class SQLiteSearchIndexing: Sendable {
                 try one.execute(arguments: [ids.lowerBound])
             } else {
                 try run.execute(arguments: [ids.lowerBound, ids.upperBound])
-            }
-        }
-        if notedSinceCatchUp.add(work.touched.count, ordering: .relaxed).newValue >= Self.catchUpThreshold {
-            // In a savepoint of its own: a catch-up that fails (a full disk) is rolled back and
-            // left for later (the notes stay); it never fails the writes it rides with.
-            try? db.inSavepoint {
-                try catchUp(db)
-                return .commit
             }
         }
     }
