@@ -137,7 +137,7 @@ final class DeferredInserts {
     }
 
     /// Binds a record row's columns after its id, in the order of ``recordInserts``.
-    private static func bind(_ binder: inout Binder, _ row: RecordRow) {
+    private static func bind(_ binder: inout SQLiteBinder, _ row: RecordRow) {
         binder.text(row.json)
         binder.integer(Int64(row.version))
         binder.real(row.createdAt)
@@ -152,13 +152,9 @@ final class DeferredInserts {
     /// One above the highest record id (1 for an empty table), or `nil` when `room` ids above
     /// the highest would pass the largest id SQLite allows.
     static func firstFreeID(_ db: Database, room: Int) throws -> Int64? {
-        let statement = try db.cachedStatement(sql: "SELECT max(id) FROM memory_records")
-        let handle = statement.sqliteStatement
-        sqlite3_reset(handle)
-        defer { sqlite3_reset(handle) }
-        let code = sqlite3_step(handle)
-        guard code == SQLITE_ROW else { throw SQLiteStoredRow.error(code, db) }
-        let highest = sqlite3_column_type(handle, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(handle, 0)
+        let highest = try SQLiteStoredRow.firstRow(db.cachedStatement(sql: "SELECT COALESCE(max(id), 0) FROM memory_records"), db: db) {
+            sqlite3_column_int64($0, 0)
+        } ?? 0
         guard highest <= Int64.max - Int64(room) else { return nil }
         return highest + 1
     }
@@ -168,7 +164,7 @@ final class DeferredInserts {
     /// handing each row the statement returns to `returned`.
     private static func insert<Held>(
         _ rows: [Held], sql: [Int: String], db: Database,
-        bind: (inout Binder, Held) -> Void, returned: (OpaquePointer) -> Void
+        bind: (inout SQLiteBinder, Held) -> Void, returned: (OpaquePointer) -> Void
     ) throws {
         var start = 0
         while start < rows.count {
@@ -181,7 +177,7 @@ final class DeferredInserts {
                 sqlite3_reset(handle)
                 sqlite3_clear_bindings(handle)
             }
-            var binder = Binder(handle: handle)
+            var binder = SQLiteBinder(handle: handle)
             for row in rows[start..<(start + size)] { bind(&binder, row) }
             if let failure = binder.failure { throw SQLiteStoredRow.error(failure, db) }
             while true {
@@ -195,44 +191,6 @@ final class DeferredInserts {
                 }
             }
             start += size
-        }
-    }
-
-    /// Binds a statement's parameters in order, from the first; remembers the first failure.
-    struct Binder {
-        let handle: OpaquePointer
-        private var index: Int32 = 1
-        private(set) var failure: Int32?
-
-        init(handle: OpaquePointer) {
-            self.handle = handle
-        }
-
-        private mutating func record(_ code: Int32) {
-            if code != SQLITE_OK, failure == nil { failure = code }
-            index += 1
-        }
-
-        /// Text with its exact bytes (a NUL inside is kept), or NULL.
-        mutating func text(_ value: String?) {
-            guard var value else { return record(sqlite3_bind_null(handle, index)) }
-            let code = value.withUTF8 { bytes in
-                // An empty buffer may have no address, which SQLite would take for NULL.
-                bytes.isEmpty
-                    ? sqlite3_bind_text(handle, index, "", 0, SQLiteStoredRow.transient)
-                    : sqlite3_bind_text(handle, index, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(bytes.count), SQLiteStoredRow.transient)
-            }
-            record(code)
-        }
-
-        mutating func integer(_ value: Int64) {
-            record(sqlite3_bind_int64(handle, index, value))
-        }
-
-        /// A real, or NULL.
-        mutating func real(_ value: Double?) {
-            guard let value else { return record(sqlite3_bind_null(handle, index)) }
-            record(sqlite3_bind_double(handle, index, value))
         }
     }
 }

@@ -155,11 +155,7 @@ final class GroupCommitWriter: Sendable {
     /// (see ``commitTogether(_:onCallingThread:)``): it then leaves its held rows to them
     /// instead of inserting them itself.
     func write<T: Sendable>(sharing work: @escaping @Sendable (Database, SharedRecordWriters?) throws -> T) async throws -> T {
-        let leads = state.withLock { state -> Bool in
-            guard !state.writing else { return false }
-            state.writing = true
-            return true
-        }
+        let leads = takeTheLead()
         guard leads else {
             // A transaction is in progress: queue, and be committed by the next one.
             let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
@@ -195,13 +191,28 @@ final class GroupCommitWriter: Sendable {
             outcome = .failure(error)
             for job in queued { job.continuation.resume(throwing: error) }
         }
-        // Hand what queued meanwhile to a task, so this caller is not held up by others.
+        giveUpTheLead()
+        return try outcome.get()
+    }
+
+    /// Marks a transaction (or a read on the writer's connection) in progress; `false` when one
+    /// already is (then the caller queues, or reads elsewhere).
+    private func takeTheLead() -> Bool {
+        state.withLock { state -> Bool in
+            guard !state.writing else { return false }
+            state.writing = true
+            return true
+        }
+    }
+
+    /// Ends what ``takeTheLead()`` began: hands what queued meanwhile to a task, so that the
+    /// caller is not held up by others.
+    private func giveUpTheLead() {
         let more = state.withLock { state -> Bool in
             if state.pending.isEmpty { state.writing = false }
             return !state.pending.isEmpty
         }
         if more { Task { await self.drain() } }
-        return try outcome.get()
     }
 
     /// Runs `body` in a read transaction on the writer's connection, on the calling thread,
@@ -213,19 +224,9 @@ final class GroupCommitWriter: Sendable {
     /// process's writes, as a turn of tool calls does, find the pages here. Writes that arrive
     /// meanwhile queue, as behind a transaction, and run when the read ends.
     func readIfIdle<R>(_ body: (Database) throws -> R) throws -> R? {
-        let leads = state.withLock { state -> Bool in
-            guard !state.writing else { return false }
-            state.writing = true
-            return true
-        }
+        let leads = takeTheLead()
         guard leads else { return nil }
-        defer {
-            let more = state.withLock { state -> Bool in
-                if state.pending.isEmpty { state.writing = false }
-                return !state.pending.isEmpty
-            }
-            if more { Task { await self.drain() } }
-        }
+        defer { giveUpTheLead() }
         idleReads.add(1, ordering: .relaxed)
         return try pool.writeWithoutTransaction { db -> R in
             try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()

@@ -10,7 +10,7 @@ extension SQLiteMemoryStore {
     ///
     /// The statement is stepped with SQLite's C API and its rows read as ``SQLiteStoredRow``s:
     /// building GRDB's `Row` and its arguments for each key cost more than the lookup itself
-    /// (a profile of `agent-memory exec` with 2,000 `recall` calls). It runs on the point
+    /// (a profile of `agent-memory exec` with 2,000 `recall` calls). It runs on the
     /// writer's connection after this process's writes (``readAfterWrites(_:)``), else on the
     /// point reader's connection (``SQLitePointReader``) when that is free, else through GRDB.
     public func get(_ keys: [MemoryKey], in namespace: Namespace) async throws -> [MemoryKey: MemoryRecord] {

@@ -225,19 +225,15 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// The live record under `key`, or `nil`.
     public func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {
         let now = clock().timeIntervalSince1970
+        let name = namespace.name
         if let pointReader {
             try checkOpen()
-            let name = namespace.name
             if let records = readAfterWrites({ db in try Self.liveRecords(db, namespace: name, keys: [key], now: now) }) {
                 return records[key]
             }
             if let result = pointReader.get(namespace: name, key: key.rawValue, now: now) { return result }
         }
-        let key = key.rawValue
-        return try await read { db in
-            let statement = try db.cachedStatement(sql: SQLiteStoredRow.selectLiveByKey)
-            return try Row.fetchOne(statement, arguments: [namespace.name, key, now]).map(Self.record)
-        }
+        return try await read { db in try Self.liveRecords(db, namespace: name, keys: [key], now: now)[key] }
     }
 
     /// Applies the operations in one transaction; see ``MemoryStore/apply(_:in:)``.

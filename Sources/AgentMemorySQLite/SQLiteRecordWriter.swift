@@ -57,23 +57,15 @@ struct SQLiteRecordWriter: RecordWriter {
         // Rows held by an earlier write of a group (``SharedRecordWriters``) go in first, so
         // that the statement sees them.
         try finish()
-        let handle = try db.cachedStatement(sql: Self.selectCurrent).sqliteStatement
-        sqlite3_reset(handle)
-        defer {
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
-        }
-        sqlite3_bind_text(handle, 1, namespace.name, -1, SQLiteStoredRow.transient)
+        let select = try db.cachedStatement(sql: Self.selectCurrent).sqliteStatement
         var rows: [MemoryKey: CurrentRow?] = [:]
         rows.reserveCapacity(keys.count)
-        for key in keys where rows[key] == nil {
-            sqlite3_reset(handle)
-            sqlite3_bind_text(handle, 2, key.rawValue, -1, SQLiteStoredRow.transient)
-            switch sqlite3_step(handle) {
-            case SQLITE_ROW: rows[key] = .some(Self.currentRow(handle))
-            case SQLITE_DONE: rows[key] = .some(nil)
-            case let code: throw SQLiteStoredRow.error(code, db)
+        do throws(SQLiteStoredRow.StepFailed) {
+            try SQLiteStoredRow.eachKey(select, namespace: namespace.name, keys: keys) { key, handle in
+                rows[key] = .some(handle.map(Self.currentRow))
             }
+        } catch {
+            throw SQLiteStoredRow.error(error.code, db)
         }
         readAhead.rows = rows
     }

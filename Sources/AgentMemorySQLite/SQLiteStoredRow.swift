@@ -55,33 +55,45 @@ struct SQLiteStoredRow {
     }
 
     /// The live rows of `keys` (each key once, in order of first appearance; absent and expired
-    /// keys skipped), stepping `select`, a prepared ``selectLiveByKey``, once per key with
-    /// SQLite's C API; the namespace and the time are bound once (bindings outlive a reset).
-    /// Throws the code of a step that fails. The statement is reset and its bindings cleared.
+    /// keys skipped), stepping `select`, a prepared ``selectLiveByKey``, with ``eachKey``.
     static func liveRows(
         _ select: OpaquePointer, namespace: String, keys: [MemoryKey], now: Double
     ) throws(StepFailed) -> [(key: MemoryKey, row: SQLiteStoredRow)] {
+        var rows: [(key: MemoryKey, row: SQLiteStoredRow)] = []
+        rows.reserveCapacity(keys.count)
+        try eachKey(select, namespace: namespace, keys: keys, bind: { sqlite3_bind_double($0, 3, now) }) { key, handle in
+            if let handle { rows.append((key, SQLiteStoredRow(handle))) }
+        }
+        return rows
+    }
+
+    /// Steps `select` (namespace `?1`, key `?2`) once per distinct key of `keys`, in order of
+    /// first appearance, with SQLite's C API: `found` gets each key with the statement on its
+    /// row, or `nil` when it has none. The namespace and `bind`'s parameters are bound once
+    /// (bindings outlive a reset). Throws the code of a step that fails. The statement is reset
+    /// and its bindings cleared.
+    static func eachKey(
+        _ select: OpaquePointer, namespace: String, keys: [MemoryKey], bind: (OpaquePointer) -> Void = { _ in },
+        found: (MemoryKey, OpaquePointer?) -> Void
+    ) throws(StepFailed) {
         sqlite3_reset(select)
         defer {
             sqlite3_reset(select)
             sqlite3_clear_bindings(select)
         }
         sqlite3_bind_text(select, 1, namespace, -1, transient)
-        sqlite3_bind_double(select, 3, now)
-        var rows: [(key: MemoryKey, row: SQLiteStoredRow)] = []
-        rows.reserveCapacity(keys.count)
+        bind(select)
         var seen = Set<MemoryKey>()
         seen.reserveCapacity(keys.count)
         for key in keys where seen.insert(key).inserted {
             sqlite3_reset(select)
             sqlite3_bind_text(select, 2, key.rawValue, -1, transient)
             switch sqlite3_step(select) {
-            case SQLITE_ROW: rows.append((key, SQLiteStoredRow(select)))
-            case SQLITE_DONE: continue
+            case SQLITE_ROW: found(key, select)
+            case SQLITE_DONE: found(key, nil)
             case let code: throw StepFailed(code: code)
             }
         }
-        return rows
     }
 
     /// A step that returned `code`, neither a row nor the end.
@@ -128,9 +140,9 @@ struct SQLiteStoredRow {
 
     /// Runs a cached statement that returns no rows (an `UPDATE`, a `DELETE`) with SQLite's C
     /// API, its parameters bound in order by `bind`; throws a failed bind's or step's error.
-    static func execute(_ statement: Statement, db: Database, bind: (inout DeferredInserts.Binder) -> Void) throws {
+    static func execute(_ statement: Statement, db: Database, bind: (inout SQLiteBinder) -> Void) throws {
         try stepping(statement, bind: { _ in }) { handle in
-            var binder = DeferredInserts.Binder(handle: handle)
+            var binder = SQLiteBinder(handle: handle)
             bind(&binder)
             if let failure = binder.failure { throw error(failure, db) }
             let code = sqlite3_step(handle)

@@ -103,6 +103,9 @@ struct ReadPathTests {
         #expect(read["b"]?.value == .object(["n": 2]) && read["b"]?.version == 1)
         #expect(afterWrites == read)
         #expect(try await queue.get(keys, in: Self.namespace) == read)
+        // A store whose reads go to its queue never reads on the calling thread, its writer's
+        // connection included.
+        #expect(queue.writer.idleReads.load(ordering: .relaxed) == 0)
         try await store.put("a", value: .string("second"), in: Self.namespace)
         #expect(try await store.get(keys, in: Self.namespace)["a"]?.value == .string("second"))
         #expect(store.writer.idleReads.load(ordering: .relaxed) == 2)
