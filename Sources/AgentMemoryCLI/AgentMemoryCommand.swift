@@ -15,6 +15,7 @@ struct AgentMemoryCommand: AsyncParsableCommand {
             Namespace: --namespace NAME (env AGENT_MEMORY_NAMESPACE; default "default").
             Agent id recorded as the author of writes: --agent ID (env AGENT_MEMORY_AGENT).
             """,
+        version: AgentMemoryRelease.version,
         subcommands: [
             Remember.self, Recall.self, List.self, Forget.self, Search.self, Namespaces.self,
             Append.self, Changes.self, History.self,

@@ -1,4 +1,5 @@
 import AgentMemory
+import AgentMemoryRuntime
 import Logging
 import MCP
 
@@ -16,8 +17,8 @@ import MCP
 public struct MemoryMCPServer: Sendable {
     /// The name the server gives in `initialize`.
     public static let name = "agent-memory"
-    /// The version the server gives in `initialize`.
-    public static let version = "0.1.0"
+    /// The version the server gives in `initialize` (``AgentMemoryRelease/version``).
+    public static let version = AgentMemoryRelease.version
     /// The default number of resources per `resources/list` page.
     public static let defaultResourcePageSize = 100
 

@@ -46,6 +46,16 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: database + "-wal"), "after the reads")
     }
 
+    /// `--version` prints the release the MCP server also names, and opens no store.
+    @Test func versionPrintsTheReleaseAndOpensNoStore() async throws {
+        let cli = CommandRunner()
+        let version = try await cli.run(["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout == "0.1.0\n")
+        #expect(version.stderr == "")
+        #expect(!FileManager.default.fileExists(atPath: cli.home.appendingPathComponent("memory.sqlite").path))
+    }
+
     @Test func missingKeysExitWithStatusOne() async throws {
         let cli = CommandRunner()
         let missing = try await cli.run(["recall", "nothing"])
