@@ -52,9 +52,12 @@ struct MCPServe: AsyncParsableCommand {
                 }
                 let session = try await server.start(transport: StdioTransport(logger: logger))
                 logger.info("serving namespace \(namespace) over stdio", metadata: ["tools": "\(selected.map(\.rawValue))"])
+                // On a queue of its own: Dispatch's global queue, which runs a few items at a time
+                // on Linux, could hold a signal up behind whatever keeps it busy.
+                let signalQueue = DispatchQueue(label: "agent-memory.mcp.signals")
                 let signals = [SIGINT, SIGTERM].map { number in
                     signal(number, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                    let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
                     source.setEventHandler {
                         logger.notice("signal \(number): stopping")
                         Task { await session.stop() }

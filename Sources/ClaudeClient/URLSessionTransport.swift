@@ -58,12 +58,17 @@ private final class Exchange: @unchecked Sendable {
     private let watchdog: any DispatchSourceTimer
     private let body: AsyncThrowingStream<Data, any Error>
     private let bodyContinuation: AsyncThrowingStream<Data, any Error>.Continuation
+    /// Where the timeouts fire: a serial queue of their own, which Dispatch gives a thread
+    /// whenever it has work. On the global queue, which runs only a few items at a time on
+    /// Linux, a timeout waited behind whatever kept that queue busy (the host's work, or a
+    /// loaded test run), and a late answer could arrive before it fired.
+    private static let watchdogQueue = DispatchQueue(label: "ClaudeClient.URLSessionTransport.timeouts")
 
     init(task: URLSessionDataTask, idleTimeout: Double) {
         self.task = task
         self.idleTimeout = idleTimeout
         // Our own idle timeout: URLSession on Linux does not apply a request's `timeoutInterval`.
-        watchdog = DispatchSource.makeTimerSource(queue: .global())
+        watchdog = DispatchSource.makeTimerSource(queue: Self.watchdogQueue)
         (body, bodyContinuation) = AsyncThrowingStream.makeStream(of: Data.self)
         let task = UncheckedBox(task)
         bodyContinuation.onTermination = { termination in

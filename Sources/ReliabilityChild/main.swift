@@ -18,6 +18,11 @@
 //   reliability-child watch     STORE NS EVENTS INTERVAL_MS  a writer makes EVENTS changes while a watcher
 //                                                            polling every INTERVAL_MS reads them; prints
 //                                                            "rss EVENTS KB" every EVENTS/10 events seen
+//   reliability-child timeout   STORE NS                     holds Dispatch's global queue busy for 6 s
+//                                                            (its threads blocked) while the client asks
+//                                                            a scripted server in this process whose first
+//                                                            answer comes 4 s late, with a 1 s timeout;
+//                                                            "answer TEXT after N requests"
 //   reliability-child crash     STORE NS MODE                holds ANTHROPIC_API_KEY, logs at trace level
 //                                                            to stderr, gets an error that echoes the key,
 //                                                            then ends by MODE: fatal, precondition,
@@ -259,7 +264,43 @@ func crash(mode: String) async throws {
     fail("crash mode \(mode) did not end the process")
 }
 
-if command == "crash" {
+/// A request whose first answer comes 4 s late, with a 1 s timeout, while every thread that
+/// Dispatch's global queue has (and the ones it adds) is blocked until 6 s: in a process that
+/// keeps that queue busy the timeout must still fire on time, so that the client retries and
+/// gets the second answer. Run as a child process: a starved global queue also stalls Swift's
+/// tasks, which would stall every other test of the parent.
+func timeoutWhileTheGlobalQueueIsBusy() async throws {
+    let server = try ScriptedMessagesServer()
+    defer { server.stop() }
+    func answer(_ text: String) -> MessageResponse {
+        MessageResponse(
+            id: "msg_\(text.count)", model: "claude-test", content: [.text(text)], stopReason: .endTurn,
+            usage: Usage(inputTokens: 1, outputTokens: 1))
+    }
+    server.enqueue(ScriptedResponse.message(answer("late")).delayed(by: .seconds(4)), .message(answer("in time")))
+    let release = DispatchSemaphore(value: 0)
+    let blockers = 64
+    for _ in 0..<blockers { DispatchQueue.global().async { release.wait() } }
+    // Released from a queue of its own, which the blocked global queue cannot hold up.
+    DispatchQueue(label: "reliability-child.release").asyncAfter(deadline: .now() + 6) {
+        for _ in 0..<blockers { release.signal() }
+    }
+    var configuration = ClaudeConfiguration(apiKey: "sk-test")
+    configuration.baseURL = server.baseURL
+    configuration.timeout = .seconds(1)
+    configuration.maxRetries = 2
+    let client = ClaudeClient(configuration: configuration)
+    let response = try await client.createMessage(MessageRequest(model: "claude-test", maxTokens: 16, messages: [.user("Hello")]))
+    say("answer \(response.text) after \(server.requests.count) requests")
+}
+
+if command == "timeout" {
+    do {
+        try await timeoutWhileTheGlobalQueueIsBusy()
+    } catch {
+        fail("\(error)")
+    }
+} else if command == "crash" {
     // An error thrown from here is not caught: Swift ends the process and prints it.
     try await crash(mode: string(0))
 } else {

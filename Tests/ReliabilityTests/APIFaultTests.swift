@@ -83,6 +83,20 @@ struct APIFaultTests {
         #expect(server.requests.count == 3)
     }
 
+    /// The client's timeouts once waited on Dispatch's global queue, which runs a few items at
+    /// a time on Linux: in a process that kept it busy (a loaded test run, as CI saw), the late
+    /// answer arrived before the timeout fired. The child blocks that queue's threads for 6 s
+    /// while the first answer comes 4 s late and the timeout is 1 s (in a process of its own:
+    /// a starved global queue also stalls Swift's tasks).
+    @Test("a timeout fires on time in a process whose global Dispatch queue is held busy")
+    func timeoutWithTheGlobalQueueBusy() async throws {
+        let child = try Child.start(["timeout", "memory:", "default"])
+        defer { child.removeOutput() }
+        try await child.wait()
+        #expect(child.process.terminationStatus == 0, "\(child.errors)")
+        #expect(child.lines == ["answer in time after 2 requests"])
+    }
+
     @Test("malformed JSON in a 200: an invalid-response error, not retried")
     func malformed() async throws {
         let server = try ScriptedMessagesServer()
