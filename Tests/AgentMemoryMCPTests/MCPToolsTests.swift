@@ -10,6 +10,8 @@ struct MCPToolsTests {
         let harness = try await MCPHarness.start()
         defer { Task { await harness.stop() } }
         #expect(harness.initialize.serverInfo.name == "agent-memory")
+        // The release `agent-memory --version` prints too (CLITests).
+        #expect(harness.initialize.serverInfo.version == "0.1.0")
         #expect(harness.initialize.protocolVersion == Version.latest)
         #expect(harness.initialize.capabilities == MemoryMCPServer.capabilities)
         #expect(harness.initialize.instructions?.contains("namespace \"team\"") == true)
