@@ -22,22 +22,34 @@ struct SQLiteRecordWriter: RecordWriter {
     /// again, to see the first one.
     private final class ReadAhead {
         var rows: [MemoryKey: CurrentRow?] = [:]
+        /// The id and indexed text of each row read (by ``prefetch(_:)`` or ``row(for:)``) and
+        /// not yet written: what the full-text index is told before the row changes, so that
+        /// an update or a delete does not read the row a second time.
+        var indexed: [MemoryKey: (id: Int64, body: String)] = [:]
     }
 
     func row(for key: MemoryKey) throws -> CurrentRow? {
         if let known = readAhead.rows.removeValue(forKey: key) { return known }
         if deferred.heldKeys.contains(key) { try finish() }
-        return try SQLiteStoredRow.firstRow(try db.cachedStatement(sql: Self.selectCurrent), db: db, bind: { handle in
+        let found = try SQLiteStoredRow.firstRow(try db.cachedStatement(sql: Self.selectCurrent), db: db, bind: { handle in
             sqlite3_bind_text(handle, 1, namespace.name, -1, SQLiteStoredRow.transient)
             sqlite3_bind_text(handle, 2, key.rawValue, -1, SQLiteStoredRow.transient)
-        }, read: Self.currentRow)
+        }, read: { handle in (row: Self.currentRow(handle), indexed: Self.indexedText(handle)) })
+        readAhead.indexed[key] = found?.indexed
+        return found?.row
     }
 
-    /// A key's row as the write rule reads it: namespace `?1`, key `?2`.
+    /// A key's row as the write rule reads it (namespace `?1`, key `?2`), then its id and the
+    /// text the full-text index holds for it.
     private static let selectCurrent = """
-        SELECT version, created_at, updated_at, author, expires_at, size, value FROM memory_records
+        SELECT version, created_at, updated_at, author, expires_at, size, value, id, body FROM memory_records
         WHERE namespace = ?1 AND key = ?2
         """
+
+    /// The id and indexed text of a ``selectCurrent`` row.
+    private static func indexedText(_ handle: OpaquePointer) -> (id: Int64, body: String) {
+        (sqlite3_column_int64(handle, 7), SQLiteStoredRow.text(handle, 8) ?? "")
+    }
 
     /// The current row of a ``selectCurrent`` statement.
     private static func currentRow(_ handle: OpaquePointer) -> CurrentRow {
@@ -63,6 +75,7 @@ struct SQLiteRecordWriter: RecordWriter {
         do throws(SQLiteStoredRow.StepFailed) {
             try SQLiteStoredRow.eachKey(select, namespace: namespace.name, keys: keys) { key, handle in
                 rows[key] = .some(handle.map(Self.currentRow))
+                readAhead.indexed[key] = handle.map(Self.indexedText)
             }
         } catch {
             throw SQLiteStoredRow.error(error.code, db)
@@ -82,6 +95,7 @@ struct SQLiteRecordWriter: RecordWriter {
         let predicate = "namespace = ? AND expires_at IS NOT NULL AND expires_at <= ?"
         let arguments: StatementArguments = [namespace.name, now.timeIntervalSince1970]
         readAhead.rows = [:]
+        readAhead.indexed = [:]
         try finish()
         try store.indexing.willDelete(where: predicate, arguments: arguments, db: db)
         try db.execute(sql: "DELETE FROM memory_records WHERE \(predicate)", arguments: arguments)
@@ -99,7 +113,7 @@ struct SQLiteRecordWriter: RecordWriter {
                         expiresAt: record.expiresAt?.timeIntervalSince1970, size: size, namespace: namespace.name, key: plan.key.rawValue),
                     key: plan.key)
             } else {
-                try store.indexing.willChange(namespace: namespace.name, key: plan.key.rawValue, db: db)
+                try willChange(plan.key)
                 // Bound with SQLite's C API, as the inserts are (GRDB's arguments are existentials).
                 try SQLiteStoredRow.execute(db.cachedStatement(sql: """
                     UPDATE memory_records SET value = ?, version = ?, created_at = ?, updated_at = ?, author = ?, expires_at = ?, size = ?
@@ -117,7 +131,7 @@ struct SQLiteRecordWriter: RecordWriter {
                 }
             }
         case .remove:
-            try store.indexing.willChange(namespace: namespace.name, key: plan.key.rawValue, db: db)
+            try willChange(plan.key)
             try SQLiteStoredRow.execute(db.cachedStatement(sql: "DELETE FROM memory_records WHERE namespace = ? AND key = ?"), db: db) { binder in
                 binder.text(namespace.name)
                 binder.text(plan.key.rawValue)
@@ -126,6 +140,16 @@ struct SQLiteRecordWriter: RecordWriter {
             break
         }
         if let change = plan.change { try log(change, key: plan.key) }
+    }
+
+    /// Tells the full-text index about `key`'s row before it is updated or deleted: from the
+    /// read that planned the write, else (a plan made from a row read elsewhere) by reading it.
+    private func willChange(_ key: MemoryKey) throws {
+        if let read = readAhead.indexed.removeValue(forKey: key) {
+            store.indexing.willChange(id: read.id, key: key.rawValue, body: read.body)
+        } else {
+            try store.indexing.willChange(namespace: namespace.name, key: key.rawValue, db: db)
+        }
     }
 
     /// Inserts the held rows and change-log entries; the store calls it at the end of every

@@ -106,6 +106,12 @@ final class SQLiteSearchIndexing: Sendable {
         if let row { capture(id: row.id, key: row.key, body: row.body) }
     }
 
+    /// Reports a row about to be updated or deleted, as ``willChange(namespace:key:db:)`` does,
+    /// from what the caller read of it in this transaction (its id and indexed text).
+    func willChange(id: Int64, key: String, body: String) {
+        capture(id: id, key: key, body: body)
+    }
+
     /// Reports the rows a `DELETE FROM memory_records WHERE <predicate>` is about to remove.
     func willDelete(where predicate: String, arguments: StatementArguments, db: Database) throws {
         let rows = try Row.fetchCursor(db, sql: "SELECT id, key, body FROM memory_records WHERE \(predicate)", arguments: arguments)
