@@ -181,10 +181,19 @@ extension SQLiteMemoryStore {
     static let commonWordRows = 4_096
 
     /// The pool: the best `limit` live rows of `namespace` by FTS5's BM25 (``SQLiteSearchFunctions``'
-    /// rank function, with the statistics' row counts). Common words (see
-    /// ``commonWordRows``) are left out of the ranking when the rarer words alone fill the pool
-    /// with rows that score more than every common word together could add (BM25's bound,
-    /// idf × (k1 + 1) a word): then no row holding only common words could be among them.
+    /// rank function, with the statistics' row counts).
+    ///
+    /// With a common word (see ``commonWordRows``) and a rarer one, only the rows holding a
+    /// rarer word are ranked first, on every word of the query: `(rare…) AND (every word…)`,
+    /// the rare words of the first group repeated only to choose the rows (their phrases
+    /// ``SQLiteSearchFunctions/unscored``, so each rank is the full query's to the bit, the
+    /// zeros added before the query's own terms in their usual order). FTS5 walks the common
+    /// words' rows only where a rare word is (it skips through their lists). When those rows
+    /// fill the pool with ranks better than every common word together could give a row
+    /// without a rare word (BM25's bound, idf × (k1 + 1) a word), they are the pool; otherwise
+    /// every row holding any word is ranked. Ranking the rare words alone (before) left the
+    /// common words' part out of the ranks, so the bound held less often and the pool was
+    /// ordered on part of the query.
     private static func pool(
         _ quoted: [String], _ statistics: SearchStatistics, in namespace: Namespace, now: Double, limit: Int, db: Database
     ) throws -> [(rank: Double, key: String)] {
@@ -193,10 +202,14 @@ extension SQLiteMemoryStore {
         guard !present.isEmpty else { return [] }
         let rare = present.filter { statistics.documentFrequencies[$0] < commonWordRows }
         if !rare.isEmpty, rare.count < present.count {
-            let order = rare.sorted { quoted[$0] < quoted[$1] }
-            let match = order.map { quoted[$0] }.joined(separator: " OR ")
-            let ranked = try rankInWholeIndex(match, .blob(hits(order, statistics)), in: namespace, now: now, limit: limit, db: db)
-                ?? rankWithJoin(match, hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
+            let anchors = rare.sorted { quoted[$0] < quoted[$1] }
+            let order = present.sorted { quoted[$0] < quoted[$1] }
+            let match = "(" + anchors.map { quoted[$0] }.joined(separator: " OR ") + ") AND ("
+                + order.map { quoted[$0] }.joined(separator: " OR ") + ")"
+            let hits = SQLiteSearchFunctions.hitsArgument(
+                anchors.map { _ in SQLiteSearchFunctions.unscored } + order.map { statistics.documentFrequencies[$0] })
+            let ranked = try rankInWholeIndex(match, .blob(hits), in: namespace, now: now, limit: limit, db: db)
+                ?? rankWithJoin(match, hits, in: namespace, now: now, limit: limit, db: db)
             let total = Double(statistics.documents)
             let bound = present.filter { !rare.contains($0) }.reduce(0.0) { sum, index in
                 let frequency = Double(statistics.documentFrequencies[index])

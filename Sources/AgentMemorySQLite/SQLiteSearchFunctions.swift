@@ -111,7 +111,12 @@ enum SQLiteSearchFunctions {
     /// The pointer type of a ``CountRequest`` argument (`sqlite3_bind_pointer` compares it by value).
     nonisolated(unsafe) static let countRequestType: UnsafePointer<CChar> = UnsafePointer(strdup("agent_memory_count_request")!)
 
-    /// The `HITS` argument of the rank function: each phrase's row count, in the match's order.
+    /// A `HITS` entry for a phrase that adds nothing to the rank (idf 0): a word repeated in the
+    /// match only to choose the rows, as in ``SQLiteMemoryStore``'s anchored pool.
+    static let unscored = -1
+
+    /// The `HITS` argument of the rank function: each phrase's row count (or ``unscored``), in
+    /// the match's order.
     static func hitsArgument(_ hits: [Int]) -> Data {
         hits.map { Int64($0).littleEndian }.withUnsafeBytes { Data($0) }
     }
@@ -283,6 +288,11 @@ enum SQLiteSearchFunctions {
     ) -> Bool {
         let data = UnsafeMutablePointer<Double>.allocate(capacity: hits.count + 1)
         for (phrase, hit) in hits.enumerated() {
+            guard hit >= 0 else {
+                // ``unscored``: adds exactly 0 to every row's rank.
+                data[phrase] = 0
+                continue
+            }
             let idf = log((Double(rows) - hit + 0.5) / (hit + 0.5))
             data[phrase] = idf <= 0 ? 1e-6 : idf
         }

@@ -138,6 +138,43 @@ struct SearchStatisticsTests {
         try await store.close()
     }
 
+    /// The anchored match of a search with a common word, `(rare) AND (every word)` with the
+    /// anchor's phrase ``SQLiteSearchFunctions/unscored``, holds exactly the rows that hold the
+    /// rare word, each ranked as the plain `OR` of every word ranks it (FTS5's `bm25`), to the bit.
+    @Test func anAnchoredMatchRanksTheRareWordsRowsOnTheWholeQuery() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path)
+        let namespace = try Namespace("anchored")
+        let words = ["apple", "pear", "plum", "fig", "kiwi", "lime"]
+        try await store.batch((0..<300).map { index in
+            let count = 3 + index % 9
+            let text = (0..<count).map { words[($0 * 7 + index) % words.count] }.joined(separator: " ")
+            return .put(key: MemoryKey(checked: index % 5 == 0 ? "fig/\(index)" : "n/\(index)"), value: .string(text))
+        }, in: namespace)
+        try await store.catchUpSearchIndex()
+        let plain = ["\"apple\"", "\"fig\"", "\"kiwi\""].joined(separator: " OR ")
+        let anchored = "(\"fig\") AND (\(plain))"
+        let (ours, theirs, figRows) = try await store.read { db in
+            let counts = try #require(try SQLiteSearchFunctions.statistics(match: plain, limit: 4_096, db: db))
+            let hits = SQLiteSearchFunctions.hitsArgument([SQLiteSearchFunctions.unscored] + counts.words.map(\.count))
+            let ours = try Row.fetchAll(db, sql: """
+                SELECT memory_fts.rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?, sizes.sz)
+                FROM memory_fts LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
+                WHERE memory_fts MATCH ? ORDER BY memory_fts.rowid
+                """, arguments: [hits, anchored]).map { [$0[0] as Double, $0[1] as Double] }
+            let figRows = Set(try Int64.fetchAll(db, sql: "SELECT rowid FROM memory_fts WHERE memory_fts MATCH '\"fig\"'"))
+            let theirs = try Row.fetchAll(db, sql: """
+                SELECT rowid, bm25(memory_fts, 2.0, 1.0) FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rowid
+                """, arguments: [plain]).map { [$0[0] as Double, $0[1] as Double] }
+            return (ours, theirs, figRows)
+        }
+        #expect(figRows.count > 50)
+        #expect(theirs.count > figRows.count)
+        #expect(Set(ours.map { Int64($0[0]) }) == figRows)
+        #expect(ours == theirs.filter { figRows.contains(Int64($0[0])) })
+        try await store.close()
+    }
+
     /// Rows that rank alike are ordered by key, however many of them there are and wherever
     /// the whole index puts them: the namespace's rows numbered in reverse key order, with or
     /// without another namespace's numbered before them, so that the whole index's first rows
