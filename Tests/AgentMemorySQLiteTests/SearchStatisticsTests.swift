@@ -175,6 +175,42 @@ struct SearchStatisticsTests {
         try await store.close()
     }
 
+    /// With a common word (4,096 rows or more) beside a rare one, the pool is the best rows by
+    /// the whole query: a row holding both words but a little longer than the rare word's other
+    /// rows ranks first (each word's part shrinks with length, the common word's part more than
+    /// makes up for it). Ranking the rare word alone filled the pool of ten with the rare
+    /// word's shorter rows, and the row holding both was never found. Keys hold no digits, so
+    /// no neighbour joins the pool.
+    @Test func aRowWithTheRareAndTheCommonWordOutranksShorterRowsWithTheRareWordAlone() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path)
+        let namespace = try Namespace("pool")
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        func key(_ index: Int) -> MemoryKey {
+            MemoryKey(checked: "k/" + String([letters[index / 17_576 % 26], letters[index / 676 % 26], letters[index / 26 % 26], letters[index % 26]]))
+        }
+        let filler = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"]
+        let both = 10_001
+        let operations: [MemoryOperation] = (0..<20_000).map { index in
+            var words = filler
+            if index == both {
+                words = ["quokka", "lunch"] + filler.dropFirst()
+            } else if index % 997 == 3 && index < 20 * 997 {
+                words[0] = "quokka"
+            } else if index % 4 == 0 {
+                words[0] = "lunch"
+            }
+            return .put(key: key(index), value: .string(words.joined(separator: " ")))
+        }
+        for start in stride(from: 0, to: operations.count, by: 2_000) {
+            try await store.batch(Array(operations[start..<(start + 2_000)]), in: namespace)
+        }
+        let hits = try await store.search("quokka lunch", in: namespace, limit: 10)
+        #expect(hits.first?.record.key == key(both).rawValue)
+        #expect(hits.count == 10)
+        try await store.close()
+    }
+
     /// Rows that rank alike are ordered by key, however many of them there are and wherever
     /// the whole index puts them: the namespace's rows numbered in reverse key order, with or
     /// without another namespace's numbered before them, so that the whole index's first rows
