@@ -202,12 +202,17 @@ struct SearchStatisticsTests {
             }
             return .put(key: key(index), value: .string(words.joined(separator: " ")))
         }
+        let memory = InMemoryMemoryStore()
         for start in stride(from: 0, to: operations.count, by: 2_000) {
             try await store.batch(Array(operations[start..<(start + 2_000)]), in: namespace)
+            try await memory.batch(Array(operations[start..<(start + 2_000)]), in: namespace)
         }
         let hits = try await store.search("quokka lunch", in: namespace, limit: 10)
         #expect(hits.first?.record.key == key(both).rawValue)
         #expect(hits.count == 10)
+        // The in-memory index (max-score over the rare word's rows) answers the same.
+        let remembered = try await memory.search("quokka lunch", in: namespace, limit: 10)
+        #expect(remembered.map(\.record.key) == hits.map(\.record.key))
         try await store.close()
     }
 
