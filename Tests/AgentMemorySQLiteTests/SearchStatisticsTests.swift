@@ -88,21 +88,26 @@ struct SearchStatisticsTests {
         try await store.close()
     }
 
+    /// A store of 300 texts of fruit words (3 to 11 words; with `longTexts`, every 50th more
+    /// than 127), every fifth under a key starting `fig/`.
+    static func fruitStore(longTexts: Bool) async throws -> SQLiteMemoryStore {
+        let store = try SQLiteMemoryStore(path: try SearchIndexingTests.temporaryPath())
+        let words = ["apple", "pear", "plum", "fig", "kiwi", "lime"]
+        try await store.batch((0..<300).map { index in
+            let count = longTexts && index % 50 == 7 ? 130 + index : 3 + index % 9
+            let text = (0..<count).map { words[($0 * 7 + index) % words.count] }.joined(separator: " ")
+            return .put(key: MemoryKey(checked: index % 5 == 0 ? "fig/\(index)" : "n/\(index)"), value: .string(text))
+        }, in: try Namespace("fruit"))
+        return store
+    }
+
     /// With exact row counts the pool's rank function gives FTS5's `bm25(memory_fts, 2.0, 1.0)`
     /// to the bit, row by row (key words weigh double), whether it asks FTS5 for each row's
     /// length or reads it from the `memory_fts_docsize` row the statement joins (as the search
     /// does), and when the join finds no row. Every 50th text is long (more than 127 tokens),
     /// so that its length takes two bytes in the size blob.
     @Test func theRankFunctionIsFTS5sBM25() async throws {
-        let path = try SearchIndexingTests.temporaryPath()
-        let store = try SQLiteMemoryStore(path: path)
-        let namespace = try Namespace("bm25")
-        let words = ["apple", "pear", "plum", "fig", "kiwi", "lime"]
-        try await store.batch((0..<300).map { index in
-            let count = index % 50 == 7 ? 130 + index : 3 + index % 9
-            let text = (0..<count).map { words[($0 * 7 + index) % words.count] }.joined(separator: " ")
-            return .put(key: MemoryKey(checked: index % 5 == 0 ? "fig/\(index)" : "n/\(index)"), value: .string(text))
-        }, in: namespace)
+        let store = try await Self.fruitStore(longTexts: true)
         // The read below queries FTS5 directly: the index must hold every write first.
         try await store.catchUpSearchIndex()
         let match = ["\"apple\"", "\"fig\"", "\"kiwi\""].joined(separator: " OR ")
@@ -142,15 +147,7 @@ struct SearchStatisticsTests {
     /// anchor's phrase ``SQLiteSearchFunctions/unscored``, holds exactly the rows that hold the
     /// rare word, each ranked as the plain `OR` of every word ranks it (FTS5's `bm25`), to the bit.
     @Test func anAnchoredMatchRanksTheRareWordsRowsOnTheWholeQuery() async throws {
-        let path = try SearchIndexingTests.temporaryPath()
-        let store = try SQLiteMemoryStore(path: path)
-        let namespace = try Namespace("anchored")
-        let words = ["apple", "pear", "plum", "fig", "kiwi", "lime"]
-        try await store.batch((0..<300).map { index in
-            let count = 3 + index % 9
-            let text = (0..<count).map { words[($0 * 7 + index) % words.count] }.joined(separator: " ")
-            return .put(key: MemoryKey(checked: index % 5 == 0 ? "fig/\(index)" : "n/\(index)"), value: .string(text))
-        }, in: namespace)
+        let store = try await Self.fruitStore(longTexts: false)
         try await store.catchUpSearchIndex()
         let plain = ["\"apple\"", "\"fig\"", "\"kiwi\""].joined(separator: " OR ")
         let anchored = "(\"fig\") AND (\(plain))"
