@@ -38,7 +38,7 @@ struct Changes: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @ParentCommand var root: AgentMemoryCommand
     var global: GlobalOptions { options.merged(over: root.options) }
-    @Option(help: "Only changes after this sequence number (default 0: all that are retained).") var since: Int64 = 0
+    @Option(help: "Only changes after this sequence number (0: all that are retained).") var since: Int64 = 0
     @Flag(help: "Keep printing new changes as they happen.") var follow = false
     @Flag(help: "Print each change as a JSON object on its own line.") var json = false
 
@@ -82,7 +82,7 @@ struct History: AsyncParsableCommand {
     @ParentCommand var root: AgentMemoryCommand
     var global: GlobalOptions { options.merged(over: root.options) }
     @Argument(help: "The key.") var key: String
-    @Option(help: "At most this many of the newest entries (default 100).") var limit = 100
+    @Option(help: "At most this many of the newest entries.") var limit = 100
 
     func run() async throws {
         try await runReportingErrors {

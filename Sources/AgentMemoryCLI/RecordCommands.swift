@@ -72,7 +72,7 @@ struct List: AsyncParsableCommand {
     @ParentCommand var root: AgentMemoryCommand
     var global: GlobalOptions { options.merged(over: root.options) }
     @Option(help: "Only keys starting with this prefix.") var prefix: String?
-    @Option(help: "How many keys to print (default 100).") var limit = 100
+    @Option(help: "How many keys to print.") var limit = 100
     @Option(help: "Continue after a previous page (the cursor it printed).") var cursor: String?
     @Flag(help: "Print {\"records\": [...], \"nextCursor\": ...} as JSON.") var json = false
     @Flag(help: "Also list the library's reserved keys (agent-loop sessions, under _agent_memory/).") var all = false
@@ -140,7 +140,7 @@ struct Search: AsyncParsableCommand {
     @ParentCommand var root: AgentMemoryCommand
     var global: GlobalOptions { options.merged(over: root.options) }
     @Argument(help: "Words to look for.") var query: String
-    @Option(help: "How many matches (default 10).") var limit = 10
+    @Option(help: "How many matches.") var limit = 10
 
     func run() async throws {
         try await runReportingErrors {

@@ -56,6 +56,24 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: cli.home.appendingPathComponent("memory.sqlite").path))
     }
 
+    /// Each option's help states its default once (ArgumentParser adds "(default: N)" itself).
+    @Test func helpStatesEachDefaultOnce() async throws {
+        let cli = CommandRunner()
+        for (command, line) in [
+            ("search", "How many matches. (default: 10)"), ("list", "How many keys to print. (default: 100)"),
+            ("history", "At most this many of the newest entries. (default: 100)"),
+        ] {
+            let help = try await cli.run([command, "--help"])
+            #expect(help.status == 0)
+            let text = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(text.contains(line), "\(command)")
+            #expect(!text.contains("(default 1"), "\(command)")
+        }
+        let changes = try await cli.run(["changes", "--help"])
+        #expect(changes.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            .contains("Only changes after this sequence number (0: all that are retained). (default: 0)"))
+    }
+
     @Test func missingKeysExitWithStatusOne() async throws {
         let cli = CommandRunner()
         let missing = try await cli.run(["recall", "nothing"])
