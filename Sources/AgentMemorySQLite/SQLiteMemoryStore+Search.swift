@@ -201,15 +201,17 @@ extension SQLiteMemoryStore {
         let present = quoted.indices.filter { statistics.documentFrequencies[$0] > 0 }
         guard !present.isEmpty else { return [] }
         let rare = present.filter { statistics.documentFrequencies[$0] < commonWordRows }
+        // Every word, in the match's usual order, with its row counts: the ranking of every row
+        // holding one, and the scored part of the anchored match.
+        let order = present.sorted { quoted[$0] < quoted[$1] }
+        let match = order.map { quoted[$0] }.joined(separator: " OR ")
+        let counts = hits(order, statistics)
         if !rare.isEmpty, rare.count < present.count {
             let anchors = rare.sorted { quoted[$0] < quoted[$1] }
-            let order = present.sorted { quoted[$0] < quoted[$1] }
-            let match = "(" + anchors.map { quoted[$0] }.joined(separator: " OR ") + ") AND ("
-                + order.map { quoted[$0] }.joined(separator: " OR ") + ")"
-            let hits = SQLiteSearchFunctions.hitsArgument(
-                anchors.map { _ in SQLiteSearchFunctions.unscored } + order.map { statistics.documentFrequencies[$0] })
-            let ranked = try rankInWholeIndex(match, .blob(hits), in: namespace, now: now, limit: limit, db: db)
-                ?? rankWithJoin(match, hits, in: namespace, now: now, limit: limit, db: db)
+            let anchored = "(" + anchors.map { quoted[$0] }.joined(separator: " OR ") + ") AND (" + match + ")"
+            let anchoredCounts = SQLiteSearchFunctions.hitsArgument(anchors.map { _ in SQLiteSearchFunctions.unscored }) + counts
+            let ranked = try rankInWholeIndex(anchored, .blob(anchoredCounts), in: namespace, now: now, limit: limit, db: db)
+                ?? rankWithJoin(anchored, anchoredCounts, in: namespace, now: now, limit: limit, db: db)
             let total = Double(statistics.documents)
             let bound = present.filter { !rare.contains($0) }.reduce(0.0) { sum, index in
                 let frequency = Double(statistics.documentFrequencies[index])
@@ -218,10 +220,8 @@ extension SQLiteMemoryStore {
             }
             if ranked.count == limit, let last = ranked.last, -last.rank > bound { return ranked }
         }
-        let order = present.sorted { quoted[$0] < quoted[$1] }
-        let match = order.map { quoted[$0] }.joined(separator: " OR ")
-        return try rankInWholeIndex(match, .blob(hits(order, statistics)), in: namespace, now: now, limit: limit, db: db)
-            ?? rankWithJoin(match, hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
+        return try rankInWholeIndex(match, .blob(counts), in: namespace, now: now, limit: limit, db: db)
+            ?? rankWithJoin(match, counts, in: namespace, now: now, limit: limit, db: db)
     }
 
     /// The rank function's row counts of the words at `order`, in that order (the match's).
