@@ -47,8 +47,12 @@ extension AsyncRecordWriter {
             do {
                 try limits.checkQuota(plan, replacing: row, usage: try await usage(), namespace: namespace)
             } catch {
-                // Expired rows count until purged: purge them and look again.
-                guard try await purgeExpired(now: now) > 0 else { throw error }
+                // Expired rows count until purged: purge them and look again. Counted again
+                // even when this purge found none: on a server the count and the purge are
+                // separate statements, and another session's purge (the store's maintenance,
+                // another process) may have deleted the expired rows in between, which the
+                // count above still held.
+                _ = try await purgeExpired(now: now)
                 let current = try await self.row(for: plan.key)
                 try limits.checkQuota(plan, replacing: current, usage: try await usage(), namespace: namespace)
                 try await write(plan, replacing: current)
