@@ -144,7 +144,7 @@ extension SQLiteMemoryStore {
             limit: Int64(commonWordRows), rowBudget: rowBudget.map(Int64.init) ?? .max, capacity: quoted.count,
             counts: counts, reached: reached))
         defer { request.deallocate() }
-        let top = try rankInWholeIndex(match, .counting(request), in: namespace, now: now, limit: limit, db: db)
+        let top = try rankInWholeIndex(match, .counting(request), lengths: .joined, in: namespace, now: now, limit: limit, db: db).ranked
         let answer = request.pointee
         // Over the budget (a common word, or too many rows): the caller runs the search again
         // without one, elsewhere.
@@ -206,12 +206,13 @@ extension SQLiteMemoryStore {
         let order = present.sorted { quoted[$0] < quoted[$1] }
         let match = order.map { quoted[$0] }.joined(separator: " OR ")
         let counts = hits(order, statistics)
+        var floor: Double?
         if !rare.isEmpty, rare.count < present.count {
             let anchors = rare.sorted { quoted[$0] < quoted[$1] }
             let anchored = "(" + anchors.map { quoted[$0] }.joined(separator: " OR ") + ") AND (" + match + ")"
             let anchoredCounts = SQLiteSearchFunctions.hitsArgument(anchors.map { _ in SQLiteSearchFunctions.unscored }) + counts
-            let ranked = try rankInWholeIndex(anchored, .blob(anchoredCounts), in: namespace, now: now, limit: limit, db: db)
-                ?? rankWithJoin(anchored, anchoredCounts, in: namespace, now: now, limit: limit, db: db)
+            let first = try rankInWholeIndex(anchored, .blob(anchoredCounts), lengths: .joined, in: namespace, now: now, limit: limit, db: db)
+            let ranked = try first.ranked ?? rankWithJoin(anchored, anchoredCounts, in: namespace, now: now, limit: limit, db: db)
             let total = Double(statistics.documents)
             let bound = present.filter { !rare.contains($0) }.reduce(0.0) { sum, index in
                 let frequency = Double(statistics.documentFrequencies[index])
@@ -219,9 +220,12 @@ extension SQLiteMemoryStore {
                 return sum + max(1e-6, log((total - frequency + 0.5) / (frequency + 0.5))) * (ContextRanking.k1 + 1)
             }
             if ranked.count == limit, let last = ranked.last, -last.rank > bound { return ranked }
+            // The rows ranked are among those of every word, with the same ranks: the best of
+            // every word's rows score at least as well as the last of the rare words' best.
+            floor = first.cut.map { -$0 }
         }
-        return try rankInWholeIndex(match, .blob(counts), in: namespace, now: now, limit: limit, db: db)
-            ?? rankWithJoin(match, counts, in: namespace, now: now, limit: limit, db: db)
+        return try rankInWholeIndex(match, .blob(counts), lengths: .whenNeeded(floor: floor), in: namespace, now: now, limit: limit, db: db)
+            .ranked ?? rankWithJoin(match, counts, in: namespace, now: now, limit: limit, db: db)
     }
 
     /// The rank function's row counts of the words at `order`, in that order (the match's).
@@ -235,25 +239,56 @@ extension SQLiteMemoryStore {
         case counting(UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>)
     }
 
-    /// The best `limit` rows of `namespace` from a ranking of the whole index, or `nil` when
-    /// the top of the whole index holds too few of them to be sure (or a count request was declined).
+    /// How a ranking reads each row's length (BM25 needs it).
+    private enum RowLengths {
+        /// From a left join of `memory_fts_docsize` (FTS5 stays the outer loop): every row's,
+        /// the fastest way to read them all. For rare words, where few rows can be skipped.
+        case joined
+        /// Read by the rank function only for a row that may be among the best (its DEPTH
+        /// argument, ``SQLiteRankState``), which skips most rows of a common word; `floor`, when
+        /// known, a score that the best ``wholeIndexDepth(for:)`` rows of the whole index all
+        /// reach, so that rows are skipped from the first.
+        case whenNeeded(floor: Double?)
+    }
+
+    /// A ranking of the whole index: the best `limit` rows of the namespace, or `nil` when the
+    /// top of the whole index holds too few of them to be sure (or a count request was
+    /// declined); and `cut`, the rank of the last of the ``wholeIndexDepth(for:)`` rows it
+    /// returned when it returned that many.
+    private struct WholeIndexRanking {
+        var ranked: [(rank: Double, key: String)]?
+        var cut: Double?
+    }
+
+    /// The best `limit` rows of `namespace` from a ranking of the whole index (see ``WholeIndexRanking``).
     ///
     /// The ranking returns the best ``wholeIndexDepth(for:)`` rows of the whole index; their
     /// owners are then looked up one at a time, best first, only as far as the answer needs:
     /// until `limit` rows of the namespace are found and every row ranked as well as the last
     /// of them is read (rows of equal rank are ordered by key, so all of them must be seen).
     private static func rankInWholeIndex(
-        _ match: String, _ counts: RankCounts, in namespace: Namespace, now: Double, limit: Int, db: Database
-    ) throws -> [(rank: Double, key: String)]? {
+        _ match: String, _ counts: RankCounts, lengths: RowLengths, in namespace: Namespace, now: Double, limit: Int, db: Database
+    ) throws -> WholeIndexRanking {
         let depth = wholeIndexDepth(for: limit)
-        // FTS5 and each row's length from `memory_fts_docsize` (a left join, so that FTS5 stays
-        // the outer loop); no records. Stepped with SQLite's C API (a pointer argument has no
-        // GRDB binding).
-        let statement = try db.cachedStatement(sql: """
-            SELECT memory_fts.rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?, sizes.sz) AS rank
-            FROM memory_fts LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
-            WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?
-            """)
+        // FTS5 and each row's length (see ``RowLengths``), no records. Stepped with SQLite's
+        // C API (a pointer argument has no GRDB binding).
+        let statement: Statement
+        var floor: Double?
+        switch lengths {
+        case .joined:
+            statement = try db.cachedStatement(sql: """
+                SELECT memory_fts.rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?1, sizes.sz) AS rank
+                FROM memory_fts LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
+                WHERE memory_fts MATCH ?2 ORDER BY rank LIMIT ?3
+                """)
+        case .whenNeeded(let known):
+            // Nothing but the match filters the rows ranked: DEPTH is the statement's LIMIT.
+            statement = try db.cachedStatement(sql: """
+                SELECT rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?1, NULL, ?3, ?4) AS rank
+                FROM memory_fts WHERE memory_fts MATCH ?2 ORDER BY rank LIMIT ?3
+                """)
+            floor = known
+        }
         let handle = statement.sqliteStatement
         let transient = SQLiteStoredRow.transient
         sqlite3_reset(handle)
@@ -270,6 +305,7 @@ extension SQLiteMemoryStore {
         }
         sqlite3_bind_text(handle, 2, match, -1, transient)
         sqlite3_bind_int64(handle, 3, Int64(depth))
+        if let floor { sqlite3_bind_double(handle, 4, floor) }
         var top: [(id: Int64, rank: Double)] = []
         top.reserveCapacity(depth)
         stepping: while true {
@@ -279,7 +315,7 @@ extension SQLiteMemoryStore {
             case SQLITE_DONE:
                 break stepping
             case let code:
-                if case .counting(let request) = counts, request.pointee.declined { return nil }
+                if case .counting(let request) = counts, request.pointee.declined { return WholeIndexRanking() }
                 throw SQLiteStoredRow.error(code, db)
             }
         }
@@ -303,9 +339,10 @@ extension SQLiteMemoryStore {
         }
         // Every row of the ranking read while the index had more: the rows further down may be
         // needed (too few of the namespace so far, or more of the rank at the cut).
-        if read == top.count, top.count == depth { return nil }
+        let cut = top.count == depth ? top.last?.rank : nil
+        if read == top.count, top.count == depth { return WholeIndexRanking(cut: cut) }
         let ordered = kept.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        return Array(ordered.prefix(limit))
+        return WholeIndexRanking(ranked: Array(ordered.prefix(limit)), cut: cut)
     }
 
     /// How many of the whole index's best rows a ranking returns for a search of `limit`: enough

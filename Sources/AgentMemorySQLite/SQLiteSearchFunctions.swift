@@ -14,7 +14,7 @@ import GRDBSQLite
 /// memory_fts MATCH '"w"' LIMIT n` per word gives, but walked in C by FTS5 instead of stepped
 /// through by SQLite's virtual machine.
 ///
-/// `agent_memory_bm25(memory_fts, HITS [, SIZES])`, the pool's rank: FTS5's own
+/// `agent_memory_bm25(memory_fts, HITS [, SIZES [, DEPTH [, FLOOR]]])`, the pool's rank: FTS5's own
 /// `bm25(memory_fts, 2.0, 1.0)` (the same formula, constants and column weights, key words
 /// counting double, negated so that the best sorts first) with each phrase's row count taken
 /// from `HITS`, a blob of 64-bit integers, one per phrase (the statistics' counts, and
@@ -26,11 +26,16 @@ import GRDBSQLite
 /// statement, gives the row's length in tokens (see ``documentLength(_:)``) without
 /// `xColumnSize`, which runs a statement of FTS5's own per row: at a million records that was
 /// three quarters of the ranking (about 0.7 µs of 0.9 a row; a join reads the same row in about
-/// 0.15 µs).
+/// 0.15 µs). Given NULL instead, the function reads the same row itself, through a blob handle
+/// kept open for the statement. `DEPTH`, the statement's `LIMIT` when it orders by this rank
+/// and filters nothing but the match, lets the function skip that read for a row that cannot
+/// be among the best `DEPTH` (``SQLiteRankState``): such a row gets a bound on its rank, every
+/// row among the best its exact rank. `FLOOR`, when not NULL, a score the best `DEPTH` rows are
+/// known to reach, lets it skip rows from the first.
 enum SQLiteSearchFunctions {
     /// The statistics function: `agent_memory_statistics(memory_fts, LIMIT)`.
     static let statisticsFunctionName = "agent_memory_statistics"
-    /// The rank function: `agent_memory_bm25(memory_fts, HITS [, SIZES])`.
+    /// The rank function: `agent_memory_bm25(memory_fts, HITS [, SIZES [, DEPTH [, FLOOR]]])`.
     static let rankFunctionName = "agent_memory_bm25"
 
     /// BM25's collection statistics as counted: rows and tokens of the whole index, and per
@@ -189,7 +194,7 @@ enum SQLiteSearchFunctions {
         }
     }
 
-    /// `agent_memory_bm25(memory_fts, HITS [, SIZES])`.
+    /// `agent_memory_bm25(memory_fts, HITS [, SIZES [, DEPTH [, FLOOR]]])`.
     private static let rankFunction: fts5_extension_function = { api, fts, context, count, values in
         guard let api, let fts else { return }
         if api.pointee.xGetAuxdata(fts, 0) == nil {
@@ -213,9 +218,16 @@ enum SQLiteSearchFunctions {
                 }
                 hits = (0..<phrases).map { Double(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
             }
-            guard prepareRank(api, fts, context, hits: hits, rows: rows, tokens: tokens) else { return }
+            let depth = count >= 3 ? Int(sqlite3_value_int64(values?[2])) : 0
+            let floor = count >= 4 && sqlite3_value_type(values?[3]) != SQLITE_NULL ? sqlite3_value_double(values?[3]) : -Double.infinity
+            guard prepareRank(api, fts, context, hits: hits, rows: rows, tokens: tokens, depth: depth, floor: floor) else { return }
         }
-        rankRow(api, fts, context, sizes: count >= 2 ? values?[1] : nil)
+        guard let state = api.pointee.xGetAuxdata(fts, 0)?.assumingMemoryBound(to: SQLiteRankState.self) else { return }
+        // On the stack: an array allocated per ranked row was a tenth of the ranking.
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: state.pointee.phrases) { frequencies in
+            frequencies.initialize(repeating: 0)
+            rankRow(api, fts, context, sizes: count >= 2 ? values?[1] : nil, state: state, frequencies: frequencies)
+        }
     }
 
     /// A row's length in tokens from its `memory_fts_docsize.sz` blob, or `nil` when the value is
@@ -280,25 +292,30 @@ enum SQLiteSearchFunctions {
         return hits
     }
 
-    /// Works out what the rank needs once per statement (kept with `xSetAuxdata`): each
-    /// phrase's idf, as FTS5's bm25 does (log((N - n + 0.5) / (n + 0.5)), at least 1e-6),
-    /// then the average row length (tokens / rows). False, with the error set, on failure.
+    /// Works out what the rank needs once per statement (a ``SQLiteRankState`` kept with
+    /// `xSetAuxdata`): each phrase's idf, as FTS5's bm25 does (log((N - n + 0.5) / (n + 0.5)),
+    /// at least 1e-6), then the average row length (tokens / rows). False, with the error set,
+    /// on failure.
     private static func prepareRank(
-        _ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, _ context: OpaquePointer?, hits: [Double], rows: Int64, tokens: Int64
+        _ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, _ context: OpaquePointer?, hits: [Double], rows: Int64, tokens: Int64,
+        depth: Int, floor: Double
     ) -> Bool {
-        let data = UnsafeMutablePointer<Double>.allocate(capacity: hits.count + 1)
-        for (phrase, hit) in hits.enumerated() {
-            guard hit >= 0 else {
-                // ``unscored``: adds exactly 0 to every row's rank.
-                data[phrase] = 0
-                continue
-            }
+        let idfs = hits.map { hit -> Double in
+            // ``unscored``: adds exactly 0 to every row's rank.
+            guard hit >= 0 else { return 0 }
             let idf = log((Double(rows) - hit + 0.5) / (hit + 0.5))
-            data[phrase] = idf <= 0 ? 1e-6 : idf
+            return idf <= 0 ? 1e-6 : idf
         }
-        data[hits.count] = Double(tokens) / Double(rows)
-        let code = api.pointee.xSetAuxdata(fts, data) { $0?.assumingMemoryBound(to: Double.self).deallocate() }
+        let state = UnsafeMutablePointer<SQLiteRankState>.allocate(capacity: 1)
+        state.initialize(to: SQLiteRankState(idfs: idfs, average: Double(tokens) / Double(rows), depth: depth, floor: floor))
+        let code = api.pointee.xSetAuxdata(fts, state) { pointer in
+            guard let state = pointer?.assumingMemoryBound(to: SQLiteRankState.self) else { return }
+            state.pointee.release()
+            state.deinitialize(count: 1)
+            state.deallocate()
+        }
         guard code == SQLITE_OK else {
+            // FTS5 has already called the destructor.
             sqlite3_result_error_code(context, code)
             return false
         }
@@ -307,54 +324,71 @@ enum SQLiteSearchFunctions {
 
     /// The current row's rank from the statement's idfs: each phrase's weighted frequency in
     /// the row (key, column 0, 2.0; body 1.0) against the row's length in tokens, read from
-    /// `sizes` (the row's `memory_fts_docsize.sz`) when the statement joined it, else asked of FTS5.
-    private static func rankRow(
-        _ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, _ context: OpaquePointer?, sizes: OpaquePointer?
-    ) {
-        guard let cached = api.pointee.xGetAuxdata(fts, 0)?.assumingMemoryBound(to: Double.self) else { return }
-        let phrases = Int(api.pointee.xPhraseCount(fts))
-        // On the stack: an array allocated per ranked row was a tenth of the ranking.
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: phrases) { frequencies in
-            frequencies.initialize(repeating: 0)
-            rankRow(api, fts, context, sizes: sizes, cached: cached, phrases: phrases, frequencies: frequencies)
-        }
-    }
-
-    /// ``rankRow(_:_:_:sizes:)`` with room for each phrase's frequency.
+    /// `sizes` (the row's `memory_fts_docsize.sz`) when the statement joined it, else from
+    /// `memory_fts_docsize` through the state's blob handle, else asked of FTS5. Without
+    /// `sizes`, in a statement that keeps its best rows only (DEPTH), a row that cannot be among
+    /// them is given its bound instead (see ``SQLiteRankState``), its length never read.
     private static func rankRow(
         _ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, _ context: OpaquePointer?, sizes: OpaquePointer?,
-        cached: UnsafeMutablePointer<Double>, phrases: Int, frequencies: UnsafeMutableBufferPointer<Double>
+        state: UnsafeMutablePointer<SQLiteRankState>, frequencies: UnsafeMutableBufferPointer<Double>
     ) {
-        var instances: Int32 = 0
-        var code = api.pointee.xInstCount(fts, &instances)
+        let joined = documentLength(sizes)
+        // Rows that may be skipped: their rowid keeps one ranked twice from counting twice.
+        let pruning = joined == nil && state.pointee.depth > 0
+        let rowid = pruning ? api.pointee.xRowid(fts) : 0
+        if pruning, let rank = state.pointee.repeated(rowid) {
+            sqlite3_result_double(context, rank)
+            return
+        }
+        var count: Int32 = 0
+        var code = api.pointee.xInstCount(fts, &count)
         var instance: Int32 = 0
-        while code == SQLITE_OK, instance < instances {
+        // The last token of the key and of the body holding a phrase: the row is at least as
+        // long as both together (offsets count tokens from 0 within their column).
+        var keyReach: Int32 = 0
+        var bodyReach: Int32 = 0
+        while code == SQLITE_OK, instance < count {
             var phrase: Int32 = 0
             var column: Int32 = 0
             var offset: Int32 = 0
             code = api.pointee.xInst(fts, instance, &phrase, &column, &offset)
-            if code == SQLITE_OK { frequencies[Int(phrase)] += column == 0 ? 2.0 : 1.0 }
-            instance += 1
-        }
-        var length: Int32 = 0
-        if code == SQLITE_OK {
-            if let joined = documentLength(sizes) {
-                length = joined
-            } else {
-                code = api.pointee.xColumnSize(fts, -1, &length)
+            if code == SQLITE_OK {
+                frequencies[Int(phrase)] += column == 0 ? 2.0 : 1.0
+                if column == 0 { keyReach = max(keyReach, offset + 1) } else if column == 1 { bodyReach = max(bodyReach, offset + 1) }
             }
+            instance += 1
         }
         guard code == SQLITE_OK else {
             sqlite3_result_error_code(context, code)
             return
         }
-        let k1 = 1.2
-        let b = 0.75
-        let average = cached[phrases]
-        var score = 0.0
-        for phrase in 0..<phrases {
-            score += cached[phrase] * ((frequencies[phrase] * (k1 + 1.0)) / (frequencies[phrase] + k1 * (1 - b + b * Double(length) / average)))
+        var length: Int32
+        if let joined {
+            length = joined
+        } else {
+            if pruning {
+                let shortest = max(1, keyReach + bodyReach)
+                let bound = state.pointee.score(frequencies, length: shortest)
+                if state.pointee.excludes(bound) {
+                    state.pointee.ranked(rowid, rank: -1.0 * bound, exactScore: nil)
+                    sqlite3_result_double(context, -1.0 * bound)
+                    return
+                }
+            }
+            let row = pruning ? rowid : api.pointee.xRowid(fts)
+            if let stored = state.pointee.storedLength(of: row, db: sqlite3_context_db_handle(context)) {
+                length = stored
+            } else {
+                length = 0
+                code = api.pointee.xColumnSize(fts, -1, &length)
+                guard code == SQLITE_OK else {
+                    sqlite3_result_error_code(context, code)
+                    return
+                }
+            }
         }
+        let score = state.pointee.score(frequencies, length: length)
+        if pruning { state.pointee.ranked(rowid, rank: -1.0 * score, exactScore: score) }
         sqlite3_result_double(context, -1.0 * score)
     }
 }
