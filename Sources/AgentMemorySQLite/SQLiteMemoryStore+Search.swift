@@ -444,7 +444,7 @@ extension SQLiteMemoryStore {
             // Two subqueries: SQLite answers a lone min() or max() with one seek, but reads
             // every row for `SELECT min(id), max(id)` (100 ms at a million records).
             if span == nil, let bounds = try Row.fetchOne(
-                db, sql: "SELECT (SELECT min(id) FROM memory_records), (SELECT max(id) FROM memory_records)"),
+                db.cachedStatement(sql: "SELECT (SELECT min(id) FROM memory_records), (SELECT max(id) FROM memory_records)")),
                let first = bounds[0] as Int64?, let last = bounds[1] as Int64? {
                 span = (first, last)
             }
