@@ -165,6 +165,30 @@ struct CLITests {
         #expect(try await cli.run(["--namespace", "copy", "recall", "doc", "--json"]).stdout.contains(#""author":"exporter""#))
     }
 
+    /// An import of 10,000 records or more that makes up at least half of the store merges the
+    /// SQLite search index into one segment afterwards and says so; a small import into that
+    /// store does not; searches answer the same either way.
+    @Test func aLargeImportMergesTheSearchIndex() async throws {
+        let cli = CommandRunner()
+        // Separate processes, each its own catch-up: the index starts in several segments.
+        for index in 0..<6 {
+            #expect(try await cli.run(["remember", "early/\(index)", "an early lunch note \(index)"]).status == 0)
+        }
+        let large = (0..<12_000).map { #"{"key":"n/\#($0)","value":"note \#($0) about the budget review"}"# }.joined(separator: "\n")
+        let imported = try await cli.run(["import"], stdin: large)
+        #expect(imported.status == 0)
+        let lines = imported.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "Imported 12000 records into \"default\".")
+        #expect(lines.count == 2)
+        let merged = try #require(lines.last?.wholeMatch(of: /Merged the search index \((\d+) segments into 1\)\./))
+        #expect(try #require(Int(merged.1)) > 1)
+        let small = (0..<100).map { #"{"key":"m/\#($0)","value":"lunch"}"# }.joined(separator: "\n")
+        #expect(try await cli.run(["import"], stdin: small).stdout == "Imported 100 records into \"default\".\n")
+        let found = try await cli.run(["search", "early lunch", "--limit", "3"])
+        #expect(found.status == 0)
+        #expect(found.stdout.contains("early/"))
+    }
+
     @Test func importReportsEveryBadLineAndImportsNothing() async throws {
         let cli = CommandRunner()
         let input = """
