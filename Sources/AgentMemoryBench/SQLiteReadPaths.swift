@@ -36,6 +36,34 @@ extension StoreBenchmarks {
                 return rows
             }
         }
+        // Last on this file, so that every row above measures the index as the writes left it.
+        let store = try SQLiteMemoryStore(path: path)
+        let merged: BenchMeasurement
+        do {
+            merged = try await searchAfterMerge(store)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+        results.append(merged)
         return results
+    }
+
+    /// The limit-10 search again after ``SQLiteMemoryStore/optimizeSearchIndex()`` has merged
+    /// the full-text index into one segment (as a large import does); the note gives the
+    /// segments before and after and the merge's own time.
+    private func searchAfterMerge(_ store: SQLiteMemoryStore) async throws -> BenchMeasurement {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (before, after) = try await store.optimizeSearchIndex()
+        let merge = clock.now - start
+        let namespace = namespace
+        return try await measureSequential(
+            "search limit 10, index merged", store: "sqlite", iterations: plan.searches, budget: plan.budget,
+            note: "after optimizeSearchIndex() merged the full-text index's \(before) segments into \(after) (the merge took \(merge.formatted(.units(allowed: [.seconds, .milliseconds], width: .abbreviated))))"
+        ) { index in
+            _ = try await store.search(data.query(index), in: namespace, limit: 10)
+        }
     }
 }
