@@ -38,32 +38,36 @@ extension StoreBenchmarks {
         }
         // Last on this file, so that every row above measures the index as the writes left it.
         let store = try SQLiteMemoryStore(path: path)
-        let merged: BenchMeasurement
+        let merged: [BenchMeasurement]
         do {
-            merged = try await searchAfterMerge(store)
+            merged = try await searchBeforeAndAfterMerge(store)
         } catch {
             try? await store.close()
             throw error
         }
         try await store.close()
-        results.append(merged)
-        return results
+        return results + merged
     }
 
-    /// The limit-10 search again after ``SQLiteMemoryStore/optimizeSearchIndex()`` has merged
-    /// the full-text index into one segment (as a large import does); the note gives the
-    /// segments before and after and the merge's own time.
-    private func searchAfterMerge(_ store: SQLiteMemoryStore) async throws -> BenchMeasurement {
+    /// The limit-10 search on the index as the writes left it, then again after
+    /// ``SQLiteMemoryStore/optimizeSearchIndex()`` has merged it into one segment (as a large
+    /// import does), on the same store; the second row's note gives the segments before and
+    /// after and the merge's own time.
+    private func searchBeforeAndAfterMerge(_ store: SQLiteMemoryStore) async throws -> [BenchMeasurement] {
+        let namespace = namespace
+        let search: (Int) async throws -> Void = { index in
+            _ = try await store.search(data.query(index), in: namespace, limit: 10)
+        }
+        let written = try await measureSequential(
+            "search limit 10, index as written", store: "sqlite", iterations: plan.searches, budget: plan.budget, search)
         let clock = ContinuousClock()
         let start = clock.now
         let (before, after) = try await store.optimizeSearchIndex()
         let merge = clock.now - start
-        let namespace = namespace
-        return try await measureSequential(
+        let merged = try await measureSequential(
             "search limit 10, index merged", store: "sqlite", iterations: plan.searches, budget: plan.budget,
-            note: "after optimizeSearchIndex() merged the full-text index's \(before) segments into \(after) (the merge took \(merge.formatted(.units(allowed: [.seconds, .milliseconds], width: .abbreviated))))"
-        ) { index in
-            _ = try await store.search(data.query(index), in: namespace, limit: 10)
-        }
+            note: "the same searches after optimizeSearchIndex() merged the full-text index's \(before) segments into \(after) (the merge took \(merge.formatted(.units(allowed: [.seconds, .milliseconds], width: .abbreviated))))",
+            search)
+        return [written, merged]
     }
 }
