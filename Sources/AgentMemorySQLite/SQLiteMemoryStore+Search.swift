@@ -37,6 +37,7 @@ extension SQLiteMemoryStore {
                 quoted, in: namespace, now: now, limit: poolLimit, rowBudget: bounded ? Self.boundedSearchRows : nil, db: db)
             else { return [] }
             self.searchIndexIsLarge.store(statistics.documents >= Self.largeSearchIndex, ordering: .relaxed)
+            if !bounded, self.readPath == .automatic { self.noteCommonWords(stems, statistics) }
             guard !ranked.isEmpty else { return [] }
             // The pool and its neighbours in one read by key (the pool's keys came with its ranking).
             let pool = ranked.map { Array($0.key.utf8) }
@@ -57,7 +58,7 @@ extension SQLiteMemoryStore {
         // catches up (through the writer) and the search reads a new snapshot, whatever it
         // holds: writes committed since came after the search began, so either answer is right
         // for them, and a search never waits on a busy writer twice.
-        if let hits = try await searchSnapshot(body, ifCaughtUp: true) { return hits }
+        if let hits = try await searchSnapshot(body, words: stems, ifCaughtUp: true) { return hits }
         do {
             try await catchUpIndex()
         } catch is CancellationError {
@@ -69,14 +70,14 @@ extension SQLiteMemoryStore {
                 "the full-text index could not catch up; searching without the newest writes",
                 metadata: ["path": "\(path)", "error": "\(Self.describe(error))"])
         }
-        return try await searchSnapshot(body, ifCaughtUp: false) ?? []
+        return try await searchSnapshot(body, words: stems, ifCaughtUp: false) ?? []
     }
 
     /// Runs `body` in one read snapshot, where ``ReadPath`` says; with `ifCaughtUp`, returns
     /// `nil` instead when the snapshot holds rows pending for the index. `body`'s flag asks it
     /// to give up (``UnboundedSearch``) rather than rank more than ``boundedSearchRows`` rows.
     private func searchSnapshot(
-        _ body: @escaping @Sendable (Database, Bool) throws -> [SearchHit], ifCaughtUp: Bool
+        _ body: @escaping @Sendable (Database, Bool) throws -> [SearchHit], words: [String], ifCaughtUp: Bool
     ) async throws -> [SearchHit]? {
         let checked: @Sendable (Database, Bool) throws -> SnapshotSearch = { db, bounded in
             if ifCaughtUp, try SQLiteSearchIndexing.hasPendingRows(db) { return .pending }
@@ -88,9 +89,14 @@ extension SQLiteMemoryStore {
         }
         // See ``ReadPath/automatic``: over a large index (the size seen by the previous search
         // decides), a search ranks on the calling thread only while its words are rare enough;
-        // otherwise it starts again, in a snapshot of its own, on the queue.
+        // otherwise it starts again, in a snapshot of its own, on the queue. A word that an
+        // earlier search found common sends it to the queue at once.
         var outcome: SnapshotSearch
-        if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) {
+        if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed),
+           commonSearchWords.withLock({ common in words.contains(where: common.contains) }) {
+            searchesSentToQueue.add(1, ordering: .relaxed)
+            outcome = try await scan { db in try checked(db, false) }
+        } else if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) {
             outcome = try await read { db in try checked(db, true) }
             if case .unbounded = outcome {
                 unboundedSearches.add(1, ordering: .relaxed)
@@ -101,6 +107,22 @@ extension SQLiteMemoryStore {
         }
         if case .hits(let hits) = outcome { return hits }
         return nil
+    }
+
+    /// Keeps ``commonSearchWords`` in step with the counts of a search's words (their `stems`,
+    /// in the statistics' order): the common ones added (the set emptied first should it reach
+    /// 4,096 words), the others dropped.
+    private func noteCommonWords(_ stems: [String], _ statistics: SearchStatistics) {
+        commonSearchWords.withLock { common in
+            for (word, rows) in zip(stems, statistics.documentFrequencies) {
+                if rows >= Self.commonWordRows {
+                    if common.count >= 4_096 { common.removeAll() }
+                    common.insert(word)
+                } else {
+                    common.remove(word)
+                }
+            }
+        }
     }
 
     /// What a search in one snapshot came to.
@@ -160,7 +182,7 @@ extension SQLiteMemoryStore {
                 }
                 counted = SQLiteSearchFunctions.Counts(rows: answer.rows, tokens: answer.tokens, words: words)
             }
-            guard let statistics = try statistics(quoted, counted: counted, db: db) else { return nil }
+            guard let statistics = try Self.statistics(quoted, counted: counted, db: db) else { return nil }
             return (statistics, try pool(quoted, statistics, in: namespace, now: now, limit: limit, db: db))
         }
         // Not counted: the rank function never ran, so no row matched.

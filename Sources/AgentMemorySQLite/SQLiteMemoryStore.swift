@@ -44,7 +44,9 @@ public final class SQLiteMemoryStore: MemoryStore {
         /// a large index (``largeSearchIndex`` rows or more: every row matching a query word is
         /// ranked) with a common word or more rows than ``boundedSearchRows``, the change log,
         /// history and namespaces on the queue, so that a long read never holds a thread of the
-        /// cooperative pool. The default, suited to servers.
+        /// cooperative pool (a search that finds a common word only once it has started on the
+        /// calling thread starts again on the queue; the store remembers the word, so that the
+        /// next search holding it goes to the queue at once). The default, suited to servers.
         case automatic
         /// Every read on the calling thread.
         case callingThread
@@ -88,6 +90,13 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// Searches that started on the calling thread over a large index and went to the queue
     /// (``ReadPath/automatic``; for tests).
     let unboundedSearches = Atomic(0)
+    /// Words that searches on the queue over a large index found common (in
+    /// ``commonWordRows`` rows or more), by their stems: a search holding one
+    /// goes to the queue at once instead of starting on the calling thread only to give up
+    /// (``ReadPath/automatic``). A word found rare again is dropped.
+    let commonSearchWords = Locked(Set<String>())
+    /// Searches sent to the queue at once for a word in ``commonSearchWords`` (for tests).
+    let searchesSentToQueue = Atomic(0)
     let clock: @Sendable () -> Date
     let logger: Logger
 

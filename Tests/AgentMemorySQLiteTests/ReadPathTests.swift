@@ -207,8 +207,8 @@ struct ReadPathTests {
 
     /// Over a large index, ``SQLiteMemoryStore/ReadPath/automatic`` ranks on the calling thread
     /// while the query's words are rare and hold at most ``SQLiteMemoryStore/boundedSearchRows``
-    /// rows together, and starts again on the queue otherwise; the answers are those of a store
-    /// that reads on the calling thread.
+    /// rows together, and starts again on the queue otherwise, at once for a word an earlier
+    /// search found common; the answers are those of a store that reads on the calling thread.
     @Test func largeIndexSearchesGoToTheQueueOnlyForManyRows() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let namespace = Self.namespace
@@ -237,6 +237,17 @@ struct ReadPathTests {
             #expect(hits.count == 5, "\(query)")
         }
         #expect(deferred == [0, 0, 1, 2])
+        // The common word is remembered: the next search holding it goes to the queue at once,
+        // without starting on the calling thread, and answers the same.
+        #expect(automatic.commonSearchWords.withLock { $0 } == ["common"])
+        #expect(automatic.searchesSentToQueue.load(ordering: .relaxed) == 0)
+        automatic.searchIndexIsLarge.store(true, ordering: .relaxed)
+        let again = try await automatic.search("beta common", in: namespace, limit: 5)
+        #expect(automatic.unboundedSearches.load(ordering: .relaxed) == 2)
+        #expect(automatic.searchesSentToQueue.load(ordering: .relaxed) == 1)
+        let expected = try await direct.search("beta common", in: namespace, limit: 5)
+        #expect(again.map(\.record.key) == expected.map(\.record.key))
+        #expect(again.map(\.score) == expected.map(\.score))
         try await automatic.close()
         try await direct.close()
     }
