@@ -38,15 +38,7 @@ extension StoreBenchmarks {
         }
         // Last on this file, so that every row above measures the index as the writes left it.
         let store = try SQLiteMemoryStore(path: path)
-        let merged: [BenchMeasurement]
-        do {
-            merged = try await searchBeforeAndAfterMerge(store)
-        } catch {
-            try? await store.close()
-            throw error
-        }
-        try await store.close()
-        return results + merged
+        return results + (try await RuntimeSettings.closing(store) { _ in try await searchBeforeAndAfterMerge(store) })
     }
 
     /// The limit-10 search on the index as the writes left it, then again after

@@ -29,9 +29,11 @@ extension SQLiteMemoryStore {
     @discardableResult
     public func optimizeSearchIndex() async throws -> (before: Int, after: Int) {
         try checkOpen()
+        let indexing = indexing
         do {
-            try await catchUpIndex()
+            // The catch-up and the merge in one transaction: no write can come between them.
             return try await pool.write { db in
+                if try SQLiteSearchIndexing.hasPendingRows(db) { try indexing.catchUp(db) }
                 let before = try SQLiteSearchIndexing.segmentCount(db)
                 try db.execute(sql: "INSERT INTO memory_fts (memory_fts) VALUES ('optimize')")
                 return (before, try SQLiteSearchIndexing.segmentCount(db))

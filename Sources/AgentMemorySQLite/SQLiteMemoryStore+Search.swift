@@ -92,15 +92,16 @@ extension SQLiteMemoryStore {
         // otherwise it starts again, in a snapshot of its own, on the queue. A word that an
         // earlier search found common sends it to the queue at once.
         var outcome: SnapshotSearch
-        if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed),
-           commonSearchWords.withLock({ common in words.contains(where: common.contains) }) {
-            searchesSentToQueue.add(1, ordering: .relaxed)
-            outcome = try await scan { db in try checked(db, false) }
-        } else if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) {
-            outcome = try await read { db in try checked(db, true) }
-            if case .unbounded = outcome {
-                unboundedSearches.add(1, ordering: .relaxed)
+        if readPath == .automatic, searchIndexIsLarge.load(ordering: .relaxed) {
+            if commonSearchWords.withLock({ common in words.contains(where: common.contains) }) {
+                searchesSentToQueue.add(1, ordering: .relaxed)
                 outcome = try await scan { db in try checked(db, false) }
+            } else {
+                outcome = try await read { db in try checked(db, true) }
+                if case .unbounded = outcome {
+                    unboundedSearches.add(1, ordering: .relaxed)
+                    outcome = try await scan { db in try checked(db, false) }
+                }
             }
         } else {
             outcome = try await read { db in try checked(db, false) }
