@@ -33,7 +33,7 @@ extension SQLiteMemoryStore {
         let now = clock().timeIntervalSince1970
         let poolLimit = ContextRanking.poolLimit(for: limit)
         let body: @Sendable (Database, Bool) throws -> [SearchHit] = { db, bounded in
-            guard let (statistics, ranked) = try Self.statisticsAndPool(
+            guard let (statistics, ranked) = try self.statisticsAndPool(
                 quoted, in: namespace, now: now, limit: poolLimit, rowBudget: bounded ? Self.boundedSearchRows : nil, db: db)
             else { return [] }
             self.searchIndexIsLarge.store(statistics.documents >= Self.largeSearchIndex, ordering: .relaxed)
@@ -153,7 +153,7 @@ extension SQLiteMemoryStore {
     /// match then holds every word, in the same order as the pool's; a word in no row adds
     /// nothing (0.0) to any rank, so the ranks are the same to the bit. Otherwise the
     /// statistics come first and the pool after.
-    private static func statisticsAndPool(
+    private func statisticsAndPool(
         _ quoted: [String], in namespace: Namespace, now: Double, limit: Int, rowBudget: Int?, db: Database
     ) throws -> (SearchStatistics, [(rank: Double, key: String)])? {
         let order = quoted.indices.sorted { quoted[$0] < quoted[$1] }
@@ -164,10 +164,10 @@ extension SQLiteMemoryStore {
         defer { reached.deallocate() }
         let request = UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>.allocate(capacity: 1)
         request.initialize(to: .init(
-            limit: Int64(commonWordRows), rowBudget: rowBudget.map(Int64.init) ?? .max, capacity: quoted.count,
+            limit: Int64(Self.commonWordRows), rowBudget: rowBudget.map(Int64.init) ?? .max, capacity: quoted.count,
             counts: counts, reached: reached))
         defer { request.deallocate() }
-        let top = try rankInWholeIndex(match, .counting(request), lengths: .joined, in: namespace, now: now, limit: limit, db: db).ranked
+        let top = try Self.rankInWholeIndex(match, .counting(request), lengths: .joined, in: namespace, now: now, limit: limit, db: db)
         let answer = request.pointee
         // Over the budget (a common word, or too many rows): the caller runs the search again
         // without one, elsewhere.
@@ -193,7 +193,7 @@ extension SQLiteMemoryStore {
         let statistics = SearchStatistics(
             documents: Int(answer.rows), averageLength: Double(answer.tokens) / Double(max(1, answer.rows)),
             documentFrequencies: frequencies)
-        let ranked = try top ?? rankWithJoin(match, hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
+        let ranked = try rankBeyond(top, match, Self.hits(order, statistics), in: namespace, now: now, limit: limit, db: db)
         return (statistics, ranked)
     }
 
@@ -217,25 +217,25 @@ extension SQLiteMemoryStore {
     /// every row holding any word is ranked. Ranking the rare words alone (before) left the
     /// common words' part out of the ranks, so the bound held less often and the pool was
     /// ordered on part of the query.
-    private static func pool(
+    private func pool(
         _ quoted: [String], _ statistics: SearchStatistics, in namespace: Namespace, now: Double, limit: Int, db: Database
     ) throws -> [(rank: Double, key: String)] {
         // A word in no row adds nothing to any rank: left out of the match.
         let present = quoted.indices.filter { statistics.documentFrequencies[$0] > 0 }
         guard !present.isEmpty else { return [] }
-        let rare = present.filter { statistics.documentFrequencies[$0] < commonWordRows }
+        let rare = present.filter { statistics.documentFrequencies[$0] < Self.commonWordRows }
         // Every word, in the match's usual order, with its row counts: the ranking of every row
         // holding one, and the scored part of the anchored match.
         let order = present.sorted { quoted[$0] < quoted[$1] }
         let match = order.map { quoted[$0] }.joined(separator: " OR ")
-        let counts = hits(order, statistics)
+        let counts = Self.hits(order, statistics)
         var floor: Double?
         if !rare.isEmpty, rare.count < present.count {
             let anchors = rare.sorted { quoted[$0] < quoted[$1] }
             let anchored = "(" + anchors.map { quoted[$0] }.joined(separator: " OR ") + ") AND (" + match + ")"
             let anchoredCounts = SQLiteSearchFunctions.hitsArgument(anchors.map { _ in SQLiteSearchFunctions.unscored }) + counts
-            let first = try rankInWholeIndex(anchored, .blob(anchoredCounts), lengths: .joined, in: namespace, now: now, limit: limit, db: db)
-            let ranked = try first.ranked ?? rankWithJoin(anchored, anchoredCounts, in: namespace, now: now, limit: limit, db: db)
+            let first = try Self.rankInWholeIndex(anchored, .blob(anchoredCounts), lengths: .joined, in: namespace, now: now, limit: limit, db: db)
+            let ranked = try rankBeyond(first, anchored, anchoredCounts, in: namespace, now: now, limit: limit, db: db)
             let total = Double(statistics.documents)
             let bound = present.filter { !rare.contains($0) }.reduce(0.0) { sum, index in
                 let frequency = Double(statistics.documentFrequencies[index])
@@ -247,149 +247,13 @@ extension SQLiteMemoryStore {
             // every word's rows score at least as well as the last of the rare words' best.
             floor = first.cut.map { -$0 }
         }
-        return try rankInWholeIndex(match, .blob(counts), lengths: .whenNeeded(floor: floor), in: namespace, now: now, limit: limit, db: db)
-            .ranked ?? rankWithJoin(match, counts, in: namespace, now: now, limit: limit, db: db)
+        let whole = try Self.rankInWholeIndex(match, .blob(counts), lengths: .whenNeeded(floor: floor), in: namespace, now: now, limit: limit, db: db)
+        return try rankBeyond(whole, match, counts, in: namespace, now: now, limit: limit, db: db)
     }
 
     /// The rank function's row counts of the words at `order`, in that order (the match's).
     private static func hits(_ order: [Int], _ statistics: SearchStatistics) -> Data {
         SQLiteSearchFunctions.hitsArgument(order.map { statistics.documentFrequencies[$0] })
-    }
-
-    /// The rank function's second argument: the rows of each phrase, or a request to count them.
-    private enum RankCounts {
-        case blob(Data)
-        case counting(UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>)
-    }
-
-    /// How a ranking reads each row's length (BM25 needs it).
-    private enum RowLengths {
-        /// From a left join of `memory_fts_docsize` (FTS5 stays the outer loop): every row's,
-        /// the fastest way to read them all. For rare words, where few rows can be skipped.
-        case joined
-        /// Read by the rank function only for a row that may be among the best (its DEPTH
-        /// argument, ``SQLiteRankState``), which skips most rows of a common word; `floor`, when
-        /// known, a score that the best ``wholeIndexDepth(for:)`` rows of the whole index all
-        /// reach, so that rows are skipped from the first.
-        case whenNeeded(floor: Double?)
-    }
-
-    /// A ranking of the whole index: the best `limit` rows of the namespace, or `nil` when the
-    /// top of the whole index holds too few of them to be sure (or a count request was
-    /// declined); and `cut`, the rank of the last of the ``wholeIndexDepth(for:)`` rows it
-    /// returned when it returned that many.
-    private struct WholeIndexRanking {
-        var ranked: [(rank: Double, key: String)]?
-        var cut: Double?
-    }
-
-    /// The best `limit` rows of `namespace` from a ranking of the whole index (see ``WholeIndexRanking``).
-    ///
-    /// The ranking returns the best ``wholeIndexDepth(for:)`` rows of the whole index; their
-    /// owners are then looked up one at a time, best first, only as far as the answer needs:
-    /// until `limit` rows of the namespace are found and every row ranked as well as the last
-    /// of them is read (rows of equal rank are ordered by key, so all of them must be seen).
-    private static func rankInWholeIndex(
-        _ match: String, _ counts: RankCounts, lengths: RowLengths, in namespace: Namespace, now: Double, limit: Int, db: Database
-    ) throws -> WholeIndexRanking {
-        let depth = wholeIndexDepth(for: limit)
-        // FTS5 and each row's length (see ``RowLengths``), no records. Stepped with SQLite's
-        // C API (a pointer argument has no GRDB binding).
-        let statement: Statement
-        var floor: Double?
-        switch lengths {
-        case .joined:
-            statement = try db.cachedStatement(sql: """
-                SELECT memory_fts.rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?1, sizes.sz) AS rank
-                FROM memory_fts LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
-                WHERE memory_fts MATCH ?2 ORDER BY rank LIMIT ?3
-                """)
-        case .whenNeeded(let known):
-            // Nothing but the match filters the rows ranked: DEPTH is the statement's LIMIT.
-            statement = try db.cachedStatement(sql: """
-                SELECT rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?1, NULL, ?3, ?4) AS rank
-                FROM memory_fts WHERE memory_fts MATCH ?2 ORDER BY rank LIMIT ?3
-                """)
-            floor = known
-        }
-        let handle = statement.sqliteStatement
-        let transient = SQLiteStoredRow.transient
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-        defer {
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
-        }
-        switch counts {
-        case .blob(let data):
-            data.withUnsafeBytes { bytes in _ = sqlite3_bind_blob(handle, 1, bytes.baseAddress, Int32(bytes.count), transient) }
-        case .counting(let request):
-            sqlite3_bind_pointer(handle, 1, request, SQLiteSearchFunctions.countRequestType, nil)
-        }
-        sqlite3_bind_text(handle, 2, match, -1, transient)
-        sqlite3_bind_int64(handle, 3, Int64(depth))
-        if let floor { sqlite3_bind_double(handle, 4, floor) }
-        var top: [(id: Int64, rank: Double)] = []
-        top.reserveCapacity(depth)
-        stepping: while true {
-            switch sqlite3_step(handle) {
-            case SQLITE_ROW:
-                top.append((id: sqlite3_column_int64(handle, 0), rank: sqlite3_column_double(handle, 1)))
-            case SQLITE_DONE:
-                break stepping
-            case let code:
-                if case .counting(let request) = counts, request.pointee.declined { return WholeIndexRanking() }
-                throw SQLiteStoredRow.error(code, db)
-            }
-        }
-        // The owner of each row, best first: its key when it is a live record of the namespace
-        // (`+namespace` keeps the planner on the rowid).
-        let owner = try db.cachedStatement(sql: """
-            SELECT key FROM memory_records WHERE id = ? AND +namespace = ? AND (expires_at IS NULL OR expires_at > ?)
-            """)
-        var kept: [(rank: Double, key: String)] = []
-        var read = 0
-        for row in top {
-            // `limit` found, and this row ranks below the last of them: no row further down matters.
-            if kept.count >= limit, row.rank != kept[limit - 1].rank { break }
-            let key = try SQLiteStoredRow.firstRow(owner, db: db, bind: { handle in
-                sqlite3_bind_int64(handle, 1, row.id)
-                sqlite3_bind_text(handle, 2, namespace.name, -1, transient)
-                sqlite3_bind_double(handle, 3, now)
-            }, read: { handle in SQLiteStoredRow.text(handle, 0) ?? "" })
-            if let key { kept.append((rank: row.rank, key: key)) }
-            read += 1
-        }
-        // Every row of the ranking read while the index had more: the rows further down may be
-        // needed (too few of the namespace so far, or more of the rank at the cut).
-        let cut = top.count == depth ? top.last?.rank : nil
-        if read == top.count, top.count == depth { return WholeIndexRanking(cut: cut) }
-        let ordered = kept.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        return WholeIndexRanking(ranked: Array(ordered.prefix(limit)), cut: cut)
-    }
-
-    /// How many of the whole index's best rows a ranking returns for a search of `limit`: enough
-    /// that the namespace's best `limit` and the rows of equal rank after them are nearly always
-    /// among them. At a million records a cut at 30 rows fell inside a run of equal ranks in one
-    /// search in six (then every matching row was ranked again with the join to the records),
-    /// at 50 in one in eighteen; deeper cuts cost more in SQLite's sorter than they save. Only the
-    /// rows needed are looked up in the records.
-    static func wholeIndexDepth(for limit: Int) -> Int { max(50, limit * 5) }
-
-    /// The best `limit` live rows of `namespace`, ranked with the join to the records.
-    private static func rankWithJoin(
-        _ match: String, _ hits: Data, in namespace: Namespace, now: Double, limit: Int, db: Database
-    ) throws -> [(rank: Double, key: String)] {
-        let ranking = try db.cachedStatement(sql: """
-            SELECT \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?, sizes.sz) AS rank, r.key
-            FROM memory_fts JOIN memory_records r ON r.id = memory_fts.rowid
-            LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
-            WHERE memory_fts MATCH ? AND r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
-            ORDER BY rank, r.key LIMIT ?
-            """)
-        return try Row.fetchAll(ranking, arguments: [hits, match, namespace.name, now, limit]).map { row in
-            (rank: row[0] as Double, key: row[1] as String)
-        }
     }
 
     /// The live records the ranking reads, in three arrays of one order: their keys, their

@@ -97,6 +97,10 @@ public final class SQLiteMemoryStore: MemoryStore {
     let commonSearchWords = Locked(Set<String>())
     /// Searches sent to the queue at once for a word in ``commonSearchWords`` (for tests).
     let searchesSentToQueue = Atomic(0)
+    /// Pools found by a deeper ranking of the whole index after a run of equal ranks at its
+    /// first cut, and pools ranked with the join to the records (for tests).
+    let rankingsPastTies = Atomic(0)
+    let rankingsWithJoin = Atomic(0)
     let clock: @Sendable () -> Date
     let logger: Logger
 

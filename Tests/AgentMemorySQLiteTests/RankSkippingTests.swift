@@ -2,6 +2,7 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @testable import AgentMemorySQLite
@@ -123,6 +124,44 @@ struct RankSkippingTests {
         #expect(hits.count == 10)
         let remembered = try await memory.search("quokka lunch", in: namespace, limit: 10)
         #expect(remembered.map(\.record.key) == hits.map(\.record.key))
+        try await store.close()
+    }
+
+    /// A run of equal ranks that crosses the whole index's first cut (50 rows) is ranked again
+    /// deeper, only the rows that reach the run's rank computed, instead of with the join to the
+    /// records: the first ten of the run in key order, as the in-memory store gives them, for
+    /// two rare words and for a rare word beside a common one (the anchored ranking). A run
+    /// longer than the deeper cut (1,000 rows) still goes to the join, with the same answer.
+    @Test(arguments: [(300, false, true), (1_200, false, false), (300, true, true)])
+    func aRunOfEqualRanksPastTheCutIsRankedDeeper(tied: Int, commonWord: Bool, deeper: Bool) async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path)
+        let namespace = try Namespace("run")
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        // Keys without digits, so that no neighbour adds to any score.
+        func name(_ index: Int) -> String { String([letters[index / 676], letters[index / 26 % 26], letters[index % 26]]) }
+        // In reverse key order: the index's first rows of the run are its last keys.
+        var operations: [MemoryOperation] = (0..<tied).reversed().map { index in
+            .put(key: MemoryKey(checked: "k/\(name(index))"), value: .string("quokka lunch"))
+        }
+        if commonWord {
+            operations += (0..<4_200).map { index in
+                .put(key: MemoryKey(checked: "f/\(name(index))"), value: .string("lunch plans for the whole team"))
+            }
+        }
+        let memory = InMemoryMemoryStore()
+        for start in stride(from: 0, to: operations.count, by: 1_000) {
+            let batch = Array(operations[start..<min(start + 1_000, operations.count)])
+            try await store.batch(batch, in: namespace)
+            try await memory.batch(batch, in: namespace)
+        }
+        let hits = try await store.search("quokka lunch", in: namespace, limit: 10)
+        #expect(hits.map(\.record.key) == (0..<10).map { "k/\(name($0))" })
+        #expect(Set(hits.map(\.score)).count == 1)
+        let remembered = try await memory.search("quokka lunch", in: namespace, limit: 10)
+        #expect(remembered.map(\.record.key) == hits.map(\.record.key))
+        #expect(store.rankingsPastTies.load(ordering: .relaxed) == (deeper ? 1 : 0))
+        #expect(store.rankingsWithJoin.load(ordering: .relaxed) == (deeper ? 0 : 1))
         try await store.close()
     }
 }

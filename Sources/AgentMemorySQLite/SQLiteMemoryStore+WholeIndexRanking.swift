@@ -1,0 +1,177 @@
+import AgentMemoryCore
+import Foundation
+import GRDB
+import GRDBSQLite
+import Synchronization
+
+/// The pool's rankings of the whole full-text index (FTS5 and each row's length, no records),
+/// and the ranking with the join to the records when those cannot be sure of the namespace's best.
+extension SQLiteMemoryStore {
+    /// The namespace's best `limit` rows after a ranking of the whole index (`first`, of `match`
+    /// with `counts`): its answer when it had one; when it stopped inside a run of equal ranks
+    /// (the namespace's `limit` found, but rows of the last one's rank may lie past the cut), a
+    /// deeper ranking of the whole index that computes only the rows reaching that rank (the
+    /// cut as its FLOOR, ``tieDepth(for:)`` rows); else, or should the run go deeper still, the
+    /// ranking with the join to the records. A run of equal ranks past the cut came in one
+    /// search in eighteen at a million records, and the join ranks every matching row.
+    func rankBeyond(
+        _ first: WholeIndexRanking, _ match: String, _ counts: Data, in namespace: Namespace, now: Double, limit: Int, db: Database
+    ) throws -> [(rank: Double, key: String)] {
+        if let ranked = first.ranked { return ranked }
+        if first.tiedAtCut, let cut = first.cut {
+            let deeper = try Self.rankInWholeIndex(
+                match, .blob(counts), lengths: .whenNeeded(floor: -cut), in: namespace, now: now, limit: limit,
+                depth: Self.tieDepth(for: limit), db: db)
+            if let ranked = deeper.ranked {
+                rankingsPastTies.add(1, ordering: .relaxed)
+                return ranked
+            }
+        }
+        rankingsWithJoin.add(1, ordering: .relaxed)
+        return try Self.rankWithJoin(match, counts, in: namespace, now: now, limit: limit, db: db)
+    }
+
+    /// How many of the whole index's best rows the ranking after a run of equal ranks at the cut
+    /// returns (see ``rankBeyond(_:_:_:in:now:limit:db:)``): twenty times the first cut.
+    static func tieDepth(for limit: Int) -> Int { wholeIndexDepth(for: limit) * 20 }
+
+    /// The rank function's second argument: the rows of each phrase, or a request to count them.
+    enum RankCounts {
+        case blob(Data)
+        case counting(UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>)
+    }
+
+    /// How a ranking reads each row's length (BM25 needs it).
+    enum RowLengths {
+        /// From a left join of `memory_fts_docsize` (FTS5 stays the outer loop): every row's,
+        /// the fastest way to read them all. For rare words, where few rows can be skipped.
+        case joined
+        /// Read by the rank function only for a row that may be among the best (its DEPTH
+        /// argument, ``SQLiteRankState``), which skips most rows of a common word; `floor`, when
+        /// known, a score that the best ``wholeIndexDepth(for:)`` rows of the whole index all
+        /// reach, so that rows are skipped from the first.
+        case whenNeeded(floor: Double?)
+    }
+
+    /// A ranking of the whole index: the best `limit` rows of the namespace, or `nil` when the
+    /// top of the whole index holds too few of them to be sure (or a count request was
+    /// declined); and `cut`, the rank of the last of the ``wholeIndexDepth(for:)`` rows it
+    /// returned when it returned that many.
+    struct WholeIndexRanking {
+        var ranked: [(rank: Double, key: String)]?
+        var cut: Double?
+        /// No answer because the namespace's `limit` rows were found but the run of the last
+        /// one's rank reached the cut (rather than too few rows of the namespace).
+        var tiedAtCut = false
+    }
+
+    /// The best `limit` rows of `namespace` from a ranking of the whole index (see ``WholeIndexRanking``).
+    ///
+    /// The ranking returns the best ``wholeIndexDepth(for:)`` rows of the whole index; their
+    /// owners are then looked up one at a time, best first, only as far as the answer needs:
+    /// until `limit` rows of the namespace are found and every row ranked as well as the last
+    /// of them is read (rows of equal rank are ordered by key, so all of them must be seen).
+    static func rankInWholeIndex(
+        _ match: String, _ counts: RankCounts, lengths: RowLengths, in namespace: Namespace, now: Double, limit: Int,
+        depth: Int? = nil, db: Database
+    ) throws -> WholeIndexRanking {
+        let depth = depth ?? wholeIndexDepth(for: limit)
+        // FTS5 and each row's length (see ``RowLengths``), no records. Stepped with SQLite's
+        // C API (a pointer argument has no GRDB binding).
+        let statement: Statement
+        var floor: Double?
+        switch lengths {
+        case .joined:
+            statement = try db.cachedStatement(sql: """
+                SELECT memory_fts.rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?1, sizes.sz) AS rank
+                FROM memory_fts LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
+                WHERE memory_fts MATCH ?2 ORDER BY rank LIMIT ?3
+                """)
+        case .whenNeeded(let known):
+            // Nothing but the match filters the rows ranked: DEPTH is the statement's LIMIT.
+            statement = try db.cachedStatement(sql: """
+                SELECT rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?1, NULL, ?3, ?4) AS rank
+                FROM memory_fts WHERE memory_fts MATCH ?2 ORDER BY rank LIMIT ?3
+                """)
+            floor = known
+        }
+        let handle = statement.sqliteStatement
+        let transient = SQLiteStoredRow.transient
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        switch counts {
+        case .blob(let data):
+            data.withUnsafeBytes { bytes in _ = sqlite3_bind_blob(handle, 1, bytes.baseAddress, Int32(bytes.count), transient) }
+        case .counting(let request):
+            sqlite3_bind_pointer(handle, 1, request, SQLiteSearchFunctions.countRequestType, nil)
+        }
+        sqlite3_bind_text(handle, 2, match, -1, transient)
+        sqlite3_bind_int64(handle, 3, Int64(depth))
+        if let floor { sqlite3_bind_double(handle, 4, floor) }
+        var top: [(id: Int64, rank: Double)] = []
+        top.reserveCapacity(depth)
+        stepping: while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW:
+                top.append((id: sqlite3_column_int64(handle, 0), rank: sqlite3_column_double(handle, 1)))
+            case SQLITE_DONE:
+                break stepping
+            case let code:
+                if case .counting(let request) = counts, request.pointee.declined { return WholeIndexRanking() }
+                throw SQLiteStoredRow.error(code, db)
+            }
+        }
+        // The owner of each row, best first: its key when it is a live record of the namespace
+        // (`+namespace` keeps the planner on the rowid).
+        let owner = try db.cachedStatement(sql: """
+            SELECT key FROM memory_records WHERE id = ? AND +namespace = ? AND (expires_at IS NULL OR expires_at > ?)
+            """)
+        var kept: [(rank: Double, key: String)] = []
+        var read = 0
+        for row in top {
+            // `limit` found, and this row ranks below the last of them: no row further down matters.
+            if kept.count >= limit, row.rank != kept[limit - 1].rank { break }
+            let key = try SQLiteStoredRow.firstRow(owner, db: db, bind: { handle in
+                sqlite3_bind_int64(handle, 1, row.id)
+                sqlite3_bind_text(handle, 2, namespace.name, -1, transient)
+                sqlite3_bind_double(handle, 3, now)
+            }, read: { handle in SQLiteStoredRow.text(handle, 0) ?? "" })
+            if let key { kept.append((rank: row.rank, key: key)) }
+            read += 1
+        }
+        // Every row of the ranking read while the index had more: the rows further down may be
+        // needed (too few of the namespace so far, or more of the rank at the cut).
+        let cut = top.count == depth ? top.last?.rank : nil
+        if read == top.count, top.count == depth { return WholeIndexRanking(cut: cut, tiedAtCut: kept.count >= limit) }
+        let ordered = kept.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        return WholeIndexRanking(ranked: Array(ordered.prefix(limit)), cut: cut)
+    }
+
+    /// How many of the whole index's best rows a ranking returns for a search of `limit`: enough
+    /// that the namespace's best `limit` and the rows of equal rank after them are nearly always
+    /// among them. At a million records a cut at 30 rows fell inside a run of equal ranks in one
+    /// search in six (then every matching row was ranked again with the join to the records),
+    /// at 50 in one in eighteen; deeper cuts cost more in SQLite's sorter than they save. Only the
+    /// rows needed are looked up in the records.
+    static func wholeIndexDepth(for limit: Int) -> Int { max(50, limit * 5) }
+
+    /// The best `limit` live rows of `namespace`, ranked with the join to the records.
+    private static func rankWithJoin(
+        _ match: String, _ hits: Data, in namespace: Namespace, now: Double, limit: Int, db: Database
+    ) throws -> [(rank: Double, key: String)] {
+        let ranking = try db.cachedStatement(sql: """
+            SELECT \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?, sizes.sz) AS rank, r.key
+            FROM memory_fts JOIN memory_records r ON r.id = memory_fts.rowid
+            LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
+            WHERE memory_fts MATCH ? AND r.namespace = ? AND (r.expires_at IS NULL OR r.expires_at > ?)
+            ORDER BY rank, r.key LIMIT ?
+            """)
+        return try Row.fetchAll(ranking, arguments: [hits, match, namespace.name, now, limit]).map { row in
+            (rank: row[0] as Double, key: row[1] as String)
+        }
+    }
+}
