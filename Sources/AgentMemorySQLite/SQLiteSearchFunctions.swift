@@ -340,23 +340,25 @@ enum SQLiteSearchFunctions {
             sqlite3_result_double(context, rank)
             return
         }
-        var count: Int32 = 0
-        var code = api.pointee.xInstCount(fts, &count)
-        var instance: Int32 = 0
+        // Each phrase's instances in this row, phrase by phrase (`xPhraseFirst`, which reads the
+        // phrase's own position list, where `xInstCount` first merges every phrase's into one
+        // sorted array for the row; the counts are the same).
+        var code = SQLITE_OK
         // The last token of the key and of the body holding a phrase: the row is at least as
         // long as both together (offsets count tokens from 0 within their column).
         var keyReach: Int32 = 0
         var bodyReach: Int32 = 0
-        while code == SQLITE_OK, instance < count {
-            var phrase: Int32 = 0
-            var column: Int32 = 0
+        for phrase in frequencies.indices {
+            var iterator = Fts5PhraseIter()
+            var column: Int32 = -1
             var offset: Int32 = 0
-            code = api.pointee.xInst(fts, instance, &phrase, &column, &offset)
-            if code == SQLITE_OK {
-                frequencies[Int(phrase)] += column == 0 ? 2.0 : 1.0
+            code = api.pointee.xPhraseFirst(fts, Int32(phrase), &iterator, &column, &offset)
+            guard code == SQLITE_OK else { break }
+            while column >= 0 {
+                frequencies[phrase] += column == 0 ? 2.0 : 1.0
                 if column == 0 { keyReach = max(keyReach, offset + 1) } else if column == 1 { bodyReach = max(bodyReach, offset + 1) }
+                api.pointee.xPhraseNext(fts, &iterator, &column, &offset)
             }
-            instance += 1
         }
         guard code == SQLITE_OK else {
             sqlite3_result_error_code(context, code)
