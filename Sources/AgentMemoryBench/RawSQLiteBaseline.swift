@@ -43,7 +43,7 @@ struct RawSQLiteBaseline {
         let texts = values.map { $0.jsonString() }
         // Batches of 1,000 new keys, FULL.
         let batches = max(4, min(20, plan.records / 1_000))
-        results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, synchronous: .full)) { store in
+        results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, synchronous: .full, idleIndexMerge: nil)) { store in
             let raws = try Shape.allCases.map { shape in
                 try RawConnection(path: directory.appendingPathComponent("raw-batch-\(shape).sqlite").path, synchronous: "FULL", shape: shape)
             }
@@ -72,7 +72,7 @@ struct RawSQLiteBaseline {
         // Single puts, one per commit.
         for synchronous in [SQLiteMemoryStore.Synchronous.full, .normal] {
             let level = synchronous.rawValue
-            results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, synchronous: synchronous)) { store in
+            results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, synchronous: synchronous, idleIndexMerge: nil)) { store in
                 let raws = try Shape.allCases.map { shape in
                     try RawConnection(
                         path: directory.appendingPathComponent("raw-auto-\(shape)-\(level).sqlite").path, synchronous: level, shape: shape)
@@ -104,7 +104,7 @@ struct RawSQLiteBaseline {
         var generator = SplitMix64(seed: 7)
         let keys = (0..<plan.gets).map { _ in BenchData.key(Int(generator.next() % UInt64(plan.records))) }
         let now = Date().timeIntervalSince1970
-        results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path)) { store in
+        results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, idleIndexMerge: nil)) { store in
             try await inTurn(
                 store: ("get hit", Self.pairedStore("FULL")), raw: [Self.getName], iterations: plan.gets, unitsPerOperation: 1,
                 budget: plan.budget, settle: { await Self.settle(store) },

@@ -90,7 +90,7 @@ extension RetrievalBenchmark {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-retrieval-\(UUID().uuidString.lowercased())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let sqlite = try SQLiteMemoryStore(path: directory.appendingPathComponent("retrieval.sqlite").path, synchronous: .normal)
+        let sqlite = try SQLiteMemoryStore(path: directory.appendingPathComponent("retrieval.sqlite").path, synchronous: .normal, idleIndexMerge: nil)
         results.append(try await benchmark.run(sqlite, label: "sqlite"))
         try await sqlite.close()
         if case let (store, label)? = other {

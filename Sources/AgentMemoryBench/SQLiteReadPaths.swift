@@ -16,7 +16,7 @@ extension StoreBenchmarks {
         }
         let namespace = namespace
         for (readPath, name) in [(SQLiteMemoryStore.ReadPath.callingThread, "calling thread"), (.readerQueue, "reader queue")] {
-            results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, readPath: readPath)) { store in
+            results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, readPath: readPath, idleIndexMerge: nil)) { store in
                 var rows: [BenchMeasurement] = []
                 rows.append(try await measureSequential("get hit, \(name)", store: "sqlite", iterations: plan.gets, budget: plan.budget) { index in
                     guard try await store.get(keys[index], in: namespace) != nil else {
@@ -37,7 +37,7 @@ extension StoreBenchmarks {
             }
         }
         // Last on this file, so that every row above measures the index as the writes left it.
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         return results + (try await RuntimeSettings.closing(store) { _ in try await searchBeforeAndAfterMerge(store) })
     }
 

@@ -83,6 +83,8 @@ public final class SQLiteMemoryStore: MemoryStore {
     let commitsAtLastRead = Atomic(-1)
     /// Checkpoints the log off the write path (``SQLiteCheckpointer``).
     let checkpointer: SQLiteCheckpointer
+    /// Merges the full-text index while writes rest (``SQLiteIndexMerger``); `nil` when off.
+    let indexMerger: SQLiteIndexMerger?
     let writesSincePrune = Locked(0)
     private let closed = Locked(false)
     /// Whether the last search saw a full-text index of ``largeSearchIndex`` rows or more.
@@ -112,6 +114,10 @@ public final class SQLiteMemoryStore: MemoryStore {
     ///   - memoryMapSize: bytes of the file each connection reads through a memory map
     ///     (``defaultMemoryMapSize``); 0 reads every page with `pread`, so that a disk error
     ///     fails the read instead of stopping the process (a negative size counts as 0).
+    ///   - idleIndexMerge: how long this store's writes must rest before it merges the
+    ///     full-text index's segments in the background, in short steps that a write waits
+    ///     for one of at most, once the index has grown by a tenth since it was last merged
+    ///     (what ``optimizeSearchIndex()`` does at once); `nil` never merges on its own.
     ///   - clock: the time source for timestamps and expiry (injectable for tests).
     ///   - logger: where opening, closing and failures are logged (nothing by default).
     public init(
@@ -122,6 +128,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         retention: ChangeLogRetention = .default,
         readPath: ReadPath = .automatic,
         memoryMapSize: Int = SQLiteMemoryStore.defaultMemoryMapSize,
+        idleIndexMerge: Duration? = .seconds(2),
         clock: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "AgentMemory.sqlite", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
@@ -164,6 +171,11 @@ public final class SQLiteMemoryStore: MemoryStore {
         } catch {
             logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
             throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
+        }
+        if let idleIndexMerge {
+            indexMerger = SQLiteIndexMerger(pool: pool, writer: writer, policy: SQLiteIndexMerger.Policy(idle: max(idleIndexMerge, .milliseconds(10))))
+        } else {
+            indexMerger = nil
         }
         pointReader = readPath == .readerQueue ? nil : SQLitePointReader(path: path, busyTimeout: busyTimeout, memoryMapSize: mapped)
         logger.debug("opened the SQLite store", metadata: ["path": "\(path)", "synchronous": "\(synchronous.rawValue)"])
@@ -390,6 +402,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         }
         guard !wasClosed else { return }
         logger.debug("closing the SQLite store", metadata: ["path": "\(path)"])
+        indexMerger?.close()
         await catchUpBeforeClosing()
         pointReader?.close()
         await checkpointer.waitUntilIdle()

@@ -1,0 +1,153 @@
+import AgentMemoryCore
+import AgentMemoryJSON
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+
+@testable import AgentMemorySQLite
+
+/// ``SQLiteIndexMerger`` merges the full-text index while the store's writes rest: the index
+/// ends in one segment with every answer as before, a write stops a merge that the next quiet
+/// period finishes, nothing written is lost, and closing waits for the step in progress.
+@Suite("SQLite idle index merge")
+struct IndexMergerTests {
+    private static let words = ["lunch", "budget", "review", "coffee", "deadline", "client", "travel", "quokka"]
+
+    /// A store without a merger of its own, written in 24 indexed transactions of 40 records (each a
+    /// segment of its own; FTS5 merges some of them).
+    private static func segmentedStore() async throws -> (SQLiteMemoryStore, Namespace) {
+        let store = try SQLiteMemoryStore(path: try SearchIndexingTests.temporaryPath(), idleIndexMerge: nil)
+        let namespace = try Namespace("merger")
+        for round in 0..<24 {
+            try await store.batch((0..<40).map { index in
+                let text = (0..<(3 + index % 5)).map { words[($0 * 3 + index + round) % words.count] }.joined(separator: " ")
+                return .put(key: MemoryKey(checked: "n/\(round)/\(index)"), value: .string(text))
+            }, in: namespace)
+            try await store.catchUpSearchIndex()
+        }
+        return (store, namespace)
+    }
+
+    private static func segments(_ store: SQLiteMemoryStore) async throws -> Int {
+        try await store.read { db in try SQLiteSearchIndexing.segmentCount(db) }
+    }
+
+    private static func answers(_ store: SQLiteMemoryStore, _ namespace: Namespace) async throws -> [[String]] {
+        var answers: [[String]] = []
+        for query in ["lunch", "budget review", "coffee deadline client", "quokka travel"] {
+            answers.append(try await store.search(query, in: namespace, limit: 10).map { "\($0.record.key) \($0.score)" })
+        }
+        return answers
+    }
+
+    /// Waits (up to 60 s) until `condition` holds.
+    private static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return try await condition()
+    }
+
+    /// A merger that merges as soon as the writer has rested 50 ms, in steps of `pages`.
+    private static func merger(_ store: SQLiteMemoryStore, pages: Int = 50) -> SQLiteIndexMerger {
+        SQLiteIndexMerger(
+            pool: store.pool, writer: store.writer,
+            policy: SQLiteIndexMerger.Policy(idle: .milliseconds(50), pagesPerStep: pages, minimumPages: 1))
+    }
+
+    @Test func theStructureRecordGivesEachSegmentsPagesAndThePolicyWeighsThem() async throws {
+        let (store, _) = try await Self.segmentedStore()
+        let pages = try #require(try await store.read { db in try SQLiteIndexMerger.segmentPages(db) })
+        #expect(pages.count == (try await Self.segments(store)))
+        #expect(pages.count > 1)
+        #expect(pages.allSatisfy { $0 >= 1 })
+        try await store.close()
+        let policy = SQLiteIndexMerger.Policy(idle: .seconds(2))
+        #expect(!SQLiteIndexMerger.worthMerging([], policy: policy))
+        #expect(!SQLiteIndexMerger.worthMerging([5_000], policy: policy))
+        // Too few pages outside the largest segment, then too small a share of the whole.
+        #expect(!SQLiteIndexMerger.worthMerging([1_000, 200, 55], policy: policy))
+        #expect(SQLiteIndexMerger.worthMerging([1_000, 200, 56], policy: policy))
+        #expect(!SQLiteIndexMerger.worthMerging([10_000, 500, 500], policy: policy))
+        #expect(SQLiteIndexMerger.worthMerging([10_000, 600, 600], policy: policy))
+    }
+
+    @Test func aRestingWriterLetsTheIndexBeMergedWithTheSameAnswers() async throws {
+        let (store, namespace) = try await Self.segmentedStore()
+        let before = try await Self.answers(store, namespace)
+        #expect(try await Self.segments(store) > 1)
+        let merger = Self.merger(store)
+        #expect(try await Self.eventually { merger.completedMerges.load(ordering: .relaxed) == 1 })
+        #expect(try await Self.segments(store) == 1)
+        #expect(try await Self.answers(store, namespace) == before)
+        // Nothing more to do: the next quiet periods leave the index alone.
+        let steps = merger.steps.load(ordering: .relaxed)
+        #expect(steps >= 2)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(merger.steps.load(ordering: .relaxed) == steps)
+        merger.close()
+        try await store.close()
+    }
+
+    @Test func aWriteStopsAMergeThatTheNextQuietPeriodFinishesAndNothingIsLost() async throws {
+        let (store, namespace) = try await Self.segmentedStore()
+        // After the merge's first step, a put (through the store's writer, as any write): the
+        // merge stops at once and goes on when the writer has rested again.
+        let merger = SQLiteIndexMerger(
+            pool: store.pool, writer: store.writer,
+            policy: SQLiteIndexMerger.Policy(idle: .milliseconds(50), pagesPerStep: 1, minimumPages: 1),
+            afterStep: { step in
+                guard step == 1 else { return }
+                let written = DispatchSemaphore(value: 0)
+                Task {
+                    _ = try? await store.put(MemoryKey(checked: "during"), value: .string("zebra during"), in: namespace)
+                    written.signal()
+                }
+                written.wait()
+            })
+        #expect(try await Self.eventually { merger.completedMerges.load(ordering: .relaxed) == 1 })
+        #expect(merger.interruptions.load(ordering: .relaxed) == 1)
+        #expect(merger.steps.load(ordering: .relaxed) > 1)
+        #expect(try await Self.segments(store) == 1)
+        merger.close()
+        #expect(try await store.get(MemoryKey(checked: "during"), in: namespace)?.value == .string("zebra during"))
+        #expect(try await store.search("zebra", in: namespace, limit: 10).map(\.record.key) == ["during"])
+        #expect(try await store.list(in: namespace, prefix: "n/", cursor: nil, limit: 1_000).records.count == 24 * 40)
+        // FTS5's own check of the index against the records.
+        try await store.write { db in try db.execute(sql: "INSERT INTO memory_fts (memory_fts) VALUES ('integrity-check')") }
+        try await store.close()
+    }
+
+    @Test func closingWaitsForTheStepInProgressAndLeavesASoundIndex() async throws {
+        let (store, namespace) = try await Self.segmentedStore()
+        let before = try await Self.answers(store, namespace)
+        let merger = Self.merger(store, pages: 1)
+        #expect(try await Self.eventually { merger.steps.load(ordering: .relaxed) > 0 })
+        merger.close()
+        let steps = merger.steps.load(ordering: .relaxed)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(merger.steps.load(ordering: .relaxed) == steps)
+        try await store.close()
+        let reopened = try SQLiteMemoryStore(path: store.path, idleIndexMerge: nil)
+        try await reopened.write { db in try db.execute(sql: "INSERT INTO memory_fts (memory_fts) VALUES ('integrity-check')") }
+        #expect(try await Self.answers(reopened, namespace) == before)
+        try await reopened.close()
+    }
+
+    @Test func theStoreMergesWhenAskedAndNotOtherwise() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let merging = try SQLiteMemoryStore(path: path, idleIndexMerge: .milliseconds(300))
+        #expect(merging.indexMerger?.policy.idle == .milliseconds(300))
+        #expect(merging.indexMerger?.policy.minimumPages == 256)
+        try await merging.close()
+        let byDefault = try SQLiteMemoryStore(path: path)
+        #expect(byDefault.indexMerger?.policy.idle == .seconds(2))
+        try await byDefault.close()
+        let never = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+        #expect(never.indexMerger == nil)
+        try await never.close()
+    }
+}
