@@ -19,7 +19,7 @@ struct AgentMemoryCommand: AsyncParsableCommand {
         subcommands: [
             Remember.self, Recall.self, List.self, Forget.self, Search.self, Namespaces.self,
             Append.self, Changes.self, History.self,
-            Export.self, Import.self, Schemas.self, Exec.self,
+            Export.self, Import.self, Optimize.self, Schemas.self, Exec.self,
             Run.self, Chat.self, Sessions.self, Transcript.self, Demo.self, Bench.self, MCPServe.self, Serve.self,
         ]
     )

@@ -193,6 +193,25 @@ struct CLITests {
         #expect(found.stdout.contains("early/"))
     }
 
+    @Test func optimizeMergesTheSearchIndexOfAStoreWrittenByShortCommands() async throws {
+        let cli = CommandRunner()
+        #expect(try await cli.run(["optimize"]).stdout == "The search index is empty: nothing to merge.\n")
+        // Separate processes, each its own catch-up: the index in several segments.
+        for index in 0..<6 {
+            #expect(try await cli.run(["remember", "note/\(index)", "a lunch note \(index)"]).status == 0)
+        }
+        let before = try await cli.run(["search", "lunch", "--limit", "10"])
+        let merged = try await cli.run(["optimize"])
+        #expect(merged.status == 0)
+        let segments = try #require(merged.stdout.wholeMatch(of: /Merged the search index \((\d+) segments into 1\)\.\n/))
+        #expect(try #require(Int(segments.1)) > 1)
+        #expect(try await cli.run(["optimize"]).stdout == "The search index is already one segment.\n")
+        #expect(try await cli.run(["search", "lunch", "--limit", "10"]).stdout == before.stdout)
+        let memory = try await cli.run(["optimize", "--store", "memory:"])
+        #expect(memory.status == 0)
+        #expect(memory.stdout == "Nothing to merge: only an SQLite store keeps its search index in segments.\n")
+    }
+
     @Test func importReportsEveryBadLineAndImportsNothing() async throws {
         let cli = CommandRunner()
         let input = """
