@@ -11,8 +11,8 @@ import Synchronization
 /// FTS5 writes each indexing transaction as a segment of its own and merges them four at a
 /// time as they pile up, so an index that writes have grown holds 10 to 17 segments at a
 /// million records; every word a search looks up is looked up in each one, and searches over
-/// the index merged into one ran 5 to 17% faster (BENCHMARKS.md, round sixteen) and took 6 to
-/// 9% less CPU (round seventeen). A merge rewrites the whole index (1.6 s at a million records), so it runs only
+/// the index merged into one ran 5 to 17% faster (BENCHMARKS.md, round sixteen) and took 13 to
+/// 16% less CPU (round seventeen). A merge rewrites the whole index (1.6 s at a million records), so it runs only
 /// when it pays: when the segments other than the largest hold at least a tenth of the index's
 /// pages (and ``Policy/minimumPages``), that is, once the index has grown by a tenth since it
 /// was last merged, so that each rewrite is paid for by that growth.
