@@ -77,7 +77,7 @@ struct Import: AsyncParsableCommand {
                     let records = try await store.namespaces().reduce(0) { $0 + $1.recordCount }
                     if imported.operations.count * 2 >= records {
                         let (before, after) = try await sqlite.optimizeSearchIndex()
-                        if after < before { printLine("Merged the search index (\(before) segments into \(after)).") }
+                        if after < before { printLine(Optimize.merged(before, into: after)) }
                     }
                 }
             }
@@ -101,6 +101,11 @@ struct Optimize: AsyncParsableCommand {
     @ParentCommand var root: AgentMemoryCommand
     var global: GlobalOptions { options.merged(over: root.options) }
 
+    /// The line a merge that left fewer segments prints (here and after a large import).
+    static func merged(_ before: Int, into after: Int) -> String {
+        "Merged the search index (\(before) segments into \(after))."
+    }
+
     func run() async throws {
         try await runReportingErrors {
             try await global.withStore { store in
@@ -110,7 +115,7 @@ struct Optimize: AsyncParsableCommand {
                 }
                 let (before, after) = try await sqlite.optimizeSearchIndex()
                 if after < before {
-                    printLine("Merged the search index (\(before) segments into \(after)).")
+                    printLine(Self.merged(before, into: after))
                 } else if before == 0 {
                     printLine("The search index is empty: nothing to merge.")
                 } else {

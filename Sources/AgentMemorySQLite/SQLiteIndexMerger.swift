@@ -106,7 +106,7 @@ final class SQLiteIndexMerger: Sendable {
     /// the next write (merged to the end, not worth merging, an index this code cannot read, or
     /// a step failed), false when a write or `close` stopped it.
     private func mergeIfWorthIt(since commits: Int) -> Bool {
-        guard let pages = try? pool.read({ db in try Self.segmentPages(db) }), Self.worthMerging(pages, policy: policy) else {
+        guard let pages = try? pool.read({ db in try SQLiteSearchIndexing.segmentPages(db) }), Self.worthMerging(pages, policy: policy) else {
             return true
         }
         var first = true
@@ -152,36 +152,5 @@ final class SQLiteIndexMerger: Sendable {
         let total = pages.reduce(0, +)
         let rest = total - largest
         return rest >= policy.minimumPages && Double(rest) >= policy.share * Double(total)
-    }
-
-    /// Each segment's leaf pages, from FTS5's structure record (row 10 of `memory_fts_data`;
-    /// `fts5_index.c`, "Structure Record"): a 4-byte cookie, varints for the levels, the
-    /// segments and the write counter, then for each level the segments of its merge in
-    /// progress and its segment count, and for each segment its id and its first and last leaf
-    /// page. `nil` when the record does not read exactly so (a layout of another SQLite).
-    static func segmentPages(_ db: Database) throws -> [Int]? {
-        guard let block = try Data.fetchOne(db, sql: "SELECT block FROM memory_fts_data WHERE id = 10") else { return [] }
-        return block.withUnsafeBytes { bytes -> [Int]? in
-            var offset = 4
-            guard let levels = SQLiteVarint.read(bytes, at: &offset), levels <= 64,
-                  let segments = SQLiteVarint.read(bytes, at: &offset), segments <= 2_000,
-                  SQLiteVarint.read(bytes, at: &offset) != nil
-            else { return nil }
-            var pages: [Int] = []
-            for _ in 0..<levels {
-                guard SQLiteVarint.read(bytes, at: &offset) != nil, let count = SQLiteVarint.read(bytes, at: &offset),
-                      count <= segments
-                else { return nil }
-                for _ in 0..<count {
-                    guard SQLiteVarint.read(bytes, at: &offset) != nil,
-                          let first = SQLiteVarint.read(bytes, at: &offset), let last = SQLiteVarint.read(bytes, at: &offset),
-                          last >= first, last < 1 << 40
-                    else { return nil }
-                    pages.append(Int(last - first + 1))
-                }
-            }
-            guard offset == bytes.count, pages.count == Int(segments) else { return nil }
-            return pages
-        }
     }
 }

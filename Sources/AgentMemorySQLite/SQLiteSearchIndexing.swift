@@ -245,17 +245,52 @@ final class SQLiteSearchIndexing: Sendable {
         }
     }
 
-    /// The segments of the full-text index: what each word of a search is looked up in (read
-    /// from FTS5's structure record, row 10 of `memory_fts_data`: a 4-byte cookie, then varints
-    /// for the levels and the segments; FTS5's `fts5_index.c`, "Structure Record").
+    /// FTS5's structure record (row 10 of `memory_fts_data`; `fts5_index.c`, "Structure
+    /// Record"): a 4-byte cookie, varints for the levels, the segments and the write counter,
+    /// then for each level the segments of its merge in progress and its segment count, and for
+    /// each segment its id and its first and last leaf page. `nil` before the index is written.
+    private static func structureRecord(_ db: Database) throws -> Data? {
+        try Data.fetchOne(db, sql: "SELECT block FROM memory_fts_data WHERE id = 10")
+    }
+
+    /// The segments of the full-text index: what each word of a search is looked up in (the
+    /// structure record's second varint).
     static func segmentCount(_ db: Database) throws -> Int {
-        guard let block = try Data.fetchOne(db, sql: "SELECT block FROM memory_fts_data WHERE id = 10") else { return 0 }
+        guard let block = try structureRecord(db) else { return 0 }
         return block.withUnsafeBytes { bytes in
             var offset = 4
             guard SQLiteVarint.read(bytes, at: &offset) != nil,  // levels
                   let segments = SQLiteVarint.read(bytes, at: &offset)
             else { return 0 }
             return Int(clamping: segments)
+        }
+    }
+
+    /// Each segment's leaf pages, read from the whole structure record (``SQLiteIndexMerger``
+    /// weighs them); `nil` when the record does not read exactly so (a layout of another SQLite).
+    static func segmentPages(_ db: Database) throws -> [Int]? {
+        guard let block = try structureRecord(db) else { return [] }
+        return block.withUnsafeBytes { bytes -> [Int]? in
+            var offset = 4
+            guard let levels = SQLiteVarint.read(bytes, at: &offset), levels <= 64,
+                  let segments = SQLiteVarint.read(bytes, at: &offset), segments <= 2_000,
+                  SQLiteVarint.read(bytes, at: &offset) != nil  // the write counter
+            else { return nil }
+            var pages: [Int] = []
+            for _ in 0..<levels {
+                guard SQLiteVarint.read(bytes, at: &offset) != nil, let count = SQLiteVarint.read(bytes, at: &offset),
+                      count <= segments
+                else { return nil }
+                for _ in 0..<count {
+                    guard SQLiteVarint.read(bytes, at: &offset) != nil,
+                          let first = SQLiteVarint.read(bytes, at: &offset), let last = SQLiteVarint.read(bytes, at: &offset),
+                          last >= first, last < 1 << 40
+                    else { return nil }
+                    pages.append(Int(last - first + 1))
+                }
+            }
+            guard offset == bytes.count, pages.count == Int(segments) else { return nil }
+            return pages
         }
     }
 

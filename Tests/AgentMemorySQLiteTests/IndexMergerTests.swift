@@ -60,7 +60,7 @@ struct IndexMergerTests {
 
     @Test func theStructureRecordGivesEachSegmentsPagesAndThePolicyWeighsThem() async throws {
         let (store, _) = try await Self.segmentedStore()
-        let pages = try #require(try await store.read { db in try SQLiteIndexMerger.segmentPages(db) })
+        let pages = try #require(try await store.read { db in try SQLiteSearchIndexing.segmentPages(db) })
         #expect(pages.count == (try await Self.segments(store)))
         #expect(pages.count > 1)
         #expect(pages.allSatisfy { $0 >= 1 })
