@@ -72,6 +72,24 @@ struct MemoryKeyTests {
         #expect(keys.sorted().map(\.rawValue) == ["B", "a", "ab", "b", "~", "é"])
     }
 
+    /// Keys longer than a small string's inline storage (15 bytes) compare by their bytes too:
+    /// a prefix first, the first differing byte deciding, equal only with the same length.
+    @Test func longKeysCompareByBytes() throws {
+        let base = "projects/agent-memory/notes/"
+        let keys = try [base + "b", base + "a/x", base, base + "a", base + "é", base + "A"].map { try MemoryKey($0) }
+        #expect(keys.sorted().map(\.rawValue) == [base, base + "A", base + "a", base + "a/x", base + "b", base + "é"])
+        #expect(try MemoryKey(base + "a") == MemoryKey(String(decoding: Array((base + "a").utf8), as: UTF8.self)))
+        #expect(try MemoryKey(base + "a") != MemoryKey(base + "a/"))
+        #expect(try MemoryKey(base + "caf\u{E9}") != MemoryKey(base + "cafe\u{301}"))
+        #expect(try !(MemoryKey(base + "a") < MemoryKey(base + "a")))
+        #expect(try MemoryKey(base + "a") < MemoryKey(base + "a/"))
+        #expect((base + "a").bytesEqual(base + "a"))
+        #expect(!(base + "a").bytesEqual(base + "b"))
+        #expect("".bytesEqual(""))
+        #expect("".bytesPrecede("a"))
+        #expect(!"a".bytesPrecede(""))
+    }
+
     @Test(arguments: [
         ("", "Invalid key: a key must not be empty (1 to 512 UTF-8 bytes)"),
         (String(repeating: "x", count: 513), "Invalid key: the key is 513 UTF-8 bytes, the limit is 512"),

@@ -39,6 +39,22 @@ struct JSONValueTests {
         #expect(try JSONValue(parsing: value.jsonString()) == value)
     }
 
+    /// Escapes at the start, at the end and next to each other, and the runs between them.
+    @Test func escapesAtTheEdgesOfAString() throws {
+        let cases: [(String, String)] = [
+            ("\"a\"", #""\"a\"""#),
+            ("\\\"", #""\\\"""#),
+            ("\u{1F}x\u{1}", #""\u001fx\u0001""#),
+            ("Remembered \"note/00001\" (version 2).", #""Remembered \"note/00001\" (version 2).""#),
+            ("plain", #""plain""#),
+            ("", #""""#),
+        ]
+        for (string, json) in cases {
+            #expect(JSONValue.string(string).jsonString() == json)
+            #expect(try JSONValue(parsing: json) == .string(string))
+        }
+    }
+
     @Test(arguments: [
         ("", "Unexpected end of input at byte 0"),
         ("{", "Expected a string key at byte 1"),

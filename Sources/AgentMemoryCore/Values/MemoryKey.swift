@@ -59,7 +59,7 @@ public struct MemoryKey: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Whether the two keys have the same bytes.
     public static func == (lhs: MemoryKey, rhs: MemoryKey) -> Bool {
-        lhs.rawValue.utf8.elementsEqual(rhs.rawValue.utf8)
+        lhs.rawValue.bytesEqual(rhs.rawValue)
     }
 
     /// Hashes the key's bytes.
@@ -70,7 +70,7 @@ public struct MemoryKey: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Byte order, as the stores list keys.
     public static func < (lhs: MemoryKey, rhs: MemoryKey) -> Bool {
-        lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)
+        lhs.rawValue.bytesPrecede(rhs.rawValue)
     }
 }
 
