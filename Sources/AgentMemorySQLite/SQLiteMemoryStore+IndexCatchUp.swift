@@ -22,10 +22,11 @@ extension SQLiteMemoryStore {
     /// FTS5 keeps an index written by many transactions as several segments, and a search
     /// looks each of its words up in every one: a million records written in batches of 1,000
     /// left 17, and merging them made limit-10 searches 5 to 17% faster (BENCHMARKS.md, round
-    /// sixteen). A store left open merges on its own while its writes rest (``SQLiteIndexMerger``,
-    /// the `idleIndexMerge:` argument); this merges at once. The merge rewrites the whole index in one transaction, holding the
-    /// write lock throughout (1.6 s at a million records, and the index's size in the log):
-    /// run it when writes can wait. Returns how many segments the index had before and has after.
+    /// sixteen). A store left open merges on its own while its writes rest
+    /// (``SQLiteIndexMerger``, the `idleIndexMerge:` argument); this merges at once. The merge
+    /// rewrites the whole index in one transaction, holding the write lock throughout (1.6 s at
+    /// a million records, and the index's size in the log): run it when writes can wait.
+    /// Returns how many segments the index had before and has after.
     @discardableResult
     public func optimizeSearchIndex() async throws -> (before: Int, after: Int) {
         try checkOpen()

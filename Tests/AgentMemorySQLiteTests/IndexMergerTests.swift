@@ -144,7 +144,12 @@ struct IndexMergerTests {
         #expect(merging.indexMerger?.policy.minimumPages == 256)
         try await merging.close()
         let byDefault = try SQLiteMemoryStore(path: path)
+        // The README's defaults: 2 s of rest, steps of 50 pages, once a tenth of the index and
+        // at least 256 pages lie outside its largest segment.
         #expect(byDefault.indexMerger?.policy.idle == .seconds(2))
+        #expect(byDefault.indexMerger?.policy.pagesPerStep == 50)
+        #expect(byDefault.indexMerger?.policy.share == 0.1)
+        #expect(byDefault.indexMerger?.policy.minimumPages == 256)
         try await byDefault.close()
         let never = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         #expect(never.indexMerger == nil)
