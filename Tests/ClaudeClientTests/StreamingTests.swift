@@ -44,9 +44,10 @@ struct StreamingTests {
     }
 
     /// A stream of `text` whose first text delta is followed by `pings` keep-alive events,
-    /// `interval` apart, before the rest: long enough that a test's next step lands mid-stream
-    /// however slow a busy host makes it.
-    static func slowStream(_ text: String, pings: Int = 300, interval: Duration = .milliseconds(200)) throws -> ScriptedResponse {
+    /// `interval` apart, before the rest: five minutes by default, long enough that a test's next
+    /// step lands mid-stream however slow a busy host makes it (the server stops writing when the
+    /// client goes away).
+    static func slowStream(_ text: String, pings: Int = 1_500, interval: Duration = .milliseconds(200)) throws -> ScriptedResponse {
         var events = ScriptedResponse.streamEvents(for: textResponse(text))
         let firstDelta = try #require(events.firstIndex { $0.event == "content_block_delta" })
         events.insert(contentsOf: Array(repeating: ScriptedEvent(event: "ping", data: #"{"type":"ping"}"#), count: pings), at: firstDelta + 1)
@@ -140,18 +141,23 @@ struct StreamingTests {
 
     @Test("cancelling a streamed call stops it")
     func cancellation() async throws {
+        let text = String(repeating: "slow ", count: 40)
         let server = try ScriptedMessagesServer()
-        server.enqueue(try Self.slowStream(String(repeating: "slow ", count: 40)))
-        // A 10 s idle timeout: should FoundationNetworking's URLSession leave the first attempt
-        // hanging before it reaches the server (CI saw a request not arrive within 10 s, at the
-        // busiest moment of a parallel run), the client's watchdog retries it. The wait is a
-        // hang guard, not a speed check.
-        // Both stretched by AGENT_MEMORY_TEST_TIME_SCALE for the sanitizer runs.
-        let client = makeClient(server, timeout: TestTimeScale.scaled(.seconds(10)))
-        let task = Task { try await client.streamMessage(simpleRequest) }
-        #expect(await server.waitForRequests(1, timeout: TestTimeScale.scaled(.seconds(60))))
-        try await Task.sleep(for: .milliseconds(300))
+        server.enqueue(try Self.slowStream(text))
+        // The idle timeout is longer than any stall a loaded parallel run has shown: with 10 s, CI
+        // once saw no data reach the client for 10 s (at the start of the full run, when the quick
+        // tests of this suite took 40-70 s to be scheduled), and the timeout, not the cancel, ended
+        // the call. Should an attempt hang before it reaches the server, the retry still comes,
+        // after this timeout. Stretched by AGENT_MEMORY_TEST_TIME_SCALE for the sanitizer runs.
+        let client = makeClient(server, timeout: TestTimeScale.scaled(.seconds(120)))
+        let collector = EventCollector()
+        let task = Task { try await client.streamMessage(simpleRequest) { collector.add($0) } }
+        // Cancelled mid-stream: once the first text has arrived, while the pings keep it open.
+        let deadline = ContinuousClock.now + TestTimeScale.scaled(.seconds(300))
+        while collector.text.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(!collector.text.isEmpty)
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(collector.text != text)
     }
 }

@@ -73,10 +73,13 @@ struct PostgresConnectionLossTests {
             for round in 0..<rounds {
                 let key = "\(prefix)\(round)"
                 let holder = try await RowLockHolder.lock(namespace: main.name, schema: schema)
-                let write = Task { try await store.put(key, value: .int(round), in: self.main) }
-                try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
-                try await kill(application)
-                try await holder.release()
+                let write = try await closing(holder.connection) {
+                    let write = Task { try await store.put(key, value: .int(round), in: self.main) }
+                    try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+                    try await kill(application)
+                    try await holder.release()
+                    return write
+                }
                 guard let outcome = await outcome(of: write, within: 30) else {
                     Issue.record("round \(round): the write hung after its backend was killed")
                     return
@@ -271,15 +274,20 @@ final class RowLockHolder: Sendable {
 
     static func lock(namespace: String, schema: String) async throws -> RowLockHolder {
         let holder = RowLockHolder(connection: try await TestServer.connection())
-        _ = try await holder.connection.query("BEGIN", logger: holder.logger).collect()
-        _ = try await holder.connection.query(
-            "SELECT 1 FROM \(unescaped: schema).memory_namespaces WHERE namespace = \(namespace) FOR UPDATE", logger: holder.logger
-        ).collect()
+        do {
+            _ = try await holder.connection.query("BEGIN", logger: holder.logger).collect()
+            _ = try await holder.connection.query(
+                "SELECT 1 FROM \(unescaped: schema).memory_namespaces WHERE namespace = \(namespace) FOR UPDATE", logger: holder.logger
+            ).collect()
+        } catch {
+            try? await holder.connection.close()
+            throw error
+        }
         return holder
     }
 
+    /// Commits (releasing the lock) and closes the connection, also when the commit fails.
     func release() async throws {
-        _ = try await connection.query("COMMIT", logger: logger).collect()
-        try await connection.close()
+        try await closing(connection) { _ = try await connection.query("COMMIT", logger: logger).collect() }
     }
 }

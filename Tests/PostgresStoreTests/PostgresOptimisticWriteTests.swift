@@ -23,10 +23,13 @@ struct PostgresOptimisticWriteTests {
             try await store.put("k", value: 0, in: main)
             let created = try #require(try await store.get("k", in: main)).createdAt
             let other = try await OtherWriter.begin(schema: schema, namespace: main.name)
-            try await other.update(key: "k", value: "\"other\"", version: 2, sequence: 2)
-            let write = Task { try await store.put("k", value: 10, in: self.main, options: PutOptions(author: "us")) }
-            try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
-            try await other.commit()
+            let write = try await closing(other.connection) {
+                try await other.update(key: "k", value: "\"other\"", version: 2, sequence: 2)
+                let write = Task { try await store.put("k", value: 10, in: self.main, options: PutOptions(author: "us")) }
+                try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+                try await other.commit()
+                return write
+            }
             let outcome = try #require(await outcome(of: write, within: 30), "the put hung")
             let record = try outcome.get()
             #expect(record.version == 3)
@@ -43,10 +46,13 @@ struct PostgresOptimisticWriteTests {
         try await withStore(fallbacks: 1) { store, schema, application in
             try await store.put("seed", value: 0, in: main)
             let other = try await OtherWriter.begin(schema: schema, namespace: main.name)
-            try await other.insert(key: "k", value: "\"other\"", sequence: 2)
-            let write = Task { try await store.put("k", value: 10, in: self.main) }
-            try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
-            try await other.commit()
+            let write = try await closing(other.connection) {
+                try await other.insert(key: "k", value: "\"other\"", sequence: 2)
+                let write = Task { try await store.put("k", value: 10, in: self.main) }
+                try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+                try await other.commit()
+                return write
+            }
             let record = try #require(await outcome(of: write, within: 30), "the put hung").get()
             #expect(record.version == 2, "written over the other writer's row, not beside it")
             #expect(try await store.get("k", in: main)?.value == 10)
@@ -62,12 +68,15 @@ struct PostgresOptimisticWriteTests {
             try await store.put("a", value: 0, in: main)
             try await store.put("b", value: 0, in: main)
             let other = try await OtherWriter.begin(schema: schema, namespace: main.name)
-            try await other.update(key: "b", value: "\"other\"", version: 2, sequence: 3)
-            let batch = Task {
-                try await store.apply([.put(key: "a", value: 1), .put(key: "b", value: 1)], in: self.main)
+            let batch = try await closing(other.connection) {
+                try await other.update(key: "b", value: "\"other\"", version: 2, sequence: 3)
+                let batch = Task {
+                    try await store.apply([.put(key: "a", value: 1), .put(key: "b", value: 1)], in: self.main)
+                }
+                try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+                try await other.commit()
+                return batch
             }
-            try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
-            try await other.commit()
             let outcomes = try #require(await outcome(of: batch, within: 30), "the batch hung").get()
             #expect(outcomes.map { $0.record?.version } == [2, 3])
             let changes = try await store.changes(in: main, since: 0, limit: 10)
@@ -81,10 +90,13 @@ struct PostgresOptimisticWriteTests {
         try await withStore(fallbacks: 1) { store, schema, application in
             try await store.put("k", value: 0, in: main)
             let other = try await OtherWriter.begin(schema: schema, namespace: main.name)
-            try await other.delete(key: "k", version: 1, sequence: 2)
-            let removal = Task { try await store.delete("k", in: self.main) }
-            try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
-            try await other.commit()
+            let removal = try await closing(other.connection) {
+                try await other.delete(key: "k", version: 1, sequence: 2)
+                let removal = Task { try await store.delete("k", in: self.main) }
+                try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
+                try await other.commit()
+                return removal
+            }
             let deleted = try #require(await outcome(of: removal, within: 30), "the delete hung").get()
             #expect(!deleted, "the row was gone by the time the delete ran")
             let changes = try await store.changes(in: main, since: 0, limit: 10)
@@ -199,8 +211,13 @@ private final class OtherWriter: Sendable {
 
     static func begin(schema: String, namespace: String) async throws -> OtherWriter {
         let writer = OtherWriter(connection: try await TestServer.connection(), schema: schema, namespace: namespace)
-        try await writer.run("BEGIN")
-        try await writer.run("SELECT 1 FROM \(unescaped: schema).memory_namespaces WHERE namespace = \(namespace) FOR UPDATE")
+        do {
+            try await writer.run("BEGIN")
+            try await writer.run("SELECT 1 FROM \(unescaped: schema).memory_namespaces WHERE namespace = \(namespace) FOR UPDATE")
+        } catch {
+            try? await writer.connection.close()
+            throw error
+        }
         return writer
     }
 
@@ -228,8 +245,7 @@ private final class OtherWriter: Sendable {
     }
 
     func commit() async throws {
-        try await run("COMMIT")
-        try await connection.close()
+        try await closing(connection) { try await run("COMMIT") }
     }
 
     private func log(key: String, operation: String, version: Int, sequence: Int) async throws {

@@ -10,6 +10,21 @@ import Glibc
 import Darwin
 #endif
 
+/// Runs `body`, then closes `connection`, also when `body` throws (closing twice is harmless):
+/// PostgresNIO's debug build stops the whole test process on a connection released while still
+/// open, so a test that fails must not leave one behind.
+func closing<Result>(_ connection: PostgresConnection, after body: () async throws -> Result) async throws -> Result {
+    let result: Result
+    do {
+        result = try await body()
+    } catch {
+        try? await connection.close()
+        throw error
+    }
+    try await connection.close()
+    return result
+}
+
 /// The test server from `AGENT_MEMORY_TEST_POSTGRES_URL`, and direct SQL for checks.
 enum TestServer {
     static let url: String? = {
