@@ -87,12 +87,13 @@ struct PostgresStoreTests {
 
     // MARK: - Unreachable servers (no server needed)
 
-    @Test func aClosedPortFailsFastNamingTheServer() async throws {
+    // The time limit guards against hanging; it is not a speed check. An elapsed-time assertion
+    // of 60 s failed at 73 s when a loaded parallel run kept the test from being scheduled.
+    @Test(.timeLimit(.minutes(5)))
+    func aClosedPortFailsFastNamingTheServer() async throws {
         let port = try closedPort()
         let store = try PostgresMemoryStore(url: "postgres://agent:secret@127.0.0.1:\(port)/memory", connectTimeout: .seconds(5))
-        let started = ContinuousClock.now
         let error = await #expect(throws: MemoryError.self) { try await store.get("k", in: Namespace("main")) }
-        #expect(ContinuousClock.now - started < scaled(.seconds(60)))  // a guard against hanging, not a speed check
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("127.0.0.1:\(port)") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("unreachable") == true, "\(error?.message ?? "")")
@@ -102,16 +103,15 @@ struct PostgresStoreTests {
         try await store.close()
     }
 
-    @Test func aServerThatNeverAnswersFailsWithinTheConnectTimeout() async throws {
+    // A guard against hanging, not a speed check (as above): a few connect timeouts and retries
+    // fit well inside it even on a loaded machine.
+    @Test(.timeLimit(.minutes(5)))
+    func aServerThatNeverAnswersFailsWithinTheConnectTimeout() async throws {
         // A socket that listens but never speaks: TCP connects, the startup gets no answer.
         let silent = try SilentListener()
         defer { silent.close() }
         let store = try PostgresMemoryStore(url: "postgres://agent@127.0.0.1:\(silent.port)/memory", connectTimeout: .seconds(1))
-        let started = ContinuousClock.now
         let error = await #expect(throws: MemoryError.self) { try await store.list(in: Namespace("main")) }
-        // A guard against hanging, not a speed check: a few connect timeouts and retries fit
-        // well inside it even on a loaded machine (15 s was exceeded at load 10).
-        #expect(ContinuousClock.now - started < scaled(.seconds(60)))
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("127.0.0.1:\(silent.port)") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("unreachable") == true, "\(error?.message ?? "")")
