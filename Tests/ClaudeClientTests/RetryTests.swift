@@ -101,19 +101,21 @@ struct RetryTests {
 
     @Test("a timeout is retried, then reported")
     func timeout() async throws {
-        // The late answer comes 8 timeouts after the request, so a loaded machine cannot make it "in time".
+        // The late answer comes 8 timeouts after the request, so a loaded machine cannot make it
+        // "in time"; the timeout is 5 s, so that the answer that is in time is not late on a
+        // machine that keeps the client's callbacks waiting a few seconds (CI saw 10 s).
         let server = try ScriptedMessagesServer()
         server.enqueue(
-            ScriptedResponse.message(textResponse("late")).delayed(by: .seconds(8)),
+            ScriptedResponse.message(textResponse("late")).delayed(by: .seconds(40)),
             .message(textResponse("in time")))
-        let response = try await makeClient(server, timeout: .seconds(1)).createMessage(simpleRequest)
+        let response = try await makeClient(server, timeout: .seconds(5)).createMessage(simpleRequest)
         #expect(response.text == "in time")
         #expect(server.requests.count == 2)
 
         let slow = try ScriptedMessagesServer()
-        slow.enqueue(ScriptedResponse.message(textResponse("late")).delayed(by: .seconds(8)))
+        slow.enqueue(ScriptedResponse.message(textResponse("late")).delayed(by: .seconds(40)))
         let error = await #expect(throws: ClaudeAPIError.self) {
-            try await makeClient(slow, maxRetries: 0, timeout: .seconds(1)).createMessage(simpleRequest)
+            try await makeClient(slow, maxRetries: 0, timeout: .seconds(5)).createMessage(simpleRequest)
         }
         #expect(error?.kind == .timeout)
     }
