@@ -79,7 +79,7 @@ struct CrewCLITests {
         }
         try await cli.run(["--store", store, "--agent", "bob", "forget", "a"])
         var lines: [Substring] = []
-        let deadline = Date().addingTimeInterval(15)
+        let deadline = Date().addingTimeInterval(120)  // polled: only a failure waits it out
         while Date() < deadline {
             lines = String(decoding: try Data(contentsOf: follower.1), as: UTF8.self).split(separator: "\n")
             if lines.count >= 5 { break }
@@ -101,7 +101,7 @@ struct DurabilityAndMemoryToolCLITests {
         let store = "sqlite:" + cli.home.appendingPathComponent("durable.sqlite").path
         let writer = try cli.start("MemoryStress", ["put-acked", store, "d", "key-", "100000"])
         var acknowledged: [Substring] = []
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(120)  // polled: only a failure waits it out
         while Date() < deadline {
             acknowledged = String(decoding: try Data(contentsOf: writer.1), as: UTF8.self).split(separator: "\n")
             if acknowledged.count >= 300 { break }

@@ -123,7 +123,7 @@ struct GroupedWritesTests {
         let other = try DatabaseQueue(path: path, configuration: configuration)
         try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
         let write = Task { try await store.put("during", value: .string("second"), in: Self.first) }
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(60)  // a hang guard: polled, so only a failure waits it out
         while store.writer.lockedElsewhere.load(ordering: .relaxed) == 0 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(2))
         }

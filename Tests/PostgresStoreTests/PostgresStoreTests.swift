@@ -234,7 +234,7 @@ struct PostgresStoreTests {
                 return seen
             }
             // Wait until the watcher is listening, so the changes below arrive by notification.
-            let deadline = ContinuousClock.now + scaled(.seconds(10))
+            let deadline = ContinuousClock.now + scaled(.seconds(60))  // polled: only a failure waits it out
             while try await TestServer.listeners(schema: schema) == 0 && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
             }
