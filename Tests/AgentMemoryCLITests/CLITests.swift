@@ -72,6 +72,10 @@ struct CLITests {
         let changes = try await cli.run(["changes", "--help"])
         #expect(changes.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
             .contains("Only changes after this sequence number (0: all that are retained). (default: 0)"))
+        // The import threshold is grouped by hand, not by the locale-aware formatter.
+        let importHelp = try await cli.run(["import", "--help"])
+        #expect(importHelp.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            .contains("an import of 10,000 records or more that makes up at least half of the store"))
     }
 
     @Test func missingKeysExitWithStatusOne() async throws {
