@@ -47,6 +47,8 @@ public actor AgentReadLog {
         guard !seen.isEmpty else { return }
         let scope = Scope(namespace: namespace, agent: agent)
         var known = versions.removeValue(forKey: scope) ?? [:]
+        // Grown once, not doubling step by step while a turn of many calls is noted.
+        known.reserveCapacity(known.count + seen.count)
         for (key, version) in seen {
             sightings += 1
             known[key] = Seen(version: version, order: sightings)
