@@ -47,8 +47,8 @@ struct Import: AsyncParsableCommand {
 
     /// ``largeImport`` with its thousands grouped ("10,000"), for the help text. Not
     /// `formatted()`: every process builds every command's configuration while parsing its
-    /// arguments, and the locale-aware formatter's first use cost each start about 2% of the time
-    /// of an `exec` of 2,000 calls.
+    /// arguments, and the locale-aware formatter's first use loaded ICU in each one (about a
+    /// millisecond of every start: BENCHMARKS.md, round nineteen).
     static var largeImportText: String {
         let digits = Array(String(largeImport))
         return stride(from: digits.count, to: 0, by: -3).reversed()
