@@ -49,10 +49,17 @@ struct Import: AsyncParsableCommand {
     /// `formatted()`: every process builds every command's configuration while parsing its
     /// arguments, and the locale-aware formatter's first use loaded ICU in each one (about a
     /// millisecond of every start: BENCHMARKS.md, round nineteen).
+    /// Plain integer and string arithmetic: generic collection code here (arrays of characters,
+    /// strides) instantiated type metadata at every start.
     static var largeImportText: String {
-        let digits = Array(String(largeImport))
-        return stride(from: digits.count, to: 0, by: -3).reversed()
-            .map { String(digits[max(0, $0 - 3)..<$0]) }.joined(separator: ",")
+        var text = ""
+        var value = largeImport
+        while value >= 1_000 {
+            let group = value % 1_000
+            text = "," + (group < 10 ? "00" : group < 100 ? "0" : "") + String(group) + text
+            value /= 1_000
+        }
+        return String(value) + text
     }
 
     @OptionGroup var options: GlobalOptions
