@@ -48,9 +48,9 @@ struct Import: AsyncParsableCommand {
     /// ``largeImport`` with its thousands grouped ("10,000"), for the help text. Not
     /// `formatted()`: every process builds every command's configuration while parsing its
     /// arguments, and the locale-aware formatter's first use loaded ICU in each one (about a
-    /// millisecond of every start: BENCHMARKS.md, round nineteen).
-    /// Plain integer and string arithmetic: generic collection code here (arrays of characters,
-    /// strides) instantiated type metadata at every start.
+    /// millisecond of every start: BENCHMARKS.md, round nineteen). Integer and string arithmetic
+    /// only: generic collection code here (an array of characters and a stride) instantiated
+    /// type metadata at every start.
     static var largeImportText: String {
         var text = ""
         var value = largeImport

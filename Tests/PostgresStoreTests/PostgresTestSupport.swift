@@ -106,16 +106,12 @@ enum TestServer {
             database: location.database, tls: .disable)
         let logger = Logger(label: "agent-memory-tests")
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        do {
+        return try await closing(connection) {
             var values: [String?] = []
             for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(String?.self) {
                 values.append(value)
             }
-            try await connection.close()
             return values
-        } catch {
-            try? await connection.close()
-            throw error
         }
     }
 
