@@ -28,7 +28,8 @@ import Synchronization
 /// - Change feed: each write transaction sends `pg_notify`; ``watch(in:since:)`` listens and
 ///   reads the log after each notification (polling if `LISTEN` fails).
 /// - Search: a generated `tsvector` column (English stemming, keys weighted double) with a
-///   GIN index, ranked by `ts_rank`, snippets by `ts_headline`.
+///   GIN index finds candidates; they are ranked as every store ranks (``ContextRanking``:
+///   BM25 with each record's neighbours), snippets as on the other stores.
 /// - Lifecycle: maintenance (pruning the change log per ``retention``, purging expired
 ///   records) runs on a timer task from the first successful connection until ``close()``.
 /// - Errors: a server that cannot be reached fails with ``MemoryError/Code/unavailable``
@@ -67,6 +68,9 @@ public final class PostgresMemoryStore: MemoryStore {
     /// idle (stores that made their pool only; closed by ``close()``).
     let spare = Locked<PostgresConnection?>(nil)
     let lifecycle = Locked(Lifecycle())
+    /// Each namespace's record count and size for search, with the change number they were
+    /// counted at (see ``search(_:in:limit:)``).
+    let searchSizes = Locked<[String: SearchSize]>([:])
     static let connectionIDs = Atomic<Int>(1_000_000)
 
     /// Who runs the pool, and how the store opens connections of its own.

@@ -25,6 +25,11 @@ struct StatementBinds {
         int(Int64(value))
     }
 
+    mutating func texts(_ values: [String]) -> String {
+        binds.append(values)
+        return "$\(binds.count)::text[]"
+    }
+
     mutating func double(_ value: Double?) -> String {
         binds.append(value)
         return "$\(binds.count)::float8"

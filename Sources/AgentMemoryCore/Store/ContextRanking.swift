@@ -101,10 +101,7 @@ package enum ContextRanking {
         pool: [[UInt8]], keys: [ByteKey], documents: [SearchDocument], statistics: SearchStatistics, limit: Int
     ) -> [(position: Int, score: Double)] {
         guard statistics.documents > 0 else { return [] }
-        let total = Double(statistics.documents)
-        let idf = statistics.documentFrequencies.map { frequency in
-            max(1e-6, log((total - Double(frequency) + 0.5) / (Double(frequency) + 0.5) + 1))
-        }
+        let idf = inverseFrequencies(statistics)
         // A context holds up to 2 × window neighbours at their weight: the average grows alike.
         let average = max(1, statistics.averageLength) * (1 + neighbourWeight * Double(2 * window))
         // Neighbours are found by number in an index of the documents' keys (no key is built
@@ -132,15 +129,40 @@ package enum ContextRanking {
                 length += neighbourWeight * Double(context.length)
                 for term in counts.indices { counts[term] += neighbourWeight * context.counts[term] }
             }
-            let norm = k1 * (1 - b + b * length / average)
-            var score = 0.0
-            for (term, count) in counts.enumerated() where count > 0 {
-                score += idf[term] * count * (k1 + 1) / (count + norm)
-            }
+            let score = bm25(counts: counts, length: length, average: average, idf: idf)
             if score > 0 { scored.append((position, score)) }
         }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : keys[$0.position].bytes.lexicographicallyPrecedes(keys[$1.position].bytes) }
         return Array(scored.prefix(limit))
+    }
+
+    /// Each query stem's weight: Lucene's idf over the collection's records.
+    private static func inverseFrequencies(_ statistics: SearchStatistics) -> [Double] {
+        let total = Double(statistics.documents)
+        return statistics.documentFrequencies.map { frequency in
+            max(1e-6, log((total - Double(frequency) + 0.5) / (Double(frequency) + 0.5) + 1))
+        }
+    }
+
+    /// Plain Okapi BM25 of each of `documents` (no context: the score a record has alone),
+    /// with the formula of ``rank(pool:keys:documents:statistics:limit:)``: how a store whose
+    /// own index does not rank by BM25 (PostgreSQL) picks its pool from candidates it read.
+    package static func plainScores(_ documents: [SearchDocument], statistics: SearchStatistics) -> [Double] {
+        guard statistics.documents > 0 else { return documents.map { _ in 0 } }
+        let idf = inverseFrequencies(statistics)
+        let average = max(1, statistics.averageLength)
+        return documents.map { bm25(counts: $0.counts, length: Double($0.length), average: average, idf: idf) }
+    }
+
+    /// Okapi BM25 of a text of `length` words holding each query stem `counts[i]` times.
+    @inline(__always)
+    private static func bm25(counts: [Double], length: Double, average: Double, idf: [Double]) -> Double {
+        let norm = k1 * (1 - b + b * length / average)
+        var score = 0.0
+        for (term, count) in counts.enumerated() where count > 0 {
+            score += idf[term] * count * (k1 + 1) / (count + norm)
+        }
+        return score
     }
 
     fileprivate static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
