@@ -22,11 +22,7 @@ extension PostgresMemoryStore {
     /// twenty), at about twice the time of a `ts_rank` search.
     public func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit] {
         try ListCursor.validate(limit: limit)
-        var words: [(stem: String, word: String)] = []
-        for word in SearchText.queryTerms(of: query) {
-            let stem = PorterStemmer.stem(word)
-            if !words.contains(where: { $0.stem == stem }) { words.append((stem, word)) }
-        }
+        let words = SearchText.queryWords(of: query)
         guard !words.isEmpty else { return [] }
         let stems = words.map(\.stem)
         // Terms hold only letters and digits; quoting keeps each one a literal lexeme.

@@ -20,11 +20,7 @@ extension SQLiteMemoryStore {
     /// id and by key, always within `namespace`.
     public func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit] {
         try ListCursor.validate(limit: limit)
-        var words: [(stem: String, word: String)] = []
-        for word in SearchText.queryTerms(of: query) {
-            let stem = PorterStemmer.stem(word)
-            if !words.contains(where: { $0.stem == stem }) { words.append((stem, word)) }
-        }
+        let words = SearchText.queryWords(of: query)
         guard !words.isEmpty else { return [] }
         let stems = words.map(\.stem)
         // Each word is quoted so that FTS5 syntax in the query is taken literally; any word may

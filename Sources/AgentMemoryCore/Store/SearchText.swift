@@ -72,6 +72,17 @@ package enum SearchText {
         return (start > 0 ? "…" : "") + pieces.joined(separator: " ") + (end < words.count ? "…" : "")
     }
 
+    /// The stems of ``queryTerms(of:)``, each once, in order, with the first word that gave
+    /// each: what a store's full-text engine is asked for (the word) and ranks by (the stem).
+    package static func queryWords(of query: String) -> [(stem: String, word: String)] {
+        var words: [(stem: String, word: String)] = []
+        for word in queryTerms(of: query) {
+            let stem = PorterStemmer.stem(word)
+            if !words.contains(where: { $0.stem == stem }) { words.append((stem, word)) }
+        }
+        return words
+    }
+
     /// The stems of ``queryTerms(of:)``, each once, in order.
     package static func queryStems(of query: String) -> [String] {
         var seen = Set<String>()
