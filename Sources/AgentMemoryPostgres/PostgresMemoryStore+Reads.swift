@@ -108,8 +108,6 @@ extension PostgresMemoryStore {
         key, value_text, version, extract(epoch FROM created_at)::float8 AS created, \
         extract(epoch FROM updated_at)::float8 AS updated, author, extract(epoch FROM expires_at)::float8 AS expires
         """
-    /// The names ``recordColumns`` gives its columns, for an outer query.
-    static let recordColumnNames = "key, value_text, version, created, updated, author, expires"
     /// The columns of a change-log entry, in the order ``change(_:)`` reads them.
     static let changeColumns = "sequence, key, operation, version, author, extract(epoch FROM time)::float8"
 
