@@ -1,5 +1,4 @@
 import AgentMemoryCore
-import AgentMemoryJSON
 import Foundation
 import PostgresNIO
 
@@ -35,11 +34,10 @@ extension PostgresMemoryStore {
                 lexemes, in: namespace, now: now, limit: max(Self.searchCandidates, poolLimit), matcher: matcher, session: session)
             guard statistics.documents > 0, !found.documents.isEmpty else { return [] }
             // Words per byte among the candidates, applied to the namespace's average size.
-            let candidateBytes = found.bytes.reduce(0, +)
             let candidateWords = found.documents.reduce(0) { $0 + $1.length }
             var ranked = statistics
-            ranked.averageLength = candidateBytes > 0
-                ? totalBytes / Double(statistics.documents) * Double(candidateWords) / Double(candidateBytes) : 1
+            ranked.averageLength = found.candidateBytes > 0
+                ? totalBytes / Double(statistics.documents) * Double(candidateWords) / Double(found.candidateBytes) : 1
             let scores = ContextRanking.plainScores(found.documents, statistics: ranked)
             let pool = found.keys.indices
                 .filter { scores[$0] > 0 }
@@ -76,28 +74,17 @@ extension PostgresMemoryStore {
     private struct SearchRows {
         var keys: [ByteKey] = []
         var documents: [SearchDocument] = []
-        /// Each candidate's key and value in bytes (0 for a neighbour read by key).
-        var bytes: [Int] = []
+        /// The candidates' keys and values in bytes (neighbours read by key are not counted).
+        var candidateBytes = 0
         var rows: [PostgresRandomAccessRow] = []
 
         mutating func append(_ cells: PostgresRandomAccessRow, bytes size: Int, matcher: QueryMatcher) throws {
             var key = try cells[0].decode(String.self)
             var json = try cells[1].decode(String.self)
-            // A string without escapes is its JSON text less the quotes: counted from the bytes,
-            // as SQLite does; anything else is parsed for its searchable text.
-            let document = try key.withUTF8 { key in
-                try json.withUTF8 { json -> SearchDocument in
-                    if json.count >= 2, json.first == UInt8(ascii: "\""), json.last == UInt8(ascii: "\""),
-                       !json.contains(UInt8(ascii: "\\")) {
-                        return matcher.document(key: key, body: UnsafeBufferPointer(rebasing: json[1..<(json.count - 1)]))
-                    }
-                    var body = SearchText.body(of: try JSONValue(parsing: String(decoding: json, as: UTF8.self)))
-                    return body.withUTF8 { body in matcher.document(key: key, body: body) }
-                }
-            }
+            let document = try key.withUTF8 { key in try json.withUTF8 { json in try matcher.document(key: key, json: json) } }
             keys.append(ByteKey(bytes: Array(key.utf8)))
             documents.append(document)
-            bytes.append(size)
+            candidateBytes += size
             rows.append(cells)
         }
     }

@@ -282,14 +282,8 @@ extension SQLiteMemoryStore {
         rows.stored.reserveCapacity(keys.count)
         while try cursor.next() != nil {
             let key = SQLiteStoredRow.bytes(handle, 0)
-            let json = SQLiteStoredRow.bytes(handle, 1)
-            let plainString = json.count >= 2 && json.first == UInt8(ascii: "\"") && json.last == UInt8(ascii: "\"")
-                && !json.contains(UInt8(ascii: "\\"))
+            let document = try matcher.document(key: key, json: SQLiteStoredRow.bytes(handle, 1))
             let stored = SQLiteStoredRow(handle)
-            // A string without escapes is its JSON text less the quotes: counted from the bytes.
-            let document = plainString
-                ? matcher.document(key: key, body: UnsafeBufferPointer(rebasing: json[1..<(json.count - 1)]))
-                : matcher.document(key: stored.key, body: SearchText.body(of: try JSONValue(parsing: stored.json)))
             // Each key once: the statement reads each (namespace, key) row once.
             rows.keys.append(ByteKey(bytes: Array(key)))
             rows.documents.append(document)

@@ -1,3 +1,5 @@
+import AgentMemoryJSON
+
 /// A search query's stems, prepared once per search for the work done on every record it
 /// reads: counting a record's matching words (``SearchDocument``) and marking them in the hits'
 /// snippets.
@@ -62,6 +64,18 @@ package struct QueryMatcher: Sendable {
         count(key, weight: 2.0)
         count(body, weight: 1.0)
         return SearchDocument(length: length, counts: counts)
+    }
+
+    /// ``document(key:body:)`` of a record stored as key bytes and the value's JSON text, as a
+    /// store's row holds them: a string without escapes is its JSON text less the quotes,
+    /// counted from the bytes; any other value is parsed for its searchable text
+    /// (``SearchText/body(of:)``).
+    package func document(key: UnsafeBufferPointer<UInt8>, json: UnsafeBufferPointer<UInt8>) throws -> SearchDocument {
+        if json.count >= 2, json.first == UInt8(ascii: "\""), json.last == UInt8(ascii: "\""), !json.contains(UInt8(ascii: "\\")) {
+            return document(key: key, body: UnsafeBufferPointer(rebasing: json[1..<(json.count - 1)]))
+        }
+        var body = SearchText.body(of: try JSONValue(parsing: String(decoding: json, as: UTF8.self)))
+        return body.withUTF8 { body in document(key: key, body: body) }
     }
 
     /// The index among ``stems`` of the stem of the word `text[start..<end]` (ASCII letters and digits, any case):
