@@ -6,8 +6,9 @@ import Synchronization
 
 extension PostgresMemoryStore {
     /// Starts the maintenance timer: every ``maintenanceInterval``, once the store has
-    /// connected (a store never used never connects), it prunes the change log and purges
-    /// expired records. The task holds the store weakly and ``close()`` stops it.
+    /// connected (a store never used never connects), it prunes the change log, purges
+    /// expired records, and analyzes `memory_records` when the store's writes made it due
+    /// (``analyzeThreshold``). The task holds the store weakly and ``close()`` stops it.
     func startMaintenance() {
         let interval = maintenanceInterval
         let task = Task { [weak self] in
@@ -29,6 +30,7 @@ extension PostgresMemoryStore {
         do {
             let pruned = try await pruneChangeLog()
             let purged = try await purgeExpired()
+            await analyzeIfDue()
             if pruned > 0 || purged > 0 {
                 logger.debug(
                     "agent-memory: maintenance", metadata: ["pruned changes": "\(pruned)", "purged records": "\(purged)"])

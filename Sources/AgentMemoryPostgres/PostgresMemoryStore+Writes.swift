@@ -10,7 +10,8 @@ extension PostgresMemoryStore {
     /// queued right behind it (``optimisticWrite(in:keys:valueKeys:_:)``, ``CommitToken``).
     /// Otherwise, or when a key moved, a transaction of five: `BEGIN`, the namespace lock
     /// (which also reads the time), the current rows of every key, the writes and the change
-    /// log, `COMMIT`.
+    /// log, `COMMIT`. A bulk write may then bring the planner's statistics up to date
+    /// (``analyzeAfterWrites(_:)``).
     public func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome] {
         let prepared = try operations.map(limits.prepare)
         guard !prepared.isEmpty else { return [] }
@@ -30,11 +31,15 @@ extension PostgresMemoryStore {
             return outcomes
         }
         // An append's result depends on the value read, and a quota on a count: both take the lock.
+        let outcomes: [WriteOutcome]
         if !limits.hasQuota, appended.isEmpty,
-           let outcomes = try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], body) {
-            return outcomes
+           let written = try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], body) {
+            outcomes = written
+        } else {
+            outcomes = try await transaction(in: namespace, body)
         }
-        return try await transaction(in: namespace, body)
+        await analyzeAfterWrites(prepared.count)
+        return outcomes
     }
 
     /// Writes staged plans in one transaction if no key moved since they were planned; see
@@ -49,7 +54,11 @@ extension PostgresMemoryStore {
                 try await writer.commit(plan, limits: limits, namespace: namespace, now: now)
             }
         }
-        if !limits.hasQuota, try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], body) != nil { return }
+        if !limits.hasQuota, try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], body) != nil {
+            await analyzeAfterWrites(plans.count)
+            return
+        }
         try await transaction(in: namespace, body)
+        await analyzeAfterWrites(plans.count)
     }
 }

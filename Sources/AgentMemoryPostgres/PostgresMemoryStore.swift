@@ -71,6 +71,8 @@ public final class PostgresMemoryStore: MemoryStore {
     /// Each namespace's record count and size for search, with the change number they were
     /// counted at (see ``search(_:in:limit:)``).
     let searchSizes = Locked<[String: SearchSize]>([:])
+    /// Records written since the store last analyzed `memory_records` (see ``analyzeThreshold``).
+    let writesSinceAnalyze = Locked(0)
     static let connectionIDs = Atomic<Int>(1_000_000)
 
     /// Who runs the pool, and how the store opens connections of its own.
