@@ -72,7 +72,7 @@ public final class PostgresMemoryStore: MemoryStore {
     /// counted at (see ``search(_:in:limit:)``).
     let searchSizes = Locked<[String: SearchSize]>([:])
     /// Records written since the store last analyzed `memory_records` (see ``analyzeThreshold``).
-    let writesSinceAnalyze = Locked(0)
+    let analyzeSchedule = Locked(AnalyzeSchedule())
     static let connectionIDs = Atomic<Int>(1_000_000)
 
     /// Who runs the pool, and how the store opens connections of its own.

@@ -31,23 +31,34 @@ struct PostgresStatisticsTests {
         return store
     }
 
+    /// `memory_records`' row count as its last analysis found it (-1 before any).
+    private static func analyzedRows(_ schema: String) async throws -> String? {
+        try await TestServer.query("SELECT reltuples::bigint::text FROM pg_class WHERE oid = '\(schema).memory_records'::regclass").first ?? nil
+    }
+
     @Test func aBulkWriteThatReachesTheThresholdAnalyzesBeforeItReturns() async throws {
         try await TestServer.withSchema { schema in
             let store = try await Self.storeWithoutAutovacuum(schema)
-            let batches = PostgresMemoryStore.analyzeThreshold / PostgresMemoryStore.bulkWrite
-            // One record written already: the batches before the last stay under the threshold.
-            for index in 0..<(batches - 1) {
-                _ = try await store.batch(Self.batch(index * 1_000, count: 1_000), in: main)
+            let size = PostgresMemoryStore.bulkWrite
+            let batches = PostgresMemoryStore.analyzeThreshold / size
+            var written = 0
+            func write(_ count: Int) async throws {
+                for _ in 0..<count {
+                    _ = try await store.batch(Self.batch(written, count: size), in: main)
+                    written += size
+                }
             }
+            // One record written already: the batches before the last stay under the threshold.
+            try await write(batches - 1)
             #expect(try await !Self.analyzed(schema))
-            _ = try await store.batch(Self.batch((batches - 1) * 1_000, count: 1_000), in: main)
+            try await write(1)
             #expect(try await Self.analyzed(schema))
-            // Counting starts again: the next bulk write does not analyze (the statistics' row
-            // count would move only with another analysis).
-            let counted = try await TestServer.query("SELECT reltuples::bigint::text FROM pg_class WHERE oid = '\(schema).memory_records'::regclass")
-            #expect(counted == ["\(batches * 1_000 + 1)"])
-            _ = try await store.batch(Self.batch(batches * 1_000, count: 1_000), in: main)
-            #expect(try await TestServer.query("SELECT reltuples::bigint::text FROM pg_class WHERE oid = '\(schema).memory_records'::regclass") == counted)
+            #expect(try await Self.analyzedRows(schema) == "\(written + 1)")
+            // The next analysis waits for twice as many records.
+            try await write(2 * batches - 1)
+            #expect(try await Self.analyzedRows(schema) == "\(batches * size + 1)")
+            try await write(1)
+            #expect(try await Self.analyzedRows(schema) == "\(written + 1)")
             try await store.close()
         }
     }
