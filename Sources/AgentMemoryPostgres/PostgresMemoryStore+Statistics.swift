@@ -11,7 +11,7 @@ extension PostgresMemoryStore {
     /// namespace's records, it takes the namespace for a few rows and reads all of them through
     /// the primary key, testing the query on each, instead of asking the full-text index: after
     /// an import of 200,000 records into a new namespace a search took 1.3 s instead of about 20 ms
-    /// (BENCHMARKS.md, round twenty-two). Autovacuum analyzes the table only once a tenth of it
+    /// (BENCHMARKS.md, round twenty-one). Autovacuum analyzes the table only once a tenth of it
     /// changed, and at most once a minute. Doubling keeps the statistics within a factor of
     /// about two of what this store wrote, which is all the plan needs, while a load of a
     /// million records in batches analyzes 7 times rather than 100 (0.3 s each).
