@@ -63,6 +63,8 @@ extension PostgresMemoryStore {
         do {
             try await autocommit { session in try await session.execute("ANALYZE memory_records") }
         } catch {
+            // Closing stops maintenance mid-statement: nothing to report.
+            if Task.isCancelled { return }
             logger.warning(
                 "agent-memory: ANALYZE of memory_records failed; searches may be planned with old statistics until autovacuum runs",
                 metadata: ["store": "\(location)", "error": "\(error)"])
