@@ -54,11 +54,9 @@ extension PostgresMemoryStore {
                 try await writer.commit(plan, limits: limits, namespace: namespace, now: now)
             }
         }
-        if !limits.hasQuota, try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], body) != nil {
-            await analyzeAfterWrites(plans.count)
-            return
-        }
-        try await transaction(in: namespace, body)
+        var written = false
+        if !limits.hasQuota { written = try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], body) != nil }
+        if !written { try await transaction(in: namespace, body) }
         await analyzeAfterWrites(plans.count)
     }
 }
