@@ -14,7 +14,7 @@ extension PostgresMemoryStore {
     /// (BENCHMARKS.md, round twenty-one). Autovacuum analyzes the table only once a tenth of it
     /// changed, and at most once a minute. Doubling keeps the statistics within a factor of
     /// about two of what this store wrote, which is all the plan needs, while a load of a
-    /// million records in batches analyzes 7 times rather than 100 (0.3 s each).
+    /// million records in batches analyzes 6 times rather than 100 (0.3 s each).
     public static let analyzeThreshold = 10_000
 
     /// The most records this store writes between two analyses of its own.
