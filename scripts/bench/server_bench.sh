@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-10}
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product agent-memory
+swift build -c release --static-swift-stdlib -Xlinker --no-export-dynamic --scratch-path .build-release --product agent-memory
 work=$(mktemp -d /tmp/agent-memory-server-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
