@@ -39,6 +39,7 @@ public final class StagedBatch {
         let unseen = keys.filter { seen[$0] == nil }
         guard !unseen.isEmpty else { return }
         let records = try await store.get(unseen, in: namespace)
+        seen.reserveCapacity(seen.count + unseen.count)
         for key in unseen { seen[key] = .some(records[key]) }
     }
 
