@@ -137,8 +137,12 @@ final class SQLiteCheckpointer: Sendable {
     }
 
     /// Returns once no background checkpoint is queued or running (what was queued before the
-    /// call has finished).
+    /// call has finished). A checkpoint is queued only with the phase set to running, and sets
+    /// it to finished as its last step, so in any other phase there is nothing to wait for: a
+    /// process that never grew the log past ``backgroundFrames`` (every short CLI run) closes
+    /// without a hop to the queue, which would start a thread for it.
     func waitUntilIdle() async {
+        if state.withLock({ $0.phase != .running }) { return }
         await withCheckedContinuation { continuation in queue.async { continuation.resume() } }
     }
 
