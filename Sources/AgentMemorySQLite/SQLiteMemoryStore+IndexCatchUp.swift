@@ -91,6 +91,12 @@ extension SQLiteMemoryStore {
     /// The catch-up at ``close()``: a failure is logged, not thrown (the pending rows stay in the
     /// file, and whichever store opens it next catches up on them).
     func catchUpBeforeClosing() async {
+        // Whether anything is pending, asked on the writer's connection on this thread: when
+        // nothing is (every process that only read), no hop to GRDB's writer, which started two
+        // threads at each such process's exit. A write in progress makes the answer `nil`.
+        if let pending = try? writer.readIfIdle({ db in try SQLiteSearchIndexing.hasPendingRows(db) }), !pending {
+            return
+        }
         do {
             try await catchUpIndex()
         } catch {
