@@ -25,6 +25,21 @@ struct AgentMemoryCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: GlobalOptions
+
+    /// Parses and runs the command line (ArgumentParser's `main(_:)`, which exits with the
+    /// error's status on failure), then exits from the thread that ran it. Returning would
+    /// first hop back to the main actor, whose queue Dispatch serves from its thread pool once
+    /// the main thread is parked: one more thread started for nothing but the exit, about
+    /// 0.2 ms of every process (BENCHMARKS.md, round twenty-two). `exit` flushes stdout.
+    static func main() async {
+        await runThenExit()
+    }
+
+    /// ArgumentParser's `main(nil)` and `exit(0)`, on the cooperative pool's thread.
+    private nonisolated static func runThenExit() async -> Never {
+        await main(nil)
+        Foundation.exit(0)
+    }
 }
 
 /// Options every subcommand takes; the runtime turns them (and the environment) into a store,
