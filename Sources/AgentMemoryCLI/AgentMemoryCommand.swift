@@ -29,8 +29,8 @@ struct AgentMemoryCommand: AsyncParsableCommand {
     /// Parses and runs the command line (ArgumentParser's `main(_:)`, which exits with the
     /// error's status on failure), then exits from the thread that ran it. Returning would
     /// first hop back to the main actor, whose queue Dispatch serves from its thread pool once
-    /// the main thread is parked: one more thread started for nothing but the exit, about
-    /// 0.2 ms of every process (BENCHMARKS.md, round twenty-two). `exit` flushes stdout.
+    /// the main thread is parked: one more thread started for nothing but the exit, 0.3 to
+    /// 0.5 ms of every process (BENCHMARKS.md, round twenty-two). `exit` flushes stdout.
     static func main() async {
         await runThenExit()
     }
