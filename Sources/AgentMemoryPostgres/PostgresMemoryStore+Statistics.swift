@@ -38,16 +38,20 @@ extension PostgresMemoryStore {
             interval = min(interval * 2, PostgresMemoryStore.largestAnalyzeInterval)
             return true
         }
+
+        /// Counts `count` records written by one write; whether that write should run the
+        /// analysis now (it is a bulk write, ``PostgresMemoryStore/bulkWrite``, and one is due).
+        mutating func wrote(_ count: Int) -> Bool {
+            written += count
+            return count >= PostgresMemoryStore.bulkWrite && take()
+        }
     }
 
     /// Counts `count` records written and, when the store's count since its last analysis
     /// reaches the schedule's interval with a bulk write (``bulkWrite``), runs `ANALYZE`
     /// before returning. The write has committed: a failure is logged, not thrown.
     func analyzeAfterWrites(_ count: Int) async {
-        let due = analyzeSchedule.withLock { schedule -> Bool in
-            schedule.written += count
-            return count >= Self.bulkWrite && schedule.take()
-        }
+        let due = analyzeSchedule.withLock { $0.wrote(count) }
         if due { await analyzeRecords() }
     }
 

@@ -6,16 +6,15 @@ import Testing
 /// schedule against a real server for the first two analyses.
 @Suite("PostgreSQL analyze schedule")
 struct AnalyzeScheduleTests {
-    /// Feeds `total` records in writes of `batch` as `analyzeAfterWrites` counts them (bulk
-    /// writes only make an analysis due inline) and returns the totals at which one ran.
+    /// Feeds `total` records in writes of `batch` through the rule `analyzeAfterWrites` applies
+    /// (`AnalyzeSchedule.wrote`) and returns the totals at which an analysis ran inline.
     private static func analyses(total: Int, batch: Int) -> [Int] {
         var schedule = PostgresMemoryStore.AnalyzeSchedule()
         var written = 0
         var runs: [Int] = []
         while written < total {
-            schedule.written += batch
             written += batch
-            if batch >= PostgresMemoryStore.bulkWrite && schedule.take() { runs.append(written) }
+            if schedule.wrote(batch) { runs.append(written) }
         }
         return runs
     }

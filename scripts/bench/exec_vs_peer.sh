@@ -12,10 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+# The README's install build.
+build=(swift build -c release --static-swift-stdlib -Xlinker --no-export-dynamic --scratch-path .build-release)
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    swift build -c release --static-swift-stdlib -Xlinker --no-export-dynamic --scratch-path .build-release --product agent-memory >&2
+    "${build[@]}" --product agent-memory >&2
 fi
-binary="$(swift build -c release --static-swift-stdlib -Xlinker --no-export-dynamic --scratch-path .build-release --show-bin-path)/agent-memory"
+binary="$("${build[@]}" --show-bin-path)/agent-memory"
 
 venv=.build-peer-venv
 if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import langgraph.store.sqlite" 2>/dev/null; then
