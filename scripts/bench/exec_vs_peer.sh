@@ -12,12 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-# The README's install build.
-build=(swift build -c release --static-swift-stdlib -Xlinker --no-export-dynamic --scratch-path .build-release)
+# The README's install build (scripts/build-release.sh).
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    "${build[@]}" --product agent-memory >&2
+    binary=$(scripts/build-release.sh --scratch-path .build-release)
+else
+    binary=.build-release/release/agent-memory
 fi
-binary="$("${build[@]}" --show-bin-path)/agent-memory"
 
 venv=.build-peer-venv
 if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import langgraph.store.sqlite" 2>/dev/null; then

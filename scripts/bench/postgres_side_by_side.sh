@@ -6,8 +6,8 @@
 #   scripts/bench/postgres_side_by_side.sh --url URL       # an existing server instead
 #   ROUNDS=3 scripts/bench/postgres_side_by_side.sh        # alternate peer and ours 3 times
 #
-# Needs: a release build (swift build -c release --static-swift-stdlib -Xlinker --no-export-dynamic
-# --scratch-path .build-release --product agent-memory, or AGENT_MEMORY_BIN), python3 with langgraph-checkpoint-postgres and
+# Needs: a release build (scripts/build-release.sh --scratch-path .build-release, or
+# AGENT_MEMORY_BIN), python3 with langgraph-checkpoint-postgres and
 # psycopg[binary] (PYTHON, default python3), and for the throwaway cluster the PostgreSQL server
 # binaries (/usr/lib/postgresql/*/bin; as root the server runs as the postgres user).
 set -euo pipefail

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-10}
-swift build -c release --static-swift-stdlib -Xlinker --no-export-dynamic --scratch-path .build-release --product agent-memory
+binary=$(scripts/build-release.sh --scratch-path .build-release)   # the README's install build
 work=$(mktemp -d /tmp/agent-memory-server-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
@@ -21,7 +21,7 @@ run() { # NAME PORT
     done
 }
 port=$(free_port)
-.build-release/release/agent-memory serve --port "$port" --rate-limit 0 --store "sqlite:$work/swift.sqlite" 2>/dev/null &
+"$binary" serve --port "$port" --rate-limit 0 --store "sqlite:$work/swift.sqlite" 2>/dev/null &
 wait_port "$port"
 run "agent-memory serve" "$port"
 kill %1; wait %1 2>/dev/null || true
