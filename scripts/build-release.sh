@@ -10,7 +10,7 @@
 #   binary's symbols to the dynamic loader, which hashes into that table for every symbol it
 #   binds; nothing in the binary looks its own symbols up (crash backtraces are named as before).
 # -use-ld=lld: links with LLVM's lld, which ships with the Swift toolchain, instead of the
-#   toolchain's default gold. Measured 0.7 to 1 ms less at every start with the same relocations,
+#   toolchain's default gold. Measured 0.7 to 1.5 ms less at every start with the same relocations,
 #   page faults and Swift metadata sections; lld lays the file out differently (read-only data
 #   in a segment of its own, apart from the code).
 # -disable-concrete-type-metadata-mangled-name-accessors (a Swift frontend flag): the compiler
