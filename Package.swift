@@ -174,6 +174,8 @@ let package = Package(
         // a helper program the tests run as several processes at once against one store
         .executableTarget(name: "MemoryStress", dependencies: ["AgentMemoryRuntime"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryJSONTests", dependencies: ["AgentMemoryJSON"], swiftSettings: strictSettings),
+        // the tests' scratch folders, removed when the test process exits (not a product)
+        .target(name: "TestScratch", path: "Tests/TestScratch", swiftSettings: strictSettings),
         // the writer the reliability tests kill at random moments (RELIABILITY.md)
         .executableTarget(
             name: "ReliabilityChild",
@@ -187,7 +189,7 @@ let package = Package(
         .testTarget(
             name: "StoreConformanceTests",
             dependencies: [
-                "AgentMemoryCore", "AgentMemorySQLite", "AgentMemoryPostgres", "AgentMemoryTesting",
+                "AgentMemoryCore", "AgentMemorySQLite", "AgentMemoryPostgres", "AgentMemoryTesting", "TestScratch",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings
@@ -201,7 +203,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "AgentMemoryToolsTests", dependencies: ["AgentMemory"], swiftSettings: strictSettings),
+        .testTarget(name: "AgentMemoryToolsTests", dependencies: ["AgentMemory", "TestScratch"], swiftSettings: strictSettings),
         // the runtime on its own: settings precedence and errors, import/export, agent assembly
         .testTarget(
             name: "AgentMemoryRuntimeTests",
@@ -210,10 +212,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentMemorySQLiteTests",
-            dependencies: ["AgentMemorySQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["AgentMemorySQLite", "TestScratch", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting", "AgentLoop"], swiftSettings: strictSettings),
+        .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting", "AgentLoop", "TestScratch"], swiftSettings: strictSettings),
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
         .testTarget(name: "ClaudeMessagesTests", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),
         .testTarget(
@@ -223,14 +225,14 @@ let package = Package(
         // the MCP server through the SDK's client: in memory, over stdio with the binary, the Python client
         .testTarget(
             name: "AgentMemoryMCPTests",
-            dependencies: ["AgentMemoryMCP", "AgentMemory", .product(name: "MCP", package: "swift-sdk")],
+            dependencies: ["AgentMemoryMCP", "AgentMemory", "TestScratch", .product(name: "MCP", package: "swift-sdk")],
             swiftSettings: strictSettings
         ),
         // the HTTP server, live on 127.0.0.1 (and as `agent-memory serve` processes)
         .testTarget(
             name: "AgentMemoryServerTests",
             dependencies: [
-                "AgentMemoryServer", "AgentMemory", "AgentMemoryRuntime", .product(name: "Logging", package: "swift-log"),
+                "AgentMemoryServer", "AgentMemory", "AgentMemoryRuntime", "TestScratch", .product(name: "Logging", package: "swift-log"),
                 .product(name: "MCP", package: "swift-sdk"),
             ],
             swiftSettings: strictSettings
@@ -240,7 +242,7 @@ let package = Package(
         .testTarget(
             name: "ReliabilityTests",
             dependencies: [
-                "AgentMemory", "AgentMemoryRuntime", "AgentLoop", "ClaudeClient", "AgentMemoryTesting",
+                "AgentMemory", "AgentMemoryRuntime", "AgentLoop", "ClaudeClient", "AgentMemoryTesting", "TestScratch",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings

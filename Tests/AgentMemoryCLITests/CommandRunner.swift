@@ -1,6 +1,7 @@
 import AgentMemoryJSON
 import Foundation
 import Testing
+import TestScratch
 
 /// Runs the built executables as a user would: arguments, stdin, environment in; exit status,
 /// stdout and stderr out.
@@ -15,8 +16,7 @@ struct CommandRunner {
     let home: URL
 
     init() {
-        home = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-cli-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        home = Scratch.directory("cli")
     }
 
     static let packageRoot = URL(fileURLWithPath: #filePath)

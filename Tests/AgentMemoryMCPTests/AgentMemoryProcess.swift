@@ -1,4 +1,5 @@
 import Foundation
+import TestScratch
 
 /// The built `agent-memory` binary, run as a user runs it, with a fresh AGENT_MEMORY_HOME.
 struct AgentMemoryProcess {
@@ -25,8 +26,7 @@ struct AgentMemoryProcess {
 
     /// Starts `agent-memory ARGUMENTS` with pipes on stdin and stdout and stderr to a file.
     init(_ arguments: [String]) throws {
-        home = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-mcp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        home = Scratch.directory("mcp")
         stderr = home.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
         var environment = ProcessInfo.processInfo.environment

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 
 /// The official Python MCP client (`pip install mcp`) against the built `agent-memory mcp`,
 /// through scripts/mcp/check_stdio.py.
@@ -21,8 +22,7 @@ struct MCPPythonClientTests {
         "scripts/mcp/check_stdio.py negotiates, lists and calls every tool, lists and reads resources",
         .enabled(if: pythonClientAvailable, "skipped: the Python MCP client is not installed (pip install mcp)"))
     func pythonClient() async throws {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-mcp-py-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let home = Scratch.directory("mcp-python")
         let output = home.appendingPathComponent("output")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let process = Process()

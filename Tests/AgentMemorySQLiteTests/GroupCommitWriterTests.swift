@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import AgentMemorySQLite
+import TestScratch
 
 /// The group-commit writer on its own: writes that queue behind a transaction share the next
 /// one; failures stay with the writes they belong to, and a failed commit fails all of them.
@@ -14,8 +15,7 @@ struct GroupCommitWriterTests {
     /// A pool over a fresh file with a table of names and one that checks a deferred foreign
     /// key at commit.
     static func makePool() throws -> DatabasePool {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("group-commit-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = Scratch.directory("group-commit")
         let pool = try DatabasePool(path: directory.appendingPathComponent("db.sqlite").path)
         try pool.write { db in
             try db.execute(sql: """

@@ -5,6 +5,7 @@ import GRDB
 import Testing
 
 @testable import AgentMemorySQLite
+import TestScratch
 
 /// The full-text index (SQLiteSearchIndexing: writes note their rows, the index catches up),
 /// checked against the records by FTS5's own integrity check once caught up, and the upgrade of
@@ -12,9 +13,7 @@ import Testing
 @Suite("SQLite search indexing")
 struct SearchIndexingTests {
     static func temporaryPath() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("search-indexing-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory.appendingPathComponent("memory.sqlite").path
+        Scratch.file("search-indexing")
     }
 
     /// FTS5's integrity check with rank 1: the index must hold exactly what the content table

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 
 /// The real `botwire` Python client (PyPI) against `agent-memory serve`, through
 /// scripts/botwire/check_client.py. Skipped when `python3 -c "import botwire"` fails.
@@ -19,8 +20,7 @@ import Testing
     func botwireClientWorksUnchanged() async throws {
         let serve = try ServeProcess(["serve", "--port", "0", "--store", "memory:"])
         let client = try await serve.client()
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("botwire-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let home = Scratch.directory("botwire")
         let output = home.appendingPathComponent("out")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let python = Process()

@@ -2,11 +2,12 @@ import AgentMemory
 import AgentMemoryServer
 import Foundation
 import Testing
+import TestScratch
 
 /// Many clients at once: no write lost, and compare-and-set increments end at the exact total.
 @Suite struct ConcurrencyTests {
     static func sqliteStore() throws -> (SQLiteMemoryStore, String) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("server-\(UUID().uuidString).sqlite").path
+        let path = Scratch.file("server")
         return (try SQLiteMemoryStore(path: path), path)
     }
 

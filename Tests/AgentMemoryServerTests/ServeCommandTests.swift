@@ -1,6 +1,7 @@
 import AgentMemory
 import Foundation
 import Testing
+import TestScratch
 
 /// `agent-memory serve` as a user runs it: over SQLite, refusing unsafe setups, stopping
 /// cleanly on SIGTERM, and two processes sharing one PostgreSQL.
@@ -11,8 +12,7 @@ import Testing
     }()
 
     @Test func servesSQLiteAndKeepsWritesAcrossARestart() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).sqlite").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = Scratch.file("serve-store")
         let first = try ServeProcess(["serve", "--port", "0", "--store", "sqlite:\(path)", "--agent", "cli"])
         let client = try await first.client()
         #expect(try await client.put("/memory/team/kept", value: "across restarts").status == 200)
@@ -28,8 +28,7 @@ import Testing
     }
 
     @Test func sigtermEndsOpenChangeStreamsAndClosesTheStore() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).sqlite").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = Scratch.file("serve-store")
         let serve = try ServeProcess(["serve", "--port", "0", "--store", "sqlite:\(path)"])
         let client = try await serve.client()
         #expect(try await client.put("/memory/team/one", value: "1").status == 200)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 
 /// An `agent-memory serve` process, as a user runs it: started with arguments, its port read
 /// from the line it prints, stopped with a signal.
@@ -25,8 +26,7 @@ final class ServeProcess: @unchecked Sendable {
 
     /// Starts `agent-memory ARGUMENTS` with a private AGENT_MEMORY_HOME.
     init(_ arguments: [String]) throws {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-serve-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let home = Scratch.directory("serve")
         output = home.appendingPathComponent("stdout")
         errors = home.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)

@@ -2,6 +2,7 @@ import AgentMemoryJSON
 import AgentMemory
 import Foundation
 import Testing
+import TestScratch
 
 /// The suggestions of a `recall` miss come from seeks in each store's ordered key index, so
 /// they reach keys anywhere in a large namespace (a scan of the first keys did not).
@@ -20,7 +21,7 @@ struct KeySuggestionTests {
         switch backend {
         case .memory: store = InMemoryMemoryStore()
         case .sqlite:
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("suggest-\(UUID().uuidString).sqlite").path
+            let path = Scratch.file("suggest")
             store = try SQLiteMemoryStore(path: path)
         }
         let filler = (0..<3_000).map { index in

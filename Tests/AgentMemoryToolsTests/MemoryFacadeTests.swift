@@ -2,6 +2,7 @@ import AgentMemoryJSON
 import AgentMemory
 import Foundation
 import Testing
+import TestScratch
 
 @Suite("Memory facade")
 struct MemoryFacadeTests {
@@ -47,6 +48,6 @@ struct MemoryFacadeTests {
     }
 
     func temporaryPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("facade-\(UUID().uuidString)/memory.sqlite").path
+        Scratch.file("facade")
     }
 }

@@ -6,6 +6,7 @@ import AgentMemoryTesting
 import ClaudeClient
 import Foundation
 import Testing
+import TestScratch
 
 @Suite("Security: the API key never leaks")
 struct APIKeyLeakTests {
@@ -70,7 +71,7 @@ struct APIKeyLeakTests {
     /// suppressed, and ASan leaves SIGSEGV to the runtime's handler, so every mode crashes as it
     /// does without ASan: by its signal, with the runtime's backtrace.
     static let crashSanitizerEnvironment: [String: String] = {
-        let suppressions = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-crash-asan-\(getpid()).supp")
+        let suppressions = Scratch.directory("crash-asan").appendingPathComponent("asan.supp")
         guard (try? Data("interceptor_via_fun:*memserver_read*\n".utf8).write(to: suppressions)) != nil else { return [:] }
         let inherited = ProcessInfo.processInfo.environment["ASAN_OPTIONS"] ?? ""
         return ["ASAN_OPTIONS": "\(inherited) suppressions=\(suppressions.path) handle_segv=0"]

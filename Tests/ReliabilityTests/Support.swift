@@ -2,6 +2,7 @@ import AgentMemoryJSON
 import Foundation
 import GRDB
 import Testing
+import TestScratch
 
 /// A child process started by a reliability test, with its output captured in files.
 struct Child {
@@ -30,8 +31,7 @@ struct Child {
         process.executableURL = programPath.map(URL.init(fileURLWithPath:)) ?? productsDirectory.appendingPathComponent(program)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reliability-child-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = Scratch.directory("reliability-child")
         let stdout = folder.appendingPathComponent("stdout"), stderr = folder.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
@@ -84,9 +84,7 @@ func trials(_ name: String, short: Int) -> Int {
 
 /// A fresh folder for one test's files.
 func scratchDirectory(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("reliability-\(label)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    Scratch.directory("reliability-\(label)")
 }
 
 /// SQLite's own verdict on a database file (`ok` when sound), read by a fresh connection.

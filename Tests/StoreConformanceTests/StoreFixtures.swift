@@ -3,6 +3,7 @@ import AgentMemoryCore
 import AgentMemoryPostgres
 import AgentMemorySQLite
 import Foundation
+import TestScratch
 
 /// A clock the tests move by hand, so expiry is tested without sleeping.
 final class ManualClock: Sendable {
@@ -53,8 +54,9 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 import Testing
 
 func temporarySQLitePath() -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-memory-tests-\(UUID().uuidString)")
-    return directory.appendingPathComponent("memory.sqlite").path
+    // A folder that does not exist yet: opening the store makes it, as it did when these paths
+    // were made directly in the temporary directory.
+    Scratch.directory("store").appendingPathComponent("new/memory.sqlite").path
 }
 
 let main = try! Namespace("main")
