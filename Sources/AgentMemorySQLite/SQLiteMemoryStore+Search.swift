@@ -143,12 +143,12 @@ extension SQLiteMemoryStore {
 
     /// BM25's statistics and the pool (see ``pool(_:_:in:now:limit:db:)``); `nil` when no row
     /// holds any of the words. In one statement when every word is in fewer than
-    /// ``commonWordRows`` rows: the rank function counts each word's rows as it ranks the first
-    /// row (a ``SQLiteSearchFunctions/CountRequest``), so that the index is opened once, not
-    /// twice (the statistics' own statement was a quarter of a search at 1,000 records). The
-    /// match then holds every word, in the same order as the pool's; a word in no row adds
-    /// nothing (0.0) to any rank, so the ranks are the same to the bit. Otherwise the
-    /// statistics come first and the pool after.
+    /// ``commonWordRows`` rows: ``SQLiteWordListRanking`` counts each word's rows (a
+    /// ``SQLiteSearchFunctions/CountRequest``) and ranks from the words' own row lists, so that
+    /// the index is opened once, not twice (the statistics' own statement was a quarter of a
+    /// search at 1,000 records). The match then holds every word, in the same order as the
+    /// pool's; a word in no row adds nothing (0.0) to any rank, so the ranks are the same to
+    /// the bit. Otherwise the statistics come first and the pool after.
     private func statisticsAndPool(
         _ quoted: [String], in namespace: Namespace, now: Double, limit: Int, rowBudget: Int?, db: Database
     ) throws -> (SearchStatistics, [(rank: Double, key: String)])? {
@@ -163,7 +163,7 @@ extension SQLiteMemoryStore {
             limit: Int64(Self.commonWordRows), rowBudget: rowBudget.map(Int64.init) ?? .max, capacity: quoted.count,
             counts: counts, reached: reached))
         defer { request.deallocate() }
-        let top = try Self.rankInWholeIndex(match, .counting(request), lengths: .joined, in: namespace, now: now, limit: limit, db: db)
+        let top = try Self.rankRareWords(match, request, in: namespace, now: now, limit: limit, db: db)
         let answer = request.pointee
         // Over the budget (a common word, or too many rows): the caller runs the search again
         // without one, elsewhere.
@@ -230,7 +230,7 @@ extension SQLiteMemoryStore {
             let anchors = rare.sorted { quoted[$0] < quoted[$1] }
             let anchored = "(" + anchors.map { quoted[$0] }.joined(separator: " OR ") + ") AND (" + match + ")"
             let anchoredCounts = SQLiteSearchFunctions.hitsArgument(anchors.map { _ in SQLiteSearchFunctions.unscored }) + counts
-            let first = try Self.rankInWholeIndex(anchored, .blob(anchoredCounts), lengths: .joined, in: namespace, now: now, limit: limit, db: db)
+            let first = try Self.rankInWholeIndex(anchored, anchoredCounts, lengths: .joined, in: namespace, now: now, limit: limit, db: db)
             let ranked = try rankBeyond(first, anchored, anchoredCounts, in: namespace, now: now, limit: limit, db: db)
             let total = Double(statistics.documents)
             let bound = present.filter { !rare.contains($0) }.reduce(0.0) { sum, index in
@@ -243,7 +243,7 @@ extension SQLiteMemoryStore {
             // every word's rows score at least as well as the last of the rare words' best.
             floor = first.cut.map { -$0 }
         }
-        let whole = try Self.rankInWholeIndex(match, .blob(counts), lengths: .whenNeeded(floor: floor), in: namespace, now: now, limit: limit, db: db)
+        let whole = try Self.rankInWholeIndex(match, counts, lengths: .whenNeeded(floor: floor), in: namespace, now: now, limit: limit, db: db)
         return try rankBeyond(whole, match, counts, in: namespace, now: now, limit: limit, db: db)
     }
 

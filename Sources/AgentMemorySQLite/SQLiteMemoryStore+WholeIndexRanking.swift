@@ -20,7 +20,7 @@ extension SQLiteMemoryStore {
         if let ranked = first.ranked { return ranked }
         if first.tiedAtCut, let cut = first.cut {
             let deeper = try Self.rankInWholeIndex(
-                match, .blob(counts), lengths: .whenNeeded(floor: -cut), in: namespace, now: now, limit: limit,
+                match, counts, lengths: .whenNeeded(floor: -cut), in: namespace, now: now, limit: limit,
                 depth: Self.tieDepth(for: limit), db: db)
             if let ranked = deeper.ranked {
                 rankingsPastTies.add(1, ordering: .relaxed)
@@ -35,16 +35,11 @@ extension SQLiteMemoryStore {
     /// returns (see ``rankBeyond(_:_:_:in:now:limit:db:)``): twenty times the first cut.
     static func tieDepth(for limit: Int) -> Int { wholeIndexDepth(for: limit) * 20 }
 
-    /// The rank function's second argument: the rows of each phrase, or a request to count them.
-    enum RankCounts {
-        case blob(Data)
-        case counting(UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>)
-    }
-
     /// How a ranking reads each row's length (BM25 needs it).
     enum RowLengths {
         /// From a left join of `memory_fts_docsize` (FTS5 stays the outer loop): every row's,
-        /// the fastest way to read them all. For rare words, where few rows can be skipped.
+        /// the fastest way to read them all: for the rows of a rare word ranked beside common
+        /// ones (the anchored pool), where few rows can be skipped.
         case joined
         /// Read by the rank function only for a row that may be among the best (its DEPTH
         /// argument, ``SQLiteRankState``), which skips most rows of a common word; `floor`, when
@@ -65,14 +60,15 @@ extension SQLiteMemoryStore {
         var tiedAtCut = false
     }
 
-    /// The best `limit` rows of `namespace` from a ranking of the whole index (see ``WholeIndexRanking``).
+    /// The best `limit` rows of `namespace` from a ranking of the whole index (see
+    /// ``WholeIndexRanking``), `counts` the rank function's row counts of `match`'s phrases.
     ///
     /// The ranking returns the best ``wholeIndexDepth(for:)`` rows of the whole index; their
     /// owners are then looked up one at a time, best first, only as far as the answer needs:
     /// until `limit` rows of the namespace are found and every row ranked as well as the last
     /// of them is read (rows of equal rank are ordered by key, so all of them must be seen).
     static func rankInWholeIndex(
-        _ match: String, _ counts: RankCounts, lengths: RowLengths, in namespace: Namespace, now: Double, limit: Int,
+        _ match: String, _ counts: Data, lengths: RowLengths, in namespace: Namespace, now: Double, limit: Int,
         depth: Int? = nil, db: Database
     ) throws -> WholeIndexRanking {
         let depth = depth ?? wholeIndexDepth(for: limit)
@@ -103,12 +99,7 @@ extension SQLiteMemoryStore {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
         }
-        switch counts {
-        case .blob(let data):
-            data.withUnsafeBytes { bytes in _ = sqlite3_bind_blob(handle, 1, bytes.baseAddress, Int32(bytes.count), transient) }
-        case .counting(let request):
-            sqlite3_bind_pointer(handle, 1, request, SQLiteSearchFunctions.countRequestType, nil)
-        }
+        counts.withUnsafeBytes { bytes in _ = sqlite3_bind_blob(handle, 1, bytes.baseAddress, Int32(bytes.count), transient) }
         sqlite3_bind_text(handle, 2, match, -1, transient)
         sqlite3_bind_int64(handle, 3, Int64(depth))
         if let floor { sqlite3_bind_double(handle, 4, floor) }
@@ -121,10 +112,18 @@ extension SQLiteMemoryStore {
             case SQLITE_DONE:
                 break stepping
             case let code:
-                if case .counting(let request) = counts, request.pointee.declined { return WholeIndexRanking() }
                 throw SQLiteStoredRow.error(code, db)
             }
         }
+        return try namespaceBest(of: top, depth: depth, in: namespace, now: now, limit: limit, db: db)
+    }
+
+    /// The best `limit` rows of `namespace` among `top`, the whole index's best `depth` rows
+    /// (or all of them, when fewer), best first (see ``WholeIndexRanking``).
+    static func namespaceBest(
+        of top: [(id: Int64, rank: Double)], depth: Int, in namespace: Namespace, now: Double, limit: Int, db: Database
+    ) throws -> WholeIndexRanking {
+        let transient = SQLiteStoredRow.transient
         // The owner of each row, best first: its key when it is a live record of the namespace
         // (`+namespace` keeps the planner on the rowid).
         let owner = try db.cachedStatement(sql: """
@@ -149,6 +148,51 @@ extension SQLiteMemoryStore {
         if read == top.count, top.count == depth { return WholeIndexRanking(cut: cut, tiedAtCut: kept.count >= limit) }
         let ordered = kept.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         return WholeIndexRanking(ranked: Array(ordered.prefix(limit)), cut: cut)
+    }
+
+    /// The namespace's best `limit` rows when every word of `match` is rare: the whole index's
+    /// best ``wholeIndexDepth(for:)`` rows ranked from the words' row lists
+    /// (``SQLiteWordListRanking``), which counts the words for `request` as the rank function
+    /// would; no answer when it declines (see ``SQLiteSearchFunctions/CountRequest``).
+    static func rankRareWords(
+        _ match: String, _ request: UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>, in namespace: Namespace,
+        now: Double, limit: Int, db: Database
+    ) throws -> WholeIndexRanking {
+        let depth = wholeIndexDepth(for: limit)
+        let statement = try db.cachedStatement(sql: """
+            SELECT \(SQLiteWordListRanking.functionName)(memory_fts, ?1, ?3) FROM memory_fts WHERE memory_fts MATCH ?2 LIMIT 1
+            """)
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        sqlite3_bind_pointer(handle, 1, request, SQLiteSearchFunctions.countRequestType, nil)
+        sqlite3_bind_text(handle, 2, match, -1, SQLiteStoredRow.transient)
+        sqlite3_bind_int64(handle, 3, Int64(depth))
+        var top: [(id: Int64, rank: Double)] = []
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW:
+            let bytes = Int(sqlite3_column_bytes(handle, 0))
+            if bytes > 0, let blob = sqlite3_column_blob(handle, 0) {
+                let buffer = UnsafeRawBufferPointer(start: blob, count: bytes)
+                top.reserveCapacity(bytes / 16)
+                for offset in stride(from: 0, to: bytes - 15, by: 16) {
+                    top.append((
+                        id: Int64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: Int64.self)),
+                        rank: Double(bitPattern: UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))))
+                }
+            }
+        case SQLITE_DONE:
+            // No row matches: the function never ran.
+            return WholeIndexRanking()
+        case let code:
+            if request.pointee.declined { return WholeIndexRanking() }
+            throw SQLiteStoredRow.error(code, db)
+        }
+        return try namespaceBest(of: top, depth: depth, in: namespace, now: now, limit: limit, db: db)
     }
 
     /// How many of the whole index's best rows a ranking returns for a search of `limit`: enough

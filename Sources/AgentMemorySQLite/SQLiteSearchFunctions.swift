@@ -3,8 +3,9 @@ import Foundation
 import GRDB
 import GRDBSQLite
 
-/// SQLite search's two FTS5 statements as auxiliary functions of our own, registered on every
-/// connection of the store (shapes from SQLite 3.40's `sqlite3.h`: `fts5_api`, `Fts5ExtensionApi`).
+/// SQLite search's FTS5 statements as auxiliary functions of our own, registered on every
+/// connection of the store (shapes from SQLite 3.40's `sqlite3.h`: `fts5_api`, `Fts5ExtensionApi`);
+/// the third, for searches whose words are all rare, is ``SQLiteWordListRanking``.
 ///
 /// `agent_memory_statistics(memory_fts, LIMIT)`, BM25's collection statistics: called on the
 /// first row of `memory_fts MATCH '"w1" OR "w2" …'`, it returns the index's row count and token
@@ -19,10 +20,7 @@ import GRDBSQLite
 /// counting double, negated so that the best sorts first) with each phrase's row count taken
 /// from `HITS`, a blob of 64-bit integers, one per phrase (the statistics' counts, and
 /// estimates for common words), instead of walking every phrase's rows again as `bm25()` does.
-/// With exact counts the ranks are FTS5's to the bit. Given a ``CountRequest`` pointer instead
-/// of `HITS`, the rank function counts each phrase's rows itself on its first row (as the
-/// statistics function does) and hands the counts back: one statement instead of two when no
-/// word of the query is common. `SIZES`, the row's `memory_fts_docsize.sz` joined in by the
+/// With exact counts the ranks are FTS5's to the bit. `SIZES`, the row's `memory_fts_docsize.sz` joined in by the
 /// statement, gives the row's length in tokens (see ``documentLength(_:)``) without
 /// `xColumnSize`, which runs a statement of FTS5's own per row: at a million records that was
 /// three quarters of the ranking (about 0.7 µs of 0.9 a row; a join reads the same row in about
@@ -51,7 +49,11 @@ enum SQLiteSearchFunctions {
         guard let api = try fts5API(db) else {
             throw DatabaseError(resultCode: .SQLITE_ERROR, message: "FTS5 is not available in this SQLite")
         }
-        for (name, function) in [(statisticsFunctionName, statisticsFunction), (rankFunctionName, rankFunction)] {
+        let functions = [
+            (statisticsFunctionName, statisticsFunction), (rankFunctionName, rankFunction),
+            (SQLiteWordListRanking.functionName, SQLiteWordListRanking.function),
+        ]
+        for (name, function) in functions {
             let code = api.pointee.xCreateFunction(UnsafeMutablePointer(mutating: api), name, nil, function, nil)
             guard code == SQLITE_OK else {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot register \(name)")
@@ -78,12 +80,12 @@ enum SQLiteSearchFunctions {
         return Counts(rows: values[0], tokens: values[1], words: words)
     }
 
-    /// What the rank function counts for a search when bound as its second argument (with
-    /// `sqlite3_bind_pointer`, type ``countRequestType``): the index's rows and tokens and each
-    /// phrase's rows, counted as the statistics function counts them. Should a phrase reach
-    /// `limit` rows (a common word), or the match hold more than `capacity` phrases, the
-    /// function says so here and fails the statement: the caller then ranks in a statement of
-    /// its own, with a `HITS` blob. For a common word every phrase is still counted, with the
+    /// What ``SQLiteWordListRanking``'s function counts for a search, bound as its second
+    /// argument (with `sqlite3_bind_pointer`, type ``countRequestType``): the index's rows and
+    /// tokens and each phrase's rows, counted as the statistics function counts them. Should a
+    /// phrase reach `limit` rows (a common word), or the match hold more than `capacity`
+    /// phrases, the function says so here and fails the statement: the caller then ranks with
+    /// the rank function, with a `HITS` blob. For a common word every phrase is still counted, with the
     /// last rowid each reached (``countsComplete``): the numbers the statistics function would
     /// give, so that the caller need not count again.
     struct CountRequest {
@@ -207,17 +209,11 @@ enum SQLiteSearchFunctions {
                 sqlite3_result_error_code(context, code)
                 return
             }
-            let hits: [Double]
-            if count >= 1, let request = sqlite3_value_pointer(values?[0], countRequestType)?.assumingMemoryBound(to: CountRequest.self) {
-                guard let counted = countForRequest(api, fts, context, request, phrases: phrases, rows: rows, tokens: tokens) else { return }
-                hits = counted
-            } else {
-                guard count >= 1, let bytes = sqlite3_value_blob(values?[0]), Int(sqlite3_value_bytes(values?[0])) == phrases * 8 else {
-                    sqlite3_result_error(context, "\(rankFunctionName): one row count per phrase expected", -1)
-                    return
-                }
-                hits = (0..<phrases).map { Double(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
+            guard count >= 1, let bytes = sqlite3_value_blob(values?[0]), Int(sqlite3_value_bytes(values?[0])) == phrases * 8 else {
+                sqlite3_result_error(context, "\(rankFunctionName): one row count per phrase expected", -1)
+                return
             }
+            let hits = (0..<phrases).map { Double(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
             let depth = count >= 3 ? Int(sqlite3_value_int64(values?[2])) : 0
             let floor = count >= 4 && sqlite3_value_type(values?[3]) != SQLITE_NULL ? sqlite3_value_double(values?[3]) : -Double.infinity
             guard prepareRank(api, fts, context, hits: hits, rows: rows, tokens: tokens, depth: depth, floor: floor) else { return }
@@ -253,14 +249,15 @@ enum SQLiteSearchFunctions {
     }
 
     /// Counts each phrase's rows for `request` (see ``CountRequest``) and returns them; `nil`,
-    /// with the statement failed, when one is common or there are too many phrases.
-    private static func countForRequest(
+    /// with the statement failed (its message naming `function`), when one is common or there
+    /// are too many phrases.
+    static func countForRequest(
         _ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, _ context: OpaquePointer?,
-        _ request: UnsafeMutablePointer<CountRequest>, phrases: Int, rows: Int64, tokens: Int64
+        _ request: UnsafeMutablePointer<CountRequest>, phrases: Int, rows: Int64, tokens: Int64, function: String
     ) -> [Double]? {
         guard phrases <= request.pointee.capacity else {
             request.pointee.declined = true
-            sqlite3_result_error(context, "\(rankFunctionName): more phrases than counts", -1)
+            sqlite3_result_error(context, "\(function): more phrases than counts", -1)
             return nil
         }
         var hits: [Double] = []
@@ -285,11 +282,22 @@ enum SQLiteSearchFunctions {
         guard !common, total <= request.pointee.rowBudget else {
             request.pointee.declined = true
             request.pointee.countsComplete = true
-            sqlite3_result_error(context, "\(rankFunctionName): a common word, or more rows than the budget", -1)
+            sqlite3_result_error(context, "\(function): a common word, or more rows than the budget", -1)
             return nil
         }
         request.pointee.counted = true
         return hits
+    }
+
+    /// Each phrase's idf from its row count, as FTS5's bm25 computes it: log((N - n + 0.5) /
+    /// (n + 0.5)), at least 1e-6; 0 for ``unscored``.
+    static func idfs(hits: [Double], rows: Int64) -> [Double] {
+        hits.map { hit -> Double in
+            // ``unscored``: adds exactly 0 to every row's rank.
+            guard hit >= 0 else { return 0 }
+            let idf = log((Double(rows) - hit + 0.5) / (hit + 0.5))
+            return idf <= 0 ? 1e-6 : idf
+        }
     }
 
     /// Works out what the rank needs once per statement (a ``SQLiteRankState`` kept with
@@ -300,14 +308,8 @@ enum SQLiteSearchFunctions {
         _ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, _ context: OpaquePointer?, hits: [Double], rows: Int64, tokens: Int64,
         depth: Int, floor: Double
     ) -> Bool {
-        let idfs = hits.map { hit -> Double in
-            // ``unscored``: adds exactly 0 to every row's rank.
-            guard hit >= 0 else { return 0 }
-            let idf = log((Double(rows) - hit + 0.5) / (hit + 0.5))
-            return idf <= 0 ? 1e-6 : idf
-        }
         let state = UnsafeMutablePointer<SQLiteRankState>.allocate(capacity: 1)
-        state.initialize(to: SQLiteRankState(idfs: idfs, average: Double(tokens) / Double(rows), depth: depth, floor: floor))
+        state.initialize(to: SQLiteRankState(idfs: idfs(hits: hits, rows: rows), average: Double(tokens) / Double(rows), depth: depth, floor: floor))
         let code = api.pointee.xSetAuxdata(fts, state) { pointer in
             guard let state = pointer?.assumingMemoryBound(to: SQLiteRankState.self) else { return }
             state.pointee.release()

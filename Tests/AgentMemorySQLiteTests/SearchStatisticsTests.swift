@@ -47,7 +47,7 @@ struct SearchStatisticsTests {
         #expect(counts.words.map(\.count) == [4_096, 500, 3, 0])
         #expect(counts.words.map(\.count) == expected.map(\.0))
         #expect(counts.words.map(\.reached) == expected.map(\.1))
-        // The rank function's count request, which meets the common word first, counts every
+        // The rare-word ranking's count request, which meets the common word first, counts every
         // word the same way, so that the search need not count again.
         let requested = try await store.read { db -> [String] in
             let match = words.map { "\"\($0)\"" }.joined(separator: " OR ")
@@ -61,7 +61,7 @@ struct SearchStatisticsTests {
             }
             request.initialize(to: .init(limit: Int64(limit), capacity: words.count, counts: counts, reached: reached))
             let statement = try db.makeStatement(sql: """
-                SELECT \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?) FROM memory_fts WHERE memory_fts MATCH ? LIMIT 1
+                SELECT \(SQLiteWordListRanking.functionName)(memory_fts, ?1, 50) FROM memory_fts WHERE memory_fts MATCH ?2 LIMIT 1
                 """)
             let handle = statement.sqliteStatement
             sqlite3_bind_pointer(handle, 1, request, SQLiteSearchFunctions.countRequestType, nil)

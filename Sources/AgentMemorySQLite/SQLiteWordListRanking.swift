@@ -1,0 +1,211 @@
+import Foundation
+import GRDBSQLite
+
+/// The best rows of a search whose words are all rare, ranked from the words' own row lists
+/// in one call of an FTS5 function, `agent_memory_rare_best(memory_fts, REQUEST, DEPTH)`,
+/// instead of one row at a time through SQLite's virtual machine.
+///
+/// The rank function's statement (`… WHERE memory_fts MATCH 'a OR b' ORDER BY rank LIMIT n`,
+/// with each row's length joined in) had FTS5 merge the words' lists into one, and SQLite step
+/// each matching row through a join, a call of the rank function and its sorter; and on its
+/// first row the rank function had already walked every word's list once, to count its rows.
+/// Here that walk (`xQueryPhrase`, a word at a time, in C) also notes each row's weighted
+/// frequency of the word and where in the row the word was last seen; the lists are merged by
+/// rowid here, each row is given its bound (its score at the shortest length it can have,
+/// ``SQLiteRankState``), and only rows whose bound can still reach the best `DEPTH` have their
+/// length read (a seek in `memory_fts_docsize`) and their exact score computed. The scores are
+/// the rank function's to the bit (the same frequencies added in the same order, the same
+/// lengths, ``SQLiteRankState/score(_:length:)``), so the best `DEPTH` are the same rows with
+/// the same ranks (rows of equal rank at the cut may differ, as they may between two runs of
+/// the statement).
+///
+/// REQUEST is a ``SQLiteSearchFunctions/CountRequest`` (bound as a pointer): the function
+/// counts as the rank function does for it, and declines the same way (a common word, or more
+/// rows than its budget) by failing the statement. The result, on the first row of the match
+/// (the statement's `LIMIT 1`), is a blob of the best rows, best first: a little-endian 64-bit
+/// rowid and the rank's 64-bit pattern each (the rank negated, as the rank function's is).
+enum SQLiteWordListRanking {
+    /// The function's name.
+    static let functionName = "agent_memory_rare_best"
+
+    /// A row of one word's list: its weighted frequency of the word (key 2.0, body 1.0 an
+    /// instance) and one past the offset of its last instance in the key and in the body.
+    private struct Entry {
+        var rowid: Int64
+        var frequency: Double
+        var keyReach: Int32
+        var bodyReach: Int32
+    }
+
+    /// The walk of one word's list (`xQueryPhrase`'s callback state): its rows, in rowid order.
+    private struct Walk {
+        var entries: [Entry] = []
+    }
+
+    /// `agent_memory_rare_best(memory_fts, REQUEST, DEPTH)` (see the type's summary).
+    static let function: fts5_extension_function = { api, fts, context, count, values in
+        guard let api, let fts else { return }
+        guard count >= 2,
+              let request = sqlite3_value_pointer(values?[0], SQLiteSearchFunctions.countRequestType)?
+                  .assumingMemoryBound(to: SQLiteSearchFunctions.CountRequest.self)
+        else {
+            sqlite3_result_error(context, "\(functionName): a count request and a depth expected", -1)
+            return
+        }
+        let depth = max(1, Int(sqlite3_value_int64(values?[1])))
+        let phrases = Int(api.pointee.xPhraseCount(fts))
+        var rows: Int64 = 0
+        var tokens: Int64 = 0
+        var code = api.pointee.xRowCount(fts, &rows)
+        if code == SQLITE_OK { code = api.pointee.xColumnTotalSize(fts, -1, &tokens) }
+        guard code == SQLITE_OK else {
+            sqlite3_result_error_code(context, code)
+            return
+        }
+        // Each word's rows counted first, without reading where the word is in them: a common
+        // word (the usual reason to decline) costs no more than the count.
+        guard let hits = SQLiteSearchFunctions.countForRequest(
+            api, fts, context, request, phrases: phrases, rows: rows, tokens: tokens, function: functionName)
+        else { return }
+        // Then each word's list again, each row noted with where the word is in it.
+        var lists: [[Entry]] = []
+        lists.reserveCapacity(phrases)
+        for phrase in 0..<phrases {
+            var walk = Walk()
+            walk.entries.reserveCapacity(Int(request.pointee.counts[phrase]))
+            code = withUnsafeMutablePointer(to: &walk) { api.pointee.xQueryPhrase(fts, Int32(phrase), $0, noteRow) }
+            guard code == SQLITE_OK else {
+                sqlite3_result_error_code(context, code)
+                return
+            }
+            lists.append(walk.entries)
+        }
+        var state = SQLiteRankState(
+            idfs: SQLiteSearchFunctions.idfs(hits: hits, rows: rows), average: Double(tokens) / Double(rows), depth: depth,
+            floor: -Double.infinity)
+        defer { state.release() }
+        guard let best = best(lists, depth: depth, state: &state, db: sqlite3_context_db_handle(context)) else {
+            sqlite3_result_error(context, "\(functionName): a row's length could not be read", -1)
+            return
+        }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(best.count * 16)
+        for row in best {
+            withUnsafeBytes(of: row.rowid.littleEndian) { bytes.append(contentsOf: $0) }
+            withUnsafeBytes(of: row.rank.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        bytes.withUnsafeBytes { buffer in
+            sqlite3_result_blob(context, buffer.baseAddress, Int32(buffer.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+        }
+    }
+
+    /// `xQueryPhrase`'s callback: notes the row.
+    private static let noteRow: @convention(c) (
+        UnsafePointer<Fts5ExtensionApi>?, OpaquePointer?, UnsafeMutableRawPointer?
+    ) -> Int32 = { api, fts, user in
+        guard let api, let fts, let user else { return SQLITE_ERROR }
+        // The sub-query holds the one word, phrase 0; its instances as the rank function counts them.
+        var entry = Entry(rowid: api.pointee.xRowid(fts), frequency: 0, keyReach: 0, bodyReach: 0)
+        var iterator = Fts5PhraseIter()
+        var column: Int32 = -1
+        var offset: Int32 = 0
+        let code = api.pointee.xPhraseFirst(fts, 0, &iterator, &column, &offset)
+        guard code == SQLITE_OK else { return code }
+        while column >= 0 {
+            entry.frequency += column == 0 ? 2.0 : 1.0
+            if column == 0 { entry.keyReach = max(entry.keyReach, offset + 1) } else if column == 1 { entry.bodyReach = max(entry.bodyReach, offset + 1) }
+            api.pointee.xPhraseNext(fts, &iterator, &column, &offset)
+        }
+        user.assumingMemoryBound(to: Walk.self).pointee.entries.append(entry)
+        return SQLITE_OK
+    }
+
+    /// The best `depth` rows of the merged `lists` (each in rowid order), best first (ties by
+    /// rowid); `nil` when a length cannot be read.
+    private static func best(
+        _ lists: [[Entry]], depth: Int, state: inout SQLiteRankState, db: OpaquePointer?
+    ) -> [(rowid: Int64, rank: Double)]? {
+        let phrases = lists.count
+        // Merged by rowid: each row's frequencies (`phrases` a row) and shortest length.
+        var rowids: [Int64] = []
+        var frequencies: [Double] = []
+        var shortest: [Int32] = []
+        let capacity = lists.reduce(0) { $0 + $1.count }
+        rowids.reserveCapacity(capacity)
+        frequencies.reserveCapacity(capacity * phrases)
+        shortest.reserveCapacity(capacity)
+        var positions = [Int](repeating: 0, count: phrases)
+        while true {
+            // The lowest rowid at the lists' heads (any rowid is valid, `Int64.max` too).
+            var lowest: Int64?
+            for phrase in 0..<phrases where positions[phrase] < lists[phrase].count {
+                let rowid = lists[phrase][positions[phrase]].rowid
+                if lowest.map({ rowid < $0 }) ?? true { lowest = rowid }
+            }
+            guard let next = lowest else { break }
+            var keyReach: Int32 = 0
+            var bodyReach: Int32 = 0
+            for phrase in 0..<phrases {
+                if positions[phrase] < lists[phrase].count, lists[phrase][positions[phrase]].rowid == next {
+                    let entry = lists[phrase][positions[phrase]]
+                    frequencies.append(entry.frequency)
+                    keyReach = max(keyReach, entry.keyReach)
+                    bodyReach = max(bodyReach, entry.bodyReach)
+                    positions[phrase] += 1
+                } else {
+                    frequencies.append(0)
+                }
+            }
+            rowids.append(next)
+            shortest.append(max(1, keyReach + bodyReach))
+        }
+        return frequencies.withUnsafeMutableBufferPointer { all -> [(rowid: Int64, rank: Double)]? in
+            guard let base = all.baseAddress else { return [] }
+            let row = { (index: Int) in UnsafeMutableBufferPointer(start: base + index * phrases, count: phrases) }
+            let bounds = rowids.indices.map { state.score(row($0), length: shortest[$0]) }
+            var scored: [(rowid: Int64, rank: Double)] = []
+            var done = [Bool](repeating: false, count: rowids.count)
+            // First the rows of the `depth` best bounds: their exact scores give the best
+            // `depth` a floor at once. Then every row whose bound still reaches it, in rowid
+            // order (each length read is a seek in `memory_fts_docsize`, cheaper near the last).
+            let first = nthLargest(bounds, depth)
+            for pass in 0..<2 {
+                for index in rowids.indices where !done[index] {
+                    if pass == 0 ? bounds[index] < first : state.excludes(bounds[index]) { continue }
+                    guard let length = state.storedLength(of: rowids[index], db: db) else { return nil }
+                    let score = state.score(row(index), length: length)
+                    state.ranked(rowids[index], rank: -1.0 * score, exactScore: score)
+                    scored.append((rowids[index], -1.0 * score))
+                    done[index] = true
+                }
+            }
+            scored.sort { $0.rank != $1.rank ? $0.rank < $1.rank : $0.rowid < $1.rowid }
+            return Array(scored.prefix(depth))
+        }
+    }
+
+    /// The `n`th largest of `values` (a min-heap of the `n` largest), or `-infinity` when
+    /// there are fewer.
+    static func nthLargest(_ values: [Double], _ n: Int) -> Double {
+        guard n > 0, values.count >= n else { return -Double.infinity }
+        var heap = Array(values.prefix(n))
+        func siftDown(_ start: Int) {
+            var parent = start
+            while true {
+                let left = 2 * parent + 1
+                guard left < n else { return }
+                let right = left + 1
+                let smaller = right < n && heap[right] < heap[left] ? right : left
+                guard heap[smaller] < heap[parent] else { return }
+                heap.swapAt(smaller, parent)
+                parent = smaller
+            }
+        }
+        for start in stride(from: n / 2 - 1, through: 0, by: -1) { siftDown(start) }
+        for value in values.dropFirst(n) where value > heap[0] {
+            heap[0] = value
+            siftDown(0)
+        }
+        return heap[0]
+    }
+}
