@@ -163,7 +163,7 @@ extension SQLiteMemoryStore {
             limit: Int64(Self.commonWordRows), rowBudget: rowBudget.map(Int64.init) ?? .max, capacity: quoted.count,
             counts: counts, reached: reached))
         defer { request.deallocate() }
-        let top = try Self.rankRareWords(match, request, in: namespace, now: now, limit: limit, db: db)
+        let top = try Self.rankWordLists(match, .request(request), in: namespace, now: now, limit: limit, db: db)
         let answer = request.pointee
         // Over the budget (a common word, or too many rows): the caller runs the search again
         // without one, elsewhere.
@@ -202,7 +202,13 @@ extension SQLiteMemoryStore {
     /// The pool: the best `limit` live rows of `namespace` by FTS5's BM25 (``SQLiteSearchFunctions``'
     /// rank function, with the statistics' row counts).
     ///
-    /// With a common word (see ``commonWordRows``) and a rarer one, only the rows holding a
+    /// While the words hold few enough rows together (``wordListRows``, or
+    /// ``wordListRowsWithoutRareWord`` when every word is common), the pool is ranked from the
+    /// words' row lists in one call (``SQLiteWordListRanking``, with the same counts: the same
+    /// rows and ranks as the rankings below). At a million records that took 30% less time for
+    /// a common word beside a rare one, and nearly half less for two common words.
+    ///
+    /// Past that, with a common word (see ``commonWordRows``) and a rarer one, only the rows holding a
     /// rarer word are ranked first, on every word of the query: `(rare…) AND (every word…)`,
     /// the rare words of the first group repeated only to choose the rows (their phrases
     /// ``SQLiteSearchFunctions/unscored``, so each rank is the full query's to the bit, the
@@ -225,6 +231,14 @@ extension SQLiteMemoryStore {
         let order = present.sorted { quoted[$0] < quoted[$1] }
         let match = order.map { quoted[$0] }.joined(separator: " OR ")
         let counts = Self.hits(order, statistics)
+        let total = present.reduce(0) { $0 + statistics.documentFrequencies[$1] }
+        let budget = rare.isEmpty
+            ? wordListRowLimitWithoutRareWord.load(ordering: .relaxed) : wordListRowLimit.load(ordering: .relaxed)
+        if total <= budget {
+            poolsFromWordLists.add(1, ordering: .relaxed)
+            let first = try Self.rankWordLists(match, .hits(counts), in: namespace, now: now, limit: limit, db: db)
+            return try rankBeyond(first, match, counts, in: namespace, now: now, limit: limit, db: db)
+        }
         var floor: Double?
         if !rare.isEmpty, rare.count < present.count {
             let anchors = rare.sorted { quoted[$0] < quoted[$1] }
@@ -246,6 +260,14 @@ extension SQLiteMemoryStore {
         let whole = try Self.rankInWholeIndex(match, counts, lengths: .whenNeeded(floor: floor), in: namespace, now: now, limit: limit, db: db)
         return try rankBeyond(whole, match, counts, in: namespace, now: now, limit: limit, db: db)
     }
+
+    /// The most rows the query's words may hold together for the pool to be ranked from their
+    /// row lists (``SQLiteWordListRanking``) when a word is rare: past it, the rare words' rows
+    /// ranked first (the anchored pool) usually settle the pool for less.
+    static let wordListRows = 32_768
+    /// The same when every word is common (there is no anchored pool): at 262,144 rows the
+    /// lists' rows take about 8 MB while ranked.
+    static let wordListRowsWithoutRareWord = 262_144
 
     /// The rank function's row counts of the words at `order`, in that order (the match's).
     private static func hits(_ order: [Int], _ statistics: SearchStatistics) -> Data {

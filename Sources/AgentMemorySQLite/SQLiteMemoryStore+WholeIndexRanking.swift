@@ -150,13 +150,18 @@ extension SQLiteMemoryStore {
         return WholeIndexRanking(ranked: Array(ordered.prefix(limit)), cut: cut)
     }
 
-    /// The namespace's best `limit` rows when every word of `match` is rare: the whole index's
-    /// best ``wholeIndexDepth(for:)`` rows ranked from the words' row lists
-    /// (``SQLiteWordListRanking``), which counts the words for `request` as the rank function
-    /// would; no answer when it declines (see ``SQLiteSearchFunctions/CountRequest``).
-    static func rankRareWords(
-        _ match: String, _ request: UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>, in namespace: Namespace,
-        now: Double, limit: Int, db: Database
+    /// What ``rankWordLists(_:_:in:now:limit:db:)`` ranks with: a request to count the words
+    /// (declined for a common word), or the row counts of the phrases, in the match's order.
+    enum WordListCounts {
+        case request(UnsafeMutablePointer<SQLiteSearchFunctions.CountRequest>)
+        case hits(Data)
+    }
+
+    /// The namespace's best `limit` rows from the whole index's best ``wholeIndexDepth(for:)``
+    /// rows of `match`, ranked from the words' row lists (``SQLiteWordListRanking``); with a
+    /// count request, no answer when it declines (see ``SQLiteSearchFunctions/CountRequest``).
+    static func rankWordLists(
+        _ match: String, _ counts: WordListCounts, in namespace: Namespace, now: Double, limit: Int, db: Database
     ) throws -> WholeIndexRanking {
         let depth = wholeIndexDepth(for: limit)
         let statement = try db.cachedStatement(sql: """
@@ -169,7 +174,12 @@ extension SQLiteMemoryStore {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
         }
-        sqlite3_bind_pointer(handle, 1, request, SQLiteSearchFunctions.countRequestType, nil)
+        switch counts {
+        case .request(let request):
+            sqlite3_bind_pointer(handle, 1, request, SQLiteSearchFunctions.countRequestType, nil)
+        case .hits(let data):
+            data.withUnsafeBytes { bytes in _ = sqlite3_bind_blob(handle, 1, bytes.baseAddress, Int32(bytes.count), SQLiteStoredRow.transient) }
+        }
         sqlite3_bind_text(handle, 2, match, -1, SQLiteStoredRow.transient)
         sqlite3_bind_int64(handle, 3, Int64(depth))
         var top: [(id: Int64, rank: Double)] = []
@@ -189,7 +199,7 @@ extension SQLiteMemoryStore {
             // No row matches: the function never ran.
             return WholeIndexRanking()
         case let code:
-            if request.pointee.declined { return WholeIndexRanking() }
+            if case .request(let request) = counts, request.pointee.declined { return WholeIndexRanking() }
             throw SQLiteStoredRow.error(code, db)
         }
         return try namespaceBest(of: top, depth: depth, in: namespace, now: now, limit: limit, db: db)

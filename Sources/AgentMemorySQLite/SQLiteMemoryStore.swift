@@ -103,6 +103,12 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// first cut, and pools ranked with the join to the records (for tests).
     let rankingsPastTies = Atomic(0)
     let rankingsWithJoin = Atomic(0)
+    /// The most rows a search's words may hold together, with a rare word and with none, for
+    /// its pool to be ranked from their row lists (``wordListRows``; tests set 0 to have the
+    /// other rankings run), and the pools so ranked after a common word was counted (for tests).
+    let wordListRowLimit = Atomic(SQLiteMemoryStore.wordListRows)
+    let wordListRowLimitWithoutRareWord = Atomic(SQLiteMemoryStore.wordListRowsWithoutRareWord)
+    let poolsFromWordLists = Atomic(0)
     let clock: @Sendable () -> Date
     let logger: Logger
 

@@ -1,32 +1,36 @@
 import Foundation
 import GRDBSQLite
 
-/// The best rows of a search whose words are all rare, ranked from the words' own row lists
-/// in one call of an FTS5 function, `agent_memory_rare_best(memory_fts, REQUEST, DEPTH)`,
-/// instead of one row at a time through SQLite's virtual machine.
+/// The whole index's best rows for a search, ranked from the words' own row lists in one call
+/// of an FTS5 function, `agent_memory_list_best(memory_fts, COUNTS, DEPTH)`, instead of one
+/// row at a time through SQLite's virtual machine: for every search whose words are all rare,
+/// and for common words while their rows are few enough (``SQLiteMemoryStore/wordListRows``).
 ///
-/// The rank function's statement (`… WHERE memory_fts MATCH 'a OR b' ORDER BY rank LIMIT n`,
-/// with each row's length joined in) had FTS5 merge the words' lists into one, and SQLite step
-/// each matching row through a join, a call of the rank function and its sorter; and on its
-/// first row the rank function had already walked every word's list once, to count its rows.
-/// Here that walk (`xQueryPhrase`, a word at a time, in C) also notes each row's weighted
+/// The rank function's statement (`… WHERE memory_fts MATCH 'a OR b' ORDER BY rank LIMIT n`)
+/// has FTS5 merge the words' lists into one, and SQLite step each matching row through a call
+/// of the rank function, its sorter and (to read the row's length) a join. Here FTS5 walks
+/// each word's list (`xQueryPhrase`, a word at a time, in C), noting each row's weighted
 /// frequency of the word and where in the row the word was last seen; the lists are merged by
-/// rowid here, each row is given its bound (its score at the shortest length it can have,
+/// rowid, each row is given its bound (its score at the shortest length it can have,
 /// ``SQLiteRankState``), and only rows whose bound can still reach the best `DEPTH` have their
-/// length read (a seek in `memory_fts_docsize`) and their exact score computed. The scores are
-/// the rank function's to the bit (the same frequencies added in the same order, the same
-/// lengths, ``SQLiteRankState/score(_:length:)``), so the best `DEPTH` are the same rows with
-/// the same ranks (rows of equal rank at the cut may differ, as they may between two runs of
-/// the statement).
+/// length read (a seek in `memory_fts_docsize`, in rowid order after the rows of the `DEPTH`
+/// best bounds) and their exact score computed. The scores are the rank function's to the bit
+/// (the same frequencies added in the same order, the same lengths,
+/// ``SQLiteRankState/score(_:length:)``), so the best `DEPTH` are its best rows with the same
+/// ranks, rows of equal rank ordered by rowid. At a million records this took a fifth less
+/// time than the rank function's statement for two rare words, and about a third less for a
+/// rare word beside a common one (BENCHMARKS.md, round twenty-four).
 ///
-/// REQUEST is a ``SQLiteSearchFunctions/CountRequest`` (bound as a pointer): the function
-/// counts as the rank function does for it, and declines the same way (a common word, or more
-/// rows than its budget) by failing the statement. The result, on the first row of the match
-/// (the statement's `LIMIT 1`), is a blob of the best rows, best first: a little-endian 64-bit
-/// rowid and the rank's 64-bit pattern each (the rank negated, as the rank function's is).
+/// COUNTS is each phrase's row count, as the rank function's `HITS` blob; or a
+/// ``SQLiteSearchFunctions/CountRequest`` (bound as a pointer), for which the function first
+/// counts the words' rows (``SQLiteSearchFunctions/countForRequest(_:_:_:_:phrases:rows:tokens:function:)``)
+/// and declines as that does (a common word, or more rows than its budget) by failing the
+/// statement. The result, on the first row of the match (the statement's `LIMIT 1`), is a blob
+/// of the best rows, best first: a little-endian 64-bit rowid and the rank's 64-bit pattern
+/// each (the rank negated, as the rank function's is).
 enum SQLiteWordListRanking {
     /// The function's name.
-    static let functionName = "agent_memory_rare_best"
+    static let functionName = "agent_memory_list_best"
 
     /// A row of one word's list: its weighted frequency of the word (key 2.0, body 1.0 an
     /// instance) and one past the offset of its last instance in the key and in the body.
@@ -42,14 +46,11 @@ enum SQLiteWordListRanking {
         var entries: [Entry] = []
     }
 
-    /// `agent_memory_rare_best(memory_fts, REQUEST, DEPTH)` (see the type's summary).
+    /// `agent_memory_list_best(memory_fts, COUNTS, DEPTH)` (see the type's summary).
     static let function: fts5_extension_function = { api, fts, context, count, values in
         guard let api, let fts else { return }
-        guard count >= 2,
-              let request = sqlite3_value_pointer(values?[0], SQLiteSearchFunctions.countRequestType)?
-                  .assumingMemoryBound(to: SQLiteSearchFunctions.CountRequest.self)
-        else {
-            sqlite3_result_error(context, "\(functionName): a count request and a depth expected", -1)
+        guard count >= 2 else {
+            sqlite3_result_error(context, "\(functionName): row counts or a count request, and a depth expected", -1)
             return
         }
         let depth = max(1, Int(sqlite3_value_int64(values?[1])))
@@ -62,17 +63,28 @@ enum SQLiteWordListRanking {
             sqlite3_result_error_code(context, code)
             return
         }
-        // Each word's rows counted first, without reading where the word is in them: a common
-        // word (the usual reason to decline) costs no more than the count.
-        guard let hits = SQLiteSearchFunctions.countForRequest(
-            api, fts, context, request, phrases: phrases, rows: rows, tokens: tokens, function: functionName)
-        else { return }
+        let hits: [Double]
+        if let request = sqlite3_value_pointer(values?[0], SQLiteSearchFunctions.countRequestType)?
+            .assumingMemoryBound(to: SQLiteSearchFunctions.CountRequest.self)
+        {
+            // Each word's rows counted first, without reading where the word is in them: a
+            // common word (the usual reason to decline) costs no more than the count.
+            guard let counted = SQLiteSearchFunctions.countForRequest(
+                api, fts, context, request, phrases: phrases, rows: rows, tokens: tokens, function: functionName)
+            else { return }
+            hits = counted
+        } else if let bytes = sqlite3_value_blob(values?[0]), Int(sqlite3_value_bytes(values?[0])) == phrases * 8 {
+            hits = (0..<phrases).map { Double(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
+        } else {
+            sqlite3_result_error(context, "\(functionName): one row count per phrase expected", -1)
+            return
+        }
         // Then each word's list again, each row noted with where the word is in it.
         var lists: [[Entry]] = []
         lists.reserveCapacity(phrases)
         for phrase in 0..<phrases {
             var walk = Walk()
-            walk.entries.reserveCapacity(Int(request.pointee.counts[phrase]))
+            walk.entries.reserveCapacity(max(0, Int(hits[phrase])))
             code = withUnsafeMutablePointer(to: &walk) { api.pointee.xQueryPhrase(fts, Int32(phrase), $0, noteRow) }
             guard code == SQLITE_OK else {
                 sqlite3_result_error_code(context, code)

@@ -93,10 +93,13 @@ struct RankSkippingTests {
     /// With a common word (4,096 rows or more) whose rare companion's rows are all long, the
     /// rare word's rows cannot settle the pool, and the ranking of every row, which starts from
     /// the floor they set, still finds the short row holding the common word alone that ranks
-    /// first; the in-memory store answers the same.
-    @Test func theRankingOfEveryRowFindsACommonWordsShortRowAboveTheRareWordsRows() async throws {
+    /// first; the in-memory store answers the same. The same from the words' row lists (their
+    /// 8,334 rows are within ``SQLiteMemoryStore/wordListRows``) and without them.
+    @Test(arguments: [true, false])
+    func theRankingOfEveryRowFindsACommonWordsShortRowAboveTheRareWordsRows(wordLists: Bool) async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let store = try SQLiteMemoryStore(path: path)
+        if !wordLists { store.wordListRowLimit.store(0, ordering: .relaxed) }
         let namespace = try Namespace("floor")
         let filler = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
         let short = 12_345
@@ -124,6 +127,7 @@ struct RankSkippingTests {
         #expect(hits.count == 10)
         let remembered = try await memory.search("quokka lunch", in: namespace, limit: 10)
         #expect(remembered.map(\.record.key) == hits.map(\.record.key))
+        #expect(store.poolsFromWordLists.load(ordering: .relaxed) == (wordLists ? 1 : 0))
         try await store.close()
     }
 
@@ -131,11 +135,14 @@ struct RankSkippingTests {
     /// deeper, only the rows that reach the run's rank computed, instead of with the join to the
     /// records: the first ten of the run in key order, as the in-memory store gives them, for
     /// two rare words and for a rare word beside a common one (the anchored ranking). A run
-    /// longer than the deeper cut (1,000 rows) still goes to the join, with the same answer.
-    @Test(arguments: [(300, false, true), (1_200, false, false), (300, true, true)])
-    func aRunOfEqualRanksPastTheCutIsRankedDeeper(tied: Int, commonWord: Bool, deeper: Bool) async throws {
+    /// longer than the deeper cut (1,000 rows) still goes to the join, with the same answer. With
+    /// the common word, the pool is ranked from the words' row lists, or (`wordLists` false)
+    /// anchored on the rare word: the run is ranked deeper either way.
+    @Test(arguments: [(300, false, true, true), (1_200, false, false, true), (300, true, true, true), (300, true, true, false)])
+    func aRunOfEqualRanksPastTheCutIsRankedDeeper(tied: Int, commonWord: Bool, deeper: Bool, wordLists: Bool) async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let store = try SQLiteMemoryStore(path: path)
+        if !wordLists { store.wordListRowLimit.store(0, ordering: .relaxed) }
         let namespace = try Namespace("run")
         let letters = Array("abcdefghijklmnopqrstuvwxyz")
         // Keys without digits, so that no neighbour adds to any score.
@@ -162,6 +169,7 @@ struct RankSkippingTests {
         #expect(remembered.map(\.record.key) == hits.map(\.record.key))
         #expect(store.rankingsPastTies.load(ordering: .relaxed) == (deeper ? 1 : 0))
         #expect(store.rankingsWithJoin.load(ordering: .relaxed) == (deeper ? 0 : 1))
+        #expect(store.poolsFromWordLists.load(ordering: .relaxed) == (commonWord && wordLists ? 1 : 0))
         try await store.close()
     }
 }

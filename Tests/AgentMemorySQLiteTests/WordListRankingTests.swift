@@ -6,11 +6,11 @@ import Testing
 
 @testable import AgentMemorySQLite
 
-/// The ranking of a search whose words are all rare, made from the words' row lists in one
-/// call (``SQLiteWordListRanking``), gives the rows and ranks of FTS5's own
-/// `bm25(memory_fts, 2.0, 1.0) … ORDER BY rank, rowid LIMIT n`, to the bit, and counts and
-/// declines as the rank function does.
-@Suite("SQLite rare-word ranking")
+/// The ranking made from the words' row lists in one call (``SQLiteWordListRanking``) gives
+/// the rows and ranks of FTS5's own `bm25(memory_fts, 2.0, 1.0) … ORDER BY rank, rowid LIMIT
+/// n` (or of the rank function's, with the counts it is given), to the bit, and counts and
+/// declines for a count request as the search needs.
+@Suite("SQLite ranking from word lists")
 struct WordListRankingTests {
     /// What one call of the function gave: the best rows (rowid, rank) or the statement's
     /// failure, and the request as the function left it.
@@ -25,7 +25,7 @@ struct WordListRankingTests {
         var counts: [Int64]
     }
 
-    /// Runs `agent_memory_rare_best` over `match` with a request of `limit` and `budget`.
+    /// Runs the function with a count request over `match` with a request of `limit` and `budget`.
     static func call(_ store: SQLiteMemoryStore, match: String, depth: Int, limit: Int64 = 4_096, budget: Int64 = .max) async throws -> Call {
         try await store.read { db in
             let capacity = 8
@@ -85,6 +85,43 @@ struct WordListRankingTests {
                 #expect(call.counted && !call.declined)
                 #expect(call.counts == statistics.words.map { Int64($0.count) })
                 #expect(call.rows == statistics.rows && call.tokens == statistics.tokens)
+            }
+        }
+        try await store.close()
+    }
+
+    /// Given the row counts instead of a count request (as the pool gives them, a common
+    /// word's estimated), the function ranks with those counts: the rows and ranks of the rank
+    /// function's own statement with the same counts, to the bit.
+    @Test func givenRowCountsItRanksAsTheRankFunctionWithThem() async throws {
+        let store = try await SearchStatisticsTests.fruitStore(longTexts: true)
+        try await store.catchUpSearchIndex()
+        let match = "\"apple\" OR \"fig\" OR \"kiwi\""
+        let statistics = try #require(try await store.read { db in try SQLiteSearchFunctions.statistics(match: match, limit: 4_096, db: db) })
+        // The exact counts, then "apple"'s as if estimated at half.
+        let estimated = [statistics.words[0].count / 2] + statistics.words.dropFirst().map(\.count)
+        for hits in [statistics.words.map(\.count), estimated] {
+            let counts = SQLiteSearchFunctions.hitsArgument(hits)
+            for depth in [1, 10, 50] {
+                let (ours, theirs) = try await store.read { db in
+                    let ours = try Data.fetchOne(db, sql: """
+                        SELECT \(SQLiteWordListRanking.functionName)(memory_fts, ?1, ?3) FROM memory_fts WHERE memory_fts MATCH ?2 LIMIT 1
+                        """, arguments: [counts, match, depth]) ?? Data()
+                    let theirs = try Row.fetchAll(db, sql: """
+                        SELECT memory_fts.rowid, \(SQLiteSearchFunctions.rankFunctionName)(memory_fts, ?1, sizes.sz) AS rank
+                        FROM memory_fts LEFT JOIN memory_fts_docsize sizes ON sizes.id = memory_fts.rowid
+                        WHERE memory_fts MATCH ?2 ORDER BY rank, memory_fts.rowid LIMIT ?3
+                        """, arguments: [counts, match, depth]).map { [$0[0] as Double, $0[1] as Double] }
+                    return (ours, theirs)
+                }
+                let best = stride(from: 0, to: ours.count, by: 16).map { offset in
+                    ours.withUnsafeBytes { buffer in
+                        [Double(buffer.loadUnaligned(fromByteOffset: offset, as: Int64.self)),
+                         Double(bitPattern: buffer.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))]
+                    }
+                }
+                #expect(best.count == depth)
+                #expect(best == theirs, "\(hits), depth \(depth)")
             }
         }
         try await store.close()
