@@ -64,6 +64,12 @@ struct SQLiteRankState {
         return score
     }
 
+    /// The lowest of the best `depth` exact scores once `depth` are known, else `-infinity`:
+    /// every row among the best `depth` scores at least this.
+    var lowestOfBest: Double {
+        depth > 0 && count == depth ? best[0] : -Double.infinity
+    }
+
     /// The rank already given to `rowid` when it was the last row ranked.
     func repeated(_ rowid: Int64) -> Double? {
         guard let last, last.rowid == rowid else { return nil }

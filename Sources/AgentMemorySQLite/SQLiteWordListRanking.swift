@@ -191,6 +191,9 @@ enum SQLiteWordListRanking {
                     done[index] = true
                 }
             }
+            // Only the rows that can be among the best `depth` are sorted.
+            let lowest = state.lowestOfBest
+            scored.removeAll { -$0.rank < lowest }
             scored.sort { $0.rank != $1.rank ? $0.rank < $1.rank : $0.rowid < $1.rowid }
             return Array(scored.prefix(depth))
         }
