@@ -201,19 +201,11 @@ enum SQLiteSearchFunctions {
         guard let api, let fts else { return }
         if api.pointee.xGetAuxdata(fts, 0) == nil {
             let phrases = Int(api.pointee.xPhraseCount(fts))
-            var rows: Int64 = 0
-            var tokens: Int64 = 0
-            var code = api.pointee.xRowCount(fts, &rows)
-            if code == SQLITE_OK { code = api.pointee.xColumnTotalSize(fts, -1, &tokens) }
-            guard code == SQLITE_OK else {
-                sqlite3_result_error_code(context, code)
-                return
-            }
-            guard count >= 1, let bytes = sqlite3_value_blob(values?[0]), Int(sqlite3_value_bytes(values?[0])) == phrases * 8 else {
+            guard let (rows, tokens) = indexTotals(api, fts, context) else { return }
+            guard count >= 1, let hits = hitsArgument(values?[0], phrases: phrases) else {
                 sqlite3_result_error(context, "\(rankFunctionName): one row count per phrase expected", -1)
                 return
             }
-            let hits = (0..<phrases).map { Double(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
             let depth = count >= 3 ? Int(sqlite3_value_int64(values?[2])) : 0
             let floor = count >= 4 && sqlite3_value_type(values?[3]) != SQLITE_NULL ? sqlite3_value_double(values?[3]) : -Double.infinity
             guard prepareRank(api, fts, context, hits: hits, rows: rows, tokens: tokens, depth: depth, floor: floor) else { return }
@@ -224,6 +216,29 @@ enum SQLiteSearchFunctions {
             frequencies.initialize(repeating: 0)
             rankRow(api, fts, context, sizes: count >= 2 ? values?[1] : nil, state: state, frequencies: frequencies)
         }
+    }
+
+    /// The whole index's rows and tokens (`xRowCount`, `xColumnTotalSize`); `nil`, with the
+    /// statement failed, when FTS5 cannot say.
+    static func indexTotals(
+        _ api: UnsafePointer<Fts5ExtensionApi>, _ fts: OpaquePointer, _ context: OpaquePointer?
+    ) -> (rows: Int64, tokens: Int64)? {
+        var rows: Int64 = 0
+        var tokens: Int64 = 0
+        var code = api.pointee.xRowCount(fts, &rows)
+        if code == SQLITE_OK { code = api.pointee.xColumnTotalSize(fts, -1, &tokens) }
+        guard code == SQLITE_OK else {
+            sqlite3_result_error_code(context, code)
+            return nil
+        }
+        return (rows, tokens)
+    }
+
+    /// Each phrase's row count from a `HITS` argument (see ``hitsArgument(_:)``); `nil` when
+    /// the value is not a blob of one count per phrase.
+    static func hitsArgument(_ value: OpaquePointer?, phrases: Int) -> [Double]? {
+        guard let bytes = sqlite3_value_blob(value), Int(sqlite3_value_bytes(value)) == phrases * 8 else { return nil }
+        return (0..<phrases).map { Double(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
     }
 
     /// A row's length in tokens from its `memory_fts_docsize.sz` blob, or `nil` when the value is

@@ -55,14 +55,7 @@ enum SQLiteWordListRanking {
         }
         let depth = max(1, Int(sqlite3_value_int64(values?[1])))
         let phrases = Int(api.pointee.xPhraseCount(fts))
-        var rows: Int64 = 0
-        var tokens: Int64 = 0
-        var code = api.pointee.xRowCount(fts, &rows)
-        if code == SQLITE_OK { code = api.pointee.xColumnTotalSize(fts, -1, &tokens) }
-        guard code == SQLITE_OK else {
-            sqlite3_result_error_code(context, code)
-            return
-        }
+        guard let (rows, tokens) = SQLiteSearchFunctions.indexTotals(api, fts, context) else { return }
         let hits: [Double]
         if let request = sqlite3_value_pointer(values?[0], SQLiteSearchFunctions.countRequestType)?
             .assumingMemoryBound(to: SQLiteSearchFunctions.CountRequest.self)
@@ -73,8 +66,8 @@ enum SQLiteWordListRanking {
                 api, fts, context, request, phrases: phrases, rows: rows, tokens: tokens, function: functionName)
             else { return }
             hits = counted
-        } else if let bytes = sqlite3_value_blob(values?[0]), Int(sqlite3_value_bytes(values?[0])) == phrases * 8 {
-            hits = (0..<phrases).map { Double(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
+        } else if let counts = SQLiteSearchFunctions.hitsArgument(values?[0], phrases: phrases) {
+            hits = counts
         } else {
             sqlite3_result_error(context, "\(functionName): one row count per phrase expected", -1)
             return
@@ -85,7 +78,7 @@ enum SQLiteWordListRanking {
         for phrase in 0..<phrases {
             var walk = Walk()
             walk.entries.reserveCapacity(max(0, Int(hits[phrase])))
-            code = withUnsafeMutablePointer(to: &walk) { api.pointee.xQueryPhrase(fts, Int32(phrase), $0, noteRow) }
+            let code = withUnsafeMutablePointer(to: &walk) { api.pointee.xQueryPhrase(fts, Int32(phrase), $0, noteRow) }
             guard code == SQLITE_OK else {
                 sqlite3_result_error_code(context, code)
                 return
@@ -199,28 +192,13 @@ enum SQLiteWordListRanking {
         }
     }
 
-    /// The `n`th largest of `values` (a min-heap of the `n` largest), or `-infinity` when
-    /// there are fewer.
+    /// The `n`th largest of `values`, or `-infinity` when there are fewer (the heap of a
+    /// ``SQLiteRankState`` of depth `n` keeps the `n` largest).
     static func nthLargest(_ values: [Double], _ n: Int) -> Double {
         guard n > 0, values.count >= n else { return -Double.infinity }
-        var heap = Array(values.prefix(n))
-        func siftDown(_ start: Int) {
-            var parent = start
-            while true {
-                let left = 2 * parent + 1
-                guard left < n else { return }
-                let right = left + 1
-                let smaller = right < n && heap[right] < heap[left] ? right : left
-                guard heap[smaller] < heap[parent] else { return }
-                heap.swapAt(smaller, parent)
-                parent = smaller
-            }
-        }
-        for start in stride(from: n / 2 - 1, through: 0, by: -1) { siftDown(start) }
-        for value in values.dropFirst(n) where value > heap[0] {
-            heap[0] = value
-            siftDown(0)
-        }
-        return heap[0]
+        var heap = SQLiteRankState(idfs: [], average: 1, depth: n, floor: -Double.infinity)
+        defer { heap.release() }
+        for value in values { heap.ranked(0, rank: 0, exactScore: value) }
+        return heap.lowestOfBest
     }
 }
