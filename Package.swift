@@ -175,7 +175,7 @@ let package = Package(
         .executableTarget(name: "MemoryStress", dependencies: ["AgentMemoryRuntime"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryJSONTests", dependencies: ["AgentMemoryJSON"], swiftSettings: strictSettings),
         // the tests' scratch folders, removed when the test process exits (not a product)
-        .target(name: "TestScratch", path: "Tests/TestScratch", swiftSettings: strictSettings),
+        .target(name: "TestScratch", dependencies: ["AgentMemoryCore"], path: "Tests/TestScratch", swiftSettings: strictSettings),
         // the writer the reliability tests kill at random moments (RELIABILITY.md)
         .executableTarget(
             name: "ReliabilityChild",

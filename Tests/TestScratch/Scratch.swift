@@ -1,5 +1,5 @@
+import AgentMemoryCore
 import Foundation
-import Synchronization
 
 /// Folders for the tests' files, all inside one folder per test process that is removed when
 /// the process exits.
@@ -28,7 +28,7 @@ public enum Scratch {
     }()
 
     /// The root's path once made, for the exit handler.
-    private static let made = Mutex<String?>(nil)
+    private static let made = Locked<String?>(nil)
 
     /// A new, empty folder named after `label`, inside this process's scratch folder.
     public static func directory(_ label: String) -> URL {
