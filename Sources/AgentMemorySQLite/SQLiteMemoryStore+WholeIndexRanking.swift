@@ -91,30 +91,13 @@ extension SQLiteMemoryStore {
                 """)
             floor = known
         }
-        let handle = statement.sqliteStatement
         let transient = SQLiteStoredRow.transient
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-        defer {
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
-        }
-        counts.withUnsafeBytes { bytes in _ = sqlite3_bind_blob(handle, 1, bytes.baseAddress, Int32(bytes.count), transient) }
-        sqlite3_bind_text(handle, 2, match, -1, transient)
-        sqlite3_bind_int64(handle, 3, Int64(depth))
-        if let floor { sqlite3_bind_double(handle, 4, floor) }
-        var top: [(id: Int64, rank: Double)] = []
-        top.reserveCapacity(depth)
-        stepping: while true {
-            switch sqlite3_step(handle) {
-            case SQLITE_ROW:
-                top.append((id: sqlite3_column_int64(handle, 0), rank: sqlite3_column_double(handle, 1)))
-            case SQLITE_DONE:
-                break stepping
-            case let code:
-                throw SQLiteStoredRow.error(code, db)
-            }
-        }
+        let top = try SQLiteStoredRow.allRows(statement, db: db, bind: { handle in
+            counts.withUnsafeBytes { bytes in _ = sqlite3_bind_blob(handle, 1, bytes.baseAddress, Int32(bytes.count), transient) }
+            sqlite3_bind_text(handle, 2, match, -1, transient)
+            sqlite3_bind_int64(handle, 3, Int64(depth))
+            if let floor { sqlite3_bind_double(handle, 4, floor) }
+        }, read: { handle in (id: sqlite3_column_int64(handle, 0), rank: sqlite3_column_double(handle, 1)) })
         return try namespaceBest(of: top, depth: depth, in: namespace, now: now, limit: limit, db: db)
     }
 
@@ -167,41 +150,32 @@ extension SQLiteMemoryStore {
         let statement = try db.cachedStatement(sql: """
             SELECT \(SQLiteWordListRanking.functionName)(memory_fts, ?1, ?3) FROM memory_fts WHERE memory_fts MATCH ?2 LIMIT 1
             """)
-        let handle = statement.sqliteStatement
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-        defer {
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
-        }
-        switch counts {
-        case .request(let request):
-            sqlite3_bind_pointer(handle, 1, request, SQLiteSearchFunctions.countRequestType, nil)
-        case .hits(let data):
-            data.withUnsafeBytes { bytes in _ = sqlite3_bind_blob(handle, 1, bytes.baseAddress, Int32(bytes.count), SQLiteStoredRow.transient) }
-        }
-        sqlite3_bind_text(handle, 2, match, -1, SQLiteStoredRow.transient)
-        sqlite3_bind_int64(handle, 3, Int64(depth))
-        var top: [(id: Int64, rank: Double)] = []
-        switch sqlite3_step(handle) {
-        case SQLITE_ROW:
-            let bytes = Int(sqlite3_column_bytes(handle, 0))
-            if bytes > 0, let blob = sqlite3_column_blob(handle, 0) {
-                let buffer = UnsafeRawBufferPointer(start: blob, count: bytes)
-                top.reserveCapacity(bytes / 16)
-                for offset in stride(from: 0, to: bytes - 15, by: 16) {
-                    top.append((
-                        id: Int64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: Int64.self)),
-                        rank: Double(bitPattern: UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))))
+        let transient = SQLiteStoredRow.transient
+        let found: [(id: Int64, rank: Double)]?
+        do {
+            found = try SQLiteStoredRow.firstRow(statement, db: db, bind: { handle in
+                switch counts {
+                case .request(let request):
+                    sqlite3_bind_pointer(handle, 1, request, SQLiteSearchFunctions.countRequestType, nil)
+                case .hits(let data):
+                    data.withUnsafeBytes { bytes in _ = sqlite3_bind_blob(handle, 1, bytes.baseAddress, Int32(bytes.count), transient) }
                 }
-            }
-        case SQLITE_DONE:
-            // No row matches: the function never ran.
-            return WholeIndexRanking()
-        case let code:
+                sqlite3_bind_text(handle, 2, match, -1, transient)
+                sqlite3_bind_int64(handle, 3, Int64(depth))
+            }, read: { handle in
+                // Each row: a little-endian rowid and the rank's bit pattern.
+                let buffer = UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, 0), count: Int(sqlite3_column_bytes(handle, 0)))
+                return stride(from: 0, to: buffer.count - 15, by: 16).map { offset in
+                    (id: Int64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: Int64.self)),
+                     rank: Double(bitPattern: UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))))
+                }
+            })
+        } catch {
             if case .request(let request) = counts, request.pointee.declined { return WholeIndexRanking() }
-            throw SQLiteStoredRow.error(code, db)
+            throw error
         }
+        // No row matches: the function never ran.
+        guard let top = found else { return WholeIndexRanking() }
         return try namespaceBest(of: top, depth: depth, in: namespace, now: now, limit: limit, db: db)
     }
 

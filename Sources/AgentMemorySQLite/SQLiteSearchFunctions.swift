@@ -5,7 +5,8 @@ import GRDBSQLite
 
 /// SQLite search's FTS5 statements as auxiliary functions of our own, registered on every
 /// connection of the store (shapes from SQLite 3.40's `sqlite3.h`: `fts5_api`, `Fts5ExtensionApi`);
-/// the third, for searches whose words are all rare, is ``SQLiteWordListRanking``.
+/// the third, which ranks a search's pool from the words' row lists in one call, is
+/// ``SQLiteWordListRanking``.
 ///
 /// `agent_memory_statistics(memory_fts, LIMIT)`, BM25's collection statistics: called on the
 /// first row of `memory_fts MATCH '"w1" OR "w2" …'`, it returns the index's row count and token
@@ -85,7 +86,7 @@ enum SQLiteSearchFunctions {
     /// tokens and each phrase's rows, counted as the statistics function counts them. Should a
     /// phrase reach `limit` rows (a common word), or the match hold more than `capacity`
     /// phrases, the function says so here and fails the statement: the caller then ranks with
-    /// the rank function, with a `HITS` blob. For a common word every phrase is still counted, with the
+    /// the counts in a `HITS` blob. For a common word every phrase is still counted, with the
     /// last rowid each reached (``countsComplete``): the numbers the statistics function would
     /// give, so that the caller need not count again.
     struct CountRequest {
