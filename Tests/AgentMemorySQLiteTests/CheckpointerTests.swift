@@ -58,6 +58,42 @@ struct CheckpointerTests {
         try await reopened.close()
     }
 
+    /// A background round held back (as on a machine whose every core is busy) while the writer
+    /// goes on: the commit that takes the log to ``SQLiteCheckpointer/inlineFrames`` pages waits
+    /// for the round to end and then copies the rest itself, so the log's file stays at that
+    /// size and starts again. The hold ends when a commit waits, or after 20 seconds (then the
+    /// first check fails). The hold comes before the background's copy, so it does not hold
+    /// SQLite's checkpoint lock: a commit that checkpointed beside a running copy, as before,
+    /// copied nothing (the CI failure of 2026-12-03, a log of 5,394 pages), which no test can
+    /// stage from outside SQLite; this one shows that the commit no longer checkpoints beside a
+    /// running round.
+    @Test func aCommitPastTheInlineSizeWaitsForTheBackgroundCopy() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path, synchronous: .normal)
+        let checkpointer = store.checkpointer
+        checkpointer.beforeBackgroundCopy.withLock {
+            $0 = { [checkpointer] in
+                let deadline = ContinuousClock.now + .seconds(20)
+                while checkpointer.backgroundWaits.load(ordering: .relaxed) == 0, ContinuousClock.now < deadline {
+                    usleep(1_000)
+                }
+            }
+        }
+        let pageBytes = 4_096 + 24
+        var largestLog = 0
+        for index in 0..<1_600 {
+            try await store.put(try MemoryKey("held/\(index)"), value: Self.value(index), in: Self.namespace)
+            largestLog = max(largestLog, Self.size(path + "-wal"))
+        }
+        #expect(checkpointer.backgroundWaits.load(ordering: .relaxed) > 0)
+        #expect(largestLog < (Int(SQLiteCheckpointer.inlineFrames) + 50) * pageBytes, "the log grew to \(largestLog / pageBytes) pages")
+        try await store.close()
+        let reopened = try SQLiteMemoryStore(path: path)
+        let page = try await reopened.list(in: Self.namespace, prefix: "held/", cursor: nil, limit: 2_000)
+        #expect(page.records.count == 1_600)
+        try await reopened.close()
+    }
+
     /// Closing waits for a checkpoint in progress and closes the background connection first:
     /// stores opened and closed one after another on the same file, each writing past the
     /// size that starts a round, all close cleanly and keep every write.
