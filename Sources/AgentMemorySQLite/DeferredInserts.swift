@@ -38,8 +38,10 @@ final class DeferredInserts {
 
     private var records: [RecordRow] = []
     private var changes: [ChangeRow] = []
-    /// The keys of the held record rows.
-    private(set) var heldKeys: Set<MemoryKey> = []
+    /// The keys of the held record rows, made at the first ``holds(_:)`` and kept up to date
+    /// from then on: a batch whose rows were read ahead never asks, and hashing every key into
+    /// a set it never used was a tenth of a batch's own (Swift) time.
+    private var heldKeys: Set<String>?
 
     private static let largestStatement = 64
 
@@ -81,9 +83,18 @@ final class DeferredInserts {
     var isEmpty: Bool { records.isEmpty && changes.isEmpty }
 
     /// Holds a new record row.
-    func holdRecord(_ row: RecordRow, key: MemoryKey) {
+    func holdRecord(_ row: RecordRow) {
         records.append(row)
-        heldKeys.insert(key)
+        heldKeys?.insert(row.key)
+    }
+
+    /// Whether a new row of `key` is held (so that a read of the key must flush first).
+    func holds(_ key: MemoryKey) -> Bool {
+        guard !records.isEmpty else { return false }
+        if let heldKeys { return heldKeys.contains(key.rawValue) }
+        let keys = Set(records.lazy.map(\.key))
+        heldKeys = keys
+        return keys.contains(key.rawValue)
     }
 
     /// Holds a change-log entry.
@@ -117,7 +128,7 @@ final class DeferredInserts {
                     returned: { handle in indexing.didInsert(id: sqlite3_column_int64(handle, 0)) })
             }
             records.removeAll(keepingCapacity: true)
-            heldKeys.removeAll(keepingCapacity: true)
+            heldKeys = nil
         }
         if !changes.isEmpty {
             try Self.insert(

@@ -273,7 +273,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         let now = clock()
         return try await write(sharing: { db, shared in
             try self.withRecordWriter(db, shared, namespace: namespace) { writer in
-                if prepared.count > 1 { try writer.prefetch(prepared.map(\.key)) }
+                if prepared.count > 1 { try writer.prefetch(prepared.map { $0.key }) }
                 return try prepared.map { try writer.apply($0, limits: self.limits, namespace: namespace, now: now).outcome }
             }
         })
@@ -284,7 +284,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         let now = clock()
         try await write(sharing: { db, shared in
             try self.withRecordWriter(db, shared, namespace: namespace) { writer in
-                if plans.count > 1 { try writer.prefetch(plans.map(\.key)) }
+                if plans.count > 1 { try writer.prefetch(plans.map { $0.key }) }
                 for plan in plans { try writer.commit(plan, limits: self.limits, namespace: namespace, now: now) }
             }
         })

@@ -18,24 +18,53 @@ struct SQLiteRecordWriter: RecordWriter {
     /// New rows and change-log entries held for multi-row inserts (``finish()``).
     private let deferred = DeferredInserts()
 
-    /// Rows read ahead, each handed out once: a second write of the same key must read the row
-    /// again, to see the first one.
+    /// Rows read ahead, in the order of the keys given to ``prefetch(_:)``, handed out in that
+    /// order (the order a group's writes ask in), each once: a second write of the same key
+    /// reads the row again, to see the first one. Handing them out by position compares each
+    /// key with the one expected (the same string, so a pointer comparison) where a dictionary
+    /// hashed every key twice: with the other sets a batch kept, hashing was a third of a
+    /// batch's own (Swift) time. A key asked out of order ends the read-ahead.
     private final class ReadAhead {
-        var rows: [MemoryKey: CurrentRow?] = [:]
-        /// The id and indexed text of each row read (by ``prefetch(_:)`` or ``row(for:)``) and
-        /// not yet written: what the full-text index is told before the row changes, so that
-        /// an update or a delete does not read the row a second time.
-        var indexed: [MemoryKey: (id: Int64, body: String)] = [:]
+        var keys: [MemoryKey] = []
+        /// For each of ``keys``: its row (`nil` inside: no row) and its id and indexed text;
+        /// `nil` for a key that came earlier in the list too (read again when its turn comes).
+        var reads: [(row: CurrentRow?, indexed: (id: Int64, body: String)?)?] = []
+        var next = 0
+        /// The id and indexed text of the row last handed out (or read), until it is written:
+        /// what the full-text index is told before the row changes, so that an update or a
+        /// delete does not read the row a second time.
+        var indexed: (key: MemoryKey, id: Int64, body: String)?
+
+        /// The read of `key` if it is the next one expected; ends the read-ahead otherwise.
+        func take(_ key: MemoryKey) -> (row: CurrentRow?, indexed: (id: Int64, body: String)?)?? {
+            guard next < keys.count else { return nil }
+            guard keys[next] == key else {
+                clear()
+                return nil
+            }
+            defer { next += 1 }
+            return .some(reads[next])
+        }
+
+        func clear() {
+            keys = []
+            reads = []
+            next = 0
+            indexed = nil
+        }
     }
 
     func row(for key: MemoryKey) throws -> CurrentRow? {
-        if let known = readAhead.rows.removeValue(forKey: key) { return known }
-        if deferred.heldKeys.contains(key) { try finish() }
+        if case .some(.some(let known)) = readAhead.take(key) {
+            readAhead.indexed = known.indexed.map { (key, $0.id, $0.body) }
+            return known.row
+        }
+        if deferred.holds(key) { try finish() }
         let found = try SQLiteStoredRow.firstRow(try db.cachedStatement(sql: Self.selectCurrent), db: db, bind: { handle in
             sqlite3_bind_text(handle, 1, namespace.name, -1, SQLiteStoredRow.transient)
             sqlite3_bind_text(handle, 2, key.rawValue, -1, SQLiteStoredRow.transient)
         }, read: { handle in (row: Self.currentRow(handle), indexed: Self.indexedText(handle)) })
-        readAhead.indexed[key] = found?.indexed
+        readAhead.indexed = found.map { (key, $0.indexed.id, $0.indexed.body) }
         return found?.row
     }
 
@@ -70,17 +99,17 @@ struct SQLiteRecordWriter: RecordWriter {
         // that the statement sees them.
         try finish()
         let select = try db.cachedStatement(sql: Self.selectCurrent).sqliteStatement
-        var rows: [MemoryKey: CurrentRow?] = [:]
-        rows.reserveCapacity(keys.count)
+        readAhead.clear()
+        var reads: [(row: CurrentRow?, indexed: (id: Int64, body: String)?)?] = Array(repeating: nil, count: keys.count)
         do throws(SQLiteStoredRow.StepFailed) {
-            try SQLiteStoredRow.eachKey(select, namespace: namespace.name, keys: keys) { key, handle in
-                rows[key] = .some(handle.map(Self.currentRow))
-                readAhead.indexed[key] = handle.map(Self.indexedText)
+            try SQLiteStoredRow.eachKey(select, namespace: namespace.name, keys: keys) { index, handle in
+                reads[index] = (handle.map(Self.currentRow), handle.map(Self.indexedText))
             }
         } catch {
             throw SQLiteStoredRow.error(error.code, db)
         }
-        readAhead.rows = rows
+        readAhead.keys = keys
+        readAhead.reads = reads
     }
 
     func usage() throws -> NamespaceUsage {
@@ -94,8 +123,7 @@ struct SQLiteRecordWriter: RecordWriter {
     func purgeExpired(now: Date) throws -> Int {
         let predicate = "namespace = ? AND expires_at IS NOT NULL AND expires_at <= ?"
         let arguments: StatementArguments = [namespace.name, now.timeIntervalSince1970]
-        readAhead.rows = [:]
-        readAhead.indexed = [:]
+        readAhead.clear()
         try finish()
         try store.indexing.willDelete(where: predicate, arguments: arguments, db: db)
         try db.execute(sql: "DELETE FROM memory_records WHERE \(predicate)", arguments: arguments)
@@ -110,8 +138,7 @@ struct SQLiteRecordWriter: RecordWriter {
                     DeferredInserts.RecordRow(
                         json: json, version: record.version, createdAt: record.createdAt.timeIntervalSince1970,
                         updatedAt: record.updatedAt.timeIntervalSince1970, author: record.author,
-                        expiresAt: record.expiresAt?.timeIntervalSince1970, size: size, namespace: namespace.name, key: plan.key.rawValue),
-                    key: plan.key)
+                        expiresAt: record.expiresAt?.timeIntervalSince1970, size: size, namespace: namespace.name, key: plan.key.rawValue))
             } else {
                 try willChange(plan.key)
                 // Bound with SQLite's C API, as the inserts are (GRDB's arguments are existentials).
@@ -145,7 +172,8 @@ struct SQLiteRecordWriter: RecordWriter {
     /// Tells the full-text index about `key`'s row before it is updated or deleted: from the
     /// read that planned the write, else (a plan made from a row read elsewhere) by reading it.
     private func willChange(_ key: MemoryKey) throws {
-        if let read = readAhead.indexed.removeValue(forKey: key) {
+        if let read = readAhead.indexed, read.key == key {
+            readAhead.indexed = nil
             store.indexing.willChange(id: read.id, key: key.rawValue, body: read.body)
         } else {
             try store.indexing.willChange(namespace: namespace.name, key: key.rawValue, db: db)
@@ -184,9 +212,17 @@ struct SQLiteRecordWriter: RecordWriter {
 /// write added one page to every commit.
 final class ChangeSequences {
     private var last: [String: Int64] = [:]
+    /// The namespace numbered last and its last number: a writer numbers one namespace, so
+    /// this answers without hashing the name twice per write.
+    private var recent: (namespace: String, number: Int64)?
 
     /// The next number for `namespace`.
     func next(namespace: String, db: Database) throws -> Int64 {
+        if let recent, recent.namespace == namespace {
+            self.recent = (namespace, recent.number + 1)
+            return recent.number + 1
+        }
+        if let recent { last[recent.namespace] = recent.number }
         let current: Int64
         if let known = last[namespace] {
             current = known
@@ -201,12 +237,17 @@ final class ChangeSequences {
                 sqlite3_bind_text(handle, 1, namespace, -1, SQLiteStoredRow.transient)
             }, read: { handle in sqlite3_column_int64(handle, 0) }) ?? 0
         }
-        last[namespace] = current + 1
+        // `last` keeps the other namespaces' numbers; the recent one's is written back to it
+        // when another namespace is numbered.
+        recent = (namespace, current + 1)
         return current + 1
     }
 
     /// Forgets the numbers read (after the log was pruned).
-    func forget() { last = [:] }
+    func forget() {
+        last = [:]
+        recent = nil
+    }
 }
 
 /// The record writers of a group of writes that run together in one transaction without

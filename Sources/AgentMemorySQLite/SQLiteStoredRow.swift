@@ -61,20 +61,20 @@ struct SQLiteStoredRow {
     ) throws(StepFailed) -> [(key: MemoryKey, row: SQLiteStoredRow)] {
         var rows: [(key: MemoryKey, row: SQLiteStoredRow)] = []
         rows.reserveCapacity(keys.count)
-        try eachKey(select, namespace: namespace, keys: keys, bind: { sqlite3_bind_double($0, 3, now) }) { key, handle in
-            if let handle { rows.append((key, SQLiteStoredRow(handle))) }
+        try eachKey(select, namespace: namespace, keys: keys, bind: { sqlite3_bind_double($0, 3, now) }) { index, handle in
+            if let handle { rows.append((keys[index], SQLiteStoredRow(handle))) }
         }
         return rows
     }
 
     /// Steps `select` (namespace `?1`, key `?2`) once per distinct key of `keys`, in order of
-    /// first appearance, with SQLite's C API: `found` gets each key with the statement on its
-    /// row, or `nil` when it has none. The namespace and `bind`'s parameters are bound once
+    /// first appearance, with SQLite's C API: `found` gets each key's index in `keys` (its
+    /// first) with the statement on its row, or `nil` when it has none. The namespace and `bind`'s parameters are bound once
     /// (bindings outlive a reset). Throws the code of a step that fails. The statement is reset
     /// and its bindings cleared.
     static func eachKey(
         _ select: OpaquePointer, namespace: String, keys: [MemoryKey], bind: (OpaquePointer) -> Void = { _ in },
-        found: (MemoryKey, OpaquePointer?) -> Void
+        found: (Int, OpaquePointer?) -> Void
     ) throws(StepFailed) {
         sqlite3_reset(select)
         defer {
@@ -85,12 +85,12 @@ struct SQLiteStoredRow {
         bind(select)
         var seen = Set<MemoryKey>()
         seen.reserveCapacity(keys.count)
-        for key in keys where seen.insert(key).inserted {
+        for (index, key) in keys.enumerated() where seen.insert(key).inserted {
             sqlite3_reset(select)
             sqlite3_bind_text(select, 2, key.rawValue, -1, transient)
             switch sqlite3_step(select) {
-            case SQLITE_ROW: found(key, select)
-            case SQLITE_DONE: found(key, nil)
+            case SQLITE_ROW: found(index, select)
+            case SQLITE_DONE: found(index, nil)
             case let code: throw StepFailed(code: code)
             }
         }
