@@ -9,9 +9,10 @@ import GRDBSQLite
 ///
 /// Three table shapes: `memory_records` exactly as the store creates it (its unique key, expiry
 /// index and generated `body` column); the same plus one `memory_changes` row per insert (the
-/// change log with its two indexes), which every put of the store writes too; and both plus the
-/// FTS5 index brought up to date before each commit with one `INSERT ... SELECT`, as the store
-/// does: the whole of the store's SQL work, without Swift, GRDB or the write rule.
+/// change log, one `WITHOUT ROWID` b-tree, as the store keeps it), which every put of the store
+/// writes too; and both plus the FTS5 index brought up to date before each commit with one
+/// `INSERT ... SELECT`, as the store does: the whole of the store's SQL work, without Swift,
+/// GRDB or the write rule.
 struct RawSQLiteBaseline {
     let plan: BenchPlan
     let data: BenchData
