@@ -23,10 +23,7 @@ import Synchronization
 /// started again before its frames are in the database file.
 ///
 /// Should the background fall behind (a log of ``inlineFrames`` pages), the commit that finds
-/// it so waits for the background copy to end and then checkpoints itself, as SQLite's default
-/// would: a checkpoint of its own while the background's runs would meet that checkpoint's lock
-/// and copy nothing, and the log would go on growing (on a machine whose every core is busy,
-/// past 5,000 pages in a test). The connection opens at the first
+/// it so checkpoints itself, as SQLite's default would. The connection opens at the first
 /// checkpoint: a process that writes little never opens it. BENCHMARKS.md, round eleven: single
 /// puts with `synchronous = NORMAL` about 30% faster.
 final class SQLiteCheckpointer: Sendable {
@@ -65,12 +62,6 @@ final class SQLiteCheckpointer: Sendable {
     /// Log pages the background checkpoints found copied into the database file when they
     /// ended, summed (for tests).
     let backgroundCopies = Atomic(0)
-    /// Commits that found the log at ``inlineFrames`` pages with the background still copying,
-    /// and waited for it (for tests).
-    let backgroundWaits = Atomic(0)
-    /// Runs on the queue before each background copy (for tests: holds the copy back, as a
-    /// machine whose every core is busy would).
-    let beforeBackgroundCopy = Locked<(@Sendable () -> Void)?>(nil)
 
     init(path: String) {
         self.path = path
@@ -87,9 +78,7 @@ final class SQLiteCheckpointer: Sendable {
             let checkpointer = Unmanaged<SQLiteCheckpointer>.fromOpaque(context).takeUnretainedValue()
             if checkpointer.afterCommit(frames: frames) {
                 // Copies what the log holds beyond the background checkpoint's copy (or all of
-                // it, when the background has fallen behind), as SQLite's default would. The
-                // commit has released its write lock when the hook runs, so waiting for the
-                // background first (in `afterCommit`) holds back only this writer.
+                // it, when the background has fallen behind), as SQLite's default would.
                 sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
             }
             return SQLITE_OK
@@ -101,42 +90,25 @@ final class SQLiteCheckpointer: Sendable {
     /// whether this commit should checkpoint itself (a background checkpoint finished, so
     /// only the pages written since remain: copying them lets the next write start the log
     /// again from its beginning, where a background copy racing every write could leave the
-    /// log growing; or the log reached ``inlineFrames``). In that last case with a background
-    /// checkpoint still running, it first waits for that one to end: two checkpoints cannot run
-    /// at once, and the commit's own would copy nothing.
+    /// log growing; or the log reached ``inlineFrames``).
     private func afterCommit(frames: Int32) -> Bool {
-        enum Step { case nothing, queue, inline, waitThenInline }
-        let step = state.withLock { state -> Step in
-            guard !state.closed else { return .nothing }
+        let (queue, inline) = state.withLock { state -> (Bool, Bool) in
+            guard !state.closed else { return (false, false) }
             switch state.phase {
             case .idle:
-                if frames >= Self.inlineFrames { return .inline }
-                guard frames >= Self.backgroundFrames else { return .nothing }
+                if frames >= Self.inlineFrames { return (false, true) }
+                guard frames >= Self.backgroundFrames else { return (false, false) }
                 state.phase = .running
-                return .queue
+                return (true, false)
             case .running:
-                return frames >= Self.inlineFrames ? .waitThenInline : .nothing
+                return (false, frames >= Self.inlineFrames)
             case .finished:
                 state.phase = .idle
-                return .inline
+                return (false, true)
             }
         }
-        switch step {
-        case .nothing:
-            return false
-        case .queue:
-            queue.async { self.checkpoint() }
-            return false
-        case .inline:
-            return true
-        case .waitThenInline:
-            // Only this hook queues checkpoints, and it runs on the writer's connection, one
-            // commit at a time: once the queue is drained, the round's checkpoint has ended.
-            backgroundWaits.add(1, ordering: .relaxed)
-            queue.sync {}
-            state.withLock { if $0.phase == .finished { $0.phase = .idle } }
-            return true
-        }
+        if queue { self.queue.async { self.checkpoint() } }
+        return inline
     }
 
     /// One passive checkpoint on this object's connection (on ``queue``).
@@ -156,7 +128,6 @@ final class SQLiteCheckpointer: Sendable {
             }
             connection.handle = handle
         }
-        beforeBackgroundCopy.withLock { $0 }?()
         // Busy (another process checkpointing) or failed: the commit after this one copies the
         // log itself.
         var copied: Int32 = 0

@@ -25,8 +25,8 @@ struct CheckpointerTests {
 
     /// 2,000 puts write about 10,000 pages to the log. With no checkpoint the log would hold them
     /// all (about 13,800 pages, 56 MB); the background copies it and the log starts again, and
-    /// should the background fall behind, a commit copies it itself, so its file stays under
-    /// 4,000 pages. Every put reads back after a reopen.
+    /// should the background fall behind, a commit copies it itself, so its file stays near
+    /// 4,000 pages (under twice that while a slow background copy runs). Every put reads back after a reopen.
     @Test(arguments: [SQLiteMemoryStore.Synchronous.normal, .full])
     func theLogIsCopiedInTheBackgroundAndStartsAgain(synchronous: SQLiteMemoryStore.Synchronous) async throws {
         let path = try SearchIndexingTests.temporaryPath()
@@ -42,9 +42,14 @@ struct CheckpointerTests {
         // does not see the log) leaves the copying to the commits and fails the first check;
         // no checkpoint at all fails the second (the log grows to every page written).
         #expect(store.checkpointer.backgroundCopies.load(ordering: .relaxed) > 0)
-        // However far behind the background falls (a busy machine), a commit past
-        // `inlineFrames` pages copies the log itself: at most one put's pages more.
-        #expect(largestLog < (Int(SQLiteCheckpointer.inlineFrames) + 50) * pageBytes, "the log grew to \(largestLog / pageBytes) pages")
+        // A commit past `inlineFrames` pages copies the log itself, unless the background's
+        // copy is still running (its own checkpoint then copies nothing, and the log grows
+        // until the background ends): under disk load a CI run saw 5,394 pages. Waiting for the
+        // background instead would block a thread of Swift's cooperative pool, where writes
+        // run, for a whole copy; a CI run that did so starved a PostgreSQL client of the pool
+        // (BENCHMARKS.md, round twenty-five). So the bound is twice `inlineFrames`, well under
+        // the 13,800 pages of no checkpoint at all.
+        #expect(largestLog < 2 * Int(SQLiteCheckpointer.inlineFrames) * pageBytes, "the log grew to \(largestLog / pageBytes) pages")
         try await store.close()
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
 
@@ -55,42 +60,6 @@ struct CheckpointerTests {
         let page = try await reopened.list(in: Self.namespace, prefix: "note/", cursor: nil, limit: 1_000)
         #expect(page.records.count == 1_000 && page.nextCursor != nil)
         #expect(try await reopened.search("lake", in: Self.namespace, limit: 3).count == 3)
-        try await reopened.close()
-    }
-
-    /// A background round held back (as on a machine whose every core is busy) while the writer
-    /// goes on: the commit that takes the log to ``SQLiteCheckpointer/inlineFrames`` pages waits
-    /// for the round to end and then copies the rest itself, so the log's file stays at that
-    /// size and starts again. The hold ends when a commit waits, or after 20 seconds (then the
-    /// first check fails). The hold comes before the background's copy, so it does not hold
-    /// SQLite's checkpoint lock: a commit that checkpointed beside a running copy, as before,
-    /// copied nothing (the CI failure of 2026-12-03, a log of 5,394 pages), which no test can
-    /// stage from outside SQLite; this one shows that the commit no longer checkpoints beside a
-    /// running round.
-    @Test func aCommitPastTheInlineSizeWaitsForTheBackgroundCopy() async throws {
-        let path = try SearchIndexingTests.temporaryPath()
-        let store = try SQLiteMemoryStore(path: path, synchronous: .normal)
-        let checkpointer = store.checkpointer
-        checkpointer.beforeBackgroundCopy.withLock {
-            $0 = { [checkpointer] in
-                let deadline = ContinuousClock.now + .seconds(20)
-                while checkpointer.backgroundWaits.load(ordering: .relaxed) == 0, ContinuousClock.now < deadline {
-                    usleep(1_000)
-                }
-            }
-        }
-        let pageBytes = 4_096 + 24
-        var largestLog = 0
-        for index in 0..<1_600 {
-            try await store.put(try MemoryKey("held/\(index)"), value: Self.value(index), in: Self.namespace)
-            largestLog = max(largestLog, Self.size(path + "-wal"))
-        }
-        #expect(checkpointer.backgroundWaits.load(ordering: .relaxed) > 0)
-        #expect(largestLog < (Int(SQLiteCheckpointer.inlineFrames) + 50) * pageBytes, "the log grew to \(largestLog / pageBytes) pages")
-        try await store.close()
-        let reopened = try SQLiteMemoryStore(path: path)
-        let page = try await reopened.list(in: Self.namespace, prefix: "held/", cursor: nil, limit: 2_000)
-        #expect(page.records.count == 1_600)
         try await reopened.close()
     }
 
