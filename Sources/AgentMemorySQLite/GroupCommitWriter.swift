@@ -24,6 +24,11 @@ final class GroupCommitWriter: Sendable {
         var began: @Sendable () -> Void = {}
         /// Called after the transaction's last write; a throw rolls the whole transaction back.
         var willCommit: @Sendable (Database) throws -> Void = { _ in }
+        /// Whether writes must wait before they begin (the store's write-ahead log has fallen
+        /// behind its checkpoint), and the wait; checked by every write before it leads a
+        /// transaction or queues for one.
+        var mustWait: @Sendable () -> Bool = { false }
+        var wait: @Sendable () async -> Void = {}
     }
 
     /// A write: given the group's shared record writers when it runs together with others
@@ -155,6 +160,7 @@ final class GroupCommitWriter: Sendable {
     /// (see ``commitTogether(_:onCallingThread:)``): it then leaves its held rows to them
     /// instead of inserting them itself.
     func write<T: Sendable>(sharing work: @escaping @Sendable (Database, SharedRecordWriters?) throws -> T) async throws -> T {
+        if hooks.mustWait() { await hooks.wait() }
         let leads = takeTheLead()
         guard leads else {
             // A transaction is in progress: queue, and be committed by the next one.

@@ -23,7 +23,13 @@ import Synchronization
 /// started again before its frames are in the database file.
 ///
 /// Should the background fall behind (a log of ``inlineFrames`` pages), the commit that finds
-/// it so checkpoints itself, as SQLite's default would. The connection opens at the first
+/// it so checkpoints itself, as SQLite's default would; when the background's copy is still
+/// running then, that checkpoint meets the copy's lock and copies nothing, so the commit also
+/// marks the log as ``isBehind``, and the store's next writes wait (``waitUntilIdle()``, a
+/// suspension, no thread blocked) until the round ends; the first commit after it copies the
+/// rest. Without that wait the log grew past 5,000 pages on a machine under disk load
+/// (BENCHMARKS.md, round twenty-five); a wait inside the commit instead held a thread of Swift's
+/// cooperative pool for the whole copy and starved the process. The connection opens at the first
 /// checkpoint: a process that writes little never opens it. BENCHMARKS.md, round eleven: single
 /// puts with `synchronous = NORMAL` about 30% faster.
 final class SQLiteCheckpointer: Sendable {
@@ -62,6 +68,14 @@ final class SQLiteCheckpointer: Sendable {
     /// Log pages the background checkpoints found copied into the database file when they
     /// ended, summed (for tests).
     let backgroundCopies = Atomic(0)
+    /// Set by a commit that found the log at ``inlineFrames`` pages while a background copy
+    /// ran, cleared when that copy ends: writes wait before they begin while it is set.
+    private let behind = Atomic(false)
+    /// Writes that waited for a background copy because the log was ``isBehind`` (for tests).
+    let backgroundWaits = Atomic(0)
+    /// Runs on the queue before each background copy (for tests: holds the copy back, as a
+    /// machine whose every core is busy would).
+    let beforeBackgroundCopy = Locked<(@Sendable () -> Void)?>(nil)
 
     init(path: String) {
         self.path = path
@@ -101,7 +115,11 @@ final class SQLiteCheckpointer: Sendable {
                 state.phase = .running
                 return (true, false)
             case .running:
-                return (false, frames >= Self.inlineFrames)
+                guard frames >= Self.inlineFrames else { return (false, false) }
+                // This commit's checkpoint copies what the background's has not taken yet, or
+                // nothing (it meets the copy's lock): writes wait for the round from here on.
+                behind.store(true, ordering: .relaxed)
+                return (false, true)
             case .finished:
                 state.phase = .idle
                 return (false, true)
@@ -113,7 +131,13 @@ final class SQLiteCheckpointer: Sendable {
 
     /// One passive checkpoint on this object's connection (on ``queue``).
     private func checkpoint() {
-        defer { state.withLock { $0.phase = .finished } }
+        defer {
+            // Under the lock, as the commit that sets `behind` holds it: never left set.
+            state.withLock { state in
+                state.phase = .finished
+                behind.store(false, ordering: .relaxed)
+            }
+        }
         guard !state.withLock({ $0.closed }) else { return }
         if connection.handle == nil {
             var handle: OpaquePointer?
@@ -128,12 +152,25 @@ final class SQLiteCheckpointer: Sendable {
             }
             connection.handle = handle
         }
+        beforeBackgroundCopy.withLock { $0 }?()
         // Busy (another process checkpointing) or failed: the commit after this one copies the
         // log itself.
         var copied: Int32 = 0
         if sqlite3_wal_checkpoint_v2(connection.handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, &copied) == SQLITE_OK {
             backgroundCopies.add(Int(max(0, copied)), ordering: .relaxed)
         }
+    }
+
+    /// Whether the log has reached ``inlineFrames`` pages while a background copy still runs:
+    /// a write should ``waitForTheLog()`` before it begins.
+    var isBehind: Bool { behind.load(ordering: .relaxed) }
+
+    /// Waits, suspended, for the background copy that the log is behind (see ``isBehind``);
+    /// the commit after it copies the rest of the log.
+    func waitForTheLog() async {
+        guard isBehind else { return }
+        backgroundWaits.add(1, ordering: .relaxed)
+        await waitUntilIdle()
     }
 
     /// Returns once no background checkpoint is queued or running (what was queued before the

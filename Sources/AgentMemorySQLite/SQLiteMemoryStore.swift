@@ -170,7 +170,9 @@ public final class SQLiteMemoryStore: MemoryStore {
                     willCommit: { db in
                         try SQLiteFileCheck.refuseIfMoved(db, path: path)
                         try indexing.flush(db)
-                    }),
+                    },
+                    mustWait: { checkpointer.isBehind },
+                    wait: { await checkpointer.waitForTheLog() }),
                 onCallingThread: synchronous == .normal,
                 // What GRDB sets the connections to (`Configuration.busyMode = .timeout`).
                 busyTimeoutMilliseconds: CInt(Self.seconds(busyTimeout) * 1000))
