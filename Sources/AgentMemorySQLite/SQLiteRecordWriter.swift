@@ -25,25 +25,30 @@ struct SQLiteRecordWriter: RecordWriter {
     /// hashed every key twice: with the other sets a batch kept, hashing was a third of a
     /// batch's own (Swift) time. A key asked out of order ends the read-ahead.
     private final class ReadAhead {
+        /// A key's row (`nil`: no row) and its id and indexed text.
+        typealias Read = (row: CurrentRow?, indexed: (id: Int64, body: String)?)
+
         var keys: [MemoryKey] = []
-        /// For each of ``keys``: its row (`nil` inside: no row) and its id and indexed text;
-        /// `nil` for a key that came earlier in the list too (read again when its turn comes).
-        var reads: [(row: CurrentRow?, indexed: (id: Int64, body: String)?)?] = []
+        /// For each of ``keys``: its read; `nil` for a key that came earlier in the list too
+        /// (read again when its turn comes, to see the earlier write).
+        var reads: [Read?] = []
         var next = 0
         /// The id and indexed text of the row last handed out (or read), until it is written:
         /// what the full-text index is told before the row changes, so that an update or a
         /// delete does not read the row a second time.
         var indexed: (key: MemoryKey, id: Int64, body: String)?
 
-        /// The read of `key` if it is the next one expected; ends the read-ahead otherwise.
-        func take(_ key: MemoryKey) -> (row: CurrentRow?, indexed: (id: Int64, body: String)?)?? {
+        /// The read of `key` if it is the next one expected and was read ahead; `nil` when
+        /// the key must be read from the database: read again (it came earlier in the list),
+        /// no read-ahead, or asked out of order (which ends the read-ahead).
+        func take(_ key: MemoryKey) -> Read? {
             guard next < keys.count else { return nil }
             guard keys[next] == key else {
                 clear()
                 return nil
             }
             defer { next += 1 }
-            return .some(reads[next])
+            return reads[next]
         }
 
         func clear() {
@@ -55,7 +60,7 @@ struct SQLiteRecordWriter: RecordWriter {
     }
 
     func row(for key: MemoryKey) throws -> CurrentRow? {
-        if case .some(.some(let known)) = readAhead.take(key) {
+        if let known = readAhead.take(key) {
             readAhead.indexed = known.indexed.map { (key, $0.id, $0.body) }
             return known.row
         }
@@ -100,7 +105,7 @@ struct SQLiteRecordWriter: RecordWriter {
         try finish()
         let select = try db.cachedStatement(sql: Self.selectCurrent).sqliteStatement
         readAhead.clear()
-        var reads: [(row: CurrentRow?, indexed: (id: Int64, body: String)?)?] = Array(repeating: nil, count: keys.count)
+        var reads: [ReadAhead.Read?] = Array(repeating: nil, count: keys.count)
         do throws(SQLiteStoredRow.StepFailed) {
             try SQLiteStoredRow.eachKey(select, namespace: namespace.name, keys: keys) { index, handle in
                 reads[index] = (handle.map(Self.currentRow), handle.map(Self.indexedText))
