@@ -75,6 +75,24 @@ struct MemoryTransferTests {
         #expect(note.expiresAt == now.addingTimeInterval(60))
     }
 
+    /// Lines end at `\n` (a `\r` before it is dropped); the text after the last newline is a
+    /// line; numbers count every line, blank ones too; a `Data` slice is read from its start.
+    @Test func linesAreNumberedAcrossCRLFAndBlankLinesInASlice() throws {
+        let text = "\r\n" + #"{"key":"a","value":1}"# + "\r\n\n \t\n" + #"{"key":"b","value":"# + "\r\n" + #"{"key":"c","value":3}"#
+        let padded = Data(("[ignored]\n" + text).utf8)
+        let slice = padded[padded.index(padded.startIndex, offsetBy: "[ignored]\n".utf8.count)...]
+        #expect(
+            throws: MemoryImportError(problems: [.init(line: 5, message: "not valid JSON: Unexpected end of input at byte 19")])
+        ) {
+            try MemoryImport(jsonLines: slice, limits: .default, agent: nil, now: now)
+        }
+        let fixed = Data(text.replacingOccurrences(of: #""value":"# + "\r", with: #""value":2}"# + "\r").utf8)
+        let checked = try MemoryImport(jsonLines: fixed, limits: .default, agent: nil, now: now)
+        #expect(checked.operations.map(\.key) == ["a", "b", "c"])
+        #expect(try MemoryImport(jsonLines: Data(), limits: .default, agent: nil, now: now).operations.isEmpty)
+        #expect(try MemoryImport(jsonLines: Data("\n\n".utf8), limits: .default, agent: nil, now: now).operations.isEmpty)
+    }
+
     @Test func expiredRecordsAreSkippedAndBlankLinesIgnored() throws {
         let input = lines(
             #"{"key":"old","value":1,"expiresAt":"2027-01-15T07:59:59.000Z"}"#, "",
