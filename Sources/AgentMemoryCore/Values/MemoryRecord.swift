@@ -94,11 +94,13 @@ public struct MemoryRecord: Sendable, Hashable, Codable {
 
     /// Formats a time as ISO 8601 with milliseconds, in UTC.
     public static func formatDate(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        if let text = UTCTimestamp.format(date) { return text }
+        return date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 
     /// Parses an ISO 8601 time with or without fractional seconds.
     public static func parseDate(_ text: String) -> Date? {
+        if let date = UTCTimestamp.parse(text) { return date }
         if let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)) {
             return date
         }
