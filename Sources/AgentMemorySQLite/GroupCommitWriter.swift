@@ -25,9 +25,10 @@ final class GroupCommitWriter: Sendable {
         /// Called after the transaction's last write; a throw rolls the whole transaction back.
         var willCommit: @Sendable (Database) throws -> Void = { _ in }
         /// Whether writes must wait before they begin (the store's write-ahead log has fallen
-        /// behind its checkpoint), and the wait; checked by every write before it leads a
-        /// transaction or queues for one.
+        /// behind its checkpoint); checked by every write before it leads a transaction or
+        /// queues for one, a synchronous check so that the common path makes no async call.
         var mustWait: @Sendable () -> Bool = { false }
+        /// The wait when ``mustWait`` says so: suspends the writing task, blocks no thread.
         var wait: @Sendable () async -> Void = {}
     }
 

@@ -68,14 +68,17 @@ struct CheckpointerTests {
     /// before the background's copy takes SQLite's checkpoint lock, so the commit's own
     /// checkpoint beside it copies something; under disk load it copied nothing (the CI failure
     /// of 2026-12-03), which no test can stage from outside SQLite. This one shows that writes
-    /// wait for a round that has fallen behind, and that the wait holds no thread: a read runs
-    /// while a write waits.
+    /// wait for a round that has fallen behind, and that the wait holds no thread: while more
+    /// writes wait than Swift's cooperative pool has threads, a read of the store still answers
+    /// (a wait that blocked its thread, as the reverted fix of round twenty-five did, starves it).
     @Test func writesWaitForABackgroundCopyThatFellBehind() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let store = try SQLiteMemoryStore(path: path, synchronous: .normal)
         let checkpointer = store.checkpointer
         let readWhileHeld = Locked(false)
         let firstKey = MemoryKey("held/0")
+        let extraWriters = ProcessInfo.processInfo.activeProcessorCount + 2
+        let extraTasks = Locked<[Task<Void, any Error>]>([])
         checkpointer.beforeBackgroundCopy.withLock {
             $0 = { [checkpointer] in
                 let deadline = ContinuousClock.now + .seconds(20)
@@ -83,7 +86,15 @@ struct CheckpointerTests {
                     usleep(1_000)
                 }
                 guard checkpointer.backgroundWaits.load(ordering: .relaxed) > 0 else { return }
-                // A write is waiting: a read on the store's other threads still answers.
+                // A write is waiting: more writers than the pool has threads wait too.
+                for extra in 0..<extraWriters {
+                    let task = Task { _ = try await store.put(MemoryKey("extra/\(extra)"), value: Self.value(extra), in: Self.namespace) }
+                    extraTasks.withLock { $0.append(task) }
+                }
+                while checkpointer.backgroundWaits.load(ordering: .relaxed) < 1 + extraWriters, ContinuousClock.now < deadline + .seconds(20) {
+                    usleep(1_000)
+                }
+                // A read still answers: the waiting writers hold no thread.
                 let done = DispatchSemaphore(value: 0)
                 Task {
                     if (try? await store.get(firstKey, in: Self.namespace)) != nil {
@@ -100,7 +111,8 @@ struct CheckpointerTests {
             try await store.put(try MemoryKey("held/\(index)"), value: Self.value(index), in: Self.namespace)
             largestLog = max(largestLog, Self.size(path + "-wal"))
         }
-        #expect(checkpointer.backgroundWaits.load(ordering: .relaxed) > 0)
+        for task in extraTasks.withLock({ $0 }) { try await task.value }
+        #expect(checkpointer.backgroundWaits.load(ordering: .relaxed) >= 1 + extraWriters)
         #expect(readWhileHeld.withLock { $0 })
         #expect(!checkpointer.isBehind)
         #expect(largestLog < (Int(SQLiteCheckpointer.inlineFrames) + 50) * pageBytes, "the log grew to \(largestLog / pageBytes) pages")
@@ -108,6 +120,8 @@ struct CheckpointerTests {
         let reopened = try SQLiteMemoryStore(path: path)
         let page = try await reopened.list(in: Self.namespace, prefix: "held/", cursor: nil, limit: 2_000)
         #expect(page.records.count == 1_600)
+        let extras = try await reopened.list(in: Self.namespace, prefix: "extra/", cursor: nil, limit: 100)
+        #expect(extras.records.count == extraWriters)
         try await reopened.close()
     }
 

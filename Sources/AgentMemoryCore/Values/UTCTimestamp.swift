@@ -39,11 +39,15 @@ enum UTCTimestamp {
         put(inDay / 60_000 % 60, at: 14, digits: 2)
         put(inDay / 1_000 % 60, at: 17, digits: 2)
         put(inDay % 1_000, at: 20, digits: 3)
-        for (offset, separator) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (23, "Z")] as [(Int, Unicode.Scalar)] {
-            bytes[offset] = UInt8(ascii: separator)
-        }
+        for (offset, separator) in separators { bytes[offset] = separator }
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// The separators' offsets and bytes in `YYYY-MM-DDTHH:MM:SS.sssZ`.
+    private static let separators: [(Int, UInt8)] = [
+        (4, UInt8(ascii: "-")), (7, UInt8(ascii: "-")), (10, UInt8(ascii: "T")), (13, UInt8(ascii: ":")),
+        (16, UInt8(ascii: ":")), (19, UInt8(ascii: ".")), (23, UInt8(ascii: "Z")),
+    ]
 
     /// The time of `YYYY-MM-DDTHH:MM:SS.sssZ` or `YYYY-MM-DDTHH:MM:SSZ` (a valid date, years
     /// 1970 to 9999); `nil` for any other text.
@@ -60,8 +64,10 @@ enum UTCTimestamp {
                 }
                 return value
             }
-            let separators: [(Int, Unicode.Scalar)] = [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (bytes.count - 1, "Z")]
-            guard separators.allSatisfy({ bytes[$0.0] == UInt8(ascii: $0.1) }),
+            // The date's and time's separators (the first five), then `.` (with milliseconds)
+            // and the closing `Z` where this length puts them.
+            guard separators.prefix(5).allSatisfy({ bytes[$0.0] == $0.1 }),
+                bytes[bytes.count - 1] == UInt8(ascii: "Z"),
                 bytes.count == 20 || bytes[19] == UInt8(ascii: "."),
                 let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
                 let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
