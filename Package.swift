@@ -215,6 +215,12 @@ let package = Package(
             dependencies: ["AgentMemorySQLite", "TestScratch", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
+        // the quick path of `agent-memory exec` against ArgumentParser (imports the executable's module)
+        .testTarget(
+            name: "AgentMemoryCLIParsingTests",
+            dependencies: ["AgentMemoryCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting", "AgentLoop", "TestScratch"], swiftSettings: strictSettings),
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
         .testTarget(name: "ClaudeMessagesTests", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),

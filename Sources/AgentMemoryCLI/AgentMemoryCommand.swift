@@ -31,8 +31,23 @@ struct AgentMemoryCommand: AsyncParsableCommand {
     /// first hop back to the main actor, whose queue Dispatch serves from its thread pool once
     /// the main thread is parked: one more thread started for nothing but the exit, 0.3 to
     /// 0.5 ms of every process (BENCHMARKS.md, round twenty-two). `exit` flushes stdout.
+    /// A plain `exec` line (``ExecCommandLine``) runs without ArgumentParser's reflection.
     static func main() async {
+        if let line = ExecCommandLine(CommandLine.arguments.dropFirst()) {
+            await execThenExit(line)
+        }
         await runThenExit()
+    }
+
+    /// `Exec.execute` for `line`, with ArgumentParser's `main(_:)` reporting of errors, then
+    /// `exit(0)`, on the cooperative pool's thread.
+    private nonisolated static func execThenExit(_ line: ExecCommandLine) async -> Never {
+        do {
+            try await Exec.execute(settings: line.settings, tools: line.tools, readOnly: line.readOnly, pretty: line.pretty)
+        } catch {
+            exit(withError: error)
+        }
+        Foundation.exit(0)
     }
 
     /// ArgumentParser's `main(nil)` and `exit(0)`, on the cooperative pool's thread.

@@ -1,5 +1,6 @@
 import AgentMemoryJSON
 import AgentMemory
+import AgentMemoryRuntime
 import ArgumentParser
 import Foundation
 
@@ -65,9 +66,15 @@ struct Exec: AsyncParsableCommand {
     @Flag(help: "Indent the output.") var pretty = false
 
     func run() async throws {
+        try await Self.execute(settings: global.settings, tools: tools, readOnly: readOnly, pretty: pretty)
+    }
+
+    /// What `run()` does, for the options given (also called by ``ExecCommandLine``'s quick
+    /// path in `AgentMemoryCommand.main()`).
+    static func execute(settings: RuntimeSettings, tools: String?, readOnly: Bool, pretty: Bool) async throws {
         try await runReportingErrors {
             let selected = try parseTools(tools)
-            let namespace = try global.resolvedNamespace()
+            let namespace = try settings.resolvedNamespace()
             let input = FileHandle.standardInput.readDataToEndOfFile()
             let blocks: [ContentBlock]
             do {
@@ -77,9 +84,11 @@ struct Exec: AsyncParsableCommand {
             } catch let error as MessageDecodingError {
                 throw CLIError("stdin: \(error.message)", exitCode: 2)
             }
-            try await global.withStore { store in
+            // The agent id is checked before a store is opened or created (as GlobalOptions.withStore does).
+            let agent = try settings.agentID()
+            try await settings.withStore { store in
                 let executor = MemoryToolExecutor(
-                    store: store, namespace: namespace, agent: (try global.resolvedAgent()), tools: selected,
+                    store: store, namespace: namespace, agent: agent, tools: selected,
                     access: readOnly ? .readOnly : .readWrite)
                 let message = await executor.execute(blocks: blocks)
                 // Written as the bytes the writer made (no String round trip for a large turn).
