@@ -136,9 +136,10 @@ enum JSONParser {
         mutating func parseString() throws -> String {
             index += 1  // opening quote
             let start = index
-            // Fast path: no escapes.
+            // Fast path: no escapes, up to the first quote, backslash or control byte.
             var bits: UInt8 = 0
-            while index < input.count {
+            index = JSONStringScan.firstSpecial(in: input, from: index, seen: &bits)
+            if index < input.count {
                 let byte = input[index]
                 if byte == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: input[start..<index])
@@ -151,10 +152,8 @@ enum JSONParser {
                     }
                     return string
                 }
-                if byte == UInt8(ascii: "\\") { break }
                 if byte < 0x20 { throw error("Unescaped control character in string") }
-                bits |= byte
-                index += 1
+                // A backslash: the slow path from here.
             }
             // Slow path: decode escapes into a byte buffer.
             var bytes = Array(UnsafeBufferPointer(rebasing: input[start..<index]))

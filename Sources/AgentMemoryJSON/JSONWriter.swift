@@ -75,9 +75,11 @@ struct JSONWriter {
             // Runs that need no escape are copied whole; each escape is written byte by byte
             // (an array literal per escape allocated, and the results' quoted keys have two).
             var runStart = 0
-            for index in utf8.indices {
+            var seen: UInt8 = 0
+            var index = JSONStringScan.firstSpecial(in: utf8, from: 0, seen: &seen)
+            while index < utf8.count {
                 let byte = utf8[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                defer { index = JSONStringScan.firstSpecial(in: utf8, from: index + 1, seen: &seen) }
                 if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
                 runStart = index + 1
                 bytes.append(0x5C)
