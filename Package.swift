@@ -215,7 +215,7 @@ let package = Package(
             dependencies: ["AgentMemorySQLite", "TestScratch", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
-        // the quick path of `agent-memory exec` against ArgumentParser (imports the executable's module)
+        // the quick path of `agent-memory exec` and `recall` against ArgumentParser (imports the executable's module)
         .testTarget(
             name: "AgentMemoryCLIParsingTests",
             dependencies: ["AgentMemoryCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -31,19 +31,20 @@ struct AgentMemoryCommand: AsyncParsableCommand {
     /// first hop back to the main actor, whose queue Dispatch serves from its thread pool once
     /// the main thread is parked: one more thread started for nothing but the exit, 0.3 to
     /// 0.5 ms of every process (BENCHMARKS.md, round twenty-two). `exit` flushes stdout.
-    /// A plain `exec` line (``ExecCommandLine``) runs without ArgumentParser's reflection.
+    /// A plain `exec` or `recall` line (``PlainCommandLine``) runs without ArgumentParser's
+    /// reflection.
     static func main() async {
-        if let line = ExecCommandLine(CommandLine.arguments.dropFirst()) {
-            await execThenExit(line)
+        if let line = PlainCommandLine(CommandLine.arguments.dropFirst()) {
+            await runThenExit(line)
         }
         await runThenExit()
     }
 
-    /// `Exec.execute` for `line`, with ArgumentParser's `main(_:)` reporting of errors, then
-    /// `exit(0)`, on the cooperative pool's thread.
-    private nonisolated static func execThenExit(_ line: ExecCommandLine) async -> Never {
+    /// `line`'s command, with ArgumentParser's `main(_:)` reporting of errors, then `exit(0)`,
+    /// on the cooperative pool's thread.
+    private nonisolated static func runThenExit(_ line: PlainCommandLine) async -> Never {
         do {
-            try await Exec.execute(settings: line.settings, tools: line.tools, readOnly: line.readOnly, pretty: line.pretty)
+            try await line.run()
         } catch {
             exit(withError: error)
         }

@@ -1,5 +1,6 @@
 import AgentMemoryJSON
 import AgentMemory
+import AgentMemoryRuntime
 import ArgumentParser
 import Foundation
 
@@ -47,9 +48,17 @@ struct Recall: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        try await Self.execute(settings: global.settings, key: key, json: json)
+    }
+
+    /// What `run()` does, for the options given (also called by ``PlainCommandLine``'s quick
+    /// path in `AgentMemoryCommand.main()`).
+    static func execute(settings: RuntimeSettings, key: String, json: Bool) async throws {
         try await runReportingErrors {
-            let namespace = try global.resolvedNamespace()
-            try await global.withStore { store in
+            let namespace = try settings.resolvedNamespace()
+            // The agent id is checked before a store is opened or created (as GlobalOptions.withStore does).
+            _ = try settings.agentID()
+            try await settings.withStore { store in
                 guard let record = try await store.get(key, in: namespace) else {
                     throw CLIError("No memory is stored under \"\(key)\" in namespace \"\(namespace)\"", exitCode: 1)
                 }

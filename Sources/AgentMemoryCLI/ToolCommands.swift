@@ -69,7 +69,7 @@ struct Exec: AsyncParsableCommand {
         try await Self.execute(settings: global.settings, tools: tools, readOnly: readOnly, pretty: pretty)
     }
 
-    /// What `run()` does, for the options given (also called by ``ExecCommandLine``'s quick
+    /// What `run()` does, for the options given (also called by ``PlainCommandLine``'s quick
     /// path in `AgentMemoryCommand.main()`).
     static func execute(settings: RuntimeSettings, tools: String?, readOnly: Bool, pretty: Bool) async throws {
         try await runReportingErrors {

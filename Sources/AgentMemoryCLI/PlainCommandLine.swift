@@ -1,0 +1,98 @@
+import AgentMemoryRuntime
+import Foundation
+
+/// A command line of `agent-memory exec` or `agent-memory recall` in its plain forms, read
+/// without ArgumentParser.
+///
+/// These are the commands an agent on another stack runs once per step, so their process
+/// start counts. ArgumentParser builds its parsers by reflection, and every property type it
+/// asks about is a scan of the binary's 11,000 protocol conformance records the first time:
+/// 12% of the instructions of an `exec` of 2,000 `recall` calls, 7% in its check for
+/// `--generate-completion-script` alone, which no public setting turns off (BENCHMARKS.md,
+/// round twenty-seven).
+///
+/// This reads the subcommand first, then its options (`--name value` or `--name=value`), its
+/// flags and its positional arguments in any order, each option and flag at most once. It
+/// declines everything else: help, an option before the subcommand, a repeated or unknown
+/// option, an empty value or argument, or one that starts with `-`. ArgumentParser then parses
+/// the line as before, so its messages and exit codes are unchanged. Where this parser accepts
+/// a line, it yields what ArgumentParser would (`PlainCommandLineTests` compares the two).
+struct PlainCommandLine: Equatable {
+    /// The commands read this way.
+    enum Command: String, CaseIterable {
+        case exec, recall
+
+        /// How many positional arguments the command takes.
+        var positionals: Int { self == .recall ? 1 : 0 }
+        /// Its options that take a value (the global ones included).
+        var options: Set<String> {
+            let global: Set<String> = ["--store", "--namespace", "--agent"]
+            return self == .exec ? global.union(["--tools"]) : global
+        }
+        /// Its flags.
+        var flags: Set<String> { self == .exec ? ["--read-only", "--pretty"] : ["--json"] }
+    }
+
+    /// The subcommand.
+    var command: Command
+    /// The positional arguments, in order.
+    var arguments: [String] = []
+    /// The options given, by name (`--store`).
+    var options: [String: String] = [:]
+    /// The flags given (`--pretty`).
+    var flags: Set<String> = []
+}
+
+extension PlainCommandLine {
+    /// Reads `arguments` (the command line without the program's name); nil when it is not a
+    /// plain line of one of the commands (see the type's documentation).
+    init?(_ arguments: some Collection<String>) {
+        guard let first = arguments.first, let command = Command(rawValue: first) else { return nil }
+        self.init(command: command)
+        var rest = arguments.dropFirst()
+        while let argument = rest.popFirst() {
+            guard !argument.isEmpty else { return nil }
+            guard argument.hasPrefix("-") else {
+                guard self.arguments.count < command.positionals else { return nil }
+                self.arguments.append(argument)
+                continue
+            }
+            var name = argument
+            var value: String?
+            if let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                value = String(argument[argument.index(after: equals)...])
+            }
+            guard options[name] == nil, !flags.contains(name) else { return nil }
+            if command.flags.contains(name) {
+                guard value == nil else { return nil }
+                flags.insert(name)
+            } else if command.options.contains(name) {
+                if value == nil { value = rest.popFirst() }
+                guard let value, !value.isEmpty, !value.hasPrefix("-") else { return nil }
+                options[name] = value
+            } else {
+                return nil
+            }
+        }
+        guard self.arguments.count == command.positionals else { return nil }
+    }
+
+    /// The settings the global options name, with this process's environment.
+    var settings: RuntimeSettings {
+        RuntimeSettings(
+            store: options["--store"], namespace: options["--namespace"], agent: options["--agent"],
+            environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// Runs the command as its ArgumentParser `run()` does.
+    func run() async throws {
+        switch command {
+        case .exec:
+            try await Exec.execute(
+                settings: settings, tools: options["--tools"], readOnly: flags.contains("--read-only"), pretty: flags.contains("--pretty"))
+        case .recall:
+            try await Recall.execute(settings: settings, key: arguments[0], json: flags.contains("--json"))
+        }
+    }
+}
