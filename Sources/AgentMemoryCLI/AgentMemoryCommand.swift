@@ -26,13 +26,13 @@ struct AgentMemoryCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    /// Parses and runs the command line (ArgumentParser's `main(_:)`, which exits with the
-    /// error's status on failure), then exits from the thread that ran it. Returning would
-    /// first hop back to the main actor, whose queue Dispatch serves from its thread pool once
-    /// the main thread is parked: one more thread started for nothing but the exit, 0.3 to
-    /// 0.5 ms of every process (BENCHMARKS.md, round twenty-two). `exit` flushes stdout.
-    /// A plain `exec` or `recall` line (``PlainCommandLine``) runs without ArgumentParser's
-    /// reflection.
+    /// Runs the command line, then exits from the thread that ran it. A plain `exec` or
+    /// `recall` line (``PlainCommandLine``) runs without ArgumentParser's reflection; any other
+    /// goes to ArgumentParser's `main(_:)`, which exits with the error's status on failure.
+    /// Returning would first hop back to the main actor, whose queue Dispatch serves from its
+    /// thread pool once the main thread is parked: one more thread started for nothing but the
+    /// exit, 0.3 to 0.5 ms of every process (BENCHMARKS.md, round twenty-two). `exit` flushes
+    /// stdout.
     static func main() async {
         if let line = PlainCommandLine(CommandLine.arguments.dropFirst()) {
             await runThenExit(line)
@@ -98,8 +98,16 @@ struct GlobalOptions: ParsableArguments {
     /// Opens the store, runs `body` with it and closes it (also when `body` throws). The agent
     /// id is checked first, so that a bad one is an error before any store is opened or created.
     func withStore<Result>(_ body: (any MemoryStore) async throws -> Result) async throws -> Result {
-        _ = try resolvedAgent()
-        return try await settings.withStore(body)
+        try await settings.withAgentAndStore { _, store in try await body(store) }
+    }
+}
+
+extension RuntimeSettings {
+    /// The agent id, checked first (a bad one is an error before any store is opened or
+    /// created), then `withStore`: what every command that opens a store does.
+    func withAgentAndStore<Result>(_ body: (String?, any MemoryStore) async throws -> Result) async throws -> Result {
+        let agent = try agentID()
+        return try await withStore { store in try await body(agent, store) }
     }
 }
 

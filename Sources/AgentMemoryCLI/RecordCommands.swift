@@ -56,9 +56,7 @@ struct Recall: AsyncParsableCommand {
     static func execute(settings: RuntimeSettings, key: String, json: Bool) async throws {
         try await runReportingErrors {
             let namespace = try settings.resolvedNamespace()
-            // The agent id is checked before a store is opened or created (as GlobalOptions.withStore does).
-            _ = try settings.agentID()
-            try await settings.withStore { store in
+            try await settings.withAgentAndStore { _, store in
                 guard let record = try await store.get(key, in: namespace) else {
                     throw CLIError("No memory is stored under \"\(key)\" in namespace \"\(namespace)\"", exitCode: 1)
                 }

@@ -84,9 +84,7 @@ struct Exec: AsyncParsableCommand {
             } catch let error as MessageDecodingError {
                 throw CLIError("stdin: \(error.message)", exitCode: 2)
             }
-            // The agent id is checked before a store is opened or created (as GlobalOptions.withStore does).
-            let agent = try settings.agentID()
-            try await settings.withStore { store in
+            try await settings.withAgentAndStore { agent, store in
                 let executor = MemoryToolExecutor(
                     store: store, namespace: namespace, agent: agent, tools: selected,
                     access: readOnly ? .readOnly : .readWrite)

@@ -75,11 +75,10 @@ struct JSONWriter {
             // Runs that need no escape are copied whole; each escape is written byte by byte
             // (an array literal per escape allocated, and the results' quoted keys have two).
             var runStart = 0
-            var seen: UInt8 = 0
+            var seen: UInt8 = 0  // not needed here: the writer copies bytes as they are
             var index = JSONStringScan.firstSpecial(in: utf8, from: 0, seen: &seen)
             while index < utf8.count {
                 let byte = utf8[index]
-                defer { index = JSONStringScan.firstSpecial(in: utf8, from: index + 1, seen: &seen) }
                 if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
                 runStart = index + 1
                 bytes.append(0x5C)
@@ -97,6 +96,7 @@ struct JSONWriter {
                     bytes.append(Self.hexDigits[Int(byte >> 4)])
                     bytes.append(Self.hexDigits[Int(byte & 0x0F)])
                 }
+                index = JSONStringScan.firstSpecial(in: utf8, from: index + 1, seen: &seen)
             }
             if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
         }

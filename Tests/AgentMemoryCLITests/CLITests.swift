@@ -112,6 +112,9 @@ struct CLITests {
         (["remember", "", "v"], "error: Invalid key: a key must not be empty (1 to 512 UTF-8 bytes)\n"),
         (["--agent", "bell\u{7}", "remember", "k", "v"], "error: Invalid agent id: an agent id must not contain control characters (found U+0007) (from --agent)\n"),
         (["--agent", "two\nlines", "mcp"], "error: Invalid agent id: an agent id must not contain control characters (found U+000A) (from --agent)\n"),
+        // exec's and recall's quick command-line path (PlainCommandLine) reports the same way.
+        (["recall", "k", "--agent", "bell\u{7}"], "error: Invalid agent id: an agent id must not contain control characters (found U+0007) (from --agent)\n"),
+        (["recall", "--namespace=no spaces", "k"], "error: Invalid namespace \"no spaces\": a namespace is 1 to 128 characters from A-Z a-z 0-9 _ . : - and starts with a letter or digit\n"),
         (["exec", "--tools", "recall,nope"], "error: Unknown tool \"nope\" in the tool list; valid names are all, default, remember, recall, list_memory, forget, search_memory, memory (from --tools)\n"),
     ])
     func badOptionsAreClearErrorsWithStatusTwo(arguments: [String], message: String) async throws {
