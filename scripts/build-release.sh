@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The install build of `agent-memory` (README, "The command line"): release mode, the Swift
-# runtime and Foundation linked in, and three flags that take about 5 ms off every process
-# start (BENCHMARKS.md, rounds twenty-two and twenty-three). Prints the binary's path last.
+# runtime and Foundation linked in, and four flags that take about 8 to 14 ms off every process
+# start (BENCHMARKS.md, rounds twenty-two, twenty-three and twenty-eight). Prints the binary's path last.
 #
 #   scripts/build-release.sh                               # into .build
 #   scripts/build-release.sh --scratch-path .build-release # anywhere else (extra swift build flags)
@@ -18,12 +18,19 @@
 #   knows, instead of decoding a mangled name at run time, where the runtime looks each
 #   conformance up by scanning every conformance record in the binary (11,445 of them) the first
 #   time a process needs it. Same behaviour, about 3 ms less at every start.
+# -Xswiftc -L.../scripts/link: FoundationNetworking's `-lcurl` then finds scripts/link/libcurl.so,
+#   a linker script that adds the system's libcurl only as needed; the CCurlLoader target
+#   defines the libcurl functions FoundationNetworking calls and loads libcurl at the first one.
+#   So the binary starts without mapping libcurl and its thirty libraries (TLS, Kerberos, LDAP,
+#   SSH...), which took 3.5 to 9 ms of every start (round twenty-eight); a command that talks
+#   HTTP loads it when it first does. CI checks that libcurl is not among the binary's needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flags=(
     -c release --static-swift-stdlib
     -Xlinker --no-export-dynamic -Xswiftc -use-ld=lld
     -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors
+    -Xswiftc "-L$PWD/scripts/link"
     "$@"
 )
 swift build "${flags[@]}" --product agent-memory >&2
