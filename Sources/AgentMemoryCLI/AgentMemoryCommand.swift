@@ -41,10 +41,15 @@ struct AgentMemoryCommand: AsyncParsableCommand {
     }
 
     /// `line`'s command, with ArgumentParser's `main(_:)` reporting of errors, then `exit(0)`,
-    /// on the cooperative pool's thread.
+    /// on the cooperative pool's thread. An `ExitCode` (thrown after the command has printed its
+    /// own message, as a miss of `recall` does) exits with its status directly: ArgumentParser
+    /// prints nothing for it either, but first renders the root command's usage text by
+    /// reflection, a third of a missing key's `recall` process (BENCHMARKS.md, round twenty-eight).
     private nonisolated static func runThenExit(_ line: PlainCommandLine) async -> Never {
         do {
             try await line.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
         } catch {
             exit(withError: error)
         }
