@@ -175,3 +175,16 @@ func printError(_ message: String) {
 func printLine(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
+
+/// Values a command leaves to the process's exit instead of freeing them. A command line runs
+/// one command and exits; freeing a parsed message of thousands of tool calls object by object
+/// just before the exit was an eighth of an `exec` process's instructions (BENCHMARKS.md, round
+/// twenty-eight).
+enum KeptUntilExit {
+    private static let values = Locked<[Any]>([])
+
+    /// Keeps `value` alive until the process exits.
+    static func keep(_ value: Any) {
+        values.withLock { $0.append(value) }
+    }
+}

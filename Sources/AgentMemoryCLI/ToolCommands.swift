@@ -93,7 +93,9 @@ struct Exec: AsyncParsableCommand {
                 var output = message.jsonValue.jsonData(pretty: pretty)
                 output.append(0x0A)
                 FileHandle.standardOutput.write(output)
+                KeptUntilExit.keep(message)
             }
+            KeptUntilExit.keep(blocks)
         }
     }
 }

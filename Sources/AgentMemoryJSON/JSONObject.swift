@@ -23,6 +23,11 @@ public struct JSONObject: Sendable, Hashable {
         for (key, value) in members { self[key] = value }
     }
 
+    /// Makes room for `count` members, so that adding up to that many does not reallocate.
+    public mutating func reserveCapacity(_ count: Int) {
+        entries.reserveCapacity(count)
+    }
+
     /// The keys, in order.
     public var keys: [String] { entries.map(\.key) }
 

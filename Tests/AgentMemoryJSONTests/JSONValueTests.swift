@@ -31,6 +31,23 @@ struct JSONValueTests {
         #expect(value.jsonString(sortedKeys: true) == #"{"alpha":{"b":"x","y":[true,false,null]},"mid":2.5,"zeta":1}"#)
     }
 
+    @Test func objectsPastTheReservedRoomKeepEveryMemberInOrder() throws {
+        // The parser reserves room for four members; objects of 0 to 20 members (past the
+        // 12 where a key index is kept too) read back whole, in order, a repeated key last-wins.
+        for count in 0...20 {
+            let members = (0..<count).map { "\"k\($0)\":\($0)" }
+            let value = try JSONValue(parsing: "{" + members.joined(separator: ",") + "}")
+            #expect(value.objectValue?.keys == (0..<count).map { "k\($0)" })
+            #expect(value.objectValue?["k\(count - 1)"] == (count > 0 ? .int(count - 1) : nil))
+        }
+        let repeated = try JSONValue(parsing: #"{"a":1,"b":2,"a":3,"c":4,"d":5,"e":6}"#)
+        #expect(repeated.jsonString() == #"{"a":3,"b":2,"c":4,"d":5,"e":6}"#)
+        var object = JSONObject()
+        object.reserveCapacity(2)
+        for index in 0..<5 { object["m\(index)"] = .int(index) }
+        #expect(object.keys == ["m0", "m1", "m2", "m3", "m4"])
+    }
+
     @Test func escapesRoundTrip() throws {
         let text = #""quote \" backslash \\ slash \/ newline \n tab \t cr \r bs \b ff \f nul \u0000 e \u00e9 pair \ud83e\udde0""#
         let value = try JSONValue(parsing: text)
