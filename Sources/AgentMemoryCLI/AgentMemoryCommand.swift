@@ -28,7 +28,8 @@ struct AgentMemoryCommand: AsyncParsableCommand {
 
     /// Runs the command line, then exits from the thread that ran it. A plain `exec` or
     /// `recall` line (``PlainCommandLine``) runs without ArgumentParser's reflection; any other
-    /// goes to ArgumentParser's `main(_:)`, which exits with the error's status on failure.
+    /// is parsed and run as ArgumentParser's `main(_:)` would, and exits with the error's
+    /// status and message on failure.
     /// Returning would first hop back to the main actor, whose queue Dispatch serves from its
     /// thread pool once the main thread is parked: one more thread started for nothing but the
     /// exit, 0.3 to 0.5 ms of every process (BENCHMARKS.md, round twenty-two). `exit` flushes
@@ -40,26 +41,41 @@ struct AgentMemoryCommand: AsyncParsableCommand {
         await runThenExit()
     }
 
-    /// `line`'s command, with ArgumentParser's `main(_:)` reporting of errors, then `exit(0)`,
-    /// on the cooperative pool's thread. An `ExitCode` (thrown after the command has printed its
-    /// own message, as a miss of `recall` does) exits with its status directly: ArgumentParser
-    /// prints nothing for it either, but first renders the root command's usage text by
-    /// reflection, a third of a missing key's `recall` process (BENCHMARKS.md, round twenty-eight).
+    /// `line`'s command, then `exit(0)`, on the cooperative pool's thread; a failure is reported
+    /// by ``exit(reporting:)``.
     private nonisolated static func runThenExit(_ line: PlainCommandLine) async -> Never {
         do {
             try await line.run()
-        } catch let code as ExitCode {
-            Foundation.exit(code.rawValue)
         } catch {
-            exit(withError: error)
+            exit(reporting: error)
         }
         Foundation.exit(0)
     }
 
-    /// ArgumentParser's `main(nil)` and `exit(0)`, on the cooperative pool's thread.
+    /// ArgumentParser's `main(_:)` (parse as root, run), then `exit(0)`, on the cooperative
+    /// pool's thread; a failure is reported by ``exit(reporting:)``.
     private nonisolated static func runThenExit() async -> Never {
-        await main(nil)
+        do {
+            var command = try await asyncParseAsRoot(nil)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(reporting: error)
+        }
         Foundation.exit(0)
+    }
+
+    /// Exits with `error`'s status and message as ArgumentParser's `exit(withError:)` does. An
+    /// `ExitCode` (thrown once a command has printed its own message: a missing key, a version
+    /// conflict, a bad option value) exits with its status directly: ArgumentParser prints
+    /// nothing for it either, but first renders the root command's usage text by reflection, a
+    /// third of a missing key's `recall` process (BENCHMARKS.md, round twenty-eight).
+    private nonisolated static func exit(reporting error: any Error) -> Never {
+        if let code = error as? ExitCode { Foundation.exit(code.rawValue) }
+        exit(withError: error)
     }
 }
 
@@ -178,7 +194,7 @@ func printLine(_ text: String) {
 
 /// Values a command leaves to the process's exit instead of freeing them. A command line runs
 /// one command and exits; freeing a parsed message of thousands of tool calls object by object
-/// just before the exit was an eighth of an `exec` process's instructions (BENCHMARKS.md, round
+/// just before the exit was 6% of an `exec` process's instructions (BENCHMARKS.md, round
 /// twenty-eight).
 enum KeptUntilExit {
     private static let values = Locked<[Any]>([])

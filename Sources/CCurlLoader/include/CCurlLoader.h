@@ -2,7 +2,7 @@
 //
 // FoundationNetworking (URLSession) calls libcurl, so an executable that links it normally
 // lists libcurl among the libraries the dynamic loader maps before `main`, and with it about
-// thirty more (TLS, Kerberos, LDAP, SSH, HTTP/2...): about 3.5 ms of every `agent-memory`
+// thirty more (TLS, Kerberos, LDAP, SSH, HTTP/2...): 3.5 to 9 ms of every `agent-memory`
 // start, although most commands never open a connection (BENCHMARKS.md, round twenty-eight).
 //
 // This target defines the libcurl functions FoundationNetworking calls. The first call loads
