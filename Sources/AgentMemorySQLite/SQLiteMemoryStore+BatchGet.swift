@@ -4,7 +4,7 @@ import GRDB
 import GRDBSQLite
 
 extension SQLiteMemoryStore {
-    /// The live records under `keys`, read in one transaction with one prepared statement
+    /// The live records under `keys`, read in one transaction with one statement for them all
     /// (the protocol's default opens a read, and a transaction, per key): what a turn of tool
     /// calls prefetches.
     ///
@@ -30,18 +30,29 @@ extension SQLiteMemoryStore {
         return try await read { db in try Self.liveRecords(db, namespace: name, keys: keys, now: now) }
     }
 
-    /// The live records under `keys`, read on `db` with its cached statement.
+    /// The live records under `keys`, read on `db` with its cached statement (one for them all),
+    /// each row made a record as it is stepped.
     static func liveRecords(_ db: Database, namespace: String, keys: [MemoryKey], now: Double) throws -> [MemoryKey: MemoryRecord] {
-        let statement = try db.cachedStatement(sql: SQLiteStoredRow.selectLiveByKey)
-        let rows: [(key: MemoryKey, row: SQLiteStoredRow)]
+        let statement = try db.cachedStatement(sql: SQLiteStoredRow.selectLiveByKeys)
+        var records: [MemoryKey: MemoryRecord] = [:]
+        records.reserveCapacity(keys.count)
+        var unreadable: (any Error)?
         do throws(SQLiteStoredRow.StepFailed) {
-            rows = try SQLiteStoredRow.liveRows(statement.sqliteStatement, namespace: namespace, keys: keys, now: now)
+            try SQLiteStoredRow.eachListedRow(
+                statement.sqliteStatement, namespace: namespace, keys: keys, bind: { sqlite3_bind_double($0, 3, now) }
+            ) { handle in
+                guard unreadable == nil else { return }
+                let row = SQLiteStoredRow(handle)
+                do {
+                    records[MemoryKey(checked: row.key)] = try row.record()
+                } catch {
+                    unreadable = error
+                }
+            }
         } catch {
             throw SQLiteStoredRow.error(error.code, db)
         }
-        var records: [MemoryKey: MemoryRecord] = [:]
-        records.reserveCapacity(rows.count)
-        for (key, row) in rows { records[key] = try row.record() }
+        if let unreadable { throw unreadable }
         return records
     }
 }

@@ -30,12 +30,15 @@ final class SQLitePointReader: Sendable {
     private final class Connection {
         var handle: OpaquePointer?
         var select: OpaquePointer?
+        /// ``SQLiteStoredRow/selectLiveByKeys``, prepared at its first use.
+        var selectMany: OpaquePointer?
         /// `BEGIN` and `COMMIT`, for the reads of several keys in one snapshot.
         var begin: OpaquePointer?
         var commit: OpaquePointer?
 
         deinit {
             sqlite3_finalize(select)
+            sqlite3_finalize(selectMany)
             sqlite3_finalize(begin)
             sqlite3_finalize(commit)
             sqlite3_close_v2(handle)
@@ -107,8 +110,8 @@ final class SQLitePointReader: Sendable {
         return .some(record)
     }
 
-    /// The live records under `keys`, read in one snapshot (one read transaction, one prepared
-    /// statement stepped per key); `nil` when the caller must read through GRDB instead
+    /// The live records under `keys`, read in one snapshot (one read transaction, one statement
+    /// for them all); `nil` when the caller must read through GRDB instead
     /// (connection busy, closed or failing).
     ///
     /// What a turn of tool calls prefetches. Through GRDB's `DatabasePool.read` the same reads
@@ -116,7 +119,7 @@ final class SQLitePointReader: Sendable {
     /// `BEGIN`/`COMMIT` than in the lookups (a profile of the executor, ten calls a turn).
     func get(namespace: String, keys: [MemoryKey], now: Double) -> [MemoryKey: MemoryRecord]? {
         let rows = state.withLockIfAvailable { state -> [(key: MemoryKey, row: SQLiteStoredRow)]? in
-            guard let connection = opened(&state), let handle = connection.handle, let select = connection.select,
+            guard let connection = opened(&state), let handle = connection.handle,
                   let begin = connection.begin, let commit = connection.commit
             else { return nil }
             let began = sqlite3_step(begin) == SQLITE_DONE
@@ -129,7 +132,14 @@ final class SQLitePointReader: Sendable {
                 sqlite3_reset(commit)
                 if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
             }
-            return try? SQLiteStoredRow.liveRows(select, namespace: namespace, keys: keys, now: now)
+            if connection.selectMany == nil {
+                let persistent = UInt32(SQLITE_PREPARE_PERSISTENT)
+                guard sqlite3_prepare_v3(handle, SQLiteStoredRow.selectLiveByKeys, -1, persistent, &connection.selectMany, nil) == SQLITE_OK,
+                      connection.selectMany != nil
+                else { return nil }
+            }
+            guard let selectMany = connection.selectMany else { return nil }
+            return try? SQLiteStoredRow.liveRows(selectMany, namespace: namespace, keys: keys, now: now)
         }
         // Busy (`nil` from withLockIfAvailable) or failed (`.some(nil)`): GRDB's path.
         guard let ran = rows, let found = ran else { return nil }

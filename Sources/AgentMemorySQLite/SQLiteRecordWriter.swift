@@ -96,19 +96,44 @@ struct SQLiteRecordWriter: RecordWriter {
         return CurrentRow(stamp: stamp, size: Int(sqlite3_column_int64(handle, 5)), json: SQLiteStoredRow.text(handle, 6) ?? "")
     }
 
-    /// Reads the rows of `keys`, for the writes of a batch that follow: one prepared statement
-    /// stepped per key with SQLite's C API (a `json_each` list read through GRDB's `Row` cost
-    /// about twice as much in a turn of tool calls).
+    /// The rows of listed keys as ``selectCurrent`` reads them, then each one's place in the
+    /// list (`json_each`'s `key` column of an array): namespace `?1`, the keys' JSON list `?2`
+    /// (``SQLiteStoredRow/keyList(_:)``). One statement for a batch's keys, the list the outer
+    /// loop, as ``SQLiteStoredRow/selectLiveByKeys`` reads records.
+    private static let selectCurrentOfList = """
+        SELECT m.version, m.created_at, m.updated_at, m.author, m.expires_at, m.size, m.value, m.id, m.body, k.key
+        FROM json_each(?2) AS k CROSS JOIN memory_records AS m
+        WHERE m.namespace = ?1 AND m.key = k.value
+        """
+
+    /// Reads the rows of `keys`, for the writes of a batch that follow: one statement over the
+    /// list of the keys with SQLite's C API (a statement stepped per key cost half as much
+    /// again; a `json_each` list read through GRDB's `Row` about twice as much). A key that
+    /// comes again later in the list is not asked for: it is read again when its turn comes,
+    /// to see the earlier write.
     func prefetch(_ keys: [MemoryKey]) throws {
         // Rows held by an earlier write of a group (``SharedRecordWriters``) go in first, so
         // that the statement sees them.
         try finish()
-        let select = try db.cachedStatement(sql: Self.selectCurrent).sqliteStatement
+        let select = try db.cachedStatement(sql: Self.selectCurrentOfList).sqliteStatement
         readAhead.clear()
         var reads: [ReadAhead.Read?] = Array(repeating: nil, count: keys.count)
+        var seen = Set<MemoryKey>()
+        seen.reserveCapacity(keys.count)
+        var asked: [MemoryKey] = []
+        asked.reserveCapacity(keys.count)
+        var places: [Int] = []
+        places.reserveCapacity(keys.count)
+        for (index, key) in keys.enumerated() where seen.insert(key).inserted {
+            reads[index] = (row: nil, indexed: nil)
+            asked.append(key)
+            places.append(index)
+        }
         do throws(SQLiteStoredRow.StepFailed) {
-            try SQLiteStoredRow.eachKey(select, namespace: namespace.name, keys: keys) { index, handle in
-                reads[index] = (handle.map(Self.currentRow), handle.map(Self.indexedText))
+            try SQLiteStoredRow.eachListedRow(select, namespace: namespace.name, keys: asked) { handle in
+                let listed = Int(sqlite3_column_int64(handle, 9))
+                guard places.indices.contains(listed) else { return }
+                reads[places[listed]] = (Self.currentRow(handle), Self.indexedText(handle))
             }
         } catch {
             throw SQLiteStoredRow.error(error.code, db)

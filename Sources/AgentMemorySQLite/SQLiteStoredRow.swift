@@ -26,6 +26,54 @@ struct SQLiteStoredRow {
         WHERE namespace = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)
         """
 
+    /// The live records of several keys in one statement: namespace `?1`, the keys as a JSON
+    /// array of strings `?2` (``keyList(_:)``), the time `?3`. For each element of the list, in
+    /// its order, SQLite seeks the records' key index, as the statement per key did, without
+    /// resetting, binding and halting a statement for each key. A key listed twice gives its row
+    /// twice. (`CROSS JOIN` keeps the list the outer loop; `key IN (SELECT value FROM
+    /// json_each(?2))` built a temporary index of the list first, a third slower.) The columns
+    /// are ``columns``, named by table: `json_each` has a `key` column too.
+    static let selectLiveByKeys = """
+        SELECT m.key, m.value, m.version, m.created_at, m.updated_at, m.author, m.expires_at
+        FROM json_each(?2) AS k CROSS JOIN memory_records AS m
+        WHERE m.namespace = ?1 AND m.key = k.value AND (m.expires_at IS NULL OR m.expires_at > ?3)
+        """
+
+    /// `keys` as a JSON array of strings, the UTF-8 bytes of ``selectLiveByKeys``'s `?2`.
+    static func keyList(_ keys: [MemoryKey]) -> [UInt8] {
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        bytes.reserveCapacity(keys.reduce(2) { $0 + $1.rawValue.utf8.count + 3 })
+        for key in keys {
+            if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "\""))
+            // Over the string's contiguous bytes (a native string has them): stepping
+            // `String.UTF8View` costs several times more a byte.
+            if key.rawValue.utf8.withContiguousStorageIfAvailable({ appendEscaped($0, to: &bytes) }) == nil {
+                appendEscaped(Array(key.rawValue.utf8), to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return bytes
+    }
+
+    /// `source` inside a JSON string: quotes and backslashes escaped, and control characters
+    /// (not in a checked key; a key read back from an older file might hold one).
+    private static func appendEscaped(_ source: some Collection<UInt8>, to bytes: inout [UInt8]) {
+        for byte in source {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(byte)
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default:
+                bytes.append(byte)
+            }
+        }
+    }
+
     /// SQLite's `SQLITE_TRANSIENT`: a bound value is copied at once.
     static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
@@ -54,27 +102,28 @@ struct SQLiteStoredRow {
         return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, column)))
     }
 
-    /// The live rows of `keys` (each key once, in order of first appearance; absent and expired
-    /// keys skipped), stepping `select`, a prepared ``selectLiveByKey``, with ``eachKey``.
+    /// The live rows of `keys` (absent and expired keys skipped, in the order of `keys`, a key
+    /// listed twice found twice), stepping `select`, a prepared ``selectLiveByKeys``, to its
+    /// end. The statement is reset and its bindings cleared.
     static func liveRows(
         _ select: OpaquePointer, namespace: String, keys: [MemoryKey], now: Double
     ) throws(StepFailed) -> [(key: MemoryKey, row: SQLiteStoredRow)] {
         var rows: [(key: MemoryKey, row: SQLiteStoredRow)] = []
         rows.reserveCapacity(keys.count)
-        try eachKey(select, namespace: namespace, keys: keys, bind: { sqlite3_bind_double($0, 3, now) }) { index, handle in
-            if let handle { rows.append((keys[index], SQLiteStoredRow(handle))) }
+        try eachListedRow(select, namespace: namespace, keys: keys, bind: { sqlite3_bind_double($0, 3, now) }) { handle in
+            let row = SQLiteStoredRow(handle)
+            rows.append((MemoryKey(checked: row.key), row))
         }
         return rows
     }
 
-    /// Steps `select` (namespace `?1`, key `?2`) once per distinct key of `keys`, in order of
-    /// first appearance, with SQLite's C API: `found` gets each key's index in `keys` (its
-    /// first) with the statement on its row, or `nil` when it has none. The namespace and `bind`'s parameters are bound once
-    /// (bindings outlive a reset). Throws the code of a step that fails. The statement is reset
-    /// and its bindings cleared.
-    static func eachKey(
+    /// Steps `select`, a statement over the keys' JSON list (namespace `?1`, the list `?2`, as
+    /// ``keyList(_:)`` writes it; `bind` sets any other parameter), to its end with SQLite's C
+    /// API, handing `row` the statement on each row. Throws the code of a step that fails. The
+    /// statement is reset and its bindings cleared.
+    static func eachListedRow(
         _ select: OpaquePointer, namespace: String, keys: [MemoryKey], bind: (OpaquePointer) -> Void = { _ in },
-        found: (Int, OpaquePointer?) -> Void
+        row: (OpaquePointer) -> Void
     ) throws(StepFailed) {
         sqlite3_reset(select)
         defer {
@@ -82,15 +131,15 @@ struct SQLiteStoredRow {
             sqlite3_clear_bindings(select)
         }
         sqlite3_bind_text(select, 1, namespace, -1, transient)
+        let list = keyList(keys)
+        list.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { _ = sqlite3_bind_text(select, 2, $0.baseAddress, Int32($0.count), transient) }
+        }
         bind(select)
-        var seen = Set<MemoryKey>()
-        seen.reserveCapacity(keys.count)
-        for (index, key) in keys.enumerated() where seen.insert(key).inserted {
-            sqlite3_reset(select)
-            sqlite3_bind_text(select, 2, key.rawValue, -1, transient)
+        while true {
             switch sqlite3_step(select) {
-            case SQLITE_ROW: found(index, select)
-            case SQLITE_DONE: found(index, nil)
+            case SQLITE_ROW: row(select)
+            case SQLITE_DONE: return
             case let code: throw StepFailed(code: code)
             }
         }

@@ -120,6 +120,92 @@ struct ReadPathTests {
         try await store.close()
     }
 
+    /// A read of several keys (one statement over a JSON list of them) finds exactly what a
+    /// read of each key alone finds, on every path, whatever the keys hold: quotes,
+    /// backslashes, JSON-like and number-like text, non-ASCII in both normal forms, spaces; a
+    /// key asked twice, a missing key and an expired key are handled as for one key.
+    @Test func manyKeysAreReadAsEachKeyAlone() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
+        let clock: @Sendable () -> Date = { now.withLock { $0 } }
+        let store = try SQLiteMemoryStore(path: path, readPath: .automatic, clock: clock)
+        let queue = try SQLiteMemoryStore(path: path, readPath: .readerQueue, clock: clock)
+        let odd: [String] = [
+            "quote\"d", "back\\slash", "\\\"", "[\"a\", 1]", "{\"k\": 2}", "42", "-1.5e3", "null", "true",
+            "caf\u{E9}", "cafe\u{301}", "\u{1F600} emoji", "with space", " lead", "trail ", "u\\u0041", "/slash/", "a,b",
+        ]
+        var written: [MemoryKey] = []
+        for (index, text) in odd.enumerated() {
+            let key = try MemoryKey(text)
+            try await store.put(key, value: .string("value \(index)"), in: Self.namespace)
+            written.append(key)
+        }
+        for index in 0..<30 {
+            let key = try MemoryKey(String(format: "turn/%04d", index))
+            try await store.put(key, value: .object(["n": .int(index)]), in: Self.namespace)
+            written.append(key)
+        }
+        try await store.put("short", value: .string("expires"), in: Self.namespace, options: PutOptions(ttl: .seconds(60)))
+        // In another namespace: never found here.
+        try await store.put("turn/0001", value: .string("elsewhere"), in: try Namespace("other"))
+        now.withLock { $0 += 61 }
+        let asked: [MemoryKey] = written.reversed() + ["missing", "short", "quote\"d", "turn/0007", "Quote\"d", "cafe", "", "turn/00"]
+            .compactMap { try? MemoryKey($0) }
+        var expected: [MemoryKey: MemoryRecord] = [:]
+        for key in asked {
+            if let record = try await store.get(key, in: Self.namespace) { expected[key] = record }
+        }
+        #expect(expected.count == written.count)
+        #expect(expected["quote\"d"]?.value == .string("value 0"))
+        #expect(expected["cafe\u{301}"]?.value == .string("value 10"))
+
+        try await store.put("turn/0000", value: .object(["n": 0]), in: Self.namespace)
+        let idleReads = store.writer.idleReads.load(ordering: .relaxed)
+        let afterWrites = try await store.get(asked, in: Self.namespace)
+        #expect(store.writer.idleReads.load(ordering: .relaxed) == idleReads + 1, "on the writer's connection")
+        let onPointReader = try await store.get(asked, in: Self.namespace)
+        #expect(store.writer.idleReads.load(ordering: .relaxed) == idleReads + 1, "on the point reader")
+        expected["turn/0000"] = try await store.get("turn/0000", in: Self.namespace)
+        let throughGRDB = try await queue.get(asked, in: Self.namespace)
+        #expect(afterWrites == expected)
+        #expect(onPointReader == expected)
+        #expect(throughGRDB == expected)
+        #expect(expected["turn/0000"]?.version == 2)
+        // Two keys, the fewest a read of several keys takes.
+        #expect(try await store.get(["turn/0003", "missing"], in: Self.namespace) == ["turn/0003": try #require(expected["turn/0003"])])
+        try await queue.close()
+        try await store.close()
+    }
+
+    /// A batch's writes read the current rows of its keys in one statement over their JSON list:
+    /// keys that need escaping there, a key written twice in one batch (its second write sees
+    /// the first), deletes and new keys give what the in-memory store gives, outcome by outcome.
+    @Test func aBatchReadsItsKeysAsTheInMemoryStoreDoes() async throws {
+        let clock: @Sendable () -> Date = { Date(timeIntervalSince1970: 1_800_000_000) }
+        let sqlite = try SQLiteMemoryStore(path: try SearchIndexingTests.temporaryPath(), clock: clock)
+        let memory = InMemoryMemoryStore(clock: clock)
+        let keys: [MemoryKey] = ["quote\"d", "back\\slash", "[\"a\"]", "42", "caf\u{E9}", "cafe\u{301}", "plain", "\u{1F600}"]
+        let first: [MemoryOperation] = keys.map { .put(key: $0, value: .string("one"), options: .none) }
+        var second: [MemoryOperation] = []
+        for (index, key) in keys.enumerated() {
+            second.append(index % 3 == 0 ? .delete(key: key) : .put(key: key, value: .int(index), options: .none))
+            if index % 2 == 0 { second.append(.put(key: key, value: .string("again \(index)"), options: .none)) }
+        }
+        second.append(.put(key: "new \"key\"", value: .bool(true), options: .none))
+        second.append(.delete(key: "never"))
+        for operations in [first, second, second] {
+            let got = try await sqlite.apply(operations, in: Self.namespace)
+            let want = try await memory.apply(operations, in: Self.namespace)
+            #expect(got == want)
+        }
+        let everyKey = keys + ["new \"key\"", "never"]
+        #expect(try await sqlite.get(everyKey, in: Self.namespace) == (try await memory.get(everyKey, in: Self.namespace)))
+        // Two writes a batch to the composed spelling, one to the decomposed: two keys.
+        #expect(try await sqlite.get("caf\u{E9}", in: Self.namespace)?.version == 5)
+        #expect(try await sqlite.get("cafe\u{301}", in: Self.namespace)?.version == 3)
+        try await sqlite.close()
+    }
+
     /// A write that arrives while a read holds the writer's connection waits for it, like a
     /// write behind a transaction, and commits when the read ends; the read sees the state
     /// before the write.
