@@ -18,6 +18,13 @@ public struct JSONObject: Sendable, Hashable {
 
     /// An object with the given members, in the given order (a repeated key keeps its last value).
     public init(_ members: [(String, JSONValue)]) {
+        // A few distinct keys (a content block, a tool result): taken as they are, where adding
+        // them one by one searched the members so far for each (a tenth of the results' cost
+        // in an `exec` of 2,000 recalls, BENCHMARKS.md, round twenty-nine).
+        if members.count <= Self.indexedCount, Self.distinct(members) {
+            self.init(distinct: members.map { (key: $0.0, value: $0.1) })
+            return
+        }
         self.init()
         entries.reserveCapacity(members.count)
         for (key, value) in members { self[key] = value }
@@ -62,6 +69,20 @@ public struct JSONObject: Sendable, Hashable {
                 }
             }
         }
+    }
+
+    /// An object of `entries`, whose keys are distinct and at most ``indexedCount``.
+    private init(distinct entries: [(key: String, value: JSONValue)]) {
+        self.entries = entries
+        positions = nil
+    }
+
+    /// Whether no two of `members` share a key.
+    private static func distinct(_ members: [(String, JSONValue)]) -> Bool {
+        for later in members.indices.dropFirst() {
+            for earlier in 0..<later where members[earlier].0 == members[later].0 { return false }
+        }
+        return true
     }
 
     private static func index(_ entries: [(key: String, value: JSONValue)]) -> [String: Int] {

@@ -48,6 +48,36 @@ struct JSONValueTests {
         #expect(object.keys == ["m0", "m1", "m2", "m3", "m4"])
     }
 
+    @Test func objectsBuiltFromMembersAreTheObjectsBuiltOneByOne() {
+        // Up to 12 distinct keys are taken as given, past that or with a repeated key they are
+        // added one by one: either way the same keys in the same order, a repeated key keeps its
+        // first place and its last value, and members added afterwards are found.
+        for count in 0...15 {
+            for repeats in [false, true] {
+                var members = (0..<count).map { ("k\($0)", JSONValue.int($0)) }
+                if repeats, count > 1 { members.append(("k0", .string("again"))) }
+                var stepwise = JSONObject()
+                for (key, value) in members { stepwise[key] = value }
+                var built = JSONObject(members)
+                #expect(built.keys == stepwise.keys)
+                #expect(built.members.map(\.value) == stepwise.members.map(\.value))
+                #expect(built["k0"] == (count == 0 ? nil : (repeats && count > 1 ? .string("again") : .int(0))))
+                for extra in 0..<3 {
+                    built["x\(extra)"] = .int(extra)
+                    stepwise["x\(extra)"] = .int(extra)
+                }
+                built["k1"] = .bool(true)
+                stepwise["k1"] = .bool(true)
+                #expect(built.keys == stepwise.keys)
+                #expect(built["x2"] == .int(2) && built["k1"] == .bool(true))
+                #expect(JSONValue.object(built).jsonString() == JSONValue.object(stepwise).jsonString())
+            }
+        }
+        let literal: JSONObject = ["type": "tool_result", "tool_use_id": "t1", "content": "x"]
+        #expect(literal.keys == ["type", "tool_use_id", "content"])
+        #expect(literal["tool_use_id"] == .string("t1"))
+    }
+
     @Test func escapesRoundTrip() throws {
         let text = #""quote \" backslash \\ slash \/ newline \n tab \t cr \r bs \b ff \f nul \u0000 e \u00e9 pair \ud83e\udde0""#
         let value = try JSONValue(parsing: text)
