@@ -198,6 +198,22 @@ func printLine(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
+/// Writes `bytes` to stdout whole (`write(2)` again after a short write or an interruption);
+/// throws when stdout refuses them.
+func writeToStandardOutput(_ bytes: [UInt8]) throws {
+    try bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw CLIError("cannot write to stdout: \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+    }
+}
+
 /// Values a command leaves to the process's exit instead of freeing them. A command line runs
 /// one command and exits; freeing a parsed message of thousands of tool calls object by object
 /// just before the exit was 6% of an `exec` process's instructions (BENCHMARKS.md, round

@@ -89,10 +89,12 @@ struct Exec: AsyncParsableCommand {
                     store: store, namespace: namespace, agent: agent, tools: selected,
                     access: readOnly ? .readOnly : .readWrite)
                 let message = await executor.execute(blocks: blocks)
-                // Written as the bytes the writer made (no String round trip for a large turn).
-                var output = message.jsonValue.jsonData(pretty: pretty)
+                // Written as the bytes the writer made, into room for about the input's size
+                // (the results of a large turn are about as long as its calls), straight to
+                // stdout: no String round trip, no regrowth, no copy into `Data`.
+                var output = message.jsonValue.jsonBytes(pretty: pretty, capacity: input.count + input.count / 2 + 64)
                 output.append(0x0A)
-                FileHandle.standardOutput.write(output)
+                try writeToStandardOutput(output)
                 KeptUntilExit.keep(message)
             }
             KeptUntilExit.keep(blocks)

@@ -164,6 +164,15 @@ extension JSONValue {
         return Data(writer.bytes)
     }
 
+    /// The value as UTF-8 JSON bytes, written into room for `capacity` bytes made first: a
+    /// caller that knows about how long the text will be spares the buffer's regrowth (each
+    /// a copy into newly touched memory) and the copy into `Data`.
+    public func jsonBytes(pretty: Bool = false, sortedKeys: Bool = false, capacity: Int) -> [UInt8] {
+        var writer = JSONWriter(pretty: pretty, sortedKeys: sortedKeys, capacity: capacity)
+        writer.write(self)
+        return writer.bytes
+    }
+
     /// The number of UTF-8 bytes of the compact JSON text.
     public var jsonByteCount: Int {
         var writer = JSONWriter(pretty: false, sortedKeys: false)

@@ -5,10 +5,10 @@ struct JSONWriter {
     let pretty: Bool
     let sortedKeys: Bool
 
-    init(pretty: Bool, sortedKeys: Bool) {
+    init(pretty: Bool, sortedKeys: Bool, capacity: Int = 256) {
         self.pretty = pretty
         self.sortedKeys = sortedKeys
-        bytes.reserveCapacity(256)
+        bytes.reserveCapacity(max(capacity, 16))
     }
 
     mutating func write(_ value: JSONValue, indent: Int = 0) {

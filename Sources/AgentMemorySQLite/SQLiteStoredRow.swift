@@ -49,7 +49,7 @@ struct SQLiteStoredRow {
             // Over the string's contiguous bytes (a native string has them): stepping
             // `String.UTF8View` costs several times more a byte.
             if key.rawValue.utf8.withContiguousStorageIfAvailable({ appendEscaped($0, to: &bytes) }) == nil {
-                appendEscaped(Array(key.rawValue.utf8), to: &bytes)
+                Array(key.rawValue.utf8).withUnsafeBufferPointer { appendEscaped($0, to: &bytes) }
             }
             bytes.append(UInt8(ascii: "\""))
         }
@@ -58,20 +58,24 @@ struct SQLiteStoredRow {
     }
 
     /// `source` inside a JSON string: quotes and backslashes escaped, and control characters
-    /// (not in a checked key; a key read back from an older file might hold one).
-    private static func appendEscaped(_ source: some Collection<UInt8>, to bytes: inout [UInt8]) {
-        for byte in source {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                bytes.append(UInt8(ascii: "\\"))
-                bytes.append(byte)
-            case 0..<0x20:
+    /// (not in a checked key; a key read back from an older file might hold one); the runs
+    /// between them copied whole.
+    private static func appendEscaped(_ source: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+        var runStart = 0
+        for index in source.indices {
+            let byte = source[index]
+            guard byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 else { continue }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<index]))
+            runStart = index + 1
+            if byte < 0x20 {
                 let hex = Array("0123456789abcdef".utf8)
                 bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default:
+            } else {
+                bytes.append(UInt8(ascii: "\\"))
                 bytes.append(byte)
             }
         }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart...]))
     }
 
     /// SQLite's `SQLITE_TRANSIENT`: a bound value is copied at once.

@@ -108,24 +108,26 @@ public struct MemoryToolExecutor: ToolExecutor {
                 for call in staged { outcomes.append(await run(name: call.name, input: call.input, in: context(turn: nil))) }
             }
         }
+        // Each call's tool, looked up once (by name, among the enabled ones).
+        let kinds = toolUses.map { enabledKind(named: $0.name) }
         if toolUses.count > 1 {
             // One read of every key the turn's staged calls name (one round trip on PostgreSQL).
-            let keys = toolUses.compactMap { call -> MemoryKey? in
-                guard memoryHandler(named: call.name)?.stagesInTurn == true, let key = call.input["key"]?.stringValue else { return nil }
+            let keys = zip(toolUses, kinds).compactMap { call, kind -> MemoryKey? in
+                guard kind?.handler.stagesInTurn == true, let key = call.input["key"]?.stringValue else { return nil }
                 return try? MemoryKey(key)
             }
             try? await turn.turn?.prefetch(keys)
             turn.lastSeenAtTurnStart = await readLog.versions(of: keys, in: namespace, agent: agent)
         }
-        for call in toolUses {
-            if toolUses.count > 1, let handler = memoryHandler(named: call.name), handler.stagesInTurn {
-                outcomes.append(await run(name: call.name, input: call.input, in: turn))
+        for (call, kind) in zip(toolUses, kinds) {
+            if toolUses.count > 1, let kind, kind.handler.stagesInTurn {
+                outcomes.append(await run(name: call.name, kind: kind, input: call.input, in: turn))
                 staged.append(call)
                 continue
             }
             // Needs the store as it is (a listing, a search, another tool): commit first.
             if !staged.isEmpty { await commitStaged() }
-            outcomes.append(await run(name: call.name, input: call.input, in: context(turn: nil)))
+            outcomes.append(await run(name: call.name, kind: kind, input: call.input, in: context(turn: nil)))
         }
         if !staged.isEmpty { await commitStaged() }
         return zip(toolUses, outcomes).map { call, outcome in
@@ -170,19 +172,25 @@ public struct MemoryToolExecutor: ToolExecutor {
             turn: turn)
     }
 
-    private func memoryHandler(named name: String) -> (any MemoryToolHandler)? {
+    /// The memory tool called `name`, if it is one of the enabled tools.
+    private func enabledKind(named name: String) -> MemoryToolKind? {
         guard let tool = MemoryToolKind(rawValue: name), tools.contains(tool) else { return nil }
-        return tool.handler
+        return tool
     }
 
     private func run(name: String, input: JSONValue, in context: ToolContext) async -> ToolOutcome {
-        let outcome = await dispatch(name: name, input: input, in: context)
+        await run(name: name, kind: enabledKind(named: name), input: input, in: context)
+    }
+
+    /// Runs the call named `name`; `kind` is ``enabledKind(named:)`` of the name.
+    private func run(name: String, kind: MemoryToolKind?, input: JSONValue, in context: ToolContext) async -> ToolOutcome {
+        let outcome = await dispatch(name: name, kind: kind, input: input, in: context)
         logger.debug("tool call", metadata: ["tool": "\(name)", "is_error": "\(outcome.isError)"])
         return outcome
     }
 
-    private func dispatch(name: String, input: JSONValue, in context: ToolContext) async -> ToolOutcome {
-        if let tool = MemoryToolKind(rawValue: name), tools.contains(tool) {
+    private func dispatch(name: String, kind: MemoryToolKind?, input: JSONValue, in context: ToolContext) async -> ToolOutcome {
+        if let tool = kind {
             // The memory tool allows `view` in read-only mode and words its own refusals.
             if tool.writes, access == .readOnly, tool != .memory {
                 return .failure("\(name) is not allowed: this agent has read-only access to namespace \"\(namespace)\"")

@@ -260,6 +260,18 @@ struct CLITests {
         #expect(try await cli.run(["--namespace", "ro", "list"]).stdout == "")
     }
 
+    /// A stdout that refuses the results (here a full device) is an error with status 1, not a
+    /// crash; the calls themselves ran.
+    @Test func execReportsAStdoutThatRefusesTheResults() async throws {
+        let cli = CommandRunner()
+        let full = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        let response = try String(contentsOf: CommandRunner.packageRoot.appendingPathComponent("Examples/claude-response.json"), encoding: .utf8)
+        let result = try await cli.finish(cli.start("agent-memory", ["exec"], stdin: response, standardOutput: full))
+        #expect(result.status == 1)
+        #expect(result.stderr == "error: cannot write to stdout: No space left on device\n")
+        #expect(try await cli.run(["recall", "user.preferences.editor"]).stdout == "Vim, with 4-space indentation\n")
+    }
+
     @Test(arguments: [
         ("{not json", "error: stdin is not valid JSON: Expected a string key at byte 1\n"),
         ("", "error: stdin is not valid JSON: Unexpected end of input at byte 0\n"),

@@ -45,7 +45,11 @@ struct CommandRunner {
     }
 
     /// Starts a program without waiting for it.
-    func start(_ program: String, _ arguments: [String], stdin: String = "", extraEnvironment: [String: String] = [:]) throws -> (Process, URL, URL) {
+    /// `standardOutput`, when given, receives stdout instead of the file the result reads.
+    func start(
+        _ program: String, _ arguments: [String], stdin: String = "", extraEnvironment: [String: String] = [:],
+        standardOutput: FileHandle? = nil
+    ) throws -> (Process, URL, URL) {
         let process = Process()
         process.executableURL = Self.executable(program)
         process.arguments = arguments
@@ -58,7 +62,7 @@ struct CommandRunner {
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         process.standardInput = try FileHandle(forReadingFrom: input)
-        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardOutput = try standardOutput ?? FileHandle(forWritingTo: output)
         process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
         return (process, output, errors)

@@ -78,6 +78,18 @@ struct JSONValueTests {
         #expect(literal["tool_use_id"] == .string("t1"))
     }
 
+    @Test func jsonBytesAreTheJSONDataWhateverTheRoomMadeFirst() throws {
+        let value = try JSONValue(parsing: #"{"b":[1,2.5,"x\"y\n",null,true],"a":{"k":"\u00e9\u0001"},"c":[]}"#)
+        for pretty in [false, true] {
+            for sortedKeys in [false, true] {
+                let data = value.jsonData(pretty: pretty, sortedKeys: sortedKeys)
+                for capacity in [0, 1, 40, 100_000] {
+                    #expect(value.jsonBytes(pretty: pretty, sortedKeys: sortedKeys, capacity: capacity) == Array(data))
+                }
+            }
+        }
+    }
+
     @Test func escapesRoundTrip() throws {
         let text = #""quote \" backslash \\ slash \/ newline \n tab \t cr \r bs \b ff \f nul \u0000 e \u00e9 pair \ud83e\udde0""#
         let value = try JSONValue(parsing: text)

@@ -177,6 +177,17 @@ struct ReadPathTests {
         try await store.close()
     }
 
+    /// The keys' JSON list reads back as the keys, whatever they hold (a control character only
+    /// in a key read back unchecked).
+    @Test func theKeyListIsJSONOfTheKeys() throws {
+        let texts = ["a\"b", "c\\d", "\\\"", "x\u{1}y\u{1F}", "caf\u{E9}", "\u{1F600}", "", "plain/key"]
+        let keys = texts.map { MemoryKey(checked: $0) }
+        let bytes = SQLiteStoredRow.keyList(keys)
+        #expect(try JSONValue(parsing: Data(bytes)) == .array(texts.map { .string($0) }))
+        #expect(SQLiteStoredRow.keyList([]) == Array("[]".utf8))
+        #expect(String(decoding: SQLiteStoredRow.keyList(["q\"", "k"]), as: UTF8.self) == #"["q\"","k"]"#)
+    }
+
     /// A batch's writes read the current rows of its keys in one statement over their JSON list:
     /// keys that need escaping there, a key written twice in one batch (its second write sees
     /// the first), deletes and new keys give what the in-memory store gives, outcome by outcome.

@@ -36,11 +36,32 @@ public final class StagedBatch {
     /// Reads the keys the batch is about to touch in one store call (one round trip on a
     /// networked store); keys already seen are skipped.
     public func prefetch(_ keys: [MemoryKey]) async throws {
+        // At a turn's start nothing is seen yet: no key needs looking up first, and the
+        // records read become what is seen as they are (their table kept, not rehashed), the
+        // absent keys added after. Hashing each key three times instead was 2% of an `exec`
+        // of 2,000 recalls (BENCHMARKS.md, round twenty-nine).
+        if seen.isEmpty {
+            guard !keys.isEmpty else { return }
+            let records = try await store.get(keys, in: namespace)
+            guard seen.isEmpty else {
+                // Another call of this batch saw keys meanwhile; theirs stand.
+                merge(records, for: keys)
+                return
+            }
+            seen = records.mapValues { .some($0) }
+            seen.reserveCapacity(keys.count)
+            for key in keys where seen[key] == nil { seen[key] = .some(nil) }
+            return
+        }
         let unseen = keys.filter { seen[$0] == nil }
         guard !unseen.isEmpty else { return }
-        let records = try await store.get(unseen, in: namespace)
-        seen.reserveCapacity(seen.count + unseen.count)
-        for key in unseen { seen[key] = .some(records[key]) }
+        merge(try await store.get(unseen, in: namespace), for: unseen)
+    }
+
+    /// Notes `records`, read for `keys`, as seen, for the keys not seen yet.
+    private func merge(_ records: [MemoryKey: MemoryRecord], for keys: [MemoryKey]) {
+        seen.reserveCapacity(seen.count + keys.count)
+        for key in keys where seen[key] == nil { seen[key] = .some(records[key]) }
     }
 
     /// The live record under `key` as the batch sees it.
