@@ -64,8 +64,13 @@ struct APIFaultTests {
     @Test("a refused connection is a connection error after the retries")
     func refused() async throws {
         let server = try ScriptedMessagesServer()
-        let url = server.baseURL
-        server.stop()  // nothing listens on that port any more
+        server.stop()
+        // A port held by a socket that is bound but not listening: connections to it are
+        // refused, and no other test's server can take it meanwhile (one did, once, with the
+        // port of a stopped server, and answered with an API error).
+        let held = try HeldPort()
+        defer { held.release() }
+        let url = try #require(URL(string: "http://127.0.0.1:\(held.port)"))
         let sleeps = RecordedSleeps()
         let error = await #expect(throws: ClaudeAPIError.self) { try await faultClient(server, sleeps: sleeps, baseURL: url).createMessage(faultRequest) }
         #expect(error?.kind == .connection)
@@ -165,4 +170,39 @@ struct APIFaultTests {
         #expect(resumed.text == "Noted: green tea.")
         #expect(try await sessions.load("cut")?.messages.count == 4)
     }
+}
+
+/// A TCP port on 127.0.0.1 bound by a socket that never listens: connecting to it is refused.
+struct HeldPort {
+    let descriptor: Int32
+    let port: UInt16
+
+    init() throws {
+        let held = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard held >= 0 else { throw HeldPortError(step: "socket") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(held, generic, length) == 0 && getsockname(held, generic, &length) == 0
+            }
+        }
+        guard bound else {
+            close(held)
+            throw HeldPortError(step: "bind")
+        }
+        descriptor = held
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    func release() {
+        close(descriptor)
+    }
+}
+
+struct HeldPortError: Error {
+    let step: String
 }
