@@ -38,8 +38,8 @@ public final class StagedBatch {
     public func prefetch(_ keys: [MemoryKey]) async throws {
         // At a turn's start nothing is seen yet: no key needs looking up first, and the
         // records read become what is seen as they are (their table kept, not rehashed), the
-        // absent keys added after. Hashing each key three times instead was 2% of an `exec`
-        // of 2,000 recalls (BENCHMARKS.md, round twenty-nine).
+        // absent keys added after, if any. Hashing each key three times and growing the table
+        // once more was 5% of an `exec` of 2,000 recalls (BENCHMARKS.md, round twenty-nine).
         if seen.isEmpty {
             guard !keys.isEmpty else { return }
             let records = try await store.get(keys, in: namespace)
@@ -49,6 +49,8 @@ public final class StagedBatch {
                 return
             }
             seen = records.mapValues { .some($0) }
+            // As many records as keys: every key was found (and none was asked twice).
+            guard records.count < keys.count else { return }
             seen.reserveCapacity(keys.count)
             for key in keys where seen[key] == nil { seen[key] = .some(nil) }
             return
