@@ -37,5 +37,13 @@ struct StagedBatchPrefetchTests {
             #expect(try await batch.get(try MemoryKey(unread))?.value == .string("second \(unread)"))
         }
         #expect(try await batch.get("a")?.value == (keys.contains("a") ? .string("first a") : .string("second a")))
+        // The batch's own writes override what it read, present or absent.
+        try await batch.stage(.put(key: "a", value: .string("staged a"), options: .none))
+        try await batch.stage(.delete(key: "b"))
+        try await batch.stage(.put(key: "missing", value: .string("staged missing"), options: .none))
+        #expect(try await batch.get("a")?.value == .string("staged a"))
+        #expect(try await batch.get("b") == nil)
+        #expect(try await batch.get("missing")?.value == .string("staged missing"))
+        #expect(batch.writtenKeys == ["a": true, "b": false, "missing": true])
     }
 }

@@ -18,8 +18,15 @@ public final class StagedBatch {
     public let namespace: Namespace
     /// The time every staged write carries.
     public let now: Date
-    /// What the batch sees of each key it has read or written (`nil`: absent).
-    private var seen: [MemoryKey: MemoryRecord?] = [:]
+    /// The records read from the store, as read: a turn's prefetch keeps the store's table as
+    /// it came, where copying it into one table of everything seen cost an `exec` of 2,000
+    /// recalls 170 page faults and 0.8M instructions (BENCHMARKS.md, round twenty-nine).
+    private var read: [MemoryKey: MemoryRecord] = [:]
+    /// The keys read and found absent.
+    private var absent: Set<MemoryKey> = []
+    /// What the batch's own writes left under each key (`nil`: deleted); it overrides `read`
+    /// and `absent`.
+    private var written: [MemoryKey: MemoryRecord?] = [:]
     /// The plans to commit, in order.
     public private(set) var plans: [WritePlan] = []
 
@@ -36,41 +43,62 @@ public final class StagedBatch {
     /// Reads the keys the batch is about to touch in one store call (one round trip on a
     /// networked store); keys already seen are skipped.
     public func prefetch(_ keys: [MemoryKey]) async throws {
-        // At a turn's start nothing is seen yet: no key needs looking up first, and the
-        // records read become what is seen as they are (their table kept, not rehashed), the
-        // absent keys added after, if any. Hashing each key three times and growing the table
-        // once more was 5% of an `exec` of 2,000 recalls (BENCHMARKS.md, round twenty-nine).
-        if seen.isEmpty {
+        // At a turn's start nothing is seen yet: no key needs looking up first, and the records
+        // read are kept as they came, the absent keys noted only when fewer records than keys
+        // came back. Hashing each key three times and growing a table once more was 5% of an
+        // `exec` of 2,000 recalls (BENCHMARKS.md, round twenty-nine).
+        if seesNothing {
             guard !keys.isEmpty else { return }
             let records = try await store.get(keys, in: namespace)
-            guard seen.isEmpty else {
+            guard seesNothing else {
                 // Another call of this batch saw keys meanwhile; theirs stand.
                 merge(records, for: keys)
                 return
             }
-            seen = records.mapValues { .some($0) }
-            // As many records as keys: every key was found (and none was asked twice).
-            guard records.count < keys.count else { return }
-            seen.reserveCapacity(keys.count)
-            for key in keys where seen[key] == nil { seen[key] = .some(nil) }
+            read = records
+            if records.count < keys.count {
+                absent.reserveCapacity(keys.count - records.count)
+                for key in keys where records[key] == nil { absent.insert(key) }
+            }
             return
         }
-        let unseen = keys.filter { seen[$0] == nil }
+        let unseen = keys.filter { seen($0) == nil }
         guard !unseen.isEmpty else { return }
         merge(try await store.get(unseen, in: namespace), for: unseen)
     }
 
+    /// Whether the batch has seen no key yet.
+    private var seesNothing: Bool { read.isEmpty && absent.isEmpty && written.isEmpty }
+
+    /// What the batch sees of `key`: its record or `nil` when absent, or `nil` at the outer
+    /// level when the batch has not seen the key.
+    private func seen(_ key: MemoryKey) -> MemoryRecord?? {
+        if !written.isEmpty, let own = written[key] { return own }
+        if !read.isEmpty, let record = read[key] { return .some(record) }
+        if !absent.isEmpty, absent.contains(key) { return .some(nil) }
+        return nil
+    }
+
     /// Notes `records`, read for `keys`, as seen, for the keys not seen yet.
     private func merge(_ records: [MemoryKey: MemoryRecord], for keys: [MemoryKey]) {
-        seen.reserveCapacity(seen.count + keys.count)
-        for key in keys where seen[key] == nil { seen[key] = .some(records[key]) }
+        for key in keys where seen(key) == nil {
+            if let record = records[key] {
+                read[key] = record
+            } else {
+                absent.insert(key)
+            }
+        }
     }
 
     /// The live record under `key` as the batch sees it.
     public func get(_ key: MemoryKey) async throws -> MemoryRecord? {
-        if let known = seen[key] { return known }
+        if let known = seen(key) { return known }
         let record = try await store.get(key, in: namespace)
-        seen[key] = .some(record)
+        if let record {
+            read[key] = record
+        } else {
+            absent.insert(key)
+        }
         return record
     }
 
@@ -85,7 +113,9 @@ public final class StagedBatch {
         }
         let plan = try RecordTransition.plan(prepared, current: current, limits: store.limits, now: now)
         plans.append(plan)
-        seen[prepared.key] = .some(plan.outcome.record)
+        // Room for every key read at once: a turn of writes grows the table once.
+        if written.isEmpty { written.reserveCapacity(read.count + absent.count) }
+        written[prepared.key] = .some(plan.outcome.record)
         return plan.outcome
     }
 
@@ -107,7 +137,9 @@ public final class StagedBatch {
     public func commit() async throws {
         let staged = plans
         plans.removeAll()
-        seen.removeAll()
+        read.removeAll()
+        absent.removeAll()
+        written.removeAll()
         guard !staged.isEmpty else { return }
         try await store.commit(staged, in: namespace)
     }
