@@ -9,14 +9,20 @@ import Testing
 struct UTCTimestampTests {
     static let style = Date.ISO8601FormatStyle().year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)
 
-    /// 20,000 times from 1970 to 9999 (whole milliseconds, fractions between them, the edges
-    /// of days, leap days and centuries): the same text as Foundation's formatter, and the
-    /// same `Date` as Foundation's parser for that text.
+    /// 20,000 times from 1970 to 9999, a quarter of them within a year of 2001 (whole
+    /// milliseconds, fractions between them, the edges of days, leap days and centuries): the
+    /// same text as Foundation's formatter, and the same `Date` as Foundation's parser for that
+    /// text.
     @Test func formatAndParseAsFoundationDoes() throws {
         var generator = SystemRandomNumberGenerator()
         var times: [TimeInterval] = [0, 0.0005, 0.999, 0.9999, 86_399.999, 951_782_400, 951_868_799.9995, 4_107_542_400, 253_402_300_799.999]
-        for _ in 0..<20_000 {
-            let seconds = Double.random(in: 0..<253_402_300_799, using: &generator)
+        // Two that the parse once got a bit or a few off, near Foundation's reference date.
+        times += [979_739_688.728, 978_292_742.604]
+        for index in 0..<20_000 {
+            // Every fourth within a year of 2001-01-01, where a bit of a `Date` is worth least.
+            let seconds = index % 4 == 0
+                ? Double.random(in: 946_771_200..<1_009_843_200, using: &generator)
+                : Double.random(in: 0..<253_402_300_799, using: &generator)
             switch Int.random(in: 0..<3, using: &generator) {
             case 0: times.append((seconds * 1000).rounded(.down) / 1000)
             case 1: times.append(seconds.rounded(.down))

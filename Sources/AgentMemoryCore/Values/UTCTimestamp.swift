@@ -76,9 +76,13 @@ enum UTCTimestamp {
                 hour < 24, minute < 60, second < 60
             else { return nil }
             let days = self.days(fromYear: year, month: month, day: day)
-            let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second
-            // As Foundation computes it, from 2001 (from 1970, 1 in 60 times differed in the last bit).
-            return Date(timeIntervalSinceReferenceDate: Double(seconds - referenceSeconds) + Double(milliseconds) / 1000)
+            let inDay = hour * 3_600 + minute * 60 + second
+            // As Foundation computes it: the day's start from 2001, plus the time within the day
+            // with its fraction, added last. From 1970, 1 in 60 times differed in the last bit;
+            // the fraction added to the whole seconds from 2001, about 1 in 100 (most of them
+            // within months of 2001, where a bit is worth least), 0 in 200,000 this way.
+            let dayStart = Double(days * 86_400 - referenceSeconds)
+            return Date(timeIntervalSinceReferenceDate: dayStart + (Double(inDay) + Double(milliseconds) / 1000))
         }
     }
 
