@@ -133,10 +133,7 @@ final class SQLitePointReader: Sendable {
                 if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
             }
             if connection.selectMany == nil {
-                let persistent = UInt32(SQLITE_PREPARE_PERSISTENT)
-                guard sqlite3_prepare_v3(handle, SQLiteStoredRow.selectLiveByKeys, -1, persistent, &connection.selectMany, nil) == SQLITE_OK,
-                      connection.selectMany != nil
-                else { return nil }
+                sqlite3_prepare_v3(handle, SQLiteStoredRow.selectLiveByKeys, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &connection.selectMany, nil)
             }
             guard let selectMany = connection.selectMany else { return nil }
             return try? SQLiteStoredRow.liveRows(selectMany, namespace: namespace, keys: keys, now: now)

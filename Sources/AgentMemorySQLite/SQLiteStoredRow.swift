@@ -39,43 +39,11 @@ struct SQLiteStoredRow {
         WHERE m.namespace = ?1 AND m.key = k.value AND (m.expires_at IS NULL OR m.expires_at > ?3)
         """
 
-    /// `keys` as a JSON array of strings, the UTF-8 bytes of ``selectLiveByKeys``'s `?2`.
+    /// `keys` as a JSON array of strings, the UTF-8 bytes of ``selectLiveByKeys``'s `?2`,
+    /// written and escaped by the JSON writer.
     static func keyList(_ keys: [MemoryKey]) -> [UInt8] {
-        var bytes: [UInt8] = [UInt8(ascii: "[")]
-        bytes.reserveCapacity(keys.reduce(2) { $0 + $1.rawValue.utf8.count + 3 })
-        for key in keys {
-            if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-            bytes.append(UInt8(ascii: "\""))
-            // Over the string's contiguous bytes (a native string has them): stepping
-            // `String.UTF8View` costs several times more a byte.
-            if key.rawValue.utf8.withContiguousStorageIfAvailable({ appendEscaped($0, to: &bytes) }) == nil {
-                Array(key.rawValue.utf8).withUnsafeBufferPointer { appendEscaped($0, to: &bytes) }
-            }
-            bytes.append(UInt8(ascii: "\""))
-        }
-        bytes.append(UInt8(ascii: "]"))
-        return bytes
-    }
-
-    /// `source` inside a JSON string: quotes and backslashes escaped, and control characters
-    /// (not in a checked key; a key read back from an older file might hold one); the runs
-    /// between them copied whole.
-    private static func appendEscaped(_ source: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
-        var runStart = 0
-        for index in source.indices {
-            let byte = source[index]
-            guard byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 else { continue }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<index]))
-            runStart = index + 1
-            if byte < 0x20 {
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            } else {
-                bytes.append(UInt8(ascii: "\\"))
-                bytes.append(byte)
-            }
-        }
-        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart...]))
+        JSONValue.array(keys.map { .string($0.rawValue) })
+            .jsonBytes(capacity: keys.reduce(2) { $0 + $1.rawValue.utf8.count + 3 })
     }
 
     /// SQLite's `SQLITE_TRANSIENT`: a bound value is copied at once.

@@ -30,6 +30,18 @@ struct ReadPathTests {
         return results
     }
 
+    /// Two stores of one new file, the first reading on the calling thread when it can, the
+    /// second through GRDB's readers, both on a clock the test moves.
+    static func twoStoresOnOneClock() throws -> (automatic: SQLiteMemoryStore, queue: SQLiteMemoryStore, now: Locked<Date>) {
+        let path = try SearchIndexingTests.temporaryPath()
+        let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
+        let clock: @Sendable () -> Date = { now.withLock { $0 } }
+        return (
+            try SQLiteMemoryStore(path: path, readPath: .automatic, clock: clock),
+            try SQLiteMemoryStore(path: path, readPath: .readerQueue, clock: clock), now
+        )
+    }
+
     /// A closed store leaves no `-wal` file beside its database, whichever path its reads took
     /// (the file's frames would be laid over a backup of the database copied back alone).
     @Test(arguments: [SQLiteMemoryStore.ReadPath.callingThread, .readerQueue, .automatic])
@@ -80,11 +92,7 @@ struct ReadPathTests {
     /// and expired keys absent, a key asked twice present once. A write after them is seen by
     /// the next read (the transactions ended).
     @Test func severalKeysAreReadOnThePointReaderAsThroughGRDB() async throws {
-        let path = try SearchIndexingTests.temporaryPath()
-        let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
-        let clock: @Sendable () -> Date = { now.withLock { $0 } }
-        let store = try SQLiteMemoryStore(path: path, readPath: .automatic, clock: clock)
-        let queue = try SQLiteMemoryStore(path: path, readPath: .readerQueue, clock: clock)
+        let (store, queue, now) = try Self.twoStoresOnOneClock()
         #expect(queue.pointReader == nil)
         try await store.put("a", value: .string("first"), in: Self.namespace)
         try await store.put("b", value: .object(["n": 2]), in: Self.namespace)
@@ -125,11 +133,7 @@ struct ReadPathTests {
     /// backslashes, JSON-like and number-like text, non-ASCII in both normal forms, spaces; a
     /// key asked twice, a missing key and an expired key are handled as for one key.
     @Test func manyKeysAreReadAsEachKeyAlone() async throws {
-        let path = try SearchIndexingTests.temporaryPath()
-        let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
-        let clock: @Sendable () -> Date = { now.withLock { $0 } }
-        let store = try SQLiteMemoryStore(path: path, readPath: .automatic, clock: clock)
-        let queue = try SQLiteMemoryStore(path: path, readPath: .readerQueue, clock: clock)
+        let (store, queue, now) = try Self.twoStoresOnOneClock()
         let odd: [String] = [
             "quote\"d", "back\\slash", "\\\"", "[\"a\", 1]", "{\"k\": 2}", "42", "-1.5e3", "null", "true",
             "caf\u{E9}", "cafe\u{301}", "\u{1F600} emoji", "with space", " lead", "trail ", "u\\u0041", "/slash/", "a,b",

@@ -42,29 +42,23 @@ public final class StagedBatch {
 
     /// Reads the keys the batch is about to touch in one store call (one round trip on a
     /// networked store); keys already seen are skipped.
+    ///
+    /// At a turn's start nothing is seen yet: no key is looked up first, the records read are
+    /// kept in the store's table as it came, and absent keys are noted only when fewer records
+    /// than keys came back. Hashing each key three times and growing a table once more was 5%
+    /// of an `exec` of 2,000 recalls (BENCHMARKS.md, round twenty-nine).
     public func prefetch(_ keys: [MemoryKey]) async throws {
-        // At a turn's start nothing is seen yet: no key needs looking up first, and the records
-        // read are kept as they came, the absent keys noted only when fewer records than keys
-        // came back. Hashing each key three times and growing a table once more was 5% of an
-        // `exec` of 2,000 recalls (BENCHMARKS.md, round twenty-nine).
-        if seesNothing {
-            guard !keys.isEmpty else { return }
-            let records = try await store.get(keys, in: namespace)
-            guard seesNothing else {
-                // Another call of this batch saw keys meanwhile; theirs stand.
-                merge(records, for: keys)
-                return
-            }
-            read = records
-            if records.count < keys.count {
-                absent.reserveCapacity(keys.count - records.count)
-                for key in keys where records[key] == nil { absent.insert(key) }
-            }
-            return
-        }
-        let unseen = keys.filter { seen($0) == nil }
+        let unseen = seesNothing ? keys : keys.filter { seen($0) == nil }
         guard !unseen.isEmpty else { return }
-        merge(try await store.get(unseen, in: namespace), for: unseen)
+        let records = try await store.get(unseen, in: namespace)
+        if read.isEmpty {
+            read = records
+        } else {
+            read.merge(records) { _, new in new }
+        }
+        guard records.count < unseen.count else { return }
+        absent.reserveCapacity(absent.count + unseen.count - records.count)
+        for key in unseen where records[key] == nil { absent.insert(key) }
     }
 
     /// Whether the batch has seen no key yet.
@@ -77,17 +71,6 @@ public final class StagedBatch {
         if !read.isEmpty, let record = read[key] { return .some(record) }
         if !absent.isEmpty, absent.contains(key) { return .some(nil) }
         return nil
-    }
-
-    /// Notes `records`, read for `keys`, as seen, for the keys not seen yet.
-    private func merge(_ records: [MemoryKey: MemoryRecord], for keys: [MemoryKey]) {
-        for key in keys where seen(key) == nil {
-            if let record = records[key] {
-                read[key] = record
-            } else {
-                absent.insert(key)
-            }
-        }
     }
 
     /// The live record under `key` as the batch sees it.
