@@ -33,6 +33,8 @@ extension SQLiteMemoryStore {
     /// the writer free. A profile of turns of ten tool calls had a third of the batch read in
     /// that reset and the page reads after it.
     func readAfterWrites<R>(_ body: (Database) throws -> R) -> R? {
+        // No pool open, no write made here: the point reader reads.
+        guard let writer = connections.ifOpened?.writer else { return nil }
         let commits = writer.commits.load(ordering: .relaxed)
         guard commitsAtLastRead.exchange(commits, ordering: .relaxed) != commits else { return nil }
         return (try? writer.readIfIdle(body)) ?? nil
@@ -65,7 +67,7 @@ extension SQLiteMemoryStore {
 
     /// GRDB's synchronous read (from a synchronous context, so the async overload is not chosen).
     private func readOnCallingThread<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.read(body)
+        try connections.opened().pool.read(body)
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -77,7 +79,7 @@ extension SQLiteMemoryStore {
     func write<T: Sendable>(sharing body: @escaping @Sendable (Database, SharedRecordWriters?) throws -> T) async throws -> T {
         try checkOpen()
         do {
-            return try await writer.write(sharing: body)
+            return try await connections.opened().writer.write(sharing: body)
         } catch let error as MemoryError {
             throw error
         } catch {

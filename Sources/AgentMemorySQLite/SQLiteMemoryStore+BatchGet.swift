@@ -34,25 +34,10 @@ extension SQLiteMemoryStore {
     /// each row made a record as it is stepped.
     static func liveRecords(_ db: Database, namespace: String, keys: [MemoryKey], now: Double) throws -> [MemoryKey: MemoryRecord] {
         let statement = try db.cachedStatement(sql: SQLiteStoredRow.selectLiveByKeys)
-        var records: [MemoryKey: MemoryRecord] = [:]
-        records.reserveCapacity(keys.count)
-        var unreadable: (any Error)?
-        do throws(SQLiteStoredRow.StepFailed) {
-            try SQLiteStoredRow.eachListedRow(
-                statement.sqliteStatement, namespace: namespace, keys: keys, bind: { sqlite3_bind_double($0, 3, now) }
-            ) { handle in
-                guard unreadable == nil else { return }
-                let row = SQLiteStoredRow(handle)
-                do {
-                    records[MemoryKey(checked: row.key)] = try row.record()
-                } catch {
-                    unreadable = error
-                }
-            }
-        } catch {
-            throw SQLiteStoredRow.error(error.code, db)
+        do {
+            return try SQLiteStoredRow.liveRecords(statement.sqliteStatement, namespace: namespace, keys: keys, now: now)
+        } catch let failed as SQLiteStoredRow.StepFailed {
+            throw SQLiteStoredRow.error(failed.code, db)
         }
-        if let unreadable { throw unreadable }
-        return records
     }
 }

@@ -91,12 +91,17 @@ extension SQLiteMemoryStore {
     /// The catch-up at ``close()``: a failure is logged, not thrown (the pending rows stay in the
     /// file, and whichever store opens it next catches up on them).
     func catchUpBeforeClosing() async {
-        // Whether anything is pending, asked on the writer's connection on this thread: when
-        // nothing is (every process that only read), no hop to GRDB's writer, which started two
-        // threads at each such process's exit. A write in progress makes the answer `nil`.
-        if let pending = try? writer.readIfIdle({ db in try SQLiteSearchIndexing.hasPendingRows(db) }), !pending {
-            return
+        // Whether anything is pending, asked on this thread, on the writer's connection when the
+        // pool is open, else on the point reader's: when nothing is (every process that only
+        // read), no hop to GRDB's writer, which started two threads at each such process's exit,
+        // and no pool opened for it. A write in progress, or a busy point reader, makes the
+        // answer `nil`.
+        let pending: Bool? = if let opened = connections.ifOpened {
+            (try? opened.writer.readIfIdle({ db in try SQLiteSearchIndexing.hasPendingRows(db) })) ?? nil
+        } else {
+            pointReader?.hasPendingIndexRows()
         }
+        if pending == false { return }
         do {
             try await catchUpIndex()
         } catch {

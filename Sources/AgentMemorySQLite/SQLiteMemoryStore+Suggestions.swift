@@ -11,37 +11,55 @@ extension SQLiteMemoryStore {
         let now = clock().timeIntervalSince1970
         let name = namespace.name
         let target = key.rawValue
+        // A store whose pool is not open (it has only read keys, as an `exec` of recalls) asks
+        // its point reader: a miss then does not open GRDB's pool, 5M instructions.
+        if let pointReader, connections.ifOpened == nil {
+            try checkOpen()
+            if let keys = pointReader.suggestions(namespace: name, near: target, limit: limit, now: now) { return keys }
+        }
         return try await read { db in
-            // A bound is bytes cast to TEXT: the seeks step between byte strings that are not
-            // always valid UTF-8, and BINARY collation compares the bytes as they are.
-            let forward = try db.cachedStatement(sql: """
-                SELECT key FROM memory_records
-                WHERE namespace = ? AND key >= CAST(? AS TEXT) AND (expires_at IS NULL OR expires_at > ?)
-                ORDER BY key LIMIT ?
-                """)
-            let backward = try db.cachedStatement(sql: """
-                SELECT key FROM memory_records
-                WHERE namespace = ? AND key < CAST(? AS TEXT) AND (expires_at IS NULL OR expires_at > ?)
-                ORDER BY key DESC LIMIT ?
-                """)
+            let forward = try db.cachedStatement(sql: Self.suggestionSeeks[0])
+            let backward = try db.cachedStatement(sql: Self.suggestionSeeks[1])
             // About a hundred seeks a miss: stepped with SQLite's C API, where GRDB's
             // `fetchAll` and its arguments cost more than the seek.
-            let transient = SQLiteStoredRow.transient
             return try KeySuggestionSearch.run(near: target, limit: limit) { seek in
                 try SQLiteStoredRow.allRows(seek.direction == .forward ? forward : backward, db: db, bind: { handle in
-                    sqlite3_bind_text(handle, 1, name, -1, transient)
-                    if seek.bound.isEmpty {
-                        // A blob bound from no pointer would be NULL, which no key compares with.
-                        sqlite3_bind_zeroblob(handle, 2, 0)
-                    } else {
-                        seek.bound.withUnsafeBytes { bytes in
-                            _ = sqlite3_bind_blob(handle, 2, bytes.baseAddress, Int32(bytes.count), transient)
-                        }
-                    }
-                    sqlite3_bind_double(handle, 3, now)
-                    sqlite3_bind_int64(handle, 4, Int64(seek.limit))
+                    Self.bindSuggestionSeek(handle, namespace: name, seek: seek, now: now)
                 }, read: { handle in SQLiteStoredRow.text(handle, 0) ?? "" })
             }
         }
+    }
+
+    /// The two seeks of a key suggestion, forward and backward from a bound: namespace `?1`, the
+    /// bound `?2`, the time `?3` (expired keys are skipped), the most keys `?4`. A bound is bytes
+    /// cast to TEXT: the seeks step between byte strings that are not always valid UTF-8, and
+    /// BINARY collation compares the bytes as they are.
+    static let suggestionSeeks = [
+        """
+        SELECT key FROM memory_records
+        WHERE namespace = ?1 AND key >= CAST(?2 AS TEXT) AND (expires_at IS NULL OR expires_at > ?3)
+        ORDER BY key LIMIT ?4
+        """,
+        """
+        SELECT key FROM memory_records
+        WHERE namespace = ?1 AND key < CAST(?2 AS TEXT) AND (expires_at IS NULL OR expires_at > ?3)
+        ORDER BY key DESC LIMIT ?4
+        """,
+    ]
+
+    /// Binds one of ``suggestionSeeks`` for `seek`.
+    static func bindSuggestionSeek(_ handle: OpaquePointer, namespace: String, seek: KeySeek, now: Double) {
+        let transient = SQLiteStoredRow.transient
+        sqlite3_bind_text(handle, 1, namespace, -1, transient)
+        if seek.bound.isEmpty {
+            // A blob bound from no pointer would be NULL, which no key compares with.
+            sqlite3_bind_zeroblob(handle, 2, 0)
+        } else {
+            seek.bound.withUnsafeBytes { bytes in
+                _ = sqlite3_bind_blob(handle, 2, bytes.baseAddress, Int32(bytes.count), transient)
+            }
+        }
+        sqlite3_bind_double(handle, 3, now)
+        sqlite3_bind_int64(handle, 4, Int64(seek.limit))
     }
 }

@@ -25,6 +25,11 @@ import Synchronization
 ///   while reading a mapped page, or the file cut short by another program while the store is
 ///   open, stops the process with `SIGBUS` instead of failing the read; `memoryMapSize: 0`
 ///   reads every page with `pread`.
+/// - Opening: a file that exists, is migrated and is in WAL mode is opened for `get` alone;
+///   GRDB's pool (the writer, listings, searches, the change log) opens at the first operation
+///   that needs it, so that a process that only reads keys never pays for it
+///   (``SQLitePoolConnections``). Any other file is created, migrated or refused when the store
+///   opens, and a pool that fails to open later throws ``MemoryError/Code/unavailable`` there.
 public final class SQLiteMemoryStore: MemoryStore {
     /// How hard SQLite works to make each commit durable.
     public enum Synchronous: String, Sendable, Hashable {
@@ -70,8 +75,21 @@ public final class SQLiteMemoryStore: MemoryStore {
     public let retention: ChangeLogRetention
     /// Where reads run.
     public let readPath: ReadPath
-    let pool: DatabasePool
-    let writer: GroupCommitWriter
+    /// GRDB's pool, the group-commit writer and the index merger, opened at the first need
+    /// (``SQLitePoolConnections``).
+    let connections: SQLitePoolConnections
+    /// GRDB's pool of connections (opened now if it was not).
+    var pool: DatabasePool {
+        get throws { try connections.opened().pool }
+    }
+    /// The writer every write goes through (opened now if it was not).
+    var writer: GroupCommitWriter {
+        get throws { try connections.opened().writer }
+    }
+    /// The merger of the full-text index (opened now if it was not); `nil` when off.
+    var indexMerger: SQLiteIndexMerger? {
+        get throws { try connections.opened().indexMerger }
+    }
     /// Notes each transaction's rows for the full-text index and catches the index up.
     let indexing: SQLiteSearchIndexing
     /// How hard each commit works to be durable (a catch-up alone works less: see
@@ -83,8 +101,6 @@ public final class SQLiteMemoryStore: MemoryStore {
     let commitsAtLastRead = Atomic(-1)
     /// Checkpoints the log off the write path (``SQLiteCheckpointer``).
     let checkpointer: SQLiteCheckpointer
-    /// Merges the full-text index while writes rest (``SQLiteIndexMerger``); `nil` when off.
-    let indexMerger: SQLiteIndexMerger?
     let writesSincePrune = Locked(0)
     private let closed = Locked(false)
     /// Whether the last search saw a full-text index of ``largeSearchIndex`` rows or more.
@@ -146,46 +162,28 @@ public final class SQLiteMemoryStore: MemoryStore {
         self.clock = clock
         self.logger = logger
         let mapped = max(0, memoryMapSize)
-        let directory = (path as NSString).deletingLastPathComponent
-        do {
-            if !directory.isEmpty {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let checkpointer = SQLiteCheckpointer(path: path)
+        self.checkpointer = checkpointer
+        let indexing = SQLiteSearchIndexing()
+        self.indexing = indexing
+        connections = SQLitePoolConnections(path: path, open: {
+            do {
+                return try Self.openConnections(
+                    path: path, synchronous: synchronous, busyTimeout: busyTimeout, memoryMapSize: mapped,
+                    idleIndexMerge: idleIndexMerge, checkpointer: checkpointer, indexing: indexing)
+            } catch {
+                logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
+                throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
             }
-            pool = try Self.openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout, memoryMapSize: mapped)
-            let checkpointer = SQLiteCheckpointer(path: path)
-            pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
-            self.checkpointer = checkpointer
-            let indexing = SQLiteSearchIndexing()
-            self.indexing = indexing
-            // With NORMAL a commit does not wait for the disk (but for a checkpoint now and then):
-            // every transaction runs on the calling thread, as point reads do. With FULL a write
-            // that finds no transaction in progress runs its own on its thread too (the hop to
-            // GRDB's writer queue and back cost a sixth of a single durable put), while the
-            // transactions that commit queued writes under contention wait for fsync on GRDB's
-            // writer queue, leaving the cooperative pool's threads to the writers.
-            writer = GroupCommitWriter(
-                pool: pool,
-                hooks: GroupCommitWriter.Hooks(
-                    began: { indexing.transactionBegan() },
-                    willCommit: { db in
-                        try SQLiteFileCheck.refuseIfMoved(db, path: path)
-                        try indexing.flush(db)
-                    },
-                    mustWait: { checkpointer.isBehind },
-                    wait: { await checkpointer.waitForTheLog() }),
-                onCallingThread: synchronous == .normal,
-                // What GRDB sets the connections to (`Configuration.busyMode = .timeout`).
-                busyTimeoutMilliseconds: CInt(Self.seconds(busyTimeout) * 1000))
-        } catch {
-            logger.error("cannot open the SQLite store", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
-            throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
+        })
+        let pointReader = readPath == .readerQueue ? nil : SQLitePointReader(path: path, busyTimeout: busyTimeout, memoryMapSize: mapped)
+        self.pointReader = pointReader
+        // GRDB's pool waits for the first need when the point reader can read the file as it is
+        // (created, migrated, in WAL mode); otherwise it opens now, creating and migrating the
+        // file, and reports what is wrong with it here, as it always did.
+        if pointReader?.openForReads() != true {
+            _ = try connections.opened()
         }
-        if let idleIndexMerge {
-            indexMerger = SQLiteIndexMerger(pool: pool, writer: writer, policy: SQLiteIndexMerger.Policy(idle: max(idleIndexMerge, .milliseconds(10))))
-        } else {
-            indexMerger = nil
-        }
-        pointReader = readPath == .readerQueue ? nil : SQLitePointReader(path: path, busyTimeout: busyTimeout, memoryMapSize: mapped)
         logger.debug("opened the SQLite store", metadata: ["path": "\(path)", "synchronous": "\(synchronous.rawValue)"])
     }
 
@@ -193,41 +191,6 @@ public final class SQLiteMemoryStore: MemoryStore {
     static func seconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components
         return Double(seconds) + Double(attoseconds) / 1e18
-    }
-
-    /// Opens the pool, applies the migrations and sets the durability level, retrying while
-    /// another process holds the lock during its own first open (setting WAL mode does not
-    /// always wait on SQLite's busy handler).
-    private static func openPool(path: String, synchronous: Synchronous, busyTimeout: Duration, memoryMapSize: Int) throws -> DatabasePool {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(seconds(busyTimeout))
-        configuration.label = "AgentMemory"
-        configuration.prepareDatabase { db in
-            try SQLiteSearchFunctions.register(db)
-            try db.execute(sql: "PRAGMA mmap_size = \(memoryMapSize)")
-        }
-        // An existing file without a WAL: spares the process GRDB's write at open.
-        SQLiteWALPlaceholder.create(besideDatabaseAt: path)
-        let deadline = ContinuousClock.now + busyTimeout
-        while true {
-            do {
-                let pool = try DatabasePool(path: path, configuration: configuration)
-                try SQLiteMigrations.migrate(pool)
-                // Set on the writer after GRDB's WAL set-up, which itself sets NORMAL.
-                try pool.writeWithoutTransaction { db in
-                    try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
-                    // A write's sub-journal (the pages a savepoint or a statement may have to
-                    // undo) in memory: past 64 KiB SQLite moved it to a temporary file, opened,
-                    // written and deleted within the write, which under 16 concurrent writers
-                    // was the slowest part of a group's inserts.
-                    try db.execute(sql: "PRAGMA temp_store = MEMORY")
-                }
-                return pool
-            } catch let error as DatabaseError
-                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && ContinuousClock.now < deadline {
-                usleep(UInt32.random(in: 5_000...25_000))
-            }
-        }
     }
 
     /// The `synchronous` setting in force on the connection that writes (0 off, 1 normal, 2 full).
@@ -410,18 +373,21 @@ public final class SQLiteMemoryStore: MemoryStore {
         }
         guard !wasClosed else { return }
         logger.debug("closing the SQLite store", metadata: ["path": "\(path)"])
-        indexMerger?.close()
+        connections.ifOpened?.indexMerger?.close()
         await catchUpBeforeClosing()
         pointReader?.close()
         await checkpointer.waitUntilIdle()
         checkpointer.close()
+        // Never opened (a store that only read through its point reader): nothing more to close.
+        guard let opened = connections.close() else { return }
+        opened.indexMerger?.close()
         do {
             // The pool's readers first: GRDB closes its writer before its readers, and the last
             // connection to close a WAL database checkpoints and deletes the `-wal` file only
             // if it can write. A read-only reader closing last left the file behind, whose
             // frames SQLite would lay over a backup of the database file copied back alone.
-            pool.releaseMemory()
-            try pool.close()
+            opened.pool.releaseMemory()
+            try opened.pool.close()
         } catch {
             throw MemoryError(.storage, "Cannot close the SQLite store at \(path): \(Self.describe(error))")
         }

@@ -111,7 +111,16 @@ enum SQLiteMigrations {
         let table = try String.fetchOne(
             db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'agent_memory_migrations'")
         guard table != nil else { return false }
-        var applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM agent_memory_migrations"))
+        return isCurrent(applied: Set(try String.fetchAll(db, sql: appliedQuery)))
+    }
+
+    /// The identifiers of the migrations the file records.
+    static let appliedQuery = "SELECT identifier FROM agent_memory_migrations"
+
+    /// Whether `applied`, read from a file's ``appliedQuery``, is every migration of this binary
+    /// and no other.
+    static func isCurrent(applied: Set<String>) -> Bool {
+        var applied = applied
         if applied.contains(refuseOlderBinaries) { applied.insert(records) }
         return applied == Set(all.map(\.identifier))
     }

@@ -35,18 +35,46 @@ final class SQLitePointReader: Sendable {
         /// `BEGIN` and `COMMIT`, for the reads of several keys in one snapshot.
         var begin: OpaquePointer?
         var commit: OpaquePointer?
+        /// ``SQLiteMemoryStore/suggestionSeeks``, prepared at their first use.
+        var seeks: [OpaquePointer?] = [nil, nil]
 
         deinit {
             sqlite3_finalize(select)
             sqlite3_finalize(selectMany)
             sqlite3_finalize(begin)
             sqlite3_finalize(commit)
+            for seek in seeks { sqlite3_finalize(seek) }
             sqlite3_close_v2(handle)
+        }
+
+        /// `statement` prepared on this connection and kept, or `nil` when it does not prepare.
+        func prepared(_ statement: inout OpaquePointer?, _ sql: String) -> OpaquePointer? {
+            if statement == nil, let handle {
+                sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+            }
+            return statement
+        }
+
+        /// `body`'s result, run inside one read transaction (one snapshot); `nil` when the
+        /// transaction does not begin.
+        func inReadTransaction<T>(_ body: () -> T?) -> T? {
+            guard let handle, let begin, let commit else { return nil }
+            let began = sqlite3_step(begin) == SQLITE_DONE
+            sqlite3_reset(begin)
+            guard began else { return nil }
+            defer {
+                // Ends the read transaction; should COMMIT fail, the connection must not stay
+                // inside it (it would go on reading this snapshot).
+                sqlite3_step(commit)
+                sqlite3_reset(commit)
+                if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
+            }
+            return body()
         }
     }
 
-    /// A reader of the store's file (already created and migrated); the connection opens at
-    /// the first read.
+    /// A reader of the store's file; the connection opens at ``openForReads()`` or at the first
+    /// read (the file is then already created and migrated).
     init(path: String, busyTimeout: Duration, memoryMapSize: Int) {
         self.path = path
         self.busyTimeout = busyTimeout
@@ -71,6 +99,66 @@ final class SQLitePointReader: Sendable {
                 && sqlite3_prepare_v3(connection.handle, "COMMIT", -1, persistent, &connection.commit, nil) == SQLITE_OK
         }
         return ready ? connection : nil
+    }
+
+    /// Opens the connection now and checks that the file can be read as it is: it exists, is in
+    /// WAL mode and records exactly this binary's migrations (``SQLiteMigrations/isCurrent(applied:)``).
+    /// `false` when it cannot be so read (the connection is then dropped, to be opened again at
+    /// the first read): the store opens GRDB's pool at once, which creates, migrates or refuses
+    /// the file as it always did.
+    ///
+    /// What lets a store that only reads keys leave GRDB's pool closed (``SQLitePoolConnections``).
+    /// A database without a `-wal` first gets GRDB's placeholder (``SQLiteWALPlaceholder``):
+    /// this connection would otherwise create an empty one, for which GRDB's pool, should it
+    /// open later, would write a table.
+    func openForReads() -> Bool {
+        state.withLock { state in
+            switch state {
+            case .open:
+                return true
+            case .unavailable:
+                return false
+            case .notOpened:
+                SQLiteWALPlaceholder.create(besideDatabaseAt: path)
+                guard let connection = Self.open(path: path, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize),
+                      let handle = connection.handle,
+                      Self.texts(handle, SQLiteMigrations.appliedQuery).map({ SQLiteMigrations.isCurrent(applied: Set($0)) }) == true,
+                      Self.texts(handle, "PRAGMA journal_mode") == ["wal"]
+                else { return false }
+                state = .open(connection)
+                return true
+            }
+        }
+    }
+
+    /// The first column of every row `sql` returns, as text; `nil` when it fails.
+    private static func texts(_ handle: OpaquePointer, _ sql: String) -> [String]? {
+        var prepared: OpaquePointer?
+        defer { sqlite3_finalize(prepared) }
+        guard sqlite3_prepare_v2(handle, sql, -1, &prepared, nil) == SQLITE_OK, let statement = prepared else { return nil }
+        var texts: [String] = []
+        while true {
+            switch sqlite3_step(statement) {
+            case SQLITE_ROW:
+                texts.append(SQLiteStoredRow.text(statement, 0) ?? "")
+            case SQLITE_DONE:
+                return texts
+            default:
+                return nil
+            }
+        }
+    }
+
+    /// Whether rows wait for the full-text index to catch up (``SQLiteSearchIndexing/hasPendingRows(_:)``),
+    /// asked on this connection when it is open and free; `nil` when it is not, or the read failed.
+    func hasPendingIndexRows() -> Bool? {
+        let answer = state.withLockIfAvailable { state -> Bool? in
+            guard case .open(let connection) = state, let handle = connection.handle,
+                  let rows = Self.texts(handle, SQLiteSearchIndexing.pendingRowsQuery), rows.count == 1
+            else { return nil }
+            return rows[0] != "0"
+        }
+        return answer ?? nil
     }
 
     /// The connection, opened at the first call; `nil` when it cannot be opened or was closed.
@@ -118,35 +206,35 @@ final class SQLitePointReader: Sendable {
     /// spent more time in GRDB's reader checkout, its schema-version check and its
     /// `BEGIN`/`COMMIT` than in the lookups (a profile of the executor, ten calls a turn).
     func get(namespace: String, keys: [MemoryKey], now: Double) -> [MemoryKey: MemoryRecord]? {
-        let rows = state.withLockIfAvailable { state -> [(key: MemoryKey, row: SQLiteStoredRow)]? in
-            guard let connection = opened(&state), let handle = connection.handle,
-                  let begin = connection.begin, let commit = connection.commit
-            else { return nil }
-            let began = sqlite3_step(begin) == SQLITE_DONE
-            sqlite3_reset(begin)
-            guard began else { return nil }
-            defer {
-                // Ends the read transaction; should COMMIT fail, the connection must not stay
-                // inside it (it would go on reading this snapshot).
-                sqlite3_step(commit)
-                sqlite3_reset(commit)
-                if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
+        let records = state.withLockIfAvailable { state -> [MemoryKey: MemoryRecord]? in
+            guard let connection = opened(&state) else { return nil }
+            return connection.inReadTransaction {
+                guard let selectMany = connection.prepared(&connection.selectMany, SQLiteStoredRow.selectLiveByKeys) else { return nil }
+                return try? SQLiteStoredRow.liveRecords(selectMany, namespace: namespace, keys: keys, now: now)
             }
-            if connection.selectMany == nil {
-                sqlite3_prepare_v3(handle, SQLiteStoredRow.selectLiveByKeys, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &connection.selectMany, nil)
-            }
-            guard let selectMany = connection.selectMany else { return nil }
-            return try? SQLiteStoredRow.liveRows(selectMany, namespace: namespace, keys: keys, now: now)
         }
         // Busy (`nil` from withLockIfAvailable) or failed (`.some(nil)`): GRDB's path.
-        guard let ran = rows, let found = ran else { return nil }
-        var records: [MemoryKey: MemoryRecord] = [:]
-        records.reserveCapacity(found.count)
-        for (key, row) in found {
-            guard let record = try? row.record() else { return nil }
-            records[key] = record
+        return records ?? nil
+    }
+
+    /// Keys near `target` in `namespace` (``KeySuggestionSearch``, the seeks of
+    /// ``SQLiteMemoryStore/suggestionSeeks``), read in one snapshot; `nil` when the caller must
+    /// read through GRDB instead (connection busy, closed or failing).
+    func suggestions(namespace: String, near target: String, limit: Int, now: Double) -> [String]? {
+        let keys = state.withLockIfAvailable { state -> [String]? in
+            guard let connection = opened(&state) else { return nil }
+            return connection.inReadTransaction {
+                guard let forward = connection.prepared(&connection.seeks[0], SQLiteMemoryStore.suggestionSeeks[0]),
+                      let backward = connection.prepared(&connection.seeks[1], SQLiteMemoryStore.suggestionSeeks[1])
+                else { return nil }
+                return try? KeySuggestionSearch.run(near: target, limit: limit) { seek in
+                    try SQLiteStoredRow.keys(seek.direction == .forward ? forward : backward) { handle in
+                        SQLiteMemoryStore.bindSuggestionSeek(handle, namespace: namespace, seek: seek, now: now)
+                    }
+                }
+            }
         }
-        return records
+        return keys ?? nil
     }
 
     /// Whether the connection is open (it opens at the first read).

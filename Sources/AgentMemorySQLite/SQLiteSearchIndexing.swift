@@ -222,11 +222,14 @@ final class SQLiteSearchIndexing: Sendable {
     /// above every indexed row (every search asks: stepped with SQLite's C API, about a
     /// microsecond, where GRDB's `fetchOne` cost several).
     static func hasPendingRows(_ db: Database) throws -> Bool {
-        try step(db, sql: """
-            SELECT EXISTS (SELECT 1 FROM memory_fts_pending)
-                OR COALESCE((SELECT MAX(id) FROM memory_records), 0) > COALESCE((SELECT MAX(id) FROM memory_fts_docsize), 0)
-            """) { sqlite3_column_int($0, 0) != 0 } ?? false
+        try step(db, sql: pendingRowsQuery) { sqlite3_column_int($0, 0) != 0 } ?? false
     }
+
+    /// One row, one column: 1 when ``hasPendingRows(_:)``, else 0.
+    static let pendingRowsQuery = """
+        SELECT EXISTS (SELECT 1 FROM memory_fts_pending)
+            OR COALESCE((SELECT MAX(id) FROM memory_records), 0) > COALESCE((SELECT MAX(id) FROM memory_fts_docsize), 0)
+        """
 
     /// The first row of a cached statement without arguments, read by `column`; `nil` when it
     /// returns none.

@@ -74,19 +74,25 @@ struct SQLiteStoredRow {
         return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, column)))
     }
 
-    /// The live rows of `keys` (absent and expired keys skipped, in the order of `keys`, a key
-    /// listed twice found twice), stepping `select`, a prepared ``selectLiveByKeys``, to its
-    /// end. The statement is reset and its bindings cleared.
-    static func liveRows(
-        _ select: OpaquePointer, namespace: String, keys: [MemoryKey], now: Double
-    ) throws(StepFailed) -> [(key: MemoryKey, row: SQLiteStoredRow)] {
-        var rows: [(key: MemoryKey, row: SQLiteStoredRow)] = []
-        rows.reserveCapacity(keys.count)
+    /// The live records of `keys` (absent and expired keys skipped), stepping `select`, a
+    /// prepared ``selectLiveByKeys``, to its end and making each row a record as it comes.
+    /// Throws ``StepFailed`` when a step fails, or the error of a value that does not parse. The
+    /// statement is reset and its bindings cleared.
+    static func liveRecords(_ select: OpaquePointer, namespace: String, keys: [MemoryKey], now: Double) throws -> [MemoryKey: MemoryRecord] {
+        var records: [MemoryKey: MemoryRecord] = [:]
+        records.reserveCapacity(keys.count)
+        var unreadable: (any Error)?
         try eachListedRow(select, namespace: namespace, keys: keys, bind: { sqlite3_bind_double($0, 3, now) }) { handle in
+            guard unreadable == nil else { return }
             let row = SQLiteStoredRow(handle)
-            rows.append((MemoryKey(checked: row.key), row))
+            do {
+                records[MemoryKey(checked: row.key)] = try row.record()
+            } catch {
+                unreadable = error
+            }
         }
-        return rows
+        if let unreadable { throw unreadable }
+        return records
     }
 
     /// Steps `select`, a statement over the keys' JSON list (namespace `?1`, the list `?2`, as
@@ -112,6 +118,26 @@ struct SQLiteStoredRow {
             switch sqlite3_step(select) {
             case SQLITE_ROW: row(select)
             case SQLITE_DONE: return
+            case let code: throw StepFailed(code: code)
+            }
+        }
+    }
+
+    /// The first column of every row of `statement` as text, stepped to its end with SQLite's C
+    /// API after `bind` sets its parameters; throws the code of a step that fails. The statement
+    /// is reset and its bindings cleared.
+    static func keys(_ statement: OpaquePointer, bind: (OpaquePointer) -> Void) throws(StepFailed) -> [String] {
+        sqlite3_reset(statement)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        bind(statement)
+        var keys: [String] = []
+        while true {
+            switch sqlite3_step(statement) {
+            case SQLITE_ROW: keys.append(text(statement, 0) ?? "")
+            case SQLITE_DONE: return keys
             case let code: throw StepFailed(code: code)
             }
         }

@@ -32,7 +32,7 @@ struct GroupedWritesTests {
         }
         while !holding.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(1)) }
         try await queue()
-        while store.writer.queuedCount < count { try await Task.sleep(for: .milliseconds(1)) }
+        while try store.writer.queuedCount < count { try await Task.sleep(for: .milliseconds(1)) }
         gate.signal()
         try await holder.value
     }
@@ -55,7 +55,7 @@ struct GroupedWritesTests {
             ]
             for (index, (key, namespace, text)) in writes.enumerated() {
                 tasks.append(Task { try await store.put(MemoryKey(key), value: .string(text), in: namespace) })
-                while store.writer.queuedCount < index + 1 { try await Task.sleep(for: .milliseconds(1)) }
+                while try store.writer.queuedCount < index + 1 { try await Task.sleep(for: .milliseconds(1)) }
             }
             // A batch reads its keys ahead: it must see the rows the writes before it hold.
             batch = Task {
@@ -70,8 +70,8 @@ struct GroupedWritesTests {
             return nil
         }
         #expect(batchVersions == [2, 1])
-        #expect(store.writer.groupsTogether.load(ordering: .relaxed) == 1)
-        #expect(store.writer.groupsRetried.load(ordering: .relaxed) == 0)
+        #expect(try store.writer.groupsTogether.load(ordering: .relaxed) == 1)
+        #expect(try store.writer.groupsRetried.load(ordering: .relaxed) == 0)
         #expect(try await store.get("a", in: Self.first)?.value == .string("three"))
         #expect(try await store.get("c", in: Self.first)?.value == .string("six"))
         #expect(try await store.get("kept", in: Self.first)?.value == .string("four"))
@@ -91,7 +91,7 @@ struct GroupedWritesTests {
             let writes: [(String, PutOptions)] = [("a", .none), ("b", PutOptions(ifVersion: 7)), ("c", .none)]
             for (index, (key, options)) in writes.enumerated() {
                 tasks.append(Task { try await store.put(MemoryKey(key), value: .string("new \(key)"), in: Self.first, options: options) })
-                while store.writer.queuedCount < index + 1 { try await Task.sleep(for: .milliseconds(1)) }
+                while try store.writer.queuedCount < index + 1 { try await Task.sleep(for: .milliseconds(1)) }
             }
         }
         #expect(try await tasks[0].value.version == 1)
@@ -101,8 +101,8 @@ struct GroupedWritesTests {
             (error as? MemoryError)?.code == .versionConflict
         }
         #expect(try await tasks[2].value.version == 1)
-        #expect(store.writer.groupsTogether.load(ordering: .relaxed) == 0)
-        #expect(store.writer.groupsRetried.load(ordering: .relaxed) == 1)
+        #expect(try store.writer.groupsTogether.load(ordering: .relaxed) == 0)
+        #expect(try store.writer.groupsRetried.load(ordering: .relaxed) == 1)
         #expect(try await store.get("b", in: Self.first)?.value == .string("first"))
         // The failed first run left no number behind: the log goes on without a gap.
         #expect(try await Self.log(store, Self.first) == ["1 put b v1", "2 put a v1", "3 put c v1"])
@@ -124,10 +124,10 @@ struct GroupedWritesTests {
         try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
         let write = Task { try await store.put("during", value: .string("second"), in: Self.first) }
         let deadline = ContinuousClock.now + .seconds(60)  // a hang guard: polled, so only a failure waits it out
-        while store.writer.lockedElsewhere.load(ordering: .relaxed) == 0 && ContinuousClock.now < deadline {
+        while try store.writer.lockedElsewhere.load(ordering: .relaxed) == 0 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(2))
         }
-        #expect(store.writer.lockedElsewhere.load(ordering: .relaxed) == 1)
+        #expect(try store.writer.lockedElsewhere.load(ordering: .relaxed) == 1)
         try await other.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
         #expect(try await write.value.version == 1)
         #expect(try await store.get("during", in: Self.first)?.value == .string("second"))

@@ -52,9 +52,9 @@ struct IndexMergerTests {
     }
 
     /// A merger that merges as soon as the writer has rested 50 ms, in steps of `pages`.
-    private static func merger(_ store: SQLiteMemoryStore, pages: Int = 50) -> SQLiteIndexMerger {
-        SQLiteIndexMerger(
-            pool: store.pool, writer: store.writer,
+    private static func merger(_ store: SQLiteMemoryStore, pages: Int = 50) throws -> SQLiteIndexMerger {
+        try SQLiteIndexMerger(
+            pool: store.pool, writer: try store.writer,
             policy: SQLiteIndexMerger.Policy(idle: .milliseconds(50), pagesPerStep: pages, minimumPages: 1))
     }
 
@@ -79,7 +79,7 @@ struct IndexMergerTests {
         let (store, namespace) = try await Self.segmentedStore()
         let before = try await Self.answers(store, namespace)
         #expect(try await Self.segments(store) > 1)
-        let merger = Self.merger(store)
+        let merger = try Self.merger(store)
         #expect(try await Self.eventually { merger.completedMerges.load(ordering: .relaxed) == 1 })
         #expect(try await Self.segments(store) == 1)
         #expect(try await Self.answers(store, namespace) == before)
@@ -96,7 +96,7 @@ struct IndexMergerTests {
         let (store, namespace) = try await Self.segmentedStore()
         // After the merge's first step, a put (through the store's writer, as any write): the
         // merge stops at once and goes on when the writer has rested again.
-        let merger = SQLiteIndexMerger(
+        let merger = try SQLiteIndexMerger(
             pool: store.pool, writer: store.writer,
             policy: SQLiteIndexMerger.Policy(idle: .milliseconds(50), pagesPerStep: 1, minimumPages: 1),
             afterStep: { step in
@@ -124,7 +124,7 @@ struct IndexMergerTests {
     @Test func closingWaitsForTheStepInProgressAndLeavesASoundIndex() async throws {
         let (store, namespace) = try await Self.segmentedStore()
         let before = try await Self.answers(store, namespace)
-        let merger = Self.merger(store, pages: 1)
+        let merger = try Self.merger(store, pages: 1)
         #expect(try await Self.eventually { merger.steps.load(ordering: .relaxed) > 0 })
         merger.close()
         let steps = merger.steps.load(ordering: .relaxed)
@@ -140,19 +140,19 @@ struct IndexMergerTests {
     @Test func theStoreMergesWhenAskedAndNotOtherwise() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let merging = try SQLiteMemoryStore(path: path, idleIndexMerge: .milliseconds(300))
-        #expect(merging.indexMerger?.policy.idle == .milliseconds(300))
-        #expect(merging.indexMerger?.policy.minimumPages == 256)
+        #expect(try merging.indexMerger?.policy.idle == .milliseconds(300))
+        #expect(try merging.indexMerger?.policy.minimumPages == 256)
         try await merging.close()
         let byDefault = try SQLiteMemoryStore(path: path)
         // The README's defaults: 2 s of rest, steps of 50 pages, once a tenth of the index and
         // at least 256 pages lie outside its largest segment.
-        #expect(byDefault.indexMerger?.policy.idle == .seconds(2))
-        #expect(byDefault.indexMerger?.policy.pagesPerStep == 50)
-        #expect(byDefault.indexMerger?.policy.share == 0.1)
-        #expect(byDefault.indexMerger?.policy.minimumPages == 256)
+        #expect(try byDefault.indexMerger?.policy.idle == .seconds(2))
+        #expect(try byDefault.indexMerger?.policy.pagesPerStep == 50)
+        #expect(try byDefault.indexMerger?.policy.share == 0.1)
+        #expect(try byDefault.indexMerger?.policy.minimumPages == 256)
         try await byDefault.close()
         let never = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
-        #expect(never.indexMerger == nil)
+        #expect(try never.indexMerger == nil)
         try await never.close()
     }
 }

@@ -1,0 +1,172 @@
+import AgentMemoryCore
+import AgentMemoryJSON
+import Foundation
+import GRDB
+import Testing
+
+@testable import AgentMemorySQLite
+
+/// A store opened on a file that is created and migrated reads keys through its point reader
+/// and opens GRDB's pool only when something needs it (``SQLitePoolConnections``); any other
+/// store opens the pool at once, as before.
+@Suite("SQLite: GRDB's pool opened at the first need")
+struct LazyPoolTests {
+    static let namespace = try! Namespace("lazy")
+
+    /// Whether the store's pool is open.
+    static func poolIsOpen(_ store: SQLiteMemoryStore) -> Bool {
+        store.connections.ifOpened != nil
+    }
+
+    @Test func aStoreThatOnlyReadsKeysNeverOpensThePoolAndLeavesTheFileAsItWas() async throws {
+        let path = try await WALPlaceholderTests.closedStore()
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let store = try SQLiteMemoryStore(path: path)
+        #expect(!Self.poolIsOpen(store))
+        #expect(try await store.get("note/3", in: WALPlaceholderTests.namespace)?.value == .string("a walk by the lake 3"))
+        #expect(try await store.get("note/9", in: WALPlaceholderTests.namespace) == nil)
+        let several = try await store.get(["note/1", "note/9", "note/4", "note/1"], in: WALPlaceholderTests.namespace)
+        #expect(several.mapValues(\.value) == ["note/1": .string("a walk by the lake 1"), "note/4": .string("a walk by the lake 4")])
+        #expect(several["note/1"]?.version == 1)
+        #expect(!Self.poolIsOpen(store))
+        try await store.close()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        #expect(!FileManager.default.fileExists(atPath: path + "-shm"))
+        let error = await #expect(throws: MemoryError.self) { _ = try await store.get("note/3", in: WALPlaceholderTests.namespace) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message == "The SQLite store at \(path) is closed")
+        await #expect(throws: MemoryError.self) { try await store.put("note/5", value: .string("late"), in: WALPlaceholderTests.namespace) }
+    }
+
+    /// Every read the point reader does not take, and every write, opens the pool and gives what
+    /// a store whose pool opened at once gives.
+    @Test(arguments: ["put", "list", "search", "namespaces", "changes", "purge"])
+    func theFirstReadBeyondKeysOrWriteOpensThePool(operation: String) async throws {
+        let path = try await WALPlaceholderTests.closedStore()
+        let namespace = WALPlaceholderTests.namespace
+        let store = try SQLiteMemoryStore(path: path)
+        #expect(!Self.poolIsOpen(store))
+        switch operation {
+        case "put":
+            try await store.put("note/5", value: .string("a swim in the lake"), in: namespace)
+            #expect(try await store.get("note/5", in: namespace)?.value == .string("a swim in the lake"))
+        case "list":
+            let page = try await store.list(in: namespace, prefix: "note/", cursor: nil, limit: 2)
+            #expect(page.records.map(\.key) == ["note/0", "note/1"])
+        case "search":
+            #expect(try await store.search("lake", in: namespace, limit: 10).count == 5)
+        case "namespaces":
+            #expect(try await store.namespaces().map(\.recordCount) == [5])
+        case "changes":
+            #expect(try await store.changes(in: namespace, since: 0, limit: 10).map(\.key) == (0..<5).map { "note/\($0)" })
+        default:
+            #expect(try await store.purgeExpired() == 0)
+        }
+        #expect(Self.poolIsOpen(store), "after \(operation)")
+        try await store.close()
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        try SearchIndexingTests.checkIndex(path)
+    }
+
+    /// Key suggestions for a missing key come from the point reader while the pool is closed,
+    /// and equal what GRDB's path gives: expired keys and other namespaces skipped, bytes
+    /// compared as they are.
+    @Test func suggestionsFromThePointReaderEqualGRDBsAndOpenNoPool() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
+        let clock: @Sendable () -> Date = { now.withLock { $0 } }
+        let writer = try SQLiteMemoryStore(path: path, clock: clock)
+        let other = try Namespace("elsewhere")
+        let keys = [
+            "note/1", "note/2", "note/10", "notes", "nota", "user/name", "user/nome", "caf\u{E9}", "cafe\u{301}",
+            "\u{1F600}", "a", "zz", "project/alpha", "project/alphabet", "project/beta",
+        ]
+        for (index, key) in keys.enumerated() {
+            try await writer.put(try MemoryKey(key), value: .int(index), in: Self.namespace)
+        }
+        try await writer.put("note/3", value: .string("expires"), in: Self.namespace, options: PutOptions(ttl: .seconds(60)))
+        try await writer.put("note/4", value: .string("elsewhere"), in: other)
+        try await writer.close()
+        now.withLock { $0 += 61 }
+
+        let lazy = try SQLiteMemoryStore(path: path, clock: clock)
+        let queue = try SQLiteMemoryStore(path: path, readPath: .readerQueue, clock: clock)
+        #expect(!Self.poolIsOpen(lazy))
+        for target in ["note/5", "note", "notez", "usr/name", "cafe", "project/alph", "", "\u{1F601}", "note/3", "zzz"] {
+            let key = try MemoryKey(target.isEmpty ? "q" : target)
+            for limit in [1, 3, 10] {
+                let fromReader = try await lazy.suggestKeys(near: key, in: Self.namespace, limit: limit)
+                let fromGRDB = try await queue.suggestKeys(near: key, in: Self.namespace, limit: limit)
+                #expect(fromReader == fromGRDB, "near \(target), limit \(limit)")
+                #expect(!fromReader.contains("note/3") && !fromReader.contains("note/4"))
+            }
+        }
+        #expect(try await lazy.suggestKeys(near: "note/5", in: Self.namespace, limit: 3).count == 3)
+        #expect(!Self.poolIsOpen(lazy))
+        try await lazy.close()
+        try await queue.close()
+    }
+
+    /// A file that does not exist yet, or that the store reads through GRDB's readers only,
+    /// opens the pool with the store (creating and migrating the file there).
+    @Test func aNewFileOrAStoreWithoutPointReaderOpensThePoolAtOnce() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let created = try SQLiteMemoryStore(path: path)
+        #expect(Self.poolIsOpen(created))
+        try await created.close()
+        let queue = try SQLiteMemoryStore(path: path, readPath: .readerQueue)
+        #expect(Self.poolIsOpen(queue))
+        try await queue.close()
+        let automatic = try SQLiteMemoryStore(path: path)
+        #expect(!Self.poolIsOpen(automatic))
+        try await automatic.close()
+    }
+
+    /// Many first writes at once open one pool, and every write lands.
+    @Test func concurrentFirstWritesShareOnePool() async throws {
+        let path = try await WALPlaceholderTests.closedStore()
+        let namespace = WALPlaceholderTests.namespace
+        let store = try SQLiteMemoryStore(path: path)
+        #expect(!Self.poolIsOpen(store))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<16 {
+                group.addTask { try await store.put(try MemoryKey("new/\(index)"), value: .int(index), in: namespace) }
+            }
+            try await group.waitForAll()
+        }
+        let pool = try #require(store.connections.ifOpened?.pool)
+        #expect(try store.pool === pool)
+        #expect(try await store.list(in: namespace, prefix: "new/", cursor: nil, limit: 100).records.count == 16)
+        #expect(try await store.changes(in: namespace, since: 0, limit: 100).count == 21)
+        try await store.close()
+        try SearchIndexingTests.checkIndex(path)
+    }
+
+    /// A store that read only keys still catches the full-text index up when it closes, when
+    /// another store's writes left rows for it (what closing always did): the point reader sees
+    /// them, and the pool opens for the catch-up.
+    @Test func closingAfterReadsCatchesUpTheRowsAnotherStoreLeft() async throws {
+        let path = try await WALPlaceholderTests.closedStore()
+        let namespace = WALPlaceholderTests.namespace
+        let writer = try SQLiteMemoryStore(path: path)
+        try await writer.put("note/5", value: .string("rowing on the lake"), in: namespace)
+        #expect(try Self.hasPendingRows(path))
+
+        let reader = try SQLiteMemoryStore(path: path)
+        #expect(!Self.poolIsOpen(reader))
+        #expect(try await reader.get("note/5", in: namespace)?.value == .string("rowing on the lake"))
+        #expect(reader.pointReader?.hasPendingIndexRows() == true)
+        try await reader.close()
+        #expect(try !Self.hasPendingRows(path))
+        try await writer.close()
+        try SearchIndexingTests.checkIndex(path)
+    }
+
+    /// Whether the file at `path` holds rows the full-text index has not caught up on.
+    static func hasPendingRows(_ path: String) throws -> Bool {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in try SQLiteSearchIndexing.hasPendingRows(db) }
+    }
+}
