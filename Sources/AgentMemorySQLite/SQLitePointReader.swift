@@ -35,8 +35,11 @@ final class SQLitePointReader: Sendable {
         /// `BEGIN` and `COMMIT`, for the reads of several keys in one snapshot.
         var begin: OpaquePointer?
         var commit: OpaquePointer?
-        /// ``SQLiteMemoryStore/suggestionSeeks``, prepared at their first use.
-        var seeks: [OpaquePointer?] = [nil, nil]
+        /// ``SQLiteMemoryStore/suggestionSeeks(checkingExpiry:)`` (forward and backward,
+        /// checking expiry and not) and ``SQLiteMemoryStore/expiredRowExists``, prepared at
+        /// their first use.
+        var seeks: [OpaquePointer?] = [nil, nil, nil, nil]
+        var expired: OpaquePointer?
 
         deinit {
             sqlite3_finalize(select)
@@ -44,6 +47,7 @@ final class SQLitePointReader: Sendable {
             sqlite3_finalize(begin)
             sqlite3_finalize(commit)
             for seek in seeks { sqlite3_finalize(seek) }
+            sqlite3_finalize(expired)
             sqlite3_close_v2(handle)
         }
 
@@ -224,8 +228,14 @@ final class SQLitePointReader: Sendable {
         let keys = state.withLockIfAvailable { state -> [String]? in
             guard let connection = opened(&state) else { return nil }
             return connection.inReadTransaction {
-                guard let forward = connection.prepared(&connection.seeks[0], SQLiteMemoryStore.suggestionSeeks[0]),
-                      let backward = connection.prepared(&connection.seeks[1], SQLiteMemoryStore.suggestionSeeks[1])
+                guard let exists = connection.prepared(&connection.expired, SQLiteMemoryStore.expiredRowExists),
+                      let expired = try? SQLiteStoredRow.keys(exists, bind: { sqlite3_bind_double($0, 1, now) }), expired.count == 1
+                else { return nil }
+                let checking = expired[0] != "0"
+                let seeks = SQLiteMemoryStore.suggestionSeeks(checkingExpiry: checking)
+                let first = checking ? 0 : 2
+                guard let forward = connection.prepared(&connection.seeks[first], seeks.forward),
+                      let backward = connection.prepared(&connection.seeks[first + 1], seeks.backward)
                 else { return nil }
                 return try? KeySuggestionSearch.run(near: target, limit: limit) { seek in
                     try SQLiteStoredRow.keys(seek.direction == .forward ? forward : backward) { handle in

@@ -77,35 +77,68 @@ struct LazyPoolTests {
         let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
         let clock: @Sendable () -> Date = { now.withLock { $0 } }
         let writer = try SQLiteMemoryStore(path: path, clock: clock)
+        let memory = InMemoryMemoryStore(clock: clock)
         let other = try Namespace("elsewhere")
         let keys = [
             "note/1", "note/2", "note/10", "notes", "nota", "user/name", "user/nome", "caf\u{E9}", "cafe\u{301}",
             "\u{1F600}", "a", "zz", "project/alpha", "project/alphabet", "project/beta",
         ]
         for (index, key) in keys.enumerated() {
-            try await writer.put(try MemoryKey(key), value: .int(index), in: Self.namespace)
+            for store in [writer, memory] as [any MemoryStore] {
+                try await store.put(try MemoryKey(key), value: .int(index), in: Self.namespace)
+            }
         }
-        try await writer.put("note/3", value: .string("expires"), in: Self.namespace, options: PutOptions(ttl: .seconds(60)))
-        try await writer.put("note/4", value: .string("elsewhere"), in: other)
+        for store in [writer, memory] as [any MemoryStore] {
+            try await store.put("note/3", value: .string("expires"), in: Self.namespace, options: PutOptions(ttl: .seconds(60)))
+            try await store.put("note/4", value: .string("elsewhere"), in: other)
+        }
         try await writer.close()
         now.withLock { $0 += 61 }
 
         let lazy = try SQLiteMemoryStore(path: path, clock: clock)
         let queue = try SQLiteMemoryStore(path: path, readPath: .readerQueue, clock: clock)
         #expect(!Self.poolIsOpen(lazy))
-        for target in ["note/5", "note", "notez", "usr/name", "cafe", "project/alph", "", "\u{1F601}", "note/3", "zzz"] {
-            let key = try MemoryKey(target.isEmpty ? "q" : target)
-            for limit in [1, 3, 10] {
-                let fromReader = try await lazy.suggestKeys(near: key, in: Self.namespace, limit: limit)
-                let fromGRDB = try await queue.suggestKeys(near: key, in: Self.namespace, limit: limit)
-                #expect(fromReader == fromGRDB, "near \(target), limit \(limit)")
-                #expect(!fromReader.contains("note/3") && !fromReader.contains("note/4"))
+        // With the expired record in the file (the seeks check expiry), then without it (they
+        // read the key index alone); the in-memory store's suggestions are the reference.
+        for purged in [false, true] {
+            if purged { #expect(try await queue.purgeExpired() == 1) }
+            for target in ["note/5", "note", "notez", "usr/name", "cafe", "project/alph", "q", "\u{1F601}", "note/3", "zzz"] {
+                for limit in [1, 3, 10] {
+                    let fromReader = try await lazy.suggestKeys(near: try MemoryKey(target), in: Self.namespace, limit: limit)
+                    let fromGRDB = try await queue.suggestKeys(near: try MemoryKey(target), in: Self.namespace, limit: limit)
+                    let fromMemory = try await memory.suggestKeys(near: try MemoryKey(target), in: Self.namespace, limit: limit)
+                    #expect(fromReader == fromGRDB, "near \(target), limit \(limit), purged \(purged)")
+                    #expect(fromReader == fromMemory, "near \(target), limit \(limit), purged \(purged)")
+                    #expect(!fromReader.contains("note/3") && !fromReader.contains("note/4"))
+                }
             }
+            #expect(try await lazy.suggestKeys(near: "note/5", in: Self.namespace, limit: 3).count == 3)
         }
-        #expect(try await lazy.suggestKeys(near: "note/5", in: Self.namespace, limit: 3).count == 3)
         #expect(!Self.poolIsOpen(lazy))
         try await lazy.close()
         try await queue.close()
+    }
+
+    /// Without an expired record the seeks read the `(namespace, key)` index alone; with one
+    /// they also read each row's expiry, and the check itself reads the index of expiring rows.
+    @Test func suggestionSeeksReadTheKeyIndexAloneWhileNothingHasExpired() async throws {
+        let path = try await WALPlaceholderTests.closedStore()
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        try await queue.read { db in
+            func plan(_ sql: String) throws -> [String] {
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: ["n", "k", 0, 2]).map { $0["detail"] as String }
+            }
+            let unchecked = SQLiteMemoryStore.suggestionSeeks(checkingExpiry: false)
+            for sql in [unchecked.forward, unchecked.backward] {
+                let steps = try plan(sql)
+                #expect(steps.allSatisfy { $0.contains("USING COVERING INDEX") }, "\(steps)")
+            }
+            let checked = SQLiteMemoryStore.suggestionSeeks(checkingExpiry: true)
+            #expect(try plan(checked.forward).allSatisfy { !$0.contains("COVERING") })
+            let exists = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + SQLiteMemoryStore.expiredRowExists, arguments: [0])
+            #expect(exists.contains { ($0["detail"] as String).contains("memory_records_expiry") })
+        }
     }
 
     /// A file that does not exist yet, or that the store reads through GRDB's readers only,

@@ -95,18 +95,28 @@ package enum KeySuggestionSearch {
         let positions = Set(editablePositions(bytes))
         var otherDirectories: [[UInt8]] = []
         var knownDirectories = Set(directoryEnds(bytes).map { ByteKey(bytes: Array(bytes[...$0])) })
+        // The (position, character) pairs already tried: most candidates are neighbours that
+        // give the same pair, and the seeks it makes are added once anyway.
+        var triedCharacters = Set<Int>()
         for candidate in found {
             let other = Array(candidate.utf8)
             // A character next to bytes[position] under the same prefix: try it in place of,
             // and in front of, bytes[position].
             let common = zip(bytes, other).prefix { $0.0 == $0.1 }.count
-            if positions.contains(common), common < other.count {
+            if positions.contains(common), common < other.count, triedCharacters.insert(common << 8 | Int(other[common])).inserted {
                 let prefix = Array(bytes[..<common]) + [other[common]]
                 add(KeySeek(prefix + bytes[(common + 1)...], .forward, limit: 2))
                 add(KeySeek(prefix + bytes[common...], .forward, limit: 2))
             }
-            for end in directoryEnds(other).prefix(2) where knownDirectories.insert(ByteKey(bytes: Array(other[...end]))).inserted {
-                otherDirectories.append(Array(other[...end]))
+            // The candidate's first two directories; one inside the prefix it shares with the
+            // key is one of the key's own, known from the start.
+            var directoriesSeen = 0
+            for end in other.indices where isSeparator(other[end]) {
+                directoriesSeen += 1
+                if end >= common, knownDirectories.insert(ByteKey(bytes: Array(other[...end]))).inserted {
+                    otherDirectories.append(Array(other[...end]))
+                }
+                if directoriesSeen == 2 { break }
             }
         }
         for directory in directories where knownDirectories.insert(ByteKey(bytes: directory)).inserted { otherDirectories.append(directory) }
