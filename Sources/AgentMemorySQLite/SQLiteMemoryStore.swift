@@ -25,11 +25,13 @@ import Synchronization
 ///   while reading a mapped page, or the file cut short by another program while the store is
 ///   open, stops the process with `SIGBUS` instead of failing the read; `memoryMapSize: 0`
 ///   reads every page with `pread`.
-/// - Opening: a file that exists, is migrated and is in WAL mode is opened for `get` alone;
+/// - Opening: with a point reader (any ``ReadPath`` but ``ReadPath/readerQueue``), a file that
+///   exists, is migrated and is in WAL mode is opened for `get` and key suggestions alone;
 ///   GRDB's pool (the writer, listings, searches, the change log) opens at the first operation
 ///   that needs it, so that a process that only reads keys never pays for it
-///   (``SQLitePoolConnections``). Any other file is created, migrated or refused when the store
-///   opens, and a pool that fails to open later throws ``MemoryError/Code/unavailable`` there.
+///   (``SQLitePoolConnections``). Any other file, or any store without a point reader, is
+///   created, migrated or refused when the store opens, and a pool that fails to open later
+///   throws ``MemoryError/Code/unavailable`` there.
 public final class SQLiteMemoryStore: MemoryStore {
     /// How hard SQLite works to make each commit durable.
     public enum Synchronous: String, Sendable, Hashable {
