@@ -168,7 +168,16 @@ public final class SQLiteMemoryStore: MemoryStore {
         self.checkpointer = checkpointer
         let indexing = SQLiteSearchIndexing()
         self.indexing = indexing
+        let pointReader = readPath == .readerQueue ? nil : SQLitePointReader(path: path, busyTimeout: busyTimeout, memoryMapSize: mapped)
+        self.pointReader = pointReader
         connections = SQLitePoolConnections(path: path, open: {
+            // Opening after the store: the file must still be the one the store opened.
+            if pointReader?.fileHasMoved() == true {
+                throw MemoryError(
+                    .unavailable,
+                    "The SQLite file \(path) was deleted or replaced after the store opened it; nothing was read from the new"
+                        + " file or written. Restore the file or open the store again")
+            }
             do {
                 return try Self.openConnections(
                     path: path, synchronous: synchronous, busyTimeout: busyTimeout, memoryMapSize: mapped,
@@ -178,8 +187,6 @@ public final class SQLiteMemoryStore: MemoryStore {
                 throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
             }
         })
-        let pointReader = readPath == .readerQueue ? nil : SQLitePointReader(path: path, busyTimeout: busyTimeout, memoryMapSize: mapped)
-        self.pointReader = pointReader
         // GRDB's pool waits for the first need when the point reader can read the file as it is
         // (created, migrated, in WAL mode); otherwise it opens now, creating and migrating the
         // file, and reports what is wrong with it here, as it always did.

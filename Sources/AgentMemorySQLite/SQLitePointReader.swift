@@ -165,6 +165,15 @@ final class SQLitePointReader: Sendable {
         return answer ?? nil
     }
 
+    /// Whether the file at the path is no longer the one this connection has open (deleted,
+    /// renamed or replaced: ``SQLiteFileCheck/hasMoved(_:)``); `false` when it is not open.
+    func fileHasMoved() -> Bool {
+        state.withLock { state in
+            guard case .open(let connection) = state, let handle = connection.handle else { return false }
+            return SQLiteFileCheck.hasMoved(handle)
+        }
+    }
+
     /// The connection, opened at the first call; `nil` when it cannot be opened or was closed.
     private func opened(_ state: inout State) -> Connection? {
         if case .notOpened = state {

@@ -1,6 +1,9 @@
 import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 import Testing
 
@@ -154,6 +157,41 @@ struct LazyPoolTests {
         let automatic = try SQLiteMemoryStore(path: path)
         #expect(!Self.poolIsOpen(automatic))
         try await automatic.close()
+    }
+
+    /// A file deleted, or replaced by another, after the store opened it is not opened by the
+    /// pool later: the write is refused with `unavailable`, nothing is created or written at the
+    /// path, and the store still reads the file it opened (what a pool opened with the store
+    /// does: ``SQLiteFileCheck``).
+    @Test(arguments: ["deleted", "replaced"])
+    func aPoolOpeningLaterRefusesAFileReplacedMeanwhile(change: String) async throws {
+        let path = try await WALPlaceholderTests.closedStore()
+        let namespace = WALPlaceholderTests.namespace
+        let store = try SQLiteMemoryStore(path: path)
+        #expect(!Self.poolIsOpen(store))
+        var replacement: Data?
+        if change == "deleted" {
+            try FileManager.default.removeItem(atPath: path)
+        } else {
+            let other = try await WALPlaceholderTests.closedStore()
+            replacement = try Data(contentsOf: URL(fileURLWithPath: other))
+            _ = rename(other, path)
+        }
+        let error = await #expect(throws: MemoryError.self) {
+            try await store.put("note/9", value: .string("lost?"), in: namespace)
+        }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message == "The SQLite file \(path) was deleted or replaced after the store opened it; nothing was read"
+            + " from the new file or written. Restore the file or open the store again")
+        await #expect(throws: MemoryError.self) { _ = try await store.list(in: namespace, prefix: nil, cursor: nil, limit: 5) }
+        #expect(!Self.poolIsOpen(store))
+        #expect(try await store.get("note/2", in: namespace)?.value == .string("a walk by the lake 2"))
+        if let replacement {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == replacement)
+        } else {
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+        try await store.close()
     }
 
     /// Many first writes at once open one pool, and every write lands.
