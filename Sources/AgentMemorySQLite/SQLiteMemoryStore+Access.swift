@@ -67,7 +67,7 @@ extension SQLiteMemoryStore {
 
     /// GRDB's synchronous read (from a synchronous context, so the async overload is not chosen).
     private func readOnCallingThread<T>(_ body: (Database) throws -> T) throws -> T {
-        try connections.opened().pool.read(body)
+        try pool.read(body)
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -79,7 +79,7 @@ extension SQLiteMemoryStore {
     func write<T: Sendable>(sharing body: @escaping @Sendable (Database, SharedRecordWriters?) throws -> T) async throws -> T {
         try checkOpen()
         do {
-            return try await connections.opened().writer.write(sharing: body)
+            return try await writer.write(sharing: body)
         } catch let error as MemoryError {
             throw error
         } catch {

@@ -126,8 +126,9 @@ final class SQLitePointReader: Sendable {
                 SQLiteWALPlaceholder.create(besideDatabaseAt: path)
                 guard let connection = Self.open(path: path, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize),
                       let handle = connection.handle,
-                      Self.texts(handle, SQLiteMigrations.appliedQuery).map({ SQLiteMigrations.isCurrent(applied: Set($0)) }) == true,
-                      Self.texts(handle, "PRAGMA journal_mode") == ["wal"]
+                      let applied = Self.rows(handle, SQLiteMigrations.appliedQuery, read: { SQLiteStoredRow.text($0, 0) ?? "" }),
+                      SQLiteMigrations.isCurrent(applied: Set(applied)),
+                      Self.rows(handle, "PRAGMA journal_mode", read: { SQLiteStoredRow.text($0, 0) }) == ["wal"]
                 else { return false }
                 state = .open(connection)
                 return true
@@ -135,32 +136,21 @@ final class SQLitePointReader: Sendable {
         }
     }
 
-    /// The first column of every row `sql` returns, as text; `nil` when it fails.
-    private static func texts(_ handle: OpaquePointer, _ sql: String) -> [String]? {
+    /// Every row `sql` returns on `handle`, each read by `read` (a statement prepared for this
+    /// one use); `nil` when it fails.
+    private static func rows<T>(_ handle: OpaquePointer, _ sql: String, read: (OpaquePointer) -> T) -> [T]? {
         var prepared: OpaquePointer?
         defer { sqlite3_finalize(prepared) }
         guard sqlite3_prepare_v2(handle, sql, -1, &prepared, nil) == SQLITE_OK, let statement = prepared else { return nil }
-        var texts: [String] = []
-        while true {
-            switch sqlite3_step(statement) {
-            case SQLITE_ROW:
-                texts.append(SQLiteStoredRow.text(statement, 0) ?? "")
-            case SQLITE_DONE:
-                return texts
-            default:
-                return nil
-            }
-        }
+        return try? SQLiteStoredRow.rows(statement, read: read)
     }
 
     /// Whether rows wait for the full-text index to catch up (``SQLiteSearchIndexing/hasPendingRows(_:)``),
     /// asked on this connection when it is open and free; `nil` when it is not, or the read failed.
     func hasPendingIndexRows() -> Bool? {
         let answer = state.withLockIfAvailable { state -> Bool? in
-            guard case .open(let connection) = state, let handle = connection.handle,
-                  let rows = Self.texts(handle, SQLiteSearchIndexing.pendingRowsQuery), rows.count == 1
-            else { return nil }
-            return rows[0] != "0"
+            guard case .open(let connection) = state, let handle = connection.handle else { return nil }
+            return Self.rows(handle, SQLiteSearchIndexing.pendingRowsQuery) { sqlite3_column_int($0, 0) != 0 }?.first
         }
         return answer ?? nil
     }
@@ -238,18 +228,18 @@ final class SQLitePointReader: Sendable {
             guard let connection = opened(&state) else { return nil }
             return connection.inReadTransaction {
                 guard let exists = connection.prepared(&connection.expired, SQLiteMemoryStore.expiredRowExists),
-                      let expired = try? SQLiteStoredRow.keys(exists, bind: { sqlite3_bind_double($0, 1, now) }), expired.count == 1
+                      let checking = try? SQLiteStoredRow.rows(
+                          exists, bind: { sqlite3_bind_double($0, 1, now) }, read: { sqlite3_column_int($0, 0) != 0 }).first
                 else { return nil }
-                let checking = expired[0] != "0"
                 let seeks = SQLiteMemoryStore.suggestionSeeks(checkingExpiry: checking)
                 let first = checking ? 0 : 2
                 guard let forward = connection.prepared(&connection.seeks[first], seeks.forward),
                       let backward = connection.prepared(&connection.seeks[first + 1], seeks.backward)
                 else { return nil }
                 return try? KeySuggestionSearch.run(near: target, limit: limit) { seek in
-                    try SQLiteStoredRow.keys(seek.direction == .forward ? forward : backward) { handle in
+                    try SQLiteStoredRow.rows(seek.direction == .forward ? forward : backward, bind: { handle in
                         SQLiteMemoryStore.bindSuggestionSeek(handle, namespace: namespace, seek: seek, now: now)
-                    }
+                    }, read: { SQLiteStoredRow.text($0, 0) ?? "" })
                 }
             }
         }

@@ -123,21 +123,23 @@ struct SQLiteStoredRow {
         }
     }
 
-    /// The first column of every row of `statement` as text, stepped to its end with SQLite's C
-    /// API after `bind` sets its parameters; throws the code of a step that fails. The statement
-    /// is reset and its bindings cleared.
-    static func keys(_ statement: OpaquePointer, bind: (OpaquePointer) -> Void) throws(StepFailed) -> [String] {
+    /// Every row of `statement`, each read by `read`, stepped to its end with SQLite's C API
+    /// after `bind` sets its parameters; throws the code of a step that fails. The statement is
+    /// reset and its bindings cleared.
+    static func rows<T>(
+        _ statement: OpaquePointer, bind: (OpaquePointer) -> Void = { _ in }, read: (OpaquePointer) -> T
+    ) throws(StepFailed) -> [T] {
         sqlite3_reset(statement)
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
         }
         bind(statement)
-        var keys: [String] = []
+        var rows: [T] = []
         while true {
             switch sqlite3_step(statement) {
-            case SQLITE_ROW: keys.append(text(statement, 0) ?? "")
-            case SQLITE_DONE: return keys
+            case SQLITE_ROW: rows.append(read(statement))
+            case SQLITE_DONE: return rows
             case let code: throw StepFailed(code: code)
             }
         }
@@ -169,19 +171,14 @@ struct SQLiteStoredRow {
     }
 
     /// Steps a cached statement to its end with SQLite's C API, like ``firstRow(_:db:bind:read:)``,
-    /// reading every row.
+    /// reading every row (``rows(_:bind:read:)``, its failure as `db`'s error).
     static func allRows<T>(
         _ statement: Statement, db: Database, bind: (OpaquePointer) -> Void = { _ in }, read: (OpaquePointer) -> T
     ) throws -> [T] {
-        try stepping(statement, bind: bind) { handle in
-            var rows: [T] = []
-            while true {
-                switch sqlite3_step(handle) {
-                case SQLITE_ROW: rows.append(read(handle))
-                case SQLITE_DONE: return rows
-                case let code: throw error(code, db)
-                }
-            }
+        do {
+            return try rows(statement.sqliteStatement, bind: bind, read: read)
+        } catch {
+            throw Self.error(error.code, db)
         }
     }
 

@@ -9,7 +9,7 @@ package struct KeySimilarity {
     private let target: [UInt8]
     private let targetWords: Set<String>
     /// The key's distinct words as bytes, when they are ASCII and at most 64 (each then has a
-    /// bit in ``sharedWords(_:)``'s mask); `nil` otherwise, and words are compared as strings.
+    /// bit in ``sharedWords(_:lowered:)``'s mask); `nil` otherwise, and words are compared as strings.
     private let targetWordBytes: [[UInt8]]?
     /// For each byte value, the positions of the key's first 64 lower-cased bytes that hold it,
     /// as bits: the pattern of ``distance(to:)``.
@@ -76,10 +76,10 @@ package struct KeySimilarity {
     }
 
     /// The Levenshtein distance between the key's and `other`'s first 64 bytes (lower-cased
-    /// both), ``editDistance(_:_:)``'s result, computed with Myers' bit-parallel algorithm
-    /// (Hyyrö's form for whole strings): one column of the table per byte of `other`, as bits
-    /// of the key's positions. Several times faster than the table, and the largest part of a
-    /// suggestion's ranking before.
+    /// both), computed with Myers' bit-parallel algorithm (Hyyrö's form for whole strings): one
+    /// column of the dynamic-programming table per byte of `other`, as bits of the key's
+    /// positions. Several times faster than filling the table, which was the largest part of a
+    /// suggestion's ranking.
     package func distance(to other: [UInt8]) -> Int {
         let length = min(target.count, 64)
         let text = other.prefix(64)
