@@ -47,12 +47,12 @@ final class DeferredInserts {
 
     /// `head (?, ...), (?, ...) tail` for each statement size (1, 2, 4, ... ``largestStatement``
     /// rows of `columns` values), made once: built per write, the text cost microseconds.
-    private static func statements(columns: Int, head: String, tail: String) -> [Int: String] {
+    private static func statements(columns: Int, head: String, tail: String) -> [Int: SQLiteStatementText] {
         let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
-        var sql: [Int: String] = [:]
+        var sql: [Int: SQLiteStatementText] = [:]
         var size = 1
         while size <= largestStatement {
-            sql[size] = head + Array(repeating: tuple, count: size).joined(separator: ", ") + tail
+            sql[size] = SQLiteStatementText(head + Array(repeating: tuple, count: size).joined(separator: ", ") + tail)
             size *= 2
         }
         return sql
@@ -109,12 +109,12 @@ final class DeferredInserts {
     /// `RETURNING id` made SQLite build a temporary table per statement to hold the ids it
     /// returned (its pager opened and closed each time: about a seventh of the inserts' time in
     /// a single put, and batches went 10% faster without it).
-    func flush(_ db: Database, indexing: SQLiteSearchIndexing) throws {
+    func flush(_ db: Database, indexing: SQLiteSearchIndexing, statements: SQLiteWriterStatements) throws {
         if !records.isEmpty {
-            if let first = try Self.firstFreeID(db, room: records.count) {
+            if let first = try Self.firstFreeID(db, room: records.count, statements: statements) {
                 var next = first
                 try Self.insert(
-                    records, sql: Self.recordInserts, db: db,
+                    records, sql: Self.recordInserts, db: db, statements: statements,
                     bind: { binder, row in
                         binder.integer(next)
                         next += 1
@@ -124,7 +124,7 @@ final class DeferredInserts {
                 indexing.didInsert(ids: first..<next)
             } else {
                 try Self.insert(
-                    records, sql: Self.recordInsertsReturningIDs, db: db, bind: Self.bind,
+                    records, sql: Self.recordInsertsReturningIDs, db: db, statements: statements, bind: Self.bind,
                     returned: { handle in indexing.didInsert(id: sqlite3_column_int64(handle, 0)) })
             }
             records.removeAll(keepingCapacity: true)
@@ -132,7 +132,7 @@ final class DeferredInserts {
         }
         if !changes.isEmpty {
             try Self.insert(
-                changes, sql: Self.changeInserts, db: db,
+                changes, sql: Self.changeInserts, db: db, statements: statements,
                 bind: { binder, row in
                     binder.text(row.namespace)
                     binder.integer(row.sequence)
@@ -162,26 +162,28 @@ final class DeferredInserts {
 
     /// One above the highest record id (1 for an empty table), or `nil` when `room` ids above
     /// the highest would pass the largest id SQLite allows.
-    static func firstFreeID(_ db: Database, room: Int) throws -> Int64? {
-        let highest = try SQLiteStoredRow.firstRow(db.cachedStatement(sql: "SELECT COALESCE(max(id), 0) FROM memory_records"), db: db) {
+    static func firstFreeID(_ db: Database, room: Int, statements: SQLiteWriterStatements) throws -> Int64? {
+        let highest = try SQLiteStoredRow.firstRow(statements.statement(selectHighestID, db), db: db) {
             sqlite3_column_int64($0, 0)
         } ?? 0
         guard highest <= Int64.max - Int64(room) else { return nil }
         return highest + 1
     }
 
+    private static let selectHighestID = SQLiteStatementText("SELECT COALESCE(max(id), 0) FROM memory_records")
+
     /// Runs the statements of `sql` (see ``statements(columns:head:tail:)``) over `rows`, 64, 32, ... 1 rows each
     /// (a handful of shapes, so that each stays prepared in the connection's statement cache),
     /// handing each row the statement returns to `returned`.
     private static func insert<Held>(
-        _ rows: [Held], sql: [Int: String], db: Database,
+        _ rows: [Held], sql: [Int: SQLiteStatementText], db: Database, statements: SQLiteWriterStatements,
         bind: (inout SQLiteBinder, Held) -> Void, returned: (OpaquePointer) -> Void
     ) throws {
         var start = 0
         while start < rows.count {
             var size = largestStatement
             while size > rows.count - start { size /= 2 }
-            let statement = try db.cachedStatement(sql: sql[size]!)
+            let statement = try statements.statement(sql[size]!, db)
             let handle = statement.sqliteStatement
             sqlite3_reset(handle)
             defer {

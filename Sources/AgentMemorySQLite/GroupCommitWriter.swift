@@ -55,6 +55,8 @@ final class GroupCommitWriter: Sendable {
     /// The connection's busy timeout in milliseconds, restored after a `BEGIN` on the calling
     /// thread that did not wait; `nil`: such a `BEGIN` waits as the connection is set to.
     private let busyTimeoutMilliseconds: CInt?
+    /// The writer connection's prepared statements (`BEGIN`, `COMMIT`, savepoints).
+    private let statements: SQLiteWriterStatements
 
     /// - Parameter onCallingThread: run every transaction on the thread of the task that runs
     ///   it (GRDB's synchronous write) instead of hopping to GRDB's writer queue and back; for
@@ -64,6 +66,8 @@ final class GroupCommitWriter: Sendable {
     ///   thread of the pool waits for one fsync, where the hop cost a sixth of a single durable
     ///   put), and the transactions that commit queued writes (``drain()``, under contention)
     ///   hop, leaving the pool's threads to the writers.
+    /// - Parameter statements: where the transaction's statements stay prepared (the store's
+    ///   write path shares it); a new one by default.
     /// - Parameter busyTimeoutMilliseconds: the busy timeout the pool's connections are set to.
     ///   Given, a transaction on the calling thread does not wait for another process's write
     ///   lock there: its `BEGIN` tries once, and when the file is locked the transaction goes to
@@ -71,8 +75,9 @@ final class GroupCommitWriter: Sendable {
     ///   otherwise sleep in SQLite's busy handler for as long).
     init(
         pool: DatabasePool, maximumBatch: Int = 512, hooks: Hooks = Hooks(), onCallingThread: Bool = false,
-        busyTimeoutMilliseconds: CInt? = nil
+        statements: SQLiteWriterStatements = SQLiteWriterStatements(), busyTimeoutMilliseconds: CInt? = nil
     ) {
+        self.statements = statements
         self.pool = pool
         self.maximumBatch = maximumBatch
         self.hooks = hooks
@@ -93,7 +98,7 @@ final class GroupCommitWriter: Sendable {
                 lockedElsewhere.add(1, ordering: .relaxed)
             }
         }
-        return try await pool.writeWithoutTransaction { db in try Self.inTransaction(db, body) }
+        return try await pool.writeWithoutTransaction { db in try self.inTransaction(db, body) }
     }
 
     /// Write transactions run (committed or not), counted as they end.
@@ -105,21 +110,21 @@ final class GroupCommitWriter: Sendable {
     private func writeOnCallingThread<R>(_ body: (Database) throws -> R) throws -> R {
         let restoring = busyTimeoutMilliseconds
         return try pool.writeWithoutTransaction { db in
-            guard let restoring else { return try Self.inTransaction(db, body) }
-            try Self.beginWithoutWaiting(db, restoring: restoring)
-            return try Self.inTransaction(db, begun: true, body)
+            guard let restoring else { return try inTransaction(db, body) }
+            try beginWithoutWaiting(db, restoring: restoring)
+            return try inTransaction(db, begun: true, body)
         }
     }
 
     /// `BEGIN IMMEDIATE` that does not wait for another connection's write lock: throws
     /// ``LockedElsewhere`` (no transaction begun) when the file is locked, then sets the busy
     /// timeout back to `milliseconds`.
-    private static func beginWithoutWaiting(_ db: Database, restoring milliseconds: CInt) throws {
+    private func beginWithoutWaiting(_ db: Database, restoring milliseconds: CInt) throws {
         guard let connection = db.sqliteConnection else { throw LockedElsewhere() }
         sqlite3_busy_timeout(connection, 0)
         defer { sqlite3_busy_timeout(connection, milliseconds) }
         do {
-            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+            try statements.execute(Self.beginImmediate, db)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
             throw LockedElsewhere()
         }
@@ -136,20 +141,28 @@ final class GroupCommitWriter: Sendable {
     /// Runs `body` in an immediate transaction and commits it, or rolls it back when it throws
     /// (as GRDB's `inTransaction` does, with its `BEGIN` and `COMMIT` kept prepared: GRDB
     /// prepares them again for every transaction, a few percent of a single put).
-    static func inTransaction<R>(_ db: Database, begun: Bool = false, _ body: (Database) throws -> R) throws -> R {
-        if !begun { try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute() }
+    func inTransaction<R>(_ db: Database, begun: Bool = false, _ body: (Database) throws -> R) throws -> R {
+        if !begun { try statements.execute(Self.beginImmediate, db) }
         do {
             let result = try body(db)
-            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            try statements.execute(Self.commit, db)
             return result
         } catch {
             // SQLite may have rolled the transaction back itself (a full disk, an I/O error).
             if let connection = db.sqliteConnection, sqlite3_get_autocommit(connection) == 0 {
-                try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute()
+                try? statements.execute(Self.rollback, db)
             }
             throw error
         }
     }
+
+    private static let beginImmediate = SQLiteStatementText("BEGIN IMMEDIATE TRANSACTION")
+    private static let beginDeferred = SQLiteStatementText("BEGIN DEFERRED TRANSACTION")
+    private static let commit = SQLiteStatementText("COMMIT TRANSACTION")
+    private static let rollback = SQLiteStatementText("ROLLBACK TRANSACTION")
+    private static let savepoint = SQLiteStatementText("SAVEPOINT agent_memory_write")
+    private static let releaseSavepoint = SQLiteStatementText("RELEASE SAVEPOINT agent_memory_write")
+    private static let rollbackToSavepoint = SQLiteStatementText("ROLLBACK TRANSACTION TO SAVEPOINT agent_memory_write")
 
     /// Runs `work` in a write transaction shared with concurrent writes; returns after commit.
     func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -236,10 +249,10 @@ final class GroupCommitWriter: Sendable {
         defer { giveUpTheLead() }
         idleReads.add(1, ordering: .relaxed)
         return try pool.writeWithoutTransaction { db -> R in
-            try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
+            try statements.execute(Self.beginDeferred, db)
             defer {
                 if let connection = db.sqliteConnection, sqlite3_get_autocommit(connection) == 0 {
-                    try? db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+                    try? statements.execute(Self.commit, db)
                 }
             }
             return try body(db)
@@ -290,7 +303,7 @@ final class GroupCommitWriter: Sendable {
                 try hooks.willCommit(db)
                 return [.success(value)]
             }
-            let results = works.map { work in Result { try Self.inSavepoint(db) { db in try work(db, nil) } } }
+            let results = works.map { work in Result { try self.inSavepoint(db) { db in try work(db, nil) } } }
             try hooks.willCommit(db)
             return results
         }
@@ -321,17 +334,17 @@ final class GroupCommitWriter: Sendable {
     /// or rolled back alone when it throws (GRDB's `inSavepoint` does the same, but prepares its
     /// `SAVEPOINT` and `RELEASE` statements again at every call: a tenth of the writer's time
     /// under 16 concurrent writers; these stay prepared in the connection's cache).
-    static func inSavepoint(_ db: Database, _ work: (Database) throws -> any Sendable) throws -> any Sendable {
-        try db.cachedStatement(sql: "SAVEPOINT agent_memory_write").execute()
+    func inSavepoint(_ db: Database, _ work: (Database) throws -> any Sendable) throws -> any Sendable {
+        try statements.execute(Self.savepoint, db)
         do {
             let value = try work(db)
-            try db.cachedStatement(sql: "RELEASE SAVEPOINT agent_memory_write").execute()
+            try statements.execute(Self.releaseSavepoint, db)
             return value
         } catch {
             // The first error is the one reported; rolling back fails only when SQLite has
             // ended the whole transaction already (then the commit fails every write in it).
-            try? db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT agent_memory_write").execute()
-            try? db.cachedStatement(sql: "RELEASE SAVEPOINT agent_memory_write").execute()
+            try? statements.execute(Self.rollbackToSavepoint, db)
+            try? statements.execute(Self.releaseSavepoint, db)
             throw error
         }
     }

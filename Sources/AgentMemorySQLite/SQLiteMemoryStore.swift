@@ -166,7 +166,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         let mapped = max(0, memoryMapSize)
         let checkpointer = SQLiteCheckpointer(path: path)
         self.checkpointer = checkpointer
-        let indexing = SQLiteSearchIndexing()
+        let indexing = SQLiteSearchIndexing(statements: SQLiteWriterStatements())
         self.indexing = indexing
         let pointReader = readPath == .readerQueue ? nil : SQLitePointReader(path: path, busyTimeout: busyTimeout, memoryMapSize: mapped)
         self.pointReader = pointReader
@@ -396,6 +396,9 @@ public final class SQLiteMemoryStore: MemoryStore {
             // if it can write. A read-only reader closing last left the file behind, whose
             // frames SQLite would lay over a backup of the database file copied back alone.
             opened.pool.releaseMemory()
+            // The write path's own statements first: GRDB refuses to close a connection with
+            // statements left.
+            try await opened.pool.writeWithoutTransaction { _ in indexing.statements.removeAll() }
             try opened.pool.close()
         } catch {
             throw MemoryError(.storage, "Cannot close the SQLite store at \(path): \(Self.describe(error))")

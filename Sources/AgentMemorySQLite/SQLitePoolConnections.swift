@@ -97,7 +97,10 @@ extension SQLiteMemoryStore {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         let pool = try openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize)
-        pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
+        pool.writeWithoutTransaction { db in
+            checkpointer.install(on: db)
+            indexing.statements.bind(to: db)
+        }
         // With NORMAL a commit does not wait for the disk (but for a checkpoint now and then):
         // every transaction runs on the calling thread, as point reads do. With FULL a write
         // that finds no transaction in progress runs its own on its thread too (the hop to
@@ -115,6 +118,7 @@ extension SQLiteMemoryStore {
                 mustWait: { checkpointer.isBehind },
                 wait: { await checkpointer.waitForTheLog() }),
             onCallingThread: synchronous == .normal,
+            statements: indexing.statements,
             // What GRDB sets the connections to (`Configuration.busyMode = .timeout`).
             busyTimeoutMilliseconds: CInt(seconds(busyTimeout) * 1000))
         let indexMerger = idleIndexMerge.map { idle in

@@ -13,6 +13,8 @@ struct SQLiteRecordWriter: RecordWriter {
     let store: SQLiteMemoryStore
     /// This write's change-log numbers.
     let sequences = ChangeSequences()
+    /// The write path's prepared statements.
+    private var statements: SQLiteWriterStatements { store.indexing.statements }
     /// Rows read ahead for a group of writes (``prefetch(_:)``).
     private let readAhead = ReadAhead()
     /// New rows and change-log entries held for multi-row inserts (``finish()``).
@@ -65,7 +67,7 @@ struct SQLiteRecordWriter: RecordWriter {
             return known.row
         }
         if deferred.holds(key) { try finish() }
-        let found = try SQLiteStoredRow.firstRow(try db.cachedStatement(sql: Self.selectCurrent), db: db, bind: { handle in
+        let found = try SQLiteStoredRow.firstRow(try statements.statement(Self.selectCurrent, db), db: db, bind: { handle in
             sqlite3_bind_text(handle, 1, namespace.name, -1, SQLiteStoredRow.transient)
             sqlite3_bind_text(handle, 2, key.rawValue, -1, SQLiteStoredRow.transient)
         }, read: { handle in (row: Self.currentRow(handle), indexed: Self.indexedText(handle)) })
@@ -75,10 +77,10 @@ struct SQLiteRecordWriter: RecordWriter {
 
     /// A key's row as the write rule reads it (namespace `?1`, key `?2`), then its id and the
     /// text the full-text index holds for it.
-    private static let selectCurrent = """
+    private static let selectCurrent = SQLiteStatementText("""
         SELECT version, created_at, updated_at, author, expires_at, size, value, id, body FROM memory_records
         WHERE namespace = ?1 AND key = ?2
-        """
+        """)
 
     /// The id and indexed text of a ``selectCurrent`` row.
     private static func indexedText(_ handle: OpaquePointer) -> (id: Int64, body: String) {
@@ -100,11 +102,11 @@ struct SQLiteRecordWriter: RecordWriter {
     /// list (`json_each`'s `key` column of an array): namespace `?1`, the keys' JSON list `?2`
     /// (``SQLiteStoredRow/keyList(_:)``). One statement for a batch's keys, the list the outer
     /// loop, as ``SQLiteStoredRow/selectLiveByKeys`` reads records.
-    private static let selectCurrentOfList = """
+    private static let selectCurrentOfList = SQLiteStatementText("""
         SELECT m.version, m.created_at, m.updated_at, m.author, m.expires_at, m.size, m.value, m.id, m.body, k.key
         FROM json_each(?2) AS k CROSS JOIN memory_records AS m
         WHERE m.namespace = ?1 AND m.key = k.value
-        """
+        """)
 
     /// Reads the rows of `keys`, for the writes of a batch that follow: one statement over the
     /// list of the keys with SQLite's C API (a statement stepped per key cost half as much
@@ -115,7 +117,7 @@ struct SQLiteRecordWriter: RecordWriter {
         // Rows held by an earlier write of a group (``SharedRecordWriters``) go in first, so
         // that the statement sees them.
         try finish()
-        let select = try db.cachedStatement(sql: Self.selectCurrentOfList).sqliteStatement
+        let select = try statements.statement(Self.selectCurrentOfList, db).sqliteStatement
         readAhead.clear()
         var reads: [ReadAhead.Read?] = Array(repeating: nil, count: keys.count)
         var seen = Set<MemoryKey>()
@@ -172,10 +174,7 @@ struct SQLiteRecordWriter: RecordWriter {
             } else {
                 try willChange(plan.key)
                 // Bound with SQLite's C API, as the inserts are (GRDB's arguments are existentials).
-                try SQLiteStoredRow.execute(db.cachedStatement(sql: """
-                    UPDATE memory_records SET value = ?, version = ?, created_at = ?, updated_at = ?, author = ?, expires_at = ?, size = ?
-                    WHERE namespace = ? AND key = ?
-                    """), db: db) { binder in
+                try SQLiteStoredRow.execute(statements.statement(Self.update, db), db: db) { binder in
                     binder.text(json)
                     binder.integer(Int64(record.version))
                     binder.real(record.createdAt.timeIntervalSince1970)
@@ -189,7 +188,7 @@ struct SQLiteRecordWriter: RecordWriter {
             }
         case .remove:
             try willChange(plan.key)
-            try SQLiteStoredRow.execute(db.cachedStatement(sql: "DELETE FROM memory_records WHERE namespace = ? AND key = ?"), db: db) { binder in
+            try SQLiteStoredRow.execute(statements.statement(Self.delete, db), db: db) { binder in
                 binder.text(namespace.name)
                 binder.text(plan.key.rawValue)
             }
@@ -198,6 +197,13 @@ struct SQLiteRecordWriter: RecordWriter {
         }
         if let change = plan.change { try log(change, key: plan.key) }
     }
+
+    /// A row's update, bound with SQLite's C API, as the inserts are (GRDB's arguments are existentials).
+    private static let update = SQLiteStatementText("""
+        UPDATE memory_records SET value = ?, version = ?, created_at = ?, updated_at = ?, author = ?, expires_at = ?, size = ?
+        WHERE namespace = ? AND key = ?
+        """)
+    private static let delete = SQLiteStatementText("DELETE FROM memory_records WHERE namespace = ? AND key = ?")
 
     /// Tells the full-text index about `key`'s row before it is updated or deleted: from the
     /// read that planned the write, else (a plan made from a row read elsewhere) by reading it.
@@ -213,14 +219,14 @@ struct SQLiteRecordWriter: RecordWriter {
     /// Inserts the held rows and change-log entries; the store calls it at the end of every
     /// write, before the transaction or savepoint ends.
     func finish() throws {
-        if !deferred.isEmpty { try deferred.flush(db, indexing: store.indexing) }
+        if !deferred.isEmpty { try deferred.flush(db, indexing: store.indexing, statements: statements) }
     }
 
     /// Appends one entry to the namespace's change log, numbered after the namespace's last
     /// number (SQLite has one writer at a time, so numbers follow commit order), and now and then
     /// prunes the log.
     private func log(_ change: ChangeDraft, key: MemoryKey) throws {
-        let sequence = try sequences.next(namespace: namespace.name, db: db)
+        let sequence = try sequences.next(namespace: namespace.name, db: db, statements: statements)
         deferred.holdChange(
             DeferredInserts.ChangeRow(
                 namespace: namespace.name, sequence: sequence, key: key.rawValue, operation: change.operation.rawValue,
@@ -247,7 +253,7 @@ final class ChangeSequences {
     private var recent: (namespace: String, number: Int64)?
 
     /// The next number for `namespace`.
-    func next(namespace: String, db: Database) throws -> Int64 {
+    func next(namespace: String, db: Database, statements: SQLiteWriterStatements) throws -> Int64 {
         if let recent, recent.namespace == namespace {
             self.recent = (namespace, recent.number + 1)
             return recent.number + 1
@@ -257,11 +263,7 @@ final class ChangeSequences {
         if let known = last[namespace] {
             current = known
         } else {
-            let statement = try db.cachedStatement(sql: """
-                SELECT MAX(
-                    COALESCE((SELECT sequence FROM memory_changes WHERE namespace = ?1 ORDER BY sequence DESC LIMIT 1), 0),
-                    COALESCE((SELECT last_sequence FROM memory_namespaces WHERE namespace = ?1), 0))
-                """)
+            let statement = try statements.statement(Self.selectLast, db)
             // Stepped with SQLite's C API: GRDB's arguments and row cost as much as the seeks.
             current = try SQLiteStoredRow.firstRow(statement, db: db, bind: { handle in
                 sqlite3_bind_text(handle, 1, namespace, -1, SQLiteStoredRow.transient)
@@ -272,6 +274,12 @@ final class ChangeSequences {
         recent = (namespace, current + 1)
         return current + 1
     }
+
+    private static let selectLast = SQLiteStatementText("""
+        SELECT MAX(
+            COALESCE((SELECT sequence FROM memory_changes WHERE namespace = ?1 ORDER BY sequence DESC LIMIT 1), 0),
+            COALESCE((SELECT last_sequence FROM memory_namespaces WHERE namespace = ?1), 0))
+        """)
 
     /// Forgets the numbers read (after the log was pruned).
     func forget() {

@@ -70,6 +70,13 @@ final class SQLiteSearchIndexing: Sendable {
         }
     }
 
+    /// The write path's prepared statements (``SQLiteWriterStatements``), the store's.
+    let statements: SQLiteWriterStatements
+
+    init(statements: SQLiteWriterStatements = SQLiteWriterStatements()) {
+        self.statements = statements
+    }
+
     private let reported = Locked(Reported())
     /// Catch-ups since the index last did merge work.
     private let catchUpsSinceMerge = Atomic(0)
@@ -124,7 +131,7 @@ final class SQLiteSearchIndexing: Sendable {
 
     /// Reports the row of `key` before an update or a delete changes it.
     func willChange(namespace: String, key: String, db: Database) throws {
-        let statement = try db.cachedStatement(sql: "SELECT id, key, body FROM memory_records WHERE namespace = ? AND key = ?")
+        let statement = try statements.statement(Self.selectIndexedText, db)
         let row = try SQLiteStoredRow.firstRow(statement, db: db, bind: { handle in
             sqlite3_bind_text(handle, 1, namespace, -1, SQLiteStoredRow.transient)
             sqlite3_bind_text(handle, 2, key, -1, SQLiteStoredRow.transient)
@@ -133,6 +140,8 @@ final class SQLiteSearchIndexing: Sendable {
         })
         if let row { capture(id: row.id, key: row.key, body: row.body) }
     }
+
+    private static let selectIndexedText = SQLiteStatementText("SELECT id, key, body FROM memory_records WHERE namespace = ? AND key = ?")
 
     /// Reports a row about to be updated or deleted, as ``willChange(namespace:key:db:)`` does,
     /// from what the caller read of it in this transaction (its id and indexed text).
@@ -169,10 +178,12 @@ final class SQLiteSearchIndexing: Sendable {
         // for them, and a catch-up indexes every record numbered above it (a new row is always
         // numbered above every record, so this is most inserts). Such a row captured by an
         // update or a delete holds no text in the index either.
-        let through = try Self.indexedThrough(db)
+        let through = try SQLiteStoredRow.firstRow(statements.statement(Self.selectIndexedThrough, db), db: db) {
+            sqlite3_column_int64($0, 0)
+        } ?? 0
         let texts = work.indexed.filter { $0.key <= through }
         if !texts.isEmpty {
-            let note = try db.cachedStatement(sql: "INSERT OR IGNORE INTO memory_fts_pending (id, key, body) VALUES (?, ?, ?)")
+            let note = try statements.statement(Self.insertPendingText, db)
             for (id, text) in texts {
                 try SQLiteStoredRow.execute(note, db: db) { binder in
                     binder.integer(id)
@@ -196,6 +207,8 @@ final class SQLiteSearchIndexing: Sendable {
         }
     }
 
+    private static let insertPendingText = SQLiteStatementText("INSERT OR IGNORE INTO memory_fts_pending (id, key, body) VALUES (?, ?, ?)")
+
     /// Notes `ids` with no text, in runs of consecutive ids.
     private func noteWithoutText(_ fresh: Set<Int64>, db: Database) throws {
         let one = try db.cachedStatement(sql: "INSERT OR IGNORE INTO memory_fts_pending (id) VALUES (?)")
@@ -215,8 +228,10 @@ final class SQLiteSearchIndexing: Sendable {
     /// The highest row id the index holds (FTS5 keeps one `_docsize` row per indexed row), 0
     /// when it holds none: rows numbered above it are not indexed.
     static func indexedThrough(_ db: Database) throws -> Int64 {
-        try step(db, sql: "SELECT COALESCE(MAX(id), 0) FROM memory_fts_docsize") { sqlite3_column_int64($0, 0) } ?? 0
+        try step(db, sql: selectIndexedThrough.sql) { sqlite3_column_int64($0, 0) } ?? 0
     }
+
+    private static let selectIndexedThrough = SQLiteStatementText("SELECT COALESCE(MAX(id), 0) FROM memory_fts_docsize")
 
     /// Whether any row waits for the index to catch up: one is noted, or a record is numbered
     /// above every indexed row (every search asks: stepped with SQLite's C API, about a
