@@ -88,14 +88,23 @@ struct Exec: AsyncParsableCommand {
                 let executor = MemoryToolExecutor(
                     store: store, namespace: namespace, agent: agent, tools: selected,
                     access: readOnly ? .readOnly : .readWrite)
-                let message = await executor.execute(blocks: blocks)
-                // Written as the bytes the writer made, into room for about the input's size
-                // (the results of a large turn are about as long as its calls), straight to
-                // stdout: no String round trip, no regrowth, no copy into `Data`.
-                var output = message.jsonValue.jsonBytes(pretty: pretty, capacity: input.count + input.count / 2 + 64)
-                output.append(0x0A)
-                try writeToStandardOutput(output)
-                KeptUntilExit.keep(message)
+                // Written as bytes, into room for about the input's size (the results of a large
+                // turn are about as long as its calls), straight to stdout: no String round trip,
+                // no regrowth, no copy into `Data`. Compact output is written from the outcomes
+                // without building the message (ToolResultsJSON: the same bytes).
+                let capacity = input.count + input.count / 2 + 64
+                if pretty {
+                    let message = await executor.execute(blocks: blocks)
+                    var output = message.jsonValue.jsonBytes(pretty: true, capacity: capacity)
+                    output.append(0x0A)
+                    try writeToStandardOutput(output)
+                    KeptUntilExit.keep(message)
+                } else {
+                    let toolUses = blocks.compactMap(\.toolUse)
+                    let outcomes = await executor.outcomes(of: toolUses)
+                    try writeToStandardOutput(ToolResultsJSON.message(for: toolUses, outcomes: outcomes, capacity: capacity, newline: true))
+                    KeptUntilExit.keep(outcomes)
+                }
             }
             KeptUntilExit.keep(blocks)
         }

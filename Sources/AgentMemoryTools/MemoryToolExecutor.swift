@@ -90,6 +90,15 @@ public struct MemoryToolExecutor: ToolExecutor {
     /// run. If the commit fails (a colleague wrote one of the keys meanwhile, or a limit),
     /// nothing of it was written and its calls run again one by one, each with its own result.
     public func execute(_ toolUses: [ToolUse]) async -> [ContentBlock] {
+        zip(toolUses, await outcomes(of: toolUses)).map { call, outcome in
+            .toolResult(toolUseID: call.id, content: outcome.text, isError: outcome.isError)
+        }
+    }
+
+    /// Runs the calls as `execute(_:)` does with an array of calls, and returns each outcome, in
+    /// the calls' order, for a caller that writes the results itself (`agent-memory exec`
+    /// writes them straight to JSON bytes: ``ToolResultsJSON``).
+    public func outcomes(of toolUses: [ToolUse]) async -> [ToolOutcome] {
         var outcomes: [ToolOutcome] = []
         outcomes.reserveCapacity(toolUses.count)
         var staged: [ToolUse] = []
@@ -130,9 +139,7 @@ public struct MemoryToolExecutor: ToolExecutor {
             outcomes.append(await run(name: call.name, kind: kind, input: call.input, in: context(turn: nil)))
         }
         if !staged.isEmpty { await commitStaged() }
-        return zip(toolUses, outcomes).map { call, outcome in
-            .toolResult(toolUseID: call.id, content: outcome.text, isError: outcome.isError)
-        }
+        return outcomes
     }
 
     /// Runs one call and returns its `tool_result` block.
