@@ -6,7 +6,7 @@ import Synchronization
 /// Group commit: writes that arrive while a transaction is being written and synced wait
 /// together, then run in the next transaction, and are all acknowledged after that transaction
 /// commits. The group first runs together, without savepoints, sharing record writers
-/// (``commitTogether(_:)``); when one of its writes fails, it runs again write
+/// (``commitTogether(_:onCallingThread:)``); when one of its writes fails, it runs again write
 /// by write, each in its own savepoint.
 ///
 /// Durability is unchanged (no write returns before the commit that holds it is on disk), but
@@ -14,14 +14,6 @@ import Synchronization
 /// conflict, a limit) fails alone; a commit that fails fails every write in it. A writer that
 /// finds no transaction in progress runs its own at once (no hand-off to another task), taking
 /// along whatever queued meanwhile.
-///
-/// Every transaction runs on the thread of the task that runs it (GRDB's synchronous write),
-/// the writes that queued (``drain()``) as well: hopping to GRDB's writer queue and back cost
-/// two thread switches a transaction, a sixth of a single durable put, and 15 to 25% of the
-/// rate of 4 and 16 concurrent writers (BENCHMARKS.md, round thirty-one). So one thread of
-/// Swift's cooperative pool waits for each commit's fsync; one transaction runs at a time,
-/// so never more than one. A transaction whose file another process has locked goes to
-/// GRDB's writer queue to wait there instead (see ``init(pool:maximumBatch:hooks:statements:busyTimeoutMilliseconds:)``).
 ///
 /// Every transaction calls ``Hooks/began`` first and ``Hooks/willCommit`` last, after all its
 /// writes (the store notes its rows for the full-text index there, once per transaction).
@@ -59,12 +51,25 @@ final class GroupCommitWriter: Sendable {
     /// The most queued writes one transaction takes (bounds the time a write waits behind others).
     private let maximumBatch: Int
     private let hooks: Hooks
+    private let onCallingThread: Bool
     /// The connection's busy timeout in milliseconds, restored after a `BEGIN` on the calling
     /// thread that did not wait; `nil`: such a `BEGIN` waits as the connection is set to.
     private let busyTimeoutMilliseconds: CInt?
     /// The writer connection's prepared statements (`BEGIN`, `COMMIT`, savepoints).
     private let statements: SQLiteWriterStatements
 
+    /// - Parameter onCallingThread: run every transaction on the thread of the task that runs
+    ///   it (GRDB's synchronous write) instead of hopping to GRDB's writer queue and back; for
+    ///   commits that do not wait for the disk, where the two thread switches of the hop cost
+    ///   more than the transaction. Without it, a writer that finds no transaction in progress
+    ///   still runs its own on its thread (a write alone, or with what queued meanwhile: one
+    ///   thread of the pool waits for one fsync, where the hop cost a sixth of a single durable
+    ///   put), and the transactions that commit queued writes (``drain()``, under contention)
+    ///   hop, leaving the pool's threads to the writers. Committing the drains on the calling
+    ///   thread too made 4 and 16 concurrent writers in one process 15 to 25% faster, but
+    ///   `agent-memory serve` under 16 connections of PUTs 8% slower, with p99s of 25 and 70 ms
+    ///   in two runs of five: a server's handlers need the cooperative threads that a draining
+    ///   commit holds through its fsync (BENCHMARKS.md, round thirty-one).
     /// - Parameter statements: where the transaction's statements stay prepared (the store's
     ///   write path shares it); a new one by default.
     /// - Parameter busyTimeoutMilliseconds: the busy timeout the pool's connections are set to.
@@ -73,24 +78,29 @@ final class GroupCommitWriter: Sendable {
     ///   GRDB's writer queue, whose thread waits up to the timeout (a cooperative thread would
     ///   otherwise sleep in SQLite's busy handler for as long).
     init(
-        pool: DatabasePool, maximumBatch: Int = 512, hooks: Hooks = Hooks(),
+        pool: DatabasePool, maximumBatch: Int = 512, hooks: Hooks = Hooks(), onCallingThread: Bool = false,
         statements: SQLiteWriterStatements = SQLiteWriterStatements(), busyTimeoutMilliseconds: CInt? = nil
     ) {
         self.statements = statements
         self.pool = pool
         self.maximumBatch = maximumBatch
         self.hooks = hooks
+        self.onCallingThread = onCallingThread
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
     }
 
-    /// One write transaction, on the calling thread, or through GRDB's writer queue when
-    /// another process held the file's write lock.
-    private func transaction<R: Sendable>(_ body: @escaping @Sendable (Database) throws -> R) async throws -> R {
+    /// One write transaction, on the calling thread or through GRDB's writer queue (where it
+    /// also goes when, on the calling thread, another process held the file's write lock).
+    private func transaction<R: Sendable>(
+        onCallingThread: Bool, _ body: @escaping @Sendable (Database) throws -> R
+    ) async throws -> R {
         defer { commits.add(1, ordering: .relaxed) }
-        do {
-            return try writeOnCallingThread(body)
-        } catch is LockedElsewhere {
-            lockedElsewhere.add(1, ordering: .relaxed)
+        if onCallingThread {
+            do {
+                return try writeOnCallingThread(body)
+            } catch is LockedElsewhere {
+                lockedElsewhere.add(1, ordering: .relaxed)
+            }
         }
         return try await pool.writeWithoutTransaction { db in try self.inTransaction(db, body) }
     }
@@ -165,7 +175,7 @@ final class GroupCommitWriter: Sendable {
 
     /// Runs `work` in a write transaction shared with concurrent writes; returns after commit.
     /// `work` gets the group's shared record writers when it runs together with other writes
-    /// (see ``commitTogether(_:)``): it then leaves its held rows to them
+    /// (see ``commitTogether(_:onCallingThread:)``): it then leaves its held rows to them
     /// instead of inserting them itself.
     func write<T: Sendable>(sharing work: @escaping @Sendable (Database, SharedRecordWriters?) throws -> T) async throws -> T {
         if hooks.mustWait() { await hooks.wait() }
@@ -195,7 +205,7 @@ final class GroupCommitWriter: Sendable {
         let queued = takeQueued()
         let outcome: Result<T, any Error>
         do {
-            let results = try await commitTogether([{ db, shared in try work(db, shared) }] + queued.map(\.work))
+            let results = try await commitTogether([{ db, shared in try work(db, shared) }] + queued.map(\.work), onCallingThread: true)
             // The first result is `work`'s, a T.
             outcome = results[0].map { $0 as! T }
             for (job, result) in zip(queued, results.dropFirst()) { job.continuation.resume(with: result) }
@@ -266,11 +276,11 @@ final class GroupCommitWriter: Sendable {
     /// writes change nothing outside the database that a second run would get wrong. A failure
     /// of the transaction itself is not tried again: it would fail the same way (or wait out
     /// another busy timeout first). A single write runs alone: the transaction is its savepoint.
-    private func commitTogether(_ works: [Work]) async throws -> [Result<any Sendable, any Error>] {
+    private func commitTogether(_ works: [Work], onCallingThread: Bool) async throws -> [Result<any Sendable, any Error>] {
         let hooks = hooks
         if works.count > 1 {
             do {
-                let values = try await transaction { db -> [any Sendable] in
+                let values = try await transaction(onCallingThread: onCallingThread) { db -> [any Sendable] in
                     hooks.began()
                     let values: [any Sendable]
                     do {
@@ -289,7 +299,7 @@ final class GroupCommitWriter: Sendable {
                 groupsRetried.add(1, ordering: .relaxed)
             }
         }
-        return try await transaction { db -> [Result<any Sendable, any Error>] in
+        return try await transaction(onCallingThread: onCallingThread) { db -> [Result<any Sendable, any Error>] in
             hooks.began()
             if works.count == 1 {
                 // Alone: the transaction itself is the savepoint (a throw rolls it back).
@@ -364,7 +374,7 @@ final class GroupCommitWriter: Sendable {
             guard !jobs.isEmpty else { return }
             let results: [Result<any Sendable, any Error>]
             do {
-                results = try await commitTogether(jobs.map(\.work))
+                results = try await commitTogether(jobs.map(\.work), onCallingThread: onCallingThread)
             } catch {
                 results = jobs.map { _ in .failure(error) }
             }

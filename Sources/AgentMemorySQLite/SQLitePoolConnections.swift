@@ -101,9 +101,12 @@ extension SQLiteMemoryStore {
             checkpointer.install(on: db)
             indexing.statements.bind(to: db)
         }
-        // Every transaction runs on the thread of the task that runs it, as point reads do
-        // (GroupCommitWriter: the hop to GRDB's writer queue and back cost more than a
-        // commit that does not wait for the disk, and a sixth of one that does).
+        // With NORMAL a commit does not wait for the disk (but for a checkpoint now and then):
+        // every transaction runs on the calling thread, as point reads do. With FULL a write
+        // that finds no transaction in progress runs its own on its thread too (the hop to
+        // GRDB's writer queue and back cost a sixth of a single durable put), while the
+        // transactions that commit queued writes under contention wait for fsync on GRDB's
+        // writer queue, leaving the cooperative pool's threads to the writers.
         let writer = GroupCommitWriter(
             pool: pool,
             hooks: GroupCommitWriter.Hooks(
@@ -114,6 +117,7 @@ extension SQLiteMemoryStore {
                 },
                 mustWait: { checkpointer.isBehind },
                 wait: { await checkpointer.waitForTheLog() }),
+            onCallingThread: synchronous == .normal,
             statements: indexing.statements,
             // What GRDB sets the connections to (`Configuration.busyMode = .timeout`).
             busyTimeoutMilliseconds: CInt(seconds(busyTimeout) * 1000))
