@@ -178,9 +178,7 @@ final class SQLiteSearchIndexing: Sendable {
         // for them, and a catch-up indexes every record numbered above it (a new row is always
         // numbered above every record, so this is most inserts). Such a row captured by an
         // update or a delete holds no text in the index either.
-        let through = try SQLiteStoredRow.firstRow(statements.statement(Self.selectIndexedThrough, db), db: db) {
-            sqlite3_column_int64($0, 0)
-        } ?? 0
+        let through = try indexedThrough(db)
         let texts = work.indexed.filter { $0.key <= through }
         if !texts.isEmpty {
             let note = try statements.statement(Self.insertPendingText, db)
@@ -227,8 +225,8 @@ final class SQLiteSearchIndexing: Sendable {
 
     /// The highest row id the index holds (FTS5 keeps one `_docsize` row per indexed row), 0
     /// when it holds none: rows numbered above it are not indexed.
-    static func indexedThrough(_ db: Database) throws -> Int64 {
-        try step(db, sql: selectIndexedThrough.sql) { sqlite3_column_int64($0, 0) } ?? 0
+    func indexedThrough(_ db: Database) throws -> Int64 {
+        try SQLiteStoredRow.firstRow(statements.statement(Self.selectIndexedThrough, db), db: db) { sqlite3_column_int64($0, 0) } ?? 0
     }
 
     private static let selectIndexedThrough = SQLiteStatementText("SELECT COALESCE(MAX(id), 0) FROM memory_fts_docsize")
@@ -263,7 +261,7 @@ final class SQLiteSearchIndexing: Sendable {
             return
         }
         // Read before the deletes, which may remove the highest indexed row.
-        let through = try Self.indexedThrough(db)
+        let through = try indexedThrough(db)
         try db.cachedStatement(sql: """
             INSERT INTO memory_fts (memory_fts, rowid, key, body)
             SELECT 'delete', id, key, body FROM memory_fts_pending WHERE key IS NOT NULL
