@@ -253,6 +253,32 @@ struct CLITests {
             {"type":"tool_result","tool_use_id":"toolu_03","content":"user.preferences.editor: Vim, with 4-space indentation"}]}
 
             """)
+        // `--pretty` indents the same message (the compact output is written another way).
+        let pretty = try await cli.run(["exec", "--pretty", "--namespace", "pretty"], stdin: response)
+        #expect(pretty.status == 0)
+        #expect(pretty.stdout == """
+            {
+              "role": "user",
+              "content": [
+                {
+                  "type": "tool_result",
+                  "tool_use_id": "toolu_01",
+                  "content": "Remembered \\"user.preferences.editor\\" (version 1)."
+                },
+                {
+                  "type": "tool_result",
+                  "tool_use_id": "toolu_02",
+                  "content": "Vim, with 4-space indentation"
+                },
+                {
+                  "type": "tool_result",
+                  "tool_use_id": "toolu_03",
+                  "content": "user.preferences.editor: Vim, with 4-space indentation"
+                }
+              ]
+            }
+
+            """)
         // Read-only refuses the write but still answers every call.
         let readOnly = try await cli.run(["exec", "--read-only", "--namespace", "ro"], stdin: response)
         let content = try #require(try JSONValue(parsing: readOnly.stdout)["content"]?.arrayValue)
