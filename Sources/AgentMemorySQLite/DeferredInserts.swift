@@ -122,7 +122,9 @@ final class DeferredInserts {
                     },
                     returned: { _ in })
                 indexing.didInsert(ids: first..<next)
+                statements.memo.noteHighestID(next - 1)
             } else {
+                statements.memo.noteHighestID(nil)
                 try Self.insert(
                     records, sql: Self.recordInsertsReturningIDs, db: db, statements: statements, bind: Self.bind,
                     returned: { handle in indexing.didInsert(id: sqlite3_column_int64(handle, 0)) })
@@ -163,7 +165,7 @@ final class DeferredInserts {
     /// One above the highest record id (1 for an empty table), or `nil` when `room` ids above
     /// the highest would pass the largest id SQLite allows.
     static func firstFreeID(_ db: Database, room: Int, statements: SQLiteWriterStatements) throws -> Int64? {
-        let highest = try SQLiteStoredRow.firstRow(statements.statement(selectHighestID, db), db: db) {
+        let highest = try statements.memo.highestID ?? SQLiteStoredRow.firstRow(statements.statement(selectHighestID, db), db: db) {
             sqlite3_column_int64($0, 0)
         } ?? 0
         guard highest <= Int64.max - Int64(room) else { return nil }

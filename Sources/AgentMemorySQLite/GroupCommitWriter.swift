@@ -147,11 +147,14 @@ final class GroupCommitWriter: Sendable {
     /// prepares them again for every transaction, a few percent of a single put).
     func inTransaction<R>(_ db: Database, begun: Bool = false, _ body: (Database) throws -> R) throws -> R {
         if !begun { try statements.execute(Self.beginImmediate, db) }
+        statements.memo.begin(db)
         do {
             let result = try body(db)
             try statements.execute(Self.commit, db)
+            statements.memo.committed(db)
             return result
         } catch {
+            statements.memo.rolledBack()
             // SQLite may have rolled the transaction back itself (a full disk, an I/O error).
             if let connection = db.sqliteConnection, sqlite3_get_autocommit(connection) == 0 {
                 try? statements.execute(Self.rollback, db)
@@ -347,6 +350,7 @@ final class GroupCommitWriter: Sendable {
         } catch {
             // The first error is the one reported; rolling back fails only when SQLite has
             // ended the whole transaction already (then the commit fails every write in it).
+            statements.memo.forget()
             try? statements.execute(Self.rollbackToSavepoint, db)
             try? statements.execute(Self.releaseSavepoint, db)
             throw error

@@ -219,7 +219,9 @@ struct SQLiteRecordWriter: RecordWriter {
     /// Inserts the held rows and change-log entries; the store calls it at the end of every
     /// write, before the transaction or savepoint ends.
     func finish() throws {
-        if !deferred.isEmpty { try deferred.flush(db, indexing: store.indexing, statements: statements) }
+        guard !deferred.isEmpty else { return }
+        try deferred.flush(db, indexing: store.indexing, statements: statements)
+        sequences.publish(to: statements.memo)
     }
 
     /// Appends one entry to the namespace's change log, numbered after the namespace's last
@@ -260,7 +262,7 @@ final class ChangeSequences {
         }
         if let recent { last[recent.namespace] = recent.number }
         let current: Int64
-        if let known = last[namespace] {
+        if let known = last[namespace] ?? statements.memo.lastSequence(namespace) {
             current = known
         } else {
             let statement = try statements.statement(Self.selectLast, db)
@@ -280,6 +282,13 @@ final class ChangeSequences {
             COALESCE((SELECT sequence FROM memory_changes WHERE namespace = ?1 ORDER BY sequence DESC LIMIT 1), 0),
             COALESCE((SELECT last_sequence FROM memory_namespaces WHERE namespace = ?1), 0))
         """)
+
+    /// Records the last numbers given in the writer connection's memo, for the transactions
+    /// after this one (``SQLiteWriterMemo``).
+    func publish(to memo: SQLiteWriterMemo) {
+        if let recent { memo.noteSequence(recent.namespace, recent.number) }
+        for (namespace, number) in last where namespace != recent?.namespace { memo.noteSequence(namespace, number) }
+    }
 
     /// Forgets the numbers read (after the log was pruned).
     func forget() {

@@ -38,6 +38,8 @@ final class SQLiteWriterStatements: @unchecked Sendable {
     /// The prepared statements by ``SQLiteStatementText/number``: used only while holding the
     /// writer's connection.
     private var statements: [Statement?] = []
+    /// What the writer's connection knew at its last commit (``SQLiteWriterMemo``).
+    let memo = SQLiteWriterMemo()
 
     /// Binds this object to the writer's connection `db`; called once, when the pool opens.
     func bind(to db: Database) {
