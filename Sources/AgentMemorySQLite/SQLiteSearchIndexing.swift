@@ -224,9 +224,13 @@ final class SQLiteSearchIndexing: Sendable {
     }
 
     /// The highest row id the index holds (FTS5 keeps one `_docsize` row per indexed row), 0
-    /// when it holds none: rows numbered above it are not indexed.
+    /// when it holds none: rows numbered above it are not indexed. Inside a write transaction
+    /// it comes from the writer's memo when known (``SQLiteWriterMemo``).
     func indexedThrough(_ db: Database) throws -> Int64 {
-        try SQLiteStoredRow.firstRow(statements.statement(Self.selectIndexedThrough, db), db: db) { sqlite3_column_int64($0, 0) } ?? 0
+        if let known = statements.memo.indexedThrough { return known }
+        let through = try SQLiteStoredRow.firstRow(statements.statement(Self.selectIndexedThrough, db), db: db) { sqlite3_column_int64($0, 0) } ?? 0
+        statements.memo.noteIndexedThrough(through)
+        return through
     }
 
     private static let selectIndexedThrough = SQLiteStatementText("SELECT COALESCE(MAX(id), 0) FROM memory_fts_docsize")
@@ -262,6 +266,9 @@ final class SQLiteSearchIndexing: Sendable {
         }
         // Read before the deletes, which may remove the highest indexed row.
         let through = try indexedThrough(db)
+        // The bound moves now: read again by the next flush, as the catch-up leaves it (or,
+        // should its savepoint roll back, as it was).
+        statements.memo.noteIndexedThrough(nil)
         try db.cachedStatement(sql: """
             INSERT INTO memory_fts (memory_fts, rowid, key, body)
             SELECT 'delete', id, key, body FROM memory_fts_pending WHERE key IS NOT NULL

@@ -153,4 +153,37 @@ struct WriterMemoTests {
         #expect(try Self.ids(path) == ["1 b", "2 a", "3 c"])
         try await store.close()
     }
+
+    /// Another connection's catch-up moves the index's bound between two writes of this store:
+    /// an update after it must note the text the index now holds (else the index would keep
+    /// the old text and never take the new one: FTS5's integrity check fails).
+    @Test func anotherConnectionsCatchUpMakesTheNextWriteReadTheIndexBoundAgain() async throws {
+        let path = Scratch.file("writer-memo-bound-other")
+        let store = try SQLiteMemoryStore(path: path)
+        for index in 1...3 { try await store.put(MemoryKey("k\(index)"), value: .string("old words \(index)"), in: Self.first) }
+        let other = try SQLiteMemoryStore(path: path)
+        try await other.catchUpSearchIndex()
+        #expect(try SearchIndexingTests.indexState(path) == (pending: 0, indexed: 3))
+        try await store.put("k2", value: .string("fresh text"), in: Self.first)
+        try await SearchIndexingTests.checkIndex(store)
+        #expect(try await store.search("fresh", in: Self.first, limit: 5).first?.record.key == "k2")
+        try await other.close()
+        try await store.close()
+    }
+
+    /// The store's own catch-up, inside a write transaction (a batch past the catch-up
+    /// threshold), moves the bound: the next write reads it again.
+    @Test func aCatchUpInsideAWriteMakesTheNextWriteReadTheIndexBoundAgain() async throws {
+        let path = Scratch.file("writer-memo-bound-own")
+        let store = try SQLiteMemoryStore(path: path)
+        let count = SQLiteSearchIndexing.catchUpThreshold + 8
+        let puts: [MemoryOperation] = try (0..<count).map { .put(key: try MemoryKey("k\($0)"), value: .string("old words \($0)")) }
+        _ = try await store.batch(puts, in: Self.first)
+        #expect(try SearchIndexingTests.indexState(path) == (pending: 0, indexed: count))
+        try await store.put("k1", value: .string("fresh text"), in: Self.first)
+        #expect(Self.counts(store) == (kept: 1, dropped: 1))
+        try await SearchIndexingTests.checkIndex(store)
+        #expect(try await store.search("fresh", in: Self.first, limit: 5).first?.record.key == "k1")
+        try await store.close()
+    }
 }
