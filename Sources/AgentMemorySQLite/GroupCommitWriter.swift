@@ -144,7 +144,8 @@ final class GroupCommitWriter: Sendable {
 
     /// Runs `body` in an immediate transaction and commits it, or rolls it back when it throws
     /// (as GRDB's `inTransaction` does, with its `BEGIN` and `COMMIT` kept prepared: GRDB
-    /// prepares them again for every transaction, a few percent of a single put).
+    /// prepares them again for every transaction, a few percent of a single put). The writer's
+    /// memo (``SQLiteWriterMemo``) is told when the transaction begins, commits or rolls back.
     func inTransaction<R>(_ db: Database, begun: Bool = false, _ body: (Database) throws -> R) throws -> R {
         if !begun { try statements.execute(Self.beginImmediate, db) }
         statements.memo.begin(db)
@@ -340,7 +341,8 @@ final class GroupCommitWriter: Sendable {
     /// Runs `work` in a savepoint of its own: its changes are released into the transaction,
     /// or rolled back alone when it throws (GRDB's `inSavepoint` does the same, but prepares its
     /// `SAVEPOINT` and `RELEASE` statements again at every call: a tenth of the writer's time
-    /// under 16 concurrent writers; these stay prepared in the connection's cache).
+    /// under 16 concurrent writers; these stay prepared in the connection's cache). A write
+    /// rolled back drops the writer memo's values, which it may have moved.
     func inSavepoint(_ db: Database, _ work: (Database) throws -> any Sendable) throws -> any Sendable {
         try statements.execute(Self.savepoint, db)
         do {
