@@ -13,7 +13,7 @@ import Synchronization
 /// file, by this connection or any other, in this process or another, and with nothing else
 /// that matters here (SQLite itself relies on it to know when its page cache is stale). Any
 /// other transaction on the file in between (another store or process, this store's index
-/// upkeep) therefore makes the next transaction read both again.
+/// upkeep) therefore makes the next transaction read all three again.
 ///
 /// The values are offered only inside a transaction that began with ``begin(_:)``, and are
 /// kept for the next one only after a commit (``committed(_:)``): a transaction rolled back,
