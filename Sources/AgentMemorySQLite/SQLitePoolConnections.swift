@@ -129,8 +129,12 @@ extension SQLiteMemoryStore {
 
     /// Opens the pool, applies the migrations and sets the durability level, retrying while
     /// another process holds the lock during its own first open (setting WAL mode does not
-    /// always wait on SQLite's busy handler).
-    private static func openPool(path: String, synchronous: Synchronous, busyTimeout: Duration, memoryMapSize: Int) throws -> DatabasePool {
+    /// always wait on SQLite's busy handler), or deleted the WAL while GRDB looked at it.
+    /// `makePool` makes GRDB's pool (tests put a failure in front of it).
+    static func openPool(
+        path: String, synchronous: Synchronous, busyTimeout: Duration, memoryMapSize: Int,
+        makePool: (String, Configuration) throws -> DatabasePool = { try DatabasePool(path: $0, configuration: $1) }
+    ) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.busyMode = .timeout(seconds(busyTimeout))
         configuration.label = "AgentMemory"
@@ -143,7 +147,7 @@ extension SQLiteMemoryStore {
         let deadline = ContinuousClock.now + busyTimeout
         while true {
             do {
-                let pool = try DatabasePool(path: path, configuration: configuration)
+                let pool = try makePool(path, configuration)
                 try SQLiteMigrations.migrate(pool)
                 // Set on the writer after GRDB's WAL set-up, which itself sets NORMAL.
                 try pool.writeWithoutTransaction { db in
@@ -158,7 +162,26 @@ extension SQLiteMemoryStore {
             } catch let error as DatabaseError
                 where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && ContinuousClock.now < deadline {
                 usleep(UInt32.random(in: 5_000...25_000))
+            } catch where walVanished(error) && ContinuousClock.now < deadline {
+                // GRDB looks at the `-wal` in two steps (`Database.setUpWALMode`: does it exist,
+                // then how large is it), and SQLite deletes the WAL when the last connection to
+                // the file closes: another process closing in between made the second step
+                // throw, and the open failed (about 1 start in 100 of four processes starting
+                // on one file at once). The file is as it was; open again.
+                SQLiteWALPlaceholder.create(besideDatabaseAt: path)
+                usleep(UInt32.random(in: 1_000...5_000))
             }
         }
+    }
+
+    /// Whether `error` is Foundation's "no such file" for a `-wal` file: GRDB's check of the
+    /// WAL's size at open, after another connection's close deleted it.
+    static func walVanished(_ error: any Error) -> Bool {
+        let error = error as NSError
+        guard error.domain == NSCocoaErrorDomain,
+            error.code == CocoaError.fileReadNoSuchFile.rawValue || error.code == CocoaError.fileNoSuchFile.rawValue
+        else { return false }
+        let path = error.userInfo[NSFilePathErrorKey] as? String ?? (error.userInfo[NSURLErrorKey] as? URL)?.path
+        return path?.hasSuffix("-wal") == true
     }
 }
