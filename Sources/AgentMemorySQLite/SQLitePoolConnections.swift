@@ -166,7 +166,7 @@ extension SQLiteMemoryStore {
                 // GRDB looks at the `-wal` in two steps (`Database.setUpWALMode`: does it exist,
                 // then how large is it), and SQLite deletes the WAL when the last connection to
                 // the file closes: another process closing in between made the second step
-                // throw, and the open failed (about 1 start in 100 of four processes starting
+                // throw, and the open failed (about 1 start in 170 of four processes starting
                 // on one file at once). The file is as it was; open again.
                 SQLiteWALPlaceholder.create(besideDatabaseAt: path)
                 usleep(UInt32.random(in: 1_000...5_000))

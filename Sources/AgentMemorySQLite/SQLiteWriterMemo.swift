@@ -73,7 +73,6 @@ final class SQLiteWriterMemo: @unchecked Sendable {
         sequences.removeAll(keepingCapacity: true)
         highest = nil
         indexed = nil
-        version = nil
     }
 
     /// Called when the transaction ends without a commit.
