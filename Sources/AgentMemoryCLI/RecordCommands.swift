@@ -58,7 +58,7 @@ struct Recall: AsyncParsableCommand {
             let namespace = try settings.resolvedNamespace()
             try await settings.withAgentAndStore { _, store in
                 guard let record = try await store.get(key, in: namespace) else {
-                    throw CLIError("No memory is stored under \"\(key)\" in namespace \"\(namespace)\"", exitCode: 1)
+                    throw CLIError(try await missingKeyMessage(key, in: namespace, store: store), exitCode: 1)
                 }
                 if json {
                     printLine(record.jsonObject.jsonString())
@@ -132,7 +132,7 @@ struct Forget: AsyncParsableCommand {
                     try await store.delete(key, in: namespace, ifVersion: ifVersion, author: (try global.resolvedAgent()))
                 }
                 guard deleted else {
-                    throw CLIError("No memory is stored under \"\(key)\" in namespace \"\(namespace)\"; nothing was forgotten", exitCode: 1)
+                    throw CLIError(try await missingKeyMessage(key, in: namespace, store: store, then: "; nothing was forgotten"), exitCode: 1)
                 }
                 printLine("Forgot \"\(key)\".")
             }
@@ -178,4 +178,13 @@ struct Namespaces: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// The error for a key with no memory: the namespace, what follows (`then`), and the closest
+/// existing keys when there are any (the store's suggestions, as the `recall` tool gives them).
+func missingKeyMessage(_ key: String, in namespace: Namespace, store: any MemoryStore, then: String = "") async throws -> String {
+    let message = "No memory is stored under \"\(key)\" in namespace \"\(namespace)\"\(then)"
+    let suggestions = try await store.suggestKeys(near: try MemoryKey(key), in: namespace, limit: 5)
+    guard !suggestions.isEmpty else { return message }
+    return message + ". Closest existing keys: " + suggestions.map { "\"\($0)\"" }.joined(separator: ", ")
 }

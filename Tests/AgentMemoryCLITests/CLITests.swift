@@ -86,6 +86,24 @@ struct CLITests {
         #expect(missing.stderr == "error: No memory is stored under \"nothing\" in namespace \"default\"\n")
         let forget = try await cli.run(["forget", "nothing"])
         #expect(forget.status == 1)
+        #expect(forget.stderr == "error: No memory is stored under \"nothing\" in namespace \"default\"; nothing was forgotten\n")
+    }
+
+    @Test func aMissingKeyNamesTheClosestExistingKeys() async throws {
+        let cli = CommandRunner()
+        try await cli.run(["remember", "user.name", "Ada"])
+        try await cli.run(["remember", "user.email", "ada@example.com"])
+        let recall = try await cli.run(["recall", "user.nmae"])
+        #expect(recall.status == 1)
+        #expect(recall.stdout == "")
+        #expect(recall.stderr == "error: No memory is stored under \"user.nmae\" in namespace \"default\". Closest existing keys: \"user.name\", \"user.email\"\n")
+        let forget = try await cli.run(["forget", "user.nmae"])
+        #expect(forget.status == 1)
+        #expect(forget.stderr == "error: No memory is stored under \"user.nmae\" in namespace \"default\"; nothing was forgotten. Closest existing keys: \"user.name\", \"user.email\"\n")
+        // Nothing similar: the plain message.
+        let far = try await cli.run(["recall", "qqqqqqqqqqqq"])
+        #expect(far.stderr == "error: No memory is stored under \"qqqqqqqqqqqq\" in namespace \"default\"\n")
+        #expect(try await cli.run(["recall", "user.name"]).stdout == "Ada\n")
     }
 
     @Test func namespacesAndStoresComeFromOptionsOrEnvironment() async throws {
