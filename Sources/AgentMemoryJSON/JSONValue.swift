@@ -149,6 +149,12 @@ extension JSONValue {
         self = try bytes.withUnsafeBufferPointer { try JSONParser.parse($0) }
     }
 
+    /// Parses JSON from UTF-8 bytes in place (a database column's text, read without copying
+    /// it into a `String` first). Throws ``JSONParseError`` with the byte offset of the problem.
+    package init(parsing buffer: UnsafeBufferPointer<UInt8>) throws {
+        self = try JSONParser.parse(buffer)
+    }
+
     /// The value as compact JSON text (or indented, with `pretty`); keys in their stored order
     /// unless `sortedKeys` is set.
     public func jsonString(pretty: Bool = false, sortedKeys: Bool = false) -> String {

@@ -176,7 +176,7 @@ final class SQLitePointReader: Sendable {
     /// The outcome of a read here: `.some(record or nil)` when it ran, `nil` when the caller
     /// must read through GRDB instead (connection busy, closed or failing).
     func get(namespace: String, key: String, now: Double) -> MemoryRecord?? {
-        let row = state.withLockIfAvailable { state -> SQLiteStoredRow?? in
+        let row = state.withLockIfAvailable { state -> MemoryRecord?? in
             guard let connection = opened(&state), let select = connection.select else { return nil }
             defer {
                 sqlite3_reset(select)
@@ -187,7 +187,8 @@ final class SQLitePointReader: Sendable {
             sqlite3_bind_double(select, 3, now)
             switch sqlite3_step(select) {
             case SQLITE_ROW:
-                return .some(SQLiteStoredRow(select))
+                // A value that does not parse: GRDB's path, which reports it.
+                return (try? SQLiteStoredRow.record(select)).map { .some($0) }
             case SQLITE_DONE:
                 return .some(nil)
             default:
@@ -196,9 +197,7 @@ final class SQLitePointReader: Sendable {
         }
         // Busy (`nil` from withLockIfAvailable) or failed (`.some(nil)`): GRDB's path.
         guard let ran = row, let found = ran else { return nil }
-        guard let found else { return .some(nil) }
-        guard let record = try? found.record() else { return nil }
-        return .some(record)
+        return .some(found)
     }
 
     /// The live records under `keys`, read in one snapshot (one read transaction, one statement

@@ -68,6 +68,19 @@ struct SQLiteStoredRow {
             author: author, expiresAt: expiresAt.map { Date(timeIntervalSince1970: $0) })
     }
 
+    /// The record in `statement`'s current row (columns as ``init(_:)`` reads them), its value
+    /// parsed straight from the column's bytes: a page of records read this way skips a
+    /// `String` copy of each value (``SQLiteMemoryStore/list(in:prefix:cursor:limit:)``).
+    static func record(_ statement: OpaquePointer) throws -> MemoryRecord {
+        MemoryRecord(
+            key: text(statement, 0) ?? "", value: try JSONValue(parsing: bytes(statement, 1)),
+            version: Int(sqlite3_column_int64(statement, 2)),
+            createdAt: Date(timeIntervalSince1970: sqlite3_column_double(statement, 3)),
+            updatedAt: Date(timeIntervalSince1970: sqlite3_column_double(statement, 4)),
+            author: text(statement, 5),
+            expiresAt: sqlite3_column_type(statement, 6) == SQLITE_NULL ? nil : Date(timeIntervalSince1970: sqlite3_column_double(statement, 6)))
+    }
+
     /// The bytes of a text column of the current row (valid until the statement steps again).
     static func bytes(_ statement: OpaquePointer, _ column: Int32) -> UnsafeBufferPointer<UInt8> {
         guard let text = sqlite3_column_text(statement, column) else { return UnsafeBufferPointer(start: nil, count: 0) }
@@ -84,9 +97,9 @@ struct SQLiteStoredRow {
         var unreadable: (any Error)?
         try eachListedRow(select, namespace: namespace, keys: keys, bind: { sqlite3_bind_double($0, 3, now) }) { handle in
             guard unreadable == nil else { return }
-            let row = SQLiteStoredRow(handle)
             do {
-                records[MemoryKey(checked: row.key)] = try row.record()
+                let record = try record(handle)
+                records[MemoryKey(checked: record.key)] = record
             } catch {
                 unreadable = error
             }
@@ -179,6 +192,22 @@ struct SQLiteStoredRow {
             return try rows(statement.sqliteStatement, bind: bind, read: read)
         } catch {
             throw Self.error(error.code, db)
+        }
+    }
+
+    /// Every row of a cached statement whose arguments are set, as records (``record(_:)``),
+    /// stepped to its end with SQLite's C API; throws a failed step's error, or the error of a
+    /// value that does not parse.
+    static func allRecords(_ statement: Statement, db: Database) throws -> [MemoryRecord] {
+        try stepping(statement, bind: { _ in }) { handle in
+            var records: [MemoryRecord] = []
+            while true {
+                switch sqlite3_step(handle) {
+                case SQLITE_ROW: records.append(try record(handle))
+                case SQLITE_DONE: return records
+                case let code: throw error(code, db)
+                }
+            }
         }
     }
 
