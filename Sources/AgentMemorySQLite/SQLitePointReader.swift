@@ -182,8 +182,8 @@ final class SQLitePointReader: Sendable {
                 sqlite3_reset(select)
                 sqlite3_clear_bindings(select)
             }
-            sqlite3_bind_text(select, 1, namespace, -1, SQLiteStoredRow.transient)
-            sqlite3_bind_text(select, 2, key, -1, SQLiteStoredRow.transient)
+            _ = SQLiteBinder.bind(namespace, to: select, at: 1)
+            _ = SQLiteBinder.bind(key, to: select, at: 2)
             sqlite3_bind_double(select, 3, now)
             switch sqlite3_step(select) {
             case SQLITE_ROW:

@@ -68,8 +68,8 @@ struct SQLiteRecordWriter: RecordWriter {
         }
         if deferred.holds(key) { try finish() }
         let found = try SQLiteStoredRow.firstRow(try statements.statement(Self.selectCurrent, db), db: db, bind: { handle in
-            sqlite3_bind_text(handle, 1, namespace.name, -1, SQLiteStoredRow.transient)
-            sqlite3_bind_text(handle, 2, key.rawValue, -1, SQLiteStoredRow.transient)
+            _ = SQLiteBinder.bind(namespace.name, to: handle, at: 1)
+            _ = SQLiteBinder.bind(key.rawValue, to: handle, at: 2)
         }, read: { handle in (row: Self.currentRow(handle), indexed: Self.indexedText(handle)) })
         readAhead.indexed = found.map { (key, $0.indexed.id, $0.indexed.body) }
         return found?.row
@@ -268,7 +268,7 @@ final class ChangeSequences {
             let statement = try statements.statement(Self.selectLast, db)
             // Stepped with SQLite's C API: GRDB's arguments and row cost as much as the seeks.
             current = try SQLiteStoredRow.firstRow(statement, db: db, bind: { handle in
-                sqlite3_bind_text(handle, 1, namespace, -1, SQLiteStoredRow.transient)
+                _ = SQLiteBinder.bind(namespace, to: handle, at: 1)
             }, read: { handle in sqlite3_column_int64(handle, 0) }) ?? 0
         }
         // `last` keeps the other namespaces' numbers; the recent one's is written back to it

@@ -133,8 +133,8 @@ final class SQLiteSearchIndexing: Sendable {
     func willChange(namespace: String, key: String, db: Database) throws {
         let statement = try statements.statement(Self.selectIndexedText, db)
         let row = try SQLiteStoredRow.firstRow(statement, db: db, bind: { handle in
-            sqlite3_bind_text(handle, 1, namespace, -1, SQLiteStoredRow.transient)
-            sqlite3_bind_text(handle, 2, key, -1, SQLiteStoredRow.transient)
+            _ = SQLiteBinder.bind(namespace, to: handle, at: 1)
+            _ = SQLiteBinder.bind(key, to: handle, at: 2)
         }, read: { handle in
             (id: sqlite3_column_int64(handle, 0), key: SQLiteStoredRow.text(handle, 1) ?? "", body: SQLiteStoredRow.text(handle, 2) ?? "")
         })

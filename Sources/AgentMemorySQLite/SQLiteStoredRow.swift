@@ -121,7 +121,7 @@ struct SQLiteStoredRow {
             sqlite3_reset(select)
             sqlite3_clear_bindings(select)
         }
-        sqlite3_bind_text(select, 1, namespace, -1, transient)
+        _ = SQLiteBinder.bind(namespace, to: select, at: 1)
         let list = keyList(keys)
         list.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { _ = sqlite3_bind_text(select, 2, $0.baseAddress, Int32($0.count), transient) }
