@@ -35,6 +35,33 @@ struct SQLiteBinder {
         }
     }
 
+    /// Binds `first` and `second` to parameters 1 and 2 of `handle` without copying them
+    /// (`SQLITE_STATIC`) and runs `body`, which must step and reset the statement before it
+    /// returns: the bound bytes are the strings' own, valid only inside this call. Copying each
+    /// (`SQLITE_TRANSIENT`) was an allocation and a free per string, with SQLite's allocator
+    /// mutex around each. When a bind fails, `body` is not run and the result is `nil`.
+    static func withBound<R>(_ first: String, _ second: String, to handle: OpaquePointer, _ body: () -> R?) -> R? {
+        var first = first, second = second
+        return first.withUTF8 { one in
+            second.withUTF8 { two in
+                guard bindStatic(one, to: handle, at: 1) == SQLITE_OK, bindStatic(two, to: handle, at: 2) == SQLITE_OK else {
+                    sqlite3_clear_bindings(handle)
+                    return nil
+                }
+                return body()
+            }
+        }
+    }
+
+    /// Binds `bytes` as text without a copy; an empty buffer as the empty string (one with no
+    /// address would be taken for NULL).
+    private static func bindStatic(_ bytes: UnsafeBufferPointer<UInt8>, to handle: OpaquePointer, at index: Int32) -> Int32 {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+            return sqlite3_bind_text(handle, index, "", 0, SQLiteStoredRow.transient)
+        }
+        return sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+    }
+
     /// An integer.
     mutating func integer(_ value: Int64) {
         record(sqlite3_bind_int64(handle, index, value))

@@ -178,21 +178,23 @@ final class SQLitePointReader: Sendable {
     func get(namespace: String, key: String, now: Double) -> MemoryRecord?? {
         let row = state.withLockIfAvailable { state -> MemoryRecord?? in
             guard let connection = opened(&state), let select = connection.select else { return nil }
-            defer {
-                sqlite3_reset(select)
-                sqlite3_clear_bindings(select)
-            }
-            _ = SQLiteBinder.bind(namespace, to: select, at: 1)
-            _ = SQLiteBinder.bind(key, to: select, at: 2)
-            sqlite3_bind_double(select, 3, now)
-            switch sqlite3_step(select) {
-            case SQLITE_ROW:
-                // A value that does not parse: GRDB's path, which reports it.
-                return (try? SQLiteStoredRow.record(select)).map { .some($0) }
-            case SQLITE_DONE:
-                return .some(nil)
-            default:
-                return nil
+            // The namespace and key are bound without a copy (SQLite reads the strings' own
+            // bytes), so the statement runs, and is reset, inside their scope.
+            return SQLiteBinder.withBound(namespace, key, to: select) {
+                defer {
+                    sqlite3_reset(select)
+                    sqlite3_clear_bindings(select)
+                }
+                sqlite3_bind_double(select, 3, now)
+                switch sqlite3_step(select) {
+                case SQLITE_ROW:
+                    // A value that does not parse: GRDB's path, which reports it.
+                    return (try? SQLiteStoredRow.record(select)).map { .some($0) }
+                case SQLITE_DONE:
+                    return .some(nil)
+                default:
+                    return nil
+                }
             }
         }
         // Busy (`nil` from withLockIfAvailable) or failed (`.some(nil)`): GRDB's path.

@@ -1,0 +1,62 @@
+import GRDB
+import GRDBSQLite
+import Testing
+
+@testable import AgentMemorySQLite
+
+/// Strings bound with SQLite's C API from their own UTF-8 bytes: copied (`bind(_:to:at:)`)
+/// or not (`withBound`, the point reader's keys), exact bytes either way.
+@Suite("SQLite: strings bound from their own bytes")
+struct SQLiteBinderTests {
+    /// `SELECT ?1, ?2` stepped once with `bind` setting its parameters; its two texts.
+    static func selected(_ bind: (OpaquePointer, () -> [String]?) -> [String]?) throws -> [String]? {
+        let db = try DatabaseQueue()
+        return try db.read { db in
+            let statement = try db.makeStatement(sql: "SELECT ?1, ?2")
+            let handle = statement.sqliteStatement
+            return bind(handle) {
+                defer { sqlite3_reset(handle) }
+                guard sqlite3_step(handle) == SQLITE_ROW else { return nil }
+                return [0, 1].map { SQLiteStoredRow.text(handle, $0) ?? "NULL" }
+            }
+        }
+    }
+
+    static let texts = ["", "ключ/日本/🚀", "a\u{0}b", String(repeating: "long text ", count: 40)]
+
+    @Test(arguments: texts)
+    func boundWithoutACopyReadsBackExactly(text: String) throws {
+        let read = try Self.selected { handle, step in SQLiteBinder.withBound(text, "k", to: handle, step) }
+        #expect(read == [text, "k"])
+        let swapped = try Self.selected { handle, step in SQLiteBinder.withBound("ns", text, to: handle, step) }
+        #expect(swapped == ["ns", text])
+    }
+
+    @Test(arguments: texts)
+    func boundWithACopyReadsBackExactly(text: String) throws {
+        let read = try Self.selected { handle, step in
+            #expect(SQLiteBinder.bind(text, to: handle, at: 1) == SQLITE_OK)
+            #expect(SQLiteBinder.bind("second", to: handle, at: 2) == SQLITE_OK)
+            return step()
+        }
+        #expect(read == [text, "second"])
+    }
+
+    @Test func aFailedBindRunsNothing() throws {
+        let db = try DatabaseQueue()
+        try db.read { db in
+            // One parameter: binding the second fails (SQLITE_RANGE).
+            let statement = try db.makeStatement(sql: "SELECT ?1")
+            var ran = false
+            let result: Int? = SQLiteBinder.withBound("a", "b", to: statement.sqliteStatement) {
+                ran = true
+                return 1
+            }
+            #expect(result == nil)
+            #expect(!ran)
+            #expect(sqlite3_step(statement.sqliteStatement) == SQLITE_ROW)
+            #expect(sqlite3_column_type(statement.sqliteStatement, 0) == SQLITE_NULL)
+            sqlite3_reset(statement.sqliteStatement)
+        }
+    }
+}
