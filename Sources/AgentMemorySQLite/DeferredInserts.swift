@@ -192,24 +192,17 @@ final class DeferredInserts {
                 sqlite3_reset(handle)
                 sqlite3_clear_bindings(handle)
             }
-            // Texts bound last, from the binder's own buffer (no copy per text).
-            var binder = SQLiteBinder(collectingTextsOf: handle, capacity: size * 192)
+            var binder = SQLiteBinder(handle: handle)
             for row in rows[start..<(start + size)] { bind(&binder, row) }
-            try binder.withTexts { failure in
-                if let failure { throw SQLiteStoredRow.error(failure, db) }
-                defer {
-                    sqlite3_reset(handle)
-                    sqlite3_clear_bindings(handle)
-                }
-                while true {
-                    let code = sqlite3_step(handle)
-                    if code == SQLITE_ROW {
-                        returned(handle)
-                    } else if code == SQLITE_DONE {
-                        break
-                    } else {
-                        throw SQLiteStoredRow.error(code, db)
-                    }
+            if let failure = binder.failure { throw SQLiteStoredRow.error(failure, db) }
+            while true {
+                let code = sqlite3_step(handle)
+                if code == SQLITE_ROW {
+                    returned(handle)
+                } else if code == SQLITE_DONE {
+                    break
+                } else {
+                    throw SQLiteStoredRow.error(code, db)
                 }
             }
             start += size

@@ -1,31 +1,13 @@
 import GRDBSQLite
 
 /// Binds a statement's parameters in order, from the first; remembers the first failure.
-///
-/// Made ``init(collectingTextsOf:)``, it binds texts last and without copies: ``text(_:)``
-/// appends each text's bytes to one buffer of its own, and ``withTexts(_:)`` binds them all
-/// from it (`SQLITE_STATIC`) around the code that steps the statement. A multi-row insert of
-/// a batch bound eight texts a row, and each copy SQLite made (`SQLITE_TRANSIENT`) was an
-/// allocation and a free under its allocator's statistics mutex.
 struct SQLiteBinder {
     let handle: OpaquePointer
     private var index: Int32 = 1
     private(set) var failure: Int32?
-    /// The collected texts' bytes, one after another (nil: texts are bound at once, copied).
-    private var texts: [UInt8]?
-    /// Each collected text: its parameter, and where its bytes are in ``texts``.
-    private var textParameters: [(index: Int32, start: Int, count: Int)] = []
 
     init(handle: OpaquePointer) {
         self.handle = handle
-    }
-
-    /// A binder that collects the texts for ``withTexts(_:)``; `capacity` is a guess of their
-    /// bytes in all.
-    init(collectingTextsOf handle: OpaquePointer, capacity: Int) {
-        self.handle = handle
-        texts = []
-        texts?.reserveCapacity(capacity)
     }
 
     private mutating func record(_ code: Int32) {
@@ -36,27 +18,7 @@ struct SQLiteBinder {
     /// Text with its exact bytes (a NUL inside is kept), or NULL.
     mutating func text(_ value: String?) {
         guard let value else { return record(sqlite3_bind_null(handle, index)) }
-        guard texts != nil else { return record(Self.bind(value, to: handle, at: index)) }
-        let start = texts!.count
-        texts!.append(contentsOf: value.utf8)
-        textParameters.append((index, start, texts!.count - start))
-        index += 1
-    }
-
-    /// Binds the collected texts from this binder's own buffer, without copies, and runs
-    /// `body`, which must step the statement and reset it before it returns (the bound bytes are
-    /// valid only inside this call). `body` gets the first failure of any bind, or `nil`.
-    func withTexts<R>(_ body: (Int32?) throws -> R) rethrows -> R {
-        guard let texts else { return try body(failure) }
-        return try texts.withUnsafeBufferPointer { buffer in
-            var failure = self.failure
-            for parameter in textParameters where failure == nil {
-                let bytes = UnsafeBufferPointer(rebasing: buffer[parameter.start..<(parameter.start + parameter.count)])
-                let code = Self.bindStatic(bytes, to: handle, at: parameter.index)
-                if code != SQLITE_OK { failure = code }
-            }
-            return try body(failure)
-        }
+        record(Self.bind(value, to: handle, at: index))
     }
 
     /// Binds `value`'s exact bytes (a NUL inside is kept) to parameter `index` of `handle`,

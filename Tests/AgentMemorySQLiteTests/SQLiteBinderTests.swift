@@ -42,42 +42,6 @@ struct SQLiteBinderTests {
         #expect(read == [text, "second"])
     }
 
-    /// Texts collected, then bound from the binder's own buffer around the step: every value
-    /// lands in its own parameter, texts between integers, reals and NULLs alike.
-    @Test func collectedTextsAreBoundInPlaceAroundTheStep() throws {
-        let db = try DatabaseQueue()
-        try db.read { db in
-            let statement = try db.makeStatement(sql: "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8")
-            let handle = statement.sqliteStatement
-            // A small guess of the bytes: the buffer grows past it.
-            var binder = SQLiteBinder(collectingTextsOf: handle, capacity: 4)
-            for text in Self.texts { binder.text(text) }
-            binder.integer(42)
-            binder.text(nil)
-            binder.real(2.5)
-            binder.text("last")
-            let row = binder.withTexts { failure -> [String]? in
-                #expect(failure == nil)
-                defer { sqlite3_reset(handle) }
-                guard sqlite3_step(handle) == SQLITE_ROW else { return nil }
-                return (0..<8).map { SQLiteStoredRow.text(handle, $0) ?? "NULL" }
-            }
-            #expect(row == Self.texts + ["42", "NULL", "2.5", "last"])
-        }
-    }
-
-    @Test func aCollectedTextThatCannotBeBoundIsTheFailure() throws {
-        let db = try DatabaseQueue()
-        try db.read { db in
-            let statement = try db.makeStatement(sql: "SELECT ?1")
-            var binder = SQLiteBinder(collectingTextsOf: statement.sqliteStatement, capacity: 16)
-            binder.text("fits")
-            binder.text("one too many")
-            let failure = binder.withTexts { $0 }
-            #expect(failure == SQLITE_RANGE)
-        }
-    }
-
     @Test func aFailedBindRunsNothing() throws {
         let db = try DatabaseQueue()
         try db.read { db in
