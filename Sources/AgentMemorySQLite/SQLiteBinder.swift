@@ -27,12 +27,7 @@ struct SQLiteBinder {
     /// (about 5% of a point read's instructions for its two keys).
     static func bind(_ value: String, to handle: OpaquePointer, at index: Int32) -> Int32 {
         var value = value
-        return value.withUTF8 { bytes in
-            // An empty buffer may have no address, which SQLite would take for NULL.
-            bytes.isEmpty
-                ? sqlite3_bind_text(handle, index, "", 0, SQLiteStoredRow.transient)
-                : sqlite3_bind_text(handle, index, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(bytes.count), SQLiteStoredRow.transient)
-        }
+        return value.withUTF8 { bindBytes($0, to: handle, at: index, copied: true) }
     }
 
     /// Binds `first` and `second` to parameters 1 and 2 of `handle` without copying them
@@ -44,7 +39,9 @@ struct SQLiteBinder {
         var first = first, second = second
         return first.withUTF8 { one in
             second.withUTF8 { two in
-                guard bindStatic(one, to: handle, at: 1) == SQLITE_OK, bindStatic(two, to: handle, at: 2) == SQLITE_OK else {
+                guard bindBytes(one, to: handle, at: 1, copied: false) == SQLITE_OK,
+                      bindBytes(two, to: handle, at: 2, copied: false) == SQLITE_OK
+                else {
                     sqlite3_clear_bindings(handle)
                     return nil
                 }
@@ -53,13 +50,16 @@ struct SQLiteBinder {
         }
     }
 
-    /// Binds `bytes` as text without a copy; an empty buffer as the empty string (one with no
+    /// Binds `bytes` as text, `copied` by SQLite (`SQLITE_TRANSIENT`) or read in place until
+    /// the binding changes (`SQLITE_STATIC`); an empty buffer as the empty string (one with no
     /// address would be taken for NULL).
-    private static func bindStatic(_ bytes: UnsafeBufferPointer<UInt8>, to handle: OpaquePointer, at index: Int32) -> Int32 {
+    private static func bindBytes(_ bytes: UnsafeBufferPointer<UInt8>, to handle: OpaquePointer, at index: Int32, copied: Bool) -> Int32 {
         guard let base = bytes.baseAddress, !bytes.isEmpty else {
             return sqlite3_bind_text(handle, index, "", 0, SQLiteStoredRow.transient)
         }
-        return sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+        return sqlite3_bind_text(
+            handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count),
+            copied ? SQLiteStoredRow.transient : nil)
     }
 
     /// An integer.
