@@ -33,6 +33,9 @@ struct KeySimilarityTests {
         #expect(ranked == ["prefs/theme"])
         let shared = KeySimilarity("project/deadline").best(["notes/deadline", "work/project/deadline", "zebra"], limit: 5)
         #expect(shared == ["work/project/deadline", "notes/deadline"])
+        // Two letters swapped is one typo: the key meant ranks above a longer key two edits away.
+        let swapped = KeySimilarity("user/kye7").best(["user/key97", "user/key7", "user/key1"], limit: 3)
+        #expect(swapped == ["user/key7", "user/key97", "user/key1"])
     }
 
     /// Random keys shaped like real ones: directories, words, digits, capitals, typos, and now
@@ -44,19 +47,22 @@ struct KeySimilarityTests {
         return (0..<count).map { _ in pieces.randomElement(using: &generator)! }.joined()
     }
 
-    /// The table the bit-parallel distance replaced: Levenshtein over bytes, on 64-byte prefixes.
+    /// The dynamic-programming table of the distance: edits over bytes, on 64-byte prefixes,
+    /// a swap of two adjacent bytes counting as one edit (optimal string alignment).
     static func tableDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
         let a = Array(a.prefix(64))
         let b = Array(b.prefix(64))
-        var previous = Array(0...b.count)
+        var table = [[Int]](repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
         for i in a.indices {
-            var current = [i + 1] + Array(repeating: 0, count: b.count)
             for j in b.indices {
-                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (a[i] == b[j] ? 0 : 1))
+                var best = min(table[i][j + 1] + 1, table[i + 1][j] + 1, table[i][j] + (a[i] == b[j] ? 0 : 1))
+                if i > 0, j > 0, a[i] == b[j - 1], a[i - 1] == b[j] { best = min(best, table[i - 1][j - 1] + 1) }
+                table[i + 1][j + 1] = best
             }
-            previous = current
         }
-        return previous[b.count]
+        return table[a.count][b.count]
     }
 
     /// The score as it was computed before: the table's distance and the candidate's words as
@@ -74,8 +80,9 @@ struct KeySimilarityTests {
         return score
     }
 
-    /// Myers' bit-parallel distance equals the table's on random byte strings of every length
-    /// up to past the 64-byte prefix, and each score equals the one computed as before.
+    /// The bit-parallel distance equals the table's on random byte strings of every length up
+    /// to past the 64-byte prefix (a small alphabet, so swaps of adjacent bytes are frequent),
+    /// and each score equals the one computed from the table.
     @Test func theBitParallelDistanceAndTheScoresAreTheTables() {
         var generator = SystemRandomNumberGenerator()
         let alphabet: [UInt8] = [0x61, 0x62, 0x63, 0x2F, 0x30, 0xC3, 0xA9]
@@ -90,6 +97,9 @@ struct KeySimilarityTests {
         #expect(KeySimilarity("kitten").distance(to: Array("sitting".utf8)) == 3)
         #expect(KeySimilarity("").distance(to: Array("abc".utf8)) == 3)
         #expect(KeySimilarity("abc").distance(to: []) == 3)
+        #expect(KeySimilarity("key").distance(to: Array("kye".utf8)) == 1)
+        #expect(KeySimilarity("abcd").distance(to: Array("badc".utf8)) == 2)
+        #expect(KeySimilarity("ca").distance(to: Array("abc".utf8)) == 3)  // no edit of a swapped pair
         for _ in 0..<3_000 {
             let key = Self.randomKey(&generator)
             let candidate = Self.randomKey(&generator)

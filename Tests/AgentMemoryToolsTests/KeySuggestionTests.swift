@@ -45,6 +45,17 @@ struct KeySuggestionTests {
         #expect(await recall("prefs/languagee", in: store).contains("Closest existing keys: \"prefs/language\""))
     }
 
+    /// Two letters swapped is one typo, as a letter dropped is: among `user/key1` ...
+    /// `user/key200` the key meant comes first, ahead of the longer keys two edits away
+    /// (`user/key97` came first while a swap counted as two edits).
+    @Test(arguments: Backend.allCases)
+    func twoSwappedLettersFindTheKeyFirst(_ backend: Backend) async throws {
+        let store = try await makeStore(backend, keys: (1...200).map { "user/key\($0)" })
+        let suggested = try await store.suggestKeys(near: "user/kye7", in: namespace, limit: 3)
+        #expect(suggested == ["user/key7", "user/key70", "user/key97"])
+        #expect(await recall("user/kye7", in: store).hasPrefix("No memory is stored under \"user/kye7\". Closest existing keys: \"user/key7\", "))
+    }
+
     @Test(arguments: Backend.allCases)
     func theSameNameUnderAnotherDirectoryIsFound(_ backend: Backend) async throws {
         let store = try await makeStore(backend, keys: ["work/project/deadline", "work/project/owner", "home/groceries"])

@@ -1,8 +1,8 @@
 /// How much an existing key resembles a key that was not found: the ranking behind the
 /// suggestions of a `recall` miss (``MemoryStore/suggestKeys(near:in:limit:)``).
 ///
-/// A candidate scores `1 - distance / longer length` (Levenshtein distance over lower-cased
-/// UTF-8 bytes, on a 64-byte prefix), plus 0.5 when one contains the other, plus 0.3 per word
+/// A candidate scores `1 - distance / longer length` (edit distance over lower-cased UTF-8
+/// bytes, on a 64-byte prefix, a swap of two adjacent bytes counting as one edit), plus 0.5 when one contains the other, plus 0.3 per word
 /// (run of letters and digits) the two share. A candidate is kept when its spelling is close
 /// (distance at most `max(2, length / 3)`), it shares a word, or it scores at least 1.
 package struct KeySimilarity {
@@ -75,8 +75,14 @@ package struct KeySimilarity {
         (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
     }
 
-    /// The Levenshtein distance between the key's and `other`'s first 64 bytes (lower-cased
-    /// both), computed with Myers' bit-parallel algorithm (Hyyrö's form for whole strings): one
+    /// The edit distance between the key's and `other`'s first 64 bytes (lower-cased both),
+    /// counting a swap of two adjacent bytes as one edit, like a byte left out, added or
+    /// replaced (the optimal-string-alignment form of Damerau's distance): `kye` is one edit
+    /// from `key`, where Levenshtein's distance counts two, so a transposed typo ranks with the
+    /// other one-byte typos.
+    ///
+    /// Computed with Myers' bit-parallel algorithm and Hyyrö's transposition term ("A
+    /// bit-vector algorithm for computing Levenshtein and Damerau edit distances", 2003): one
     /// column of the dynamic-programming table per byte of `other`, as bits of the key's
     /// positions. Several times faster than filling the table, which was the largest part of a
     /// suggestion's ranking.
@@ -87,17 +93,22 @@ package struct KeySimilarity {
         if text.isEmpty { return length }
         let last: UInt64 = 1 << UInt64(length - 1)
         var vertical: (plus: UInt64, minus: UInt64) = (~0, 0)
+        // The previous column's byte positions and its diagonal zeros, for the transposition.
+        var previousEqual: UInt64 = 0
+        var previousDiagonal: UInt64 = 0
         var distance = length
         for byte in text {
             let equal = positions[Int(byte)]
-            let crossed = equal | vertical.minus
-            let diagonal = (((equal & vertical.plus) &+ vertical.plus) ^ vertical.plus) | equal
+            let transposed = ((~previousDiagonal & equal) << 1) & previousEqual
+            let diagonal = (((equal & vertical.plus) &+ vertical.plus) ^ vertical.plus) | equal | vertical.minus | transposed
             var plus = vertical.minus | ~(diagonal | vertical.plus)
             var minus = vertical.plus & diagonal
             if plus & last != 0 { distance += 1 } else if minus & last != 0 { distance -= 1 }
             plus = (plus << 1) | 1
             minus <<= 1
-            vertical = (minus | ~(crossed | plus), plus & crossed)
+            vertical = (minus | ~(diagonal | plus), plus & diagonal)
+            previousEqual = equal
+            previousDiagonal = diagonal
         }
         return distance
     }
