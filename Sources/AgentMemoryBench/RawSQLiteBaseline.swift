@@ -52,7 +52,7 @@ struct RawSQLiteBaseline {
             return try await inTurn(
                 store: ("fill: batch of 1,000 puts", Self.pairedStore("FULL")), raw: Shape.allCases.map(Self.batchName),
                 iterations: batches, unitsPerOperation: 1_000, budget: plan.budget * 2,
-                settle: { await Self.settle(store) },
+                settle: { await Self.settle(store) }, finish: { try await pendingWork(of: store) },
                 store: { batch in
                     let operations: [MemoryOperation] = (0..<1_000).map {
                         .put(key: MemoryKey(checked: "paired-batch/\(batch)/\($0)"), value: values[$0 % values.count])
@@ -82,7 +82,7 @@ struct RawSQLiteBaseline {
                 return try await inTurn(
                     store: ("put, one writer", Self.pairedStore(level)), raw: Shape.allCases.map { Self.autocommitName($0, level) },
                     iterations: plan.puts, unitsPerOperation: 1, budget: plan.budget,
-                    settle: { await Self.settle(store) },
+                    settle: { await Self.settle(store) }, finish: { try await pendingWork(of: store) },
                     store: { index in _ = try await store.put("paired-put-\(level)/\(index)", value: values[index % values.count], in: namespace) },
                     raw: raws.map { raw in
                         { index in
@@ -108,7 +108,7 @@ struct RawSQLiteBaseline {
         results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, idleIndexMerge: nil)) { store in
             try await inTurn(
                 store: ("get hit", Self.pairedStore("FULL")), raw: [Self.getName], iterations: plan.gets, unitsPerOperation: 1,
-                budget: plan.budget, settle: { await Self.settle(store) },
+                budget: plan.budget, settle: { await Self.settle(store) }, finish: {},
                 store: { index in
                     guard try await store.get(MemoryKey(checked: keys[index]), in: namespace) != nil else {
                         throw BenchError("bench: get \(keys[index]) found nothing in a filled namespace")
@@ -131,10 +131,11 @@ struct RawSQLiteBaseline {
     /// Runs `store` and each of `raw` in turn, in 20 rounds of `iterations / 20` operations
     /// (fewer when `budget` runs out), timing each operation; one row for the store and one per
     /// raw closure, with rates over each one's own summed time. `settle` runs untimed after each
-    /// of the store's rounds.
+    /// of the store's rounds; `finish` once after the last, timed as the store's: the work its
+    /// operations left pending (raw SQLite's operations leave none).
     private func inTurn(
         store name: (String, String), raw rawNames: [String], iterations: Int, unitsPerOperation: Int, budget: Duration,
-        settle: () async -> Void, store: (Int) async throws -> Void, raw: [(Int) throws -> Void]
+        settle: () async -> Void, finish: () async throws -> Void, store: (Int) async throws -> Void, raw: [(Int) throws -> Void]
     ) async throws -> [BenchMeasurement] {
         let clock = ContinuousClock()
         let rounds = min(20, max(1, iterations))
@@ -169,6 +170,9 @@ struct RawSQLiteBaseline {
             done += perRound
             if clock.now > deadline { break }
         }
+        let finishing = clock.now
+        try await finish()
+        storeTime += clock.now - finishing
         let note = "timed in turn with raw SQLite, \(done) each; rate over the operations' own time"
         var rows = [
             BenchMeasurement(

@@ -15,6 +15,7 @@ struct StoreBenchmarks: Sendable {
         return try await measureSequential(
             "fill: batch of 1,000 puts", store: label, iterations: batches, budget: .seconds(3_600), unit: "puts/s",
             unitsPerOperation: 1_000, note: "one batch (one transaction on SQLite) per timed operation",
+            finish: { try await pendingWork(of: store) },
             prepare: { batch -> [MemoryOperation] in
                 let start = batch * 1_000
                 let end = min(start + 1_000, plan.records)
@@ -37,6 +38,7 @@ struct StoreBenchmarks: Sendable {
     func puts(_ store: any MemoryStore, label: String, name: String, prefix: String, target: BenchTarget?) async throws -> BenchMeasurement {
         try await measureSequential(
             name, store: label, iterations: plan.puts, budget: plan.budget, target: target,
+            finish: { try await pendingWork(of: store) },
             prepare: { index in (key: "\(prefix)/\(index)", value: data.note(plan.records + index)) }
         ) { put in
             try await store.put(put.key, value: put.value, in: namespace)
@@ -115,7 +117,7 @@ struct StoreBenchmarks: Sendable {
     }
 
     /// `tasks` tasks putting distinct keys at once; latency per put, throughput over the wall
-    /// time. The keys and notes are made before the clock starts (making a note costs about
+    /// time, which ends once the work the puts left pending is done (``pendingWork(of:)``). The keys and notes are made before the clock starts (making a note costs about
     /// 2.5 µs, which the tasks would otherwise spend beside the store's work on the same cores).
     func concurrentWriters(_ store: any MemoryStore, label: String, tasks: Int, target: BenchTarget?) async throws -> BenchMeasurement {
         let perTask = max(1, plan.writerPuts / tasks)
@@ -143,6 +145,7 @@ struct StoreBenchmarks: Sendable {
             for try await samples in group { all.append(contentsOf: samples) }
             return all
         }
+        try await pendingWork(of: store)
         let elapsed = (clock.now - start).seconds
         return BenchMeasurement(
             name: "put, \(tasks) concurrent writer\(tasks == 1 ? "" : "s")", store: label, rate: Double(samples.count) / elapsed,

@@ -5,8 +5,9 @@ import Logging
 
 extension SQLiteMemoryStore {
     /// Brings the full-text index up to date with every write committed so far (see
-    /// ``SQLiteSearchIndexing``); for tests and maintenance, searches do it themselves.
-    func catchUpSearchIndex() async throws {
+    /// ``SQLiteSearchIndexing``); for tests, maintenance and the benchmark, which times the
+    /// indexing its write rows leave pending; searches do it themselves.
+    package func catchUpSearchIndex() async throws {
         try checkOpen()
         do {
             try await catchUpIndex()
@@ -55,9 +56,21 @@ extension SQLiteMemoryStore {
     /// the setting to change only outside a transaction, which is why it is a write without
     /// one: set, the transaction, set back, all in one turn on the writer.
     func catchUpIndex() async throws {
-        let indexing = indexing
         let relaxed = synchronous == .full
-        let body: @Sendable (Database) throws -> Void = { db in
+        let body = Self.catchUpBody(indexing: indexing, relaxed: relaxed)
+        // As with writes: a store that does not wait for the disk stays on the calling thread.
+        if relaxed {
+            try await pool.writeWithoutTransaction(body)
+        } else {
+            try catchUpOnCallingThread(body)
+        }
+    }
+
+    /// The catch-up as a write without a transaction (``catchUpIndex()``; the index merger runs
+    /// it too, when the writes rest): nothing when no row is pending, else one immediate
+    /// transaction, at `synchronous = NORMAL` when `relaxed`.
+    static func catchUpBody(indexing: SQLiteSearchIndexing, relaxed: Bool) -> @Sendable (Database) throws -> Void {
+        { db in
             // Another search's catch-up may have come first: then no lock is taken.
             guard try SQLiteSearchIndexing.hasPendingRows(db) else { return }
             if relaxed { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
@@ -74,12 +87,6 @@ extension SQLiteMemoryStore {
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
             try outcome.get()
-        }
-        // As with writes: a store that does not wait for the disk stays on the calling thread.
-        if relaxed {
-            try await pool.writeWithoutTransaction(body)
-        } else {
-            try catchUpOnCallingThread(body)
         }
     }
 
