@@ -24,6 +24,11 @@ import Synchronization
 /// 4 ms at the median, 76 ms at the longest, at a million records), and stops as soon as the
 /// writer commits again; the next quiet period goes on where it stopped. What search finds and
 /// how it ranks does not change: a merge moves the same entries into fewer segments.
+///
+/// Before it merges, a quiet period brings the index up to date with the rows still pending
+/// (the store's catch-up, given as `catchUp`), so that the first search after a burst of writes
+/// and a rest finds nothing left to index (it would index up to
+/// ``SQLiteSearchIndexing/catchUpThreshold`` rows first).
 final class SQLiteIndexMerger: Sendable {
     /// When and how the merger works.
     struct Policy: Sendable {
@@ -59,11 +64,19 @@ final class SQLiteIndexMerger: Sendable {
 
     /// Called on the merger's queue after each step with the number of steps so far (for tests).
     private let afterStep: (@Sendable (Int) -> Void)?
+    /// The store's catch-up, run without a transaction (``SQLiteMemoryStore/catchUpBody(indexing:relaxed:)``).
+    private let catchUp: (@Sendable (Database) throws -> Void)?
+    /// Catch-ups run in quiet periods, for tests.
+    let catchUps = Atomic(0)
 
-    init(pool: DatabasePool, writer: GroupCommitWriter, policy: Policy, afterStep: (@Sendable (Int) -> Void)? = nil) {
+    init(
+        pool: DatabasePool, writer: GroupCommitWriter, policy: Policy, catchUp: (@Sendable (Database) throws -> Void)? = nil,
+        afterStep: (@Sendable (Int) -> Void)? = nil
+    ) {
         self.pool = pool
         self.writer = writer
         self.policy = policy
+        self.catchUp = catchUp
         self.afterStep = afterStep
         state = Locked(State(commitsSeen: writer.commits.load(ordering: .relaxed)))
         scheduleCheck()
@@ -86,7 +99,8 @@ final class SQLiteIndexMerger: Sendable {
     }
 
     /// One check (on ``queue``): when the writer has committed nothing since the previous
-    /// check, but something since the index was last found not worth merging, a merge.
+    /// check, but something since the index was last found not worth merging, a catch-up of
+    /// the rows pending, then a merge.
     private func check() {
         let commits = writer.commits.load(ordering: .relaxed)
         let quiet = state.withLock { state -> Bool in
@@ -98,8 +112,23 @@ final class SQLiteIndexMerger: Sendable {
             }
             return state.changed
         }
-        guard quiet, mergeIfWorthIt(since: commits) else { return }
+        guard quiet else { return }
+        catchUpIfPending(since: commits)
+        guard mergeIfWorthIt(since: commits) else { return }
         state.withLock { $0.changed = false }
+    }
+
+    /// Runs the store's catch-up while the writer stays at `commits` (the catch-up does nothing
+    /// when no row is pending). A failure (a read-only file, another process holding the lock
+    /// past the busy timeout) is left to the next search or `close()`, which catch up too.
+    private func catchUpIfPending(since commits: Int) {
+        guard let catchUp, !state.withLock({ $0.closed }), writer.commits.load(ordering: .relaxed) == commits else { return }
+        let indexed = (try? pool.writeWithoutTransaction { db -> Bool in
+            guard try SQLiteSearchIndexing.hasPendingRows(db) else { return false }
+            try catchUp(db)
+            return true
+        }) ?? false
+        if indexed { catchUps.add(1, ordering: .relaxed) }
     }
 
     /// Merges while the writer stays at `commits`; true when there is nothing more to try before

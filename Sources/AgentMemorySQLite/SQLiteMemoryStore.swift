@@ -138,10 +138,11 @@ public final class SQLiteMemoryStore: MemoryStore {
     ///   - memoryMapSize: bytes of the file each connection reads through a memory map
     ///     (``defaultMemoryMapSize``); 0 reads every page with `pread`, so that a disk error
     ///     fails the read instead of stopping the process (a negative size counts as 0).
-    ///   - idleIndexMerge: how long this store's writes must rest before it merges the
-    ///     full-text index's segments in the background, in short steps that a write waits
-    ///     for one of at most, once the index has grown by a tenth since it was last merged
-    ///     (what ``optimizeSearchIndex()`` does at once); `nil` never merges on its own.
+    ///   - idleIndexMerge: how long this store's writes must rest before it indexes the rows
+    ///     still waiting for the full-text index and merges the index's segments in the
+    ///     background, in short steps that a write waits for one of at most, once the index has
+    ///     grown by a tenth since it was last merged (what ``optimizeSearchIndex()`` does at
+    ///     once); `nil` never does either on its own (searches and `close()` still index).
     ///   - clock: the time source for timestamps and expiry (injectable for tests).
     ///   - logger: where opening, closing and failures are logged (nothing by default).
     public init(

@@ -122,7 +122,9 @@ extension SQLiteMemoryStore {
             // What GRDB sets the connections to (`Configuration.busyMode = .timeout`).
             busyTimeoutMilliseconds: CInt(seconds(busyTimeout) * 1000))
         let indexMerger = idleIndexMerge.map { idle in
-            SQLiteIndexMerger(pool: pool, writer: writer, policy: SQLiteIndexMerger.Policy(idle: max(idle, .milliseconds(10))))
+            SQLiteIndexMerger(
+                pool: pool, writer: writer, policy: SQLiteIndexMerger.Policy(idle: max(idle, .milliseconds(10))),
+                catchUp: catchUpBody(indexing: indexing, relaxed: synchronous == .full))
         }
         return SQLitePoolConnections.Opened(pool: pool, writer: writer, indexMerger: indexMerger)
     }

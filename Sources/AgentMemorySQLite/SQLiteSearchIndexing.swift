@@ -86,9 +86,17 @@ final class SQLiteSearchIndexing: Sendable {
     private let notedSinceCatchUp = Atomic(0)
 
     /// Rows written by this process after which the transaction writing them also catches the
-    /// index up, so that a workload of writes alone indexes in batches (about 2.7 µs a row)
-    /// and the pending table stays small.
-    static let catchUpThreshold = 512
+    /// index up, so that a workload of writes alone indexes in batches and the pending table
+    /// stays bounded.
+    ///
+    /// Larger batches index for less: FTS5 writes each batch as a segment and merges segments
+    /// four at a time, level by level, so the smaller the segments, the more often each row is
+    /// rewritten. Indexing 20,480 notes after 10,000 (`scripts/bench/fts_catchup_profile.py`'s
+    /// data, CPU time): 4.6 µs a row in batches of 512, 4.0 at 1,024, 3.7 at 2,048, 3.1 at
+    /// 4,096; at 512 the merges were 38% of FTS5's instructions (BENCHMARKS.md, round
+    /// thirty-four). The price: a search that finds rows pending indexes them first, up to
+    /// this many (about 13 ms), and so does the write that passes the threshold.
+    static let catchUpThreshold = 4_096
 
     /// Every this many catch-ups, the one in progress also does some of FTS5's merge work
     /// (``mergePages``).

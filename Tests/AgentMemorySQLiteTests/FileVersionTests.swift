@@ -51,7 +51,7 @@ struct FileVersionTests {
     /// corrupt), made by this version; the store stays open (`close()` would catch the index up).
     static func fileWithAPendingRecord() async throws -> (path: String, store: SQLiteMemoryStore) {
         let path = try SearchIndexingTests.temporaryPath()
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         _ = try await store.put("notes/kept", value: .string("the quick brown fox"), in: Self.namespace)
         _ = try await store.put("notes/pending", value: .string("lazy dogs sleep"), in: Self.namespace)
         try await store.catchUpSearchIndex()
@@ -84,7 +84,7 @@ struct FileVersionTests {
 
         // This version still opens it, and its search finds the pending record's new text.
         try await writer.close()
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         #expect(try await store.search("jackdaw", in: Self.namespace, limit: 5).map(\.record.key) == ["notes/pending"])
         #expect(try await store.search("lazy", in: Self.namespace, limit: 5).isEmpty)
         try await store.close()
@@ -99,7 +99,7 @@ struct FileVersionTests {
         #expect(try Self.contents(path).migrations.contains("2026-11-25.1-records"))
 
         for _ in 0..<2 {
-            let store = try SQLiteMemoryStore(path: path)
+            let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
             _ = try await store.put("k", value: .string("v"), in: Self.namespace)
             try await store.close()
             let migrations = try Self.contents(path).migrations
@@ -123,7 +123,7 @@ struct FileVersionTests {
         try Self.openAsOlderBinary(path, migrations: previous)
         #expect(try Self.indexes(path).contains("memory_changes_by_key"))
 
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         #expect(try !Self.indexes(path).contains("memory_changes_by_key"))
         let other = try Namespace("other")
         for round in 1...3 {

@@ -137,6 +137,36 @@ struct IndexMergerTests {
         try await reopened.close()
     }
 
+    /// Rows written below the catch-up threshold wait for the index; a store whose writes rest
+    /// indexes them on its own (a FULL store and a NORMAL one), so a search after the rest has
+    /// nothing to catch up on, and a store without a merger leaves them for the next search.
+    @Test(arguments: [SQLiteMemoryStore.Synchronous.full, .normal])
+    func aRestIndexesTheRowsStillPending(_ synchronous: SQLiteMemoryStore.Synchronous) async throws {
+        let namespace = try Namespace("rest")
+        let puts: [MemoryOperation] = (0..<100).map { .put(key: MemoryKey(checked: "r/\($0)"), value: .string("okapi \($0)")) }
+        let resting = try SQLiteMemoryStore(
+            path: try SearchIndexingTests.temporaryPath(), synchronous: synchronous, idleIndexMerge: .milliseconds(50))
+        try await resting.batch(puts, in: namespace)
+        try await resting.put("r/last", value: .string("okapi last"), in: namespace)
+        let merger = try #require(try resting.indexMerger)
+        #expect(try await Self.eventually { merger.catchUps.load(ordering: .relaxed) == 1 })
+        #expect(try SearchIndexingTests.indexState(resting.path) == (pending: 0, indexed: 101))
+        try SearchIndexingTests.checkIndex(resting.path)
+        #expect(try await resting.search("okapi last", in: namespace, limit: 1).map(\.record.key) == ["r/last"])
+        // Rested and nothing new written: no further catch-up.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(merger.catchUps.load(ordering: .relaxed) == 1)
+        try await resting.close()
+
+        let never = try SQLiteMemoryStore(path: try SearchIndexingTests.temporaryPath(), synchronous: synchronous, idleIndexMerge: nil)
+        try await never.batch(puts, in: namespace)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try SearchIndexingTests.indexState(never.path) == (pending: 100, indexed: 0))
+        #expect(try await never.search("okapi", in: namespace, limit: 200).count == 100)
+        #expect(try SearchIndexingTests.indexState(never.path) == (pending: 0, indexed: 100))
+        try await never.close()
+    }
+
     @Test func theStoreMergesWhenAskedAndNotOtherwise() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let merging = try SQLiteMemoryStore(path: path, idleIndexMerge: .milliseconds(300))

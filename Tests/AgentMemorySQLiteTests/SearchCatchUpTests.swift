@@ -33,7 +33,7 @@ struct SearchCatchUpTests {
     /// the deleted row's text removed).
     @Test func rowsAboveTheIndexNeedNoNoteAndTheEdgesStayExact() async throws {
         let path = try SearchIndexingTests.temporaryPath()
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         let namespace = Self.namespace
         try await store.batch([.put(key: "a", value: "aardvark"), .put(key: "b", value: "badger")], in: namespace)
         try await store.catchUpSearchIndex()
@@ -69,7 +69,7 @@ struct SearchCatchUpTests {
     /// as they are, and the index is exact once caught up.
     @Test func updatesAndDeletesOfPendingRowsKeepTheIndexExact() async throws {
         let path = try SearchIndexingTests.temporaryPath()
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         let namespace = Self.namespace
         try await store.batch([
             .put(key: "a", value: "aardvark"), .put(key: "b", value: "badger"), .put(key: "c", value: "cheetah"),
@@ -133,7 +133,7 @@ struct SearchCatchUpTests {
     /// that leaves the FULL store FULL.
     @Test func aSearchRightAfterWritesFindsThem() async throws {
         let path = try SearchIndexingTests.temporaryPath()
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         let namespace = Self.namespace
         let animals = ["ocelot", "pangolin", "quokka", "raccoon", "serval"]
         for (index, animal) in animals.enumerated() {
@@ -158,7 +158,7 @@ struct SearchCatchUpTests {
     @Test(arguments: [SQLiteMemoryStore.Synchronous.full, .normal])
     func searchesRacingWritersFindEveryWriteThatReturnedBeforeThem(_ synchronous: SQLiteMemoryStore.Synchronous) async throws {
         let path = try SearchIndexingTests.temporaryPath()
-        let store = try SQLiteMemoryStore(path: path, synchronous: synchronous)
+        let store = try SQLiteMemoryStore(path: path, synchronous: synchronous, idleIndexMerge: nil)
         let namespace = Self.namespace
         let race = Race()
         let writers = 4, putsEach = 60
@@ -202,7 +202,7 @@ struct SearchCatchUpTests {
     /// the index up on every pending row.
     @Test func writesAloneIndexInBatchesAtTheThreshold() async throws {
         let path = try SearchIndexingTests.temporaryPath()
-        let store = try SQLiteMemoryStore(path: path, synchronous: .normal)
+        let store = try SQLiteMemoryStore(path: path, synchronous: .normal, idleIndexMerge: nil)
         let namespace = Self.namespace
         let threshold = SQLiteSearchIndexing.catchUpThreshold
         for index in 0..<10 {
@@ -227,8 +227,8 @@ struct SearchCatchUpTests {
     /// up on, and either one's writes keep the other's notes exact.
     @Test func anotherStoreOnTheFileCatchesUp() async throws {
         let path = try SearchIndexingTests.temporaryPath()
-        let first = try SQLiteMemoryStore(path: path)
-        let second = try SQLiteMemoryStore(path: path)
+        let first = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+        let second = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         let namespace = Self.namespace
         try await first.put("shared", value: "heron", in: namespace)
         #expect(try await Self.keys(second, "heron") == ["shared"])

@@ -59,7 +59,7 @@ struct SearchIndexingTests {
     @Test func theIndexMatchesTheRecordsAfterEveryKindOfWrite() async throws {
         let path = try Self.temporaryPath()
         let clock = TestClock()
-        let store = try SQLiteMemoryStore(path: path, clock: { clock.now })
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil, clock: { clock.now })
         let namespace = Self.namespace
         var generator = SystemRandomNumberGenerator()
         let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
@@ -119,7 +119,7 @@ struct SearchIndexingTests {
         let path = try Self.temporaryPath()
         let now = Date()
         let clock = { @Sendable in now }
-        let store = try SQLiteMemoryStore(path: path, limits: MemoryLimits(maxKeysPerNamespace: 3), clock: clock)
+        let store = try SQLiteMemoryStore(path: path, limits: MemoryLimits(maxKeysPerNamespace: 3), idleIndexMerge: nil, clock: clock)
         let namespace = Self.namespace
         for index in 0..<3 {
             try await store.put(MemoryKey(checked: "t\(index)"), value: "lemur", in: namespace, options: PutOptions(ttl: .seconds(60)))
@@ -135,7 +135,7 @@ struct SearchIndexingTests {
         #expect(try await later.search("gibbon", in: namespace, limit: 10).map(\.record.key) == ["fresh"])
         try await later.put("t0", value: "tamarin", in: namespace, options: PutOptions(ttl: .seconds(1)))
         try await later.close()
-        let muchLater = try SQLiteMemoryStore(path: path, clock: { @Sendable in now.addingTimeInterval(600) })
+        let muchLater = try SQLiteMemoryStore(path: path, idleIndexMerge: nil, clock: { @Sendable in now.addingTimeInterval(600) })
         #expect(try await muchLater.purgeExpired() == 1)
         try await Self.checkIndex(muchLater)
         try await muchLater.close()
@@ -221,7 +221,7 @@ struct SearchIndexingTests {
     @Test func aFileOfTheTriggerSchemaUpgradesInPlaceAndKeepsItsDataAndSearch() async throws {
         let path = try Self.temporaryPath()
         try Self.writeFileOfTheTriggerSchema(path)
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         let namespace = Self.namespace
         // The data is kept, and the index built by the triggers still answers (the numbered
         // neighbours of a hit may follow it as context, so the first hit is the one checked).
@@ -242,7 +242,7 @@ struct SearchIndexingTests {
         try await Self.checkIndex(store)
         try await store.close()
         // Opening again finds nothing left to migrate.
-        let again = try SQLiteMemoryStore(path: path)
+        let again = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         #expect(try await again.search("turtle", in: namespace, limit: 5).first?.record.key == "old/0")
         try await again.close()
     }
@@ -254,7 +254,7 @@ struct SearchIndexingTests {
     /// the records, and searches find what they found before.
     @Test func singlePutsKeepTheIndexFewSegmentsDeep() async throws {
         let path = try Self.temporaryPath()
-        let store = try SQLiteMemoryStore(path: path, synchronous: .normal)
+        let store = try SQLiteMemoryStore(path: path, synchronous: .normal, idleIndexMerge: nil)
         let namespace = Self.namespace
         let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
         try await store.batch((0..<500).map { index in

@@ -37,7 +37,7 @@ struct WriterMemoTests {
 
     @Test func writesOneAfterAnotherNumberFromTheMemoWithoutAGap() async throws {
         let path = Scratch.file("writer-memo-kept")
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         var expected: [String: [String]] = [Self.first.name: [], Self.second.name: []]
         var writes = 0
         for index in 0..<12 {
@@ -69,8 +69,8 @@ struct WriterMemoTests {
 
     @Test func anotherConnectionsCommitMakesTheNextWriteReadTheNumbersAgain() async throws {
         let path = Scratch.file("writer-memo-other")
-        let store = try SQLiteMemoryStore(path: path)
-        let other = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+        let other = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         try await store.put("a", value: .string("1"), in: Self.first)
         try await store.put("b", value: .string("2"), in: Self.first)
         #expect(Self.counts(store) == (kept: 1, dropped: 1))
@@ -90,7 +90,7 @@ struct WriterMemoTests {
 
     @Test func theStoresOwnIndexUpkeepMakesTheNextWriteReadAgain() async throws {
         let path = Scratch.file("writer-memo-own")
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         for index in 0..<5 { try await store.put(MemoryKey("k\(index)"), value: .string("word\(index)"), in: Self.first) }
         #expect(Self.counts(store) == (kept: 4, dropped: 1))
         // The index catch-up and merge commit on the writer's connection, outside the write
@@ -107,7 +107,7 @@ struct WriterMemoTests {
 
     @Test func aFailedWriteLeavesNoNumberAndNoIdBehind() async throws {
         let path = Scratch.file("writer-memo-failed")
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         try await store.put("a", value: .string("1"), in: Self.first)
         await #expect {
             _ = try await store.apply([.put(key: "b", value: .string("2")), .delete(key: "a", ifVersion: 9)], in: Self.first)
@@ -127,7 +127,7 @@ struct WriterMemoTests {
     /// from what the database holds, not from what the failed write had noted.
     @Test func aWriteRolledBackToItsSavepointLeavesNoNumberAndNoIdBehind() async throws {
         let path = Scratch.file("writer-memo-savepoint")
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         try await store.put("b", value: .string("first"), in: Self.first)
         var tasks: [Task<[MemoryOperationResult], any Error>] = []
         try await GroupedWritesTests.queueBehindAHeldWrite(store, count: 3) {
@@ -159,9 +159,9 @@ struct WriterMemoTests {
     /// the old text and never take the new one: FTS5's integrity check fails).
     @Test func anotherConnectionsCatchUpMakesTheNextWriteReadTheIndexBoundAgain() async throws {
         let path = Scratch.file("writer-memo-bound-other")
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         for index in 1...3 { try await store.put(MemoryKey("k\(index)"), value: .string("old words \(index)"), in: Self.first) }
-        let other = try SQLiteMemoryStore(path: path)
+        let other = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         try await other.catchUpSearchIndex()
         #expect(try SearchIndexingTests.indexState(path) == (pending: 0, indexed: 3))
         try await store.put("k2", value: .string("fresh text"), in: Self.first)
@@ -175,7 +175,7 @@ struct WriterMemoTests {
     /// threshold), moves the bound: the next write reads it again.
     @Test func aCatchUpInsideAWriteMakesTheNextWriteReadTheIndexBoundAgain() async throws {
         let path = Scratch.file("writer-memo-bound-own")
-        let store = try SQLiteMemoryStore(path: path)
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         let count = SQLiteSearchIndexing.catchUpThreshold + 8
         let puts: [MemoryOperation] = try (0..<count).map { .put(key: try MemoryKey("k\($0)"), value: .string("old words \($0)")) }
         _ = try await store.batch(puts, in: Self.first)
