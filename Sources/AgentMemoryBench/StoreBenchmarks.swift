@@ -117,8 +117,9 @@ struct StoreBenchmarks: Sendable {
     }
 
     /// `tasks` tasks putting distinct keys at once; latency per put, throughput over the wall
-    /// time, which ends once the work the puts left pending is done (``pendingWork(of:)``). The keys and notes are made before the clock starts (making a note costs about
-    /// 2.5 µs, which the tasks would otherwise spend beside the store's work on the same cores).
+    /// time, which ends once the work the puts left pending is done (``pendingWork(of:)``). The
+    /// keys and notes are made before the clock starts (making a note costs about 2.5 µs, which
+    /// the tasks would otherwise spend beside the store's work on the same cores).
     func concurrentWriters(_ store: any MemoryStore, label: String, tasks: Int, target: BenchTarget?) async throws -> BenchMeasurement {
         let perTask = max(1, plan.writerPuts / tasks)
         let notes = (0..<perTask).map { data.note(plan.records + $0) }

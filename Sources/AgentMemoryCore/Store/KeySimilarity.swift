@@ -2,9 +2,10 @@
 /// suggestions of a `recall` miss (``MemoryStore/suggestKeys(near:in:limit:)``).
 ///
 /// A candidate scores `1 - distance / longer length` (edit distance over lower-cased UTF-8
-/// bytes, on a 64-byte prefix, a swap of two adjacent bytes counting as one edit), plus 0.5 when one contains the other, plus 0.3 per word
-/// (run of letters and digits) the two share. A candidate is kept when its spelling is close
-/// (distance at most `max(2, length / 3)`), it shares a word, or it scores at least 1.
+/// bytes, on a 64-byte prefix, a swap of two adjacent bytes counting as one edit), plus 0.5
+/// when one contains the other, plus 0.3 per word (run of letters and digits) the two share.
+/// A candidate is kept when its spelling is close (distance at most `max(2, length / 3)`), it
+/// shares a word, or it scores at least 1.
 package struct KeySimilarity {
     private let target: [UInt8]
     private let targetWords: Set<String>
