@@ -87,6 +87,11 @@ public struct BenchRunner: Sendable {
             })
             progress("sqlite: get, list and search through each read path")
             report.measurements += try await stores.readPaths(path: path)
+            progress("sqlite FULL: a search right after a burst of writes")
+            let burstPath = directory.appendingPathComponent("burst.sqlite").path
+            report.measurements += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: burstPath, idleIndexMerge: nil)) { burst in
+                try await stores.searchAfterBurst(burst, label: "sqlite FULL")
+            }
             progress("raw SQLite through the C API: the same inserts and gets")
             report.measurements += try await RawSQLiteBaseline(plan: plan, data: data).measure(path: path, namespace: namespace, directory: directory)
             report.comparisons = BenchComparison.sqlitePairs(report.measurements)

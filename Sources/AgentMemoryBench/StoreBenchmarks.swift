@@ -116,6 +116,45 @@ struct StoreBenchmarks: Sendable {
         return results
     }
 
+    /// The price of indexing in batches: a limit-10 search right after a batch of ``burst``
+    /// new puts (the batch untimed), which first indexes the rows the batch left pending (the
+    /// SQLite store indexes every 4,096 rows written, and before a search), then the same
+    /// search again, with nothing pending. On a store of its own, so that the bursts do not
+    /// grow the measured namespace.
+    func searchAfterBurst(_ store: any MemoryStore, label: String) async throws -> [BenchMeasurement] {
+        let burst = Self.burst
+        let rounds = plan.quick ? 2 : 8
+        let clock = ContinuousClock()
+        var first = LatencySamples(capacity: rounds)
+        var second = LatencySamples(capacity: rounds)
+        for round in 0..<rounds {
+            let operations: [MemoryOperation] = (0..<burst).map {
+                .put(key: MemoryKey(checked: "burst/\(round)/\($0)"), value: data.note(round * burst + $0))
+            }
+            try await store.batch(operations, in: namespace)
+            for samples in [0, 1] {
+                let before = clock.now
+                _ = try await store.search(data.query(round), in: namespace, limit: 10)
+                if samples == 0 { first.append(clock.now - before) } else { second.append(clock.now - before) }
+            }
+        }
+        func row(_ name: String, _ samples: LatencySamples, _ note: String) -> BenchMeasurement {
+            let seconds = samples.nanoseconds.reduce(0) { $0 + Double($1) } / 1e9
+            return BenchMeasurement(
+                name: name, store: label, rate: Double(samples.count) / max(seconds, 1e-9), unit: "ops/s",
+                p50: samples.percentile(0.5), p99: samples.percentile(0.99), count: samples.count, note: note)
+        }
+        return [
+            row("search limit 10 right after a batch of \(burst.formatted()) puts", first,
+                "the search indexes the batch's rows first; \(rounds) bursts, the batches untimed"),
+            row("search limit 10 again, nothing pending", second, "the same search at once after the one before"),
+        ]
+    }
+
+    /// Puts in a burst of ``searchAfterBurst(_:label:)``: just under the SQLite store's catch-up
+    /// threshold, so that the search finds them all pending.
+    static let burst = 4_000
+
     /// `tasks` tasks putting distinct keys at once; latency per put, throughput over the wall
     /// time, which ends once the work the puts left pending is done (``pendingWork(of:)``). The
     /// keys and notes are made before the clock starts (making a note costs about 2.5 µs, which
