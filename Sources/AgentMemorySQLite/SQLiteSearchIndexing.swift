@@ -95,7 +95,8 @@ final class SQLiteSearchIndexing: Sendable {
     /// data, CPU time): 4.6 µs a row in batches of 512, 4.0 at 1,024, 3.7 at 2,048, 3.1 at
     /// 4,096; at 512 the merges were 38% of FTS5's instructions (BENCHMARKS.md, round
     /// thirty-four). The price: a search that finds rows pending indexes them first, up to
-    /// this many (about 13 ms), and so does the write that passes the threshold.
+    /// this many (11 to 13 ms at the median, up to 35 ms with a merge: `bench`'s "search limit
+    /// 10 right after a batch of 4,000 puts"), and so does the write that passes the threshold.
     static let catchUpThreshold = 4_096
 
     /// Every this many catch-ups, the one in progress also does some of FTS5's merge work
