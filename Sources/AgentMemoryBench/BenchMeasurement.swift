@@ -124,9 +124,7 @@ func measureSequential<Input>(
         done += 1
         if done >= 3, after > deadline { break }
     }
-    let finishing = clock.now
-    try await finish()
-    timed += clock.now - finishing
+    timed += try await clock.measure(finish)
     return BenchMeasurement(
         name: name, store: store, rate: Double(done * unitsPerOperation) / max(timed.seconds, 1e-9), unit: unit,
         p50: samples.percentile(0.5), p99: samples.percentile(0.99), count: done, note: note, target: target)

@@ -109,9 +109,7 @@ struct ExecutorBenchmarks: Sendable {
         }
         // The indexing the turns and puts left pending is counted as the turns' (they wrote
         // ten rows for each of the puts' one).
-        let finishing = clock.now
-        try await pendingWork(of: store)
-        turnSeconds += (clock.now - finishing).seconds
+        turnSeconds += try await clock.measure { try await pendingWork(of: store) }.seconds
         let putP50 = putSamples.percentile(0.5)
         let put = BenchMeasurement(
             name: "put between turns", store: label, rate: Double(putSamples.count) / putSeconds, unit: "ops/s",

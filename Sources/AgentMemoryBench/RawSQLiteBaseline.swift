@@ -170,9 +170,7 @@ struct RawSQLiteBaseline {
             done += perRound
             if clock.now > deadline { break }
         }
-        let finishing = clock.now
-        try await finish()
-        storeTime += clock.now - finishing
+        storeTime += try await clock.measure(finish)
         let note = "timed in turn with raw SQLite, \(done) each; rate over the operations' own time"
         var rows = [
             BenchMeasurement(

@@ -65,12 +65,12 @@ final class SQLiteIndexMerger: Sendable {
     /// Called on the merger's queue after each step with the number of steps so far (for tests).
     private let afterStep: (@Sendable (Int) -> Void)?
     /// The store's catch-up, run without a transaction (``SQLiteMemoryStore/catchUpBody(indexing:relaxed:)``).
-    private let catchUp: (@Sendable (Database) throws -> Void)?
+    private let catchUp: (@Sendable (Database) throws -> Bool)?
     /// Catch-ups run in quiet periods, for tests.
     let catchUps = Atomic(0)
 
     init(
-        pool: DatabasePool, writer: GroupCommitWriter, policy: Policy, catchUp: (@Sendable (Database) throws -> Void)? = nil,
+        pool: DatabasePool, writer: GroupCommitWriter, policy: Policy, catchUp: (@Sendable (Database) throws -> Bool)? = nil,
         afterStep: (@Sendable (Int) -> Void)? = nil
     ) {
         self.pool = pool
@@ -118,16 +118,12 @@ final class SQLiteIndexMerger: Sendable {
         state.withLock { $0.changed = false }
     }
 
-    /// Runs the store's catch-up while the writer stays at `commits` (the catch-up does nothing
-    /// when no row is pending). A failure (a read-only file, another process holding the lock
+    /// Runs the store's catch-up while the writer stays at `commits` (it does nothing, and
+    /// returns false, when no row is pending). A failure (a read-only file, another process holding the lock
     /// past the busy timeout) is left to the next search or `close()`, which catch up too.
     private func catchUpIfPending(since commits: Int) {
         guard let catchUp, !state.withLock({ $0.closed }), writer.commits.load(ordering: .relaxed) == commits else { return }
-        let indexed = (try? pool.writeWithoutTransaction { db -> Bool in
-            guard try SQLiteSearchIndexing.hasPendingRows(db) else { return false }
-            try catchUp(db)
-            return true
-        }) ?? false
+        let indexed = (try? pool.writeWithoutTransaction { db in try catchUp(db) }) ?? false
         if indexed { catchUps.add(1, ordering: .relaxed) }
     }
 

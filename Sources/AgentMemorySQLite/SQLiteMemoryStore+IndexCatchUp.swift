@@ -4,6 +4,10 @@ import GRDB
 import Logging
 
 extension SQLiteMemoryStore {
+    /// Rows a process writes after which the writing transaction also brings the full-text
+    /// index up to date (``SQLiteSearchIndexing/catchUpThreshold``); for the benchmark.
+    package static var searchIndexCatchUpRows: Int { SQLiteSearchIndexing.catchUpThreshold }
+
     /// Brings the full-text index up to date with every write committed so far (see
     /// ``SQLiteSearchIndexing``); for tests, maintenance and the benchmark, which times the
     /// indexing its write rows leave pending; searches do it themselves.
@@ -57,7 +61,8 @@ extension SQLiteMemoryStore {
     /// one: set, the transaction, set back, all in one turn on the writer.
     func catchUpIndex() async throws {
         let relaxed = synchronous == .full
-        let body = Self.catchUpBody(indexing: indexing, relaxed: relaxed)
+        let catchUp = Self.catchUpBody(indexing: indexing, relaxed: relaxed)
+        let body: @Sendable (Database) throws -> Void = { db in _ = try catchUp(db) }
         // As with writes: a store that does not wait for the disk stays on the calling thread.
         if relaxed {
             try await pool.writeWithoutTransaction(body)
@@ -68,11 +73,11 @@ extension SQLiteMemoryStore {
 
     /// The catch-up as a write without a transaction (``catchUpIndex()``; the index merger runs
     /// it too, when the writes rest): nothing when no row is pending, else one immediate
-    /// transaction, at `synchronous = NORMAL` when `relaxed`.
-    static func catchUpBody(indexing: SQLiteSearchIndexing, relaxed: Bool) -> @Sendable (Database) throws -> Void {
+    /// transaction, at `synchronous = NORMAL` when `relaxed`. Returns whether it indexed.
+    static func catchUpBody(indexing: SQLiteSearchIndexing, relaxed: Bool) -> @Sendable (Database) throws -> Bool {
         { db in
             // Another search's catch-up may have come first: then no lock is taken.
-            guard try SQLiteSearchIndexing.hasPendingRows(db) else { return }
+            guard try SQLiteSearchIndexing.hasPendingRows(db) else { return false }
             if relaxed { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             let outcome = Result {
                 try db.inTransaction(.immediate) {
@@ -87,6 +92,7 @@ extension SQLiteMemoryStore {
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
             try outcome.get()
+            return true
         }
     }
 

@@ -205,6 +205,7 @@ struct SearchCatchUpTests {
         let store = try SQLiteMemoryStore(path: path, synchronous: .normal, idleIndexMerge: nil)
         let namespace = Self.namespace
         let threshold = SQLiteSearchIndexing.catchUpThreshold
+        #expect(threshold == 4_096)  // the README's number
         for index in 0..<10 {
             try await store.put(MemoryKey(checked: "single/\(index)"), value: "yak", in: namespace)
         }
