@@ -17,13 +17,16 @@ public struct BenchReport: Sendable {
     var loadBefore: Double = 0
     var loadAfter: Double = 0
     var seconds: Double = 0
+    /// SQLite's threading mode in this process (``SQLiteMemoryStore/sqliteIsMultiThread``):
+    /// "multi-thread", "serialized" or "unknown".
+    var sqliteMode = Self.sqliteMode()
 
     /// The report as a Markdown table with the machine, load and notes around it.
     public var table: String {
         var lines = [
             "agent-memory bench: \(plan.quick ? "--quick, " : "")\(plan.records.formatted) records, "
                 + "\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(String(format: "%.2f", loadBefore)) before, "
-                + "\(String(format: "%.2f", loadAfter)) after, \(String(format: "%.1f", seconds)) s",
+                + "\(String(format: "%.2f", loadAfter)) after, \(String(format: "%.1f", seconds)) s, SQLite \(sqliteMode)",
             "",
             "| measure | ops/s | p50 µs | p99 µs | target | met? |",
             "|---|---:|---:|---:|---|---|",
@@ -59,11 +62,16 @@ public struct BenchReport: Sendable {
             ("records", .int(plan.records)), ("quick", .bool(plan.quick)),
             ("cores", .int(ProcessInfo.processInfo.activeProcessorCount)),
             ("load_average_before", .double(loadBefore)), ("load_average_after", .double(loadAfter)),
-            ("seconds", .double(seconds)),
+            ("seconds", .double(seconds)), ("sqlite_mode", .string(sqliteMode)),
             ("peak_memory_bytes", .int(peakMemoryBytes)),
             ("measures", .array(measurements.map(\.jsonValue))),
             ("comparisons", .array(comparisons.map(\.jsonValue))),
         ]))
+    }
+
+    /// SQLite's threading mode for connections opened now.
+    static func sqliteMode() -> String {
+        SQLiteMemoryStore.sqliteIsMultiThread.map { $0 ? "multi-thread" : "serialized" } ?? "unknown"
     }
 
     /// The one-minute load average, to tell whether the machine was busy.

@@ -35,6 +35,9 @@ struct AgentMemoryCommand: AsyncParsableCommand {
     /// exit, 0.3 to 0.5 ms of every process (BENCHMARKS.md, round twenty-two). `exit` flushes
     /// stdout.
     static func main() async {
+        // Before any store opens: SQLite without the per-connection mutex nothing here needs
+        // (``SQLiteMemoryStore/useMultiThreadSQLite()``).
+        SQLiteMemoryStore.useMultiThreadSQLite()
         if let line = PlainCommandLine(CommandLine.arguments.dropFirst()) {
             await runThenExit(line)
         }

@@ -15,6 +15,8 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+// As the `agent-memory` command does, so that the concurrency tests run SQLite as it does.
+SQLiteMemoryStore.useMultiThreadSQLite()
 let arguments = CommandLine.arguments.dropFirst()
 guard arguments.count == 5, let count = Int(arguments[arguments.startIndex + 4]) else {
     fail("usage: memory-stress put-keys|put-acked|increment|append STORE NAMESPACE NAME COUNT")

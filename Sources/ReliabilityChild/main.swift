@@ -52,6 +52,8 @@ func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
+// As the `agent-memory` command does, so that the crash and contention tests run SQLite as it does.
+SQLiteMemoryStore.useMultiThreadSQLite()
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.count >= 3 else { fail("usage: reliability-child COMMAND STORE NAMESPACE ARGUMENTS...") }
 let command = arguments[0]

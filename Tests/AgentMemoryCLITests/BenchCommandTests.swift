@@ -33,6 +33,8 @@ struct BenchCommandTests {
         let process = (json["measures"]?.arrayValue ?? []).first { $0["name"]?.stringValue == "`agent-memory recall` process" }
         #expect(process?["target"]?.stringValue == "< 50 ms")
         #expect((json["peak_memory_bytes"]?.intValue ?? 0) > 0)
+        // The command puts SQLite in multi-thread mode before anything opens a connection.
+        #expect(json["sqlite_mode"] == "multi-thread")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
     }
 }
