@@ -11,9 +11,9 @@ extension SQLiteMemoryStore {
     /// step, each column read), and SQLite counts every allocation under one more mutex for
     /// its memory statistics. GRDB, and so the store, never lets two threads use a connection
     /// at once, so neither mutex protects anything here. Without them, measured in turn with
-    /// and without on one build (`agent-memory bench`, BENCHMARKS.md, round thirty-five): the
-    /// executor end to end on SQLite about 9% more calls a second, 16 concurrent writers 10 to
-    /// 20% more puts.
+    /// and without (`agent-memory bench`, BENCHMARKS.md, round thirty-five): batches of 1,000
+    /// puts 6 to 11% faster, searches 3 to 7%, list pages 2 to 6%; rows that wait for an fsync
+    /// (single durable puts, the executor end to end, concurrent writers) unchanged.
     ///
     /// Process-wide: every connection the process opens afterwards without a threading flag of
     /// its own is in multi-thread mode too, whichever library opens it. That is safe for code
