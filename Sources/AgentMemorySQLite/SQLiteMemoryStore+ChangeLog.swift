@@ -40,10 +40,24 @@ extension SQLiteMemoryStore {
     func pruneDue() -> Bool {
         writesSincePrune.withLock { count -> Bool in
             count += 1
-            guard count >= 1000 else { return false }
+            guard count >= pruneInterval else { return false }
             count = 0
             return true
         }
+    }
+
+    /// This process's writes between two prunes of the change log (a write that crosses it
+    /// prunes in its own transaction): a 64th of the per-namespace entry limit, at least 1,000
+    /// and at most 16,384, which is also the interval without a limit. So a namespace's log
+    /// holds at most 1,000 entries or a 64th over its limit for a while (with the default limit,
+    /// 15,625), and entries past their age are dropped within 16,384 writes of the process.
+    ///
+    /// A prune costs about 200 µs (the log's namespaces found, each one's floor number written,
+    /// its old entries deleted, and the write's rows inserted in two parts around it); once every
+    /// 1,000 writes that was 5 to 8% of a batch of 1,000 puts (BENCHMARKS.md, round thirty-five).
+    static func pruneInterval(for retention: ChangeLogRetention) -> Int {
+        guard let limit = retention.maxEntriesPerNamespace else { return 16_384 }
+        return min(16_384, max(1_000, limit / 64))
     }
 
     /// Drops change-log entries beyond the retention policy.

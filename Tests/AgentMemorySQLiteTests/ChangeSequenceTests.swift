@@ -85,4 +85,24 @@ struct ChangeSequenceTests {
         }
         try await store.close()
     }
+
+    /// Writes prune the log themselves every ``SQLiteMemoryStore/pruneInterval(for:)`` writes of
+    /// the process: a 64th of the entry limit, between 1,000 and 16,384.
+    @Test func writesPruneTheLogEveryIntervalOfWrites() async throws {
+        #expect(SQLiteMemoryStore.pruneInterval(for: .default) == 15_625)
+        #expect(SQLiteMemoryStore.pruneInterval(for: .forever) == 16_384)
+        #expect(SQLiteMemoryStore.pruneInterval(for: ChangeLogRetention(maxAge: .seconds(60), maxEntriesPerNamespace: nil)) == 16_384)
+        #expect(SQLiteMemoryStore.pruneInterval(for: ChangeLogRetention(maxEntriesPerNamespace: 5)) == 1_000)
+        #expect(SQLiteMemoryStore.pruneInterval(for: ChangeLogRetention(maxEntriesPerNamespace: 200_000)) == 3_125)
+        #expect(SQLiteMemoryStore.pruneInterval(for: ChangeLogRetention(maxEntriesPerNamespace: 10_000_000)) == 16_384)
+
+        let store = try SQLiteMemoryStore(
+            path: try SearchIndexingTests.temporaryPath(), retention: ChangeLogRetention(maxAge: nil, maxEntriesPerNamespace: 5))
+        let namespace = try Namespace("prune")
+        try await store.batch((0..<999).map { .put(key: MemoryKey(checked: "k\($0)"), value: .int($0)) }, in: namespace)
+        #expect(try await store.changes(in: namespace, since: 0, limit: 2_000).count == 999, "no prune before the 1,000th write")
+        try await store.put("k999", value: 999, in: namespace)
+        #expect(try await store.changes(in: namespace, since: 0, limit: 2_000).map(\.sequence) == [996, 997, 998, 999, 1_000])
+        try await store.close()
+    }
 }
