@@ -24,25 +24,17 @@ round thirty-four, has the split this gave.
     python3 scripts/bench/fts_catchup_profile.py ["porter unicode61" | unicode61 | ascii | skip] [N]
 """
 import os
-import random
 import sqlite3
 import sys
 import tempfile
+
+from fts_notes import notes
 
 TOKENIZER = sys.argv[1] if len(sys.argv) > 1 else "porter unicode61"
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 10240
 BATCH = int(os.environ.get("BATCH", "512"))
 
-random.seed(1)
-common = ("the a of to and in is for on with that this it as at by from be are was were have has had not but or an "
-          "will can do we they you he she project meeting notes about swift memory agent store recall remember user "
-          "prefers dark theme deadline friday review budget plan team coffee client release").split()
-common += ["w%d" % i for i in range(300)]
-names = ["".join(random.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(random.randint(4, 9))).capitalize()
-         for _ in range(4000)]
-vocabulary = common + names
-weights = [1 / (rank + 1) for rank in range(len(vocabulary))]
-texts = [" ".join(random.choices(vocabulary, weights, k=random.randint(8, 24))) for _ in range(N)]
+texts = notes(N)
 
 folder = tempfile.mkdtemp()
 path = os.path.join(folder, "catchup.sqlite")
