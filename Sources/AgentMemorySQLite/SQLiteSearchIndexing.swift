@@ -90,13 +90,15 @@ final class SQLiteSearchIndexing: Sendable {
     /// stays bounded.
     ///
     /// Larger batches index for less: FTS5 writes each batch as a segment and merges segments
-    /// four at a time, level by level, so the smaller the segments, the more often each row is
-    /// rewritten. Indexing 20,480 notes after 10,000 (`scripts/bench/fts_catchup_profile.py`'s
-    /// data, CPU time): 4.6 µs a row in batches of 512, 4.0 at 1,024, 3.7 at 2,048, 3.1 at
-    /// 4,096; at 512 the merges were 38% of FTS5's instructions (BENCHMARKS.md, round
-    /// thirty-four). The price: a search that finds rows pending indexes them first, up to
-    /// this many (11 to 13 ms at the median, up to 35 ms with a merge: `bench`'s "search limit
-    /// 10 right after a batch of 4,000 puts"), and so does the write that passes the threshold.
+    /// level by level (8 at a time since round thirty-five's migration, 4 before), so the
+    /// smaller the segments, the more often each row is rewritten. Indexing 20,480 notes after
+    /// 10,000 (`scripts/bench/fts_catchup_profile.py`'s data, CPU time, merging 4 at a time):
+    /// 4.6 µs a row in batches of 512, 4.0 at 1,024, 3.7 at 2,048, 3.1 at 4,096; at 512 the
+    /// merges were 38% of FTS5's instructions (BENCHMARKS.md, round thirty-four). The price: a
+    /// search that finds rows pending indexes them first, up to this many (`bench`'s "search
+    /// limit 10 right after a batch of 4,000 puts": 9 to 10 ms at the median, p99 about 15 ms;
+    /// 11 to 13 and up to 35 ms merging 4 at a time), and so does the write that passes the
+    /// threshold.
     static let catchUpThreshold = 4_096
 
     /// Every this many catch-ups, the one in progress also does some of FTS5's merge work

@@ -119,7 +119,7 @@ struct FileVersionTests {
     @Test func aFileOfThePreviousVersionDropsTheLogsKeyIndexAndKeepsHistory() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let previous = SQLiteMigrations.all.prefix { $0.identifier != "2026-12-01.1-change-log-without-key-index" }
-        #expect(previous.count == SQLiteMigrations.all.count - 1)
+        #expect(SQLiteMigrations.all[previous.count].identifier == "2026-12-01.1-change-log-without-key-index")
         try Self.openAsOlderBinary(path, migrations: previous)
         #expect(try Self.indexes(path).contains("memory_changes_by_key"))
 
@@ -177,5 +177,34 @@ struct FileVersionTests {
         #expect(after.migrations == before.migrations)
         #expect(after.pending == 1)
         try await writer.close()
+    }
+
+    /// FTS5's `automerge` setting of the index.
+    static func automerge(_ path: String) throws -> Int? {
+        try DatabaseQueue(path: path).read { db in
+            try Int.fetchOne(db, sql: "SELECT v FROM memory_fts_config WHERE k = 'automerge'")
+        }
+    }
+
+    /// A new file's index merges a level at 8 segments, and a file of the version before gets
+    /// the setting on its first open, its records and search unchanged.
+    @Test func theIndexMergesEightSegmentsAtATime() async throws {
+        let fresh = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: fresh, idleIndexMerge: nil)
+        try await store.close()
+        #expect(try Self.automerge(fresh) == 8)
+
+        let path = try SearchIndexingTests.temporaryPath()
+        let previous = SQLiteMigrations.all.prefix { $0.identifier != "2026-12-05.1-full-text-automerge-8" }
+        #expect(previous.count == SQLiteMigrations.all.count - 1)
+        try Self.openAsOlderBinary(path, migrations: previous)
+        #expect(try Self.automerge(path) == nil, "FTS5's default, 4, is not written to the table")
+        let older = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+        _ = try await older.put("notes/fox", value: .string("the quick brown fox"), in: Self.namespace)
+        #expect(try await older.search("fox", in: Self.namespace, limit: 5).map(\.record.key) == ["notes/fox"])
+        try await older.close()
+        #expect(try Self.automerge(path) == 8)
+        #expect(try Self.contents(path).migrations.contains("2026-12-05.1-full-text-automerge-8"))
+        try SearchIndexingTests.checkIndex(path)
     }
 }
