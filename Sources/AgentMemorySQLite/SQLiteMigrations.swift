@@ -105,8 +105,8 @@ enum SQLiteMigrations {
         // FTS5 merges a level of its index once the level holds 8 segments instead of 4 (its
         // `automerge` setting, kept in `memory_fts_config`): each row is rewritten on fewer
         // levels, so a catch-up does less merge work. A search right after a burst of 4,000
-        // puts, which indexes them first, took p99 15 ms instead of 19 to 27 ms; 200,000 rows
-        // indexed for 13% less CPU, with 16 segments instead of 9 and a search 13% slower
+        // puts, which indexes them first, took p99 15 to 24 ms instead of 21 to 27 ms; 200,000
+        // rows indexed for 13% less CPU, with 16 segments instead of 9 and a search 13% slower
         // until the resting store merges them (BENCHMARKS.md, round thirty-five). The merge
         // work every few catch-ups and the resting store's merges are unchanged (they merge
         // levels of 4 segments or more: FTS5's `usermerge`).
