@@ -38,9 +38,10 @@ extension SQLiteMemoryStore {
 
     /// Counts a write toward the next prune of the change log; `true` when one is due.
     func pruneDue() -> Bool {
-        writesSincePrune.withLock { count -> Bool in
+        let interval = Self.pruneInterval(for: retention)
+        return writesSincePrune.withLock { count -> Bool in
             count += 1
-            guard count >= pruneInterval else { return false }
+            guard count >= interval else { return false }
             count = 0
             return true
         }

@@ -104,8 +104,6 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// Checkpoints the log off the write path (``SQLiteCheckpointer``).
     let checkpointer: SQLiteCheckpointer
     let writesSincePrune = Locked(0)
-    /// ``pruneInterval(for:)`` of ``retention``.
-    let pruneInterval: Int
     private let closed = Locked(false)
     /// Whether the last search saw a full-text index of ``largeSearchIndex`` rows or more.
     let searchIndexIsLarge = Atomic(false)
@@ -162,7 +160,6 @@ public final class SQLiteMemoryStore: MemoryStore {
         self.path = path
         self.limits = limits
         self.retention = retention
-        self.pruneInterval = Self.pruneInterval(for: retention)
         self.readPath = readPath
         self.synchronous = synchronous
         self.clock = clock

@@ -96,7 +96,7 @@ final class SQLiteSearchIndexing: Sendable {
     /// 4.6 µs a row in batches of 512, 4.0 at 1,024, 3.7 at 2,048, 3.1 at 4,096; at 512 the
     /// merges were 38% of FTS5's instructions (BENCHMARKS.md, round thirty-four). The price: a
     /// search that finds rows pending indexes them first, up to this many (`bench`'s "search
-    /// limit 10 right after a batch of 4,000 puts": 9 to 10 ms at the median, p99 about 15 ms;
+    /// limit 10 right after a batch of 4,000 puts": 9 to 10 ms at the median, p99 15 to 24 ms;
     /// 11 to 13 and up to 35 ms merging 4 at a time), and so does the write that passes the
     /// threshold.
     static let catchUpThreshold = 4_096

@@ -1,4 +1,5 @@
 import AgentMemorySQLite
+import CSQLiteSettings
 import GRDBSQLite
 import Testing
 
@@ -17,5 +18,14 @@ struct ProcessSettingsTests {
             // Built serialized (as Debian's is) and already in use: nothing changed.
             #expect(SQLiteMemoryStore.sqliteIsMultiThread == false)
         }
+    }
+
+    /// Once SQLite is in use the setting is refused and the mode stays as it was, whichever it
+    /// was: the C function itself, called after a connection has been opened.
+    @Test func onceSQLiteIsInUseNothingChanges() {
+        let before = SQLiteMemoryStore.sqliteIsMultiThread  // opens a connection: SQLite is in use
+        #expect(before != nil)
+        #expect(csqlitesettings_use_multithread() == 0)
+        #expect(SQLiteMemoryStore.sqliteIsMultiThread == before)
     }
 }
