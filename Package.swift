@@ -72,12 +72,14 @@ let package = Package(
             name: "AgentMemorySQLite",
             dependencies: [
                 "AgentMemoryCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
-                "CSQLiteSettings",
+                "CSQLiteSettings", "CSQLiteFunctions",
             ],
             swiftSettings: strictSettings
         ),
         // SQLite's process-wide settings (`sqlite3_config` is variadic: Swift cannot call it)
         .target(name: "CSQLiteSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // SQL functions of the store's own that run once per row of a large statement
+        .target(name: "CSQLiteFunctions", linkerSettings: [.linkedLibrary("sqlite3")]),
         // the shared store for crews on several machines
         .target(
             name: "AgentMemoryPostgres",

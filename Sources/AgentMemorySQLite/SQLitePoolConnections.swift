@@ -142,6 +142,7 @@ extension SQLiteMemoryStore {
         configuration.label = "AgentMemory"
         configuration.prepareDatabase { db in
             try SQLiteSearchFunctions.register(db)
+            try SQLiteIndexedBody.register(db)
             try db.execute(sql: "PRAGMA mmap_size = \(memoryMapSize)")
         }
         // An existing file without a WAL: spares the process GRDB's write at open.

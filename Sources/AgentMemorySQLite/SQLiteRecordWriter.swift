@@ -78,7 +78,8 @@ struct SQLiteRecordWriter: RecordWriter {
     /// A key's row as the write rule reads it (namespace `?1`, key `?2`), then its id and the
     /// text the full-text index holds for it.
     private static let selectCurrent = SQLiteStatementText("""
-        SELECT version, created_at, updated_at, author, expires_at, size, value, id, body FROM memory_records
+        SELECT version, created_at, updated_at, author, expires_at, size, value, id, \(SQLiteIndexedBody.expression())
+        FROM memory_records
         WHERE namespace = ?1 AND key = ?2
         """)
 
@@ -103,7 +104,8 @@ struct SQLiteRecordWriter: RecordWriter {
     /// (``SQLiteStoredRow/keyList(_:)``). One statement for a batch's keys, the list the outer
     /// loop, as ``SQLiteStoredRow/selectLiveByKeys`` reads records.
     private static let selectCurrentOfList = SQLiteStatementText("""
-        SELECT m.version, m.created_at, m.updated_at, m.author, m.expires_at, m.size, m.value, m.id, m.body, k.key
+        SELECT m.version, m.created_at, m.updated_at, m.author, m.expires_at, m.size, m.value, m.id,
+               \(SQLiteIndexedBody.expression(of: "m")), k.key
         FROM json_each(?2) AS k CROSS JOIN memory_records AS m
         WHERE m.namespace = ?1 AND m.key = k.value
         """)

@@ -152,7 +152,8 @@ final class SQLiteSearchIndexing: Sendable {
         if let row { capture(id: row.id, key: row.key, body: row.body) }
     }
 
-    private static let selectIndexedText = SQLiteStatementText("SELECT id, key, body FROM memory_records WHERE namespace = ? AND key = ?")
+    private static let selectIndexedText = SQLiteStatementText(
+        "SELECT id, key, \(SQLiteIndexedBody.expression()) FROM memory_records WHERE namespace = ? AND key = ?")
 
     /// Reports a row about to be updated or deleted, as ``willChange(namespace:key:db:)`` does,
     /// from what the caller read of it in this transaction (its id and indexed text).
@@ -162,7 +163,8 @@ final class SQLiteSearchIndexing: Sendable {
 
     /// Reports the rows a `DELETE FROM memory_records WHERE <predicate>` is about to remove.
     func willDelete(where predicate: String, arguments: StatementArguments, db: Database) throws {
-        let rows = try Row.fetchCursor(db, sql: "SELECT id, key, body FROM memory_records WHERE \(predicate)", arguments: arguments)
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT id, key, \(SQLiteIndexedBody.expression()) FROM memory_records WHERE \(predicate)", arguments: arguments)
         while let row = try rows.next() { capture(id: row[0], key: row[1], body: row[2]) }
     }
 
@@ -287,11 +289,12 @@ final class SQLiteSearchIndexing: Sendable {
         // `id IN (...)` and `id > ?`: the records are looked up by rowid, never scanned.
         try db.cachedStatement(sql: """
             INSERT INTO memory_fts (rowid, key, body)
-            SELECT id, key, body FROM memory_records WHERE id IN (SELECT id FROM memory_fts_pending)
+            SELECT id, key, \(SQLiteIndexedBody.expression()) FROM memory_records WHERE id IN (SELECT id FROM memory_fts_pending)
             """).execute()
         try db.cachedStatement(sql: """
             INSERT INTO memory_fts (rowid, key, body)
-            SELECT id, key, body FROM memory_records WHERE id > ? AND id NOT IN (SELECT id FROM memory_fts_pending)
+            SELECT id, key, \(SQLiteIndexedBody.expression()) FROM memory_records
+            WHERE id > ? AND id NOT IN (SELECT id FROM memory_fts_pending)
             """).execute(arguments: [through])
         try db.cachedStatement(sql: "DELETE FROM memory_fts_pending").execute()
         notedSinceCatchUp.store(0, ordering: .relaxed)

@@ -1,0 +1,138 @@
+import AgentMemoryCore
+import AgentMemoryJSON
+import Foundation
+import GRDB
+import Testing
+
+@testable import AgentMemorySQLite
+import TestScratch
+
+/// `agent_memory_body(value)` (``SQLiteIndexedBody``): the text the full-text index holds for a
+/// value, taken from between the quotes of a JSON string with nothing to unescape, NULL for
+/// any other value; with the generated `body` column as its fallback, it must give the
+/// column's text for every value, or the index and its deletes would disagree.
+@Suite("SQLite indexed body")
+struct IndexedBodyTests {
+    /// A connection with the function and a table whose `body` column is the store's.
+    static func table() throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try SQLiteIndexedBody.register(db) }
+        let queue = try DatabaseQueue(configuration: configuration)
+        try queue.write { db in
+            try db.execute(sql: """
+                CREATE TABLE memory_records (
+                    id INTEGER PRIMARY KEY, value TEXT NOT NULL,
+                    body TEXT GENERATED ALWAYS AS (
+                        CASE WHEN json_type(value) = 'text' THEN json_extract(value, '$') ELSE value END
+                    ) VIRTUAL)
+                """)
+        }
+        return queue
+    }
+
+    /// What the function, the column and the expression the statements use give for `json`.
+    static func texts(of json: String, in queue: DatabaseQueue) throws -> (function: String?, column: String?, expression: String?) {
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM memory_records")
+            try db.execute(sql: "INSERT INTO memory_records (id, value) VALUES (1, ?)", arguments: [json])
+            let row = try Row.fetchOne(db, sql: """
+                SELECT \(SQLiteIndexedBody.functionName)(value), body, \(SQLiteIndexedBody.expression())
+                FROM memory_records
+                """)!
+            return (row[0], row[1], row[2])
+        }
+    }
+
+    @Test func aStringWithNothingToUnescapeIsTheBytesBetweenItsQuotes() throws {
+        let queue = try Self.table()
+        for text in ["hello world", "", "café ☕ 日本語", "tabs\u{7F}and DEL", "/slashes/ and 'single quotes'"] {
+            let json = "\"\(text)\""
+            let texts = try Self.texts(of: json, in: queue)
+            #expect(texts.function == text, "\(json)")
+            #expect(texts.column == text, "\(json)")
+            #expect(texts.expression == text, "\(json)")
+        }
+    }
+
+    @Test func anythingElseIsLeftToTheColumn() throws {
+        let queue = try Self.table()
+        let cases: [(json: String, body: String)] = [
+            (#""line\nbreak""#, "line\nbreak"), (#""a \"quoted\" word""#, "a \"quoted\" word"),
+            (#""back\\slash""#, "back\\slash"), (#""\u00e9t\u00e9""#, "été"), (#""\/""#, "/"),
+            ("42", "42"), ("-1.5e3", "-1.5e3"), (#"{"a":"b"}"#, #"{"a":"b"}"#), ("[1,2]", "[1,2]"),
+            ("true", "true"), ("null", "null"), (#" "spaced""#, "spaced"),
+        ]
+        for (json, body) in cases {
+            let texts = try Self.texts(of: json, in: queue)
+            #expect(texts.function == nil, "\(json)")
+            #expect(texts.column == body, "\(json)")
+            #expect(texts.expression == body, "\(json)")
+        }
+    }
+
+    /// Random strings drawn from characters JSON escapes and characters it does not, written as
+    /// the store writes values: the expression is the column's text, and the decoded string.
+    @Test func theExpressionIsTheColumnForRandomValues() throws {
+        let queue = try Self.table()
+        let pool: [Character] = ["a", "Z", " ", "\"", "\\", "/", "\n", "\t", "\u{1}", "é", "☕", "日", "'", "{", "}", "0"]
+        // A linear congruential generator (Knuth's MMIX constants): the same strings every run.
+        var state: UInt64 = 41
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        var fast = 0
+        for _ in 0..<400 {
+            let length = Int(next() % 12)
+            let text = String((0..<length).map { _ in pool[Int(next() % UInt64(pool.count))] })
+            let json = JSONValue.string(text).jsonString()
+            let texts = try Self.texts(of: json, in: queue)
+            #expect(texts.expression == texts.column, "\(json)")
+            #expect(texts.expression == text, "\(json)")
+            if texts.function != nil { fast += 1 }
+        }
+        // Both paths were taken.
+        #expect(fast > 20 && fast < 380)
+    }
+
+    /// The key of the search's best hit when the word is in it (its snippet marks the word);
+    /// `nil` when no hit holds it (a search also ranks rows close to the query).
+    static func match(_ word: String, in store: SQLiteMemoryStore) async throws -> String? {
+        let hits = try await store.search(word, in: Namespace("main"), limit: 5)
+        #expect(hits.dropFirst().allSatisfy { !$0.snippet.contains(word) })
+        guard let first = hits.first, first.snippet.contains(word), first.snippet.contains("[") else { return nil }
+        return first.record.key
+    }
+
+    /// Values with and without escapes (a newline or a tab before a word: read undecoded, the
+    /// word would be indexed as another), indexed, then updated and deleted after the index held
+    /// them (the deletes give FTS5 the texts read by the expression): FTS5's integrity check
+    /// finds the index exactly as the records are, and searches find both kinds.
+    @Test func theIndexHoldsTheRecordsAcrossUpdatesAndDeletes() async throws {
+        let path = Scratch.file("indexed-body")
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+        let namespace = try Namespace("main")
+        let values: [JSONValue] = [
+            .string("plain amber words"), .string("escaped\nberyl words"), .string("été\tcobalt"),
+            .object(["color": .string("dandelion")]), .int(7),
+        ]
+        for (index, value) in values.enumerated() {
+            _ = try await store.put(MemoryKey("k/\(index)"), value: value, in: namespace)
+        }
+        try await store.catchUpSearchIndex()
+        #expect(try await Self.match("beryl", in: store) == "k/1")
+        #expect(try await Self.match("amber", in: store) == "k/0")
+        // Each indexed row changes: an escaped value replaced by a plain one and the other way
+        // round, one deleted.
+        _ = try await store.put(MemoryKey("k/0"), value: .string("now\nemerald"), in: namespace)
+        _ = try await store.put(MemoryKey("k/1"), value: .string("now plain fuchsia"), in: namespace)
+        _ = try await store.put(MemoryKey("k/3"), value: .string("garnet"), in: namespace)
+        _ = try await store.delete(MemoryKey("k/2"), in: namespace)
+        try await SearchIndexingTests.checkIndex(store)
+        #expect(try await Self.match("beryl", in: store) == nil)
+        #expect(try await Self.match("emerald", in: store) == "k/0")
+        #expect(try await Self.match("fuchsia", in: store) == "k/1")
+        #expect(try await Self.match("cobalt", in: store) == nil)
+        try await store.close()
+    }
+}
