@@ -9,7 +9,7 @@ import GRDBSQLite
 /// json_extract(value, '$') ELSE value END`, which parses the value's JSON twice. Most values
 /// are JSON strings with nothing to unescape, whose text is the bytes between the quotes:
 /// `agent_memory_body(value)` (``register(_:)``, in C: ``CSQLiteFunctions``) returns those
-/// bytes for such a value and NULL for any other, and ``expression(of:)`` falls back to the
+/// bytes for such a value and NULL for any other, and ``rowText`` falls back to the
 /// column then. The result is the column's, byte for byte, so the index and the texts its
 /// deletes give (read the same way, or by an older version through the column) always agree.
 ///
@@ -19,9 +19,13 @@ enum SQLiteIndexedBody {
     /// The function's name in SQL.
     static let functionName = "agent_memory_body"
 
+    /// The indexed text of the row of a statement over `memory_records` alone, for a result
+    /// column.
+    static let rowText = expression(of: nil)
+
     /// The indexed text of `table`'s row (a table name or alias; `nil` for the statement's only
-    /// table), for a statement's result column.
-    static func expression(of table: String? = nil) -> String {
+    /// table), for a result column.
+    static func expression(of table: String?) -> String {
         let prefix = table.map { "\($0)." } ?? ""
         return "COALESCE(\(functionName)(\(prefix)value), \(prefix)body)"
     }

@@ -78,7 +78,7 @@ struct SQLiteRecordWriter: RecordWriter {
     /// A key's row as the write rule reads it (namespace `?1`, key `?2`), then its id and the
     /// text the full-text index holds for it.
     private static let selectCurrent = SQLiteStatementText("""
-        SELECT version, created_at, updated_at, author, expires_at, size, value, id, \(SQLiteIndexedBody.expression())
+        SELECT version, created_at, updated_at, author, expires_at, size, value, id, \(SQLiteIndexedBody.rowText)
         FROM memory_records
         WHERE namespace = ?1 AND key = ?2
         """)

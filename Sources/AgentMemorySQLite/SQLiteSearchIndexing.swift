@@ -153,7 +153,7 @@ final class SQLiteSearchIndexing: Sendable {
     }
 
     private static let selectIndexedText = SQLiteStatementText(
-        "SELECT id, key, \(SQLiteIndexedBody.expression()) FROM memory_records WHERE namespace = ? AND key = ?")
+        "SELECT id, key, \(SQLiteIndexedBody.rowText) FROM memory_records WHERE namespace = ? AND key = ?")
 
     /// Reports a row about to be updated or deleted, as ``willChange(namespace:key:db:)`` does,
     /// from what the caller read of it in this transaction (its id and indexed text).
@@ -164,7 +164,7 @@ final class SQLiteSearchIndexing: Sendable {
     /// Reports the rows a `DELETE FROM memory_records WHERE <predicate>` is about to remove.
     func willDelete(where predicate: String, arguments: StatementArguments, db: Database) throws {
         let rows = try Row.fetchCursor(
-            db, sql: "SELECT id, key, \(SQLiteIndexedBody.expression()) FROM memory_records WHERE \(predicate)", arguments: arguments)
+            db, sql: "SELECT id, key, \(SQLiteIndexedBody.rowText) FROM memory_records WHERE \(predicate)", arguments: arguments)
         while let row = try rows.next() { capture(id: row[0], key: row[1], body: row[2]) }
     }
 
@@ -287,15 +287,8 @@ final class SQLiteSearchIndexing: Sendable {
             SELECT 'delete', id, key, body FROM memory_fts_pending WHERE key IS NOT NULL
             """).execute()
         // `id IN (...)` and `id > ?`: the records are looked up by rowid, never scanned.
-        try db.cachedStatement(sql: """
-            INSERT INTO memory_fts (rowid, key, body)
-            SELECT id, key, \(SQLiteIndexedBody.expression()) FROM memory_records WHERE id IN (SELECT id FROM memory_fts_pending)
-            """).execute()
-        try db.cachedStatement(sql: """
-            INSERT INTO memory_fts (rowid, key, body)
-            SELECT id, key, \(SQLiteIndexedBody.expression()) FROM memory_records
-            WHERE id > ? AND id NOT IN (SELECT id FROM memory_fts_pending)
-            """).execute(arguments: [through])
+        try db.cachedStatement(sql: Self.indexPendingRows).execute()
+        try db.cachedStatement(sql: Self.indexRowsAbove).execute(arguments: [through])
         try db.cachedStatement(sql: "DELETE FROM memory_fts_pending").execute()
         notedSinceCatchUp.store(0, ordering: .relaxed)
         if catchUpsSinceMerge.add(1, ordering: .relaxed).newValue >= Self.mergeInterval {
@@ -309,6 +302,19 @@ final class SQLiteSearchIndexing: Sendable {
             }
         }
     }
+
+    /// Indexes the noted rows that exist now (a catch-up's second statement).
+    private static let indexPendingRows = """
+        INSERT INTO memory_fts (rowid, key, body)
+        SELECT id, key, \(SQLiteIndexedBody.rowText) FROM memory_records WHERE id IN (SELECT id FROM memory_fts_pending)
+        """
+
+    /// Indexes the rows numbered above `?` that are not noted (a catch-up's third statement).
+    private static let indexRowsAbove = """
+        INSERT INTO memory_fts (rowid, key, body)
+        SELECT id, key, \(SQLiteIndexedBody.rowText) FROM memory_records
+        WHERE id > ? AND id NOT IN (SELECT id FROM memory_fts_pending)
+        """
 
     /// FTS5's structure record (row 10 of `memory_fts_data`; `fts5_index.c`, "Structure
     /// Record"): a 4-byte cookie, varints for the levels, the segments and the write counter,
