@@ -152,8 +152,11 @@ final class SQLiteSearchIndexing: Sendable {
         if let row { capture(id: row.id, key: row.key, body: row.body) }
     }
 
-    private static let selectIndexedText = SQLiteStatementText(
-        "SELECT id, key, \(SQLiteIndexedBody.rowText) FROM memory_records WHERE namespace = ? AND key = ?")
+    /// The records' ids, keys and indexed texts (a `WHERE` clause follows): what the index
+    /// holds for a row, read by the catch-up and by the reports of changed rows alike.
+    private static let selectIndexedRows = "SELECT id, key, \(SQLiteIndexedBody.rowText) FROM memory_records"
+
+    private static let selectIndexedText = SQLiteStatementText("\(selectIndexedRows) WHERE namespace = ? AND key = ?")
 
     /// Reports a row about to be updated or deleted, as ``willChange(namespace:key:db:)`` does,
     /// from what the caller read of it in this transaction (its id and indexed text).
@@ -164,7 +167,7 @@ final class SQLiteSearchIndexing: Sendable {
     /// Reports the rows a `DELETE FROM memory_records WHERE <predicate>` is about to remove.
     func willDelete(where predicate: String, arguments: StatementArguments, db: Database) throws {
         let rows = try Row.fetchCursor(
-            db, sql: "SELECT id, key, \(SQLiteIndexedBody.rowText) FROM memory_records WHERE \(predicate)", arguments: arguments)
+            db, sql: "\(Self.selectIndexedRows) WHERE \(predicate)", arguments: arguments)
         while let row = try rows.next() { capture(id: row[0], key: row[1], body: row[2]) }
     }
 
@@ -306,14 +309,13 @@ final class SQLiteSearchIndexing: Sendable {
     /// Indexes the noted rows that exist now (a catch-up's second statement).
     private static let indexPendingRows = """
         INSERT INTO memory_fts (rowid, key, body)
-        SELECT id, key, \(SQLiteIndexedBody.rowText) FROM memory_records WHERE id IN (SELECT id FROM memory_fts_pending)
+        \(selectIndexedRows) WHERE id IN (SELECT id FROM memory_fts_pending)
         """
 
     /// Indexes the rows numbered above `?` that are not noted (a catch-up's third statement).
     private static let indexRowsAbove = """
         INSERT INTO memory_fts (rowid, key, body)
-        SELECT id, key, \(SQLiteIndexedBody.rowText) FROM memory_records
-        WHERE id > ? AND id NOT IN (SELECT id FROM memory_fts_pending)
+        \(selectIndexedRows) WHERE id > ? AND id NOT IN (SELECT id FROM memory_fts_pending)
         """
 
     /// FTS5's structure record (row 10 of `memory_fts_data`; `fts5_index.c`, "Structure

@@ -17,6 +17,7 @@ was, and `fdatasync` writes the data alone.
     python3 scripts/bench/wal_sync_after_stat.py [FOLDER] [N] [ROUNDS]   (default: a temporary folder, 3,000, 3)
 """
 import os
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -50,14 +51,19 @@ def series(folder, name, stat_first, count):
 
 
 def main():
-    folder = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()
+    made = len(sys.argv) <= 1
+    folder = tempfile.mkdtemp() if made else sys.argv[1]
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
     print("%d commits a series in %s, kernel %s; median µs a commit" % (count, folder, os.uname().release))
-    for _ in range(rounds):
-        plain = series(folder, "plain", False, count)
-        stat = series(folder, "stat", True, count)
-        print("sync alone %.0f   fstat, then sync %.0f" % (plain, stat))
+    try:
+        for _ in range(rounds):
+            plain = series(folder, "plain", False, count)
+            stat = series(folder, "stat", True, count)
+            print("sync alone %.0f   fstat, then sync %.0f" % (plain, stat))
+    finally:
+        if made:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
