@@ -176,11 +176,14 @@ final class DeferredInserts {
 
     /// Runs the statements of `sql` (see ``statements(columns:head:tail:)``) over `rows`, 64, 32, ... 1 rows each
     /// (a handful of shapes, so that each stays prepared in the connection's statement cache),
-    /// handing each row the statement returns to `returned`.
+    /// handing each row the statement returns to `returned`. On the writer's connection each
+    /// statement's text parameters are bound from its ``SQLiteTextArena``, reset once the
+    /// statement's bindings are cleared.
     private static func insert<Held>(
         _ rows: [Held], sql: [Int: SQLiteStatementText], db: Database, statements: SQLiteWriterStatements,
         bind: (inout SQLiteBinder, Held) -> Void, returned: (OpaquePointer) -> Void
     ) throws {
+        let arena = statements.textArena(db)
         var start = 0
         while start < rows.count {
             var size = largestStatement
@@ -191,8 +194,9 @@ final class DeferredInserts {
             defer {
                 sqlite3_reset(handle)
                 sqlite3_clear_bindings(handle)
+                arena?.reset()
             }
-            var binder = SQLiteBinder(handle: handle)
+            var binder = SQLiteBinder(handle: handle, arena: arena)
             for row in rows[start..<(start + size)] { bind(&binder, row) }
             if let failure = binder.failure { throw SQLiteStoredRow.error(failure, db) }
             while true {

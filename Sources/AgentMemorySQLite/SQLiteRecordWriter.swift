@@ -176,7 +176,7 @@ struct SQLiteRecordWriter: RecordWriter {
             } else {
                 try willChange(plan.key)
                 // Bound with SQLite's C API, as the inserts are (GRDB's arguments are existentials).
-                try SQLiteStoredRow.execute(statements.statement(Self.update, db), db: db) { binder in
+                try SQLiteStoredRow.execute(statements.statement(Self.update, db), db: db, arena: statements.textArena(db)) { binder in
                     binder.text(json)
                     binder.integer(Int64(record.version))
                     binder.real(record.createdAt.timeIntervalSince1970)
@@ -190,7 +190,7 @@ struct SQLiteRecordWriter: RecordWriter {
             }
         case .remove:
             try willChange(plan.key)
-            try SQLiteStoredRow.execute(statements.statement(Self.delete, db), db: db) { binder in
+            try SQLiteStoredRow.execute(statements.statement(Self.delete, db), db: db, arena: statements.textArena(db)) { binder in
                 binder.text(namespace.name)
                 binder.text(plan.key.rawValue)
             }

@@ -198,8 +198,9 @@ final class SQLiteSearchIndexing: Sendable {
         let texts = work.indexed.filter { $0.key <= through }
         if !texts.isEmpty {
             let note = try statements.statement(Self.insertPendingText, db)
+            let arena = statements.textArena(db)
             for (id, text) in texts {
-                try SQLiteStoredRow.execute(note, db: db) { binder in
+                try SQLiteStoredRow.execute(note, db: db, arena: arena) { binder in
                     binder.integer(id)
                     binder.text(text.key)
                     binder.text(text.body)

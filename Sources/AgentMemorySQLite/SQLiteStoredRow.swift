@@ -212,10 +212,12 @@ struct SQLiteStoredRow {
     }
 
     /// Runs a cached statement that returns no rows (an `UPDATE`, a `DELETE`) with SQLite's C
-    /// API, its parameters bound in order by `bind`; throws a failed bind's or step's error.
-    static func execute(_ statement: Statement, db: Database, bind: (inout SQLiteBinder) -> Void) throws {
+    /// API, its parameters bound in order by `bind` (text from `arena` when given, which is
+    /// reset once the bindings are cleared); throws a failed bind's or step's error.
+    static func execute(_ statement: Statement, db: Database, arena: SQLiteTextArena? = nil, bind: (inout SQLiteBinder) -> Void) throws {
+        defer { arena?.reset() }
         try stepping(statement, bind: { _ in }) { handle in
-            var binder = SQLiteBinder(handle: handle)
+            var binder = SQLiteBinder(handle: handle, arena: arena)
             bind(&binder)
             if let failure = binder.failure { throw error(failure, db) }
             let code = sqlite3_step(handle)

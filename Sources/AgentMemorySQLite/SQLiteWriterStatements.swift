@@ -40,6 +40,8 @@ final class SQLiteWriterStatements: @unchecked Sendable {
     private var statements: [Statement?] = []
     /// What the writer's connection knew at its last commit (``SQLiteWriterMemo``).
     let memo = SQLiteWriterMemo()
+    /// Where the writer's multi-row inserts copy their text parameters (``SQLiteTextArena``).
+    private let arena = SQLiteTextArena()
 
     /// Binds this object to the writer's connection `db`; called once, when the pool opens.
     func bind(to db: Database) {
@@ -74,6 +76,12 @@ final class SQLiteWriterStatements: @unchecked Sendable {
             if isWriter(db), text.number < statements.count, statements[text.number] === statement { statements[text.number] = nil }
             throw error
         }
+    }
+
+    /// The arena that statements on `db` bind text from: this object's on the writer's
+    /// connection (used only while holding it, one statement at a time), `nil` on any other.
+    func textArena(_ db: Database) -> SQLiteTextArena? {
+        isWriter(db) ? arena : nil
     }
 
     /// Whether `db` is the writer's connection this object is bound to.

@@ -5,7 +5,21 @@
 #include "CSQLiteFunctions.h"
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include <sqlite3.h>
+
+// Eight bytes at a time: whether any byte of `word` is `"`, `\` or below 0x20. Each test is
+// the exact "has a zero byte" / "has a byte less than n" word test (a borrow can only set the
+// high bit of a byte above a byte that matched, so the word's answer is exact); bytes of 0x80
+// and above (UTF-8 sequences) never match.
+static int has_special(uint64_t word) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t quote = word ^ (ones * '"');
+    uint64_t backslash = word ^ (ones * '\\');
+    uint64_t found = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((word - ones * 0x20) & ~word);
+    return (found & highs) != 0;
+}
 
 static void agent_memory_body(sqlite3_context *context, int argc, sqlite3_value **argv) {
     (void)argc;
@@ -17,7 +31,15 @@ static void agent_memory_body(sqlite3_context *context, int argc, sqlite3_value 
     if (text == NULL || length < 2 || text[0] != '"' || text[length - 1] != '"') {
         return;  // NULL: not a JSON string (or not one without surrounding space)
     }
-    for (int index = 1; index < length - 1; index++) {
+    int index = 1;
+    for (; index + 8 <= length - 1; index += 8) {
+        uint64_t word;
+        memcpy(&word, text + index, 8);
+        if (has_special(word)) {
+            break;  // the byte loop below finds which
+        }
+    }
+    for (; index < length - 1; index++) {
         unsigned char byte = text[index];
         if (byte == '"' || byte == '\\' || byte < 0x20) {
             return;  // NULL: an escape to decode (or not valid JSON): SQLite's functions decide

@@ -44,6 +44,32 @@ struct DeferredInsertsTests {
         try await store.close()
     }
 
+    /// The batch's text parameters are copied into the writer's arena and bound in place
+    /// (``SQLiteTextArena``): values of every size, from empty to longer than the arena takes
+    /// (those SQLite copies), filling its blocks past their ends, statement after statement,
+    /// and batch after batch (the arena reused), come back exactly.
+    @Test func valuesOfEverySizeComeBackExactlyThroughTheArena() async throws {
+        let store = try SQLiteMemoryStore(path: try SearchIndexingTests.temporaryPath())
+        let namespace = try Namespace("arena")
+        let block = SQLiteTextArena.blockSize
+        let sizes = [0, 1, 15, 16, 100, 4_000, block / 4 - 2, block / 4 - 1, block / 4, block / 4 + 1, block / 2, block + 7]
+        func value(_ index: Int, _ round: Int) -> JSONValue {
+            let size = sizes[index % sizes.count]
+            let pattern = Array("r\(round)-i\(index) é🧠 ".utf8)
+            return .string(String(decoding: (0..<size).map { pattern[$0 % pattern.count] }, as: UTF8.self))
+        }
+        for round in 0..<3 {
+            // 97 rows: statements of 64, 32 and 1 rows.
+            try await store.batch(
+                (0..<97).map { .put(key: MemoryKey(checked: "k/\($0)"), value: value($0, round)) }, in: namespace)
+            for index in 0..<97 {
+                let record = try #require(try await store.get(MemoryKey(checked: "k/\(index)"), in: namespace))
+                #expect(record.value == value(index, round), "round \(round), row \(index)")
+            }
+        }
+        try await store.close()
+    }
+
     /// The record ids, by key, read directly from the file.
     static func ids(_ path: String) throws -> [String: Int64] {
         let queue = try DatabaseQueue(path: path)

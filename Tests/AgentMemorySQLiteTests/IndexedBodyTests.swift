@@ -66,6 +66,45 @@ struct IndexedBodyTests {
         }
     }
 
+    /// The function scans eight bytes at a time, then byte by byte: a byte it must refuse (`"`,
+    /// `\`, each control byte from 0x00 to 0x1F), put at every position of a 41-byte text,
+    /// gives NULL, and non-ASCII bytes and the byte values just beside the refused ones (`!`,
+    /// `#`, `[`, `]`, space, DEL, 0x80, 0xFF in UTF-8 sequences) at every position give the
+    /// bytes.
+    @Test func theWordScanFindsARefusedByteAtEveryPosition() async throws {
+        let queue = try DatabaseQueue(configuration: {
+            var configuration = Configuration()
+            configuration.prepareDatabase { db in try SQLiteIndexedBody.register(db) }
+            return configuration
+        }())
+        func function(_ text: [UInt8]) throws -> String? {
+            try queue.read { db in
+                try String.fetchOne(
+                    db, sql: "SELECT \(SQLiteIndexedBody.functionName)(CAST(? AS TEXT))",
+                    arguments: [Data([UInt8(ascii: "\"")] + text + [UInt8(ascii: "\"")])])
+            }
+        }
+        let plain = Array("the quick brown fox jumps over a lazy dog".utf8)
+        #expect(plain.count == 41)
+        #expect(try function(plain) == String(decoding: plain, as: UTF8.self))
+        let refused = [UInt8(ascii: "\""), UInt8(ascii: "\\")] + (0x00...0x1F).map { UInt8($0) }
+        for byte in refused {
+            for position in plain.indices {
+                var text = plain
+                text[position] = byte
+                #expect(try function(text) == nil, "byte \(byte) at \(position)")
+            }
+        }
+        let accepted: [[UInt8]] = ["!", "#", "[", "]", " ", "\u{7F}", "\u{80}", "é", "\u{FF}", "☕"].map { Array($0.utf8) }
+        for bytes in accepted {
+            for position in 0...(plain.count - bytes.count) {
+                var text = plain
+                text.replaceSubrange(position..<(position + bytes.count), with: bytes)
+                #expect(try function(text) == String(decoding: text, as: UTF8.self), "\(bytes) at \(position)")
+            }
+        }
+    }
+
     /// Random strings drawn from characters JSON escapes and characters it does not, written as
     /// the store writes values: the expression is the column's text, and the decoded string.
     @Test func theExpressionIsTheColumnForRandomValues() async throws {
