@@ -135,6 +135,12 @@ extension PostgresMemoryStore {
 
     /// How many times a call is tried when its connection is lost where trying again is safe.
     static let attempts = 3
+    /// How many connections found dead at once (``staleFailureWindow``) a call passes over
+    /// without counting them as tries: more than a pool holds.
+    static let staleConnections = 32
+    /// How soon after an attempt starts its connection's failure counts as a dead idle
+    /// connection's rather than as a try.
+    static let staleFailureWindow = Duration.milliseconds(250)
 
     /// Runs `body` on a pooled connection outside a transaction, each statement committing on
     /// its own: the reads, and maintenance's idempotent deletes. When the connection is lost,
@@ -272,12 +278,15 @@ extension PostgresMemoryStore {
     }
 
     /// Runs `attempt`, again when it failed because its connection was lost (up to
-    /// ``attempts`` times in all, not after a statement timeout: that waited long enough), and
-    /// turns the final error into a ``MemoryError``.
+    /// ``attempts`` times in all, not after a statement timeout: that waited long enough; a
+    /// connection found dead at once, ``staleFailureWindow``, is not counted), and turns the
+    /// final error into a ``MemoryError``.
     private func retrying<T: Sendable>(_ attempt: () async throws -> T) async throws -> T {
         var tries = 0
         var unsent = 0
+        var stale = 0
         while true {
+            let began = ContinuousClock.now
             do {
                 return try await attempt()
             } catch let lost as StatementLost where lost.neverSent && unsent < 100 && !Task.isCancelled {
@@ -285,6 +294,20 @@ extension PostgresMemoryStore {
                 // sent, so this does not count as a try; let the pool catch up.
                 unsent += 1
                 try await Task.sleep(for: .milliseconds(10))
+                continue
+            } catch where Self.isRetryable(error) && ContinuousClock.now - began < Self.staleFailureWindow
+                && stale < Self.staleConnections && !Task.isCancelled
+            {
+                // A pooled connection that died while idle (a restarted server, a killed
+                // backend, an idle timeout: every idle connection at once) fails the first
+                // statement sent on it straight away, before the pool hears that it closed.
+                // That says nothing of the server, so it does not count as a try either:
+                // counted, three such connections handed out in a row failed the call with
+                // "unreachable" while the server was up. Trying again is as safe as for a
+                // counted try (the same errors qualify); after the first few, a pause lets
+                // the pool catch up.
+                stale += 1
+                if stale > 4 { try await Task.sleep(for: .milliseconds(10)) }
                 continue
             } catch {
                 tries += 1

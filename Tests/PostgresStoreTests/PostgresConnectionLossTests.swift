@@ -104,7 +104,10 @@ struct PostgresConnectionLossTests {
     }
 
     /// Idle pooled connections killed between calls: the next calls get their answers (on a new
-    /// connection) rather than an error or a hang.
+    /// connection) rather than an error or a hang. Before each kill, concurrent reads open the
+    /// pool's connections, so that several dead ones can be handed out one after another
+    /// before the pool hears that they closed (a server restart or an idle timeout ends every
+    /// idle connection at once).
     @Test func callsAfterTheIdleConnectionsWereKilledSucceed() async throws {
         try await TestServer.withSchema { schema in
             let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
@@ -114,6 +117,10 @@ struct PostgresConnectionLossTests {
             let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(15)))
             for round in 0..<10 {
                 try await store.put("k\(round)", value: .int(round), in: main)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<8 { group.addTask { _ = try await store.get("k\(round)", in: self.main) } }
+                    try await group.waitForAll()
+                }
                 _ = try await TestServer.terminateBackends(application: application)
                 let read = Task { try await store.get("k\(round)", in: self.main)?.value }
                 let outcome = await outcome(of: read, within: 60)
