@@ -71,11 +71,12 @@ struct SQLiteBinderTests {
             let statement = try db.makeStatement(sql: "SELECT \(placeholders)")
             let handle = statement.sqliteStatement
             for round in 0..<3 {
-                // 40 strings of up to 9,000 bytes: past a block's end several times; every
-                // seventh longer than a quarter of a block.
+                // 40 strings of up to about 9,000 bytes: past a block's end several times;
+                // every seventh one byte or more longer than a quarter of a block (copied by
+                // SQLite instead).
                 let strings = (0..<count).map { index -> String in
-                    let length = index % 7 == 6 ? SQLiteTextArena.blockSize / 4 + 1 : (index * 997 + round * 31) % 9_000
-                    return String(repeating: "é\u{0}\(round)\(index)🧠", count: length / 10)
+                    if index % 7 == 6 { return String(repeating: "x", count: SQLiteTextArena.blockSize / 4 + 1 + index) }
+                    return String(repeating: "é\u{0}\(round)\(index)🧠", count: (index * 997 + round * 31) % 9_000 / 10)
                 }
                 var binder = SQLiteBinder(handle: handle, arena: arena)
                 strings.forEach { binder.text($0) }
