@@ -81,11 +81,12 @@ struct SQLiteBinder {
     }
 }
 
-/// Memory that the text of a multi-row statement's parameters is copied into and bound from in
+/// Memory that the text of a write statement's parameters is copied into and bound from in
 /// place (`SQLITE_STATIC`), instead of SQLite copying each string into an allocation of its own
-/// (`SQLITE_TRANSIENT`) and freeing it when the bindings are cleared: a batch's inserts bind
-/// six strings a put, and the allocations and frees were about 3% of an `exec` of 2,000
-/// `remember` calls (callgrind).
+/// (`SQLITE_TRANSIENT`) and freeing it when the bindings are cleared: a batch's multi-row
+/// inserts bind six strings a put, and the allocations and frees were about 3% of an `exec` of
+/// 2,000 `remember` calls (callgrind). Also used by a row's update and delete and by the notes
+/// of indexed text.
 ///
 /// The memory is blocks of ``blockSize`` bytes, reused from the first after each ``reset()``
 /// (which keeps two); a string longer than a quarter of a block is left to SQLite to copy.

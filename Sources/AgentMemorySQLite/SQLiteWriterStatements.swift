@@ -40,7 +40,7 @@ final class SQLiteWriterStatements: @unchecked Sendable {
     private var statements: [Statement?] = []
     /// What the writer's connection knew at its last commit (``SQLiteWriterMemo``).
     let memo = SQLiteWriterMemo()
-    /// Where the writer's multi-row inserts copy their text parameters (``SQLiteTextArena``).
+    /// Where the writer's write statements copy their text parameters (``SQLiteTextArena``).
     private let arena = SQLiteTextArena()
 
     /// Binds this object to the writer's connection `db`; called once, when the pool opens.
