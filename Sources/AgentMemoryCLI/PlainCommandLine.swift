@@ -11,12 +11,15 @@ import Foundation
 /// `--generate-completion-script` alone, which no public setting turns off (BENCHMARKS.md,
 /// round twenty-seven).
 ///
-/// This reads the subcommand first, then its options (`--name value` or `--name=value`), its
-/// flags and its positional arguments in any order, each option and flag at most once. It
-/// declines everything else: help, an option before the subcommand, a repeated or unknown
-/// option, an empty value or argument, or one that starts with `-`. ArgumentParser then parses
-/// the line as before, so its messages and exit codes are unchanged. Where this parser accepts
-/// a line, it yields what ArgumentParser would (`PlainCommandLineTests` compares the two).
+/// This reads the global options given before the subcommand (`--store`, `--namespace`,
+/// `--agent`, as the usage line shows them), the subcommand, then its options (`--name value`
+/// or `--name=value`), its flags and its positional arguments in any order, each option and
+/// flag at most once on either side; a global option given on both sides takes the value after
+/// the subcommand, as ArgumentParser's commands do (`GlobalOptions.merged(over:)`). It declines
+/// everything else: help, any other option before the subcommand, a repeated or unknown option,
+/// an empty value or argument, or one that starts with `-`. ArgumentParser then parses the line
+/// as before, so its messages and exit codes are unchanged. Where this parser accepts a line,
+/// it yields what ArgumentParser would (`PlainCommandLineTests` compares the two).
 struct PlainCommandLine: Equatable {
     /// The commands read this way.
     enum Command: String, CaseIterable {
@@ -26,8 +29,7 @@ struct PlainCommandLine: Equatable {
         var positionals: Int { self == .recall ? 1 : 0 }
         /// Its options that take a value (the global ones included).
         var options: Set<String> {
-            let global: Set<String> = ["--store", "--namespace", "--agent"]
-            return self == .exec ? global.union(["--tools"]) : global
+            self == .exec ? PlainCommandLine.globalOptions.union(["--tools"]) : PlainCommandLine.globalOptions
         }
         /// Its flags.
         var flags: Set<String> { self == .exec ? ["--read-only", "--pretty"] : ["--json"] }
@@ -41,15 +43,33 @@ struct PlainCommandLine: Equatable {
     var options: [String: String] = [:]
     /// The flags given (`--pretty`).
     var flags: Set<String> = []
+
+    /// The options every command takes, before or after its name.
+    static let globalOptions: Set<String> = ["--store", "--namespace", "--agent"]
 }
 
 extension PlainCommandLine {
     /// Reads `arguments` (the command line without the program's name); nil when it is not a
     /// plain line of one of the commands (see the type's documentation).
     init?(_ arguments: some Collection<String>) {
-        guard let first = arguments.first, let command = Command(rawValue: first) else { return nil }
+        var rest = Array(arguments)[...]
+        // Global options before the subcommand, as ArgumentParser's root command reads them.
+        var leading: [String: String] = [:]
+        while let argument = rest.first, argument.hasPrefix("-") {
+            rest.removeFirst()
+            var name = argument
+            var value: String?
+            if let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                value = String(argument[argument.index(after: equals)...])
+            }
+            guard Self.globalOptions.contains(name), leading[name] == nil else { return nil }
+            if value == nil { value = rest.popFirst() }
+            guard let value, !value.isEmpty, !value.hasPrefix("-") else { return nil }
+            leading[name] = value
+        }
+        guard let first = rest.popFirst(), let command = Command(rawValue: first) else { return nil }
         self.init(command: command)
-        var rest = arguments.dropFirst()
         while let argument = rest.popFirst() {
             guard !argument.isEmpty else { return nil }
             guard argument.hasPrefix("-") else {
@@ -76,6 +96,8 @@ extension PlainCommandLine {
             }
         }
         guard self.arguments.count == command.positionals else { return nil }
+        // One given after the subcommand too wins, as in `GlobalOptions.merged(over:)`.
+        options.merge(leading) { after, _ in after }
     }
 
     /// The settings the global options name, with this process's environment.

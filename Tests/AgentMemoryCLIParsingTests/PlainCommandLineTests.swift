@@ -39,6 +39,12 @@ import Testing
             ["recall", "--store", "memory:", "a=b", "--json"],
             ["recall", "--namespace=team", "key with spaces", "--agent", "x"],
             ["recall", "recall"],
+            // Global options before the subcommand (the usage line's form).
+            ["--store", "memory:", "exec"],
+            ["--store=sqlite:/tmp/m.sqlite", "--namespace", "team", "--agent=a", "exec", "--pretty", "--tools", "all"],
+            ["--namespace", "before", "exec", "--namespace", "after"],  // the one after the subcommand wins
+            ["--agent", "x", "recall", "k", "--json"],
+            ["--store", "memory:", "recall", "--store", "sqlite:/tmp/other.sqlite", "k"],
         ]
         for line in lines {
             let quick = try #require(PlainCommandLine(line), "\(line)")
@@ -50,13 +56,23 @@ import Testing
             command: .exec, options: ["--store": "postgres://u:p=q@127.0.0.1:5432/db"], flags: ["--read-only", "--pretty"]))
         #expect(PlainCommandLine(lines[7]) == PlainCommandLine(
             command: .recall, arguments: ["a=b"], options: ["--store": "memory:"], flags: ["--json"]))
+        #expect(PlainCommandLine(lines[11]) == PlainCommandLine(
+            command: .exec, options: ["--store": "sqlite:/tmp/m.sqlite", "--namespace": "team", "--agent": "a", "--tools": "all"],
+            flags: ["--pretty"]))
+        #expect(PlainCommandLine(lines[12]) == PlainCommandLine(command: .exec, options: ["--namespace": "after"]))
     }
 
     @Test func everyOtherLineIsLeftToArgumentParser() {
         let declined: [[String]] = [
             [],
             ["remember", "k", "v"],
-            ["--store", "memory:", "exec"],  // an option before the subcommand
+            ["--pretty", "exec"],  // an option of the subcommand's before it
+            ["--tools", "all", "exec"],
+            ["--store", "a", "--store", "b", "exec"],  // a global option repeated before the subcommand
+            ["--store", "memory:"],  // no subcommand
+            ["--store", "exec"],  // the subcommand taken as the value
+            ["--store", "-x", "exec"], ["--store=", "exec"], ["--store", "", "exec"],
+            ["--help", "exec"], ["--version"],
             ["exec", "--help"], ["exec", "-h"], ["exec", "help"], ["exec", "--version"], ["recall", "--help"],
             ["exec", "--generate-completion-script", "bash"], ["exec", "--generate-completion-script"],
             ["exec", "--namespace", "a", "--namespace", "b"],  // repeated
