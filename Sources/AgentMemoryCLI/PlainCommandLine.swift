@@ -57,15 +57,10 @@ extension PlainCommandLine {
         var leading: [String: String] = [:]
         while let argument = rest.first, argument.hasPrefix("-") {
             rest.removeFirst()
-            var name = argument
-            var value: String?
-            if let equals = argument.firstIndex(of: "=") {
-                name = String(argument[..<equals])
-                value = String(argument[argument.index(after: equals)...])
-            }
-            guard Self.globalOptions.contains(name), leading[name] == nil else { return nil }
-            if value == nil { value = rest.popFirst() }
-            guard let value, !value.isEmpty, !value.hasPrefix("-") else { return nil }
+            let (name, given) = Self.split(argument)
+            guard Self.globalOptions.contains(name), leading[name] == nil,
+                  let value = Self.value(given, orNextOf: &rest)
+            else { return nil }
             leading[name] = value
         }
         guard let first = rest.popFirst(), let command = Command(rawValue: first) else { return nil }
@@ -77,19 +72,13 @@ extension PlainCommandLine {
                 self.arguments.append(argument)
                 continue
             }
-            var name = argument
-            var value: String?
-            if let equals = argument.firstIndex(of: "=") {
-                name = String(argument[..<equals])
-                value = String(argument[argument.index(after: equals)...])
-            }
+            let (name, given) = Self.split(argument)
             guard options[name] == nil, !flags.contains(name) else { return nil }
             if command.flags.contains(name) {
-                guard value == nil else { return nil }
+                guard given == nil else { return nil }
                 flags.insert(name)
             } else if command.options.contains(name) {
-                if value == nil { value = rest.popFirst() }
-                guard let value, !value.isEmpty, !value.hasPrefix("-") else { return nil }
+                guard let value = Self.value(given, orNextOf: &rest) else { return nil }
                 options[name] = value
             } else {
                 return nil
@@ -98,6 +87,20 @@ extension PlainCommandLine {
         guard self.arguments.count == command.positionals else { return nil }
         // One given after the subcommand too wins, as in `GlobalOptions.merged(over:)`.
         options.merge(leading) { after, _ in after }
+    }
+
+    /// `argument` (`--name` or `--name=value`) as its name and the value after `=`, if any.
+    private static func split(_ argument: String) -> (name: String, value: String?) {
+        guard let equals = argument.firstIndex(of: "=") else { return (argument, nil) }
+        return (String(argument[..<equals]), String(argument[argument.index(after: equals)...]))
+    }
+
+    /// An option's value: `given` after its `=`, else the next argument taken from `rest`; nil
+    /// when there is none, or it is empty or starts with `-` (such lines are left to
+    /// ArgumentParser).
+    private static func value(_ given: String?, orNextOf rest: inout ArraySlice<String>) -> String? {
+        guard let value = given ?? rest.popFirst(), !value.isEmpty, !value.hasPrefix("-") else { return nil }
+        return value
     }
 
     /// The settings the global options name, with this process's environment.

@@ -112,6 +112,9 @@ struct CLITests {
         try await cli.run(["--store", "sqlite:\(path)", "--namespace", "crew", "remember", "k", "from options"])
         try await cli.run(["remember", "k", "from environment"], extraEnvironment: ["AGENT_MEMORY_STORE": "sqlite:\(path)", "AGENT_MEMORY_NAMESPACE": "other"])
         #expect(try await cli.run(["recall", "k", "--store", "sqlite:\(path)", "--namespace", "crew"]).stdout == "from options\n")
+        // The usage line's order, and a namespace on both sides (the one after the subcommand wins).
+        #expect(try await cli.run(["--store", "sqlite:\(path)", "--namespace", "other", "recall", "k", "--namespace", "crew"]).stdout
+            == "from options\n")
         #expect(try await cli.run(["recall", "k"], extraEnvironment: ["AGENT_MEMORY_STORE": "sqlite:\(path)", "AGENT_MEMORY_NAMESPACE": "other"]).stdout == "from environment\n")
         #expect(try await cli.run(["namespaces", "--store", "sqlite:\(path)"]).stdout == "crew\t1\nother\t1\n")
         // The default file was never touched.
