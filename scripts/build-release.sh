@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The install build of `agent-memory` (README, "The command line"): release mode, the Swift
-# runtime and Foundation linked in, and five flags that take about 8 to 14 ms off every process
-# start (BENCHMARKS.md, rounds twenty-two, twenty-three, twenty-eight and thirty-nine). Prints
-# the binary's path last.
+# runtime and Foundation linked in, and the flags below, which take about 8 to 15 ms off every
+# process start (BENCHMARKS.md, rounds twenty-two, twenty-three, twenty-eight and thirty-nine).
+# Prints the binary's path last.
 #
 #   scripts/build-release.sh                               # into .build
 #   scripts/build-release.sh --scratch-path .build-release # anywhere else (extra swift build flags)
@@ -25,29 +25,34 @@
 #   So the binary starts without mapping libcurl and its thirty libraries (TLS, Kerberos, LDAP,
 #   SSH...), which took 3.5 to 9 ms of every start (round twenty-eight); a command that talks
 #   HTTP loads it when it first does. CI checks that libcurl is not among the binary's needs.
-# -Xswiftc -L.../scripts/link-static-cxx, where the toolchain's clang finds GCC's libstdc++.a:
-#   the static runtime's `-lstdc++` then finds scripts/link-static-cxx/libstdc++.so, a linker
-#   script that links libstdc++.a into the binary (the GCC Runtime Library Exception allows it).
-#   The binary starts without loading and relocating libstdc++.so.6, and the 788 references of
-#   the runtime's C++ vtables to it need no symbol look-ups: a `recall` process ran 7.2M
-#   instructions instead of 5.3M and took 4 to 8% less time (round thirty-nine). Where there is
-#   no libstdc++.a (a distribution that packages it apart, such as Fedora's libstdc++-static),
-#   the binary links libstdc++.so.6 as before. CI checks that libstdc++ is not among its needs.
+# -Xswiftc -L.../scripts/link-static/libstdc++ and .../sqlite, each where the toolchain's clang
+#   finds the archive it names: the static runtime's `-lstdc++` and GRDB's `-lsqlite3` then find
+#   a linker script there that links GCC's libstdc++.a (the GCC Runtime Library Exception allows
+#   it) and the system's libsqlite3.a (the same SQLite as libsqlite3.so.0, from the same
+#   package; a system update of SQLite reaches the binary when it is built again). The binary
+#   starts without loading and relocating either shared library, and the runtime's 788
+#   references to libstdc++ need no symbol look-ups: a `recall` process ran 4.3M instructions
+#   instead of 7.2M and took about a tenth less time (round thirty-nine). Where an archive is
+#   missing (some distributions package them apart, such as Fedora's libstdc++-static), that
+#   library is linked as a shared one, as before. CI checks that neither is among the needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 clang="$(dirname "$(readlink -f "$(command -v swift)")")/clang"
-static_cxx=()
-if [ -f "$("$clang" -print-file-name=libstdc++.a 2>/dev/null)" ]; then
-    static_cxx=(-Xswiftc "-L$PWD/scripts/link-static-cxx")
-else
-    echo "note: no libstdc++.a for $clang; the binary links libstdc++.so.6" >&2
-fi
+static_libraries=()
+for library in libstdc++ sqlite; do
+    archive=$(cat "scripts/link-static/$library/"*.so | sed -n 's/^INPUT(\(.*\))$/\1/p')
+    if [ -f "$("$clang" -print-file-name="$archive" 2>/dev/null)" ]; then
+        static_libraries+=(-Xswiftc "-L$PWD/scripts/link-static/$library")
+    else
+        echo "note: $clang finds no $archive; the binary links the shared library instead" >&2
+    fi
+done
 flags=(
     -c release --static-swift-stdlib
     -Xlinker --no-export-dynamic -Xswiftc -use-ld=lld
     -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors
     -Xswiftc "-L$PWD/scripts/link"
-    "${static_cxx[@]}"
+    "${static_libraries[@]}"
     "$@"
 )
 swift build "${flags[@]}" --product agent-memory >&2
