@@ -193,12 +193,43 @@ func commandLineValue(_ text: String, json: Bool, verb: String) throws -> JSONVa
     }
 }
 
+/// Writes `error: MESSAGE` and a newline to stderr (a failed write is dropped: there is
+/// nowhere left to report it).
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
+    _ = writeLine("error: " + message, to: STDERR_FILENO)
 }
 
+/// Writes `text` and a newline to stdout; when stdout refuses them (a full disk, a closed
+/// descriptor), says so on stderr and ends the process with status 1, so that a script never
+/// takes a cut-off answer for a whole one.
 func printLine(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    guard let failure = writeLine(text, to: STDOUT_FILENO) else { return }
+    printError("cannot write to stdout: \(failure)")
+    exit(1)
+}
+
+/// Writes `text` and a newline to `descriptor` whole, from the string's own UTF-8 bytes
+/// (`write(2)` again after a short write or an interruption); returns why it failed, or `nil`.
+///
+/// Not `FileHandle.write(Data(...))`: a `Data` made from a sequence asks the runtime whether
+/// the sequence is contiguous bytes, and the first such question in a process scans all of
+/// the binary's 11,445 conformance records (a tenth of an `agent-memory recall` process's
+/// instructions, BENCHMARKS.md, round thirty-nine).
+private func writeLine(_ text: String, to descriptor: Int32) -> String? {
+    var line = text
+    line.append("\n")
+    return line.withUTF8 { buffer -> String? in
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return String(cString: strerror(errno))
+            }
+            offset += written
+        }
+        return nil
+    }
 }
 
 /// Writes `bytes` to stdout whole (`write(2)` again after a short write or an interruption);

@@ -319,6 +319,19 @@ struct CLITests {
         #expect(try await cli.run(["recall", "user.preferences.editor"]).stdout == "Vim, with 4-space indentation\n")
     }
 
+    /// The other commands' answers too: a stdout that refuses them is an error with status 1
+    /// (it was a crash in Foundation's `FileHandle.write`), and a write that ran stays.
+    @Test func commandsReportAStdoutThatRefusesTheirAnswer() async throws {
+        let cli = CommandRunner()
+        let full = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        for arguments in [["remember", "user.lang", "Swift"], ["recall", "user.lang"], ["list"], ["search", "swift"]] {
+            let result = try await cli.finish(cli.start("agent-memory", arguments, standardOutput: full))
+            #expect(result.status == 1, "\(arguments)")
+            #expect(result.stderr == "error: cannot write to stdout: No space left on device\n", "\(arguments)")
+        }
+        #expect(try await cli.run(["recall", "user.lang"]).stdout == "Swift\n")
+    }
+
     @Test(arguments: [
         ("{not json", "error: stdin is not valid JSON: Expected a string key at byte 1\n"),
         ("", "error: stdin is not valid JSON: Unexpected end of input at byte 0\n"),
