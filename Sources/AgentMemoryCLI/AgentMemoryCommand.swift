@@ -26,8 +26,9 @@ struct AgentMemoryCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    /// Runs the command line, then exits from the thread that ran it. A plain `exec` or
-    /// `recall` line (``PlainCommandLine``) runs without ArgumentParser's reflection; any other
+    /// Runs the command line, then exits from the thread that ran it. A plain `exec`, `recall`,
+    /// `remember`, `forget` or `search` line (``PlainCommandLine``) runs without
+    /// ArgumentParser's reflection; any other
     /// is parsed and run as ArgumentParser's `main(_:)` would, and exits with the error's
     /// status and message on failure.
     /// Returning would first hop back to the main actor, whose queue Dispatch serves from its

@@ -1,11 +1,11 @@
 import AgentMemoryRuntime
 import Foundation
 
-/// A command line of `agent-memory exec` or `agent-memory recall` in its plain forms, read
-/// without ArgumentParser.
+/// A command line of `agent-memory exec`, `recall`, `remember`, `forget` or `search` in its
+/// plain forms, read without ArgumentParser.
 ///
-/// These are the commands an agent on another stack runs once per step, so their process
-/// start counts. ArgumentParser builds its parsers by reflection, and every property type it
+/// These are the commands an agent on another stack, or a hook, runs once per step, so their
+/// process start counts. ArgumentParser builds its parsers by reflection, and every property type it
 /// asks about is a scan of the binary's 11,000 protocol conformance records the first time:
 /// 12% of the instructions of an `exec` of 2,000 `recall` calls, 7% in its check for
 /// `--generate-completion-script` alone, which no public setting turns off (BENCHMARKS.md,
@@ -17,22 +17,41 @@ import Foundation
 /// flag at most once on either side; a global option given on both sides takes the value after
 /// the subcommand, as ArgumentParser's commands do (`GlobalOptions.merged(over:)`). It declines
 /// everything else: help, any other option before the subcommand, a repeated or unknown option,
-/// an empty value or argument, or one that starts with `-`. ArgumentParser then parses the line
+/// an empty value or argument, one that starts with `-`, or a number option (`--limit`,
+/// `--ttl`, `--if-version`) whose value is not a whole number. ArgumentParser then parses the line
 /// as before, so its messages and exit codes are unchanged. Where this parser accepts a line,
 /// it yields what ArgumentParser would (`PlainCommandLineTests` compares the two).
 struct PlainCommandLine: Equatable {
     /// The commands read this way.
     enum Command: String, CaseIterable {
-        case exec, recall
+        case exec, recall, remember, forget, search
 
         /// How many positional arguments the command takes.
-        var positionals: Int { self == .recall ? 1 : 0 }
+        var positionals: Int {
+            switch self {
+            case .exec: 0
+            case .recall, .forget, .search: 1
+            case .remember: 2
+            }
+        }
         /// Its options that take a value (the global ones included).
         var options: Set<String> {
-            self == .exec ? PlainCommandLine.globalOptions.union(["--tools"]) : PlainCommandLine.globalOptions
+            switch self {
+            case .exec: PlainCommandLine.globalOptions.union(["--tools"])
+            case .recall: PlainCommandLine.globalOptions
+            case .remember: PlainCommandLine.globalOptions.union(["--ttl", "--if-version"])
+            case .forget: PlainCommandLine.globalOptions.union(["--if-version"])
+            case .search: PlainCommandLine.globalOptions.union(["--limit"])
+            }
         }
         /// Its flags.
-        var flags: Set<String> { self == .exec ? ["--read-only", "--pretty"] : ["--json"] }
+        var flags: Set<String> {
+            switch self {
+            case .exec: ["--read-only", "--pretty"]
+            case .recall, .remember: ["--json"]
+            case .forget, .search: []
+            }
+        }
     }
 
     /// The subcommand.
@@ -46,6 +65,8 @@ struct PlainCommandLine: Equatable {
 
     /// The options every command takes, before or after its name.
     static let globalOptions: Set<String> = ["--store", "--namespace", "--agent"]
+    /// The options whose value is a whole number (`Int`, read as ArgumentParser reads it).
+    static let numberOptions: Set<String> = ["--ttl", "--if-version", "--limit"]
 }
 
 extension PlainCommandLine {
@@ -78,7 +99,9 @@ extension PlainCommandLine {
                 guard given == nil else { return nil }
                 flags.insert(name)
             } else if command.options.contains(name) {
-                guard let value = Self.value(given, orNextOf: &rest) else { return nil }
+                guard let value = Self.value(given, orNextOf: &rest),
+                      !Self.numberOptions.contains(name) || Int(value) != nil
+                else { return nil }
                 options[name] = value
             } else {
                 return nil
@@ -118,6 +141,17 @@ extension PlainCommandLine {
                 settings: settings, tools: options["--tools"], readOnly: flags.contains("--read-only"), pretty: flags.contains("--pretty"))
         case .recall:
             try await Recall.execute(settings: settings, key: arguments[0], json: flags.contains("--json"))
+        case .remember:
+            try await Remember.execute(
+                settings: settings, key: arguments[0], value: arguments[1], json: flags.contains("--json"),
+                ttl: number("--ttl"), ifVersion: number("--if-version"))
+        case .forget:
+            try await Forget.execute(settings: settings, key: arguments[0], ifVersion: number("--if-version"))
+        case .search:
+            try await Search.execute(settings: settings, query: arguments[0], limit: number("--limit") ?? Search.defaultLimit)
         }
     }
+
+    /// A number option's value (checked when the line was read).
+    func number(_ name: String) -> Int? { options[name].flatMap { Int($0) } }
 }

@@ -19,17 +19,22 @@ struct Remember: AsyncParsableCommand {
         valueName: "n")) var ifVersion: Int?
 
     func run() async throws {
+        try await Self.execute(settings: global.settings, key: key, value: value, json: json, ttl: ttl, ifVersion: ifVersion)
+    }
+
+    /// What `run()` does, for the options given (also called by ``PlainCommandLine``'s quick
+    /// path in `AgentMemoryCommand.main()`).
+    static func execute(settings: RuntimeSettings, key: String, value: String, json: Bool, ttl: Int?, ifVersion: Int?) async throws {
         try await runReportingErrors {
             if let ttl, ttl < 1 { throw CLIError("--ttl must be a whole number of seconds >= 1, got \(ttl)", exitCode: 2) }
-            let namespace = try global.resolvedNamespace()
+            let namespace = try settings.resolvedNamespace()
             // The key and the value are checked before the store is opened (or created).
             let memoryKey = try MemoryKey(key)
             let parsed = try commandLineValue(value, json: json, verb: "store")
-            try await global.withStore { store in
+            try await settings.withAgentAndStore { agent, store in
                 let record = try await reportingConflicts {
                     try await store.put(
-                        memoryKey, value: parsed, in: namespace,
-                        options: PutOptions(ifVersion: ifVersion, ttl: ttl.map { .seconds($0) }, author: (try global.resolvedAgent())))
+                        memoryKey, value: parsed, in: namespace, options: PutOptions(ifVersion: ifVersion, ttl: ttl.map { .seconds($0) }, author: agent))
                 }
                 printLine(record.version == 1 ? "Remembered \"\(key)\" (version 1)." : "Updated \"\(key)\" (version \(record.version)).")
             }
@@ -125,11 +130,16 @@ struct Forget: AsyncParsableCommand {
     var ifVersion: Int?
 
     func run() async throws {
+        try await Self.execute(settings: global.settings, key: key, ifVersion: ifVersion)
+    }
+
+    /// What `run()` does, for the options given (also called by ``PlainCommandLine``).
+    static func execute(settings: RuntimeSettings, key: String, ifVersion: Int?) async throws {
         try await runReportingErrors {
-            let namespace = try global.resolvedNamespace()
-            try await global.withStore { store in
+            let namespace = try settings.resolvedNamespace()
+            try await settings.withAgentAndStore { agent, store in
                 let deleted = try await reportingConflicts {
-                    try await store.delete(key, in: namespace, ifVersion: ifVersion, author: (try global.resolvedAgent()))
+                    try await store.delete(key, in: namespace, ifVersion: ifVersion, author: agent)
                 }
                 guard deleted else {
                     throw CLIError(try await missingKeyMessage(key, in: namespace, store: store, then: "; nothing was forgotten"), exitCode: 1)
@@ -147,13 +157,21 @@ struct Search: AsyncParsableCommand {
     @ParentCommand var root: AgentMemoryCommand
     var global: GlobalOptions { options.merged(over: root.options) }
     @Argument(help: "Words to look for.") var query: String
-    @Option(help: "How many matches.") var limit = 10
+    @Option(help: "How many matches.") var limit = Self.defaultLimit
+
+    /// The matches printed when `--limit` is not given.
+    static let defaultLimit = 10
 
     func run() async throws {
+        try await Self.execute(settings: global.settings, query: query, limit: limit)
+    }
+
+    /// What `run()` does, for the options given (also called by ``PlainCommandLine``).
+    static func execute(settings: RuntimeSettings, query: String, limit: Int) async throws {
         try await runReportingErrors {
             guard limit >= 1 else { throw CLIError("--limit must be at least 1, got \(limit)", exitCode: 2) }
-            let namespace = try global.resolvedNamespace()
-            try await global.withStore { store in
+            let namespace = try settings.resolvedNamespace()
+            try await settings.withAgentAndStore { _, store in
                 for hit in try await store.search(query, in: namespace, limit: limit) {
                     printLine("\(hit.record.key)\t\(MemoryText.singleLine(hit.snippet, limit: 200))")
                 }

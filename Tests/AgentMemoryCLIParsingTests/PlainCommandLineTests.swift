@@ -2,12 +2,13 @@
 import ArgumentParser
 import Testing
 
-/// `PlainCommandLine`, the quick path of `agent-memory exec` and `recall`, against
-/// ArgumentParser: every line the quick path reads must be read the same by ArgumentParser, and
-/// every other line is left to ArgumentParser.
+/// `PlainCommandLine`, the quick path of `agent-memory exec`, `recall`, `remember`, `forget`
+/// and `search`, against ArgumentParser: every line the quick path reads must be read the same
+/// by ArgumentParser, and every other line is left to ArgumentParser.
 @Suite struct PlainCommandLineTests {
     /// What ArgumentParser makes of `line`, in the quick path's terms; nil when the line is not
-    /// an `exec` or a `recall`, or does not parse.
+    /// one of the quick path's commands, or does not parse. A number option is given as
+    /// ArgumentParser's number (compare with ``normalized(_:)``), `search`'s `--limit` always.
     static func parsedByArgumentParser(_ line: [String]) -> PlainCommandLine? {
         func options(_ global: GlobalOptions, _ more: [String: String?] = [:]) -> [String: String] {
             let all: [String: String?] = ["--store": global.store, "--namespace": global.namespace, "--agent": global.agent]
@@ -22,9 +23,31 @@ import Testing
         case let recall as Recall:
             return PlainCommandLine(
                 command: .recall, arguments: [recall.key], options: options(recall.global), flags: flags(["--json": recall.json]))
+        case let remember as Remember:
+            return PlainCommandLine(
+                command: .remember, arguments: [remember.key, remember.value],
+                options: options(remember.global, ["--ttl": remember.ttl.map(String.init), "--if-version": remember.ifVersion.map(String.init)]),
+                flags: flags(["--json": remember.json]))
+        case let forget as Forget:
+            return PlainCommandLine(
+                command: .forget, arguments: [forget.key], options: options(forget.global, ["--if-version": forget.ifVersion.map(String.init)]))
+        case let search as Search:
+            return PlainCommandLine(
+                command: .search, arguments: [search.query], options: options(search.global, ["--limit": String(search.limit)]))
         default:
             return nil
         }
+    }
+
+    /// `line` with its number options spelled as numbers (`+3` as `3`) and `search`'s
+    /// `--limit` given when it was left to its default, as ``parsedByArgumentParser(_:)`` has them.
+    static func normalized(_ line: PlainCommandLine?) -> PlainCommandLine? {
+        guard var line else { return nil }
+        for name in PlainCommandLine.numberOptions {
+            if let value = line.options[name] { line.options[name] = Int(value).map(String.init) ?? value }
+        }
+        if line.command == .search, line.options["--limit"] == nil { line.options["--limit"] = String(Search.defaultLimit) }
+        return line
     }
 
     @Test func plainLinesAreReadAsArgumentParserReadsThem() throws {
@@ -45,11 +68,24 @@ import Testing
             ["--namespace", "before", "exec", "--namespace", "after"],  // the one after the subcommand wins
             ["--agent", "x", "recall", "k", "--json"],
             ["--store", "memory:", "recall", "--store", "sqlite:/tmp/other.sqlite", "k"],
+            // The other commands a hook runs once per step.
+            ["remember", "user/name", "Ada Lovelace"],
+            ["--store", "memory:", "remember", "k", "{\"a\": 1}", "--json", "--ttl", "60", "--if-version=+2"],
+            ["remember", "--if-version", "0", "k", "v"],
+            ["forget", "user/name", "--if-version", "3"],
+            ["--namespace", "team", "forget", "k"],
+            ["search", "what does Ada like"],
+            ["search", "--limit=5", "swift", "--namespace", "n"],
         ]
         for line in lines {
             let quick = try #require(PlainCommandLine(line), "\(line)")
-            #expect(quick == Self.parsedByArgumentParser(line), "\(line)")
+            #expect(Self.normalized(quick) == Self.parsedByArgumentParser(line), "\(line)")
         }
+        #expect(PlainCommandLine(lines[16]) == PlainCommandLine(
+            command: .remember, arguments: ["k", "{\"a\": 1}"], options: ["--store": "memory:", "--ttl": "60", "--if-version": "+2"],
+            flags: ["--json"]))
+        #expect(PlainCommandLine(lines[16])?.number("--if-version") == 2)
+        #expect(PlainCommandLine(lines[20])?.number("--limit") == nil)
         #expect(PlainCommandLine(lines[1]) == PlainCommandLine(
             command: .exec, options: ["--store": "sqlite:/tmp/a b/memory.sqlite", "--namespace": "team/alpha"]))
         #expect(PlainCommandLine(lines[2]) == PlainCommandLine(
@@ -65,7 +101,14 @@ import Testing
     @Test func everyOtherLineIsLeftToArgumentParser() {
         let declined: [[String]] = [
             [],
-            ["remember", "k", "v"],
+            ["namespaces"], ["list"], ["history", "k"],  // commands without the quick path
+            ["remember", "k"], ["remember", "k", "v", "w"],  // a key and a value, exactly
+            ["remember", "k", "-v"], ["remember", "k", ""],
+            ["remember", "k", "v", "--ttl", "1.5"], ["remember", "k", "v", "--ttl", "ten"],  // not whole numbers
+            ["remember", "k", "v", "--ttl", "-1"], ["remember", "k", "v", "--if-version="],
+            ["forget", "k", "--json"],  // not forget's flag
+            ["search", "q", "--limit", "x"], ["search", "q", "--limit", "-1"], ["search"], ["search", "a", "b"],
+            ["search", "q", "--pretty"],
             ["--pretty", "exec"],  // an option of the subcommand's before it
             ["--tools", "all", "exec"],
             ["--store", "a", "--store", "b", "exec"],  // a global option repeated before the subcommand
@@ -101,7 +144,7 @@ import Testing
     /// line without repeats, dashed values or a wrong number of arguments.
     @Test func randomLinesAgree() throws {
         var generator = SystemRandomNumberGenerator()
-        let values = ["memory:", "sqlite:/tmp/x.sqlite", "a=b", "two words", "ünï", "recall", "exec", "-dash", "--store"]
+        let values = ["memory:", "sqlite:/tmp/x.sqlite", "a=b", "two words", "ünï", "recall", "exec", "-dash", "--store", "7", "+3", "0"]
         var read = 0
         for _ in 0..<600 {
             let command = PlainCommandLine.Command.allCases.randomElement(using: &generator)!
@@ -114,13 +157,14 @@ import Testing
             for _ in 0..<Int.random(in: 0...5, using: &generator) {
                 switch Int.random(in: 0..<3, using: &generator) {
                 case 0:
-                    let flag = flags.randomElement(using: &generator)!
+                    guard let flag = flags.randomElement(using: &generator) else { continue }  // forget and search have none
                     clean = clean && used.insert(flag).inserted
                     line.append(flag)
                 case 1:
                     let name = valued.randomElement(using: &generator)!
                     let value = values.randomElement(using: &generator)!
                     clean = clean && used.insert(name).inserted && !value.hasPrefix("-")
+                        && (!PlainCommandLine.numberOptions.contains(name) || Int(value) != nil)
                     if Bool.random(using: &generator) {
                         line.append("\(name)=\(value)")
                     } else {
@@ -138,7 +182,7 @@ import Testing
             #expect((quick != nil) == clean, "\(line)")
             if let quick {
                 read += 1
-                #expect(quick == Self.parsedByArgumentParser(line), "\(line)")
+                #expect(Self.normalized(quick) == Self.parsedByArgumentParser(line), "\(line)")
             }
         }
         #expect(read > 50)
