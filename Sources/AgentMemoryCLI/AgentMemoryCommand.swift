@@ -27,7 +27,7 @@ struct AgentMemoryCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     /// Runs the command line, then exits from the thread that ran it. A plain `exec`, `recall`,
-    /// `remember`, `forget` or `search` line (``PlainCommandLine``) runs without
+    /// `remember`, `forget`, `search` or `list` line (``PlainCommandLine``) runs without
     /// ArgumentParser's reflection; any other
     /// is parsed and run as ArgumentParser's `main(_:)` would, and exits with the error's
     /// status and message on failure.
@@ -216,7 +216,7 @@ func printLine(_ text: String) {
 /// the sequence is contiguous bytes, and the first such question in a process scans all of
 /// the binary's 11,445 conformance records (a tenth of an `agent-memory recall` process's
 /// instructions, BENCHMARKS.md, round thirty-nine).
-private func writeLine(_ text: String, to descriptor: Int32) -> String? {
+func writeLine(_ text: String, to descriptor: Int32) -> String? {
     var line = text
     line.append("\n")
     return line.withUTF8 { buffer -> String? in

@@ -1,8 +1,8 @@
 import AgentMemoryRuntime
 import Foundation
 
-/// A command line of `agent-memory exec`, `recall`, `remember`, `forget` or `search` in its
-/// plain forms, read without ArgumentParser.
+/// A command line of `agent-memory exec`, `recall`, `remember`, `forget`, `search` or `list`
+/// in its plain forms, read without ArgumentParser.
 ///
 /// These are the commands an agent on another stack, or a hook, runs once per step, so their
 /// process start counts. ArgumentParser builds its parsers by reflection, and every property type it
@@ -24,12 +24,12 @@ import Foundation
 struct PlainCommandLine: Equatable {
     /// The commands read this way.
     enum Command: String, CaseIterable {
-        case exec, recall, remember, forget, search
+        case exec, recall, remember, forget, search, list
 
         /// How many positional arguments the command takes.
         var positionals: Int {
             switch self {
-            case .exec: 0
+            case .exec, .list: 0
             case .recall, .forget, .search: 1
             case .remember: 2
             }
@@ -42,6 +42,7 @@ struct PlainCommandLine: Equatable {
             case .remember: PlainCommandLine.globalOptions.union(["--ttl", "--if-version"])
             case .forget: PlainCommandLine.globalOptions.union(["--if-version"])
             case .search: PlainCommandLine.globalOptions.union(["--limit"])
+            case .list: PlainCommandLine.globalOptions.union(["--prefix", "--limit", "--cursor"])
             }
         }
         /// Its flags.
@@ -50,6 +51,7 @@ struct PlainCommandLine: Equatable {
             case .exec: ["--read-only", "--pretty"]
             case .recall, .remember: ["--json"]
             case .forget, .search: []
+            case .list: ["--json", "--all"]
             }
         }
     }
@@ -149,6 +151,10 @@ extension PlainCommandLine {
             try await Forget.execute(settings: settings, key: arguments[0], ifVersion: number("--if-version"))
         case .search:
             try await Search.execute(settings: settings, query: arguments[0], limit: number("--limit") ?? Search.defaultLimit)
+        case .list:
+            try await List.execute(
+                settings: settings, prefix: options["--prefix"], limit: number("--limit") ?? List.defaultLimit, cursor: options["--cursor"],
+                json: flags.contains("--json"), all: flags.contains("--all"))
         }
     }
 

@@ -84,16 +84,24 @@ struct List: AsyncParsableCommand {
     @ParentCommand var root: AgentMemoryCommand
     var global: GlobalOptions { options.merged(over: root.options) }
     @Option(help: "Only keys starting with this prefix.") var prefix: String?
-    @Option(help: "How many keys to print.") var limit = 100
+    @Option(help: "How many keys to print.") var limit = Self.defaultLimit
     @Option(help: "Continue after a previous page (the cursor it printed).") var cursor: String?
     @Flag(help: "Print {\"records\": [...], \"nextCursor\": ...} as JSON.") var json = false
     @Flag(help: "Also list the library's reserved keys (agent-loop sessions, under _agent_memory/).") var all = false
 
+    /// The keys printed when `--limit` is not given.
+    static let defaultLimit = 100
+
     func run() async throws {
+        try await Self.execute(settings: global.settings, prefix: prefix, limit: limit, cursor: cursor, json: json, all: all)
+    }
+
+    /// What `run()` does, for the options given (also called by ``PlainCommandLine``).
+    static func execute(settings: RuntimeSettings, prefix: String?, limit: Int, cursor: String?, json: Bool, all: Bool) async throws {
         try await runReportingErrors {
             guard limit >= 1 else { throw CLIError("--limit must be at least 1, got \(limit)", exitCode: 2) }
-            let namespace = try global.resolvedNamespace()
-            try await global.withStore { store in
+            let namespace = try settings.resolvedNamespace()
+            try await settings.withAgentAndStore { _, store in
                 var page = try await store.list(in: namespace, prefix: prefix, cursor: cursor, limit: limit)
                 if !all {
                     // Session transcripts are the library's, not memories; the page may come out short.
@@ -111,7 +119,7 @@ struct List: AsyncParsableCommand {
                     printLine("\(record.key)\t\(MemoryText.preview(of: record.value))")
                 }
                 if let next = page.nextCursor {
-                    FileHandle.standardError.write(Data("more keys: --cursor \(next)\n".utf8))
+                    _ = writeLine("more keys: --cursor \(next)", to: STDERR_FILENO)
                 }
             }
         }

@@ -2,13 +2,14 @@
 import ArgumentParser
 import Testing
 
-/// `PlainCommandLine`, the quick path of `agent-memory exec`, `recall`, `remember`, `forget`
-/// and `search`, against ArgumentParser: every line the quick path reads must be read the same
+/// `PlainCommandLine`, the quick path of `agent-memory exec`, `recall`, `remember`, `forget`,
+/// `search` and `list`, against ArgumentParser: every line the quick path reads must be read the same
 /// by ArgumentParser, and every other line is left to ArgumentParser.
 @Suite struct PlainCommandLineTests {
     /// What ArgumentParser makes of `line`, in the quick path's terms; nil when the line is not
     /// one of the quick path's commands, or does not parse. A number option is given as
-    /// ArgumentParser's number (compare with ``normalized(_:)``), `search`'s `--limit` always.
+    /// ArgumentParser's number (compare with ``normalized(_:)``), `search`'s and `list`'s
+    /// `--limit` always.
     static func parsedByArgumentParser(_ line: [String]) -> PlainCommandLine? {
         func options(_ global: GlobalOptions, _ more: [String: String?] = [:]) -> [String: String] {
             let all: [String: String?] = ["--store": global.store, "--namespace": global.namespace, "--agent": global.agent]
@@ -34,19 +35,25 @@ import Testing
         case let search as Search:
             return PlainCommandLine(
                 command: .search, arguments: [search.query], options: options(search.global, ["--limit": String(search.limit)]))
+        case let list as List:
+            return PlainCommandLine(
+                command: .list, options: options(list.global, ["--prefix": list.prefix, "--limit": String(list.limit), "--cursor": list.cursor]),
+                flags: flags(["--json": list.json, "--all": list.all]))
         default:
             return nil
         }
     }
 
-    /// `line` with its number options spelled as numbers (`+3` as `3`) and `search`'s
-    /// `--limit` given when it was left to its default, as ``parsedByArgumentParser(_:)`` has them.
+    /// `line` with its number options spelled as numbers (`+3` as `3`) and `search`'s and
+    /// `list`'s `--limit` given when it was left to its default, as ``parsedByArgumentParser(_:)``
+    /// has them.
     static func normalized(_ line: PlainCommandLine?) -> PlainCommandLine? {
         guard var line else { return nil }
         for name in PlainCommandLine.numberOptions {
             if let value = line.options[name] { line.options[name] = Int(value).map(String.init) ?? value }
         }
-        if line.command == .search, line.options["--limit"] == nil { line.options["--limit"] = String(Search.defaultLimit) }
+        let defaultLimit: [PlainCommandLine.Command: Int] = [.search: Search.defaultLimit, .list: List.defaultLimit]
+        if let limit = defaultLimit[line.command], line.options["--limit"] == nil { line.options["--limit"] = String(limit) }
         return line
     }
 
@@ -76,6 +83,8 @@ import Testing
             ["--namespace", "team", "forget", "k"],
             ["search", "what does Ada like"],
             ["search", "--limit=5", "swift", "--namespace", "n"],
+            ["list"],
+            ["--store", "memory:", "list", "--prefix", "user/", "--limit", "20", "--json", "--all", "--cursor=abc"],
         ]
         for line in lines {
             let quick = try #require(PlainCommandLine(line), "\(line)")
@@ -101,7 +110,8 @@ import Testing
     @Test func everyOtherLineIsLeftToArgumentParser() {
         let declined: [[String]] = [
             [],
-            ["namespaces"], ["list"], ["history", "k"],  // commands without the quick path
+            ["namespaces"], ["history", "k"],  // commands without the quick path
+            ["list", "extra"], ["list", "--limit", "many"], ["list", "--prefix", "-x"],
             ["remember", "k"], ["remember", "k", "v", "w"],  // a key and a value, exactly
             ["remember", "k", "-v"], ["remember", "k", ""],
             ["remember", "k", "v", "--ttl", "1.5"], ["remember", "k", "v", "--ttl", "ten"],  // not whole numbers
