@@ -39,10 +39,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 clang="$(dirname "$(readlink -f "$(command -v swift)")")/clang"
 static_libraries=()
-for library in libstdc++ sqlite; do
-    archive=$(cat "scripts/link-static/$library/"*.so | sed -n 's/^INPUT(\(.*\))$/\1/p')
+for script in scripts/link-static/*/*.so; do
+    archive=$(sed -n 's/^INPUT(\(.*\))$/\1/p' "$script")
     if [ -f "$("$clang" -print-file-name="$archive" 2>/dev/null)" ]; then
-        static_libraries+=(-Xswiftc "-L$PWD/scripts/link-static/$library")
+        static_libraries+=(-Xswiftc "-L$PWD/$(dirname "$script")")
     else
         echo "note: $clang finds no $archive; the binary links the shared library instead" >&2
     fi

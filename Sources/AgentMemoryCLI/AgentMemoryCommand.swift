@@ -200,53 +200,54 @@ func printError(_ message: String) {
     _ = writeLine("error: " + message, to: STDERR_FILENO)
 }
 
-/// Writes `text` and a newline to stdout; when stdout refuses them (a full disk, a closed
-/// descriptor), says so on stderr and ends the process with status 1, so that a script never
-/// takes a cut-off answer for a whole one.
-func printLine(_ text: String) {
-    guard let failure = writeLine(text, to: STDOUT_FILENO) else { return }
-    printError("cannot write to stdout: \(failure)")
-    exit(1)
+/// Writes `text` and a newline to stdout; throws when stdout refuses them (a full disk, a
+/// closed descriptor), reported as every command error is (``runReportingErrors(_:)``,
+/// status 1), so that a script never takes a cut-off answer for a whole one.
+func printLine(_ text: String) throws {
+    if let failure = writeLine(text, to: STDOUT_FILENO) { throw CLIError("cannot write to stdout: \(failure)") }
 }
 
-/// Writes `text` and a newline to `descriptor` whole, from the string's own UTF-8 bytes
-/// (`write(2)` again after a short write or an interruption); returns why it failed, or `nil`.
+/// ``printLine(_:)`` inside callbacks that cannot throw (the agent loop's hooks, the server's
+/// start): a line stdout refuses is dropped there, and the command's next ``printLine(_:)``
+/// reports the failure.
+func printProgress(_ text: String) {
+    _ = writeLine(text, to: STDOUT_FILENO)
+}
+
+/// Writes `text` and a newline to `descriptor` whole (``writeAll(_:to:)``), from the string's
+/// own UTF-8 bytes; returns why it failed, or `nil`.
 ///
 /// Not `FileHandle.write(Data(...))`: a `Data` made from a sequence asks the runtime whether
 /// the sequence is contiguous bytes, and the first such question in a process scans all of
 /// the binary's 11,445 conformance records (a tenth of an `agent-memory recall` process's
-/// instructions, BENCHMARKS.md, round thirty-nine).
+/// instructions, BENCHMARKS.md, round thirty-nine). And `FileHandle.write(_:)` ends in `try!`:
+/// a stdout that refused the line crashed the process.
 func writeLine(_ text: String, to descriptor: Int32) -> String? {
     var line = text
     line.append("\n")
-    return line.withUTF8 { buffer -> String? in
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return String(cString: strerror(errno))
-            }
-            offset += written
-        }
-        return nil
+    return line.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: descriptor) }
+}
+
+/// Writes `bytes` to stdout whole; throws when stdout refuses them.
+func writeToStandardOutput(_ bytes: [UInt8]) throws {
+    if let failure = bytes.withUnsafeBytes({ writeAll($0, to: STDOUT_FILENO) }) {
+        throw CLIError("cannot write to stdout: \(failure)")
     }
 }
 
-/// Writes `bytes` to stdout whole (`write(2)` again after a short write or an interruption);
-/// throws when stdout refuses them.
-func writeToStandardOutput(_ bytes: [UInt8]) throws {
-    try bytes.withUnsafeBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw CLIError("cannot write to stdout: \(String(cString: strerror(errno)))")
-            }
-            offset += written
+/// Writes `buffer` to `descriptor` whole (`write(2)` again after a short write or an
+/// interruption); returns why it failed (`strerror`), or `nil`.
+private func writeAll(_ buffer: UnsafeRawBufferPointer, to descriptor: Int32) -> String? {
+    var offset = 0
+    while offset < buffer.count {
+        let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+        if written < 0 {
+            if errno == EINTR { continue }
+            return String(cString: strerror(errno))
         }
+        offset += written
     }
+    return nil
 }
 
 /// Values a command leaves to the process's exit instead of freeing them. A command line runs

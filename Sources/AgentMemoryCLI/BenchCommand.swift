@@ -54,7 +54,7 @@ struct Bench: AsyncParsableCommand {
                     guard location != .inMemory, !location.isSQLite else { return nil }
                     return (try location.open(), String(location.description.prefix(while: { $0 != ":" })))
                 }
-                printLine(try await RetrievalBenchmark.runAll(dataPath: data, other: other))
+                try printLine(try await RetrievalBenchmark.runAll(dataPath: data, other: other))
                 return
             }
             let count = records ?? (quick ? 1_000 : 10_000)
@@ -67,7 +67,7 @@ struct Bench: AsyncParsableCommand {
             } catch let error as BenchError {
                 throw CLIError(error.message)
             }
-            printLine(json ? report.json.jsonString(pretty: true) : report.table)
+            try printLine(json ? report.json.jsonString(pretty: true) : report.table)
         }
     }
 

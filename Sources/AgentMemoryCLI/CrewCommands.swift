@@ -23,7 +23,7 @@ struct Append: AsyncParsableCommand {
             try await global.withStore { store in
                 let record = try await store.append(key, value: parsed, in: namespace, options: AppendOptions(author: (try global.resolvedAgent())))
                 let count = record.value.arrayValue.map { "; \($0.count) item\($0.count == 1 ? "" : "s")" } ?? ""
-                printLine("Appended to \"\(key)\" (version \(record.version)\(count)).")
+                try printLine("Appended to \"\(key)\" (version \(record.version)\(count)).")
             }
         }
     }
@@ -49,14 +49,14 @@ struct Changes: AsyncParsableCommand {
             try await global.withStore { store in
                 if follow {
                     for try await change in store.watch(in: namespace, since: since) {
-                        printLine(format(change))
+                        try printLine(format(change))
                     }
                     return
                 }
                 var last = since
                 while true {
                     let batch = try await store.changes(in: namespace, since: last, limit: 1000)
-                    for change in batch { printLine(format(change)) }
+                    for change in batch { try printLine(format(change)) }
                     guard let next = batch.last?.sequence, batch.count == 1000 else { break }
                     last = next
                 }
@@ -94,7 +94,7 @@ struct History: AsyncParsableCommand {
                     throw CLIError("No history for \"\(key)\" in namespace \"\(namespace)\"", exitCode: 1)
                 }
                 for change in history {
-                    printLine("v\(change.version)\t\(change.operation.rawValue)\t\(change.author ?? "-")\t\(MemoryRecord.formatDate(change.time))")
+                    try printLine("v\(change.version)\t\(change.operation.rawValue)\t\(change.author ?? "-")\t\(MemoryRecord.formatDate(change.time))")
                 }
             }
         }

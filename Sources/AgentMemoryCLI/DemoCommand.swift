@@ -94,7 +94,7 @@ struct Demo: AsyncParsableCommand {
         let firstSession = "demo-\(suffix)-1"
         let secondSession = "demo-\(suffix)-2"
 
-        printLine("""
+        try printLine("""
             THE MODEL IS SCRIPTED: nothing is sent to Anthropic and no API key is used. A local \
             ScriptedMessagesServer (\(server.baseURL.absoluteString)) plays Claude with fixed answers; the \
             agent loop, the memory tools, the store and the saved sessions are the real ones.
@@ -114,7 +114,7 @@ struct Demo: AsyncParsableCommand {
                 id: "msg_demo_2", model: model, content: [.text("Saved: your favourite tea is jasmine.")],
                 stopReason: .endTurn, usage: Usage(inputTokens: 480, outputTokens: 12))))
         let firstPrompt = "Hi! My favourite tea is jasmine. Please remember that."
-        printLine("\nRun 1 · session \(firstSession)\n  user: \(firstPrompt)")
+        try printLine("\nRun 1 · session \(firstSession)\n  user: \(firstPrompt)")
         let firstStore = try location.open()
         opened.stores.append(firstStore)
         let first = try await runOnce(
@@ -133,7 +133,7 @@ struct Demo: AsyncParsableCommand {
                 ],
                 stopReason: .toolUse, usage: Usage(inputTokens: 400, outputTokens: 30))))
         let secondPrompt = "Which tea do I like?"
-        printLine("\nRun 2 · new store connection, loop and session \(secondSession)\n  user: \(secondPrompt)")
+        try printLine("\nRun 2 · new store connection, loop and session \(secondSession)\n  user: \(secondPrompt)")
         // (`memory:` lives in this process only, so both runs share that one store object.)
         let secondStore = location == .inMemory ? firstStore : try location.open()
         if location != .inMemory { opened.stores.append(secondStore) }
@@ -151,7 +151,7 @@ struct Demo: AsyncParsableCommand {
         let recalled = try await secondStore.get(key, in: namespace)
         let sessions = try await MemoryStoreSessionStore(store: secondStore, namespace: namespace).list()
             .filter { $0.id == firstSession || $0.id == secondSession }
-        printLine("""
+        try printLine("""
 
             What happened:
             - run 1 wrote "\(key)" = \(recalled.map { MemoryText.text(of: $0.value) } ?? "nothing") \
@@ -174,16 +174,16 @@ struct Demo: AsyncParsableCommand {
     ) async throws -> AgentRunResult {
         let hooks = AgentHooks(
             shouldRunTool: { call in
-                printLine("  → \(call.name) \(call.input.jsonString())")
+                printProgress("  → \(call.name) \(call.input.jsonString())")
                 return .run
             },
             didRunTool: { _, block in
                 guard let result = block.toolResult else { return }
-                printLine("  ← \(result.isError ? "error: " : "")\(MemoryText.singleLine(result.text, limit: 200))")
+                printProgress("  ← \(result.isError ? "error: " : "")\(MemoryText.singleLine(result.text, limit: 200))")
                 onToolResult(result)
             },
             didReceiveTurn: { response in
-                printLine("  claude (scripted): \(response.text)")
+                printProgress("  claude (scripted): \(response.text)")
             })
         let agent = try await MemoryAgent.open(
             sessionID: sessionID, store: store, namespace: namespace, agent: (try global.resolvedAgent()) ?? "demo-agent", client: client,

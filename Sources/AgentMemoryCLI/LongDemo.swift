@@ -71,7 +71,7 @@ extension Demo {
         let server = try ScriptedMessagesServer()
         defer { server.stop() }
         let sessionID = "long-demo-\(UUID().uuidString.lowercased().prefix(8))"
-        printLine("""
+        try printLine("""
             THE MODEL IS SCRIPTED: nothing is sent to Anthropic. A local ScriptedMessagesServer plays Claude; \
             the agent loop, the tools, the store, the saved session and the context window are the real ones.
             Store: \(storeURL)\(explicitStore ? "" : " (throwaway, deleted at the end)"), namespace "\(namespace)".
@@ -111,19 +111,19 @@ extension Demo {
         // Closed before the second process opens the same file.
         try await store.close()
         let requests = server.messageRequests
-        printLine("\n  call  messages saved  messages sent  request tokens")
+        try printLine("\n  call  messages saved  messages sent  request tokens")
         for (index, request) in requests.enumerated() where index == 0 || (index + 1) % 10 == 0 || index == requests.count - 1 {
             let saved = 2 * index + 1
             let line = String(format: "  %4d  %14d  %13d  %14d", index + 1, saved, request.messages.count, ScriptedAPIRules.tokenCount(of: request.json ?? .null))
-            printLine(line)
+            try printLine(line)
         }
-        printLine("""
+        try printLine("""
 
             Run 1 ended with \(result.stopReason?.rawValue ?? "no call") after \(result.iterations) calls; \
             \(server.countTokensRequests.count) count_tokens calls; \(findings) findings in memory; \
             ~\(result.tokensSavedByContextManagement) input tokens left out of the requests (summed over the calls).
             """)
-        printLine("\nRun 2 · a second process resumes session \(sessionID) and asks about page 30:")
+        try printLine("\nRun 2 · a second process resumes session \(sessionID) and asks about page 30:")
         guard let executable = Bundle.main.executableURL else { throw CLIError("cannot find this program's path", exitCode: 1) }
         let process = Process()
         process.executableURL = executable
@@ -134,7 +134,7 @@ extension Demo {
         guard process.terminationStatus == 0, result.stopReason == .endTurn, findings == (turns - 1) / 10 else {
             throw CLIError("the demo did not go as scripted (see above)", exitCode: 1)
         }
-        printLine("Again: the model was scripted. With ANTHROPIC_API_KEY, `agent-memory run ... --max-context TOKENS` does this with Claude.")
+        try printLine("Again: the model was scripted. With ANTHROPIC_API_KEY, `agent-memory run ... --max-context TOKENS` does this with Claude.")
     }
 
     /// Run 2 of the long demo, in its own process: resumes the session, recalls a finding.
@@ -156,14 +156,14 @@ extension Demo {
         let loop = try longDemoLoop(store: store, namespace: namespace, client: client)
         let hooks = AgentHooks(didRunTool: { _, block in
             let text = block.toolResult?.text ?? ""
-            printLine("  ← recall: \(text)")
+            printProgress("  ← recall: \(text)")
             server.enqueue(.message(MessageResponse(
                 id: "msg_resume_2", model: "scripted-model", content: [.text("From memory: \(text)")], stopReason: .endTurn)))
         })
         let resumed = AgentLoop(client: loop.client, executor: loop.executor, configuration: loop.configuration, hooks: hooks)
         let result = try await resumed.run("What did page 30 say?", in: session)
         let first = server.messageRequests.first
-        printLine("""
+        try printLine("""
               process \(ProcessInfo.processInfo.processIdentifier): \(saved) messages saved; its first request sent \
             \(first?.messages.count ?? 0) of them at \(ScriptedAPIRules.tokenCount(of: first?.json ?? .null)) tokens \
             (budget \(longDemoBudget)); claude (scripted): \(result.text)

@@ -36,7 +36,7 @@ struct Remember: AsyncParsableCommand {
                     try await store.put(
                         memoryKey, value: parsed, in: namespace, options: PutOptions(ifVersion: ifVersion, ttl: ttl.map { .seconds($0) }, author: agent))
                 }
-                printLine(record.version == 1 ? "Remembered \"\(key)\" (version 1)." : "Updated \"\(key)\" (version \(record.version)).")
+                try printLine(record.version == 1 ? "Remembered \"\(key)\" (version 1)." : "Updated \"\(key)\" (version \(record.version)).")
             }
         }
     }
@@ -66,11 +66,11 @@ struct Recall: AsyncParsableCommand {
                     throw CLIError(try await missingKeyMessage(key, in: namespace, store: store), exitCode: 1)
                 }
                 if json {
-                    printLine(record.jsonObject.jsonString())
+                    try printLine(record.jsonObject.jsonString())
                 } else if case .string(let text) = record.value {
-                    printLine(text)
+                    try printLine(text)
                 } else {
-                    printLine(record.value.jsonString())
+                    try printLine(record.value.jsonString())
                 }
             }
         }
@@ -112,11 +112,11 @@ struct List: AsyncParsableCommand {
                         "records": .array(page.records.map(\.jsonObject)),
                         "nextCursor": page.nextCursor.map(JSONValue.string) ?? .null,
                     ]
-                    printLine(object.jsonString())
+                    try printLine(object.jsonString())
                     return
                 }
                 for record in page.records {
-                    printLine("\(record.key)\t\(MemoryText.preview(of: record.value))")
+                    try printLine("\(record.key)\t\(MemoryText.preview(of: record.value))")
                 }
                 if let next = page.nextCursor {
                     _ = writeLine("more keys: --cursor \(next)", to: STDERR_FILENO)
@@ -152,7 +152,7 @@ struct Forget: AsyncParsableCommand {
                 guard deleted else {
                     throw CLIError(try await missingKeyMessage(key, in: namespace, store: store, then: "; nothing was forgotten"), exitCode: 1)
                 }
-                printLine("Forgot \"\(key)\".")
+                try printLine("Forgot \"\(key)\".")
             }
         }
     }
@@ -181,7 +181,7 @@ struct Search: AsyncParsableCommand {
             let namespace = try settings.resolvedNamespace()
             try await settings.withAgentAndStore { _, store in
                 for hit in try await store.search(query, in: namespace, limit: limit) {
-                    printLine("\(hit.record.key)\t\(MemoryText.singleLine(hit.snippet, limit: 200))")
+                    try printLine("\(hit.record.key)\t\(MemoryText.singleLine(hit.snippet, limit: 200))")
                 }
             }
         }
@@ -199,7 +199,7 @@ struct Namespaces: AsyncParsableCommand {
         try await runReportingErrors {
             try await global.withStore { store in
                 for summary in try await store.namespaces() {
-                    printLine("\(summary.namespace)\t\(summary.recordCount)")
+                    try printLine("\(summary.namespace)\t\(summary.recordCount)")
                 }
             }
         }

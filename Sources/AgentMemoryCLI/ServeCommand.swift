@@ -67,7 +67,7 @@ struct Serve: AsyncParsableCommand {
             let access = configuration.tokens.map { "\($0.tokens.count) token(s)" } ?? "open (no tokens file)"
             let location = try global.location()
             try await server.run { host, port in
-                printLine("agent-memory serving http://\(host.contains(":") ? "[\(host)]" : host):\(port) (\(access), store \(location))")
+                printProgress("agent-memory serving http://\(host.contains(":") ? "[\(host)]" : host):\(port) (\(access), store \(location))")
             }
         }
     }

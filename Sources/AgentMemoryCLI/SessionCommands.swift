@@ -25,7 +25,7 @@ struct Sessions: AsyncParsableCommand {
                     FileHandle.standardError.write(Data("no sessions in namespace \"\(namespace)\"\n".utf8))
                 }
                 for summary in summaries {
-                    printLine("\(summary.id)\t\(summary.messageCount)\t\(MemoryRecord.formatDate(summary.updatedAt))")
+                    try printLine("\(summary.id)\t\(summary.messageCount)\t\(MemoryRecord.formatDate(summary.updatedAt))")
                 }
             }
         }
@@ -70,9 +70,9 @@ struct Transcript: AsyncParsableCommand {
                     throw CLIError("No session \"\(id)\" in namespace \"\(namespace)\" (`agent-memory sessions` lists them)", exitCode: 1)
                 }
                 if marks {
-                    for line in Self.markedLines(transcript) { printLine(line) }
+                    for line in Self.markedLines(transcript) { try printLine(line) }
                 } else {
-                    printLine(JSONValue.array(transcript.messages.map(\.jsonValue)).jsonString(pretty: pretty))
+                    try printLine(JSONValue.array(transcript.messages.map(\.jsonValue)).jsonString(pretty: pretty))
                 }
             }
         }

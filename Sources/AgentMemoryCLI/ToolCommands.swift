@@ -34,7 +34,7 @@ struct Schemas: AsyncParsableCommand {
             let selected = try parseTools(tools)
             let array = JSONValue.array(MemoryToolDefinitions.definitions(for: selected).map(\.jsonValue))
             guard let write else {
-                printLine(array.jsonString(pretty: true))
+                try printLine(array.jsonString(pretty: true))
                 return
             }
             try FileManager.default.createDirectory(atPath: write, withIntermediateDirectories: true)
@@ -43,7 +43,7 @@ struct Schemas: AsyncParsableCommand {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: write).appendingPathComponent("\(tool.rawValue).json"))
             }
             try Data((array.jsonString(pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: write).appendingPathComponent("tools.json"))
-            printLine("Wrote \(MemoryToolKind.everyTool.count + 1) files to \(write).")
+            try printLine("Wrote \(MemoryToolKind.everyTool.count + 1) files to \(write).")
         }
     }
 }

@@ -89,14 +89,14 @@ struct Import: AsyncParsableCommand {
                     throw CLIError(error.description, exitCode: 2)
                 }
                 let skipped = imported.skippedExpired
-                printLine(
+                try printLine(
                     "Imported \(imported.operations.count) records into \"\(namespace)\""
                         + (skipped > 0 ? " (skipped \(skipped) expired)." : "."))
                 if let sqlite = store as? SQLiteMemoryStore, imported.operations.count >= Self.largeImport {
                     let records = try await store.namespaces().reduce(0) { $0 + $1.recordCount }
                     if imported.operations.count * 2 >= records {
                         let (before, after) = try await sqlite.optimizeSearchIndex()
-                        if after < before { printLine(Optimize.merged(before, into: after)) }
+                        if after < before { try printLine(Optimize.merged(before, into: after)) }
                     }
                 }
             }
@@ -129,16 +129,16 @@ struct Optimize: AsyncParsableCommand {
         try await runReportingErrors {
             try await global.withStore { store in
                 guard let sqlite = store as? SQLiteMemoryStore else {
-                    printLine("Nothing to merge: only an SQLite store keeps its search index in segments.")
+                    try printLine("Nothing to merge: only an SQLite store keeps its search index in segments.")
                     return
                 }
                 let (before, after) = try await sqlite.optimizeSearchIndex()
                 if after < before {
-                    printLine(Self.merged(before, into: after))
+                    try printLine(Self.merged(before, into: after))
                 } else if before == 0 {
-                    printLine("The search index is empty: nothing to merge.")
+                    try printLine("The search index is empty: nothing to merge.")
                 } else {
-                    printLine("The search index is already one segment.")
+                    try printLine("The search index is already one segment.")
                 }
             }
         }
