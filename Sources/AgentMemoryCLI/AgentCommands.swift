@@ -176,6 +176,12 @@ struct CLIAgent {
                 "--max-context: " + error.message + ". Nothing more was sent; the session \"\(session.id)\" is saved.", exitCode: 1)
         }
         printer.endLine()
+        if let failure = printer.stdoutFailure {
+            // Claude's reply did not reach stdout whole: no exit status may say it did.
+            throw CLIError(
+                "cannot write to stdout: \(failure). The session \"\(session.id)\" is saved; "
+                    + "run again with --session \(session.id) to continue it.", exitCode: 1)
+        }
         let reason = result.stopReason?.rawValue ?? "no call"
         printer.note("\(reason) · \(result.iterations) model call\(result.iterations == 1 ? "" : "s") · tokens \(result.usage)")
         if !result.contextReports.isEmpty {
@@ -219,10 +225,12 @@ struct CLIAgent {
 
 /// Prints a run as it happens: streamed text on stdout, tool calls and notes on stderr.
 final class TurnPrinter: @unchecked Sendable {
-    // `@unchecked`: `midLine` is guarded by `lock`.
+    // `@unchecked`: `midLine` and `refusal` are guarded by `lock`.
     let streaming: Bool
     private let lock = NSLock()
     private var midLine = false
+    /// Why stdout refused a write (`strerror`), once it has.
+    private var refusal: String?
 
     init(streaming: Bool) { self.streaming = streaming }
 
@@ -251,11 +259,14 @@ final class TurnPrinter: @unchecked Sendable {
             })
     }
 
-    /// Writes text to stdout at once (no buffering, so it shows as it streams).
+    /// Writes text to stdout at once (no buffering, so it shows as it streams). Once stdout
+    /// has refused a write (a full disk, a closed pipe), nothing more is written to it, and
+    /// ``stdoutFailure`` says why.
     func writeOut(_ text: String) {
         guard !text.isEmpty else { return }
         lock.withLock {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            guard refusal == nil else { return }
+            refusal = writeText(text, to: STDOUT_FILENO)
             midLine = !text.hasSuffix("\n")
         }
     }
@@ -263,13 +274,18 @@ final class TurnPrinter: @unchecked Sendable {
     /// Ends the current stdout line, if text was left without a line break.
     func endLine() {
         lock.withLock {
-            if midLine { FileHandle.standardOutput.write(Data("\n".utf8)) }
+            if midLine, refusal == nil { refusal = writeText("\n", to: STDOUT_FILENO) }
             midLine = false
         }
     }
 
+    /// Why stdout refused a write of this printer's, or `nil` while it has taken them all.
+    var stdoutFailure: String? { lock.withLock { refusal } }
+
+    /// Writes a line to stderr; a refused line is dropped (the run's answer is on stdout, and
+    /// the session is saved after every step whatever stderr does).
     func writeError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        _ = writeLine(line, to: STDERR_FILENO)
     }
 
     /// A note on stderr, in brackets so it stands apart from Claude's text.
@@ -327,20 +343,22 @@ struct Chat: AsyncParsableCommand {
             let allFinished = try await agent.closingStore {
                 var allFinished = true
                 while true {
-                    if interactive { FileHandle.standardError.write(Data("you> ".utf8)) }
+                    if interactive { _ = writeText("you> ", to: STDERR_FILENO) }
                     guard let line = readLine(strippingNewline: true) else { break }
                     let prompt = line.trimmingCharacters(in: .whitespaces)
                     if prompt.isEmpty { continue }
                     do {
                         if try await !agent.run(prompt) { allFinished = false }
-                    } catch let error as CLIError where error.exitCode == 1 {
+                    } catch let error as CLIError where error.exitCode == 1 && agent.printer.stdoutFailure == nil {
+                        // A failed turn is reported and the chat goes on; a stdout that refuses
+                        // the replies ends it (the error reaches runReportingErrors).
                         printError(error.message)
                         allFinished = false
                     }
                 }
                 return allFinished
             }
-            if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+            if interactive { _ = writeText("\n", to: STDERR_FILENO) }
             if !allFinished { throw ExitCode(1) }
         }
     }

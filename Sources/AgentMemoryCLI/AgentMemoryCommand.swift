@@ -225,7 +225,14 @@ func printProgress(_ text: String) {
 func writeLine(_ text: String, to descriptor: Int32) -> String? {
     var line = text
     line.append("\n")
-    return line.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: descriptor) }
+    return writeText(line, to: descriptor)
+}
+
+/// Writes `text` to `descriptor` whole, as it is (no newline added); returns why it failed, or
+/// `nil` (see ``writeLine(_:to:)``).
+func writeText(_ text: String, to descriptor: Int32) -> String? {
+    var text = text
+    return text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: descriptor) }
 }
 
 /// Writes `bytes` to stdout whole; throws when stdout refuses them.

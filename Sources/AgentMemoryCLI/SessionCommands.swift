@@ -22,7 +22,7 @@ struct Sessions: AsyncParsableCommand {
                 let sessions = MemoryStoreSessionStore(store: store, namespace: namespace)
                 let summaries = try await sessions.list().sorted { ($0.updatedAt, $0.id) > ($1.updatedAt, $1.id) }
                 if summaries.isEmpty {
-                    FileHandle.standardError.write(Data("no sessions in namespace \"\(namespace)\"\n".utf8))
+                    _ = writeLine("no sessions in namespace \"\(namespace)\"", to: STDERR_FILENO)
                 }
                 for summary in summaries {
                     try printLine("\(summary.id)\t\(summary.messageCount)\t\(MemoryRecord.formatDate(summary.updatedAt))")

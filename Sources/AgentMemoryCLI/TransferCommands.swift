@@ -18,7 +18,7 @@ struct Export: AsyncParsableCommand {
             let namespace = try global.resolvedNamespace()
             try await global.withStore { store in
                 try await MemoryExport.write(from: store, namespace: namespace) { chunk in
-                    FileHandle.standardOutput.write(Data(chunk.utf8))
+                    if let failure = writeText(chunk, to: STDOUT_FILENO) { throw CLIError("cannot write to stdout: \(failure)") }
                 }
             }
         }

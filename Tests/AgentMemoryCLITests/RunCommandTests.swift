@@ -194,6 +194,49 @@ struct RunCommandTests {
         #expect(try await cli.run(["sessions"]).stdout.hasPrefix("c1\t6\t"))
     }
 
+    /// Claude's reply streamed to a stdout that refuses it (`/dev/full`): before, Foundation's
+    /// `FileHandle.write` crashed the process (`try!`, status 132); now `run` says so with
+    /// status 1, the tool call it made and the session are kept, and `chat` stops at that turn.
+    /// `export` likewise.
+    @Test func runChatAndExportReportAStdoutThatRefusesTheirOutput() async throws {
+        let server = try ScriptedMessagesServer()
+        defer { server.stop() }
+        let cli = CommandRunner()
+        let full = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        server.enqueue(
+            .stream(Self.response("msg_1", [
+                .text("Saving it."),
+                .toolUse(id: "toolu_1", name: "remember", input: ["key": "user.city", "value": "Porto"]),
+            ], .toolUse)),
+            .stream(Self.response("msg_2", [.text("Saved.")], .endTurn)))
+        let run = try await cli.finish(cli.start(
+            "agent-memory", ["run", "I live in Porto.", "--session", "f1"], extraEnvironment: Self.environment(server),
+            standardOutput: full))
+        #expect(run.status == 1)
+        #expect(run.stderr.hasSuffix(
+            "error: cannot write to stdout: No space left on device. The session \"f1\" is saved; "
+                + "run again with --session f1 to continue it.\n"), "\(run.stderr)")
+        #expect(run.stderr.contains("← Remembered \"user.city\" (version 1).\n"))
+        #expect(server.requests.count == 2)
+        #expect(try await cli.run(["recall", "user.city"]).stdout == "Porto\n")
+        #expect(try await cli.run(["sessions"]).stdout.hasPrefix("f1\t4\t"))
+
+        server.enqueue(
+            .stream(Self.response("msg_3", [.text("Hello.")], .endTurn)),
+            .stream(Self.response("msg_4", [.text("Hello again.")], .endTurn)))
+        let chat = try await cli.finish(cli.start(
+            "agent-memory", ["chat", "--session", "f2"], stdin: "Hi.\nHi again.\n", extraEnvironment: Self.environment(server),
+            standardOutput: full))
+        #expect(chat.status == 1)
+        #expect(chat.stderr.hasSuffix("error: cannot write to stdout: No space left on device. The session \"f2\" is saved; "
+            + "run again with --session f2 to continue it.\n"), "\(chat.stderr)")
+        #expect(server.requests.count == 3)
+
+        let export = try await cli.finish(cli.start("agent-memory", ["export"], standardOutput: full))
+        #expect(export.status == 1)
+        #expect(export.stderr == "error: cannot write to stdout: No space left on device\n")
+    }
+
     @Test func demoRunsWithoutAKeyAndSaysTheModelIsScripted() async throws {
         let cli = CommandRunner()
         let result = try await cli.run(["demo"], extraEnvironment: ["ANTHROPIC_API_KEY": "", "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"])
