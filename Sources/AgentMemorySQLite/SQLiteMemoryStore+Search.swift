@@ -76,7 +76,9 @@ extension SQLiteMemoryStore {
         _ body: @escaping @Sendable (Database, Bool) throws -> [SearchHit], words: [String], ifCaughtUp: Bool
     ) async throws -> [SearchHit]? {
         let checked: @Sendable (Database, Bool) throws -> SnapshotSearch = { db, bounded in
-            if ifCaughtUp, try SQLiteSearchIndexing.hasPendingRows(db) { return .pending }
+            // An index ahead of the snapshot (a pass committed between the two files' first
+            // reads) holds the writes of the snapshot too; searched as it is.
+            if ifCaughtUp, try SQLiteSearchIndexFile.standingOnReader(db) == .behind { return .pending }
             do {
                 return .hits(try body(db, bounded))
             } catch is UnboundedSearch {

@@ -64,11 +64,11 @@ struct CrashSafetyTests {
         })
     }
 
-    /// The full-text index catches up after the writes, which only note their rows (in
-    /// `memory_fts_pending`, committed with them; new rows numbered above the index need no
-    /// note): a kill between a write and the catch-up
-    /// leaves rows pending, and the next process's search must still find every acknowledged
-    /// put (it has the index catch up first); after that, FTS5 finds the index exact.
+    /// The full-text index (in its own file beside the records) is brought up to date after
+    /// the writes, which only note their changes (committed with them; new rows need no
+    /// note): a kill between a write and the index's pass leaves rows pending, and the next
+    /// process's search must still find every acknowledged put (it has the index catch up
+    /// first); after that, the index holds exactly the records.
     @Test("single puts, then search: every acknowledged put is found, and the index is exact once caught up")
     func searchAfterKill() async throws {
         var trialsWithPendingRows = 0
@@ -90,27 +90,58 @@ struct CrashSafetyTests {
         #expect(trialsWithPendingRows > 0, "no kill left rows pending for the full-text index")
     }
 
-    /// Rows written and not yet in the full-text index: noted in `memory_fts_pending`, or
-    /// numbered above every indexed row (new rows there need no note).
-    static func pendingRows(_ path: String) throws -> Int {
-        let queue = try DatabaseQueue(path: path)
+    /// Runs `body` on the index file of the records at `path`, the records attached as `records`.
+    static func withIndex<T>(_ path: String, _ body: (Database) throws -> T) throws -> T {
+        let queue = try DatabaseQueue(path: path + "-search")
         defer { try? queue.close() }
-        return try queue.read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT (SELECT count(*) FROM memory_fts_pending) + (SELECT count(*) FROM memory_records
-                    WHERE id > (SELECT COALESCE(MAX(id), 0) FROM memory_fts_docsize) AND id NOT IN (SELECT id FROM memory_fts_pending))
-                """) ?? -1
+        return try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS records", arguments: [path])
+            return try body(db)
         }
     }
 
-    /// FTS5's integrity check with rank 1 (the index must hold exactly what the records hold):
-    /// `nil` when it passes, else its error.
-    static func fullTextIntegrityError(_ path: String) throws -> String? {
+    /// Rows written and not yet in the full-text index: records with a note past the index's
+    /// mark, and records above its `through` without one (every record when the index file,
+    /// or its state, is not there yet: a child killed before its first pass).
+    static func pendingRows(_ path: String) throws -> Int {
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
+        return try queue.writeWithoutTransaction { db in
+            var state: Row?
+            if FileManager.default.fileExists(atPath: path + "-search") {
+                try db.execute(sql: "ATTACH DATABASE ? AS search", arguments: [path + "-search"])
+                if try Int.fetchOne(db, sql: "SELECT count(*) FROM search.sqlite_master WHERE name = 'memory_fts_state'") == 1 {
+                    state = try Row.fetchOne(db, sql: "SELECT mark, through FROM search.memory_fts_state")
+                }
+            }
+            guard let state else { return try Int.fetchOne(db, sql: "SELECT count(*) FROM memory_records") ?? -1 }
+            return try Int.fetchOne(db, sql: """
+                SELECT (SELECT count(DISTINCT id) FROM memory_fts_notes WHERE seq > ?1)
+                    + (SELECT count(*) FROM memory_records WHERE id > ?2 AND id NOT IN (SELECT id FROM memory_fts_notes WHERE seq > ?1))
+                """, arguments: [state[0] as Int64, state[1] as Int64]) ?? -1
+        }
+    }
+
+    /// FTS5's integrity check, then the index's every token instance and row length against an
+    /// index built afresh from the records: `nil` when they agree, else what differs.
+    static func fullTextIntegrityError(_ path: String) throws -> String? {
         do {
-            try queue.write { db in try db.execute(sql: "INSERT INTO memory_fts (memory_fts, rank) VALUES ('integrity-check', 1)") }
-            return nil
+            return try withIndex(path) { db -> String? in
+                try db.execute(sql: "INSERT INTO memory_fts (memory_fts, rank) VALUES ('integrity-check', 0)")
+                try db.execute(sql: """
+                    CREATE VIRTUAL TABLE temp.reference USING fts5(key, body, content = '', tokenize = 'porter unicode61');
+                    INSERT INTO temp.reference (rowid, key, body) SELECT id, key, body FROM records.memory_records;
+                    CREATE VIRTUAL TABLE temp.held USING fts5vocab(main, memory_fts, instance);
+                    CREATE VIRTUAL TABLE temp.expected USING fts5vocab(temp, reference, instance);
+                    """)
+                let differences = try Int.fetchOne(db, sql: """
+                    SELECT (SELECT count(*) FROM (SELECT * FROM temp.held EXCEPT SELECT * FROM temp.expected))
+                        + (SELECT count(*) FROM (SELECT * FROM temp.expected EXCEPT SELECT * FROM temp.held))
+                        + (SELECT count(*) FROM (SELECT id, sz FROM main.memory_fts_docsize EXCEPT SELECT id, sz FROM temp.reference_docsize))
+                        + (SELECT count(*) FROM (SELECT id, sz FROM temp.reference_docsize EXCEPT SELECT id, sz FROM main.memory_fts_docsize))
+                    """) ?? -1
+                return differences == 0 ? nil : "the index differs from the records in \(differences) entries"
+            }
         } catch let error as DatabaseError {
             return "\(error)"
         }
