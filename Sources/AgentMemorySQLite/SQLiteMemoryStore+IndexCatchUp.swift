@@ -66,15 +66,27 @@ extension SQLiteMemoryStore {
     /// The pass at ``close()``, when this process wrote (otherwise it left nothing to index; a
     /// pass that finds nothing to do costs one read of each file). A failure is logged, not
     /// thrown: the notes stay in the file, and whichever store opens it next applies them.
+    ///
+    /// Writers delete the notes a pass of their process applied, in their next transaction; a
+    /// process that writes once and closes has none after its pass. So when the pass leaves
+    /// ``notesLeftForClose`` notes or more below its mark (many such processes in a row), the
+    /// close deletes them in a transaction of its own.
     func catchUpBeforeClosing() async {
         guard let opened = connections.ifOpened, opened.writer.commits.load(ordering: .relaxed) > 0 else { return }
         opened.index.stopBackground()
         do {
             try opened.index.catchUp()
+            if indexing.hasAppliedNotesToDelete, opened.index.notesToDelete >= Self.notesLeftForClose {
+                // An empty write: its commit hook deletes the applied notes.
+                _ = try await opened.writer.write { _ in () }
+            }
         } catch {
             logger.warning(
                 "the full-text index did not catch up before closing; the next store to open the file will",
                 metadata: ["path": "\(path)", "error": "\(Self.describe(error))"])
         }
     }
+
+    /// Applied notes below which a closing store leaves them to later writes.
+    static let notesLeftForClose: Int64 = 256
 }

@@ -107,7 +107,7 @@ extension SQLiteMemoryStore {
         // (readers attach the index file, which must exist with its tables).
         let index: SQLiteSearchIndexFile
         do {
-            index = try SQLiteSearchIndexFile(recordsPath: path, busyTimeout: busyTimeout, indexing: indexing)
+            index = try SQLiteSearchIndexFile(recordsPath: path, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize, indexing: indexing)
         } catch {
             try? pool.close()
             throw error
@@ -162,6 +162,8 @@ extension SQLiteMemoryStore {
             // (tests) reads the records alone.
             if db.configuration.readonly, access(indexPath, F_OK) == 0 {
                 try db.execute(sql: "ATTACH DATABASE ? AS search", arguments: [indexPath])
+                // Mapped as the records are (the setting is each schema's own).
+                try db.execute(sql: "PRAGMA search.mmap_size = \(memoryMapSize)")
             }
         }
         // An existing file without a WAL: spares the process GRDB's write at open.

@@ -48,8 +48,13 @@ final class SQLiteSearchIndexFile: Sendable {
 
     /// The index file.
     let path: String
-    /// The index file's connection, with the records attached.
-    let queue: DatabaseQueue
+    /// The records' file.
+    private let recordsPath: String
+    private let busyTimeout: Duration
+    private let memoryMapSize: Int
+    /// The index file's connection, with the records attached: opened at the first pass (a
+    /// process that only reads never opens it, unless a search finds writes to apply).
+    private let connection = Locked<DatabaseQueue?>(nil)
     /// The records' write path, told the highest note each pass applied.
     private let indexing: SQLiteSearchIndexing
     /// Passes that changed the index, and rebuilds among them (for tests).
@@ -57,6 +62,9 @@ final class SQLiteSearchIndexFile: Sendable {
     let rebuilds = Atomic(0)
     /// Background passes requested and run (for tests).
     let backgroundPasses = Atomic(0)
+    /// Notes below the mark of this process's last pass, as that pass found them (for
+    /// ``notesToDelete``).
+    private let appliedNotes = Atomic<Int64>(0)
 
     private struct Background {
         var requested = false
@@ -71,30 +79,49 @@ final class SQLiteSearchIndexFile: Sendable {
     /// Called at the start of each pass's transaction (for tests).
     let beforePass = Locked<(@Sendable () -> Void)?>(nil)
 
-    /// Opens (creating it when missing) the index file of the records at `recordsPath`.
-    init(recordsPath: String, busyTimeout: Duration, indexing: SQLiteSearchIndexing) throws {
+    /// The index file of the records at `recordsPath`; created now, with its tables, when it
+    /// does not exist (readers attach it), else opened at the first pass.
+    init(recordsPath: String, busyTimeout: Duration, memoryMapSize: Int, indexing: SQLiteSearchIndexing) throws {
         path = Self.path(forRecordsAt: recordsPath)
+        self.recordsPath = recordsPath
+        self.busyTimeout = busyTimeout
+        self.memoryMapSize = memoryMapSize
         self.indexing = indexing
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(SQLiteMemoryStore.seconds(busyTimeout))
-        configuration.label = "AgentMemory.search"
-        configuration.prepareDatabase { db in
-            try SQLiteIndexedBody.register(db)
-            try db.execute(sql: "ATTACH DATABASE ? AS records", arguments: [recordsPath])
-        }
-        queue = try DatabaseQueue(path: path, configuration: configuration)
-        try queue.writeWithoutTransaction { db in try Self.createSchema(db) }
-        // The mark the passes of earlier processes left, so that this process's first write
-        // deletes the notes they applied (a process that writes once and closes would else
-        // never learn one before its last write).
-        let mark = try queue.read { db -> Int64? in
-            guard let index = try Self.indexPositions(db, schema: "main"),
-                  index.stamp == (try Self.recordPositions(db, schema: "records")).positions.stamp
-            else { return nil }
-            return index.mark
-        }
-        if let mark { indexing.appliedMark.store(mark, ordering: .relaxed) }
+        if access(path, F_OK) != 0 { _ = try queue }
     }
+
+    /// The index file's connection, opened (and the file and its tables created) now if it
+    /// was not.
+    var queue: DatabaseQueue {
+        get throws {
+            try connection.withLock { connection in
+                if let connection { return connection }
+                var configuration = Configuration()
+                configuration.busyMode = .timeout(SQLiteMemoryStore.seconds(busyTimeout))
+                configuration.label = "AgentMemory.search"
+                let (recordsPath, memoryMapSize) = (self.recordsPath, self.memoryMapSize)
+                configuration.prepareDatabase { db in
+                    try SQLiteIndexedBody.register(db)
+                    try db.execute(sql: "ATTACH DATABASE ? AS records", arguments: [recordsPath])
+                    try db.execute(sql: "PRAGMA main.mmap_size = \(memoryMapSize)")
+                    try db.execute(sql: "PRAGMA records.mmap_size = \(memoryMapSize)")
+                }
+                let queue = try DatabaseQueue(path: path, configuration: configuration)
+                do {
+                    try queue.writeWithoutTransaction { db in try Self.createSchema(db) }
+                } catch {
+                    try? queue.close()
+                    throw error
+                }
+                connection = queue
+                return queue
+            }
+        }
+    }
+
+    /// How many notes this process's last pass left below its mark, for the writers to delete
+    /// (an estimate: note numbers are consecutive but for those rolled back).
+    var notesToDelete: Int64 { appliedNotes.load(ordering: .relaxed) }
 
     /// The index's tables, created in one transaction when missing; WAL, and commits that do
     /// not wait for the disk (the index is derived: a pass lost to a power cut is redone, or
@@ -148,7 +175,7 @@ final class SQLiteSearchIndexFile: Sendable {
 
     /// The index's state (`schema`: `main` on the index's connection, `search` on a reader).
     static func indexPositions(_ db: Database, schema: String) throws -> Positions? {
-        try Row.fetchOne(db, sql: "SELECT stamp, mark, through FROM \(schema).memory_fts_state WHERE id = 1").map {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT stamp, mark, through FROM \(schema).memory_fts_state WHERE id = 1")).map {
             Positions(stamp: $0[0], mark: $0[1], through: $0[2])
         }
     }
@@ -156,12 +183,12 @@ final class SQLiteSearchIndexFile: Sendable {
     /// The records' stamp, their newest note and highest id (`schema`: `records` on the index's
     /// connection, `main` on a reader).
     static func recordPositions(_ db: Database, schema: String) throws -> (positions: Positions, oldestNote: Int64) {
-        let row = try Row.fetchOne(db, sql: """
+        let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT (SELECT stamp FROM \(schema).memory_search_stamp),
                 COALESCE((SELECT MAX(seq) FROM \(schema).memory_fts_notes), 0),
                 COALESCE((SELECT MAX(id) FROM \(schema).memory_records), 0),
                 COALESCE((SELECT MIN(seq) FROM \(schema).memory_fts_notes), 0)
-            """)!
+            """))!
         return (Positions(stamp: row[0], mark: row[1], through: row[2]), row[3])
     }
 
@@ -176,7 +203,14 @@ final class SQLiteSearchIndexFile: Sendable {
     /// the index's state is read first, so that its snapshot is never the newer one by more
     /// than a pass that committed between the two reads.
     static func standingOnReader(_ db: Database) throws -> Standing {
-        let index = try indexPositions(db, schema: "search")
+        let index: Positions?
+        do {
+            index = try indexPositions(db, schema: "search")
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
+            // No index attached, or a file without its tables yet (a process stopped between
+            // creating it and its first transaction): the pass creates them.
+            return .behind
+        }
         return standing(index: index, records: try recordPositions(db, schema: "main").positions)
     }
 
@@ -218,6 +252,7 @@ final class SQLiteSearchIndexFile: Sendable {
                 try rebuild(db, records: records)
             }
             applied = records.mark
+            appliedNotes.store(records.mark - min(oldestNote, records.mark), ordering: .relaxed)
             return .commit
         }
         guard let applied else { return false }
@@ -318,9 +353,9 @@ final class SQLiteSearchIndexFile: Sendable {
         backgroundQueue.sync {}
     }
 
-    /// Closes the connection.
+    /// Closes the connection, if it was opened.
     func close() throws {
         stopBackground()
-        try queue.close()
+        try connection.withLock { $0 }?.close()
     }
 }

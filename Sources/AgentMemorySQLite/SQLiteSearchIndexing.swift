@@ -195,8 +195,10 @@ final class SQLiteSearchIndexing: Sendable {
     /// (then the commit asks for a background pass).
     var passIsDue: Bool { unindexed.load(ordering: .relaxed) >= Self.catchUpThreshold }
 
-    /// Whether this process has written rows since its last pass began.
-    var hasUnindexedRows: Bool { unindexed.load(ordering: .relaxed) > 0 }
+    /// Whether a pass of this process applied notes that no write of it has deleted since.
+    var hasAppliedNotesToDelete: Bool {
+        appliedMark.load(ordering: .relaxed) > deletedBelow.load(ordering: .relaxed)
+    }
 
     /// Called as a pass begins: the rows counted so far are the pass's.
     func passBegan() {
