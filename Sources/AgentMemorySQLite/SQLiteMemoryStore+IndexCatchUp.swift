@@ -57,6 +57,12 @@ extension SQLiteMemoryStore {
         }
     }
 
+    /// Returns once the full-text index's background passes asked for so far have run; for the
+    /// benchmark, which times them as the work of the writes that asked for them.
+    package func waitForBackgroundIndexing() async {
+        await connections.ifOpened?.index.waitForBackground()
+    }
+
     /// One pass of the full-text index (``SQLiteSearchIndexFile/catchUp()``), on the index
     /// file's connection: after a pass in progress, never inside one.
     func catchUpIndex() async throws {

@@ -347,6 +347,14 @@ final class SQLiteSearchIndexFile: Sendable {
         }
     }
 
+    /// Returns once the background passes asked for so far have run (without blocking a
+    /// thread: a block queued behind them).
+    func waitForBackground() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            backgroundQueue.async { continuation.resume() }
+        }
+    }
+
     /// Waits for a background pass in progress and stops new ones.
     func stopBackground() {
         background.withLock { $0.closed = true }
