@@ -95,4 +95,40 @@ extension SQLiteMemoryStore {
 
     /// Applied notes below which a closing store leaves them to later writes.
     static let notesLeftForClose: Int64 = 256
+
+    /// How the full-text index file beside the records at `path` differs from an index built
+    /// afresh from those records, or `nil` when it holds exactly their texts and is current
+    /// with them: FTS5's integrity check, the index's state against the records' stamp and
+    /// notes, then every token instance (term, row, column, offset: `fts5vocab`) and every row's
+    /// length compared. For tests and checks of a file no store has open; it writes nothing to
+    /// either file (the fresh index is a temporary table).
+    package static func searchIndexDifferences(recordsAt path: String) throws -> String? {
+        let indexPath = SQLiteSearchIndexFile.path(forRecordsAt: path)
+        guard access(indexPath, F_OK) == 0 else { return "there is no index file at \(indexPath)" }
+        let queue = try DatabaseQueue(path: indexPath)
+        defer { try? queue.close() }
+        return try queue.writeWithoutTransaction { db -> String? in
+            try SQLiteIndexedBody.register(db)
+            try db.execute(sql: "ATTACH DATABASE ? AS records", arguments: [path])
+            try db.execute(sql: "INSERT INTO main.memory_fts (memory_fts, rank) VALUES ('integrity-check', 0)")
+            let index = try SQLiteSearchIndexFile.indexPositions(db, schema: "main")
+            let records = try SQLiteSearchIndexFile.recordPositions(db, schema: "records").positions
+            guard SQLiteSearchIndexFile.standing(index: index, records: records) == .current else {
+                return "the index is not current: \(index.map { "\($0)" } ?? "no state") against \(records)"
+            }
+            try db.execute(sql: """
+                CREATE VIRTUAL TABLE temp.reference USING fts5(key, body, content = '', tokenize = 'porter unicode61');
+                INSERT INTO temp.reference (rowid, key, body) SELECT id, key, \(SQLiteIndexedBody.rowText) FROM records.memory_records;
+                CREATE VIRTUAL TABLE temp.held USING fts5vocab(main, memory_fts, instance);
+                CREATE VIRTUAL TABLE temp.expected USING fts5vocab(temp, reference, instance);
+                """)
+            let differences = try Int.fetchOne(db, sql: """
+                SELECT (SELECT count(*) FROM (SELECT * FROM temp.held EXCEPT SELECT * FROM temp.expected))
+                    + (SELECT count(*) FROM (SELECT * FROM temp.expected EXCEPT SELECT * FROM temp.held))
+                    + (SELECT count(*) FROM (SELECT id, sz FROM main.memory_fts_docsize EXCEPT SELECT id, sz FROM temp.reference_docsize))
+                    + (SELECT count(*) FROM (SELECT id, sz FROM temp.reference_docsize EXCEPT SELECT id, sz FROM main.memory_fts_docsize))
+                """) ?? -1
+            return differences == 0 ? nil : "the index differs from the records in \(differences) entries"
+        }
+    }
 }

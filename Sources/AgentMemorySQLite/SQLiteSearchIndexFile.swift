@@ -199,9 +199,10 @@ final class SQLiteSearchIndexFile: Sendable {
         return index.mark < records.mark || index.through < records.through ? .behind : .current
     }
 
-    /// Where the index stands on a reader connection with the index attached as `search`:
-    /// the index's state is read first, so that its snapshot is never the newer one by more
-    /// than a pass that committed between the two reads.
+    /// Where the index stands on a reader connection with the index attached as `search`. The
+    /// two files' snapshots begin at their first reads in the transaction, so a pass that
+    /// commits between them can show the index ``Standing/ahead``; a search hands that to a
+    /// pass, which reads the index first and tells it from records restored from an older copy.
     static func standingOnReader(_ db: Database) throws -> Standing {
         let index: Positions?
         do {

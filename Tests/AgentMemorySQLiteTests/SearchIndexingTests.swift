@@ -32,32 +32,11 @@ struct SearchIndexingTests {
         let description: String
     }
 
-    /// The index must be current with the records and hold exactly their texts: FTS5's own
-    /// integrity check, then every token instance (term, row, column, offset: `fts5vocab`) and
-    /// every row's length compared with an index built afresh from the records.
+    /// The index must be current with the records and hold exactly their texts
+    /// (``SQLiteMemoryStore/searchIndexDifferences(recordsAt:)``); throws what differs.
     static func checkIndex(_ path: String) throws {
-        try withIndex(path) { db in
-            try db.execute(sql: "INSERT INTO memory_fts (memory_fts, rank) VALUES ('integrity-check', 0)")
-            let index = try SQLiteSearchIndexFile.indexPositions(db, schema: "main")
-            let records = try SQLiteSearchIndexFile.recordPositions(db, schema: "records").positions
-            guard SQLiteSearchIndexFile.standing(index: index, records: records) == .current else {
-                throw IndexMismatch(description: "the index is not current: \(String(describing: index)) against \(records)")
-            }
-            try db.execute(sql: """
-                CREATE VIRTUAL TABLE temp.reference USING fts5(key, body, content = '', tokenize = 'porter unicode61');
-                INSERT INTO temp.reference (rowid, key, body) SELECT id, key, \(SQLiteIndexedBody.rowText) FROM records.memory_records;
-                CREATE VIRTUAL TABLE temp.held USING fts5vocab(main, memory_fts, instance);
-                CREATE VIRTUAL TABLE temp.expected USING fts5vocab(temp, reference, instance);
-                """)
-            let differences = try Int.fetchOne(db, sql: """
-                SELECT (SELECT count(*) FROM (SELECT * FROM temp.held EXCEPT SELECT * FROM temp.expected))
-                    + (SELECT count(*) FROM (SELECT * FROM temp.expected EXCEPT SELECT * FROM temp.held))
-                    + (SELECT count(*) FROM (SELECT id, sz FROM main.memory_fts_docsize EXCEPT SELECT id, sz FROM temp.reference_docsize))
-                    + (SELECT count(*) FROM (SELECT id, sz FROM temp.reference_docsize EXCEPT SELECT id, sz FROM main.memory_fts_docsize))
-                """) ?? -1
-            guard differences == 0 else {
-                throw IndexMismatch(description: "the index differs from the records in \(differences) entries")
-            }
+        if let difference = try SQLiteMemoryStore.searchIndexDifferences(recordsAt: path) {
+            throw IndexMismatch(description: difference)
         }
     }
 

@@ -1,5 +1,6 @@
 import ClaudeMessages
 import AgentMemoryJSON
+import AgentMemorySQLite
 import AgentLoop
 import AgentMemory
 import AgentMemoryTesting
@@ -90,16 +91,6 @@ struct CrashSafetyTests {
         #expect(trialsWithPendingRows > 0, "no kill left rows pending for the full-text index")
     }
 
-    /// Runs `body` on the index file of the records at `path`, the records attached as `records`.
-    static func withIndex<T>(_ path: String, _ body: (Database) throws -> T) throws -> T {
-        let queue = try DatabaseQueue(path: path + "-search")
-        defer { try? queue.close() }
-        return try queue.writeWithoutTransaction { db in
-            try db.execute(sql: "ATTACH DATABASE ? AS records", arguments: [path])
-            return try body(db)
-        }
-    }
-
     /// Rows written and not yet in the full-text index: records with a note past the index's
     /// mark, and records above its `through` without one (every record when the index file,
     /// or its state, is not there yet: a child killed before its first pass).
@@ -122,26 +113,11 @@ struct CrashSafetyTests {
         }
     }
 
-    /// FTS5's integrity check, then the index's every token instance and row length against an
-    /// index built afresh from the records: `nil` when they agree, else what differs.
+    /// The index against the records (``SQLiteMemoryStore/searchIndexDifferences(recordsAt:)``):
+    /// `nil` when they agree, else what differs.
     static func fullTextIntegrityError(_ path: String) throws -> String? {
         do {
-            return try withIndex(path) { db -> String? in
-                try db.execute(sql: "INSERT INTO memory_fts (memory_fts, rank) VALUES ('integrity-check', 0)")
-                try db.execute(sql: """
-                    CREATE VIRTUAL TABLE temp.reference USING fts5(key, body, content = '', tokenize = 'porter unicode61');
-                    INSERT INTO temp.reference (rowid, key, body) SELECT id, key, body FROM records.memory_records;
-                    CREATE VIRTUAL TABLE temp.held USING fts5vocab(main, memory_fts, instance);
-                    CREATE VIRTUAL TABLE temp.expected USING fts5vocab(temp, reference, instance);
-                    """)
-                let differences = try Int.fetchOne(db, sql: """
-                    SELECT (SELECT count(*) FROM (SELECT * FROM temp.held EXCEPT SELECT * FROM temp.expected))
-                        + (SELECT count(*) FROM (SELECT * FROM temp.expected EXCEPT SELECT * FROM temp.held))
-                        + (SELECT count(*) FROM (SELECT id, sz FROM main.memory_fts_docsize EXCEPT SELECT id, sz FROM temp.reference_docsize))
-                        + (SELECT count(*) FROM (SELECT id, sz FROM temp.reference_docsize EXCEPT SELECT id, sz FROM main.memory_fts_docsize))
-                    """) ?? -1
-                return differences == 0 ? nil : "the index differs from the records in \(differences) entries"
-            }
+            return try SQLiteMemoryStore.searchIndexDifferences(recordsAt: path)
         } catch let error as DatabaseError {
             return "\(error)"
         }
