@@ -24,6 +24,8 @@ final class GroupCommitWriter: Sendable {
         var began: @Sendable () -> Void = {}
         /// Called after the transaction's last write; a throw rolls the whole transaction back.
         var willCommit: @Sendable (Database) throws -> Void = { _ in }
+        /// Called after every transaction that committed, on its thread, before its writes return.
+        var didCommit: @Sendable () -> Void = {}
         /// Whether writes must wait before they begin (the store's write-ahead log has fallen
         /// behind its checkpoint); checked by every write before it leads a transaction or
         /// queues for one, a synchronous check so that the common path makes no async call.
@@ -153,6 +155,7 @@ final class GroupCommitWriter: Sendable {
             let result = try body(db)
             try statements.execute(Self.commit, db)
             statements.memo.committed(db)
+            hooks.didCommit()
             return result
         } catch {
             statements.memo.rolledBack()

@@ -20,14 +20,14 @@ import Synchronization
 /// A check runs every ``Policy/idle`` on a queue of its own. When this store's writer has
 /// committed nothing since the previous check (and has committed something since the last
 /// evaluation, or never evaluated), the merge runs in steps of ``Policy/pagesPerStep`` pages,
-/// each its own transaction on the writer's connection (a write waits for one step at most:
+/// each its own transaction on the index file's connection (a pass waits for one step at most:
 /// 4 ms at the median, 76 ms at the longest, at a million records), and stops as soon as the
 /// writer commits again; the next quiet period goes on where it stopped. What search finds and
 /// how it ranks does not change: a merge moves the same entries into fewer segments.
 ///
-/// Before it merges, a quiet period brings the index up to date with the rows still pending
-/// (the store's catch-up, given as `catchUp`), so that the first search after a burst of writes
-/// and a rest finds nothing left to index (it would index up to
+/// Before it merges, a quiet period brings the index up to date with the writes it has not
+/// applied (a pass, ``SQLiteSearchIndexFile/catchUp()``), so that the first search after a
+/// burst of writes and a rest finds nothing left to index (it would wait for a pass over up to
 /// ``SQLiteSearchIndexing/catchUpThreshold`` rows first).
 final class SQLiteIndexMerger: Sendable {
     /// When and how the merger works.
@@ -51,7 +51,7 @@ final class SQLiteIndexMerger: Sendable {
         var changed = true
     }
 
-    private let pool: DatabasePool
+    private let index: SQLiteSearchIndexFile
     private let writer: GroupCommitWriter
     let policy: Policy
     private let state: Locked<State>
@@ -64,19 +64,19 @@ final class SQLiteIndexMerger: Sendable {
 
     /// Called on the merger's queue after each step with the number of steps so far (for tests).
     private let afterStep: (@Sendable (Int) -> Void)?
-    /// The store's catch-up, run without a transaction (``SQLiteMemoryStore/catchUpBody(indexing:relaxed:)``).
-    private let catchUp: (@Sendable (Database) throws -> Bool)?
+    /// Whether quiet periods bring the index up to date before they merge.
+    private let catchesUp: Bool
     /// Catch-ups run in quiet periods, for tests.
     let catchUps = Atomic(0)
 
     init(
-        pool: DatabasePool, writer: GroupCommitWriter, policy: Policy, catchUp: (@Sendable (Database) throws -> Bool)? = nil,
+        index: SQLiteSearchIndexFile, writer: GroupCommitWriter, policy: Policy, catchesUp: Bool = true,
         afterStep: (@Sendable (Int) -> Void)? = nil
     ) {
-        self.pool = pool
+        self.index = index
         self.writer = writer
         self.policy = policy
-        self.catchUp = catchUp
+        self.catchesUp = catchesUp
         self.afterStep = afterStep
         state = Locked(State(commitsSeen: writer.commits.load(ordering: .relaxed)))
         scheduleCheck()
@@ -122,8 +122,8 @@ final class SQLiteIndexMerger: Sendable {
     /// returns false, when no row is pending). A failure (a read-only file, another process holding the lock
     /// past the busy timeout) is left to the next search or `close()`, which catch up too.
     private func catchUpIfPending(since commits: Int) {
-        guard let catchUp, !state.withLock({ $0.closed }), writer.commits.load(ordering: .relaxed) == commits else { return }
-        let indexed = (try? pool.writeWithoutTransaction { db in try catchUp(db) }) ?? false
+        guard catchesUp, !state.withLock({ $0.closed }), writer.commits.load(ordering: .relaxed) == commits else { return }
+        let indexed = (try? index.catchUp()) ?? false
         if indexed { catchUps.add(1, ordering: .relaxed) }
     }
 
@@ -131,7 +131,7 @@ final class SQLiteIndexMerger: Sendable {
     /// the next write (merged to the end, not worth merging, an index this code cannot read, or
     /// a step failed), false when a write or `close` stopped it.
     private func mergeIfWorthIt(since commits: Int) -> Bool {
-        guard let pages = try? pool.read({ db in try SQLiteSearchIndexing.segmentPages(db) }), Self.worthMerging(pages, policy: policy) else {
+        guard let pages = try? index.queue.read({ db in try SQLiteSearchIndexing.segmentPages(db) }), Self.worthMerging(pages, policy: policy) else {
             return true
         }
         var first = true
@@ -146,10 +146,12 @@ final class SQLiteIndexMerger: Sendable {
             let count = first ? -policy.pagesPerStep : policy.pagesPerStep
             let worked: Bool
             do {
-                worked = try pool.writeWithoutTransaction { db -> Bool in
+                worked = try index.queue.writeWithoutTransaction { db -> Bool in
                     guard let connection = db.sqliteConnection else { return false }
                     let before = sqlite3_total_changes64(connection)
-                    try db.inTransaction(.immediate) {
+                    // Deferred, the merge its first statement: the index's write lock alone
+                    // (`BEGIN IMMEDIATE` would lock the attached records too).
+                    try db.inTransaction(.deferred) {
                         try db.execute(sql: "INSERT INTO memory_fts (memory_fts, rank) VALUES ('merge', ?)", arguments: [count])
                         return .commit
                     }

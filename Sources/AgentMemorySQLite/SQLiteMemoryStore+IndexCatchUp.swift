@@ -2,14 +2,15 @@ import AgentMemoryCore
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 extension SQLiteMemoryStore {
-    /// Rows a process writes after which the writing transaction also brings the full-text
-    /// index up to date (``SQLiteSearchIndexing/catchUpThreshold``); for the benchmark.
+    /// Rows a process writes after which a commit asks for a pass of the full-text index in
+    /// the background (``SQLiteSearchIndexing/catchUpThreshold``); for the benchmark.
     package static var searchIndexCatchUpRows: Int { SQLiteSearchIndexing.catchUpThreshold }
 
     /// Brings the full-text index up to date with every write committed so far (see
-    /// ``SQLiteSearchIndexing``); for tests, maintenance and the benchmark, which times the
+    /// ``SQLiteSearchIndexFile``); for tests, maintenance and the benchmark, which times the
     /// indexing its write rows leave pending; searches do it themselves.
     package func catchUpSearchIndex() async throws {
         try checkOpen()
@@ -29,20 +30,25 @@ extension SQLiteMemoryStore {
     /// left 17, and merging them made limit-10 searches 5 to 17% faster (BENCHMARKS.md, round
     /// sixteen). A store left open merges on its own while its writes rest
     /// (``SQLiteIndexMerger``, the `idleIndexMerge:` argument); this merges at once. The merge
-    /// rewrites the whole index in one transaction, holding the write lock throughout (1.6 s at
-    /// a million records, and the index's size in the log): run it when writes can wait.
-    /// Returns how many segments the index had before and has after.
+    /// rewrites the whole index in one transaction of the index's file (1.6 s at a million
+    /// records, and the index's size in its log); writes to the records go on meanwhile, and
+    /// searches wait for it. Returns how many segments the index had before and has after.
     @discardableResult
     public func optimizeSearchIndex() async throws -> (before: Int, after: Int) {
         try checkOpen()
-        let indexing = indexing
         do {
-            // The catch-up and the merge in one transaction: no write can come between them.
-            return try await pool.write { db in
-                if try SQLiteSearchIndexing.hasPendingRows(db) { try indexing.catchUp(db) }
-                let before = try SQLiteSearchIndexing.segmentCount(db)
-                try db.execute(sql: "INSERT INTO memory_fts (memory_fts) VALUES ('optimize')")
-                return (before, try SQLiteSearchIndexing.segmentCount(db))
+            let index = try connections.opened().index
+            try await index.catchUpAsync()
+            return try await index.queue.writeWithoutTransaction { db in
+                var counts = (before: 0, after: 0)
+                // Deferred, a write first: the index's lock alone, never the attached records'.
+                try db.inTransaction(.deferred) {
+                    counts.before = try SQLiteSearchIndexing.segmentCount(db)
+                    try db.execute(sql: "INSERT INTO main.memory_fts (memory_fts) VALUES ('optimize')")
+                    counts.after = try SQLiteSearchIndexing.segmentCount(db)
+                    return .commit
+                }
+                return counts
             }
         } catch let error as MemoryError {
             throw error
@@ -51,76 +57,78 @@ extension SQLiteMemoryStore {
         }
     }
 
-    /// One catch-up (``SQLiteSearchIndexing/catchUp(_:)``) in a transaction of its own, through
-    /// GRDB's writer: after any write transaction in progress, never inside one.
-    ///
-    /// It commits without waiting for the disk (`synchronous = NORMAL` for this transaction
-    /// alone, on a FULL store): a catch-up lost to a power cut leaves its pending rows, and the
-    /// next one redoes it. The next FULL commit's fsync of the WAL covers it too. SQLite allows
-    /// the setting to change only outside a transaction, which is why it is a write without
-    /// one: set, the transaction, set back, all in one turn on the writer.
+    /// Returns once the full-text index's background passes asked for so far have run; for the
+    /// benchmark, which times them as the work of the writes that asked for them.
+    package func waitForBackgroundIndexing() async {
+        await connections.ifOpened?.index.waitForBackground()
+    }
+
+    /// One pass of the full-text index (``SQLiteSearchIndexFile/catchUp()``), on the index
+    /// file's connection: after a pass in progress, never inside one.
     func catchUpIndex() async throws {
-        let relaxed = synchronous == .full
-        let catchUp = Self.catchUpBody(indexing: indexing, relaxed: relaxed)
-        let body: @Sendable (Database) throws -> Void = { db in _ = try catchUp(db) }
-        // As with writes: a store that does not wait for the disk stays on the calling thread.
-        if relaxed {
-            try await pool.writeWithoutTransaction(body)
-        } else {
-            try catchUpOnCallingThread(body)
-        }
+        try await connections.opened().index.catchUpAsync()
     }
 
-    /// The catch-up as a write without a transaction (``catchUpIndex()``; the index merger runs
-    /// it too, when the writes rest): nothing when no row is pending, else one immediate
-    /// transaction, at `synchronous = NORMAL` when `relaxed`. Returns whether it indexed.
-    static func catchUpBody(indexing: SQLiteSearchIndexing, relaxed: Bool) -> @Sendable (Database) throws -> Bool {
-        { db in
-            // Another search's catch-up may have come first: then no lock is taken.
-            guard try SQLiteSearchIndexing.hasPendingRows(db) else { return false }
-            if relaxed { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            let outcome = Result {
-                try db.inTransaction(.immediate) {
-                    try indexing.catchUp(db)
-                    return .commit
-                }
-            }
-            if relaxed {
-                // The setting cannot change inside a transaction: should a failed one still be
-                // open, it goes first, so that the writes after this never run at NORMAL.
-                if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
-            try outcome.get()
-            return true
-        }
-    }
-
-    /// GRDB's synchronous write (from a synchronous context, so the async overload is not chosen).
-    private func catchUpOnCallingThread(_ body: (Database) throws -> Void) throws {
-        try pool.writeWithoutTransaction(body)
-    }
-
-    /// The catch-up at ``close()``: a failure is logged, not thrown (the pending rows stay in the
-    /// file, and whichever store opens it next catches up on them).
+    /// The pass at ``close()``, when this process wrote (otherwise it left nothing to index; a
+    /// pass that finds nothing to do costs one read of each file). A failure is logged, not
+    /// thrown: the notes stay in the file, and whichever store opens it next applies them.
+    ///
+    /// Writers delete the notes a pass of their process applied, in their next transaction; a
+    /// process that writes once and closes has none after its pass. So when the pass leaves
+    /// ``notesLeftForClose`` notes or more below its mark (many such processes in a row), the
+    /// close deletes them in a transaction of its own.
     func catchUpBeforeClosing() async {
-        // Whether anything is pending, asked on this thread, on the writer's connection when the
-        // pool is open, else on the point reader's: when nothing is (every process that only
-        // read), no hop to GRDB's writer, which started two threads at each such process's exit,
-        // and no pool opened for it. A write in progress, or a busy point reader, makes the
-        // answer `nil`.
-        let pending: Bool? = if let opened = connections.ifOpened {
-            (try? opened.writer.readIfIdle({ db in try SQLiteSearchIndexing.hasPendingRows(db) })) ?? nil
-        } else {
-            pointReader?.hasPendingIndexRows()
-        }
-        if pending == false { return }
+        guard let opened = connections.ifOpened, opened.writer.commits.load(ordering: .relaxed) > 0 else { return }
+        opened.index.stopBackground()
         do {
-            try await catchUpIndex()
+            try opened.index.catchUp()
+            if indexing.hasAppliedNotesToDelete, opened.index.notesToDelete >= Self.notesLeftForClose {
+                // An empty write: its commit hook deletes the applied notes.
+                _ = try await opened.writer.write { _ in () }
+            }
         } catch {
             logger.warning(
                 "the full-text index did not catch up before closing; the next store to open the file will",
                 metadata: ["path": "\(path)", "error": "\(Self.describe(error))"])
+        }
+    }
+
+    /// Applied notes below which a closing store leaves them to later writes.
+    static let notesLeftForClose: Int64 = 256
+
+    /// How the full-text index file beside the records at `path` differs from an index built
+    /// afresh from those records, or `nil` when it holds exactly their texts and is current
+    /// with them: FTS5's integrity check, the index's state against the records' stamp and
+    /// notes, then every token instance (term, row, column, offset: `fts5vocab`) and every row's
+    /// length compared. For tests and checks of a file no store has open; it writes nothing to
+    /// either file (the fresh index is a temporary table).
+    package static func searchIndexDifferences(recordsAt path: String) throws -> String? {
+        let indexPath = SQLiteSearchIndexFile.path(forRecordsAt: path)
+        guard access(indexPath, F_OK) == 0 else { return "there is no index file at \(indexPath)" }
+        let queue = try DatabaseQueue(path: indexPath)
+        defer { try? queue.close() }
+        return try queue.writeWithoutTransaction { db -> String? in
+            try SQLiteIndexedBody.register(db)
+            try db.execute(sql: "ATTACH DATABASE ? AS records", arguments: [path])
+            try db.execute(sql: "INSERT INTO main.memory_fts (memory_fts, rank) VALUES ('integrity-check', 0)")
+            let index = try SQLiteSearchIndexFile.indexPositions(db, schema: "main")
+            let records = try SQLiteSearchIndexFile.recordPositions(db, schema: "records").positions
+            guard SQLiteSearchIndexFile.standing(index: index, records: records) == .current else {
+                return "the index is not current: \(index.map { "\($0)" } ?? "no state") against \(records)"
+            }
+            try db.execute(sql: """
+                CREATE VIRTUAL TABLE temp.reference USING fts5(key, body, content = '', tokenize = 'porter unicode61');
+                INSERT INTO temp.reference (rowid, key, body) SELECT id, key, \(SQLiteIndexedBody.rowText) FROM records.memory_records;
+                CREATE VIRTUAL TABLE temp.held USING fts5vocab(main, memory_fts, instance);
+                CREATE VIRTUAL TABLE temp.expected USING fts5vocab(temp, reference, instance);
+                """)
+            let differences = try Int.fetchOne(db, sql: """
+                SELECT (SELECT count(*) FROM (SELECT * FROM temp.held EXCEPT SELECT * FROM temp.expected))
+                    + (SELECT count(*) FROM (SELECT * FROM temp.expected EXCEPT SELECT * FROM temp.held))
+                    + (SELECT count(*) FROM (SELECT id, sz FROM main.memory_fts_docsize EXCEPT SELECT id, sz FROM temp.reference_docsize))
+                    + (SELECT count(*) FROM (SELECT id, sz FROM temp.reference_docsize EXCEPT SELECT id, sz FROM main.memory_fts_docsize))
+                """) ?? -1
+            return differences == 0 ? nil : "the index differs from the records in \(differences) entries"
         }
     }
 }

@@ -76,7 +76,10 @@ extension SQLiteMemoryStore {
         _ body: @escaping @Sendable (Database, Bool) throws -> [SearchHit], words: [String], ifCaughtUp: Bool
     ) async throws -> [SearchHit]? {
         let checked: @Sendable (Database, Bool) throws -> SnapshotSearch = { db, bounded in
-            if ifCaughtUp, try SQLiteSearchIndexing.hasPendingRows(db) { return .pending }
+            // Not current: behind the snapshot, or ahead of it (a pass committed between the two
+            // files' first reads, or records restored from a copy older than their index: the
+            // pass tells them apart, and rebuilds the index for the second).
+            if ifCaughtUp, try SQLiteSearchIndexFile.standingOnReader(db) != .current { return .pending }
             do {
                 return .hits(try body(db, bounded))
             } catch is UnboundedSearch {

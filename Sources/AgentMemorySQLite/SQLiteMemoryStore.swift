@@ -89,6 +89,10 @@ public final class SQLiteMemoryStore: MemoryStore {
         get throws { try connections.opened().writer }
     }
     /// The merger of the full-text index (opened now if it was not); `nil` when off.
+    /// The full-text index's file (opened with the pool).
+    var searchIndex: SQLiteSearchIndexFile {
+        get throws { try connections.opened().index }
+    }
     var indexMerger: SQLiteIndexMerger? {
         get throws { try connections.opened().indexMerger }
     }
@@ -360,7 +364,7 @@ public final class SQLiteMemoryStore: MemoryStore {
         return nil
     }
 
-    /// Catches the full-text index up, then closes the database file; later calls fail with
+    /// Catches the full-text index up, then closes the database files; later calls fail with
     /// ``MemoryError/Code/unavailable``. Closing twice does nothing.
     public func close() async throws {
         let wasClosed = closed.withLock { closed in
@@ -387,6 +391,8 @@ public final class SQLiteMemoryStore: MemoryStore {
             // statements left.
             try await opened.pool.writeWithoutTransaction { _ in indexing.statements.removeAll() }
             try opened.pool.close()
+            // Last: its connection, which writes the index file, closes that file's log.
+            try opened.index.close()
         } catch {
             throw MemoryError(.storage, "Cannot close the SQLite store at \(path): \(Self.describe(error))")
         }

@@ -113,6 +113,16 @@ enum SQLiteMigrations {
         Migration(identifier: "2026-12-05.1-full-text-automerge-8", sql: """
             INSERT INTO memory_fts (memory_fts, rank) VALUES ('automerge', 8);
             """),
+        // The full-text index moves to a file of its own (`SQLiteSearchIndexFile`), built there
+        // from the records at its first pass; the records keep the notes of their changes and
+        // the stamp that ties an index file to them.
+        Migration(identifier: "2026-12-06.1-full-text-index-file", sql: """
+            DROP TABLE memory_fts;
+            DROP TABLE memory_fts_pending;
+            CREATE TABLE memory_fts_notes (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL);
+            CREATE TABLE memory_search_stamp (stamp TEXT NOT NULL);
+            INSERT INTO memory_search_stamp (stamp) VALUES (lower(hex(randomblob(16))));
+            """),
     ]
 
     /// Whether the file records every migration of this binary and no other (read only).

@@ -145,16 +145,6 @@ final class SQLitePointReader: Sendable {
         return try? SQLiteStoredRow.rows(statement, read: read)
     }
 
-    /// Whether rows wait for the full-text index to catch up (``SQLiteSearchIndexing/hasPendingRows(_:)``),
-    /// asked on this connection when it is open and free; `nil` when it is not, or the read failed.
-    func hasPendingIndexRows() -> Bool? {
-        let answer = state.withLockIfAvailable { state -> Bool? in
-            guard case .open(let connection) = state, let handle = connection.handle else { return nil }
-            return Self.rows(handle, SQLiteSearchIndexing.pendingRowsQuery) { sqlite3_column_int($0, 0) != 0 }?.first
-        }
-        return answer ?? nil
-    }
-
     /// Whether the file at the path is no longer the one this connection has open (deleted,
     /// renamed or replaced: ``SQLiteFileCheck/hasMoved(_:)``); `false` when it is not open.
     func fileHasMoved() -> Bool {

@@ -17,6 +17,8 @@ final class SQLitePoolConnections: Sendable {
     struct Opened: Sendable {
         let pool: DatabasePool
         let writer: GroupCommitWriter
+        /// The full-text index's file and its connection.
+        let index: SQLiteSearchIndexFile
         let indexMerger: SQLiteIndexMerger?
     }
 
@@ -101,6 +103,15 @@ extension SQLiteMemoryStore {
             checkpointer.install(on: db)
             indexing.statements.bind(to: db)
         }
+        // After the records' migrations (a pass reads their tables), before any reader opens
+        // (readers attach the index file, which must exist with its tables).
+        let index: SQLiteSearchIndexFile
+        do {
+            index = try SQLiteSearchIndexFile(recordsPath: path, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize, indexing: indexing)
+        } catch {
+            try? pool.close()
+            throw error
+        }
         // With NORMAL a commit does not wait for the disk (but for a checkpoint now and then):
         // every transaction runs on the calling thread, as point reads do. With FULL a write
         // that finds no transaction in progress runs its own on its thread too (the hop to
@@ -115,6 +126,7 @@ extension SQLiteMemoryStore {
                     try SQLiteFileCheck.refuseIfMoved(db, path: path)
                     try indexing.flush(db)
                 },
+                didCommit: { if indexing.passIsDue { index.requestBackgroundPass() } },
                 mustWait: { checkpointer.isBehind },
                 wait: { await checkpointer.waitForTheLog() }),
             onCallingThread: synchronous == .normal,
@@ -123,10 +135,9 @@ extension SQLiteMemoryStore {
             busyTimeoutMilliseconds: CInt(seconds(busyTimeout) * 1000))
         let indexMerger = idleIndexMerge.map { idle in
             SQLiteIndexMerger(
-                pool: pool, writer: writer, policy: SQLiteIndexMerger.Policy(idle: max(idle, .milliseconds(10))),
-                catchUp: catchUpBody(indexing: indexing, relaxed: synchronous == .full))
+                index: index, writer: writer, policy: SQLiteIndexMerger.Policy(idle: max(idle, .milliseconds(10))))
         }
-        return SQLitePoolConnections.Opened(pool: pool, writer: writer, indexMerger: indexMerger)
+        return SQLitePoolConnections.Opened(pool: pool, writer: writer, index: index, indexMerger: indexMerger)
     }
 
     /// Opens the pool, applies the migrations and sets the durability level, retrying while
@@ -140,10 +151,20 @@ extension SQLiteMemoryStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(seconds(busyTimeout))
         configuration.label = "AgentMemory"
+        let indexPath = SQLiteSearchIndexFile.path(forRecordsAt: path)
         configuration.prepareDatabase { db in
             try SQLiteSearchFunctions.register(db)
             try SQLiteIndexedBody.register(db)
             try db.execute(sql: "PRAGMA mmap_size = \(memoryMapSize)")
+            // Readers see the full-text index as `search` (searches rank with it); the writer
+            // never attaches it, whose `BEGIN IMMEDIATE` would take its write lock too. The
+            // store creates the file before its first read; a pool opened without the store
+            // (tests) reads the records alone.
+            if db.configuration.readonly, access(indexPath, F_OK) == 0 {
+                try db.execute(sql: "ATTACH DATABASE ? AS search", arguments: [indexPath])
+                // Mapped as the records are (the setting is each schema's own).
+                try db.execute(sql: "PRAGMA search.mmap_size = \(memoryMapSize)")
+            }
         }
         // An existing file without a WAL: spares the process GRDB's write at open.
         SQLiteWALPlaceholder.create(besideDatabaseAt: path)

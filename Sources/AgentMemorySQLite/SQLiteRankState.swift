@@ -125,7 +125,7 @@ struct SQLiteRankState {
             }
         } else {
             var handle: OpaquePointer?
-            guard let db, sqlite3_blob_open(db, "main", "memory_fts_docsize", "sz", rowid, 0, &handle) == SQLITE_OK,
+            guard let db, sqlite3_blob_open(db, "search", "memory_fts_docsize", "sz", rowid, 0, &handle) == SQLITE_OK,
                   let handle
             else {
                 if let handle { sqlite3_blob_close(handle) }

@@ -3,25 +3,23 @@ import GRDBSQLite
 import Synchronization
 
 /// What the writer's connection knew when it last committed (each namespace's last change
-/// number, the highest record id, the highest id the full-text index holds), kept for the
-/// next write transaction as long as nothing else changed the file in between.
+/// number, the highest record id), kept for the next write transaction as long as nothing
+/// else changed the file in between.
 ///
-/// Without it every write transaction read all three from the database: 14,800 of a single
+/// Without it every write transaction read them from the database: 14,800 of a single
 /// put's 134,700 instructions (BENCHMARKS.md, round thirty-two). Whether the file changed is
 /// SQLite's own data version (`SQLITE_FCNTL_DATA_VERSION`), read right after a commit and again
 /// once the next `BEGIN IMMEDIATE` holds the write lock: it changes with every commit to the
 /// file, by this connection or any other, in this process or another, and with nothing else
 /// that matters here (SQLite itself relies on it to know when its page cache is stale). Any
-/// other transaction on the file in between (another store or process, this store's index
-/// upkeep) therefore makes the next transaction read all three again.
+/// other transaction on the file in between (another store or process) therefore makes the
+/// next transaction read them again.
 ///
 /// The values are offered only inside a transaction that began with ``begin(_:)``, and are
 /// kept for the next one only after a commit (``committed(_:)``): a transaction rolled back,
 /// or a write's savepoint rolled back, drops them (``forget()``), and the numbers are read
 /// again. A stale change number or record id would not go unnoticed (given twice, it fails its
-/// insert's key constraint); a stale index bound would corrupt the full-text index, so the
-/// index's catch-up, the one thing in a write transaction that moves it, drops it
-/// (``noteIndexedThrough(_:)``).
+/// insert's key constraint).
 ///
 /// Used only by code that holds the writer's connection (GRDB runs one piece of work at a
 /// time on it), like ``SQLiteWriterStatements``, which owns it.
@@ -35,8 +33,6 @@ final class SQLiteWriterMemo: @unchecked Sendable {
     private var sequences: [String: Int64] = [:]
     /// The highest record id given, as far as known (at least the table's highest).
     private var highest: Int64?
-    /// The highest id the full-text index holds, when known (exactly).
-    private var indexed: Int64?
 
     /// Transactions that found the values of the last commit still good (for tests).
     let kept = Atomic(0)
@@ -52,7 +48,6 @@ final class SQLiteWriterMemo: @unchecked Sendable {
         } else {
             sequences.removeAll(keepingCapacity: true)
             highest = nil
-            indexed = nil
             dropped.add(1, ordering: .relaxed)
         }
         version = nil
@@ -72,7 +67,6 @@ final class SQLiteWriterMemo: @unchecked Sendable {
     func forget() {
         sequences.removeAll(keepingCapacity: true)
         highest = nil
-        indexed = nil
     }
 
     /// Called when the transaction ends without a commit.
@@ -100,16 +94,6 @@ final class SQLiteWriterMemo: @unchecked Sendable {
     func noteHighestID(_ id: Int64?) {
         guard isOpen else { return }
         highest = id
-    }
-
-    /// The highest id the full-text index holds, when known.
-    var indexedThrough: Int64? { isOpen ? indexed : nil }
-
-    /// Records `id` as the highest id the full-text index holds; `nil` when the index is about
-    /// to change (a catch-up), so that the next reader reads it again.
-    func noteIndexedThrough(_ id: Int64?) {
-        guard isOpen else { return }
-        indexed = id
     }
 
     /// The main database's data version on `db`'s connection (`nil` if SQLite does not say).

@@ -80,19 +80,24 @@ struct DeferredInsertsTests {
     }
 
     /// New records are numbered as SQLite numbers a row inserted without an id: one above the
-    /// highest, so a deleted highest id is used again, and the index follows. At the top of the
-    /// id range (no room above the highest) SQLite picks the ids, and the rows are still read,
-    /// logged and indexed.
+    /// highest (the highest this writer gave while nothing else wrote the file, else the
+    /// table's), so a deleted highest id is used again by the next store, and the index
+    /// follows. At the top of the id range (no room above the highest) SQLite picks the ids,
+    /// and the rows are still read, logged and indexed.
     @Test func newRecordsAreNumberedAsSQLiteWouldAndIndexedAtTheTopOfTheRange() async throws {
         let path = try SearchIndexingTests.temporaryPath()
-        let store = try SQLiteMemoryStore(path: path)
+        let first = try SQLiteMemoryStore(path: path)
         let namespace = try Namespace("deferred")
-        try await store.batch(["a", "b", "c"].map { .put(key: MemoryKey(checked: $0), value: .string("first \($0)")) }, in: namespace)
+        try await first.batch(["a", "b", "c"].map { .put(key: MemoryKey(checked: $0), value: .string("first \($0)")) }, in: namespace)
         #expect(try Self.ids(path) == ["a": 1, "b": 2, "c": 3])
-        try await store.catchUpSearchIndex()
-        #expect(try await store.delete("c", in: namespace))
+        try await first.catchUpSearchIndex()
+        #expect(try await first.delete("c", in: namespace))
+        try await first.close()
+        #expect(try SearchIndexingTests.indexState(path) == (pending: 0, indexed: 2))
+        let store = try SQLiteMemoryStore(path: path)
         _ = try await store.put("d", value: "second kestrel", in: namespace)
         #expect(try Self.ids(path) == ["a": 1, "b": 2, "d": 3])
+        #expect(try SearchIndexingTests.indexState(path) == (pending: 1, indexed: 2))
         #expect(try await store.search("kestrel", in: namespace, limit: 5).map(\.record.key) == ["d"])
         #expect(try await store.search("c", in: namespace, limit: 5).isEmpty)
         try await SearchIndexingTests.checkIndex(store)

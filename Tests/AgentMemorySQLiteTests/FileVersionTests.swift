@@ -20,7 +20,8 @@ struct FileVersionTests {
         return try queue.read { db in
             (try String.fetchAll(db, sql: "SELECT key || '=' || value FROM memory_records ORDER BY key"),
              try String.fetchAll(db, sql: "SELECT identifier FROM agent_memory_migrations ORDER BY identifier"),
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM memory_fts_pending") ?? -1)
+             try Int.fetchOne(db, sql: try db.tableExists("memory_fts_notes")
+                ? "SELECT count(*) FROM memory_fts_notes" : "SELECT count(*) FROM memory_fts_pending") ?? -1)
         }
     }
 
@@ -179,32 +180,59 @@ struct FileVersionTests {
         try await writer.close()
     }
 
-    /// FTS5's `automerge` setting of the index.
+    /// FTS5's `automerge` setting of the index in its file (`nil` when the file has none).
     static func automerge(_ path: String) throws -> Int? {
-        try DatabaseQueue(path: path).read { db in
+        try DatabaseQueue(path: SQLiteSearchIndexFile.path(forRecordsAt: path)).read { db in
             try Int.fetchOne(db, sql: "SELECT v FROM memory_fts_config WHERE k = 'automerge'")
         }
     }
 
-    /// A new file's index merges a level at 8 segments, and a file of the version before gets
-    /// the setting on its first open, its records and search unchanged.
-    @Test func theIndexMergesEightSegmentsAtATime() async throws {
+    /// The full-text tables of the records' own file.
+    static func fullTextTables(_ path: String) throws -> [String] {
+        try DatabaseQueue(path: path).read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE name LIKE 'memory_fts%' ORDER BY name")
+        }
+    }
+
+    /// A new store's index file merges a level at 8 segments. A file of the version before
+    /// (the index inside the records' file, with rows still pending for it) moves to the index
+    /// file on its first open: the old index and its pending table are dropped, the index file
+    /// is built from the records, and search answers as before, pending rows included.
+    @Test func theIndexMovesToItsOwnFileMergingEightSegmentsAtATime() async throws {
         let fresh = try SearchIndexingTests.temporaryPath()
         let store = try SQLiteMemoryStore(path: fresh, idleIndexMerge: nil)
         try await store.close()
         #expect(try Self.automerge(fresh) == 8)
+        #expect(try Self.fullTextTables(fresh) == ["memory_fts_notes"])
 
         let path = try SearchIndexingTests.temporaryPath()
-        let previous = SQLiteMigrations.all.prefix { $0.identifier != "2026-12-05.1-full-text-automerge-8" }
+        let previous = SQLiteMigrations.all.prefix { $0.identifier != "2026-12-06.1-full-text-index-file" }
         #expect(previous.count == SQLiteMigrations.all.count - 1)
         try Self.openAsOlderBinary(path, migrations: previous)
-        #expect(try Self.automerge(path) == nil, "FTS5's default, 4, is not written to the table")
-        let older = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
-        _ = try await older.put("notes/fox", value: .string("the quick brown fox"), in: Self.namespace)
-        #expect(try await older.search("fox", in: Self.namespace, limit: 5).map(\.record.key) == ["notes/fox"])
-        try await older.close()
+        // As that version wrote: one record indexed, one pending (noted), one new above the index.
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO memory_records (id, namespace, key, value, version, created_at, updated_at, size)
+                VALUES (1, 'main', 'notes/fox', '"the quick brown fox"', 1, 0, 0, 21),
+                       (2, 'main', 'notes/owl', '"an owl at night"', 1, 0, 0, 18);
+                INSERT INTO memory_fts (rowid, key, body) SELECT id, key, body FROM memory_records;
+                UPDATE memory_records SET value = '"a jackdaw on the roof"', version = 2 WHERE id = 2;
+                INSERT INTO memory_fts_pending (id, key, body) VALUES (2, 'notes/owl', 'an owl at night');
+                INSERT INTO memory_records (id, namespace, key, value, version, created_at, updated_at, size)
+                VALUES (3, 'main', 'notes/newt', '"a newt in the pond"', 1, 0, 0, 20);
+                """)
+        }
+        try queue.close()
+        #expect(try Self.fullTextTables(path).contains("memory_fts_pending"))
+        let upgraded = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+        for (query, keys) in [("fox", ["notes/fox"]), ("jackdaw", ["notes/owl"]), ("owl", ["notes/owl"]), ("night", []), ("newt", ["notes/newt"])] {
+            #expect(try await upgraded.search(query, in: Self.namespace, limit: 5).map(\.record.key) == keys, "\(query)")
+        }
+        try await upgraded.close()
         #expect(try Self.automerge(path) == 8)
-        #expect(try Self.contents(path).migrations.contains("2026-12-05.1-full-text-automerge-8"))
+        #expect(try Self.fullTextTables(path) == ["memory_fts_notes"])
+        #expect(try Self.contents(path).migrations.contains("2026-12-06.1-full-text-index-file"))
         try SearchIndexingTests.checkIndex(path)
     }
 }

@@ -54,7 +54,7 @@ struct IndexMergerTests {
     /// A merger that merges as soon as the writer has rested 50 ms, in steps of `pages`.
     private static func merger(_ store: SQLiteMemoryStore, pages: Int = 50) throws -> SQLiteIndexMerger {
         try SQLiteIndexMerger(
-            pool: store.pool, writer: try store.writer,
+            index: store.searchIndex, writer: try store.writer,
             policy: SQLiteIndexMerger.Policy(idle: .milliseconds(50), pagesPerStep: pages, minimumPages: 1))
     }
 
@@ -97,7 +97,7 @@ struct IndexMergerTests {
         // After the merge's first step, a put (through the store's writer, as any write): the
         // merge stops at once and goes on when the writer has rested again.
         let merger = try SQLiteIndexMerger(
-            pool: store.pool, writer: store.writer,
+            index: store.searchIndex, writer: store.writer,
             policy: SQLiteIndexMerger.Policy(idle: .milliseconds(50), pagesPerStep: 1, minimumPages: 1),
             afterStep: { step in
                 guard step == 1 else { return }
@@ -117,7 +117,7 @@ struct IndexMergerTests {
         #expect(try await store.search("zebra", in: namespace, limit: 10).map(\.record.key) == ["during"])
         #expect(try await store.list(in: namespace, prefix: "n/", cursor: nil, limit: 1_000).records.count == 24 * 40)
         // FTS5's own check of the index against the records.
-        try await store.write { db in try db.execute(sql: "INSERT INTO memory_fts (memory_fts) VALUES ('integrity-check')") }
+        try await SearchIndexingTests.checkIndex(store)
         try await store.close()
     }
 
@@ -132,7 +132,7 @@ struct IndexMergerTests {
         #expect(merger.steps.load(ordering: .relaxed) == steps)
         try await store.close()
         let reopened = try SQLiteMemoryStore(path: store.path, idleIndexMerge: nil)
-        try await reopened.write { db in try db.execute(sql: "INSERT INTO memory_fts (memory_fts) VALUES ('integrity-check')") }
+        try await SearchIndexingTests.checkIndex(reopened)
         #expect(try await Self.answers(reopened, namespace) == before)
         try await reopened.close()
     }

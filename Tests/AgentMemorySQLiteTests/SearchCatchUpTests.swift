@@ -14,11 +14,12 @@ import Testing
 struct SearchCatchUpTests {
     static let namespace = try! Namespace("main")
 
-    /// The rows noted in `memory_fts_pending` (new rows numbered above the index are not).
+    /// The rows with a note the index has not applied (new rows need none).
     static func notes(_ path: String) throws -> Int {
-        let queue = try DatabaseQueue(path: path)
-        defer { try? queue.close() }
-        return try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM memory_fts_pending") ?? -1 }
+        try SearchIndexingTests.withIndex(path) { db in
+            let mark = try SQLiteSearchIndexFile.indexPositions(db, schema: "main")?.mark ?? 0
+            return try Int.fetchOne(db, sql: "SELECT count(DISTINCT id) FROM records.memory_fts_notes WHERE seq > ?", arguments: [mark]) ?? -1
+        }
     }
 
     /// The keys of a search's hits.
@@ -26,11 +27,11 @@ struct SearchCatchUpTests {
         try await store.search(query, in: namespace, limit: limit).map(\.record.key)
     }
 
-    /// New rows numbered above every indexed row are not noted, and the catch-up indexes them
-    /// all the same; the edges of that rule: such a row updated or deleted in a later
-    /// transaction (the index holds no text for it, so none may be noted), and a new row given
-    /// the number of the highest indexed row after that row was deleted (it must be noted, and
-    /// the deleted row's text removed).
+    /// New rows are not noted, and a pass indexes every record above the index's `through`;
+    /// the edges of that rule: such a row updated or deleted in a later transaction (noted like
+    /// any change, and the pass, whose index never held it, removes nothing for it), and a new
+    /// row after the highest indexed row was deleted (the delete is noted, and the deleted
+    /// row's text removed).
     @Test func rowsAboveTheIndexNeedNoNoteAndTheEdgesStayExact() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
@@ -44,8 +45,8 @@ struct SearchCatchUpTests {
         try await store.put("d", value: "dingo", in: namespace)
         try await store.put("c", value: "chameleon", in: namespace)
         #expect(try await store.delete("d", in: namespace))
-        #expect(try Self.notes(path) == 0)
-        #expect(try SearchIndexingTests.indexState(path) == (pending: 1, indexed: 2))
+        #expect(try Self.notes(path) == 2)
+        #expect(try SearchIndexingTests.indexState(path) == (pending: 2, indexed: 2))
         try await store.catchUpSearchIndex()
         try SearchIndexingTests.checkIndex(path)
         #expect(try await Self.keys(store, "chameleon cheetah dingo") == ["c"])
@@ -77,9 +78,10 @@ struct SearchCatchUpTests {
         // New rows, still pending, changed again.
         try await store.put("a", value: "albatross", in: namespace)
         #expect(try await store.delete("b", in: namespace))
-        // Waiting: "a" and "c" (numbered above the empty index, so not noted); "b" is gone.
+        // Waiting: "a" and "c" (the index has never run); "b" is gone. The update and the
+        // delete are noted, as every change to a row that existed before its transaction.
         #expect(try SearchIndexingTests.indexState(path) == (pending: 2, indexed: 0))
-        #expect(try Self.notes(path) == 0)
+        #expect(try Self.notes(path) == 2)
         #expect(try await Self.keys(store, "aardvark").isEmpty)
         #expect(try await Self.keys(store, "badger").isEmpty)
         #expect(try await Self.keys(store, "albatross") == ["a"])
@@ -197,9 +199,9 @@ struct SearchCatchUpTests {
         try await store.close()
     }
 
-    /// Writes alone do not touch FTS5: below ``SQLiteSearchIndexing/catchUpThreshold`` noted rows
-    /// the index holds nothing new and has no segment; the transaction that passes it catches
-    /// the index up on every pending row.
+    /// Writes alone do not touch FTS5: below ``SQLiteSearchIndexing/catchUpThreshold`` rows
+    /// written the index holds nothing new and has no segment; the commit that passes it asks
+    /// for a pass in the background, which indexes every pending row with no search asking.
     @Test func writesAloneIndexInBatchesAtTheThreshold() async throws {
         let path = try SearchIndexingTests.temporaryPath()
         let store = try SQLiteMemoryStore(path: path, synchronous: .normal, idleIndexMerge: nil)
@@ -211,13 +213,20 @@ struct SearchCatchUpTests {
         }
         try await store.batch((0..<(threshold - 20)).map { .put(key: MemoryKey(checked: "batch/\($0)"), value: "zebu") }, in: namespace)
         #expect(try SearchIndexingTests.indexState(path) == (pending: threshold - 10, indexed: 0))
-        #expect(try await store.read { db in try SQLiteSearchIndexing.segmentCount(db) } == 0)
-        // Nine more: still below. The tenth reaches the threshold and catches up on all.
+        #expect(try SearchIndexingTests.withIndex(path) { db in try SQLiteSearchIndexing.segmentCount(db) } == 0)
+        // Nine more: still below. The tenth reaches the threshold: a pass in the background.
         for index in 10..<19 {
             try await store.put(MemoryKey(checked: "single/\(index)"), value: "yak", in: namespace)
         }
         #expect(try SearchIndexingTests.indexState(path) == (pending: threshold - 1, indexed: 0))
+        #expect(try store.searchIndex.backgroundPasses.load(ordering: .relaxed) == 0)
         try await store.put("single/19", value: "yak", in: namespace)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try store.searchIndex.passes.load(ordering: .relaxed) == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(try store.searchIndex.backgroundPasses.load(ordering: .relaxed) == 1)
+        try store.searchIndex.stopBackground()
         #expect(try SearchIndexingTests.indexState(path) == (pending: 0, indexed: threshold))
         try SearchIndexingTests.checkIndex(path)
         #expect(try await Self.keys(store, "yak", limit: 100).count == 20)

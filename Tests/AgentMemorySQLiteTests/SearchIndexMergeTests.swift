@@ -36,7 +36,7 @@ struct SearchIndexMergeTests {
         let merged = try await store.optimizeSearchIndex()
         #expect(merged.before > 1)
         #expect(merged.after == 1)
-        #expect(try await store.read { db in try SQLiteSearchIndexing.hasPendingRows(db) } == false)
+        #expect(try await store.read { db in try SQLiteSearchIndexFile.standingOnReader(db) } == .current)
         try await store.delete(MemoryKey(checked: "later"), in: namespace)
         for (query, answer) in zip(queries, answers) {
             #expect(try await store.search(query, in: namespace, limit: 10).map { "\($0.record.key) \($0.score)" } == answer)

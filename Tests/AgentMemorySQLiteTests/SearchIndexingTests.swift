@@ -16,42 +16,55 @@ struct SearchIndexingTests {
         Scratch.file("search-indexing")
     }
 
-    /// FTS5's integrity check with rank 1: the index must hold exactly what the content table
-    /// (the records) holds; it throws `SQLITE_CORRUPT_VTAB` otherwise.
-    static func checkIndex(_ path: String) throws {
-        let queue = try DatabaseQueue(path: path)
-        try queue.write { db in
-            try db.execute(sql: "INSERT INTO memory_fts (memory_fts, rank) VALUES ('integrity-check', 1)")
+    /// Runs `body` on a connection to the index file of the records at `path` (which must
+    /// exist), the records attached as `records`, as a pass sees them.
+    static func withIndex<T>(_ path: String, _ body: (Database) throws -> T) throws -> T {
+        let queue = try DatabaseQueue(path: SQLiteSearchIndexFile.path(forRecordsAt: path))
+        defer { try? queue.close() }
+        return try queue.writeWithoutTransaction { db in
+            try SQLiteIndexedBody.register(db)
+            try db.execute(sql: "ATTACH DATABASE ? AS records", arguments: [path])
+            return try body(db)
         }
-        try queue.close()
     }
 
-    /// Catches the store's index up, then runs ``checkIndex(_:)`` on its file.
+    struct IndexMismatch: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The index must be current with the records and hold exactly their texts
+    /// (``SQLiteMemoryStore/searchIndexDifferences(recordsAt:)``); throws what differs.
+    static func checkIndex(_ path: String) throws {
+        if let difference = try SQLiteMemoryStore.searchIndexDifferences(recordsAt: path) {
+            throw IndexMismatch(description: difference)
+        }
+    }
+
+    /// Brings the store's index up to date, then runs ``checkIndex(_:)`` on its file.
     static func checkIndex(_ store: SQLiteMemoryStore) async throws {
         try await store.catchUpSearchIndex()
         try checkIndex(store.path)
     }
 
-    /// Rows waiting for the index to catch up (noted in `memory_fts_pending`, or records
-    /// numbered above every indexed row, which need no note), and rows the index holds (FTS5
-    /// keeps one `_docsize` row per indexed row; a count of `memory_fts` itself would count the
-    /// records).
+    /// Rows the index has not applied (records with a note past its mark, and records above
+    /// its `through` without one; every record when it has no state), and rows it holds (FTS5
+    /// keeps one `_docsize` row per indexed row).
     static func indexState(_ path: String) throws -> (pending: Int, indexed: Int) {
-        let queue = try DatabaseQueue(path: path)
-        defer { try? queue.close() }
-        return try queue.read { db in
-            (try Int.fetchOne(db, sql: waitingRows) ?? -1,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM memory_fts_docsize") ?? -1)
+        try withIndex(path) { db in
+            let indexed = try Int.fetchOne(db, sql: "SELECT count(*) FROM main.memory_fts_docsize") ?? -1
+            guard let index = try SQLiteSearchIndexFile.indexPositions(db, schema: "main") else {
+                return (try Int.fetchOne(db, sql: "SELECT count(*) FROM records.memory_records") ?? -1, indexed)
+            }
+            let pending = try Int.fetchOne(db, sql: """
+                SELECT (SELECT count(DISTINCT id) FROM records.memory_fts_notes WHERE seq > ?1)
+                    + (SELECT count(*) FROM records.memory_records
+                       WHERE id > ?2 AND id NOT IN (SELECT id FROM records.memory_fts_notes WHERE seq > ?1))
+                """, arguments: [index.mark, index.through]) ?? -1
+            return (pending, indexed)
         }
     }
 
     static let namespace = try! Namespace("main")
-
-    /// Counts the rows waiting for the index: noted, or numbered above every indexed row.
-    static let waitingRows = """
-        SELECT (SELECT count(*) FROM memory_fts_pending) + (SELECT count(*) FROM memory_records
-            WHERE id > (SELECT COALESCE(MAX(id), 0) FROM memory_fts_docsize) AND id NOT IN (SELECT id FROM memory_fts_pending))
-        """
 
     /// Every kind of write, with the index caught up only now and then (so pending rows span
     /// transactions, and are changed again, deleted, purged and rolled back over while pending):
@@ -139,11 +152,6 @@ struct SearchIndexingTests {
         #expect(try await muchLater.purgeExpired() == 1)
         try await Self.checkIndex(muchLater)
         try await muchLater.close()
-    }
-
-    @Test func runsOfIdsAreConsecutiveNumbers() {
-        #expect(SQLiteSearchIndexing.runs(of: []).isEmpty)
-        #expect(SQLiteSearchIndexing.runs(of: [5, 1, 2, 3, 9, 10, 7]) == [1...3, 5...5, 7...7, 9...10])
     }
 
     /// The schema of 2026-11-25 (three migrations, the index kept by triggers), as a file of

@@ -1,5 +1,6 @@
 import ClaudeMessages
 import AgentMemoryJSON
+import AgentMemorySQLite
 import AgentLoop
 import AgentMemory
 import AgentMemoryTesting
@@ -64,11 +65,11 @@ struct CrashSafetyTests {
         })
     }
 
-    /// The full-text index catches up after the writes, which only note their rows (in
-    /// `memory_fts_pending`, committed with them; new rows numbered above the index need no
-    /// note): a kill between a write and the catch-up
-    /// leaves rows pending, and the next process's search must still find every acknowledged
-    /// put (it has the index catch up first); after that, FTS5 finds the index exact.
+    /// The full-text index (in its own file beside the records) is brought up to date after
+    /// the writes, which only note their changes (committed with them; new rows need no
+    /// note): a kill between a write and the index's pass leaves rows pending, and the next
+    /// process's search must still find every acknowledged put (it has the index catch up
+    /// first); after that, the index holds exactly the records.
     @Test("single puts, then search: every acknowledged put is found, and the index is exact once caught up")
     func searchAfterKill() async throws {
         var trialsWithPendingRows = 0
@@ -90,27 +91,33 @@ struct CrashSafetyTests {
         #expect(trialsWithPendingRows > 0, "no kill left rows pending for the full-text index")
     }
 
-    /// Rows written and not yet in the full-text index: noted in `memory_fts_pending`, or
-    /// numbered above every indexed row (new rows there need no note).
+    /// Rows written and not yet in the full-text index: records with a note past the index's
+    /// mark, and records above its `through` without one (every record when the index file,
+    /// or its state, is not there yet: a child killed before its first pass).
     static func pendingRows(_ path: String) throws -> Int {
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
-        return try queue.read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT (SELECT count(*) FROM memory_fts_pending) + (SELECT count(*) FROM memory_records
-                    WHERE id > (SELECT COALESCE(MAX(id), 0) FROM memory_fts_docsize) AND id NOT IN (SELECT id FROM memory_fts_pending))
-                """) ?? -1
+        return try queue.writeWithoutTransaction { db in
+            var state: Row?
+            if FileManager.default.fileExists(atPath: path + "-search") {
+                try db.execute(sql: "ATTACH DATABASE ? AS search", arguments: [path + "-search"])
+                if try Int.fetchOne(db, sql: "SELECT count(*) FROM search.sqlite_master WHERE name = 'memory_fts_state'") == 1 {
+                    state = try Row.fetchOne(db, sql: "SELECT mark, through FROM search.memory_fts_state")
+                }
+            }
+            guard let state else { return try Int.fetchOne(db, sql: "SELECT count(*) FROM memory_records") ?? -1 }
+            return try Int.fetchOne(db, sql: """
+                SELECT (SELECT count(DISTINCT id) FROM memory_fts_notes WHERE seq > ?1)
+                    + (SELECT count(*) FROM memory_records WHERE id > ?2 AND id NOT IN (SELECT id FROM memory_fts_notes WHERE seq > ?1))
+                """, arguments: [state[0] as Int64, state[1] as Int64]) ?? -1
         }
     }
 
-    /// FTS5's integrity check with rank 1 (the index must hold exactly what the records hold):
-    /// `nil` when it passes, else its error.
+    /// The index against the records (``SQLiteMemoryStore/searchIndexDifferences(recordsAt:)``):
+    /// `nil` when they agree, else what differs.
     static func fullTextIntegrityError(_ path: String) throws -> String? {
-        let queue = try DatabaseQueue(path: path)
-        defer { try? queue.close() }
         do {
-            try queue.write { db in try db.execute(sql: "INSERT INTO memory_fts (memory_fts, rank) VALUES ('integrity-check', 1)") }
-            return nil
+            return try SQLiteMemoryStore.searchIndexDifferences(recordsAt: path)
         } catch let error as DatabaseError {
             return "\(error)"
         }
