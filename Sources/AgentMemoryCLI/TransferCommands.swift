@@ -36,7 +36,7 @@ struct Import: AsyncParsableCommand {
             new version). Records that have already expired are skipped. On a SQLite store, an import of \
             \(Import.largeImportText) records or more that makes up at least half of the store is \
             followed by a merge of the full-text index into one segment, which makes searches over it faster \
-            (the store's writes wait for it: about 1.6 s at a million records). On PostgreSQL, an import \
+            (searches wait for it, writes do not: about 1.6 s at a million records). On PostgreSQL, an import \
             of 10,000 records or more is followed by an ANALYZE of the records table (about 0.3 s), so that \
             searches right after it are planned for the new records.
             """)
@@ -112,7 +112,7 @@ struct Optimize: AsyncParsableCommand {
             Each batch of writes adds a segment to the index, and every word a search looks up is looked up in \
             each segment. A store that stays open (serve, mcp, a long session) merges its index by itself while \
             its writes rest; a store written by short commands like remember and exec can be merged with this \
-            one. Writes wait for the merge: about 1.6 s at a million records. PostgreSQL and memory: stores have \
+            one. Searches wait for the merge, writes do not: about 1.6 s at a million records. PostgreSQL and memory: stores have \
             nothing to merge.
             """)
 
