@@ -50,10 +50,10 @@ extension SQLiteMemoryStore {
             }
         }
         // Every write committed before the search began must be in the index it ranks with:
-        // a snapshot holding rows the index has not caught up on is not searched. The index
-        // catches up (through the writer) and the search reads a new snapshot, whatever it
-        // holds: writes committed since came after the search began, so either answer is right
-        // for them, and a search never waits on a busy writer twice.
+        // a snapshot holding rows the index has not caught up on is not searched. A pass brings
+        // the index up to date (on the index file's connection) and the search reads a new
+        // snapshot, whatever it holds: writes committed since came after the search began, so
+        // either answer is right for them, and a search never waits for a pass twice.
         if let hits = try await searchSnapshot(body, words: stems, ifCaughtUp: true) { return hits }
         do {
             try await catchUpIndex()

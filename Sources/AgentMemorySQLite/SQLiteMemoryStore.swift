@@ -13,8 +13,9 @@ import Synchronization
 /// - Concurrency: writers from several processes queue on SQLite's lock with a busy timeout
 ///   instead of failing; compare-and-set and batches run in one transaction.
 /// - Search: an FTS5 index (porter stemming, unicode61) over keys and values, ranked with
-///   bm25; writes note their rows and the index catches up on them in batches and before any
-///   search that would miss them (``SQLiteSearchIndexing``).
+///   bm25, in a file of its own beside the records (`PATH-search`); writes note their changes
+///   and passes on the index's own connection apply them in batches, in the background, and
+///   before any search that would miss them (``SQLiteSearchIndexing``, ``SQLiteSearchIndexFile``).
 /// - Reads: point reads (`get`, `search`) on the calling thread, listings and the change log on
 ///   GRDB's reader queue (``ReadPath``); `get` through a connection of its own when it is free
 ///   (``SQLitePointReader``). Every connection reads the file through a memory map, up to
@@ -96,10 +97,9 @@ public final class SQLiteMemoryStore: MemoryStore {
     var indexMerger: SQLiteIndexMerger? {
         get throws { try connections.opened().indexMerger }
     }
-    /// Notes each transaction's rows for the full-text index and catches the index up.
+    /// Notes each transaction's changes for the full-text index.
     let indexing: SQLiteSearchIndexing
-    /// How hard each commit works to be durable (a catch-up alone works less: see
-    /// ``catchUpIndex()``).
+    /// How hard each commit works to be durable.
     let synchronous: Synchronous
     /// The connection `get` uses on the calling thread (GRDB's pool when it is busy).
     let pointReader: SQLitePointReader?
