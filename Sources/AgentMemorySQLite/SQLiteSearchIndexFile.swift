@@ -106,15 +106,24 @@ final class SQLiteSearchIndexFile: Sendable {
                     try db.execute(sql: "PRAGMA main.mmap_size = \(memoryMapSize)")
                     try db.execute(sql: "PRAGMA records.mmap_size = \(memoryMapSize)")
                 }
-                let queue = try DatabaseQueue(path: path, configuration: configuration)
-                do {
-                    try queue.writeWithoutTransaction { db in try Self.createSchema(db) }
-                } catch {
-                    try? queue.close()
-                    throw error
+                // Retried while another process creates the file at the same moment: setting WAL
+                // mode does not always wait on SQLite's busy handler (as the records' open).
+                let deadline = ContinuousClock.now + busyTimeout
+                while true {
+                    let queue = try DatabaseQueue(path: path, configuration: configuration)
+                    do {
+                        try queue.writeWithoutTransaction { db in try Self.createSchema(db) }
+                        connection = queue
+                        return queue
+                    } catch let error as DatabaseError
+                        where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && ContinuousClock.now < deadline {
+                        try? queue.close()
+                        usleep(UInt32.random(in: 5_000...25_000))
+                    } catch {
+                        try? queue.close()
+                        throw error
+                    }
                 }
-                connection = queue
-                return queue
             }
         }
     }

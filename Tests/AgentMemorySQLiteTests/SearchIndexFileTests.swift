@@ -181,4 +181,26 @@ struct SearchIndexFileTests {
         #expect(try SearchIndexingTests.indexState(path).pending == 0)
         try SearchIndexingTests.checkIndex(path)
     }
+
+    /// Stores opened at once on a new file (as processes starting together) create one index
+    /// file between them, and every write of each is found.
+    @Test func storesOpenedTogetherShareOneIndexFile() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<4 {
+                group.addTask {
+                    let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+                    for number in 0..<25 {
+                        try await store.put(MemoryKey(checked: "t\(task)/\(number)"), value: .string("a lemur \(task) \(number)"), in: Self.namespace)
+                    }
+                    try await store.close()
+                }
+            }
+            try await group.waitForAll()
+        }
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+        #expect(try await store.search("lemur", in: Self.namespace, limit: 200).count == 100)
+        try await store.close()
+        try SearchIndexingTests.checkIndex(path)
+    }
 }
