@@ -64,19 +64,16 @@ final class SQLiteIndexMerger: Sendable {
 
     /// Called on the merger's queue after each step with the number of steps so far (for tests).
     private let afterStep: (@Sendable (Int) -> Void)?
-    /// Whether quiet periods bring the index up to date before they merge.
-    private let catchesUp: Bool
     /// Catch-ups run in quiet periods, for tests.
     let catchUps = Atomic(0)
 
     init(
-        index: SQLiteSearchIndexFile, writer: GroupCommitWriter, policy: Policy, catchesUp: Bool = true,
+        index: SQLiteSearchIndexFile, writer: GroupCommitWriter, policy: Policy,
         afterStep: (@Sendable (Int) -> Void)? = nil
     ) {
         self.index = index
         self.writer = writer
         self.policy = policy
-        self.catchesUp = catchesUp
         self.afterStep = afterStep
         state = Locked(State(commitsSeen: writer.commits.load(ordering: .relaxed)))
         scheduleCheck()
@@ -122,7 +119,7 @@ final class SQLiteIndexMerger: Sendable {
     /// returns false, when no row is pending). A failure (a read-only file, another process holding the lock
     /// past the busy timeout) is left to the next search or `close()`, which catch up too.
     private func catchUpIfPending(since commits: Int) {
-        guard catchesUp, !state.withLock({ $0.closed }), writer.commits.load(ordering: .relaxed) == commits else { return }
+        guard !state.withLock({ $0.closed }), writer.commits.load(ordering: .relaxed) == commits else { return }
         let indexed = (try? index.catchUp()) ?? false
         if indexed { catchUps.add(1, ordering: .relaxed) }
     }

@@ -131,4 +131,32 @@ extension SQLiteMemoryStore {
             return differences == 0 ? nil : "the index differs from the records in \(differences) entries"
         }
     }
+
+    /// The records at `path` the full-text index beside them has not applied (those with a
+    /// note past its mark, and those above its `through` without one; every record when there
+    /// is no index file, or it has no state yet), and the rows the index holds (FTS5 keeps one
+    /// `_docsize` row per indexed row). For tests and checks; it writes nothing.
+    package static func searchIndexBacklog(recordsAt path: String) throws -> (pending: Int, indexed: Int) {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.writeWithoutTransaction { db in
+            let indexPath = SQLiteSearchIndexFile.path(forRecordsAt: path)
+            var index: SQLiteSearchIndexFile.Positions?
+            var indexed = 0
+            if access(indexPath, F_OK) == 0 {
+                try db.execute(sql: "ATTACH DATABASE ? AS search", arguments: [indexPath])
+                if try db.tableExists("memory_fts_state", in: "search") {
+                    index = try SQLiteSearchIndexFile.indexPositions(db, schema: "search")
+                    indexed = try Int.fetchOne(db, sql: "SELECT count(*) FROM search.memory_fts_docsize") ?? -1
+                }
+            }
+            guard let index else { return (try Int.fetchOne(db, sql: "SELECT count(*) FROM memory_records") ?? -1, indexed) }
+            let pending = try Int.fetchOne(db, sql: """
+                SELECT (SELECT count(DISTINCT id) FROM memory_fts_notes WHERE seq > ?1)
+                    + (SELECT count(*) FROM memory_records
+                       WHERE id > ?2 AND id NOT IN (SELECT id FROM memory_fts_notes WHERE seq > ?1))
+                """, arguments: [index.mark, index.through]) ?? -1
+            return (pending, indexed)
+        }
+    }
 }

@@ -167,8 +167,8 @@ final class SQLiteSearchIndexing: Sendable {
             defer { reported = Reported() }
             return reported
         }
-        let applied = appliedMark.load(ordering: .relaxed)
-        if applied > deletedBelow.load(ordering: .relaxed) {
+        if hasAppliedNotesToDelete {
+            let applied = appliedMark.load(ordering: .relaxed)
             // Kept: the note at the mark itself, so that the next note is numbered after it.
             try SQLiteStoredRow.execute(statements.statement(Self.deleteApplied, db), db: db, arena: nil) { $0.integer(applied) }
             deletedBelow.store(applied, ordering: .relaxed)

@@ -46,22 +46,10 @@ struct SearchIndexingTests {
         try checkIndex(store.path)
     }
 
-    /// Rows the index has not applied (records with a note past its mark, and records above
-    /// its `through` without one; every record when it has no state), and rows it holds (FTS5
-    /// keeps one `_docsize` row per indexed row).
+    /// Rows the index has not applied, and rows it holds
+    /// (``SQLiteMemoryStore/searchIndexBacklog(recordsAt:)``).
     static func indexState(_ path: String) throws -> (pending: Int, indexed: Int) {
-        try withIndex(path) { db in
-            let indexed = try Int.fetchOne(db, sql: "SELECT count(*) FROM main.memory_fts_docsize") ?? -1
-            guard let index = try SQLiteSearchIndexFile.indexPositions(db, schema: "main") else {
-                return (try Int.fetchOne(db, sql: "SELECT count(*) FROM records.memory_records") ?? -1, indexed)
-            }
-            let pending = try Int.fetchOne(db, sql: """
-                SELECT (SELECT count(DISTINCT id) FROM records.memory_fts_notes WHERE seq > ?1)
-                    + (SELECT count(*) FROM records.memory_records
-                       WHERE id > ?2 AND id NOT IN (SELECT id FROM records.memory_fts_notes WHERE seq > ?1))
-                """, arguments: [index.mark, index.through]) ?? -1
-            return (pending, indexed)
-        }
+        try SQLiteMemoryStore.searchIndexBacklog(recordsAt: path)
     }
 
     static let namespace = try! Namespace("main")

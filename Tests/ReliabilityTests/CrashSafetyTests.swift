@@ -91,26 +91,10 @@ struct CrashSafetyTests {
         #expect(trialsWithPendingRows > 0, "no kill left rows pending for the full-text index")
     }
 
-    /// Rows written and not yet in the full-text index: records with a note past the index's
-    /// mark, and records above its `through` without one (every record when the index file,
-    /// or its state, is not there yet: a child killed before its first pass).
+    /// Rows written and not yet in the full-text index
+    /// (``SQLiteMemoryStore/searchIndexBacklog(recordsAt:)``).
     static func pendingRows(_ path: String) throws -> Int {
-        let queue = try DatabaseQueue(path: path)
-        defer { try? queue.close() }
-        return try queue.writeWithoutTransaction { db in
-            var state: Row?
-            if FileManager.default.fileExists(atPath: path + "-search") {
-                try db.execute(sql: "ATTACH DATABASE ? AS search", arguments: [path + "-search"])
-                if try Int.fetchOne(db, sql: "SELECT count(*) FROM search.sqlite_master WHERE name = 'memory_fts_state'") == 1 {
-                    state = try Row.fetchOne(db, sql: "SELECT mark, through FROM search.memory_fts_state")
-                }
-            }
-            guard let state else { return try Int.fetchOne(db, sql: "SELECT count(*) FROM memory_records") ?? -1 }
-            return try Int.fetchOne(db, sql: """
-                SELECT (SELECT count(DISTINCT id) FROM memory_fts_notes WHERE seq > ?1)
-                    + (SELECT count(*) FROM memory_records WHERE id > ?2 AND id NOT IN (SELECT id FROM memory_fts_notes WHERE seq > ?1))
-                """, arguments: [state[0] as Int64, state[1] as Int64]) ?? -1
-        }
+        try SQLiteMemoryStore.searchIndexBacklog(recordsAt: path).pending
     }
 
     /// The index against the records (``SQLiteMemoryStore/searchIndexDifferences(recordsAt:)``):
