@@ -207,7 +207,8 @@ let package = Package(
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: [
-                "AgentMemoryPostgres", "AgentMemoryRuntime", "AgentMemoryTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "AgentMemoryPostgres", "AgentMemoryRuntime", "AgentMemoryTesting", "TestScratch",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

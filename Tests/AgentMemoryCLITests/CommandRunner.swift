@@ -49,8 +49,8 @@ struct CommandRunner {
     func start(
         _ program: String, _ arguments: [String], stdin: String = "", extraEnvironment: [String: String] = [:],
         standardOutput: FileHandle? = nil
-    ) throws -> (Process, URL, URL) {
-        let process = Process()
+    ) throws -> (ChildProcess, URL, URL) {
+        let process = ChildProcess()
         process.executableURL = Self.executable(program)
         process.arguments = arguments
         process.environment = environment.merging(extraEnvironment) { $1 }
@@ -70,7 +70,7 @@ struct CommandRunner {
 
     /// Waits for the program to exit without blocking a thread of the cooperative pool (the
     /// other suites' async tests share those threads).
-    func finish(_ started: (Process, URL, URL)) async throws -> Result {
+    func finish(_ started: (ChildProcess, URL, URL)) async throws -> Result {
         while started.0.isRunning {
             try await Task.sleep(for: .milliseconds(5))
         }

@@ -2,6 +2,7 @@ import AgentMemoryJSON
 import AgentMemory
 import Foundation
 import Testing
+import TestScratch
 
 @Suite("agent-memory CLI for crews", .serialized)
 struct CrewCLITests {

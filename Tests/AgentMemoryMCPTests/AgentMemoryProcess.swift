@@ -19,7 +19,7 @@ struct AgentMemoryProcess {
     }()
 
     let home: URL
-    let process = Process()
+    let process = ChildProcess()
     let stdin = Pipe()
     let stdout = Pipe()
     let stderr: URL
@@ -52,7 +52,7 @@ struct AgentMemoryProcess {
 
     /// Runs `agent-memory ARGUMENTS` to the end with the same home; returns status and stdout.
     func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String) {
-        let process = Process()
+        let process = ChildProcess()
         let output = home.appendingPathComponent("stdout-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = Self.executable

@@ -8,7 +8,7 @@ import TestScratch
 struct MCPPythonClientTests {
     /// Whether `python3 -c "import mcp"` succeeds.
     static let pythonClientAvailable: Bool = {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", "import mcp"]
         process.standardOutput = FileHandle.nullDevice
@@ -25,7 +25,7 @@ struct MCPPythonClientTests {
         let home = Scratch.directory("mcp-python")
         let output = home.appendingPathComponent("output")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "python3", AgentMemoryProcess.packageRoot.appendingPathComponent("scripts/mcp/check_stdio.py").path,

@@ -3,6 +3,7 @@ import AgentMemoryJSON
 import Foundation
 import MCP
 import Testing
+import TestScratch
 
 /// `agent-memory mcp` run as a user runs it: the built binary, the protocol on its stdin and
 /// stdout, the SDK's `Client` on the other end.

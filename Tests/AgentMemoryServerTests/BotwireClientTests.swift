@@ -6,7 +6,7 @@ import TestScratch
 /// scripts/botwire/check_client.py. Skipped when `python3 -c "import botwire"` fails.
 @Suite struct BotwireClientTests {
     static let botwireInstalled: Bool = {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", "import botwire"]
         process.standardOutput = FileHandle.nullDevice
@@ -23,7 +23,7 @@ import TestScratch
         let home = Scratch.directory("botwire")
         let output = home.appendingPathComponent("out")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let python = Process()
+        let python = ChildProcess()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         python.arguments = ["python3", ServeProcess.packageRoot.appendingPathComponent("scripts/botwire/check_client.py").path, "botwire-test"]
         var environment = ProcessInfo.processInfo.environment

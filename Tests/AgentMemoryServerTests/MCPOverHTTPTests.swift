@@ -7,6 +7,7 @@ import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import TestScratch
 
 /// MCP over Streamable HTTP at `/mcp` on the live server (127.0.0.1, a free port), driven by
 /// swift-sdk 0.12.1's own `HTTPClientTransport` and by raw requests: every tool, resources,
@@ -267,7 +268,7 @@ enum MCPRequests {
 enum PythonMCPClient {
     /// Whether `python3 -c "import mcp"` succeeds.
     static let available: Bool = {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", "import mcp"]
         process.standardOutput = FileHandle.nullDevice
@@ -282,7 +283,7 @@ enum PythonMCPClient {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-py-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", ServeProcess.packageRoot.appendingPathComponent(script).path] + arguments
         process.standardOutput = try FileHandle(forWritingTo: output)

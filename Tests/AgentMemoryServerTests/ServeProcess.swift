@@ -5,7 +5,7 @@ import TestScratch
 /// An `agent-memory serve` process, as a user runs it: started with arguments, its port read
 /// from the line it prints, stopped with a signal.
 final class ServeProcess: @unchecked Sendable {
-    let process = Process()
+    let process = ChildProcess()
     let output: URL
     let errors: URL
     private(set) var port = 0

@@ -9,6 +9,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TestScratch
 
 /// Runs `body`, then closes `connection`, also when `body` throws (closing twice is harmless):
 /// PostgresNIO's debug build stops the whole test process on a connection released while still
@@ -258,7 +259,7 @@ final class ThrowawayCluster: Sendable {
     }
 
     private func run(_ program: String, _ arguments: [String]) async throws {
-        let process = Process()
+        let process = ChildProcess()
         if asRoot {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
             process.arguments = ["-u", "postgres", "--", "\(binaries)/\(program)"] + arguments

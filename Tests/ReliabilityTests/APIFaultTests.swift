@@ -6,6 +6,7 @@ import AgentMemoryTesting
 import ClaudeClient
 import Foundation
 import Testing
+import TestScratch
 
 /// Records the client's retry sleeps instead of sleeping.
 final class RecordedSleeps: Sendable {

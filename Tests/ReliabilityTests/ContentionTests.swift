@@ -4,6 +4,7 @@ import AgentMemoryRuntime
 import AgentMemoryTesting
 import Foundation
 import Testing
+import TestScratch
 
 /// Eight processes write one namespace at once: each puts keys of its own and increments one
 /// shared counter by compare-and-set. `RELIABILITY_ROUNDS` sets the rounds per process.
@@ -157,7 +158,7 @@ extension ContentionTests {
 
 /// Runs one SQL command through psql; whether it succeeded.
 func runPSQL(_ url: String, _ command: String) async -> Bool {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["psql", url, "-qAtc", command]
     process.standardOutput = FileHandle.nullDevice
@@ -171,7 +172,7 @@ func runPSQL(_ url: String, _ command: String) async -> Bool {
 
 /// Kills every other backend of the database with `pg_terminate_backend` (through psql).
 func terminateBackends(_ url: String) async -> Bool {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["psql", url, "-qAtc", "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database() AND backend_type = 'client backend'"]
     process.standardOutput = FileHandle.nullDevice

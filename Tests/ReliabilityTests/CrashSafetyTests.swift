@@ -8,6 +8,7 @@ import ClaudeClient
 import Foundation
 import GRDB
 import Testing
+import TestScratch
 
 /// A writer process is killed with SIGKILL at a random moment, again and again on the same
 /// file; after every kill each acknowledged write is present, no batch is half applied,

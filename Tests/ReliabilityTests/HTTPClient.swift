@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TestScratch
 
 /// One HTTP/1.1 exchange over a fresh TCP connection to 127.0.0.1, blocking: call it from a
 /// thread of its own, never from the cooperative pool. The request target is sent byte for

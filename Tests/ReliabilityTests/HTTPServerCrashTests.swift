@@ -2,6 +2,7 @@ import AgentMemory
 import AgentMemoryJSON
 import Foundation
 import Testing
+import TestScratch
 
 /// What the load threads of one trial saw: the keys whose PUT got a 200, and every other status.
 final class LoadRecord: Sendable {

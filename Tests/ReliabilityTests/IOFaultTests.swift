@@ -2,11 +2,12 @@ import AgentMemoryJSON
 import AgentMemory
 import Foundation
 import Testing
+import TestScratch
 
 /// Runs a command; returns whether it exited with status 0.
 @discardableResult
 func shell(_ arguments: [String]) -> Bool {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
     process.standardOutput = FileHandle.nullDevice

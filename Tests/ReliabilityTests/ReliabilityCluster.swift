@@ -1,4 +1,5 @@
 import Foundation
+import TestScratch
 
 /// A PostgreSQL cluster of the test's own (initdb, pg_ctl), for what the shared test server
 /// must not undergo: a restart in the middle of a run. Started on 127.0.0.1 at a free port,
@@ -61,7 +62,7 @@ final class ReliabilityCluster: Sendable {
     }
 
     private func run(_ program: String, _ arguments: [String]) async throws {
-        let process = Process()
+        let process = ChildProcess()
         if asRoot {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
             process.arguments = ["-u", "postgres", "--", "\(binaries)/\(program)"] + arguments
@@ -79,27 +80,16 @@ final class ReliabilityCluster: Sendable {
         }
     }
 
-    /// Waits for `process` to exit and returns its status. Reaped here rather than with
-    /// `waitUntilExit()`, which was seen to miss the exit of runuser (left a zombie) and wait
-    /// for ever.
-    static func exitCode(of process: Process) async throws -> Int32 {
-        var status: Int32 = 0
-        while true {
-            let reaped = waitpid(process.processIdentifier, &status, WNOHANG)
-            if reaped == process.processIdentifier {
-                return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            }
-            if reaped == -1 {
-                while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-                return process.terminationStatus
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+    /// Waits for `process` to exit (polling: no thread of the cooperative pool blocks) and
+    /// returns its status, 128 plus the signal's number when a signal ended it.
+    static func exitCode(of process: ChildProcess) async throws -> Int32 {
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago (python3 binds port 0 and prints it).
     private static func freePort() async throws -> Int {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"]
         let output = Pipe()

@@ -6,6 +6,7 @@ import AgentMemoryTesting
 import ClaudeClient
 import Foundation
 import Testing
+import TestScratch
 
 @Suite("Resource bounds")
 struct ResourceBoundsTests {

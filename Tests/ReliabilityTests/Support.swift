@@ -6,7 +6,7 @@ import TestScratch
 
 /// A child process started by a reliability test, with its output captured in files.
 struct Child {
-    let process: Process
+    let process: ChildProcess
     let stdout: URL
     let stderr: URL
 
@@ -27,7 +27,7 @@ struct Child {
     static func start(
         _ arguments: [String], program: String = "ReliabilityChild", programPath: String? = nil, environment: [String: String] = [:]
     ) throws -> Child {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = programPath.map(URL.init(fileURLWithPath:)) ?? productsDirectory.appendingPathComponent(program)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
