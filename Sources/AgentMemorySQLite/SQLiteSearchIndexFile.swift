@@ -371,9 +371,32 @@ final class SQLiteSearchIndexFile: Sendable {
         backgroundQueue.sync {}
     }
 
-    /// Closes the connection, if it was opened.
+    /// Closes the connection, if it was opened; else deletes the log the readers left (see
+    /// ``deleteReadersLog(at:)``). Runs after the records' readers have closed.
     func close() throws {
         stopBackground()
-        try connection.withLock { $0 }?.close()
+        if let queue = connection.withLock({ $0 }) {
+            try queue.close()
+        } else {
+            Self.deleteReadersLog(at: path)
+        }
+    }
+
+    /// Deletes the `-wal` and `-shm` of the index file at `path` when no other connection uses
+    /// them, by opening a connection that can write and closing it.
+    ///
+    /// Readers attach the index read-only, and the last connection to close a file deletes its
+    /// log only if it can write: a process whose readers alone opened the index (a search that
+    /// found it current, a listing) would leave both files behind, as the records' readers did
+    /// before their writer closed last (RELIABILITY.md, defect 10). A log frame left behind
+    /// would be laid over an index copied back alone. A read opens the log; the close then
+    /// checkpoints it (nothing to copy) and deletes both, unless another process has the file
+    /// open (the exclusive lock it needs for that is not taken; nothing waits).
+    static func deleteReadersLog(at path: String) {
+        guard access(path + "-wal", F_OK) == 0 || access(path + "-shm", F_OK) == 0 else { return }
+        var db: OpaquePointer?
+        defer { sqlite3_close(db) }
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else { return }
+        _ = sqlite3_exec(db, "SELECT 1 FROM sqlite_master LIMIT 1", nil, nil, nil)
     }
 }

@@ -42,8 +42,9 @@ struct ReadPathTests {
         )
     }
 
-    /// A closed store leaves no `-wal` file beside its database, whichever path its reads took
-    /// (the file's frames would be laid over a backup of the database copied back alone).
+    /// A closed store leaves no `-wal` file beside its database, nor a `-wal` or `-shm` beside
+    /// its index, whichever path its reads took (the file's frames would be laid over a backup
+    /// of the database copied back alone).
     @Test(arguments: [SQLiteMemoryStore.ReadPath.callingThread, .readerQueue, .automatic])
     func closingLeavesNoWriteAheadLog(readPath: SQLiteMemoryStore.ReadPath) async throws {
         let path = try SearchIndexingTests.temporaryPath()
@@ -52,7 +53,8 @@ struct ReadPathTests {
             try await writer.put(try MemoryKey(String(format: "turn/%04d", index)), value: .string("a concert on birthday \(index)"), in: Self.namespace)
         }
         try await writer.close()
-        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        let index = path + "-search"
+        for log in [path + "-wal", index + "-wal", index + "-shm"] { #expect(!FileManager.default.fileExists(atPath: log), "\(log)") }
 
         let store = try SQLiteMemoryStore(path: path, readPath: readPath)
         _ = try await Self.reads(store)
@@ -61,9 +63,14 @@ struct ReadPathTests {
             for _ in 0..<4 { group.addTask { try await store.search("concert", in: Self.namespace, limit: 3).count } }
             for try await count in group { #expect(count == 3) }
         }
+        // Its readers alone read the index (current since the writer's close): its log is deleted too.
+        #expect(try store.searchIndex.passes.load(ordering: .relaxed) == 0)
         try await store.close()
-        #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "read path \(readPath)")
+        for log in [path + "-wal", index + "-wal", index + "-shm"] {
+            #expect(!FileManager.default.fileExists(atPath: log), "read path \(readPath): \(log)")
+        }
         #expect(FileManager.default.fileExists(atPath: path))
+        #expect(FileManager.default.fileExists(atPath: index))
     }
 
     /// The calling thread's point reader opens its connection at the first `get` that does not
