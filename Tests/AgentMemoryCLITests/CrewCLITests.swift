@@ -109,8 +109,8 @@ struct DurabilityAndMemoryToolCLITests {
             try await Task.sleep(for: .milliseconds(10))
         }
         kill(writer.0.processIdentifier, SIGKILL)
-        _ = try await cli.finish(writer)
-        #expect(writer.0.terminationReason == .uncaughtSignal)
+        let ended = try await cli.finish(writer)
+        #expect(writer.0.terminationReason == .uncaughtSignal, "status \(ended.status): \(ended.stderr)")
         // Everything printed before the kill had been acknowledged, so it must be there.
         acknowledged = String(decoding: try Data(contentsOf: writer.1), as: UTF8.self).split(separator: "\n")
         #expect(acknowledged.count >= 300)

@@ -152,9 +152,14 @@ public final class ChildProcess: @unchecked Sendable {
 
     private func reap(_ pid: pid_t) {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        var reaped: pid_t
+        repeat { reaped = waitpid(pid, &status, 0) } while reaped == -1 && errno == EINTR
         condition.lock()
-        if status & 0x7f == 0 {
+        if reaped != pid {
+            // Reaped elsewhere (no status to report): -1, which no exit gives, rather than a success.
+            exit.status = -1
+            exit.reason = .exit
+        } else if status & 0x7f == 0 {
             exit.status = (status >> 8) & 0xff
             exit.reason = .exit
         } else {
