@@ -77,5 +77,9 @@ struct ChildProcessTests {
         missing.executableURL = URL(fileURLWithPath: "/nonexistent/program")
         #expect(throws: (any Error).self) { try missing.run() }
         #expect(!missing.isRunning)
+        // No child: nothing is sent (a kill of pid 0 would reach this whole process group).
+        missing.terminate()
+        missing.interrupt()
+        #expect(missing.processIdentifier == 0)
     }
 }

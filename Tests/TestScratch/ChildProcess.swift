@@ -144,11 +144,19 @@ public final class ChildProcess: @unchecked Sendable {
         while exit.running { condition.wait() }
     }
 
-    /// Sends the child SIGTERM.
-    public func terminate() { _ = kill(processIdentifier, SIGTERM) }
+    /// Sends the child SIGTERM (nothing once it was reaped, or before it ran).
+    public func terminate() { send(SIGTERM) }
 
-    /// Sends the child SIGINT.
-    public func interrupt() { _ = kill(processIdentifier, SIGINT) }
+    /// Sends the child SIGINT (nothing once it was reaped, or before it ran).
+    public func interrupt() { send(SIGINT) }
+
+    /// Sends `number` to the child while it is not reaped: never to pid 0 (this process's
+    /// whole group) nor to a pid the system may have given another process since.
+    private func send(_ number: Int32) {
+        condition.lock()
+        defer { condition.unlock() }
+        if exit.running, exit.pid > 0 { _ = kill(exit.pid, number) }
+    }
 
     private func reap(_ pid: pid_t) {
         var status: Int32 = 0
