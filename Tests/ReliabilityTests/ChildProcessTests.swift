@@ -55,7 +55,7 @@ struct ChildProcessTests {
         #expect(echoed.output == "hello")
         #expect(echoed.status == 7)
         #expect(echoed.reason == .exit)
-        // SIGTERM at its default action, though this process may ignore it (see ChildProcess).
+        // SIGTERM delivered, though this test's thread blocks it (see ChildProcess).
         let killed = try await shell("kill -TERM $$")
         #expect(killed.status == SIGTERM)
         #expect(killed.reason == .uncaughtSignal)

@@ -22,8 +22,9 @@ import Glibc
 /// descriptor, and a `Pipe` is its end (the parent's copy of that end is closed once the child
 /// runs). ``terminationStatus`` is the exit status, or the signal that ended the child. Unlike
 /// `Process`, the child starts as from a shell: every signal at its default action and none
-/// blocked. (The test process ignores SIGTERM and SIGINT once a server test has run, for
-/// ServiceLifecycle's signal handling; a child would inherit that and outlive `terminate()`.)
+/// blocked. (The Dispatch worker threads the tests' tasks run on block most signals, SIGTERM
+/// among them (`SigBlk` in `/proc/PID/task/*/status`), and a spawned child inherits its
+/// thread's mask: it would outlive `terminate()`.)
 public final class ChildProcess: @unchecked Sendable {
     /// The program to run.
     public var executableURL: URL?
