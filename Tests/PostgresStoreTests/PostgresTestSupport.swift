@@ -271,23 +271,9 @@ final class ThrowawayCluster: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Reaped here rather than with `waitUntilExit()`, which was seen to miss the exit of
-        // runuser (left a zombie) and wait for ever.
-        var status: Int32 = 0
-        var exitCode: Int32?
-        while exitCode == nil {
-            let reaped = waitpid(process.processIdentifier, &status, WNOHANG)
-            if reaped == process.processIdentifier {
-                exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            } else if reaped == -1 {
-                while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-                exitCode = process.terminationStatus
-            } else {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-        }
+        let exitCode = try await process.exitStatus()
         guard exitCode == 0 else {
-            throw ClusterError(message: "\(program) \(arguments.joined(separator: " ")) exited with status \(exitCode ?? -1)")
+            throw ClusterError(message: "\(program) \(arguments.joined(separator: " ")) exited with status \(exitCode)")
         }
     }
 }

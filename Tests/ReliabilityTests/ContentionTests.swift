@@ -164,10 +164,7 @@ func runPSQL(_ url: String, _ command: String) async -> Bool {
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     do { try process.run() } catch { return false }
-    // Polled rather than `waitUntilExit()`, which would hold a thread of the cooperative pool
-    // (two threads on a 2-core machine) for as long as the child runs.
-    while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
-    return process.terminationStatus == 0
+    return (try? await process.exitStatus()) == 0
 }
 
 /// Kills every other backend of the database with `pg_terminate_backend` (through psql).
@@ -178,6 +175,5 @@ func terminateBackends(_ url: String) async -> Bool {
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     do { try process.run() } catch { return false }
-    while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
-    return process.terminationStatus == 0
+    return (try? await process.exitStatus()) == 0
 }

@@ -74,17 +74,10 @@ final class ReliabilityCluster: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let exitCode = try await Self.exitCode(of: process)
+        let exitCode = try await process.exitStatus()
         guard exitCode == 0 else {
             throw ReliabilityClusterError(description: "\(program) \(arguments.joined(separator: " ")) exited with status \(exitCode)")
         }
-    }
-
-    /// Waits for `process` to exit (polling: no thread of the cooperative pool blocks) and
-    /// returns its status, 128 plus the signal's number when a signal ended it.
-    static func exitCode(of process: ChildProcess) async throws -> Int32 {
-        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago (python3 binds port 0 and prints it).
@@ -95,7 +88,7 @@ final class ReliabilityCluster: Sendable {
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        _ = try await exitCode(of: process)
+        _ = try await process.exitStatus()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         guard let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw ReliabilityClusterError(description: "cannot find a free port: \(text)")

@@ -32,16 +32,12 @@ public final class ChildProcess: @unchecked Sendable {
     public var arguments: [String]?
     /// Its environment; `nil`: this process's.
     public var environment: [String: String]?
-    /// Where it starts; `nil`: this process's working directory.
-    public var currentDirectoryURL: URL?
     /// Its standard input: the parent's unless set (see the type's documentation).
     public var standardInput: Any? = Stream.inherited
     /// Its standard output: the parent's unless set.
     public var standardOutput: Any? = Stream.inherited
     /// Its standard error: the parent's unless set.
     public var standardError: Any? = Stream.inherited
-    /// Called once, on a thread of its own, when the child has exited.
-    public var terminationHandler: (@Sendable (ChildProcess) -> Void)?
 
     /// What a stream left as is means.
     private enum Stream { case inherited }
@@ -90,12 +86,6 @@ public final class ChildProcess: @unchecked Sendable {
             if let source, source != target { try Self.check(posix_spawn_file_actions_adddup2(&actions, source, target)) }
         }
         try Self.closeDescriptors(from: 3, in: &actions)
-        if let directory = currentDirectoryURL?.path {
-            guard let addChdir = Self.addChdir else {
-                throw NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSYS), userInfo: [NSLocalizedDescriptionKey: "no posix_spawn_file_actions_addchdir_np"])
-            }
-            try Self.check(directory.withCString { addChdir(&actions, $0) })
-        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -148,8 +138,12 @@ public final class ChildProcess: @unchecked Sendable {
     /// Sends the child SIGTERM (nothing once it was reaped, or before it ran).
     public func terminate() { send(SIGTERM) }
 
-    /// Sends the child SIGINT (nothing once it was reaped, or before it ran).
-    public func interrupt() { send(SIGINT) }
+    /// Waits for the child to exit, polling (no thread of the cooperative pool blocks), and
+    /// returns its status as a shell gives it: the exit status, or 128 plus the signal's number.
+    public func exitStatus() async throws -> Int32 {
+        while isRunning { try await Task.sleep(for: .milliseconds(5)) }
+        return terminationReason == .uncaughtSignal ? 128 + terminationStatus : terminationStatus
+    }
 
     /// Sends `number` to the child while it is not reaped: never to pid 0 (this process's
     /// whole group) nor to a pid the system may have given another process since.
@@ -176,10 +170,8 @@ public final class ChildProcess: @unchecked Sendable {
             exit.reason = .uncaughtSignal
         }
         exit.running = false
-        let handler = terminationHandler
         condition.broadcast()
         condition.unlock()
-        handler?(self)
     }
 
     private func locked<T>(_ body: (inout Exit) -> T) -> T {
@@ -200,33 +192,22 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
-    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?) -> Int32
 
-    /// glibc's extensions (2.34 and 2.29), looked up at run time: Swift's Glibc module leaves
-    /// them out.
-    private static let addCloseFrom: AddCloseFrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
-    private static let addChdir: AddChdir? = symbol("posix_spawn_file_actions_addchdir_np")
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), looked up at run
+    /// time: Swift's Glibc module leaves it out.
+    private static let addCloseFrom: AddCloseFrom? = {
+        guard let library = dlopen(nil, RTLD_NOW), let address = dlsym(library, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(address, to: AddCloseFrom.self)
+    }()
 
-    private static func symbol<T>(_ name: String) -> T? {
-        guard let library = dlopen(nil, RTLD_NOW), let address = dlsym(library, name) else { return nil }
-        return unsafeBitCast(address, to: T.self)
-    }
-
-    /// Makes the child close its descriptors from `first` up: one action where glibc has it,
-    /// else one per descriptor open now (the names read in place, never copied whole).
+    /// Makes the child close its descriptors from `first` up, in one action (never a listing
+    /// of them, which is what crashed `Process`).
     private static func closeDescriptors(from first: Int32, in actions: inout posix_spawn_file_actions_t) throws {
-        if let addCloseFrom {
-            try check(addCloseFrom(&actions, first))
-            return
+        guard let addCloseFrom else {
+            throw NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSYS), userInfo: [
+                NSLocalizedDescriptionKey: "ChildProcess needs glibc 2.34 or later (posix_spawn_file_actions_addclosefrom_np)",
+            ])
         }
-        guard let directory = opendir("/proc/self/fd") else { return }
-        defer { closedir(directory) }
-        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
-        while let entry = readdir(directory) {
-            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
-            if let descriptor = Int32(name), descriptor >= first, descriptor != dirfd(directory) {
-                try check(posix_spawn_file_actions_addclose(&actions, descriptor))
-            }
-        }
+        try check(addCloseFrom(&actions, first))
     }
 }
