@@ -104,8 +104,10 @@ final class DeferredInserts {
 
     /// Inserts what is held; reports each new record's id to `indexing`.
     ///
-    /// New records are numbered as SQLite numbers a row inserted without an id (one above the
-    /// table's highest), but by this code: the ids follow from one read of the highest, where
+    /// New records are numbered one above the highest id of a record or a note (as SQLite
+    /// numbers a row inserted without an id, but counting the ids of the notes too, so that a
+    /// new record is never numbered at or below an id the full-text index may hold: see
+    /// ``SQLiteSearchIndexFile``), by this code: the ids follow from one read of the highest, where
     /// `RETURNING id` made SQLite build a temporary table per statement to hold the ids it
     /// returned (its pager opened and closed each time: about a seventh of the inserts' time in
     /// a single put, and batches went 10% faster without it).
@@ -127,7 +129,7 @@ final class DeferredInserts {
                 statements.memo.noteHighestID(nil)
                 try Self.insert(
                     records, sql: Self.recordInsertsReturningIDs, db: db, statements: statements, bind: Self.bind,
-                    returned: { handle in indexing.didInsert(id: sqlite3_column_int64(handle, 0)) })
+                    returned: { handle in indexing.didInsert(pickedID: sqlite3_column_int64(handle, 0)) })
             }
             records.removeAll(keepingCapacity: true)
             heldKeys = nil
@@ -162,8 +164,17 @@ final class DeferredInserts {
         binder.text(row.key)
     }
 
-    /// One above the highest record id (1 for an empty table), or `nil` when `room` ids above
-    /// the highest would pass the largest id SQLite allows.
+    /// One above the highest id of a record or a note (1 for empty tables), or `nil` when
+    /// `room` ids above the highest would pass the largest id SQLite allows.
+    ///
+    /// The notes count because the index's `through` (the highest record id of its last pass's
+    /// snapshot) is the id of a record that still exists, or that was changed or deleted since
+    /// that pass and so has a note past the index's mark, which no writer deletes (writers
+    /// delete only notes a pass applied). One above the records alone, a store that had not
+    /// seen the highest records deleted numbered a new record into the gap below them, at or
+    /// under `through`, where no pass looked (RELIABILITY.md, defect 26). The writer's memo
+    /// keeps the highest id it gave, deletes notwithstanding, so the read runs only when
+    /// another connection wrote the file.
     static func firstFreeID(_ db: Database, room: Int, statements: SQLiteWriterStatements) throws -> Int64? {
         let highest = try statements.memo.highestID ?? SQLiteStoredRow.firstRow(statements.statement(selectHighestID, db), db: db) {
             sqlite3_column_int64($0, 0)
@@ -172,7 +183,9 @@ final class DeferredInserts {
         return highest + 1
     }
 
-    private static let selectHighestID = SQLiteStatementText("SELECT COALESCE(max(id), 0) FROM memory_records")
+    private static let selectHighestID = SQLiteStatementText("""
+        SELECT max(COALESCE((SELECT max(id) FROM memory_records), 0), COALESCE((SELECT max(id) FROM memory_fts_notes), 0))
+        """)
 
     /// Runs the statements of `sql` (see ``statements(columns:head:tail:)``) over `rows`, 64, 32, ... 1 rows each
     /// (a handful of shapes, so that each stays prepared in the connection's statement cache),

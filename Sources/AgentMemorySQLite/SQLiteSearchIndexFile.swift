@@ -26,16 +26,19 @@ import Synchronization
 /// `through` (the highest record id in the snapshot of its last pass). The index holds exactly
 /// the records of that snapshot: a record with a note past `mark` is held with the text of its
 /// first such note (the text it had before its first change since), unless its id is above
-/// `through` (then it was not held); any other record at or below `through` is held as it is;
+/// `through` or that note is marked "not held" (then it was not held); any other record at or below `through` is held as it is;
 /// records above `through` are not held. A pass applies that rule and moves `mark` and
 /// `through` to its own snapshot.
 ///
 /// **Why notes are enough.** Writers note every change to a record that existed when their
 /// transaction began, with its text then, numbered in commit order (SQLite's write lock orders
-/// the transactions). New records need no note: a record id is the highest id plus one, so a
-/// new record is above `through` unless records at the top were deleted since the last pass,
-/// and those deletes left notes for their ids. Writers delete the notes below the mark this
-/// process's passes committed, keeping the one at the mark, so that numbers never go back.
+/// the transactions). New records need no note: writers number them above the highest id of
+/// any record or note, and `through` is the id of a record that still exists or has a note past
+/// the mark (it was changed or deleted since), so a new record is above `through`. Only at the
+/// top of the id range does SQLite pick a new record's id, anywhere below; such a record gets a
+/// note marked "not held" (``SQLiteSearchIndexing/notHeld``): indexed, nothing removed. Writers
+/// delete the notes below the mark this process's passes committed, keeping the one at the
+/// mark, so that numbers never go back.
 ///
 /// **When the index is rebuilt** (every record indexed again, in one pass): when it has no
 /// state (a new file), when its stamp is not the records' (a file of another store, or of the
@@ -299,6 +302,7 @@ final class SQLiteSearchIndexFile: Sendable {
         let delete = try db.cachedStatement(sql: "INSERT INTO main.memory_fts (memory_fts, rowid, key, body) VALUES ('delete', ?, ?, ?)")
         for id in ids where id <= index.through {
             let text = first[id]!
+            if text.key == SQLiteSearchIndexing.notHeld { continue }
             try delete.execute(arguments: [id, text.key, text.body])
         }
         let noted = "[" + ids.map(String.init).joined(separator: ",") + "]"

@@ -11,12 +11,16 @@ import Synchronization
 /// What the index must learn from a write: for a record that existed when the transaction
 /// began and that it changes (updates or deletes), the text the record had then, which is what
 /// the index holds for it unless it changed again since the index's last pass (and then an
-/// earlier note holds that text). A new record needs no note (see ``SQLiteSearchIndexFile``).
-/// Every write to `memory_records` reports the row first (``willChange``,
-/// ``willDelete(where:arguments:db:)``, ``didInsert(id:)``); the first report of a row in a
-/// transaction captures its key and indexed text as the transaction found them (nothing for a
-/// new row). Just before the transaction commits (``flush(_:)``), each captured text becomes a
-/// row of `memory_fts_notes`, numbered after every note before it. Notes commit with the
+/// earlier note holds that text). A new record numbered by this code needs no note: its id is
+/// above every id the index may hold (see ``SQLiteSearchIndexFile``). A new record whose id
+/// SQLite picked (at the top of the id range) may be numbered below that, and gets a note
+/// marked "not held" (an empty key and text: keys are never empty), which tells a pass to
+/// index it without removing anything first. Every write to `memory_records` reports the row
+/// first (``willChange``, ``willDelete(where:arguments:db:)``, ``didInsert(ids:)``,
+/// ``didInsert(pickedID:)``); the first report of a row in a transaction captures its key and
+/// indexed text as the transaction found them (nothing for a new row). Just before the
+/// transaction commits (``flush(_:)``), each captured text becomes a row of
+/// `memory_fts_notes`, numbered after every note before it. Notes commit with the
 /// records, so a crash or a rollback keeps or drops both together, and any process's pass can
 /// apply them (everything is in the files). Notes are written once per transaction, after all
 /// its savepoints: a write whose savepoint rolled back may leave a row reported that did not
@@ -41,6 +45,9 @@ final class SQLiteSearchIndexing: Sendable {
         var inserted: [Range<Int64>] = []
         /// The text of each reported row that existed when the transaction began.
         var indexed: [Int64: IndexedText] = [:]
+        /// New rows whose ids SQLite picked, first reported by their insert: each gets a
+        /// "not held" note.
+        var picked: [Int64] = []
 
         var isEmpty: Bool { touched.isEmpty && inserted.isEmpty }
 
@@ -101,13 +108,19 @@ final class SQLiteSearchIndexing: Sendable {
         reported.withLock { $0 = Reported() }
     }
 
-    /// Reports a row just inserted: its id held no row when the transaction began, unless
-    /// reported before (deleted earlier in the transaction, which captured its text).
-    func didInsert(id: Int64) {
-        reported.withLock { _ = $0.report(id) }
+    /// Reports a row just inserted with an id SQLite picked (when there is no room above the
+    /// highest): the id held no row when the transaction began, unless reported before
+    /// (deleted earlier in the transaction, which captured its text); but it may be at or below
+    /// the index's `through`, so the row gets a "not held" note.
+    func didInsert(pickedID id: Int64) {
+        reported.withLock { reported in
+            if reported.report(id) { reported.picked.append(id) }
+        }
     }
 
-    /// Reports rows just inserted, as ``didInsert(id:)`` does each.
+    /// Reports rows just inserted with ids this code gave, one above every id a record or a
+    /// note holds (``DeferredInserts/firstFreeID(_:room:statements:)``): no row had them when
+    /// the transaction began, and the index holds none of them.
     func didInsert(ids: Range<Int64>) {
         guard !ids.isEmpty else { return }
         reported.withLock { reported in
@@ -174,7 +187,7 @@ final class SQLiteSearchIndexing: Sendable {
             deletedBelow.store(applied, ordering: .relaxed)
         }
         guard !work.isEmpty else { return }
-        if !work.indexed.isEmpty {
+        if !work.indexed.isEmpty || !work.picked.isEmpty {
             let note = try statements.statement(Self.insertNote, db)
             let arena = statements.textArena(db)
             for (id, text) in work.indexed {
@@ -184,9 +197,20 @@ final class SQLiteSearchIndexing: Sendable {
                     binder.text(text.body)
                 }
             }
+            for id in work.picked {
+                try SQLiteStoredRow.execute(note, db: db, arena: arena) { binder in
+                    binder.integer(id)
+                    binder.text(Self.notHeld)
+                    binder.text(Self.notHeld)
+                }
+            }
         }
         unindexed.add(work.count, ordering: .relaxed)
     }
+
+    /// The key and text of a "not held" note: a row the index did not hold when the note was
+    /// written (record keys are never empty).
+    static let notHeld = ""
 
     private static let insertNote = SQLiteStatementText("INSERT INTO memory_fts_notes (id, key, body) VALUES (?, ?, ?)")
     private static let deleteApplied = SQLiteStatementText("DELETE FROM memory_fts_notes WHERE seq < ?")

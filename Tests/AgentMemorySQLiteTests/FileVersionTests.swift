@@ -203,11 +203,11 @@ struct FileVersionTests {
         let store = try SQLiteMemoryStore(path: fresh, idleIndexMerge: nil)
         try await store.close()
         #expect(try Self.automerge(fresh) == 8)
-        #expect(try Self.fullTextTables(fresh) == ["memory_fts_notes"])
+        #expect(try Self.fullTextTables(fresh) == ["memory_fts_notes", "memory_fts_notes_by_record"])
 
         let path = try SearchIndexingTests.temporaryPath()
         let previous = SQLiteMigrations.all.prefix { $0.identifier != "2026-12-06.1-full-text-index-file" }
-        #expect(previous.count == SQLiteMigrations.all.count - 1)
+        #expect(previous.count == SQLiteMigrations.all.count - 2)
         try Self.openAsOlderBinary(path, migrations: previous)
         // As that version wrote: one record indexed, one pending (noted), one new above the index.
         let queue = try DatabaseQueue(path: path)
@@ -231,8 +231,40 @@ struct FileVersionTests {
         }
         try await upgraded.close()
         #expect(try Self.automerge(path) == 8)
-        #expect(try Self.fullTextTables(path) == ["memory_fts_notes"])
+        #expect(try Self.fullTextTables(path) == ["memory_fts_notes", "memory_fts_notes_by_record"])
         #expect(try Self.contents(path).migrations.contains("2026-12-06.1-full-text-index-file"))
+        try SearchIndexingTests.checkIndex(path)
+    }
+
+    /// A file of the version before the notes' index by record (RELIABILITY.md, defect 26) gets
+    /// it on its first open, and a new record there is numbered above the highest noted id (a
+    /// deleted record's), read through that index rather than a scan of the notes.
+    @Test func theNotesGetAnIndexByRecordAndNewRecordsAreNumberedAboveThem() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let previous = SQLiteMigrations.all.prefix { $0.identifier != "2026-12-06.2-notes-by-record" }
+        #expect(previous.count == SQLiteMigrations.all.count - 1)
+        try Self.openAsOlderBinary(path, migrations: previous)
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO memory_records (id, namespace, key, value, version, created_at, updated_at, size)
+                VALUES (1, 'main', 'notes/fox', '"the quick brown fox"', 1, 0, 0, 21);
+                INSERT INTO memory_fts_notes (id, key, body) VALUES (7, 'notes/gone', 'a deleted wren');
+                """)
+        }
+        try queue.close()
+        #expect(try Self.fullTextTables(path) == ["memory_fts_notes"])
+        let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+        _ = try await store.put("notes/newt", value: "a newt in the pond", in: Self.namespace)
+        try await store.close()
+        #expect(try Self.fullTextTables(path) == ["memory_fts_notes", "memory_fts_notes_by_record"])
+        #expect(try DeferredInsertsTests.ids(path) == ["notes/fox": 1, "notes/newt": 8])
+        let reader = try DatabaseQueue(path: path)
+        let plan = try await reader.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT max(id) FROM memory_fts_notes").map { $0["detail"] as String }
+        }
+        try reader.close()
+        #expect(plan == ["SEARCH memory_fts_notes USING COVERING INDEX memory_fts_notes_by_record"])
         try SearchIndexingTests.checkIndex(path)
     }
 }
