@@ -69,19 +69,31 @@ extension SQLiteMemoryStore {
         try await connections.opened().index.catchUpAsync()
     }
 
-    /// The pass at ``close()``, when this process wrote (otherwise it left nothing to index; a
-    /// pass that finds nothing to do costs one read of each file). A failure is logged, not
-    /// thrown: the notes stay in the file, and whichever store opens it next applies them.
+    /// The pass at ``close()``, when this process wrote and the index is behind the records
+    /// by ``SQLiteSearchIndexing/catchUpThreshold`` rows or more (``closingBacklog()``);
+    /// otherwise the rows are left to whichever pass comes next: a search's (which catches up
+    /// before it ranks, so it still finds every committed write), a background pass of a store
+    /// that keeps writing, or the close of a process that leaves the backlog at the threshold.
+    /// The index's work is the same, done once for many processes' writes (larger passes index
+    /// for less a row), and a process that writes and exits spares it: the pass was 28% of an
+    /// `exec` of 2,000 `remember` calls (BENCHMARKS.md, round forty-two). A search after such
+    /// processes waits for at most about that many rows' indexing per process writing at the
+    /// same time (4,096 rows: 14 to 18 ms here).
+    ///
+    /// A failure is logged, not thrown: the notes stay in the file, and whichever store opens
+    /// it next applies them.
     ///
     /// Writers delete the notes a pass of their process applied, in their next transaction; a
-    /// process that writes once and closes has none after its pass. So when the pass leaves
-    /// ``notesLeftForClose`` notes or more below its mark (many such processes in a row), the
-    /// close deletes them in a transaction of its own.
+    /// process that writes once and closes has none after its pass. So when a pass of this
+    /// process left ``notesLeftForClose`` notes or more below its mark (many such processes in
+    /// a row), the close deletes them in a transaction of its own.
     func catchUpBeforeClosing() async {
         guard let opened = connections.ifOpened, opened.writer.commits.load(ordering: .relaxed) > 0 else { return }
         opened.index.stopBackground()
         do {
-            try opened.index.catchUp()
+            if try await closingBacklog(opened) >= SQLiteSearchIndexing.catchUpThreshold {
+                try opened.index.catchUp()
+            }
             if indexing.hasAppliedNotesToDelete, opened.index.notesToDelete >= Self.notesLeftForClose {
                 // An empty write: its commit hook deletes the applied notes.
                 _ = try await opened.writer.write { _ in () }
@@ -90,6 +102,35 @@ extension SQLiteMemoryStore {
             logger.warning(
                 "the full-text index did not catch up before closing; the next store to open the file will",
                 metadata: ["path": "\(path)", "error": "\(Self.describe(error))"])
+        }
+    }
+
+    /// How far the full-text index is behind the records, in rows, as a closing store sees
+    /// them: the records above its `through` and the notes past its mark (an estimate: ids
+    /// deleted since count, a row noted twice counts twice), every record's id when it was
+    /// never built (no state yet: a new store's); `Int.max` when it must be rebuilt (no index
+    /// file, another store's stamp, or ahead of the records), which the close then does. One
+    /// read on a reader, which has the index attached.
+    private func closingBacklog(_ opened: SQLitePoolConnections.Opened) async throws -> Int {
+        try await opened.pool.read { db in
+            let index: SQLiteSearchIndexFile.Positions?
+            do {
+                index = try SQLiteSearchIndexFile.indexPositions(db, schema: "search")
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
+                // No index attached, or a file without its tables yet.
+                return Int.max
+            }
+            let records = try SQLiteSearchIndexFile.recordPositions(db, schema: "main").positions
+            guard let index else { return Int(records.through) }
+            switch SQLiteSearchIndexFile.standing(index: index, records: records) {
+            case .current:
+                return 0
+            case .behind where index.stamp == records.stamp:
+                // `through` falls when the highest records are deleted (their notes count).
+                return Int(max(0, records.through - index.through)) + Int(records.mark - index.mark)
+            case .behind, .ahead:
+                return Int.max
+            }
         }
     }
 

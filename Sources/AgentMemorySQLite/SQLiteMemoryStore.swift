@@ -364,8 +364,10 @@ public final class SQLiteMemoryStore: MemoryStore {
         return nil
     }
 
-    /// Catches the full-text index up, then closes the database files; later calls fail with
-    /// ``MemoryError/Code/unavailable``. Closing twice does nothing.
+    /// Closes the database files, after catching the full-text index up when this store's
+    /// writes leave it 4,096 rows or more behind (fewer are indexed by the next search, which
+    /// still finds them); later calls fail with ``MemoryError/Code/unavailable``. Closing twice
+    /// does nothing.
     public func close() async throws {
         let wasClosed = closed.withLock { closed in
             defer { closed = true }

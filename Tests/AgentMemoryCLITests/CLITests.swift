@@ -224,9 +224,11 @@ struct CLITests {
     @Test func optimizeMergesTheSearchIndexOfAStoreWrittenByShortCommands() async throws {
         let cli = CommandRunner()
         #expect(try await cli.run(["optimize"]).stdout == "The search index is empty: nothing to merge.\n")
-        // Separate processes, each its own catch-up: the index in several segments.
+        // Separate processes, each remember indexed by the search after it (a close leaves a few
+        // rows to the next search): the index in several segments.
         for index in 0..<6 {
             #expect(try await cli.run(["remember", "note/\(index)", "a lunch note \(index)"]).status == 0)
+            #expect(try await cli.run(["search", "lunch", "--limit", "1"]).status == 0)
         }
         let before = try await cli.run(["search", "lunch", "--limit", "10"])
         let merged = try await cli.run(["optimize"])

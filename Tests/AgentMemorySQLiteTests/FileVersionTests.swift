@@ -265,6 +265,6 @@ struct FileVersionTests {
         }
         try reader.close()
         #expect(plan == ["SEARCH memory_fts_notes USING COVERING INDEX memory_fts_notes_by_record"])
-        try SearchIndexingTests.checkIndex(path)
+        try await SearchIndexingTests.checkIndexAfterAPass(path)
     }
 }

@@ -52,6 +52,7 @@ struct ReadPathTests {
         for index in 0..<7 {
             try await writer.put(try MemoryKey(String(format: "turn/%04d", index)), value: .string("a concert on birthday \(index)"), in: Self.namespace)
         }
+        try await writer.catchUpSearchIndex()
         try await writer.close()
         let index = path + "-search"
         for log in [path + "-wal", index + "-wal", index + "-shm"] { #expect(!FileManager.default.fileExists(atPath: log), "\(log)") }
@@ -63,7 +64,7 @@ struct ReadPathTests {
             for _ in 0..<4 { group.addTask { try await store.search("concert", in: Self.namespace, limit: 3).count } }
             for try await count in group { #expect(count == 3) }
         }
-        // Its readers alone read the index (current since the writer's close): its log is deleted too.
+        // Its readers alone read the index (current since the writer's pass): its log is deleted too.
         #expect(try store.searchIndex.passes.load(ordering: .relaxed) == 0)
         try await store.close()
         for log in [path + "-wal", index + "-wal", index + "-shm"] {

@@ -233,6 +233,42 @@ struct SearchCatchUpTests {
         try await store.close()
     }
 
+    /// A closing store leaves the index behind by fewer than ``SQLiteSearchIndexing/catchUpThreshold``
+    /// rows to the next pass, and catches it up when its writes (with those other stores left)
+    /// make 4,096 or more; a search still finds every row either way.
+    @Test func aCloseLeavesFewerThanTheThresholdToTheNextPass() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let namespace = Self.namespace
+        let threshold = SQLiteSearchIndexing.catchUpThreshold
+        let first = try SQLiteMemoryStore(path: path, synchronous: .normal, idleIndexMerge: nil)
+        try await first.put("first/0", value: "yak", in: namespace)
+        try await first.close()
+        #expect(try SearchIndexingTests.indexState(path) == (pending: 1, indexed: 0))
+        let second = try SQLiteMemoryStore(path: path, synchronous: .normal, idleIndexMerge: nil)
+        try await second.batch((0..<(threshold - 2)).map { .put(key: MemoryKey(checked: "second/\($0)"), value: "zebu") }, in: namespace)
+        let secondIndex = try second.searchIndex
+        try await second.close()
+        #expect(try SearchIndexingTests.indexState(path) == (pending: threshold - 1, indexed: 0))
+        #expect(secondIndex.passes.load(ordering: .relaxed) == 0)
+        // One more row: the close finds the index 4,096 rows behind, and catches it up.
+        let third = try SQLiteMemoryStore(path: path, synchronous: .normal, idleIndexMerge: nil)
+        try await third.put("third/0", value: "yak", in: namespace)
+        let thirdIndex = try third.searchIndex
+        try await third.close()
+        #expect(thirdIndex.passes.load(ordering: .relaxed) == 1)
+        #expect(try SearchIndexingTests.indexState(path) == (pending: 0, indexed: threshold))
+        try SearchIndexingTests.checkIndex(path)
+        // Below the threshold again; the next search indexes the rows left.
+        let fourth = try SQLiteMemoryStore(path: path, synchronous: .normal, idleIndexMerge: nil)
+        try await fourth.put("fourth/0", value: "yak", in: namespace)
+        try await fourth.close()
+        #expect(try SearchIndexingTests.indexState(path) == (pending: 1, indexed: threshold))
+        let searcher = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+        #expect(try await Self.keys(searcher, "yak", limit: 10).sorted() == ["first/0", "fourth/0", "third/0"])
+        try await searcher.close()
+        try SearchIndexingTests.checkIndex(path)
+    }
+
     /// Two stores on one file (as two processes): rows one notes, the other's search catches
     /// up on, and either one's writes keep the other's notes exact.
     @Test func anotherStoreOnTheFileCatchesUp() async throws {
