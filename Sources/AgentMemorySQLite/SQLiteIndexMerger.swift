@@ -117,7 +117,7 @@ final class SQLiteIndexMerger: Sendable {
 
     /// Runs the store's catch-up while the writer stays at `commits` (it does nothing, and
     /// returns false, when no row is pending). A failure (a read-only file, another process holding the lock
-    /// past the busy timeout) is left to the next search or `close()`, which catch up too.
+    /// past the busy timeout) is left to the next search, which catches up too.
     private func catchUpIfPending(since commits: Int) {
         guard !state.withLock({ $0.closed }), writer.commits.load(ordering: .relaxed) == commits else { return }
         let indexed = (try? index.catchUp()) ?? false

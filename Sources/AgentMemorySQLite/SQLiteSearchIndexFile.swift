@@ -355,7 +355,7 @@ final class SQLiteSearchIndexFile: Sendable {
             }) {
                 backgroundPasses.add(1, ordering: .relaxed)
                 // A failure (a full disk, another process holding the lock past the busy
-                // timeout) is left to the next pass: searches and `close()` run one too.
+                // timeout) is left to the next pass: searches run one too.
                 _ = try? catchUp()
             }
         }

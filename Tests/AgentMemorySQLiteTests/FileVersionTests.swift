@@ -49,7 +49,7 @@ struct FileVersionTests {
     }
 
     /// A file with one record still waiting for the index (the state an older binary would
-    /// corrupt), made by this version; the store stays open (`close()` would catch the index up).
+    /// corrupt), made by this version; the store stays open (so no pass of its own runs meanwhile).
     static func fileWithAPendingRecord() async throws -> (path: String, store: SQLiteMemoryStore) {
         let path = try SearchIndexingTests.temporaryPath()
         let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
