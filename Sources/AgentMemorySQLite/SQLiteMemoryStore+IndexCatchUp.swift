@@ -84,15 +84,21 @@ extension SQLiteMemoryStore {
     /// it next applies them.
     ///
     /// Writers delete the notes a pass of their process applied, in their next transaction; a
-    /// process that writes once and closes has none after its pass. So when a pass of this
-    /// process left ``notesLeftForClose`` notes or more below its mark (many such processes in
-    /// a row), the close deletes them in a transaction of its own.
+    /// process that writes and closes, and the searches whose passes apply its notes, delete
+    /// none. So when ``notesLeftForClose`` notes or more lie below the index's mark (applied by
+    /// a pass of this process, or of any other as the close reads it), the close deletes them
+    /// in a transaction of its own, keeping the one at the mark: without it, a file written by
+    /// short processes and searched by others kept every note, the old text of every update.
     func catchUpBeforeClosing() async {
         guard let opened = connections.ifOpened, opened.writer.commits.load(ordering: .relaxed) > 0 else { return }
         opened.index.stopBackground()
         do {
-            if try await closingBacklog(opened) >= SQLiteSearchIndexing.catchUpThreshold {
+            let found = try await closingStanding(opened)
+            if found.backlog >= SQLiteSearchIndexing.catchUpThreshold {
                 try opened.index.catchUp()
+            } else if let mark = found.indexMark, mark - found.oldestNote >= Self.notesLeftForClose {
+                indexing.indexApplied(through: mark)
+                _ = try await opened.writer.write { _ in () }
             }
             if indexing.hasAppliedNotesToDelete, opened.index.notesToDelete >= Self.notesLeftForClose {
                 // An empty write: its commit hook deletes the applied notes.
@@ -105,31 +111,41 @@ extension SQLiteMemoryStore {
         }
     }
 
-    /// How far the full-text index is behind the records, in rows, as a closing store sees
-    /// them: the records above its `through` and the notes past its mark (an estimate: ids
-    /// deleted since count, a row noted twice counts twice), every record's id when it was
-    /// never built (no state yet: a new store's); `Int.max` when it must be rebuilt (no index
-    /// file, another store's stamp, or ahead of the records), which the close then does. One
-    /// read on a reader, which has the index attached.
-    private func closingBacklog(_ opened: SQLitePoolConnections.Opened) async throws -> Int {
+    /// What a closing store reads of the full-text index against the records.
+    private struct ClosingStanding {
+        /// How far the index is behind the records, in rows: the records above its `through`
+        /// and the notes past its mark (an estimate: ids deleted since count, a row noted twice
+        /// counts twice), every record's id when it was never built (no state yet: a new
+        /// store's); `Int.max` when it must be rebuilt (no index file, another store's stamp,
+        /// or ahead of the records), which the close then does.
+        var backlog: Int
+        /// The index's mark, when it holds the records' notes up to it (same stamp, not ahead).
+        var indexMark: Int64?
+        /// The oldest note the records keep (0 when none).
+        var oldestNote: Int64 = 0
+    }
+
+    /// One read on a reader, which has the index attached (see ``ClosingStanding``).
+    private func closingStanding(_ opened: SQLitePoolConnections.Opened) async throws -> ClosingStanding {
         try await opened.pool.read { db in
             let index: SQLiteSearchIndexFile.Positions?
             do {
                 index = try SQLiteSearchIndexFile.indexPositions(db, schema: "search")
             } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
                 // No index attached, or a file without its tables yet.
-                return Int.max
+                return ClosingStanding(backlog: Int.max)
             }
-            let records = try SQLiteSearchIndexFile.recordPositions(db, schema: "main").positions
-            guard let index else { return Int(records.through) }
+            let (records, oldestNote) = try SQLiteSearchIndexFile.recordPositions(db, schema: "main")
+            guard let index else { return ClosingStanding(backlog: Int(records.through)) }
             switch SQLiteSearchIndexFile.standing(index: index, records: records) {
             case .current:
-                return 0
+                return ClosingStanding(backlog: 0, indexMark: index.mark, oldestNote: oldestNote)
             case .behind where index.stamp == records.stamp:
                 // `through` falls when the highest records are deleted (their notes count).
-                return Int(max(0, records.through - index.through)) + Int(records.mark - index.mark)
+                let backlog = Int(max(0, records.through - index.through)) + Int(records.mark - index.mark)
+                return ClosingStanding(backlog: backlog, indexMark: index.mark, oldestNote: oldestNote)
             case .behind, .ahead:
-                return Int.max
+                return ClosingStanding(backlog: Int.max)
             }
         }
     }

@@ -224,6 +224,13 @@ final class SQLiteSearchIndexing: Sendable {
         appliedMark.load(ordering: .relaxed) > deletedBelow.load(ordering: .relaxed)
     }
 
+    /// Records that the index has applied the notes through `mark` (read from its committed
+    /// state by a closing store), so that the next write deletes those below it, as after a
+    /// pass of this process.
+    func indexApplied(through mark: Int64) {
+        _ = appliedMark.max(mark, ordering: .relaxed)
+    }
+
     /// Called as a pass begins: the rows counted so far are the pass's.
     func passBegan() {
         unindexed.store(0, ordering: .relaxed)

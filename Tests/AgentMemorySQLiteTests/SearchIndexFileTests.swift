@@ -183,6 +183,22 @@ struct SearchIndexFileTests {
         #expect(try notes() == 1)
         #expect(try SearchIndexingTests.indexState(path).pending == 0)
         try SearchIndexingTests.checkIndex(path)
+
+        // Short processes that only update and close, searched by others: the searches' passes
+        // apply the notes, and the next writer's close deletes them (reading the index's mark).
+        let updater = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+        try await updater.batch((0..<300).map { .put(key: MemoryKey(checked: "n/\($0)"), value: .string("fourth \($0)")) }, in: Self.namespace)
+        try await updater.close()
+        #expect(try notes() == 301, "left for the next pass")
+        let searcher = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+        #expect(try await Self.keys(searcher, "fourth").count == 10)
+        try await searcher.close()
+        #expect(try notes() == 301, "a store that did not write deletes nothing")
+        let next = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+        try await next.put("n/1", value: "fifth", in: Self.namespace)
+        try await next.close()
+        #expect(try notes() == 2, "the note at the index's mark, and the new one")
+        try await SearchIndexingTests.checkIndexAfterAPass(path)
     }
 
     /// Stores opened at once on a new file (as processes starting together) create one index
