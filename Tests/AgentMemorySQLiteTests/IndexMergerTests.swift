@@ -149,13 +149,16 @@ struct IndexMergerTests {
         try await resting.batch(puts, in: namespace)
         try await resting.put("r/last", value: .string("okapi last"), in: namespace)
         let merger = try #require(try resting.indexMerger)
-        #expect(try await Self.eventually { merger.catchUps.load(ordering: .relaxed) == 1 })
-        #expect(try SearchIndexingTests.indexState(resting.path) == (pending: 0, indexed: 101))
+        // Waited for by its result: a slow run (a sanitizer's) can rest before the first write
+        // too, and catch up on the empty file first.
+        #expect(try await Self.eventually { try SearchIndexingTests.indexState(resting.path) == (pending: 0, indexed: 101) })
+        let catchUps = merger.catchUps.load(ordering: .relaxed)
+        #expect(catchUps >= 1)
         try SearchIndexingTests.checkIndex(resting.path)
         #expect(try await resting.search("okapi last", in: namespace, limit: 1).map(\.record.key) == ["r/last"])
         // Rested and nothing new written: no further catch-up.
         try await Task.sleep(for: .milliseconds(200))
-        #expect(merger.catchUps.load(ordering: .relaxed) == 1)
+        #expect(merger.catchUps.load(ordering: .relaxed) == catchUps)
         try await resting.close()
 
         let never = try SQLiteMemoryStore(path: try SearchIndexingTests.temporaryPath(), synchronous: synchronous, idleIndexMerge: nil)
