@@ -70,7 +70,7 @@ extension SQLiteMemoryStore {
     }
 
     /// The pass at ``close()``, when this process wrote and the index is behind the records
-    /// by ``SQLiteSearchIndexing/catchUpThreshold`` rows or more (``closingBacklog()``);
+    /// by ``SQLiteSearchIndexing/catchUpThreshold`` rows or more (``closingStanding(_:)``);
     /// otherwise the rows are left to whichever pass comes next: a search's (which catches up
     /// before it ranks, so it still finds every committed write), a background pass of a store
     /// that keeps writing, or the close of a process that leaves the backlog at the threshold.
@@ -94,13 +94,14 @@ extension SQLiteMemoryStore {
         opened.index.stopBackground()
         do {
             let found = try await closingStanding(opened)
+            var notesBelowMark = found.indexMark.map { $0 - found.oldestNote } ?? 0
             if found.backlog >= SQLiteSearchIndexing.catchUpThreshold {
                 try opened.index.catchUp()
-            } else if let mark = found.indexMark, mark - found.oldestNote >= Self.notesLeftForClose {
+                notesBelowMark = opened.index.notesToDelete
+            } else if let mark = found.indexMark {
                 indexing.indexApplied(through: mark)
-                _ = try await opened.writer.write { _ in () }
             }
-            if indexing.hasAppliedNotesToDelete, opened.index.notesToDelete >= Self.notesLeftForClose {
+            if indexing.hasAppliedNotesToDelete, notesBelowMark >= Self.notesLeftForClose {
                 // An empty write: its commit hook deletes the applied notes.
                 _ = try await opened.writer.write { _ in () }
             }

@@ -180,6 +180,19 @@ struct FileVersionTests {
         try await writer.close()
     }
 
+    /// A new file as the version without `identifier` and the migrations after it made it
+    /// (``openAsOlderBinary(_:migrations:)``), then `sql` run on it as that version wrote; returns
+    /// its path and how many of this version's migrations it lacks.
+    static func olderVersionFile(before identifier: String, writing sql: String) async throws -> (path: String, leftOut: Int) {
+        let path = try SearchIndexingTests.temporaryPath()
+        let previous = SQLiteMigrations.all.prefix { $0.identifier != identifier }
+        try openAsOlderBinary(path, migrations: previous)
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in try db.execute(sql: sql) }
+        try queue.close()
+        return (path, SQLiteMigrations.all.count - previous.count)
+    }
+
     /// FTS5's `automerge` setting of the index in its file (`nil` when the file has none).
     static func automerge(_ path: String) throws -> Int? {
         try DatabaseQueue(path: SQLiteSearchIndexFile.path(forRecordsAt: path)).read { db in
@@ -205,25 +218,18 @@ struct FileVersionTests {
         #expect(try Self.automerge(fresh) == 8)
         #expect(try Self.fullTextTables(fresh) == ["memory_fts_notes", "memory_fts_notes_by_record"])
 
-        let path = try SearchIndexingTests.temporaryPath()
-        let previous = SQLiteMigrations.all.prefix { $0.identifier != "2026-12-06.1-full-text-index-file" }
-        #expect(previous.count == SQLiteMigrations.all.count - 2)
-        try Self.openAsOlderBinary(path, migrations: previous)
         // As that version wrote: one record indexed, one pending (noted), one new above the index.
-        let queue = try DatabaseQueue(path: path)
-        try await queue.write { db in
-            try db.execute(sql: """
-                INSERT INTO memory_records (id, namespace, key, value, version, created_at, updated_at, size)
-                VALUES (1, 'main', 'notes/fox', '"the quick brown fox"', 1, 0, 0, 21),
-                       (2, 'main', 'notes/owl', '"an owl at night"', 1, 0, 0, 18);
-                INSERT INTO memory_fts (rowid, key, body) SELECT id, key, body FROM memory_records;
-                UPDATE memory_records SET value = '"a jackdaw on the roof"', version = 2 WHERE id = 2;
-                INSERT INTO memory_fts_pending (id, key, body) VALUES (2, 'notes/owl', 'an owl at night');
-                INSERT INTO memory_records (id, namespace, key, value, version, created_at, updated_at, size)
-                VALUES (3, 'main', 'notes/newt', '"a newt in the pond"', 1, 0, 0, 20);
-                """)
-        }
-        try queue.close()
+        let (path, leftOut) = try await Self.olderVersionFile(before: "2026-12-06.1-full-text-index-file", writing: """
+            INSERT INTO memory_records (id, namespace, key, value, version, created_at, updated_at, size)
+            VALUES (1, 'main', 'notes/fox', '"the quick brown fox"', 1, 0, 0, 21),
+                   (2, 'main', 'notes/owl', '"an owl at night"', 1, 0, 0, 18);
+            INSERT INTO memory_fts (rowid, key, body) SELECT id, key, body FROM memory_records;
+            UPDATE memory_records SET value = '"a jackdaw on the roof"', version = 2 WHERE id = 2;
+            INSERT INTO memory_fts_pending (id, key, body) VALUES (2, 'notes/owl', 'an owl at night');
+            INSERT INTO memory_records (id, namespace, key, value, version, created_at, updated_at, size)
+            VALUES (3, 'main', 'notes/newt', '"a newt in the pond"', 1, 0, 0, 20);
+            """)
+        #expect(leftOut == 2)
         #expect(try Self.fullTextTables(path).contains("memory_fts_pending"))
         let upgraded = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         for (query, keys) in [("fox", ["notes/fox"]), ("jackdaw", ["notes/owl"]), ("owl", ["notes/owl"]), ("night", []), ("newt", ["notes/newt"])] {
@@ -240,19 +246,12 @@ struct FileVersionTests {
     /// it on its first open, and a new record there is numbered above the highest noted id (a
     /// deleted record's), read through that index rather than a scan of the notes.
     @Test func theNotesGetAnIndexByRecordAndNewRecordsAreNumberedAboveThem() async throws {
-        let path = try SearchIndexingTests.temporaryPath()
-        let previous = SQLiteMigrations.all.prefix { $0.identifier != "2026-12-06.2-notes-by-record" }
-        #expect(previous.count == SQLiteMigrations.all.count - 1)
-        try Self.openAsOlderBinary(path, migrations: previous)
-        let queue = try DatabaseQueue(path: path)
-        try await queue.write { db in
-            try db.execute(sql: """
-                INSERT INTO memory_records (id, namespace, key, value, version, created_at, updated_at, size)
-                VALUES (1, 'main', 'notes/fox', '"the quick brown fox"', 1, 0, 0, 21);
-                INSERT INTO memory_fts_notes (id, key, body) VALUES (7, 'notes/gone', 'a deleted wren');
-                """)
-        }
-        try queue.close()
+        let (path, leftOut) = try await Self.olderVersionFile(before: "2026-12-06.2-notes-by-record", writing: """
+            INSERT INTO memory_records (id, namespace, key, value, version, created_at, updated_at, size)
+            VALUES (1, 'main', 'notes/fox', '"the quick brown fox"', 1, 0, 0, 21);
+            INSERT INTO memory_fts_notes (id, key, body) VALUES (7, 'notes/gone', 'a deleted wren');
+            """)
+        #expect(leftOut == 1)
         #expect(try Self.fullTextTables(path) == ["memory_fts_notes"])
         let store = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         _ = try await store.put("notes/newt", value: "a newt in the pond", in: Self.namespace)
