@@ -9,7 +9,7 @@ import PostgresNIO
 /// change-log entries), so it queues behind every writer of the namespace exactly as the
 /// locked transaction does, and then, each row checked against what was read:
 /// - a row that was there is updated or deleted only if its version, times, expiry and size
-///   are still those read (under READ COMMITTED a row changed meanwhile is re-checked in its
+///   (when known: a staged batch's read does not carry it) are still those read (under READ COMMITTED a row changed meanwhile is re-checked in its
 ///   newest version, and one deleted meanwhile is skipped);
 /// - a row that was absent is inserted only if it is still absent (`ON CONFLICT DO NOTHING`);
 /// - the change-log entries are numbered from the counter, and watchers are told.
@@ -76,7 +76,7 @@ struct OptimisticWriteStatement {
                 WHERE m.namespace = \(name)::text AND m.key = e.key AND m.version = e.version
                   AND extract(epoch FROM m.created_at)::float8 = e.created AND extract(epoch FROM m.updated_at)::float8 = e.updated
                   AND (m.expires_at IS NOT NULL) = e.has_expiry
-                  AND (m.expires_at IS NULL OR extract(epoch FROM m.expires_at)::float8 = e.expires) AND m.size = e.size
+                  AND (m.expires_at IS NULL OR extract(epoch FROM m.expires_at)::float8 = e.expires) AND (e.size < 0 OR m.size = e.size)
                 RETURNING m.key
             ), updated AS (
                 UPDATE memory_records m SET
@@ -92,7 +92,7 @@ struct OptimisticWriteStatement {
                 WHERE m.namespace = \(name)::text AND m.key = s.key AND m.version = s.e_version
                   AND extract(epoch FROM m.created_at)::float8 = s.e_created AND extract(epoch FROM m.updated_at)::float8 = s.e_updated
                   AND (m.expires_at IS NOT NULL) = s.e_has_expiry
-                  AND (m.expires_at IS NULL OR extract(epoch FROM m.expires_at)::float8 = s.e_expires) AND m.size = s.e_size
+                  AND (m.expires_at IS NULL OR extract(epoch FROM m.expires_at)::float8 = s.e_expires) AND (s.e_size < 0 OR m.size = s.e_size)
                 RETURNING m.key
             ), inserted AS (
                 INSERT INTO memory_records (namespace, key, value, value_text, version, created_at, updated_at, author, expires_at, size)
@@ -200,7 +200,7 @@ enum SingleOptimisticWrite: PreparedQueryTemplate {
                 WHERE w.op = 'remove' AND m.namespace = \(name)::text AND m.key = w.key AND m.version = w.e_version
                   AND extract(epoch FROM m.created_at)::float8 = w.e_created AND extract(epoch FROM m.updated_at)::float8 = w.e_updated
                   AND ((m.expires_at IS NULL AND w.e_expires IS NULL) OR extract(epoch FROM m.expires_at)::float8 = w.e_expires)
-                  AND m.size = w.e_size
+                  AND (w.e_size < 0 OR m.size = w.e_size)
                 RETURNING m.key
             ), updated AS (
                 UPDATE memory_records m SET
@@ -210,7 +210,7 @@ enum SingleOptimisticWrite: PreparedQueryTemplate {
                 WHERE w.op = 'update' AND m.namespace = \(name)::text AND m.key = w.key AND m.version = w.e_version
                   AND extract(epoch FROM m.created_at)::float8 = w.e_created AND extract(epoch FROM m.updated_at)::float8 = w.e_updated
                   AND ((m.expires_at IS NULL AND w.e_expires IS NULL) OR extract(epoch FROM m.expires_at)::float8 = w.e_expires)
-                  AND m.size = w.e_size
+                  AND (w.e_size < 0 OR m.size = w.e_size)
                 RETURNING m.key
             ), inserted AS (
                 INSERT INTO memory_records (namespace, key, value, value_text, version, created_at, updated_at, author, expires_at, size)
@@ -306,7 +306,23 @@ struct ReadStamp {
     let created: Double
     let updated: Double
     let expires: Double?
+    /// The row's size; -1 when not known (a row a staged batch read: not compared).
     let size: Int
+}
+
+extension ReadStamp {
+    /// The stamp of a live row without an expiry as a staged batch read it (``PostgresMemoryStore/commit(_:in:)``).
+    ///
+    /// Its times are the seconds the database gave (`extract(epoch FROM t)::float8`): a `Date`
+    /// made from a number of seconds since 1970 keeps them counted from 2001, and both steps,
+    /// taking the whole seconds between the two epochs away and adding them back, are exact for
+    /// any double of a time (a multiple of its last place, which divides a whole number of
+    /// seconds), so the `Date` gives the very double back (`ReadStampTests`).
+    init(planned stamp: RecordStamp) {
+        self.init(
+            version: stamp.version, created: stamp.createdAt.timeIntervalSince1970, updated: stamp.updatedAt.timeIntervalSince1970,
+            expires: nil, size: -1)
+    }
 }
 
 /// A key written by an optimistic write moved since it was read (or the write needs the

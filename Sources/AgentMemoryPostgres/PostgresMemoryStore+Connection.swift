@@ -212,12 +212,17 @@ extension PostgresMemoryStore {
     /// Returns `nil` when a key moved or the write needs the lock (a quota count): nothing was
     /// written, so the caller runs ``transaction(in:_:)``.
     ///
+    /// With `plans` (a staged batch's commit), the rows are not read: each is taken as the batch
+    /// read it (``PostgresTransactionWriter/assumeRowsAsPlanned(_:)``), and the write is checked
+    /// against that, one round trip fewer; `nil` then also when a row cannot be taken so, and the
+    /// caller tries again with the read.
+    ///
     /// `body` gets the writer and the time: the injected clock's, else the database's, read by
     /// the reading statement. A connection lost before the write statement was answered, or
     /// before the commit was confirmed, leaves its outcome unknown, which the caller is told,
     /// as for a lost `COMMIT`.
     func optimisticWrite<T: Sendable>(
-        in namespace: Namespace, keys: [MemoryKey], valueKeys: [MemoryKey],
+        in namespace: Namespace, keys: [MemoryKey], valueKeys: [MemoryKey], asPlanned plans: [WritePlan]? = nil,
         _ body: @escaping @Sendable (PostgresTransactionWriter, Date) async throws -> T
     ) async throws -> T? {
         try await connect()
@@ -226,7 +231,15 @@ extension PostgresMemoryStore {
         let written = try await retrying {
             try await self.withSession { session -> T? in
                 let writer = PostgresTransactionWriter(session: session, namespace: namespace, channel: channel, mode: .optimistic)
-                let clock = try await writer.load(keys, withValues: valueKeys)
+                let clock: Double?
+                if let plans {
+                    // The plans carry their times; the body reads the clock only for expiry,
+                    // and no row taken as planned has one.
+                    guard writer.assumeRowsAsPlanned(plans) else { return nil }
+                    clock = Date().timeIntervalSince1970
+                } else {
+                    clock = try await writer.load(keys, withValues: valueKeys)
+                }
                 guard let seconds = injected ?? clock else { return nil }
                 let value: T
                 do {
@@ -257,7 +270,11 @@ extension PostgresMemoryStore {
                 return value
             }
         }
-        if written == nil {
+        if written == nil, plans != nil {
+            logger.debug(
+                "planned write read its rows again (a key moved since the batch read it, or has an expiry)",
+                metadata: ["namespace": "\(namespace.name)", "keys": "\(keys.count)"])
+        } else if written == nil {
             logger.debug(
                 "optimistic write fell back to the namespace lock (a key moved, or the write needs a count)",
                 metadata: ["namespace": "\(namespace.name)", "keys": "\(keys.count)"])

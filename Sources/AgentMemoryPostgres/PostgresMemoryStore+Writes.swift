@@ -43,7 +43,13 @@ extension PostgresMemoryStore {
     }
 
     /// Writes staged plans in one transaction if no key moved since they were planned; see
-    /// ``MemoryStore/commit(_:in:)``. As many round trips as ``apply(_:in:)``.
+    /// ``MemoryStore/commit(_:in:)``.
+    ///
+    /// Without quotas, two round trips: the rows are not read again, the write statement checks
+    /// them against what the batch read (each key's version and times, the row it planned
+    /// against), and the commit is confirmed. When a key moved since, or a row has an expiry,
+    /// nothing is written and the commit goes as ``apply(_:in:)`` does: the rows read, the
+    /// version check, the optimistic statement, or the locked transaction.
     public func commit(_ plans: [WritePlan], in namespace: Namespace) async throws {
         guard !plans.isEmpty else { return }
         let limits = self.limits
@@ -55,7 +61,10 @@ extension PostgresMemoryStore {
             }
         }
         var written = false
-        if !limits.hasQuota { written = try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], body) != nil }
+        if !limits.hasQuota {
+            written = try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], asPlanned: plans, body) != nil
+            if !written { written = try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], body) != nil }
+        }
         if !written { try await transaction(in: namespace, body) }
         await analyzeAfterWrites(plans.count)
     }
