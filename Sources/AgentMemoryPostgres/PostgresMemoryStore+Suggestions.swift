@@ -40,8 +40,8 @@ extension PostgresMemoryStore {
 /// A step's key seeks as one statement of fixed text, prepared once per connection: a lateral
 /// range scan of the key index for each seek (the seeks as arrays). The `UNION ALL` of one
 /// subquery per seek that it replaced was new text at every call, and PostgreSQL parsed and
-/// planned it each time: about 1.2 ms of a miss's server time, against 0.07 ms of planning
-/// here (BENCHMARKS.md, round forty-three).
+/// planned it each time: about 1.2 ms of a miss's server time, where this statement is parsed
+/// once per connection and planned in about 0.1 ms (BENCHMARKS.md, round forty-three).
 enum KeySeeks: PreparedQueryTemplate {
     static func prepared(
         namespace: String, now: Double?, bounds: [String], forward: [Bool], limits: [Int64]
