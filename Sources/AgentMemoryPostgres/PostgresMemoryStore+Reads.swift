@@ -10,11 +10,8 @@ extension PostgresMemoryStore {
     public func get(_ key: MemoryKey, in namespace: Namespace) async throws -> MemoryRecord? {
         let now = clockSeconds()
         return try await autocommit { session in
-            try await session.rows("""
-                SELECT \(unescaped: Self.recordColumns) FROM memory_records
-                WHERE namespace = \(namespace.name) AND key = \(key.rawValue)
-                  AND (expires_at IS NULL OR expires_at > COALESCE(to_timestamp(\(now)::float8), now()))
-                """).first.map { try Self.record($0.makeRandomAccess()) }
+            try await session.rows(prepared: RecordRead.prepared(namespace: namespace.name, key: key.rawValue, now: now))
+                .first.map { try Self.record($0.makeRandomAccess()) }
         }
     }
 
@@ -24,11 +21,8 @@ extension PostgresMemoryStore {
         let now = clockSeconds()
         let names = Array(Set(keys.map(\.rawValue)))
         let records = try await autocommit { session in
-            try await session.rows("""
-                SELECT \(unescaped: Self.recordColumns) FROM memory_records
-                WHERE namespace = \(namespace.name) AND key = ANY(\(names))
-                  AND (expires_at IS NULL OR expires_at > COALESCE(to_timestamp(\(now)::float8), now()))
-                """).map { try Self.record($0.makeRandomAccess()) }
+            try await session.rows(prepared: RecordsRead.prepared(namespace: namespace.name, keys: names, now: now))
+                .map { try Self.record($0.makeRandomAccess()) }
         }
         return Dictionary(records.map { (MemoryKey(checked: $0.key), $0) }, uniquingKeysWith: { first, _ in first })
     }
@@ -147,4 +141,42 @@ extension PostgresMemoryStore {
         }
         return nil
     }
+}
+
+/// The live record of one key (``PostgresMemoryStore/get(_:in:)``), prepared once per
+/// connection: as unnamed text it was parsed and planned at every read, most of the server's
+/// time for a read of one row (BENCHMARKS.md, round forty-three). `now`: the injected clock's
+/// time, else `NULL` for the database's clock.
+enum RecordRead: PreparedQueryTemplate {
+    static func prepared(namespace: String, key: String, now: Double?) -> PreparedQuery<RecordRead> {
+        PreparedQuery(query(namespace: namespace, key: key, now: now))
+    }
+
+    static func query(namespace: String, key: String, now: Double?) -> PostgresQuery {
+        """
+        SELECT \(unescaped: PostgresMemoryStore.recordColumns) FROM memory_records
+        WHERE namespace = \(namespace)::text AND key = \(key)::text
+          AND (expires_at IS NULL OR expires_at > COALESCE(to_timestamp(\(now)::float8), now()))
+        """
+    }
+
+    static let template = query(namespace: "", key: "", now: nil)
+}
+
+/// The live records of several keys (the many-key `get(_:in:)`), a
+/// turn's prefetch: ``RecordRead`` with the keys as an array.
+enum RecordsRead: PreparedQueryTemplate {
+    static func prepared(namespace: String, keys: [String], now: Double?) -> PreparedQuery<RecordsRead> {
+        PreparedQuery(query(namespace: namespace, keys: keys, now: now))
+    }
+
+    static func query(namespace: String, keys: [String], now: Double?) -> PostgresQuery {
+        """
+        SELECT \(unescaped: PostgresMemoryStore.recordColumns) FROM memory_records
+        WHERE namespace = \(namespace)::text AND key = ANY(\(keys)::text[])
+          AND (expires_at IS NULL OR expires_at > COALESCE(to_timestamp(\(now)::float8), now()))
+        """
+    }
+
+    static let template = query(namespace: "", keys: [], now: nil)
 }
