@@ -52,12 +52,7 @@ extension PostgresMemoryStore {
             let missing = ContextRanking.keysToRead(around: pool).filter { !known.contains(ByteKey(bytes: $0)) }
             if !missing.isEmpty {
                 let names = missing.map { String(decoding: $0, as: UTF8.self) }
-                var binds = StatementBinds()
-                let rows = try await session.rows("""
-                    SELECT \(Self.recordColumns) FROM memory_records
-                    WHERE namespace = \(binds.text(namespace.name)) AND key = ANY(\(binds.texts(names)))
-                      AND (expires_at IS NULL OR expires_at > \(binds.now(now)))
-                    """, binds)
+                let rows = try await session.rows(prepared: RecordsRead.prepared(namespace: namespace.name, keys: names, now: now))
                 for row in rows { try found.append(row.makeRandomAccess(), bytes: 0, matcher: matcher) }
             }
             return try ContextRanking.rank(pool: pool, keys: found.keys, documents: found.documents, statistics: ranked, limit: limit)
