@@ -9,13 +9,17 @@ import TestScratch
 
 /// `agent_memory_body(value)` (``SQLiteIndexedBody``): the text the full-text index holds for a
 /// value, taken from between the quotes of a JSON string with nothing to unescape, NULL for
-/// any other value; with the generated `body` column as its fallback, it must give the
-/// column's text for every value, or the index and its deletes would disagree.
+/// any other value; with SQLite's JSON functions as its fallback, it must give, for every
+/// value, the text of the generated `body` column that older versions indexed (its definition
+/// written out here, as the first migration wrote it), or the index and its deletes would
+/// disagree.
 @Suite("SQLite indexed body")
 struct IndexedBodyTests {
+    /// The definition of the `body` column the records had until round forty-three.
+    static let columnText = "CASE WHEN json_type(value) = 'text' THEN json_extract(value, '$') ELSE value END"
+
     /// A connection with the function and the store's own `memory_records` table (its
-    /// definition read from a file the store created, so the generated `body` column is the
-    /// one the migrations make, not a copy of it).
+    /// definition read from a file the store created).
     static func table() async throws -> DatabaseQueue {
         let path = Scratch.file("indexed-body-schema")
         try await SQLiteMemoryStore(path: path, idleIndexMerge: nil).close()
@@ -39,7 +43,7 @@ struct IndexedBodyTests {
                 VALUES (1, 'main', 'k', ?, 1, 0, 0, 0)
                 """, arguments: [json])
             let row = try Row.fetchOne(db, sql: """
-                SELECT \(SQLiteIndexedBody.functionName)(value), body, \(SQLiteIndexedBody.rowText)
+                SELECT \(SQLiteIndexedBody.functionName)(value), \(Self.columnText), \(SQLiteIndexedBody.rowText)
                 FROM memory_records
                 """)!
             return (row[0], row[1], row[2])
