@@ -2,11 +2,12 @@ import GRDB
 
 /// The SQLite schema as named, ordered migrations.
 ///
-/// Applied migrations are recorded by identifier in `agent_memory_migrations`. All pending
-/// migrations run inside one `BEGIN IMMEDIATE` transaction, so several processes opening a
-/// new file at the same moment do not race: the first applies them, the others wait on the
-/// lock and then find nothing left to do. (GRDB's `DatabaseMigrator` reads the applied list
-/// outside that lock, which is why this small runner exists.)
+/// Applied migrations are recorded by identifier in `agent_memory_migrations`; a new file gets
+/// ``currentSchema`` at once instead. All pending migrations run inside one `BEGIN IMMEDIATE`
+/// transaction, so several processes opening a new file at the same moment do not race: the
+/// first applies them, the others wait on the lock and then find nothing left to do. (GRDB's
+/// `DatabaseMigrator` reads the applied list outside that lock, which is why this small runner
+/// exists.)
 enum SQLiteMigrations {
     struct Migration {
         let identifier: String
@@ -182,6 +183,53 @@ enum SQLiteMigrations {
         }
     }
 
+    /// What the migrations above leave in a new file, made at once: a new file skips their
+    /// history (creating and dropping the full-text tables of the old layouts cost a new
+    /// store's first process about 5M instructions, a third of a `list`'s; BENCHMARKS.md, round
+    /// forty-three). The file records every migration as applied but ``records``, as one
+    /// migrated step by step does (``refuseOlderBinaries``). `SQLiteMigrationTests` checks that
+    /// both ways give the same schema; a new migration changes this text too.
+    static let currentSchema = """
+        CREATE TABLE memory_records (
+            id INTEGER PRIMARY KEY,
+            namespace TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            author TEXT,
+            expires_at REAL,
+            size INTEGER NOT NULL,
+            UNIQUE (namespace, key)
+        );
+        CREATE INDEX memory_records_expiry ON memory_records (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE TABLE memory_namespaces (
+            namespace TEXT PRIMARY KEY NOT NULL,
+            last_sequence INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE memory_changes (
+            namespace TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            author TEXT,
+            time REAL NOT NULL,
+            PRIMARY KEY (namespace, sequence)
+        ) WITHOUT ROWID;
+        CREATE TABLE memory_fts_notes (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL);
+        CREATE TABLE memory_search_stamp (stamp TEXT NOT NULL);
+        INSERT INTO memory_search_stamp (stamp) VALUES (lower(hex(randomblob(16))));
+        CREATE INDEX memory_fts_notes_by_record ON memory_fts_notes (id);
+        """
+
+    /// Whether the file holds nothing but the (empty) migrations table and its key's index: a
+    /// new file.
+    private static func isEmpty(_ db: Database) throws -> Bool {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE tbl_name != 'agent_memory_migrations'") == 0
+    }
+
     /// Applies the pending migrations in order, in one immediate transaction; refuses a file
     /// that records a migration this binary does not know (``NewerFile``), changing nothing.
     /// A file that records exactly this binary's migrations is only read: opening it takes no
@@ -198,6 +246,15 @@ enum SQLiteMigrations {
                 var applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM agent_memory_migrations"))
                 let unknown = applied.subtracting(all.map(\.identifier))
                 if !unknown.isEmpty { throw NewerFile(unknown: unknown.sorted()) }
+                if applied.isEmpty, try isEmpty(db) {
+                    try db.execute(sql: currentSchema)
+                    for migration in all where migration.identifier != records {
+                        try db.execute(
+                            sql: "INSERT INTO agent_memory_migrations (identifier, applied_at) VALUES (?, julianday('now'))",
+                            arguments: [migration.identifier])
+                    }
+                    return .commit
+                }
                 if applied.contains(refuseOlderBinaries) { applied.insert(records) }
                 for migration in all where !applied.contains(migration.identifier) {
                     try db.execute(sql: migration.sql)
