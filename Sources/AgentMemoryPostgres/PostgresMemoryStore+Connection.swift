@@ -212,17 +212,16 @@ extension PostgresMemoryStore {
     /// Returns `nil` when a key moved or the write needs the lock (a quota count): nothing was
     /// written, so the caller runs ``transaction(in:_:)``.
     ///
-    /// With `plans` (a staged batch's commit), the rows are not read: each is taken as the batch
-    /// read it (``PostgresTransactionWriter/assumeRowsAsPlanned(_:)``), and the write is checked
-    /// against that, one round trip fewer; `nil` then also when a row cannot be taken so, and the
-    /// caller tries again with the read.
+    /// With `planned` rows (a staged batch's commit, ``PostgresTransactionWriter/plannedRows(_:)``),
+    /// the rows are not read: the write is checked against them, one round trip fewer; on `nil`
+    /// the caller tries again with the read.
     ///
     /// `body` gets the writer and the time: the injected clock's, else the database's, read by
     /// the reading statement. A connection lost before the write statement was answered, or
     /// before the commit was confirmed, leaves its outcome unknown, which the caller is told,
     /// as for a lost `COMMIT`.
     func optimisticWrite<T: Sendable>(
-        in namespace: Namespace, keys: [MemoryKey], valueKeys: [MemoryKey], asPlanned plans: [WritePlan]? = nil,
+        in namespace: Namespace, keys: [MemoryKey], valueKeys: [MemoryKey], assuming planned: [MemoryKey: RecordStamp?]? = nil,
         _ body: @escaping @Sendable (PostgresTransactionWriter, Date) async throws -> T
     ) async throws -> T? {
         try await connect()
@@ -232,10 +231,10 @@ extension PostgresMemoryStore {
             try await self.withSession { session -> T? in
                 let writer = PostgresTransactionWriter(session: session, namespace: namespace, channel: channel, mode: .optimistic)
                 let clock: Double?
-                if let plans {
+                if let planned {
                     // The plans carry their times; the body reads the clock only for expiry,
-                    // and no row taken as planned has one.
-                    guard writer.assumeRowsAsPlanned(plans) else { return nil }
+                    // and no planned row has one.
+                    writer.assume(planned)
                     clock = Date().timeIntervalSince1970
                 } else {
                     clock = try await writer.load(keys, withValues: valueKeys)
@@ -270,9 +269,9 @@ extension PostgresMemoryStore {
                 return value
             }
         }
-        if written == nil, plans != nil {
+        if written == nil, planned != nil {
             logger.debug(
-                "planned write read its rows again (a key moved since the batch read it, or has an expiry)",
+                "planned write read its rows again (a key moved since the batch read it)",
                 metadata: ["namespace": "\(namespace.name)", "keys": "\(keys.count)"])
         } else if written == nil {
             logger.debug(

@@ -1,5 +1,6 @@
 import AgentMemoryCore
 import Foundation
+import Logging
 
 extension PostgresMemoryStore {
     /// Applies the operations atomically; see ``MemoryStore/apply(_:in:)``.
@@ -62,7 +63,11 @@ extension PostgresMemoryStore {
         }
         var written = false
         if !limits.hasQuota {
-            written = try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], asPlanned: plans, body) != nil
+            if let planned = PostgresTransactionWriter.plannedRows(plans) {
+                written = try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], assuming: planned, body) != nil
+            } else {
+                logger.debug("planned write read its rows again (a row has an expiry)", metadata: ["namespace": "\(namespace.name)"])
+            }
             if !written { written = try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], body) != nil }
         }
         if !written { try await transaction(in: namespace, body) }

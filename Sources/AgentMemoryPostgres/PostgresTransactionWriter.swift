@@ -101,32 +101,36 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
         return now
     }
 
-    /// Takes the rows of the planned keys as the staged batch that planned them read them,
-    /// instead of reading them again (optimistic mode): the first plan of each key expects the
-    /// live row its outcome replaced, or no row. The write statement then checks each row's
-    /// version and times against that read (``ReadStamp/init(planned:)``), so a key that moved
-    /// since the batch read it fails the statement as a key that moved since a read at commit
-    /// would. Returns `false`, taking nothing, when a plan's row cannot be checked that way: a
-    /// row with an expiry (it may have expired since; the read at commit tells).
-    func assumeRowsAsPlanned(_ plans: [WritePlan]) -> Bool {
-        var assumed: [MemoryKey: RecordStamp?] = [:]
-        assumed.reserveCapacity(plans.count)
-        for plan in plans where assumed[plan.key] == nil {
+    /// The row each planned key's first plan expects, as the staged batch that planned them read
+    /// it: the live row its outcome replaced, or none (`nil`). `nil` altogether when a row
+    /// cannot be checked that way without a read: one with an expiry (it may have expired
+    /// since; the read at commit tells).
+    static func plannedRows(_ plans: [WritePlan]) -> [MemoryKey: RecordStamp?]? {
+        var planned: [MemoryKey: RecordStamp?] = [:]
+        planned.reserveCapacity(plans.count)
+        for plan in plans where planned[plan.key] == nil {
             guard plan.expectedVersion > 0 else {
-                assumed.updateValue(nil, forKey: plan.key)
+                planned.updateValue(nil, forKey: plan.key)
                 continue
             }
             guard let previous = plan.outcome.previous, previous.version == plan.expectedVersion, previous.expiresAt == nil
-            else { return false }
-            assumed.updateValue(previous, forKey: plan.key)
+            else { return nil }
+            planned.updateValue(previous, forKey: plan.key)
         }
-        for (key, stamp) in assumed {
+        return planned
+    }
+
+    /// Takes the rows of the keys as ``plannedRows(_:)`` gave them instead of reading them
+    /// (optimistic mode). The write statement then checks each row's version and times against
+    /// them (``ReadStamp/init(planned:)``), so a key that moved since the batch read it fails the
+    /// statement as a key that moved since a read at commit would.
+    func assume(_ planned: [MemoryKey: RecordStamp?]) {
+        for (key, stamp) in planned {
             read.updateValue(stamp.map(ReadStamp.init(planned:)), forKey: key)
             // The size only matters for quotas, which a planned write never has (the store
             // sends those under the lock).
             rows.updateValue(stamp.map { CurrentRow(stamp: $0, size: 0, json: "") }, forKey: key)
         }
-        return true
     }
 
     func row(for key: MemoryKey) async throws -> CurrentRow? {

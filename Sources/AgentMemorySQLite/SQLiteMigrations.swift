@@ -50,20 +50,7 @@ enum SQLiteMigrations {
             END;
             """),
         Migration(identifier: "2026-11-25.3-change-log", sql: """
-            CREATE TABLE memory_namespaces (
-                namespace TEXT PRIMARY KEY NOT NULL,
-                last_sequence INTEGER NOT NULL
-            ) WITHOUT ROWID;
-            CREATE TABLE memory_changes (
-                namespace TEXT NOT NULL,
-                sequence INTEGER NOT NULL,
-                key TEXT NOT NULL,
-                operation TEXT NOT NULL,
-                version INTEGER NOT NULL,
-                author TEXT,
-                time REAL NOT NULL,
-                PRIMARY KEY (namespace, sequence)
-            ) WITHOUT ROWID;
+            \(changeLogTables)
             CREATE INDEX memory_changes_by_key ON memory_changes (namespace, key, sequence);
             CREATE INDEX memory_changes_by_time ON memory_changes (time);
             """),
@@ -120,9 +107,7 @@ enum SQLiteMigrations {
         Migration(identifier: "2026-12-06.1-full-text-index-file", sql: """
             DROP TABLE memory_fts;
             DROP TABLE memory_fts_pending;
-            CREATE TABLE memory_fts_notes (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL);
-            CREATE TABLE memory_search_stamp (stamp TEXT NOT NULL);
-            INSERT INTO memory_search_stamp (stamp) VALUES (lower(hex(randomblob(16))));
+            \(searchNoteTables)
             """),
         // New records are numbered above the highest id of a record or a note
         // (`DeferredInserts.firstFreeID`, RELIABILITY.md, defect 26), read whenever another
@@ -183,6 +168,33 @@ enum SQLiteMigrations {
         }
     }
 
+    /// The change log's tables, as the migration `2026-11-25.3-change-log` made them and as
+    /// they still are (its indexes went since).
+    static let changeLogTables = """
+        CREATE TABLE memory_namespaces (
+            namespace TEXT PRIMARY KEY NOT NULL,
+            last_sequence INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE memory_changes (
+            namespace TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            author TEXT,
+            time REAL NOT NULL,
+            PRIMARY KEY (namespace, sequence)
+        ) WITHOUT ROWID;
+        """
+
+    /// The records' notes of their changes for the search index, and the stamp that ties an
+    /// index file to them, as the migration `2026-12-06.1-full-text-index-file` made them.
+    static let searchNoteTables = """
+        CREATE TABLE memory_fts_notes (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL);
+        CREATE TABLE memory_search_stamp (stamp TEXT NOT NULL);
+        INSERT INTO memory_search_stamp (stamp) VALUES (lower(hex(randomblob(16))));
+        """
+
     /// What the migrations above leave in a new file, made at once: a new file skips their
     /// history (creating and dropping the full-text tables of the old layouts cost a new
     /// store's first process about 5M instructions, a third of a `list`'s; BENCHMARKS.md, round
@@ -204,25 +216,17 @@ enum SQLiteMigrations {
             UNIQUE (namespace, key)
         );
         CREATE INDEX memory_records_expiry ON memory_records (expires_at) WHERE expires_at IS NOT NULL;
-        CREATE TABLE memory_namespaces (
-            namespace TEXT PRIMARY KEY NOT NULL,
-            last_sequence INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        CREATE TABLE memory_changes (
-            namespace TEXT NOT NULL,
-            sequence INTEGER NOT NULL,
-            key TEXT NOT NULL,
-            operation TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            author TEXT,
-            time REAL NOT NULL,
-            PRIMARY KEY (namespace, sequence)
-        ) WITHOUT ROWID;
-        CREATE TABLE memory_fts_notes (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL);
-        CREATE TABLE memory_search_stamp (stamp TEXT NOT NULL);
-        INSERT INTO memory_search_stamp (stamp) VALUES (lower(hex(randomblob(16))));
+        \(changeLogTables)
+        \(searchNoteTables)
         CREATE INDEX memory_fts_notes_by_record ON memory_fts_notes (id);
         """
+
+    /// Records `migration` as applied.
+    private static func recordApplied(_ migration: Migration, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO agent_memory_migrations (identifier, applied_at) VALUES (?, julianday('now'))",
+            arguments: [migration.identifier])
+    }
 
     /// Whether the file holds nothing but the (empty) migrations table and its key's index: a
     /// new file.
@@ -248,19 +252,13 @@ enum SQLiteMigrations {
                 if !unknown.isEmpty { throw NewerFile(unknown: unknown.sorted()) }
                 if applied.isEmpty, try isEmpty(db) {
                     try db.execute(sql: currentSchema)
-                    for migration in all where migration.identifier != records {
-                        try db.execute(
-                            sql: "INSERT INTO agent_memory_migrations (identifier, applied_at) VALUES (?, julianday('now'))",
-                            arguments: [migration.identifier])
-                    }
+                    for migration in all where migration.identifier != records { try recordApplied(migration, db) }
                     return .commit
                 }
                 if applied.contains(refuseOlderBinaries) { applied.insert(records) }
                 for migration in all where !applied.contains(migration.identifier) {
                     try db.execute(sql: migration.sql)
-                    try db.execute(
-                        sql: "INSERT INTO agent_memory_migrations (identifier, applied_at) VALUES (?, julianday('now'))",
-                        arguments: [migration.identifier])
+                    try recordApplied(migration, db)
                 }
                 return .commit
             }

@@ -2,7 +2,6 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import AgentMemoryPostgres
 import Foundation
-import InMemoryLogging
 import Logging
 import PostgresNIO
 import Testing
@@ -173,24 +172,8 @@ struct PostgresOptimisticWriteTests {
     /// optimistic statement to the namespace lock (the store logs each one), so that a path
     /// that always fell back (two round trips promised, five paid) fails the test.
     private func withStore(fallbacks: Int, _ body: (PostgresMemoryStore, String, String) async throws -> Void) async throws {
-        var handler = InMemoryLogHandler()
-        handler.logLevel = .debug
-        let logger = Logger(label: "agent-memory-tests", factory: { _ in handler })
-        try await TestServer.withSchema { schema in
-            let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
-            let client = try TestServer.client(searchPath: schema, applicationName: application)
-            let running = Task { await client.run() }
-            defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(10)), logger: logger)
-            do {
-                try await body(store, schema, application)
-            } catch {
-                try? await store.close()
-                throw error
-            }
-            try await store.close()
-        }
-        let logged = handler.entries.filter { $0.message.description.hasPrefix("optimistic write fell back to the namespace lock") }
+        let messages = try await TestServer.withLoggingStore(body)
+        let logged = messages.filter { $0.hasPrefix("optimistic write fell back to the namespace lock") }
         #expect(logged.count == fallbacks, "writes that fell back to the lock")
     }
 }

@@ -2,9 +2,6 @@ import AgentMemoryCore
 import AgentMemoryJSON
 import AgentMemoryPostgres
 import Foundation
-import InMemoryLogging
-import Logging
-import PostgresNIO
 import Testing
 
 /// A staged batch (the executor's turn) commits without reading its rows again: the write
@@ -119,23 +116,7 @@ struct PostgresPlannedCommitTests {
     private func withStore(
         plannedFallbacks: Int, lockFallbacks: Int, _ body: (PostgresMemoryStore, String) async throws -> Void
     ) async throws {
-        var handler = InMemoryLogHandler()
-        handler.logLevel = .debug
-        let logger = Logger(label: "agent-memory-tests", factory: { _ in handler })
-        try await TestServer.withSchema { schema in
-            let client = try TestServer.client(searchPath: schema)
-            let running = Task { await client.run() }
-            defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(10)), logger: logger)
-            do {
-                try await body(store, schema)
-            } catch {
-                try? await store.close()
-                throw error
-            }
-            try await store.close()
-        }
-        let messages = handler.entries.map(\.message.description)
+        let messages = try await TestServer.withLoggingStore { store, schema, _ in try await body(store, schema) }
         #expect(messages.filter { $0.hasPrefix("planned write read its rows again") }.count == plannedFallbacks)
         #expect(messages.filter { $0.hasPrefix("optimistic write fell back to the namespace lock") }.count == lockFallbacks)
     }

@@ -1,6 +1,8 @@
 import AgentMemoryCore
 import AgentMemoryPostgres
 import Foundation
+import InMemoryLogging
+import Logging
 import PostgresNIO
 import Testing
 
@@ -114,6 +116,32 @@ enum TestServer {
             }
             return values
         }
+    }
+
+    /// Runs `body` on a store on a fresh schema, with a client of its own whose connections carry
+    /// an application name of their own (so that the test can find its backends), logging at
+    /// debug level; returns the messages the store logged.
+    static func withLoggingStore(
+        _ body: (_ store: PostgresMemoryStore, _ schema: String, _ application: String) async throws -> Void
+    ) async throws -> [String] {
+        var handler = InMemoryLogHandler()
+        handler.logLevel = .debug
+        let logger = Logger(label: "agent-memory-tests", factory: { _ in handler })
+        try await withSchema { schema in
+            let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
+            let client = try client(searchPath: schema, applicationName: application)
+            let running = Task { await client.run() }
+            defer { running.cancel() }
+            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(10)), logger: logger)
+            do {
+                try await body(store, schema, application)
+            } catch {
+                try? await store.close()
+                throw error
+            }
+            try await store.close()
+        }
+        return handler.entries.map(\.message.description)
     }
 
     /// How many sessions are listening for `schema`'s change notifications.
