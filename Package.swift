@@ -72,7 +72,7 @@ let package = Package(
             name: "AgentMemorySQLite",
             dependencies: [
                 "AgentMemoryCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
-                "CSQLiteSettings", "CSQLiteFunctions",
+                "CSQLiteSettings", "CSQLiteFunctions", "CSQLiteWALWrites",
             ],
             swiftSettings: strictSettings
         ),
@@ -80,6 +80,8 @@ let package = Package(
         .target(name: "CSQLiteSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
         // SQL functions of the store's own that run once per row of a large statement
         .target(name: "CSQLiteFunctions", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // a VFS that writes a durable commit's write-ahead-log frames to the file in one write
+        .target(name: "CSQLiteWALWrites", linkerSettings: [.linkedLibrary("sqlite3")]),
         // the shared store for crews on several machines
         .target(
             name: "AgentMemoryPostgres",
@@ -222,7 +224,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentMemorySQLiteTests",
-            dependencies: ["AgentMemorySQLite", "TestScratch", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["AgentMemorySQLite", "TestScratch", "CSQLiteWALWrites", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         // the quick path of `agent-memory exec` and `recall` against ArgumentParser (imports the executable's module)

@@ -209,7 +209,7 @@ private final class RawConnection {
 
     init(path: String, synchronous: String, shape: RawSQLiteBaseline.Shape) throws {
         self.shape = shape
-        guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
+        guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, "unix") == SQLITE_OK else {
             throw BenchError("bench: raw SQLite cannot open \(path)")
         }
         try execute("PRAGMA journal_mode = WAL")

@@ -9,7 +9,10 @@ import Synchronization
 ///
 /// - Durability: `synchronous = FULL` by default, so a write that returned survives a crash
 ///   or power loss; ``Synchronous/normal`` trades the last transactions on power loss (never
-///   on a process crash) for speed.
+///   on a process crash) for speed. At FULL a commit's write-ahead-log frames go to the file
+///   in one write before its fsync, through a VFS of the store's own that becomes the
+///   process's default SQLite VFS when the first store opens and passes every other file
+///   straight to the VFS it wraps (``SQLiteWALWrites``).
 /// - Concurrency: writers from several processes queue on SQLite's lock with a busy timeout
 ///   instead of failing; compare-and-set and batches run in one transaction.
 /// - Search: an FTS5 index (porter stemming, unicode61) over keys and values, ranked with

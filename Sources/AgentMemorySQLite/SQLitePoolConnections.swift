@@ -168,6 +168,8 @@ extension SQLiteMemoryStore {
         }
         // An existing file without a WAL: spares the process GRDB's write at open.
         SQLiteWALPlaceholder.create(besideDatabaseAt: path)
+        // Before the pool's connections open their logs: a commit's frames in one write.
+        _ = SQLiteWALWrites.registered
         let deadline = ContinuousClock.now + busyTimeout
         while true {
             do {
@@ -181,6 +183,9 @@ extension SQLiteMemoryStore {
                     // written and deleted within the write, which under 16 concurrent writers
                     // was the slowest part of a group's inserts.
                     try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                    // At FULL every commit syncs its log before others can see its frames, so
+                    // they can wait in memory for that sync and go to the file in one write.
+                    SQLiteWALWrites.enable(db)
                 }
                 return pool
             } catch let error as DatabaseError
