@@ -3,9 +3,9 @@
 // Why: SQLite writes each frame of a commit with two calls (its 24-byte header, then the
 // page) and then syncs the log. On this project's machines an `fdatasync` after many small
 // writes costs several times one after a single write of the same bytes (BENCHMARKS.md, round
-// forty-four: four frames as SQLite writes them, then `fdatasync`, 392 µs at the median; the
-// same bytes in one write, 56 µs). Gathering the frames removes that cost from every durable
-// commit.
+// forty-four, scripts/bench/wal_write_pattern.py: four frames as SQLite writes them, then
+// `fdatasync`, 541 µs at the median; the same bytes in one write, 59 µs). Gathering the
+// frames removes that cost from every durable commit.
 //
 // How (SQLite's documentation: "The OS Interface Object", sqlite3_vfs and sqlite3_io_methods;
 // the order below is SQLite's `walFrames` in wal.c): a commit writes its frames, then, at
