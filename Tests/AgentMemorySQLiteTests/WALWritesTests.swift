@@ -58,6 +58,9 @@ struct WALWritesTests {
         let memory: UnsafeMutableRawPointer
         let file: UnsafeMutablePointer<sqlite3_file>
         let path: String
+        /// The name given to the VFS: SQLite's contract keeps it alive until the file is closed
+        /// (the wrapped VFS reads it again to sync the folder at the first sync).
+        let name: UnsafeMutablePointer<CChar>
 
         init(folder: String) throws {
             _ = SQLiteWALWrites.registered
@@ -69,7 +72,9 @@ struct WALWritesTests {
             memory.initializeMemory(as: UInt8.self, repeating: 0, count: Int(vfs.pointee.szOsFile))
             file = memory.bindMemory(to: sqlite3_file.self, capacity: 1)
             // SQLite's file names end with two NULs (the URI parameters' list, empty here).
-            let name = Array((path + "\0").utf8CString)
+            let bytes = Array((path + "\0").utf8CString)
+            name = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
+            name.initialize(from: bytes, count: bytes.count)
             var flags: Int32 = 0
             let opened = vfs.pointee.xOpen(vfs, name, file, SQLITE_OPEN_WAL | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &flags)
             #expect(opened == SQLITE_OK)
@@ -101,6 +106,7 @@ struct WALWritesTests {
         func close() -> Int32 {
             let code = methods.xClose(file)
             memory.deallocate()
+            name.deallocate()
             return code
         }
     }
