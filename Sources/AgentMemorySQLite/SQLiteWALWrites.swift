@@ -22,7 +22,8 @@ enum SQLiteWALWrites {
     static let registered: Bool = csqlitewal_register() == 1
 
     /// Turns gathering on for `db`'s write-ahead log when `db` syncs at every commit (FULL or
-    /// EXTRA) and the log was opened through the VFS; returns whether it is on.
+    /// EXTRA) and the log is open (SQLite opens it at the connection's first read) and was
+    /// opened through the VFS; returns whether it is on.
     @discardableResult
     static func enable(_ db: Database) -> Bool {
         guard let connection = db.sqliteConnection else { return false }

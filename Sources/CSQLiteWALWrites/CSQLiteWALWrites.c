@@ -376,20 +376,10 @@ int csqlitewal_file_counts(sqlite3_file *file, sqlite3_int64 *written, sqlite3_i
     return 1;
 }
 
-/// `db`'s main write-ahead log, opened first if need be (SQLite opens it at the first read of
-/// a database in WAL mode); NULL when the database has none.
+/// `db`'s main write-ahead log; NULL when it is not open (SQLite opens it at the connection's
+/// first read of a database in WAL mode).
 static sqlite3_file *mainLog(sqlite3 *db) {
     sqlite3_file *file = NULL;
-    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file) == SQLITE_OK && file != NULL
-        && file->pMethods == &gatheringMethods) {
-        return file;
-    }
-    sqlite3_stmt *statement = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM main.sqlite_master", -1, &statement, NULL) == SQLITE_OK) {
-        sqlite3_step(statement);
-    }
-    sqlite3_finalize(statement);
-    file = NULL;
     if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file) != SQLITE_OK) return NULL;
     return file;
 }
@@ -408,7 +398,5 @@ int csqlitewal_enable(sqlite3 *db) {
 }
 
 int csqlitewal_counts(sqlite3 *db, sqlite3_int64 *written, sqlite3_int64 *gathered) {
-    sqlite3_file *file = NULL;
-    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file) != SQLITE_OK) return 0;
-    return csqlitewal_file_counts(file, written, gathered);
+    return csqlitewal_file_counts(mainLog(db), written, gathered);
 }

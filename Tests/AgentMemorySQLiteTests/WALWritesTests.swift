@@ -41,6 +41,27 @@ struct WALWritesTests {
         try await reopened.close()
     }
 
+    /// README: the VFS becomes the process's default when a store opens, SQLite's own VFS stays
+    /// registered, and only write-ahead logs are its files: the database file is the wrapped
+    /// VFS's own.
+    @Test func theStoreMakesTheVFSTheDefaultAndWrapsOnlyTheLog() async throws {
+        let store = try SQLiteMemoryStore(path: Scratch.file("wal-writes-default"), idleIndexMerge: nil)
+        try await store.put("first", value: "one", in: try Namespace("n"))
+        let defaultName = try #require(sqlite3_vfs_find(nil)).pointee.zName.map { String(cString: $0) }
+        #expect(defaultName == "agent-memory-wal")
+        #expect(sqlite3_vfs_find("unix") != nil)
+        let (database, log) = try await store.write { db -> (Int32, Int32) in
+            var file: UnsafeMutableRawPointer?
+            #expect(sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK)
+            var written: sqlite3_int64 = 0, gathered: sqlite3_int64 = 0
+            let databaseFile = csqlitewal_file_counts(file?.assumingMemoryBound(to: sqlite3_file.self), &written, &gathered)
+            return (databaseFile, csqlitewal_counts(db.sqliteConnection, &written, &gathered))
+        }
+        #expect(database == 0)
+        #expect(log == 1)
+        try await store.close()
+    }
+
     @Test func aNormalStoreWritesAsSQLiteDoes() async throws {
         let n = try Namespace("n")
         let store = try SQLiteMemoryStore(path: Scratch.file("wal-writes-normal"), synchronous: .normal, idleIndexMerge: nil)

@@ -15,8 +15,9 @@
 int csqlitewal_register(void);
 
 /// Gathers the writes of `db`'s main write-ahead log from now on, when `db` syncs that log at
-/// every commit (`synchronous` FULL or EXTRA) and the log was opened through this VFS. Returns
-/// 1 when gathering is on, 0 otherwise (nothing changed).
+/// every commit (`synchronous` FULL or EXTRA) and the log is open (SQLite opens it at the
+/// connection's first read) and was opened through this VFS. Returns 1 when gathering is on, 0
+/// otherwise (nothing changed).
 int csqlitewal_enable(sqlite3 *db);
 
 /// Gathers the writes of `file`, a write-ahead log opened through this VFS, from now on; for
