@@ -76,6 +76,11 @@ public struct BenchRunner: Sendable {
                 return results
             }
         }
+        if groups.contains("executor") {
+            progress("sqlite FULL: the executor's responses in turn with their SQL through the C API")
+            report.measurements += try await RawSQLiteBaseline(plan: plan, data: data).responses(
+                path: path, namespace: namespace, directory: directory, executor: executor)
+        }
         if groups.contains("store") {
             report.measurements.append(try await stores.dispatchHop())
             report.measurements += try await GRDBReadBaseline(plan: plan).measure(path: path, namespace: namespace)
@@ -94,8 +99,8 @@ public struct BenchRunner: Sendable {
             }
             progress("raw SQLite through the C API: the same inserts and gets")
             report.measurements += try await RawSQLiteBaseline(plan: plan, data: data).measure(path: path, namespace: namespace, directory: directory)
-            report.comparisons = BenchComparison.sqlitePairs(report.measurements)
         }
+        report.comparisons = BenchComparison.sqlitePairs(report.measurements)
 
         // Another store named by --store (PostgreSQL, where the build has it).
         if let location, needsFill, location != .inMemory, !location.isSQLite {

@@ -12,41 +12,74 @@ struct ExecutorBenchmarks: Sendable {
     let data: BenchData
     let namespace: Namespace
 
-    /// Responses of ``BenchPlan/callsPerTurn`` `tool_use` blocks, remember and recall (of a
-    /// stored key) in turn, each decoded from JSON bytes, run, and its `tool_result` message
-    /// encoded to JSON bytes.
-    func endToEnd(_ store: any MemoryStore, label: String, slug: String) async throws -> BenchMeasurement {
-        let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: "bench-agent")
-        let calls = plan.callsPerTurn
+    /// One `tool_use` block of an end-to-end response: a `remember` of a new key (with its
+    /// value) or a `recall` of a stored one (`value` nil).
+    struct ResponseCall: Sendable {
+        let id: String
+        let key: String
+        let value: JSONValue?
+    }
+
+    /// The calls of ``BenchPlan/executorResponses`` responses of ``BenchPlan/callsPerTurn``
+    /// blocks, remember and recall (of a stored key) in turn; the same sequence every run.
+    func responseCalls(slug: String) -> [[ResponseCall]] {
         var generator = SplitMix64(seed: 11)
         let records = UInt64(max(1, plan.records))
-        let responses: [Data] = (0..<plan.executorResponses).map { response in
-            var content: [ContentBlock] = [.text("Let me save that and check what I know.")]
-            for call in 0..<calls {
+        return (0..<plan.executorResponses).map { response in
+            (0..<plan.callsPerTurn).map { call in
                 let id = "toolu_\(response)_\(call)"
                 if call % 2 == 0 {
-                    let value = data.note(Int(generator.next() % records)).stringValue ?? ""
-                    content.append(.toolUse(id: id, name: "remember", input: ["key": .string("exec-\(slug)/\(response)/\(call)"), "value": .string(value)]))
+                    let value = data.note(Int(generator.next() % records))
+                    return ResponseCall(id: id, key: "exec-\(slug)/\(response)/\(call)", value: .string(value.stringValue ?? ""))
+                }
+                return ResponseCall(id: id, key: BenchData.key(Int(generator.next() % records)), value: nil)
+            }
+        }
+    }
+
+    /// Each response of `calls` as the JSON bytes of a Messages API response.
+    static func responses(_ calls: [[ResponseCall]]) -> [Data] {
+        calls.enumerated().map { response, calls in
+            var content: [ContentBlock] = [.text("Let me save that and check what I know.")]
+            for call in calls {
+                if let value = call.value {
+                    content.append(.toolUse(id: call.id, name: "remember", input: ["key": .string(call.key), "value": value]))
                 } else {
-                    let key = BenchData.key(Int(generator.next() % records))
-                    content.append(.toolUse(id: id, name: "recall", input: ["key": .string(key)]))
+                    content.append(.toolUse(id: call.id, name: "recall", input: ["key": .string(call.key)]))
                 }
             }
             return MessageResponse(id: "msg_\(response)", model: "bench-model", content: content, stopReason: .toolUse)
                 .jsonValue.jsonData()
         }
+    }
+
+    /// What one end-to-end response costs: its JSON decoded, its tool calls run, the
+    /// `tool_result` message encoded to JSON bytes (and checked: every call succeeded).
+    static func respond(_ response: Data, executor: MemoryToolExecutor, calls: Int) async throws {
+        let json = try JSONValue(parsing: response)
+        let blocks = try MemoryToolExecutor.contentBlocks(in: json)
+        let message = await executor.execute(blocks: blocks)
+        let encoded = message.jsonValue.jsonData()
+        try check(message, calls: calls, bytes: encoded.count)
+    }
+
+    /// Responses of ``BenchPlan/callsPerTurn`` `tool_use` blocks (``responseCalls(slug:)``),
+    /// each decoded from JSON bytes, run, and its `tool_result` message encoded to JSON bytes.
+    func endToEnd(_ store: any MemoryStore, label: String, slug: String) async throws -> BenchMeasurement {
+        let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: "bench-agent")
+        let calls = plan.callsPerTurn
+        let responses = Self.responses(responseCalls(slug: slug))
         return try await measureSequential(
-            "executor e2e: remember+recall", store: label, iterations: responses.count, budget: plan.budget, unit: "calls/s",
+            Self.endToEndName, store: label, iterations: responses.count, budget: plan.budget, unit: "calls/s",
             unitsPerOperation: calls, note: "latency of one response of \(calls) calls: decode, run, encode",
             target: BenchTargets.executor, finish: { try await pendingWork(of: store) }
         ) { index in
-            let json = try JSONValue(parsing: responses[index])
-            let blocks = try MemoryToolExecutor.contentBlocks(in: json)
-            let message = await executor.execute(blocks: blocks)
-            let encoded = message.jsonValue.jsonData()
-            try Self.check(message, calls: calls, bytes: encoded.count)
+            try await Self.respond(responses[index], executor: executor, calls: calls)
         }
     }
+
+    /// The end-to-end row's name.
+    static let endToEndName = "executor e2e: remember+recall"
 
     /// One `recall` of a key that does not exist, with suggestions: the executor asks the
     /// store for the keys closest to it (range seeks in the ordered key index, not a scan).

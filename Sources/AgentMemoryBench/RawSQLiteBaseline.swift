@@ -7,12 +7,15 @@ import GRDBSQLite
 /// SQLite's C API, without Swift, GRDB or the write rule, on files in the same folder, in WAL
 /// mode with the same `synchronous` setting.
 ///
-/// Three table shapes: `memory_records` exactly as the store creates it (its unique key, expiry
-/// index and generated `body` column); the same plus one `memory_changes` row per insert (the
-/// change log, one `WITHOUT ROWID` b-tree, as the store keeps it), which every put of the store
-/// writes too; and both plus the FTS5 index brought up to date before each commit with one
-/// `INSERT ... SELECT`, as the store does: the whole of the store's SQL work, without Swift,
-/// GRDB or the write rule.
+/// Three table shapes: `memory_records` exactly as the store creates it in a new file (its
+/// unique key and expiry index); the same plus one `memory_changes` row per insert (the change
+/// log, one `WITHOUT ROWID` b-tree, as the store keeps it), which every put of the store writes
+/// too; and both plus an FTS5 index brought up to date before each commit with one `INSERT ...
+/// SELECT` (the store indexes off the write path, in a file of its own: this shape is what
+/// indexing at commit would cost).
+///
+/// The executor's end-to-end responses have a limit of their own (``responses(path:namespace:directory:executor:)``):
+/// each response's SQL work in one transaction, with the second shape.
 struct RawSQLiteBaseline {
     let plan: BenchPlan
     let data: BenchData
@@ -125,6 +128,56 @@ struct RawSQLiteBaseline {
         return results
     }
 
+    /// The raw row that bounds the executor's end-to-end responses.
+    static let responseName = "raw SQLite: a response's SQL in one transaction, FULL, records + change-log row"
+
+    /// The executor's end-to-end responses on the store at `path` (FULL), timed in turn with
+    /// each response's SQL work through the C API in one transaction: for a `remember`, the
+    /// read of its key's current row, the record and its change-log row; for a `recall`, the
+    /// point get. Raw SQLite decodes no JSON, plans nothing and writes no result: the limit a
+    /// response's commit and statements set on this disk in this run.
+    func responses(path: String, namespace: Namespace, directory: URL, executor: ExecutorBenchmarks) async throws -> [BenchMeasurement] {
+        let calls = executor.responseCalls(slug: "paired")
+        let responses = ExecutorBenchmarks.responses(calls)
+        let texts = calls.map { $0.map { $0.value?.jsonString() } }
+        let notes = (0..<plan.records).map { data.note($0).jsonString() }
+        let rawPath = directory.appendingPathComponent("raw-responses.sqlite").path
+        return try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, synchronous: .full, idleIndexMerge: nil)) { store in
+            // The stored keys the recalls read, in the raw file too.
+            let raw = try RawConnection(path: rawPath, synchronous: "FULL", shape: .recordsAndChange)
+            defer { raw.close() }
+            try raw.execute("BEGIN IMMEDIATE")
+            for (index, note) in notes.enumerated() {
+                try raw.insert(key: BenchData.key(index), json: note, sequence: Int64(index + 1))
+            }
+            try raw.execute("COMMIT")
+            var sequence = Int64(notes.count)
+            let tools = MemoryToolExecutor(store: store, namespace: namespace, agent: "bench-agent")
+            return try await inTurn(
+                store: (ExecutorBenchmarks.endToEndName, Self.pairedStore("FULL")), raw: [Self.responseName],
+                iterations: responses.count, unitsPerOperation: plan.callsPerTurn, unit: "calls/s", budget: plan.budget,
+                drain: { await (store as? SQLiteMemoryStore)?.waitForBackgroundIndexing() }, settle: { await Self.settle(store) },
+                finish: { try await pendingWork(of: store) },
+                store: { index in try await ExecutorBenchmarks.respond(responses[index], executor: tools, calls: plan.callsPerTurn) },
+                raw: [
+                    { index in
+                        let now = Date().timeIntervalSince1970
+                        try raw.execute("BEGIN IMMEDIATE")
+                        for (call, text) in zip(calls[index], texts[index]) {
+                            let found = try raw.get(key: call.key, now: now)
+                            if let text {
+                                sequence += 1
+                                try raw.insert(key: call.key, json: text, sequence: sequence)
+                            } else if !found {
+                                throw BenchError("bench: the raw get of \(call.key) found nothing")
+                            }
+                        }
+                        try raw.execute("COMMIT")
+                    }
+                ])
+        }
+    }
+
     /// Waits for the SQLite store's background checkpoint, if one runs.
     private static func settle(_ store: any MemoryStore) async {
         await (store as? SQLiteMemoryStore)?.waitForBackgroundCheckpoint()
@@ -137,7 +190,8 @@ struct RawSQLiteBaseline {
     /// asked for), then `settle`, untimed; `finish` once after the last, timed as the store's:
     /// the work its operations left pending (raw SQLite's operations leave none).
     private func inTurn(
-        store name: (String, String), raw rawNames: [String], iterations: Int, unitsPerOperation: Int, budget: Duration,
+        store name: (String, String), raw rawNames: [String], iterations: Int, unitsPerOperation: Int, unit: String? = nil,
+        budget: Duration,
         drain: () async -> Void = {}, settle: () async -> Void, finish: () async throws -> Void, store: (Int) async throws -> Void,
         raw: [(Int) throws -> Void]
     ) async throws -> [BenchMeasurement] {
@@ -182,149 +236,16 @@ struct RawSQLiteBaseline {
         var rows = [
             BenchMeasurement(
                 name: name.0, store: name.1, rate: Double(done * unitsPerOperation) / storeTime.seconds,
-                unit: unitsPerOperation == 1 ? "ops/s" : "puts/s", p50: storeSamples.percentile(0.5), p99: storeSamples.percentile(0.99),
+                unit: unit ?? (unitsPerOperation == 1 ? "ops/s" : "puts/s"), p50: storeSamples.percentile(0.5),
+                p99: storeSamples.percentile(0.99),
                 count: done, note: note)
         ]
         for (which, rawName) in rawNames.enumerated() {
             rows.append(BenchMeasurement(
                 name: rawName, store: Self.store, rate: Double(done * unitsPerOperation) / rawTimes[which].seconds,
-                unit: unitsPerOperation == 1 ? "ops/s" : "puts/s", p50: rawSamples[which].percentile(0.5),
+                unit: unit ?? (unitsPerOperation == 1 ? "ops/s" : "puts/s"), p50: rawSamples[which].percentile(0.5),
                 p99: rawSamples[which].percentile(0.99), count: done, note: note))
         }
         return rows
-    }
-}
-
-/// One SQLite connection through the C API with the few prepared statements the baseline runs.
-private final class RawConnection {
-    private var handle: OpaquePointer?
-    private var insertRecord: OpaquePointer?
-    private var insertChange: OpaquePointer?
-    private var selectRecord: OpaquePointer?
-    private var indexRows: OpaquePointer?
-    /// The first row id not yet in the full-text index.
-    private var unindexed: Int64 = 1
-    private let shape: RawSQLiteBaseline.Shape
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
-    init(path: String, synchronous: String, shape: RawSQLiteBaseline.Shape) throws {
-        self.shape = shape
-        guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, "unix") == SQLITE_OK else {
-            throw BenchError("bench: raw SQLite cannot open \(path)")
-        }
-        try execute("PRAGMA journal_mode = WAL")
-        try execute("PRAGMA synchronous = \(synchronous)")
-        // The store's tables, as its migrations create them (without the full-text index).
-        try execute("""
-            CREATE TABLE memory_records (
-                id INTEGER PRIMARY KEY, namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-                version INTEGER NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL, author TEXT,
-                expires_at REAL, size INTEGER NOT NULL,
-                body TEXT GENERATED ALWAYS AS (
-                    CASE WHEN json_type(value) = 'text' THEN json_extract(value, '$') ELSE value END) VIRTUAL,
-                UNIQUE (namespace, key));
-            CREATE INDEX memory_records_expiry ON memory_records (expires_at) WHERE expires_at IS NOT NULL;
-            CREATE TABLE memory_changes (
-                namespace TEXT NOT NULL, sequence INTEGER NOT NULL, key TEXT NOT NULL, operation TEXT NOT NULL,
-                version INTEGER NOT NULL, author TEXT, time REAL NOT NULL, PRIMARY KEY (namespace, sequence)) WITHOUT ROWID;
-            """)
-        insertRecord = try prepare("""
-            INSERT INTO memory_records (value, version, created_at, updated_at, author, expires_at, size, namespace, key)
-            VALUES (?1, 1, ?2, ?2, NULL, NULL, ?3, 'bench', ?4)
-            """)
-        insertChange = try prepare("""
-            INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time)
-            VALUES ('bench', ?1, ?2, 'put', 1, NULL, ?3)
-            """)
-        if shape == .recordsChangeAndIndex {
-            try execute("""
-                CREATE VIRTUAL TABLE memory_fts USING fts5(
-                    key, body, content = 'memory_records', content_rowid = 'id', tokenize = 'porter unicode61')
-                """)
-            indexRows = try prepare("""
-                INSERT INTO memory_fts (rowid, key, body) SELECT id, key, body FROM memory_records WHERE id BETWEEN ?1 AND ?2
-                """)
-        }
-        selectRecord = try prepare("""
-            SELECT key, value, version, created_at, updated_at, author, expires_at FROM memory_records
-            WHERE namespace = 'bench' AND key = ?1 AND (expires_at IS NULL OR expires_at > ?2)
-            """)
-    }
-
-    func execute(_ sql: String) throws {
-        guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else { throw failure(sql) }
-    }
-
-    private func prepare(_ sql: String) throws -> OpaquePointer? {
-        var statement: OpaquePointer?
-        guard sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK else {
-            throw failure(sql)
-        }
-        return statement
-    }
-
-    /// One record row (and its change-log row for that shape), bound and stepped.
-    func insert(key: String, json: String, sequence: Int64) throws {
-        let now = Date().timeIntervalSince1970
-        sqlite3_bind_text(insertRecord, 1, json, -1, Self.transient)
-        sqlite3_bind_double(insertRecord, 2, now)
-        sqlite3_bind_int64(insertRecord, 3, Int64(json.utf8.count + key.utf8.count))
-        sqlite3_bind_text(insertRecord, 4, key, -1, Self.transient)
-        try step(insertRecord)
-        if shape != .records {
-            sqlite3_bind_int64(insertChange, 1, sequence)
-            sqlite3_bind_text(insertChange, 2, key, -1, Self.transient)
-            sqlite3_bind_double(insertChange, 3, now)
-            try step(insertChange)
-        }
-    }
-
-    /// Indexes the rows inserted since the last call (for the shape with the index), as the
-    /// store does before each commit.
-    func indexNewRows() throws {
-        guard let indexRows else { return }
-        let last = sqlite3_last_insert_rowid(handle)
-        guard last >= unindexed else { return }
-        sqlite3_bind_int64(indexRows, 1, unindexed)
-        sqlite3_bind_int64(indexRows, 2, last)
-        try step(indexRows)
-        unindexed = last + 1
-    }
-
-    /// Whether the live row of `key` exists; its columns are read as the store reads them.
-    func get(key: String, now: Double) throws -> Bool {
-        sqlite3_bind_text(selectRecord, 1, key, -1, Self.transient)
-        sqlite3_bind_double(selectRecord, 2, now)
-        defer { sqlite3_reset(selectRecord) }
-        switch sqlite3_step(selectRecord) {
-        case SQLITE_ROW:
-            _ = sqlite3_column_text(selectRecord, 0)
-            _ = sqlite3_column_text(selectRecord, 1)
-            _ = sqlite3_column_int64(selectRecord, 2)
-            _ = sqlite3_column_double(selectRecord, 3)
-            _ = sqlite3_column_double(selectRecord, 4)
-            _ = sqlite3_column_text(selectRecord, 5)
-            _ = sqlite3_column_double(selectRecord, 6)
-            return true
-        case SQLITE_DONE:
-            return false
-        default:
-            throw failure("get")
-        }
-    }
-
-    private func step(_ statement: OpaquePointer?) throws {
-        defer { sqlite3_reset(statement) }
-        guard sqlite3_step(statement) == SQLITE_DONE else { throw failure("insert") }
-    }
-
-    private func failure(_ what: String) -> BenchError {
-        BenchError("bench: raw SQLite failed (\(what.prefix(60))): \(String(cString: sqlite3_errmsg(handle)))")
-    }
-
-    func close() {
-        for statement in [insertRecord, insertChange, selectRecord, indexRows] { sqlite3_finalize(statement) }
-        sqlite3_close_v2(handle)
-        handle = nil
     }
 }

@@ -18,13 +18,7 @@ struct BenchCommandTests {
     }
 
     @Test func printsJSONAndDeletesItsFilesBesideTheGivenStore() async throws {
-        let cli = CommandRunner()
-        let folder = cli.home.appendingPathComponent("stores")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let result = try await cli.run([
-            "bench", "--quick", "--records", "20", "--only", "process", "--json",
-            "--store", "sqlite:\(folder.appendingPathComponent("mine.sqlite").path)",
-        ])
+        let (result, folder) = try await quickJSONRun(only: "process")
         #expect(result.status == 0, "\(result.stderr)")
         let json = try JSONValue(parsing: result.stdout)
         #expect(json["records"] == 20)
@@ -36,5 +30,44 @@ struct BenchCommandTests {
         // The command puts SQLite in multi-thread mode before anything opens a connection.
         #expect(json["sqlite_mode"] == "multi-thread")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+    }
+
+    /// The executor's end-to-end responses are timed in turn with their SQL through SQLite's
+    /// C API, and the report pairs the two rows (the limit the disk sets in the same run).
+    @Test func pairsTheExecutorsResponsesWithTheirRawSQL() async throws {
+        let (result, folder) = try await quickJSONRun(only: "executor")
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONValue(parsing: result.stdout)
+        let measures = json["measures"]?.arrayValue ?? []
+        func measure(_ name: String, _ store: String) -> JSONValue? {
+            measures.first { $0["name"]?.stringValue == name && $0["store"]?.stringValue == store }
+        }
+        let limitName = "raw SQLite: a response's SQL in one transaction, FULL, records + change-log row"
+        let paired = try #require(measure("executor e2e: remember+recall", "sqlite FULL, in turn with raw"))
+        let raw = try #require(measure(limitName, "raw C API"))
+        #expect(paired["unit"] == "calls/s")
+        #expect(raw["unit"] == "calls/s")
+        // --quick: 100 responses, each side in turn.
+        #expect(paired["count"] == 100)
+        #expect(raw["count"] == 100)
+        let comparisons = json["comparisons"]?.arrayValue ?? []
+        let pair = try #require(comparisons.first { $0["limit"]?.stringValue == limitName })
+        #expect(pair["row"] == "executor e2e: remember+recall [sqlite FULL, in turn with raw]")
+        #expect((pair["ratio"]?.doubleValue ?? 0) > 0)
+        #expect(pair["target_ratio"] == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+    }
+
+    /// `bench --quick --records 20 --only GROUP --json` with its files beside a store in a
+    /// folder of its own; returns the run and the folder.
+    private func quickJSONRun(only group: String) async throws -> (CommandRunner.Result, URL) {
+        let cli = CommandRunner()
+        let folder = cli.home.appendingPathComponent("stores")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let result = try await cli.run([
+            "bench", "--quick", "--records", "20", "--only", group, "--json",
+            "--store", "sqlite:\(folder.appendingPathComponent("mine.sqlite").path)",
+        ])
+        return (result, folder)
     }
 }
