@@ -10,7 +10,8 @@ import Synchronization
 /// - Durability: `synchronous = FULL` by default, so a write that returned survives a crash
 ///   or power loss; ``Synchronous/normal`` trades the last transactions on power loss (never
 ///   on a process crash) for speed. At FULL a commit's write-ahead-log frames go to the file
-///   in one write before its fsync, through a VFS of the store's own that becomes the
+///   in one write before its fsync (at NORMAL, as its commit frame completes), through a VFS
+///   of the store's own that becomes the
 ///   process's default SQLite VFS when the first store opens and passes every other file
 ///   straight to the VFS it wraps (``SQLiteWALWrites``).
 /// - Concurrency: writers from several processes queue on SQLite's lock with a busy timeout

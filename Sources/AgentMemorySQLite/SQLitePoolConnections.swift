@@ -184,8 +184,9 @@ extension SQLiteMemoryStore {
                     // was the slowest part of a group's inserts.
                     try db.execute(sql: "PRAGMA temp_store = MEMORY")
                     // At FULL every commit syncs its log before others can see its frames, so
-                    // they can wait in memory for that sync and go to the file in one write
-                    // (the migrations' read above opened the writer's log).
+                    // they can wait in memory for that sync and go to the file in one write; at
+                    // NORMAL they go as the commit frame completes (the migrations' read above
+                    // opened the writer's log).
                     SQLiteWALWrites.enable(db)
                 }
                 return pool

@@ -12,18 +12,25 @@ import GRDB
 /// the frames; a read of the log, a truncation or a close writes them first too. Nothing is
 /// acknowledged before the sync, as before, so a crash loses no committed write.
 ///
+/// At `synchronous` NORMAL a commit's frames are indexed (and so read by other connections and
+/// processes) right after they are written, without a sync: there the VFS gathers only SQLite's
+/// own pattern of appended frames and writes them as the commit frame completes, so that the
+/// write completing a commit returns with all its frames in the file (any other write goes to
+/// the file at once).
+///
 /// The VFS becomes the process's default when the first SQLite store opens (it passes every
 /// file but a write-ahead log straight to the VFS it wraps, and gathers nothing until a
-/// connection turns it on); the store turns gathering on for its writer connection at
-/// `synchronous` FULL only, where every commit syncs before it is indexed.
+/// connection turns it on); the store turns gathering on for its writer connection, whose
+/// `synchronous` never changes afterwards.
 enum SQLiteWALWrites {
     /// Whether the VFS is registered (once per process; `false` only when SQLite has no
     /// default VFS of the version it wraps).
     static let registered: Bool = csqlitewal_register() == 1
 
-    /// Turns gathering on for `db`'s write-ahead log when `db` syncs at every commit (FULL or
-    /// EXTRA) and the log is open (SQLite opens it at the connection's first read) and was
-    /// opened through the VFS; returns whether it is on.
+    /// Turns gathering on for `db`'s write-ahead log, until each commit's sync at FULL or EXTRA
+    /// and as each commit frame completes at NORMAL (not at OFF), when the log is open (SQLite
+    /// opens it at the connection's first read) and was opened through the VFS; returns whether
+    /// it is on.
     @discardableResult
     static func enable(_ db: Database) -> Bool {
         guard let connection = db.sqliteConnection else { return false }

@@ -17,11 +17,23 @@
 // Nothing is acknowledged before the sync returns, as without the VFS: a crash before it loses
 // only frames that were never committed.
 //
-// At `synchronous` NORMAL or OFF a commit adds its frames to the index without a sync, so
-// gathering is off unless `csqlitewal_enable` finds FULL or EXTRA on the connection; the store
-// turns it on for its writer connection, whose setting never changes afterwards. Files other
-// than write-ahead logs are opened by the wrapped VFS itself, with its own methods.
+// At `synchronous` NORMAL a commit adds its frames to the index without a sync, right after
+// writing them, with no call on the log in between. There the log is gathered strictly
+// (`unsynced`): only SQLite's own pattern of appended frames joins the gathered bytes (the
+// log's 32-byte header at offset 0, then each frame's 24-byte header followed by its page, each
+// write right after the one before), and the write of a commit frame's page (a frame whose
+// header carries the database size, which only a commit frame does: "The WAL File Format" in
+// SQLite's documentation) writes them at once, so the write that completes a commit returns
+// only once all its frames are in the file, before SQLite indexes them. Any other write (a
+// page written again in place, the frame headers `walRewriteChecksums` rewrites after the
+// commit frame, a pattern this code does not know) first writes what was gathered, then goes to
+// the file itself. A crash of the process after a commit returns loses nothing the file
+// system had, as without the VFS. `csqlitewal_enable` picks the way from the connection's
+// `synchronous` (below NORMAL, nothing is gathered); the store turns it on for its writer
+// connection, whose setting never changes afterwards. Files other than write-ahead logs are
+// opened by the wrapped VFS itself, with its own methods.
 #include "CSQLiteWALWrites.h"
+#include "CSQLiteWALWritesPassThrough.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -40,6 +52,11 @@ typedef struct GatheringFile {
     sqlite3_file base;      // pMethods: gatheringMethods
     sqlite3_file *wrapped;  // the wrapped VFS's file, in the same allocation, after this struct
     int enabled;
+    int unsynced;           // gathering for a log whose commits are indexed without a sync
+    int expectsPage;        // unsynced: the last write gathered was a frame header
+    int commitHeader;       // unsynced: ... and that header was a commit frame's
+    sqlite3_int64 logEnd;   // unsynced: the end of the bytes this file has written since its
+                            // log last started again from its header
     unsigned char *buffer;
     sqlite3_int64 start;    // the file offset of buffer[0]
     sqlite3_int64 length;   // bytes gathered
@@ -94,9 +111,61 @@ static int gatherRead(sqlite3_file *pFile, void *data, int amount, sqlite3_int64
     return file->wrapped->pMethods->xRead(file->wrapped, data, amount, offset);
 }
 
-static int gatherWrite(sqlite3_file *pFile, const void *data, int amount, sqlite3_int64 offset) {
-    GatheringFile *file = (GatheringFile *)pFile;
-    if (!file->enabled) return writeThrough(file, data, amount, offset);
+static int gatherBytes(GatheringFile *file, const void *data, int amount, sqlite3_int64 offset);
+
+/// Sizes of SQLite's write-ahead-log header and of a frame's header ("The WAL File Format").
+#define LOG_HEADER 32
+#define FRAME_HEADER 24
+
+/// Writes what was gathered, then `data` itself, for an unsynced log.
+static int unsyncedThrough(GatheringFile *file, const void *data, int amount, sqlite3_int64 offset) {
+    int rc = writeGathered(file);
+    file->expectsPage = 0;
+    if (rc != SQLITE_OK) return rc;
+    return writeThrough(file, data, amount, offset);
+}
+
+/// A write to a log whose commits are indexed without a sync (see the top of this file).
+static int unsyncedWrite(GatheringFile *file, const void *data, int amount, sqlite3_int64 offset) {
+    if (amount == LOG_HEADER && offset == 0) file->logEnd = 0;  // the log starts again
+    sqlite3_int64 end = offset + amount;
+    int follows = file->length > 0 && offset == file->start + file->length;
+    int starts = file->length == 0 && offset >= file->logEnd;
+    if (end > file->logEnd) file->logEnd = end;
+    int joins;
+    if (amount == LOG_HEADER && offset == 0) {
+        joins = file->length == 0;
+    } else if (amount == FRAME_HEADER) {
+        joins = (follows && !file->expectsPage) || starts;
+    } else {
+        joins = follows && file->expectsPage && amount > FRAME_HEADER;
+    }
+    if (!joins) return unsyncedThrough(file, data, amount, offset);
+    int rc = gatherBytes(file, data, amount, offset);
+    if (rc != SQLITE_OK || file->length == 0) {
+        // Failed, or past the limits: what was gathered and `data` went to the file.
+        file->expectsPage = 0;
+        file->commitHeader = 0;
+        return rc;
+    }
+    if (amount == FRAME_HEADER) {
+        const unsigned char *bytes = data;
+        file->expectsPage = 1;
+        // Bytes 4 to 7: the database's size in pages after a commit, 0 in any other frame.
+        file->commitHeader = (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
+        return SQLITE_OK;
+    }
+    file->expectsPage = 0;
+    if (amount != LOG_HEADER && file->commitHeader) {
+        // The commit frame is complete: its frames go to the file before SQLite indexes them.
+        file->commitHeader = 0;
+        return writeGathered(file);
+    }
+    return SQLITE_OK;
+}
+
+/// Gathers `data` (or, past the limits, writes what was gathered and then `data` itself).
+static int gatherBytes(GatheringFile *file, const void *data, int amount, sqlite3_int64 offset) {
     // Only a write that starts within the gathered bytes or right after them joins them.
     if (file->length > 0 && (offset < file->start || offset > file->start + file->length)) {
         int rc = writeGathered(file);
@@ -126,6 +195,13 @@ static int gatherWrite(sqlite3_file *pFile, const void *data, int amount, sqlite
     if (end > file->length) file->length = end;
     file->gathered++;
     return SQLITE_OK;
+}
+
+static int gatherWrite(sqlite3_file *pFile, const void *data, int amount, sqlite3_int64 offset) {
+    GatheringFile *file = (GatheringFile *)pFile;
+    if (!file->enabled) return writeThrough(file, data, amount, offset);
+    if (file->unsynced) return unsyncedWrite(file, data, amount, offset);
+    return gatherBytes(file, data, amount, offset);
 }
 
 static int gatherTruncate(sqlite3_file *pFile, sqlite3_int64 size) {
@@ -250,82 +326,6 @@ static int vfsOpen(sqlite3_vfs *vfs, const char *name, sqlite3_file *pFile, int 
     return SQLITE_OK;
 }
 
-// The rest of the VFS is the wrapped VFS's, called with the wrapped VFS.
-static int vfsDelete(sqlite3_vfs *vfs, const char *name, int syncDir) {
-    (void)vfs;
-    return wrappedVFS->xDelete(wrappedVFS, name, syncDir);
-}
-
-static int vfsAccess(sqlite3_vfs *vfs, const char *name, int flags, int *result) {
-    (void)vfs;
-    return wrappedVFS->xAccess(wrappedVFS, name, flags, result);
-}
-
-static int vfsFullPathname(sqlite3_vfs *vfs, const char *name, int size, char *out) {
-    (void)vfs;
-    return wrappedVFS->xFullPathname(wrappedVFS, name, size, out);
-}
-
-static void *vfsDlOpen(sqlite3_vfs *vfs, const char *name) {
-    (void)vfs;
-    return wrappedVFS->xDlOpen(wrappedVFS, name);
-}
-
-static void vfsDlError(sqlite3_vfs *vfs, int size, char *message) {
-    (void)vfs;
-    wrappedVFS->xDlError(wrappedVFS, size, message);
-}
-
-static void (*vfsDlSym(sqlite3_vfs *vfs, void *handle, const char *symbol))(void) {
-    (void)vfs;
-    return wrappedVFS->xDlSym(wrappedVFS, handle, symbol);
-}
-
-static void vfsDlClose(sqlite3_vfs *vfs, void *handle) {
-    (void)vfs;
-    wrappedVFS->xDlClose(wrappedVFS, handle);
-}
-
-static int vfsRandomness(sqlite3_vfs *vfs, int size, char *out) {
-    (void)vfs;
-    return wrappedVFS->xRandomness(wrappedVFS, size, out);
-}
-
-static int vfsSleep(sqlite3_vfs *vfs, int microseconds) {
-    (void)vfs;
-    return wrappedVFS->xSleep(wrappedVFS, microseconds);
-}
-
-static int vfsCurrentTime(sqlite3_vfs *vfs, double *now) {
-    (void)vfs;
-    return wrappedVFS->xCurrentTime(wrappedVFS, now);
-}
-
-static int vfsGetLastError(sqlite3_vfs *vfs, int size, char *message) {
-    (void)vfs;
-    return wrappedVFS->xGetLastError(wrappedVFS, size, message);
-}
-
-static int vfsCurrentTimeInt64(sqlite3_vfs *vfs, sqlite3_int64 *now) {
-    (void)vfs;
-    return wrappedVFS->xCurrentTimeInt64(wrappedVFS, now);
-}
-
-static int vfsSetSystemCall(sqlite3_vfs *vfs, const char *name, sqlite3_syscall_ptr call) {
-    (void)vfs;
-    return wrappedVFS->xSetSystemCall(wrappedVFS, name, call);
-}
-
-static sqlite3_syscall_ptr vfsGetSystemCall(sqlite3_vfs *vfs, const char *name) {
-    (void)vfs;
-    return wrappedVFS->xGetSystemCall(wrappedVFS, name);
-}
-
-static const char *vfsNextSystemCall(sqlite3_vfs *vfs, const char *name) {
-    (void)vfs;
-    return wrappedVFS->xNextSystemCall(wrappedVFS, name);
-}
-
 static int registered = 0;
 static pthread_once_t registration = PTHREAD_ONCE_INIT;
 
@@ -340,21 +340,7 @@ static void registerOnce(void) {
     gatheringVFS.mxPathname = current->mxPathname;
     gatheringVFS.zName = CSQLITEWAL_VFS_NAME;
     gatheringVFS.xOpen = vfsOpen;
-    gatheringVFS.xDelete = vfsDelete;
-    gatheringVFS.xAccess = vfsAccess;
-    gatheringVFS.xFullPathname = vfsFullPathname;
-    gatheringVFS.xDlOpen = vfsDlOpen;
-    gatheringVFS.xDlError = vfsDlError;
-    gatheringVFS.xDlSym = vfsDlSym;
-    gatheringVFS.xDlClose = vfsDlClose;
-    gatheringVFS.xRandomness = vfsRandomness;
-    gatheringVFS.xSleep = vfsSleep;
-    gatheringVFS.xCurrentTime = vfsCurrentTime;
-    gatheringVFS.xGetLastError = vfsGetLastError;
-    gatheringVFS.xCurrentTimeInt64 = vfsCurrentTimeInt64;
-    gatheringVFS.xSetSystemCall = vfsSetSystemCall;
-    gatheringVFS.xGetSystemCall = vfsGetSystemCall;
-    gatheringVFS.xNextSystemCall = vfsNextSystemCall;
+    csqlitewal_pass_through(&gatheringVFS, current);
     registered = sqlite3_vfs_register(&gatheringVFS, 1) == SQLITE_OK;
 }
 
@@ -363,10 +349,26 @@ int csqlitewal_register(void) {
     return registered;
 }
 
-int csqlitewal_enable_file(sqlite3_file *file) {
+/// Turns gathering on for `file`, strictly when `unsynced` (see the top of this file).
+static int enableFile(sqlite3_file *file, int unsynced) {
     if (file == NULL || file->pMethods != &gatheringMethods) return 0;
-    ((GatheringFile *)file)->enabled = 1;
+    GatheringFile *log = (GatheringFile *)file;
+    if (log->enabled) return log->unsynced == unsynced;
+    // What this file wrote before is not known: an append starts at or after the file's end.
+    sqlite3_int64 size = 0;
+    if (unsynced && log->wrapped->pMethods->xFileSize(log->wrapped, &size) != SQLITE_OK) return 0;
+    log->logEnd = size;
+    log->unsynced = unsynced;
+    log->enabled = 1;
     return 1;
+}
+
+int csqlitewal_enable_file(sqlite3_file *file) {
+    return enableFile(file, 0);
+}
+
+int csqlitewal_enable_file_unsynced(sqlite3_file *file) {
+    return enableFile(file, 1);
 }
 
 int csqlitewal_file_counts(sqlite3_file *file, sqlite3_int64 *written, sqlite3_int64 *gathered) {
@@ -392,9 +394,10 @@ int csqlitewal_enable(sqlite3 *db) {
         level = sqlite3_column_int(statement, 0);
     }
     sqlite3_finalize(statement);
-    // FULL (2) and EXTRA (3) sync the log at every commit, before its frames are indexed.
-    if (level < 2) return 0;
-    return csqlitewal_enable_file(mainLog(db));
+    // FULL (2) and EXTRA (3) sync the log at every commit, before its frames are indexed;
+    // NORMAL (1) indexes them right after writing them.
+    if (level < 1) return 0;
+    return enableFile(mainLog(db), level == 1);
 }
 
 int csqlitewal_counts(sqlite3 *db, sqlite3_int64 *written, sqlite3_int64 *gathered) {

@@ -10,8 +10,9 @@ import Testing
 @testable import AgentMemorySQLite
 
 /// A durable commit's write-ahead-log frames go to the file in one write (`CSQLiteWALWrites`):
-/// gathered while the commit writes them, written before its sync, before any read of the log,
-/// and never at `synchronous` NORMAL, where a commit is indexed without a sync.
+/// gathered while the commit writes them, written before its sync, before any read of the log;
+/// at `synchronous` NORMAL, where a commit is indexed without a sync, as its commit frame is
+/// complete (WALWritesUnsyncedTests.swift).
 @Suite("SQLite write-ahead-log writes")
 struct WALWritesTests {
     /// The writes of the store's writer connection's log so far.
@@ -59,18 +60,6 @@ struct WALWritesTests {
         }
         #expect(database == 0)
         #expect(log == 1)
-        try await store.close()
-    }
-
-    @Test func aNormalStoreWritesAsSQLiteDoes() async throws {
-        let n = try Namespace("n")
-        let store = try SQLiteMemoryStore(path: Scratch.file("wal-writes-normal"), synchronous: .normal, idleIndexMerge: nil)
-        try await store.put("first", value: "one", in: n)
-        let before = try await Self.counts(store)
-        for index in 0..<5 { try await store.put("key/\(index)", value: "v", in: n) }
-        let after = try await Self.counts(store)
-        #expect(after.gathered == 0)
-        #expect(after.written - before.written >= 20)
         try await store.close()
     }
 
@@ -180,39 +169,52 @@ struct WALWritesTests {
     /// some of them in place and reads them back; one larger than the VFS gathers (16 MiB) is
     /// written in pieces. Another connection must then read exactly what was committed.
     @Test func aLargeTransactionThatSpillsIsReadBackWhole() throws {
-        _ = SQLiteWALWrites.registered
         let path = Scratch.file("wal-writes-spill")
+        let (writer, value) = try Self.spill(path: path, synchronous: "FULL", count: 6_000)
+        let counts = try #require(try writer.read { db in SQLiteWALWrites.counts(db) }.map { $0 })
+        #expect(counts.gathered > 6_000)
+        #expect(counts.written > 1)
+        let reader = try DatabaseQueue(path: path)
+        try Self.expectSpilledRows(reader, count: 6_000, value: value)
+        try reader.close()
+        try writer.close()
+    }
+
+    /// Writes, in one transaction at `synchronous`, more than an 8-page cache holds: `count`
+    /// rows of a value of 3,000 bytes and their id, then every seventh again, after its pages
+    /// went to the log. Returns the writer, still open, and the value.
+    static func spill(path: String, synchronous: String, count: Int) throws -> (DatabaseQueue, String) {
+        _ = SQLiteWALWrites.registered
         let writer = try DatabaseQueue(path: path)
         try writer.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             try db.execute(sql: "PRAGMA cache_size = 8")
             try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
             #expect(SQLiteWALWrites.enable(db))
         }
         let value = String(repeating: "x", count: 3_000)
         try writer.write { db in
-            for id in 0..<6_000 { try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [id, value + "\(id)"]) }
-            // The same pages again in the same transaction, after they went to the log.
+            for id in 0..<count { try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [id, value + "\(id)"]) }
             try db.execute(sql: "UPDATE t SET v = v || 'u' WHERE id % 7 = 0")
         }
-        let counts = try #require(try writer.read { db in SQLiteWALWrites.counts(db) }.map { $0 })
-        #expect(counts.gathered > 6_000)
-        #expect(counts.written > 1)
-        let reader = try DatabaseQueue(path: path)
+        return (writer, value)
+    }
+
+    /// Checks, through `reader`, the rows a spilling test wrote: `count` rows of `value` and
+    /// their id, every seventh updated with a "u" at its end, and an intact file.
+    static func expectSpilledRows(_ reader: DatabaseQueue, count: Int, value: String) throws {
         let (check, rows, updated, last) = try reader.read { db in
             (
                 try String.fetchOne(db, sql: "PRAGMA integrity_check"), try Int.fetchOne(db, sql: "SELECT count(*) FROM t"),
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM t WHERE v LIKE '%u'"),
-                try String.fetchOne(db, sql: "SELECT v FROM t WHERE id = 5998")
+                try String.fetchOne(db, sql: "SELECT v FROM t WHERE id = ?", arguments: [count - 2])
             )
         }
         #expect(check == "ok")
-        #expect(rows == 6_000)
-        #expect(updated == 858)
-        #expect(last == value + "5998")
-        try reader.close()
-        try writer.close()
+        #expect(rows == count)
+        #expect(updated == (count + 6) / 7)
+        #expect(last == value + "\(count - 2)")
     }
 }
 
