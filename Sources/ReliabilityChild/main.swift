@@ -60,7 +60,9 @@ let command = arguments[0]
 let store: any MemoryStore
 let namespace: Namespace
 do {
-    store = try StoreLocation(parsing: arguments[1]).open()
+    // RELIABILITY_SYNCHRONOUS=normal: an SQLite store at `synchronous = NORMAL`.
+    let normal = ProcessInfo.processInfo.environment["RELIABILITY_SYNCHRONOUS"] == "normal"
+    store = try StoreLocation(parsing: arguments[1]).open(synchronous: normal ? .normal : .full)
     namespace = try Namespace(arguments[2])
 } catch {
     fail("\(error)")
