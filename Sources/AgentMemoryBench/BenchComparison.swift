@@ -52,6 +52,7 @@ struct BenchComparison: Sendable {
             // The target for the responses is absolute (≥ 50,000 calls/s); the ratio
             // says how much of this run's limit the executor reaches.
             (ExecutorBenchmarks.endToEndName, full, RawSQLiteBaseline.responseName, nil, ""),
+            (RawSQLiteBaseline.pausedPutName, full, RawSQLiteBaseline.rawPausedName, nil, ""),
         ]
         return pairs.compactMap { name, store, limitName, minimum, text in
             guard let row = find(name, store), let limit = find(limitName, raw) else { return nil }

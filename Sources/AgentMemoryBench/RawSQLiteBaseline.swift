@@ -33,6 +33,9 @@ struct RawSQLiteBaseline {
         "raw SQLite: autocommit insert, \(synchronous), \(shape.rawValue)"
     }
     static let getName = "raw SQLite: prepared point get"
+    /// The paused puts' rows: a commit after a pause longer than the kernel's clock tick.
+    static let pausedPutName = "put after a pause of 5 ms"
+    static let rawPausedName = "raw SQLite: autocommit insert after a pause of 5 ms, FULL, records table"
     static let store = "raw C API"
     /// The store column of the store's rows timed in turn with raw SQLite.
     static func pairedStore(_ synchronous: String) -> String { "sqlite \(synchronous), in turn with raw" }
@@ -98,6 +101,27 @@ struct RawSQLiteBaseline {
                         }
                     })
             }
+        }
+        // Single durable puts as an agent makes them, one after a pause (longer than the
+        // kernel's 4 ms clock tick, so each write stamps the file's time and its sync also
+        // writes the inode: BENCHMARKS.md, round forty-five).
+        results += try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, synchronous: .full, idleIndexMerge: nil)) { store in
+            let raw = try RawConnection(
+                path: directory.appendingPathComponent("raw-paused.sqlite").path, synchronous: "FULL", shape: .records)
+            defer { raw.close() }
+            return try await inTurn(
+                store: (Self.pausedPutName, Self.pairedStore("FULL")), raw: [Self.rawPausedName],
+                iterations: max(20, plan.puts / 10), unitsPerOperation: 1, budget: plan.budget, pause: .milliseconds(5),
+                drain: { await (store as? SQLiteMemoryStore)?.waitForBackgroundIndexing() }, settle: { await Self.settle(store) },
+                finish: { try await pendingWork(of: store) },
+                store: { index in _ = try await store.put("paused-put/\(index)", value: values[index % values.count], in: namespace) },
+                raw: [
+                    { index in
+                        try raw.execute("BEGIN IMMEDIATE")
+                        try raw.insert(key: "paused/\(index)", json: texts[index % texts.count], sequence: Int64(index + 1))
+                        try raw.execute("COMMIT")
+                    }
+                ])
         }
         // Point gets of existing keys: the store's filled file, and a raw file of the same rows.
         let raw = try RawConnection(path: directory.appendingPathComponent("raw-get.sqlite").path, synchronous: "FULL", shape: .records)
@@ -188,10 +212,11 @@ struct RawSQLiteBaseline {
     /// raw closure, with rates over each one's own summed time. `drain` runs after each of the
     /// store's rounds, timed as the store's (its background work that the round's operations
     /// asked for), then `settle`, untimed; `finish` once after the last, timed as the store's:
-    /// the work its operations left pending (raw SQLite's operations leave none).
+    /// the work its operations left pending (raw SQLite's operations leave none). With a
+    /// `pause`, each operation on either side follows a sleep that long, untimed.
     private func inTurn(
         store name: (String, String), raw rawNames: [String], iterations: Int, unitsPerOperation: Int, unit: String? = nil,
-        budget: Duration,
+        budget: Duration, pause: Duration = .zero,
         drain: () async -> Void = {}, settle: () async -> Void, finish: () async throws -> Void, store: (Int) async throws -> Void,
         raw: [(Int) throws -> Void]
     ) async throws -> [BenchMeasurement] {
@@ -207,6 +232,7 @@ struct RawSQLiteBaseline {
         for _ in 0..<rounds {
             let range = done..<(done + perRound)
             for index in range {
+                if pause > .zero { try await Task.sleep(for: pause) }
                 let before = clock.now
                 try await store(index)
                 let elapsed = clock.now - before
@@ -221,6 +247,7 @@ struct RawSQLiteBaseline {
             await settle()
             for (which, operation) in raw.enumerated() {
                 for index in range {
+                    if pause > .zero { try await Task.sleep(for: pause) }
                     let before = clock.now
                     try operation(index)
                     let elapsed = clock.now - before

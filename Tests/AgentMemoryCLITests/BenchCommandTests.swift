@@ -58,6 +58,28 @@ struct BenchCommandTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
     }
 
+    /// Single durable puts after a pause longer than the kernel's clock tick, as an agent makes
+    /// them, are timed in turn with raw SQLite's after the same pause, and paired.
+    @Test func pairsPutsAfterAPauseWithRawSQLite() async throws {
+        let (result, folder) = try await quickJSONRun(only: "store")
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONValue(parsing: result.stdout)
+        let measures = json["measures"]?.arrayValue ?? []
+        let limitName = "raw SQLite: autocommit insert after a pause of 5 ms, FULL, records table"
+        let paused = try #require(measures.first {
+            $0["name"]?.stringValue == "put after a pause of 5 ms" && $0["store"]?.stringValue == "sqlite FULL, in turn with raw"
+        })
+        let raw = try #require(measures.first { $0["name"]?.stringValue == limitName })
+        // --quick: 20 puts a side, each after its pause.
+        #expect(paused["count"] == 20)
+        #expect(raw["count"] == 20)
+        let comparisons = json["comparisons"]?.arrayValue ?? []
+        let pair = try #require(comparisons.first { $0["limit"]?.stringValue == limitName })
+        #expect(pair["row"] == "put after a pause of 5 ms [sqlite FULL, in turn with raw]")
+        #expect((pair["ratio"]?.doubleValue ?? 0) > 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+    }
+
     /// `bench --quick --records 20 --only GROUP --json` with its files beside a store in a
     /// folder of its own; returns the run and the folder.
     private func quickJSONRun(only group: String) async throws -> (CommandRunner.Result, URL) {
