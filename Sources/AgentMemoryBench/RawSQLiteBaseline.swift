@@ -68,12 +68,11 @@ struct RawSQLiteBaseline {
                 },
                 raw: raws.map { raw in
                     { batch in
-                        try raw.execute("BEGIN IMMEDIATE")
-                        for index in 0..<1_000 {
-                            try raw.insert(key: "batch/\(batch)/\(index)", json: texts[index % texts.count], sequence: Int64(batch * 1_000 + index + 1))
+                        try raw.transaction {
+                            for index in 0..<1_000 {
+                                try raw.insert(key: "batch/\(batch)/\(index)", json: texts[index % texts.count], sequence: Int64(batch * 1_000 + index + 1))
+                            }
                         }
-                        try raw.indexNewRows()
-                        try raw.execute("COMMIT")
                     }
                 })
         }
@@ -94,10 +93,7 @@ struct RawSQLiteBaseline {
                     store: { index in _ = try await store.put("paired-put-\(level)/\(index)", value: values[index % values.count], in: namespace) },
                     raw: raws.map { raw in
                         { index in
-                            try raw.execute("BEGIN IMMEDIATE")
-                            try raw.insert(key: "put/\(index)", json: texts[index % texts.count], sequence: Int64(index + 1))
-                            try raw.indexNewRows()
-                            try raw.execute("COMMIT")
+                            try raw.transaction { try raw.insert(key: "put/\(index)", json: texts[index % texts.count], sequence: Int64(index + 1)) }
                         }
                     })
             }
@@ -117,20 +113,14 @@ struct RawSQLiteBaseline {
                 store: { index in _ = try await store.put("paused-put/\(index)", value: values[index % values.count], in: namespace) },
                 raw: [
                     { index in
-                        try raw.execute("BEGIN IMMEDIATE")
-                        try raw.insert(key: "paused/\(index)", json: texts[index % texts.count], sequence: Int64(index + 1))
-                        try raw.execute("COMMIT")
+                        try raw.transaction { try raw.insert(key: "paused/\(index)", json: texts[index % texts.count], sequence: Int64(index + 1)) }
                     }
                 ])
         }
         // Point gets of existing keys: the store's filled file, and a raw file of the same rows.
         let raw = try RawConnection(path: directory.appendingPathComponent("raw-get.sqlite").path, synchronous: "FULL", shape: .records)
         defer { raw.close() }
-        try raw.execute("BEGIN IMMEDIATE")
-        for index in 0..<plan.records {
-            try raw.insert(key: BenchData.key(index), json: data.note(index).jsonString(), sequence: Int64(index + 1))
-        }
-        try raw.execute("COMMIT")
+        try fillStoredKeys(raw)
         var generator = SplitMix64(seed: 7)
         let keys = (0..<plan.gets).map { _ in BenchData.key(Int(generator.next() % UInt64(plan.records))) }
         let now = Date().timeIntervalSince1970
@@ -164,18 +154,13 @@ struct RawSQLiteBaseline {
         let calls = executor.responseCalls(slug: "paired")
         let responses = ExecutorBenchmarks.responses(calls)
         let texts = calls.map { $0.map { $0.value?.jsonString() } }
-        let notes = (0..<plan.records).map { data.note($0).jsonString() }
         let rawPath = directory.appendingPathComponent("raw-responses.sqlite").path
         return try await RuntimeSettings.closing(try SQLiteMemoryStore(path: path, synchronous: .full, idleIndexMerge: nil)) { store in
             // The stored keys the recalls read, in the raw file too.
             let raw = try RawConnection(path: rawPath, synchronous: "FULL", shape: .recordsAndChange)
             defer { raw.close() }
-            try raw.execute("BEGIN IMMEDIATE")
-            for (index, note) in notes.enumerated() {
-                try raw.insert(key: BenchData.key(index), json: note, sequence: Int64(index + 1))
-            }
-            try raw.execute("COMMIT")
-            var sequence = Int64(notes.count)
+            try fillStoredKeys(raw)
+            var sequence = Int64(plan.records)
             let tools = MemoryToolExecutor(store: store, namespace: namespace, agent: "bench-agent")
             return try await inTurn(
                 store: (ExecutorBenchmarks.endToEndName, Self.pairedStore("FULL")), raw: [Self.responseName],
@@ -186,19 +171,29 @@ struct RawSQLiteBaseline {
                 raw: [
                     { index in
                         let now = Date().timeIntervalSince1970
-                        try raw.execute("BEGIN IMMEDIATE")
-                        for (call, text) in zip(calls[index], texts[index]) {
-                            let found = try raw.get(key: call.key, now: now)
-                            if let text {
-                                sequence += 1
-                                try raw.insert(key: call.key, json: text, sequence: sequence)
-                            } else if !found {
-                                throw BenchError("bench: the raw get of \(call.key) found nothing")
+                        try raw.transaction {
+                            for (call, text) in zip(calls[index], texts[index]) {
+                                let found = try raw.get(key: call.key, now: now)
+                                if let text {
+                                    sequence += 1
+                                    try raw.insert(key: call.key, json: text, sequence: sequence)
+                                } else if !found {
+                                    throw BenchError("bench: the raw get of \(call.key) found nothing")
+                                }
                             }
                         }
-                        try raw.execute("COMMIT")
                     }
                 ])
+        }
+    }
+
+    /// The filled namespace's keys and notes in `raw`, in one transaction: what the gets and
+    /// the responses' recalls read.
+    private func fillStoredKeys(_ raw: RawConnection) throws {
+        try raw.transaction {
+            for index in 0..<plan.records {
+                try raw.insert(key: BenchData.key(index), json: data.note(index).jsonString(), sequence: Int64(index + 1))
+            }
         }
     }
 

@@ -86,6 +86,15 @@ final class RawConnection {
         }
     }
 
+    /// Runs `body` in one immediate transaction and commits it, the rows it inserted indexed
+    /// first (for the shape with the index), as the store indexes before each commit.
+    func transaction(_ body: () throws -> Void) throws {
+        try execute("BEGIN IMMEDIATE")
+        try body()
+        try indexNewRows()
+        try execute("COMMIT")
+    }
+
     /// Indexes the rows inserted since the last call (for the shape with the index), as the
     /// store does before each commit.
     func indexNewRows() throws {

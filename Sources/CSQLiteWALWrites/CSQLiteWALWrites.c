@@ -86,12 +86,22 @@ static int writeGathered(GatheringFile *file) {
         rc = writeThrough(file, file->buffer + done, (int)piece, file->start + done);
     }
     file->length = 0;
+    // Nothing gathered: no frame is half gathered either (an unsynced log's state).
+    file->expectsPage = 0;
+    file->commitHeader = 0;
     if (file->capacity > KEEP_LIMIT) {
         sqlite3_free(file->buffer);
         file->buffer = NULL;
         file->capacity = 0;
     }
     return rc;
+}
+
+/// Writes what was gathered, then `data` itself.
+static int writeGatheredThen(GatheringFile *file, const void *data, int amount, sqlite3_int64 offset) {
+    int rc = writeGathered(file);
+    if (rc != SQLITE_OK) return rc;
+    return writeThrough(file, data, amount, offset);
 }
 
 static int gatherClose(sqlite3_file *pFile) {
@@ -117,14 +127,6 @@ static int gatherBytes(GatheringFile *file, const void *data, int amount, sqlite
 #define LOG_HEADER 32
 #define FRAME_HEADER 24
 
-/// Writes what was gathered, then `data` itself, for an unsynced log.
-static int unsyncedThrough(GatheringFile *file, const void *data, int amount, sqlite3_int64 offset) {
-    int rc = writeGathered(file);
-    file->expectsPage = 0;
-    if (rc != SQLITE_OK) return rc;
-    return writeThrough(file, data, amount, offset);
-}
-
 /// A write to a log whose commits are indexed without a sync (see the top of this file).
 static int unsyncedWrite(GatheringFile *file, const void *data, int amount, sqlite3_int64 offset) {
     if (amount == LOG_HEADER && offset == 0) file->logEnd = 0;  // the log starts again
@@ -140,14 +142,10 @@ static int unsyncedWrite(GatheringFile *file, const void *data, int amount, sqli
     } else {
         joins = follows && file->expectsPage && amount > FRAME_HEADER;
     }
-    if (!joins) return unsyncedThrough(file, data, amount, offset);
+    if (!joins) return writeGatheredThen(file, data, amount, offset);
     int rc = gatherBytes(file, data, amount, offset);
-    if (rc != SQLITE_OK || file->length == 0) {
-        // Failed, or past the limits: what was gathered and `data` went to the file.
-        file->expectsPage = 0;
-        file->commitHeader = 0;
-        return rc;
-    }
+    // Failed, or past the limits: what was gathered and `data` went to the file.
+    if (rc != SQLITE_OK || file->length == 0) return rc;
     if (amount == FRAME_HEADER) {
         const unsigned char *bytes = data;
         file->expectsPage = 1;
@@ -156,12 +154,9 @@ static int unsyncedWrite(GatheringFile *file, const void *data, int amount, sqli
         return SQLITE_OK;
     }
     file->expectsPage = 0;
-    if (amount != LOG_HEADER && file->commitHeader) {
-        // The commit frame is complete: its frames go to the file before SQLite indexes them.
-        file->commitHeader = 0;
-        return writeGathered(file);
-    }
-    return SQLITE_OK;
+    // The commit frame is complete: its frames go to the file before SQLite indexes them. (The
+    // log's header joins only an empty buffer, so no commit header is pending then.)
+    return file->commitHeader ? writeGathered(file) : SQLITE_OK;
 }
 
 /// Gathers `data` (or, past the limits, writes what was gathered and then `data` itself).
@@ -174,20 +169,12 @@ static int gatherBytes(GatheringFile *file, const void *data, int amount, sqlite
     if (file->length == 0) file->start = offset;
     sqlite3_int64 at = offset - file->start;
     sqlite3_int64 end = at + amount;
-    if (end > GATHER_LIMIT || amount > WRITE_LIMIT) {
-        int rc = writeGathered(file);
-        if (rc != SQLITE_OK) return rc;
-        return writeThrough(file, data, amount, offset);
-    }
+    if (end > GATHER_LIMIT || amount > WRITE_LIMIT) return writeGatheredThen(file, data, amount, offset);
     if (end > file->capacity) {
         sqlite3_int64 capacity = file->capacity > 0 ? file->capacity : 64 * 1024;
         while (capacity < end) capacity *= 2;
         unsigned char *grown = sqlite3_realloc64(file->buffer, (sqlite3_uint64)capacity);
-        if (grown == NULL) {
-            int rc = writeGathered(file);
-            if (rc != SQLITE_OK) return rc;
-            return writeThrough(file, data, amount, offset);
-        }
+        if (grown == NULL) return writeGatheredThen(file, data, amount, offset);
         file->buffer = grown;
         file->capacity = capacity;
     }

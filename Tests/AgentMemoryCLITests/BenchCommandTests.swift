@@ -36,47 +36,45 @@ struct BenchCommandTests {
     /// C API, and the report pairs the two rows (the limit the disk sets in the same run).
     @Test func pairsTheExecutorsResponsesWithTheirRawSQL() async throws {
         let (result, folder) = try await quickJSONRun(only: "executor")
-        #expect(result.status == 0, "\(result.stderr)")
-        let json = try JSONValue(parsing: result.stdout)
-        let measures = json["measures"]?.arrayValue ?? []
-        func measure(_ name: String, _ store: String) -> JSONValue? {
-            measures.first { $0["name"]?.stringValue == name && $0["store"]?.stringValue == store }
-        }
-        let limitName = "raw SQLite: a response's SQL in one transaction, FULL, records + change-log row"
-        let paired = try #require(measure("executor e2e: remember+recall", "sqlite FULL, in turn with raw"))
-        let raw = try #require(measure(limitName, "raw C API"))
-        #expect(paired["unit"] == "calls/s")
-        #expect(raw["unit"] == "calls/s")
         // --quick: 100 responses, each side in turn.
-        #expect(paired["count"] == 100)
-        #expect(raw["count"] == 100)
-        let comparisons = json["comparisons"]?.arrayValue ?? []
-        let pair = try #require(comparisons.first { $0["limit"]?.stringValue == limitName })
-        #expect(pair["row"] == "executor e2e: remember+recall [sqlite FULL, in turn with raw]")
-        #expect((pair["ratio"]?.doubleValue ?? 0) > 0)
-        #expect(pair["target_ratio"] == nil)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+        try expectPair(
+            result, folder: folder, row: "executor e2e: remember+recall",
+            limit: "raw SQLite: a response's SQL in one transaction, FULL, records + change-log row", unit: "calls/s", count: 100)
     }
 
     /// Single durable puts after a pause longer than the kernel's clock tick, as an agent makes
     /// them, are timed in turn with raw SQLite's after the same pause, and paired.
     @Test func pairsPutsAfterAPauseWithRawSQLite() async throws {
         let (result, folder) = try await quickJSONRun(only: "store")
+        // --quick: 20 puts a side, each after its pause.
+        try expectPair(
+            result, folder: folder, row: "put after a pause of 5 ms",
+            limit: "raw SQLite: autocommit insert after a pause of 5 ms, FULL, records table", unit: "ops/s", count: 20)
+    }
+
+    /// Checks a quick run's JSON: the store's `row` timed in turn with raw SQLite (FULL) and
+    /// the raw row `limit`, both in `unit` with `count` operations, paired with a ratio and no
+    /// target ratio; and the run's files gone from `folder`.
+    private func expectPair(
+        _ result: CommandRunner.Result, folder: URL, row: String, limit: String, unit: String, count: Int
+    ) throws {
         #expect(result.status == 0, "\(result.stderr)")
         let json = try JSONValue(parsing: result.stdout)
         let measures = json["measures"]?.arrayValue ?? []
-        let limitName = "raw SQLite: autocommit insert after a pause of 5 ms, FULL, records table"
-        let paused = try #require(measures.first {
-            $0["name"]?.stringValue == "put after a pause of 5 ms" && $0["store"]?.stringValue == "sqlite FULL, in turn with raw"
-        })
-        let raw = try #require(measures.first { $0["name"]?.stringValue == limitName })
-        // --quick: 20 puts a side, each after its pause.
-        #expect(paused["count"] == 20)
-        #expect(raw["count"] == 20)
+        func measure(_ name: String, _ store: String) -> JSONValue? {
+            measures.first { $0["name"]?.stringValue == name && $0["store"]?.stringValue == store }
+        }
+        let paired = try #require(measure(row, "sqlite FULL, in turn with raw"))
+        let raw = try #require(measure(limit, "raw C API"))
+        #expect(paired["unit"] == .string(unit))
+        #expect(raw["unit"] == .string(unit))
+        #expect(paired["count"] == .int(count))
+        #expect(raw["count"] == .int(count))
         let comparisons = json["comparisons"]?.arrayValue ?? []
-        let pair = try #require(comparisons.first { $0["limit"]?.stringValue == limitName })
-        #expect(pair["row"] == "put after a pause of 5 ms [sqlite FULL, in turn with raw]")
+        let pair = try #require(comparisons.first { $0["limit"]?.stringValue == limit })
+        #expect(pair["row"] == .string("\(row) [sqlite FULL, in turn with raw]"))
         #expect((pair["ratio"]?.doubleValue ?? 0) > 0)
+        #expect(pair["target_ratio"] == nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
     }
 
