@@ -48,7 +48,8 @@ final class GroupCommitWriter: Sendable {
         var writing = false
     }
 
-    private let pool: DatabasePool
+    /// The writer's connection (the store's `DatabaseQueue`; tests may give a pool).
+    private let database: any DatabaseWriter
     private let state = Locked(State())
     /// The most queued writes one transaction takes (bounds the time a write waits behind others).
     private let maximumBatch: Int
@@ -74,17 +75,17 @@ final class GroupCommitWriter: Sendable {
     ///   commit holds through its fsync (BENCHMARKS.md, round thirty-one).
     /// - Parameter statements: where the transaction's statements stay prepared (the store's
     ///   write path shares it); a new one by default.
-    /// - Parameter busyTimeoutMilliseconds: the busy timeout the pool's connections are set to.
+    /// - Parameter busyTimeoutMilliseconds: the busy timeout the writer's connection is set to.
     ///   Given, a transaction on the calling thread does not wait for another process's write
     ///   lock there: its `BEGIN` tries once, and when the file is locked the transaction goes to
     ///   GRDB's writer queue, whose thread waits up to the timeout (a cooperative thread would
     ///   otherwise sleep in SQLite's busy handler for as long).
     init(
-        pool: DatabasePool, maximumBatch: Int = 512, hooks: Hooks = Hooks(), onCallingThread: Bool = false,
+        database: any DatabaseWriter, maximumBatch: Int = 512, hooks: Hooks = Hooks(), onCallingThread: Bool = false,
         statements: SQLiteWriterStatements = SQLiteWriterStatements(), busyTimeoutMilliseconds: CInt? = nil
     ) {
         self.statements = statements
-        self.pool = pool
+        self.database = database
         self.maximumBatch = maximumBatch
         self.hooks = hooks
         self.onCallingThread = onCallingThread
@@ -104,7 +105,7 @@ final class GroupCommitWriter: Sendable {
                 lockedElsewhere.add(1, ordering: .relaxed)
             }
         }
-        return try await pool.writeWithoutTransaction { db in try self.inTransaction(db, body) }
+        return try await database.writeWithoutTransaction { db in try self.inTransaction(db, body) }
     }
 
     /// Write transactions run (committed or not), counted as they end.
@@ -115,7 +116,7 @@ final class GroupCommitWriter: Sendable {
     /// GRDB's synchronous write (from a synchronous context, so the async overload is not chosen).
     private func writeOnCallingThread<R>(_ body: (Database) throws -> R) throws -> R {
         let restoring = busyTimeoutMilliseconds
-        return try pool.writeWithoutTransaction { db in
+        return try database.writeWithoutTransaction { db in
             guard let restoring else { return try inTransaction(db, body) }
             try beginWithoutWaiting(db, restoring: restoring)
             return try inTransaction(db, begun: true, body)
@@ -259,7 +260,7 @@ final class GroupCommitWriter: Sendable {
         guard leads else { return nil }
         defer { giveUpTheLead() }
         idleReads.add(1, ordering: .relaxed)
-        return try pool.writeWithoutTransaction { db -> R in
+        return try database.writeWithoutTransaction { db -> R in
             try statements.execute(Self.beginDeferred, db)
             defer {
                 if let connection = db.sqliteConnection, sqlite3_get_autocommit(connection) == 0 {

@@ -67,7 +67,7 @@ extension SQLiteMemoryStore {
 
     /// GRDB's synchronous read (from a synchronous context, so the async overload is not chosen).
     private func readOnCallingThread<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.read(body)
+        try readers.read(body)
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

@@ -128,7 +128,7 @@ extension SQLiteMemoryStore {
 
     /// One read on a reader, which has the index attached (see ``ClosingStanding``).
     private func closingStanding(_ opened: SQLitePoolConnections.Opened) async throws -> ClosingStanding {
-        try await opened.pool.read { db in
+        try await opened.readers.read { db in
             let index: SQLiteSearchIndexFile.Positions?
             do {
                 index = try SQLiteSearchIndexFile.indexPositions(db, schema: "search")

@@ -32,11 +32,11 @@ import Synchronization
 ///   reads every page with `pread`.
 /// - Opening: with a point reader (any ``ReadPath`` but ``ReadPath/readerQueue``), a file that
 ///   exists, is migrated and is in WAL mode is opened for `get` and key suggestions alone;
-///   GRDB's pool (the writer, listings, searches, the change log) opens at the first operation
-///   that needs it, so that a process that only reads keys never pays for it
-///   (``SQLitePoolConnections``). Any other file, or any store without a point reader, is
-///   created, migrated or refused when the store opens, and a pool that fails to open later
-///   throws ``MemoryError/Code/unavailable`` there.
+///   GRDB's connections (the writer, and the readers of listings, searches, the change log)
+///   open at the first operation that needs them, so that a process that only reads keys never
+///   pays for them (``SQLitePoolConnections``). Any other file, or any store without a point
+///   reader, is created, migrated or refused when the store opens, and connections that fail
+///   to open later throw ``MemoryError/Code/unavailable`` there.
 public final class SQLiteMemoryStore: MemoryStore {
     /// How hard SQLite works to make each commit durable.
     public enum Synchronous: String, Sendable, Hashable {
@@ -82,12 +82,12 @@ public final class SQLiteMemoryStore: MemoryStore {
     public let retention: ChangeLogRetention
     /// Where reads run.
     public let readPath: ReadPath
-    /// GRDB's pool, the group-commit writer and the index merger, opened at the first need
+    /// GRDB's connections, the group-commit writer and the index merger, opened at the first need
     /// (``SQLitePoolConnections``).
     let connections: SQLitePoolConnections
-    /// GRDB's pool of connections (opened now if it was not).
-    var pool: DatabasePool {
-        get throws { try connections.opened().pool }
+    /// The read-only connections (the connections opened now if they were not).
+    var readers: SQLiteReaders {
+        get throws { try connections.opened().readers }
     }
     /// The writer every write goes through (opened now if it was not).
     var writer: GroupCommitWriter {
@@ -196,9 +196,9 @@ public final class SQLiteMemoryStore: MemoryStore {
                 throw MemoryError(.unavailable, "Cannot open the SQLite store at \(path): \(SQLiteMemoryStore.describe(error))")
             }
         })
-        // GRDB's pool waits for the first need when the point reader can read the file as it is
-        // (created, migrated, in WAL mode); otherwise it opens now, creating and migrating the
-        // file, and reports what is wrong with it here, as it always did.
+        // GRDB's connections wait for the first need when the point reader can read the file as
+        // it is (created, migrated, in WAL mode); otherwise they open now, creating and migrating
+        // the file, and report what is wrong with it here, as they always did.
         if pointReader?.openForReads() != true {
             _ = try connections.opened()
         }
@@ -388,15 +388,15 @@ public final class SQLiteMemoryStore: MemoryStore {
         guard let opened = connections.close() else { return }
         opened.indexMerger?.close()
         do {
-            // The pool's readers first: GRDB closes its writer before its readers, and the last
-            // connection to close a WAL database checkpoints and deletes the `-wal` file only
-            // if it can write. A read-only reader closing last left the file behind, whose
-            // frames SQLite would lay over a backup of the database file copied back alone.
-            opened.pool.releaseMemory()
+            // The readers first: the last connection to close a WAL database checkpoints and
+            // deletes the `-wal` file only if it can write. A read-only reader closing last
+            // left the file behind, whose frames SQLite would lay over a backup of the database
+            // file copied back alone.
+            try opened.readers.ifOpened?.close()
             // The write path's own statements first: GRDB refuses to close a connection with
             // statements left.
-            try await opened.pool.writeWithoutTransaction { _ in indexing.statements.removeAll() }
-            try opened.pool.close()
+            try await opened.database.writeWithoutTransaction { _ in indexing.statements.removeAll() }
+            try opened.database.close()
             // Last: its connection, which writes the index file, closes that file's log.
             try opened.index.close()
         } catch {

@@ -108,13 +108,10 @@ final class SQLitePointReader: Sendable {
     /// Opens the connection now and checks that the file can be read as it is: it exists, is in
     /// WAL mode and records exactly this binary's migrations (``SQLiteMigrations/isCurrent(applied:)``).
     /// `false` when it cannot be so read (the connection is then dropped, to be opened again at
-    /// the first read): the store opens GRDB's pool at once, which creates, migrates or refuses
+    /// the first read): the store opens GRDB's connections at once, which creates, migrates or refuses
     /// the file as it always did.
     ///
-    /// What lets a store that only reads keys leave GRDB's pool closed (``SQLitePoolConnections``).
-    /// A database without a `-wal` first gets GRDB's placeholder (``SQLiteWALPlaceholder``):
-    /// this connection would otherwise create an empty one, for which GRDB's pool, should it
-    /// open later, would write a table.
+    /// What lets a store that only reads keys leave GRDB's connections closed (``SQLitePoolConnections``).
     func openForReads() -> Bool {
         state.withLock { state in
             switch state {
@@ -123,7 +120,6 @@ final class SQLitePointReader: Sendable {
             case .unavailable:
                 return false
             case .notOpened:
-                SQLiteWALPlaceholder.create(besideDatabaseAt: path)
                 guard let connection = Self.open(path: path, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize),
                       let handle = connection.handle,
                       let applied = Self.rows(handle, SQLiteMigrations.appliedQuery, read: { SQLiteStoredRow.text($0, 0) ?? "" }),

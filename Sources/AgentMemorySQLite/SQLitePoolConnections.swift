@@ -2,20 +2,26 @@ import AgentMemoryCore
 import Foundation
 import GRDB
 
-/// GRDB's pool of connections and what runs on it (the group-commit writer, the index merger),
-/// opened when the store first needs them.
+/// The store's GRDB connections and what runs on them (the group-commit writer, the index
+/// merger), opened when the store first needs them: the writer's connection, and the readers'
+/// pool, which opens at its own first read (``SQLiteReaders``).
 ///
 /// A store opened on a file that is already created and migrated, and whose point reader can
 /// read it (``SQLitePointReader/openForReads()``), leaves this closed until a write, a search,
 /// a listing or a read the point reader cannot take: a process that only reads keys (an
-/// `agent-memory recall`, an `exec` of `recall` calls) never pays for GRDB's pool. Opening it
-/// cost about 4.8M instructions, two thirds of them Foundation's first lookups of the types
-/// behind the `-wal` file's size in GRDB's WAL set-up, 7% of an `exec` of 2,000 recalls
-/// (BENCHMARKS.md, round thirty). Any other store opens it at once, as before.
+/// `agent-memory recall`, an `exec` of `recall` calls) never pays for GRDB's connections. Opening
+/// GRDB's pool cost about 4.8M instructions, two thirds of them Foundation's first look-ups of
+/// the types behind the `-wal` file's size in GRDB's WAL set-up, 7% of an `exec` of 2,000
+/// recalls (BENCHMARKS.md, round thirty); the writer is now a connection of its own, which
+/// does not look (``SQLiteMemoryStore/openWriter(path:synchronous:busyTimeout:memoryMapSize:)``).
+/// Any other store opens them at once, as before.
 final class SQLitePoolConnections: Sendable {
-    /// The pool and the objects built over it.
+    /// The connections and the objects built over them.
     struct Opened: Sendable {
-        let pool: DatabasePool
+        /// The connection every write (and a read that follows writes) runs on.
+        let database: DatabaseQueue
+        /// The read-only connections searches, listings and reads run on.
+        let readers: SQLiteReaders
         let writer: GroupCommitWriter
         /// The full-text index's file and its connection.
         let index: SQLiteSearchIndexFile
@@ -43,7 +49,7 @@ final class SQLitePoolConnections: Sendable {
         self.open = open
     }
 
-    /// The pool and its writer, opened now if they were not (under a lock: a task that asks
+    /// The connections and the writer, opened now if they were not (under a lock: a task that asks
     /// meanwhile waits for the same opening). A failed opening leaves them closed, to be tried
     /// again at the next call; after ``close()`` this throws `unavailable`.
     func opened() throws -> Opened {
@@ -61,7 +67,7 @@ final class SQLitePoolConnections: Sendable {
         }
     }
 
-    /// The pool and its writer when they are open; never opens them.
+    /// The connections and the writer when they are open; never opens them.
     var ifOpened: Opened? {
         state.withLock { state in
             if case .open(let opened) = state { return opened }
@@ -88,8 +94,8 @@ final class SQLitePoolConnections: Sendable {
 }
 
 extension SQLiteMemoryStore {
-    /// Creates the file's directory, opens GRDB's pool (see ``openPool(path:synchronous:busyTimeout:memoryMapSize:)``)
-    /// and builds the writer and the index merger over it.
+    /// Creates the file's directory, opens the writer's connection (see ``openWriter(path:synchronous:busyTimeout:memoryMapSize:)``)
+    /// and builds the group-commit writer, the readers and the index merger over it.
     static func openConnections(
         path: String, synchronous: Synchronous, busyTimeout: Duration, memoryMapSize: Int, idleIndexMerge: Duration?,
         checkpointer: SQLiteCheckpointer, indexing: SQLiteSearchIndexing
@@ -98,8 +104,8 @@ extension SQLiteMemoryStore {
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let pool = try openPool(path: path, synchronous: synchronous, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize)
-        pool.writeWithoutTransaction { db in
+        let database = try openWriter(path: path, synchronous: synchronous, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize)
+        database.writeWithoutTransaction { db in
             checkpointer.install(on: db)
             indexing.statements.bind(to: db)
         }
@@ -109,7 +115,7 @@ extension SQLiteMemoryStore {
         do {
             index = try SQLiteSearchIndexFile(recordsPath: path, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize, indexing: indexing)
         } catch {
-            try? pool.close()
+            try? database.close()
             throw error
         }
         // With NORMAL a commit does not wait for the disk (but for a checkpoint now and then):
@@ -119,7 +125,7 @@ extension SQLiteMemoryStore {
         // transactions that commit queued writes under contention wait for fsync on GRDB's
         // writer queue, leaving the cooperative pool's threads to the writers.
         let writer = GroupCommitWriter(
-            pool: pool,
+            database: database,
             hooks: GroupCommitWriter.Hooks(
                 began: { indexing.transactionBegan() },
                 willCommit: { db in
@@ -137,46 +143,66 @@ extension SQLiteMemoryStore {
             SQLiteIndexMerger(
                 index: index, writer: writer, policy: SQLiteIndexMerger.Policy(idle: max(idle, .milliseconds(10))))
         }
-        return SQLitePoolConnections.Opened(pool: pool, writer: writer, index: index, indexMerger: indexMerger)
+        let readers = SQLiteReaders {
+            try DatabasePool(path: path, configuration: configuration(path: path, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize, readonly: true))
+        }
+        return SQLitePoolConnections.Opened(database: database, readers: readers, writer: writer, index: index, indexMerger: indexMerger)
     }
 
-    /// Opens the pool, applies the migrations and sets the durability level, retrying while
-    /// another process holds the lock during its own first open (setting WAL mode does not
-    /// always wait on SQLite's busy handler), or deleted the WAL while GRDB looked at it.
-    /// `makePool` makes GRDB's pool (tests put a failure in front of it).
-    static func openPool(
-        path: String, synchronous: Synchronous, busyTimeout: Duration, memoryMapSize: Int,
-        makePool: (String, Configuration) throws -> DatabasePool = { try DatabasePool(path: $0, configuration: $1) }
-    ) throws -> DatabasePool {
+    /// The connections' settings: SQL functions, memory mapping, and on read-only connections
+    /// the full-text index attached as `search` (searches rank with it); the writer never
+    /// attaches it, whose `BEGIN IMMEDIATE` would take its write lock too. The store creates
+    /// the index file before its first read; readers opened without the store (tests) read
+    /// the records alone.
+    static func configuration(path: String, busyTimeout: Duration, memoryMapSize: Int, readonly: Bool) -> Configuration {
         var configuration = Configuration()
         configuration.busyMode = .timeout(seconds(busyTimeout))
         configuration.label = "AgentMemory"
+        configuration.readonly = readonly
         let indexPath = SQLiteSearchIndexFile.path(forRecordsAt: path)
         configuration.prepareDatabase { db in
             try SQLiteSearchFunctions.register(db)
             try SQLiteIndexedBody.register(db)
             try db.execute(sql: "PRAGMA mmap_size = \(memoryMapSize)")
-            // Readers see the full-text index as `search` (searches rank with it); the writer
-            // never attaches it, whose `BEGIN IMMEDIATE` would take its write lock too. The
-            // store creates the file before its first read; a pool opened without the store
-            // (tests) reads the records alone.
             if db.configuration.readonly, access(indexPath, F_OK) == 0 {
                 try db.execute(sql: "ATTACH DATABASE ? AS search", arguments: [indexPath])
                 // Mapped as the records are (the setting is each schema's own).
                 try db.execute(sql: "PRAGMA search.mmap_size = \(memoryMapSize)")
             }
         }
-        // An existing file without a WAL: spares the process GRDB's write at open.
-        SQLiteWALPlaceholder.create(besideDatabaseAt: path)
-        // Before the pool's connections open their logs: a commit's frames in one write.
+        return configuration
+    }
+
+    /// Opens the writer's connection, puts the file in WAL mode, applies the migrations and
+    /// sets the durability level, retrying while another process holds the lock during its own
+    /// first open (setting WAL mode does not always wait on SQLite's busy handler).
+    ///
+    /// A GRDB `DatabaseQueue`, not the writer of a `DatabasePool`: a pool's open looks at the
+    /// `-wal` file's size through Foundation's `URL.resourceValues` (`Database.setUpWALMode`),
+    /// whose first use in a process runs the runtime's type and conformance look-ups behind
+    /// Foundation's URL parsing, 3.1M of the 13.7M instructions of an `agent-memory remember`
+    /// process (BENCHMARKS.md, round forty-six); and when the `-wal` is missing or empty, it
+    /// writes a transaction (creating and dropping a table) to give the log a frame. The queue
+    /// does neither; WAL mode is set here, and the readers are a read-only pool opened after
+    /// this connection (``SQLiteReaders``), so the log exists when they open.
+    static func openWriter(path: String, synchronous: Synchronous, busyTimeout: Duration, memoryMapSize: Int) throws -> DatabaseQueue {
+        let configuration = configuration(path: path, busyTimeout: busyTimeout, memoryMapSize: memoryMapSize, readonly: false)
+        // Before the connection opens its log: a commit's frames in one write.
         _ = SQLiteWALWrites.registered
         let deadline = ContinuousClock.now + busyTimeout
         while true {
+            var opened: DatabaseQueue?
             do {
-                let pool = try makePool(path, configuration)
-                try SQLiteMigrations.migrate(pool)
-                // Set on the writer after GRDB's WAL set-up, which itself sets NORMAL.
-                try pool.writeWithoutTransaction { db in
+                let queue = try DatabaseQueue(path: path, configuration: configuration)
+                opened = queue
+                try queue.writeWithoutTransaction { db in
+                    let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                    guard mode == "wal" else {
+                        throw DatabaseError(message: "could not put \(path) in WAL mode (its journal mode is \(mode ?? "unknown"))")
+                    }
+                }
+                try SQLiteMigrations.migrate(queue)
+                try queue.writeWithoutTransaction { db in
                     try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
                     // A write's sub-journal (the pages a savepoint or a statement may have to
                     // undo) in memory: past 64 KiB SQLite moved it to a temporary file, opened,
@@ -189,30 +215,16 @@ extension SQLiteMemoryStore {
                     // opened the writer's log).
                     SQLiteWALWrites.enable(db)
                 }
-                return pool
+                return queue
             } catch let error as DatabaseError
                 where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && ContinuousClock.now < deadline {
+                try? opened?.close()
                 usleep(UInt32.random(in: 5_000...25_000))
-            } catch where walVanished(error) && ContinuousClock.now < deadline {
-                // GRDB looks at the `-wal` in two steps (`Database.setUpWALMode`: does it exist,
-                // then how large is it), and SQLite deletes the WAL when the last connection to
-                // the file closes: another process closing in between made the second step
-                // throw, and the open failed (about 1 start in 170 of four processes starting
-                // on one file at once). The file is as it was; open again.
-                SQLiteWALPlaceholder.create(besideDatabaseAt: path)
-                usleep(UInt32.random(in: 1_000...5_000))
+            } catch {
+                try? opened?.close()
+                throw error
             }
         }
     }
 
-    /// Whether `error` is Foundation's "no such file" for a `-wal` file: GRDB's check of the
-    /// WAL's size at open, after another connection's close deleted it.
-    static func walVanished(_ error: any Error) -> Bool {
-        let error = error as NSError
-        guard error.domain == NSCocoaErrorDomain,
-            error.code == CocoaError.fileReadNoSuchFile.rawValue || error.code == CocoaError.fileNoSuchFile.rawValue
-        else { return false }
-        let path = error.userInfo[NSFilePathErrorKey] as? String ?? (error.userInfo[NSURLErrorKey] as? URL)?.path
-        return path?.hasSuffix("-wal") == true
-    }
 }

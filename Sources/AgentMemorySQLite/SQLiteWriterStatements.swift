@@ -26,11 +26,11 @@ struct SQLiteStatementText: Sendable {
 /// eight lookups cost about 7,000 instructions, 4.5% of the put (BENCHMARKS.md, round
 /// thirty-one). Here a lookup is an index into an array.
 ///
-/// The object is bound to the writer's connection when the store opens its pool
+/// The object is bound to the writer's connection when the store opens it
 /// (``bind(to:)``), before any other use, and its array is used only by code that holds that
 /// connection (GRDB runs one piece of work at a time on it). A statement asked for on any
 /// other connection comes from that connection's own cache, as before. The store empties it
-/// (``removeAll()``) on the writer's connection before it closes the pool: GRDB closes its
+/// (``removeAll()``) on the writer's connection before it closes it: GRDB closes its
 /// connections with `sqlite3_close`, which refuses a connection with statements left.
 final class SQLiteWriterStatements: @unchecked Sendable {
     /// The writer connection's identity (`ObjectIdentifier`'s bits), 0 until bound.
@@ -43,7 +43,7 @@ final class SQLiteWriterStatements: @unchecked Sendable {
     /// Where the writer's write statements copy their text parameters (``SQLiteTextArena``).
     private let arena = SQLiteTextArena()
 
-    /// Binds this object to the writer's connection `db`; called once, when the pool opens.
+    /// Binds this object to the writer's connection `db`; called once, when the connection opens.
     func bind(to db: Database) {
         connection.store(UInt(bitPattern: ObjectIdentifier(db)), ordering: .releasing)
     }
@@ -89,7 +89,7 @@ final class SQLiteWriterStatements: @unchecked Sendable {
         connection.load(ordering: .acquiring) == UInt(bitPattern: ObjectIdentifier(db))
     }
 
-    /// Finalizes every statement; called on the writer's connection before the pool closes.
+    /// Finalizes every statement; called on the writer's connection before it closes.
     /// Later calls of ``statement(_:_:)`` go to GRDB's cache.
     func removeAll() {
         connection.store(0, ordering: .releasing)

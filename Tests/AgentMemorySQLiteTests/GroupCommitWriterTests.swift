@@ -57,7 +57,7 @@ struct GroupCommitWriterTests {
 
     @Test func aFailingWriteRollsBackOnlyItsOwnSavepoint() async throws {
         let pool = try Self.makePool()
-        let writer = GroupCommitWriter(pool: pool)
+        let writer = GroupCommitWriter(database: pool)
         let gate = DispatchSemaphore(value: 0)
         var tasks: [Task<Void, any Error>] = []
         let holder = try await Self.holdWhileQueueing(writer, gate: gate, count: 3) {
@@ -79,7 +79,7 @@ struct GroupCommitWriterTests {
 
     @Test func writesQueuedBehindAFailedLeaderAreCommittedAfterwards() async throws {
         let pool = try Self.makePool()
-        let writer = GroupCommitWriter(pool: pool)
+        let writer = GroupCommitWriter(database: pool)
         let gate = DispatchSemaphore(value: 0)
         let inside = Atomic<Bool>(false)
         let leader = Task(executorPreference: HolderExecutor.shared) {
@@ -103,7 +103,7 @@ struct GroupCommitWriterTests {
 
     @Test func aFailedCommitFailsItsWritesAndTheWriterGoesOn() async throws {
         let pool = try Self.makePool()
-        let writer = GroupCommitWriter(pool: pool)
+        let writer = GroupCommitWriter(database: pool)
         let gate = DispatchSemaphore(value: 0)
         var tasks: [Task<Void, any Error>] = []
         let holder = try await Self.holdWhileQueueing(writer, gate: gate, count: 2) {

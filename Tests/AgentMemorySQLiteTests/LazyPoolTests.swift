@@ -22,13 +22,13 @@ struct LazyPoolTests {
     }
 
     @Test func aStoreThatOnlyReadsKeysNeverOpensThePoolAndLeavesTheFileAsItWas() async throws {
-        let path = try await WALPlaceholderTests.closedStore()
+        let path = try await OpenWithoutWritingTests.closedStore()
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         let store = try SQLiteMemoryStore(path: path)
         #expect(!Self.poolIsOpen(store))
-        #expect(try await store.get("note/3", in: WALPlaceholderTests.namespace)?.value == .string("a walk by the lake 3"))
-        #expect(try await store.get("note/9", in: WALPlaceholderTests.namespace) == nil)
-        let several = try await store.get(["note/1", "note/9", "note/4", "note/1"], in: WALPlaceholderTests.namespace)
+        #expect(try await store.get("note/3", in: OpenWithoutWritingTests.namespace)?.value == .string("a walk by the lake 3"))
+        #expect(try await store.get("note/9", in: OpenWithoutWritingTests.namespace) == nil)
+        let several = try await store.get(["note/1", "note/9", "note/4", "note/1"], in: OpenWithoutWritingTests.namespace)
         #expect(several.mapValues(\.value) == ["note/1": .string("a walk by the lake 1"), "note/4": .string("a walk by the lake 4")])
         #expect(several["note/1"]?.version == 1)
         #expect(!Self.poolIsOpen(store))
@@ -36,18 +36,18 @@ struct LazyPoolTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
         #expect(!FileManager.default.fileExists(atPath: path + "-shm"))
-        let error = await #expect(throws: MemoryError.self) { _ = try await store.get("note/3", in: WALPlaceholderTests.namespace) }
+        let error = await #expect(throws: MemoryError.self) { _ = try await store.get("note/3", in: OpenWithoutWritingTests.namespace) }
         #expect(error?.code == .unavailable)
         #expect(error?.message == "The SQLite store at \(path) is closed")
-        await #expect(throws: MemoryError.self) { try await store.put("note/5", value: .string("late"), in: WALPlaceholderTests.namespace) }
+        await #expect(throws: MemoryError.self) { try await store.put("note/5", value: .string("late"), in: OpenWithoutWritingTests.namespace) }
     }
 
     /// Every read the point reader does not take, and every write, opens the pool and gives what
     /// a store whose pool opened at once gives.
     @Test(arguments: ["put", "list", "search", "namespaces", "changes", "purge"])
     func theFirstReadBeyondKeysOrWriteOpensThePool(operation: String) async throws {
-        let path = try await WALPlaceholderTests.closedStore()
-        let namespace = WALPlaceholderTests.namespace
+        let path = try await OpenWithoutWritingTests.closedStore()
+        let namespace = OpenWithoutWritingTests.namespace
         let store = try SQLiteMemoryStore(path: path)
         #expect(!Self.poolIsOpen(store))
         switch operation {
@@ -126,7 +126,7 @@ struct LazyPoolTests {
     /// Without an expired record the seeks read the `(namespace, key)` index alone; with one
     /// they also read each row's expiry, and the check itself reads the index of expiring rows.
     @Test func suggestionSeeksReadTheKeyIndexAloneWhileNothingHasExpired() async throws {
-        let path = try await WALPlaceholderTests.closedStore()
+        let path = try await OpenWithoutWritingTests.closedStore()
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
         try await queue.read { db in
@@ -166,15 +166,15 @@ struct LazyPoolTests {
     /// does: ``SQLiteFileCheck``).
     @Test(arguments: ["deleted", "replaced"])
     func aPoolOpeningLaterRefusesAFileReplacedMeanwhile(change: String) async throws {
-        let path = try await WALPlaceholderTests.closedStore()
-        let namespace = WALPlaceholderTests.namespace
+        let path = try await OpenWithoutWritingTests.closedStore()
+        let namespace = OpenWithoutWritingTests.namespace
         let store = try SQLiteMemoryStore(path: path)
         #expect(!Self.poolIsOpen(store))
         var replacement: Data?
         if change == "deleted" {
             try FileManager.default.removeItem(atPath: path)
         } else {
-            let other = try await WALPlaceholderTests.closedStore()
+            let other = try await OpenWithoutWritingTests.closedStore()
             replacement = try Data(contentsOf: URL(fileURLWithPath: other))
             _ = rename(other, path)
         }
@@ -197,8 +197,8 @@ struct LazyPoolTests {
 
     /// Many first writes at once open one pool, and every write lands.
     @Test func concurrentFirstWritesShareOnePool() async throws {
-        let path = try await WALPlaceholderTests.closedStore()
-        let namespace = WALPlaceholderTests.namespace
+        let path = try await OpenWithoutWritingTests.closedStore()
+        let namespace = OpenWithoutWritingTests.namespace
         let store = try SQLiteMemoryStore(path: path)
         #expect(!Self.poolIsOpen(store))
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -207,8 +207,8 @@ struct LazyPoolTests {
             }
             try await group.waitForAll()
         }
-        let pool = try #require(store.connections.ifOpened?.pool)
-        #expect(try store.pool === pool)
+        let database = try #require(store.connections.ifOpened?.database)
+        #expect(try store.connections.opened().database === database)
         #expect(try await store.list(in: namespace, prefix: "new/", cursor: nil, limit: 100).records.count == 16)
         #expect(try await store.changes(in: namespace, since: 0, limit: 100).count == 21)
         try await store.close()
@@ -219,8 +219,8 @@ struct LazyPoolTests {
     /// searches: its close opens nothing and indexes nothing; the writer's close leaves its one
     /// row to the next search, which indexes it.
     @Test func closingAfterReadsLeavesTheIndexToTheWriter() async throws {
-        let path = try await WALPlaceholderTests.closedStore()
-        let namespace = WALPlaceholderTests.namespace
+        let path = try await OpenWithoutWritingTests.closedStore()
+        let namespace = OpenWithoutWritingTests.namespace
         let writer = try SQLiteMemoryStore(path: path)
         try await writer.put("note/5", value: .string("rowing on the lake"), in: namespace)
         #expect(try Self.hasPendingRows(path))

@@ -1,16 +1,20 @@
 import AgentMemoryCore
 import AgentMemoryJSON
 import Foundation
+import GRDB
 import GRDBSQLite
 import Testing
 
 @testable import AgentMemorySQLite
 
-/// Opening an existing store writes nothing and takes no write lock: GRDB's write at open is
-/// spared by ``SQLiteWALPlaceholder`` (and the placeholder a crash may leave behind is read as
-/// an empty WAL), and the migration check only reads a file that is current.
+/// Opening an existing store writes nothing and takes no write lock: the writer's connection
+/// is a connection of its own, which neither looks at the `-wal` nor, as GRDB's pool did when
+/// the `-wal` was missing or empty, writes a table to give it a frame
+/// (``SQLiteMemoryStore/openWriter(path:synchronous:busyTimeout:memoryMapSize:)``); a one-byte
+/// `-wal` (what older versions put beside the database to spare that write) is read as an empty
+/// log; and the migration check only reads a file that is current.
 @Suite("SQLite: opening a store without writing")
-struct WALPlaceholderTests {
+struct OpenWithoutWritingTests {
     static let namespace = try! Namespace("placeholder")
 
     /// A closed store with a few records (and so no `-wal`); returns its path.
@@ -44,25 +48,58 @@ struct WALPlaceholderTests {
         #expect(!FileManager.default.fileExists(atPath: path + "-shm"))
     }
 
-    /// The placeholder has the database's permissions, and a store writes over it as over an
-    /// empty WAL: what it commits is there after a reopen, and the file checks clean.
-    @Test func aWriterTakesThePlaceholderForAnEmptyWAL() async throws {
+    /// A store that writes to an existing file without a `-wal` changes its schema in no way
+    /// (GRDB's pool created and dropped a table there, which bumped the schema's version, so
+    /// every other connection to the file prepared its statements again), and the file stays
+    /// in WAL mode. Read from the file's header, with no connection that would make a `-wal`:
+    /// the schema cookie at offset 40, and the read and write versions (bytes 18 and 19, 2 for
+    /// WAL).
+    @Test func writingToAnExistingStoreLeavesItsSchemaAsItWas() async throws {
         let path = try await Self.closedStore()
-        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
-        SQLiteWALPlaceholder.create(besideDatabaseAt: path)
-        let attributes = try FileManager.default.attributesOfItem(atPath: path + "-wal")
-        #expect(attributes[.size] as? Int == 1)
-        #expect(attributes[.posixPermissions] as? Int == 0o640)
-
-        // As after a crash between creating it and opening the pool: the next store opens on it.
+        let before = try Self.header(path)
+        #expect(Array(before[18..<20]) == [2, 2])
         let store = try SQLiteMemoryStore(path: path)
-        try await store.put("note/9", value: .string("written over the placeholder"), in: Self.namespace)
+        try await store.put("note/7", value: .string("a swim in the sea"), in: Self.namespace)
+        #expect(try await store.search("swim", in: Self.namespace, limit: 5).map(\.record.key) == ["note/7"])
+        try await store.close()
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        let after = try Self.header(path)
+        #expect(Array(after[40..<44]) == Array(before[40..<44]))
+        #expect(Array(after[18..<20]) == [2, 2])
+    }
+
+    /// The first 100 bytes of the database file (SQLite's header).
+    static func header(_ path: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: path)).prefix(100))
+    }
+
+    /// A `-wal` of one zero byte (older versions' placeholder, or one a crash left behind) is
+    /// an empty log to SQLite: a store writes over it, and what it commits is there after a
+    /// reopen.
+    @Test func aOneByteWALIsTakenForAnEmptyLog() async throws {
+        let path = try await Self.closedStore()
+        try Data([0]).write(to: URL(fileURLWithPath: path + "-wal"))
+        let store = try SQLiteMemoryStore(path: path)
+        try await store.put("note/9", value: .string("written over a one-byte log"), in: Self.namespace)
         try await store.close()
         let reopened = try SQLiteMemoryStore(path: path)
-        #expect(try await reopened.get("note/9", in: Self.namespace)?.value == .string("written over the placeholder"))
+        #expect(try await reopened.get("note/9", in: Self.namespace)?.value == .string("written over a one-byte log"))
         #expect(try await reopened.list(in: Self.namespace, prefix: nil, cursor: nil, limit: 20).records.count == 6)
-        #expect(try await reopened.search("placeholder", in: Self.namespace, limit: 5).map(\.record.key) == ["note/9"])
+        #expect(try await reopened.search("log", in: Self.namespace, limit: 5).map(\.record.key) == ["note/9"])
         try await reopened.close()
+    }
+
+    /// The readers are read-only connections: a write there fails, and changes nothing.
+    @Test func theReadersCannotWrite() async throws {
+        let path = try await Self.closedStore()
+        let store = try SQLiteMemoryStore(path: path)
+        try await store.put("note/8", value: .string("kept"), in: Self.namespace)
+        let error = #expect(throws: DatabaseError.self) {
+            try store.readers.read { db in try db.execute(sql: "DELETE FROM memory_records") }
+        }
+        #expect(error?.resultCode == .SQLITE_READONLY)
+        #expect(try await store.list(in: Self.namespace, prefix: nil, cursor: nil, limit: 20).records.count == 6)
+        try await store.close()
     }
 
     /// Opening a current file takes no write lock: a store opens and reads while another
@@ -87,21 +124,5 @@ struct WALPlaceholderTests {
         run("COMMIT")
         #expect(try await store.get("note/1", in: Self.namespace)?.author == "uncommitted")
         try await store.close()
-    }
-
-    /// A `-wal` that exists (another connection's) is never touched, and no placeholder is made
-    /// for a database that does not exist yet.
-    @Test func onlyAMissingWALOfAnExistingDatabaseIsCreated() async throws {
-        let path = try await Self.closedStore()
-        let wal = path + "-wal"
-        try Data("kept".utf8).write(to: URL(fileURLWithPath: wal))
-        SQLiteWALPlaceholder.create(besideDatabaseAt: path)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: wal)) == Data("kept".utf8))
-        try FileManager.default.removeItem(atPath: wal)
-
-        let missing = try SearchIndexingTests.temporaryPath()
-        SQLiteWALPlaceholder.create(besideDatabaseAt: missing)
-        #expect(!FileManager.default.fileExists(atPath: missing + "-wal"))
-        #expect(!FileManager.default.fileExists(atPath: missing))
     }
 }
