@@ -126,17 +126,20 @@ extension SQLiteMemoryStore {
         var oldestNote: Int64 = 0
     }
 
-    /// One read on a reader, which has the index attached (see ``ClosingStanding``).
+    /// One read on the index file's connection, which has the records attached (see
+    /// ``ClosingStanding``): the connection a pass would take anyway, where a read on the
+    /// readers opened GRDB's read-only pool (two connections) in a process that had not read,
+    /// for this alone.
     private func closingStanding(_ opened: SQLitePoolConnections.Opened) async throws -> ClosingStanding {
-        try await opened.readers.read { db in
+        try await opened.index.queue.read { db in
             let index: SQLiteSearchIndexFile.Positions?
             do {
-                index = try SQLiteSearchIndexFile.indexPositions(db, schema: "search")
+                index = try SQLiteSearchIndexFile.indexPositions(db, schema: "main")
             } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
-                // No index attached, or a file without its tables yet.
+                // A file without its tables.
                 return ClosingStanding(backlog: Int.max)
             }
-            let (records, oldestNote) = try SQLiteSearchIndexFile.recordPositions(db, schema: "main")
+            let (records, oldestNote) = try SQLiteSearchIndexFile.recordPositions(db, schema: "records")
             guard let index else { return ClosingStanding(backlog: Int(records.through)) }
             switch SQLiteSearchIndexFile.standing(index: index, records: records) {
             case .current:
