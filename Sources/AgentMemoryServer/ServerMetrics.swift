@@ -1,6 +1,7 @@
 import CoreMetrics
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The server's metrics, kept in its own Prometheus registry through swift-metrics (no global
 /// `MetricsSystem` bootstrap: a library leaves that to the executable) and served at `/metrics`.
@@ -8,6 +9,22 @@ struct ServerMetrics: Sendable {
     /// The registry `/metrics` renders.
     let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
+    /// The counter and timer of each method, route and status seen, made once: made for every
+    /// request, they were looked up in the registry each time (its lock, the name's
+    /// validation, the labels' strings), 3.4% of the server's processor time under a stream of
+    /// GETs (BENCHMARKS.md, round forty-six). Routes are patterns and statuses few, so the
+    /// table stays small.
+    private let requestHandles = Handles()
+
+    private struct RequestKey: Hashable {
+        let method: String
+        let route: String
+        let status: Int
+    }
+
+    private final class Handles: Sendable {
+        let table = Mutex<[RequestKey: (requests: CoreMetrics.Counter, duration: CoreMetrics.Timer)]>([:])
+    }
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -24,19 +41,26 @@ struct ServerMetrics: Sendable {
     /// Counts one request of `route` (a pattern such as `/memory/{namespace}/{key}`) answered
     /// with `status`, and records how long it took.
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
-        Counter(
-            label: "agent_memory_http_requests_total",
-            dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory
-        ).increment()
-        Metrics.Timer(
-            label: "agent_memory_http_request_duration_seconds", dimensions: [("method", method), ("route", route)],
-            factory: factory
-        ).recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        let key = RequestKey(method: method, route: route, status: status)
+        let handles = requestHandles.table.withLock { table in
+            if let handles = table[key] { return handles }
+            let handles = (
+                requests: CoreMetrics.Counter(
+                    label: "agent_memory_http_requests_total",
+                    dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory),
+                duration: CoreMetrics.Timer(
+                    label: "agent_memory_http_request_duration_seconds", dimensions: [("method", method), ("route", route)],
+                    factory: factory))
+            table[key] = handles
+            return handles
+        }
+        handles.requests.increment()
+        handles.duration.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
     /// Counts a store call that failed with `code` (a ``MemoryError`` code, or `other`).
     func recordStoreError(code: String) {
-        Counter(label: "agent_memory_store_errors_total", dimensions: [("code", code)], factory: factory).increment()
+        CoreMetrics.Counter(label: "agent_memory_store_errors_total", dimensions: [("code", code)], factory: factory).increment()
     }
 
     /// The Prometheus text exposition of every metric.

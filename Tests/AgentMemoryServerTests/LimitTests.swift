@@ -54,15 +54,19 @@ import Testing
             _ = try await client.put("/memory/team/k", value: "v")
             _ = try await client.get("/memory/team/k")
             _ = try await client.get("/memory/team/missing")
+            // Requests of a route and status seen before count on the same metrics.
+            _ = try await client.get("/memory/team/k")
+            _ = try await client.get("/memory/other/k2")
             let metrics = try await client.get("/metrics")
             #expect(metrics.status == 200)
             #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
             let text = metrics.text
             #expect(text.contains(#"agent_memory_http_requests_total{method="PUT",route="/memory/{namespace}/{key}",status="200"} 1"#))
-            #expect(text.contains(#"agent_memory_http_requests_total{method="GET",route="/memory/{namespace}/{key}",status="200"} 1"#))
-            #expect(text.contains(#"agent_memory_http_requests_total{method="GET",route="/memory/{namespace}/{key}",status="404"} 1"#))
+            #expect(text.contains(#"agent_memory_http_requests_total{method="GET",route="/memory/{namespace}/{key}",status="200"} 2"#))
+            #expect(text.contains(#"agent_memory_http_requests_total{method="GET",route="/memory/{namespace}/{key}",status="404"} 2"#))
             #expect(text.contains("# TYPE agent_memory_http_request_duration_seconds histogram"))
             #expect(text.contains(#"agent_memory_http_request_duration_seconds_count{method="PUT",route="/memory/{namespace}/{key}"} 1"#))
+            #expect(text.contains(#"agent_memory_http_request_duration_seconds_count{method="GET",route="/memory/{namespace}/{key}"} 4"#))
         }
     }
 
