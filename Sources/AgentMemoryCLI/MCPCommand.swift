@@ -50,7 +50,7 @@ struct MCPServe: AsyncParsableCommand {
                 } catch let error as MemoryMCPError {
                     throw CLIError(error.message, exitCode: 2)
                 }
-                let session = try await server.start(transport: StdioTransport(logger: logger))
+                let session = try await server.start(transport: MCPStdioTransport(logger: logger))
                 logger.info("serving namespace \(namespace) over stdio", metadata: ["tools": "\(selected.map(\.rawValue))"])
                 // On a queue of its own: Dispatch's global queue, which runs a few items at a time
                 // on Linux, could hold a signal up behind whatever keeps it busy.
