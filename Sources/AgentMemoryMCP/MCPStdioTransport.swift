@@ -56,10 +56,25 @@ public actor MCPStdioTransport: Transport {
         continuation.finish()
     }
 
-    /// Writes `data` and a newline to `output`, all of it (a write cut short is continued).
+    /// Writes `data` and a newline to `output`, all of it (a write cut short is continued), on
+    /// the transport's writing queue: a client that reads slowly holds that queue, never a
+    /// thread of Swift's cooperative pool.
     public func send(_ data: Data) async throws {
-        var line = data
-        line.append(0x0A)
+        var message = data
+        message.append(0x0A)
+        let (line, output) = (message, self.output)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            writing.async {
+                continuation.resume(with: Result { try Self.writeAll(line, to: output) })
+            }
+        }
+    }
+
+    /// The queue ``send(_:)`` writes on, one message after another.
+    private let writing = DispatchQueue(label: "agent-memory.mcp.stdout")
+
+    /// Writes all of `line` to `output`.
+    private static func writeAll(_ line: Data, to output: Int32) throws {
         try line.withUnsafeBytes { bytes in
             guard var pointer = bytes.baseAddress else { return }
             var remaining = bytes.count

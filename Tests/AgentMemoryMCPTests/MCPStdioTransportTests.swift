@@ -1,3 +1,4 @@
+import AgentMemoryCore
 import AgentMemoryMCP
 import Foundation
 import Testing
@@ -62,21 +63,29 @@ struct MCPStdioTransportTests {
         let output = try Self.makePipe()
         let transport = MCPStdioTransport(input: STDIN_FILENO, output: output.write)
         let answer = "{\"result\":\"" + String(repeating: "ü", count: 40_000) + "\"}"
-        // Larger than a pipe's buffer: read meanwhile, so that the write is cut and continued.
-        let reader = Task.detached { () -> [UInt8] in
-            var received: [UInt8] = []
+        // Larger than a pipe's buffer: read meanwhile (on a thread of its own, as a client
+        // process would), so that the write is cut and continued.
+        let received = Locked<[UInt8]>([])
+        let done = DispatchSemaphore(value: 0)
+        Thread {
             var buffer = [UInt8](repeating: 0, count: 8_192)
             while true {
                 let count = buffer.withUnsafeMutableBytes { read(output.read, $0.baseAddress, $0.count) }
                 if count <= 0 { break }
-                received += buffer[..<count]
+                received.withLock { $0 += buffer[..<count] }
             }
-            return received
-        }
+            done.signal()
+        }.start()
         try await transport.send(Data(answer.utf8))
         try await transport.send(Data("{}".utf8))
         close(output.write)
-        #expect(await reader.value == Array((answer + "\n{}\n").utf8))
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                done.wait()
+                continuation.resume()
+            }
+        }
+        #expect(received.withLock { $0 } == Array((answer + "\n{}\n").utf8))
         close(output.read)
     }
 
