@@ -1,7 +1,7 @@
+import AgentMemoryCore
 import CoreMetrics
 import Metrics
 import Prometheus
-import Synchronization
 
 /// The server's metrics, kept in its own Prometheus registry through swift-metrics (no global
 /// `MetricsSystem` bootstrap: a library leaves that to the executable) and served at `/metrics`.
@@ -14,16 +14,12 @@ struct ServerMetrics: Sendable {
     /// validation, the labels' strings), 3.4% of the server's processor time under a stream of
     /// GETs (BENCHMARKS.md, round forty-six). Routes are patterns and statuses few, so the
     /// table stays small.
-    private let requestHandles = Handles()
+    private let requestHandles = Locked<[RequestKey: (requests: CoreMetrics.Counter, duration: CoreMetrics.Timer)]>([:])
 
     private struct RequestKey: Hashable {
         let method: String
         let route: String
         let status: Int
-    }
-
-    private final class Handles: Sendable {
-        let table = Mutex<[RequestKey: (requests: CoreMetrics.Counter, duration: CoreMetrics.Timer)]>([:])
     }
 
     init() {
@@ -42,7 +38,7 @@ struct ServerMetrics: Sendable {
     /// with `status`, and records how long it took.
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
         let key = RequestKey(method: method, route: route, status: status)
-        let handles = requestHandles.table.withLock { table in
+        let handles = requestHandles.withLock { table in
             if let handles = table[key] { return handles }
             let handles = (
                 requests: CoreMetrics.Counter(

@@ -28,11 +28,19 @@ struct MCPStdioTransportTests {
         return lines
     }
 
-    @Test func linesAsTheyArriveToTheEndOfInput() async throws {
-        let input = try Self.makePipe()
+    /// A transport connected to a new pipe's read end (made non-blocking when asked), a task
+    /// collecting its messages, and the pipe.
+    static func connected(nonBlocking: Bool = false) async throws
+        -> (transport: MCPStdioTransport, reader: Task<[String], any Error>, input: (read: Int32, write: Int32)) {
+        let input = try makePipe()
+        if nonBlocking { #expect(fcntl(input.read, F_SETFL, fcntl(input.read, F_GETFL) | O_NONBLOCK) == 0) }
         let transport = MCPStdioTransport(input: input.read, output: STDERR_FILENO)
         try await transport.connect()
-        let reader = Task { try await Self.collect(transport) }
+        return (transport, Task { try await collect(transport) }, input)
+    }
+
+    @Test func linesAsTheyArriveToTheEndOfInput() async throws {
+        let (_, reader, input) = try await Self.connected()
         // A line cut across writes, two in one write, empty lines, and a last line without a
         // newline, written while the transport's thread waits for input.
         Self.writeAll("{\"id\":1,", to: input.write)
@@ -47,11 +55,7 @@ struct MCPStdioTransportTests {
 
     /// Input someone made non-blocking is still waited for (not read as an error or an end).
     @Test func nonBlockingInputIsWaitedFor() async throws {
-        let input = try Self.makePipe()
-        #expect(fcntl(input.read, F_SETFL, fcntl(input.read, F_GETFL) | O_NONBLOCK) == 0)
-        let transport = MCPStdioTransport(input: input.read, output: STDERR_FILENO)
-        try await transport.connect()
-        let reader = Task { try await Self.collect(transport) }
+        let (_, reader, input) = try await Self.connected(nonBlocking: true)
         try await Task.sleep(for: .milliseconds(30))
         Self.writeAll("{\"late\":true}\n", to: input.write)
         close(input.write)
@@ -90,10 +94,7 @@ struct MCPStdioTransportTests {
     }
 
     @Test func disconnectEndsTheMessages() async throws {
-        let input = try Self.makePipe()
-        let transport = MCPStdioTransport(input: input.read, output: STDERR_FILENO)
-        try await transport.connect()
-        let reader = Task { try await Self.collect(transport) }
+        let (transport, reader, input) = try await Self.connected()
         Self.writeAll("{\"id\":1}\n", to: input.write)
         try await Task.sleep(for: .milliseconds(20))
         await transport.disconnect()
