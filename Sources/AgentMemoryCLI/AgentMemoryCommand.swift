@@ -232,29 +232,14 @@ func writeLine(_ text: String, to descriptor: Int32) -> String? {
 /// `nil` (see ``writeLine(_:to:)``).
 func writeText(_ text: String, to descriptor: Int32) -> String? {
     var text = text
-    return text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: descriptor) }
+    return text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: descriptor) }.map { String(cString: strerror($0)) }
 }
 
 /// Writes `bytes` to stdout whole; throws when stdout refuses them.
 func writeToStandardOutput(_ bytes: [UInt8]) throws {
     if let failure = bytes.withUnsafeBytes({ writeAll($0, to: STDOUT_FILENO) }) {
-        throw CLIError("cannot write to stdout: \(failure)")
+        throw CLIError("cannot write to stdout: \(String(cString: strerror(failure)))")
     }
-}
-
-/// Writes `buffer` to `descriptor` whole (`write(2)` again after a short write or an
-/// interruption); returns why it failed (`strerror`), or `nil`.
-private func writeAll(_ buffer: UnsafeRawBufferPointer, to descriptor: Int32) -> String? {
-    var offset = 0
-    while offset < buffer.count {
-        let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-        if written < 0 {
-            if errno == EINTR { continue }
-            return String(cString: strerror(errno))
-        }
-        offset += written
-    }
-    return nil
 }
 
 /// Values a command leaves to the process's exit instead of freeing them. A command line runs

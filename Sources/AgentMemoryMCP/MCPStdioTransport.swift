@@ -1,3 +1,4 @@
+import AgentMemoryCore
 import Foundation
 import Logging
 import MCP
@@ -65,36 +66,16 @@ public actor MCPStdioTransport: Transport {
         let (line, output) = (message, self.output)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             writing.async {
-                continuation.resume(with: Result { try Self.writeAll(line, to: output) })
+                let failure = line.withUnsafeBytes { writeAll($0, to: output) }
+                continuation.resume(with: Result {
+                    if let failure { throw MCPError.transportError(POSIXError(POSIXErrorCode(rawValue: failure) ?? .EIO)) }
+                })
             }
         }
     }
 
     /// The queue ``send(_:)`` writes on, one message after another.
     private let writing = DispatchQueue(label: "agent-memory.mcp.stdout")
-
-    /// Writes all of `line` to `output`.
-    private static func writeAll(_ line: Data, to output: Int32) throws {
-        try line.withUnsafeBytes { bytes in
-            guard var pointer = bytes.baseAddress else { return }
-            var remaining = bytes.count
-            while remaining > 0 {
-                let written = write(output, pointer, remaining)
-                if written > 0 {
-                    pointer += written
-                    remaining -= written
-                } else if written < 0, errno == EINTR {
-                    continue
-                } else if written < 0, errno == EAGAIN || errno == EWOULDBLOCK {
-                    // A descriptor someone else made non-blocking: wait until it takes more.
-                    var descriptor = pollfd(fd: output, events: Int16(POLLOUT), revents: 0)
-                    _ = poll(&descriptor, 1, -1)
-                } else {
-                    throw MCPError.transportError(POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))
-                }
-            }
-        }
-    }
 
     /// The messages read from `input`, one per line.
     public func receive() -> AsyncThrowingStream<Data, any Error> {

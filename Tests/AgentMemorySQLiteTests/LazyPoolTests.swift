@@ -195,6 +195,24 @@ struct LazyPoolTests {
         try await store.close()
     }
 
+    /// A store that only writes never opens its read-only pool, its close included (the
+    /// close's look at the full-text index runs on the index file's connection), and a read
+    /// that needs a reader opens it (README, "SQLite").
+    @Test func writingAndClosingOpenNoReaders() async throws {
+        let path = try await OpenWithoutWritingTests.closedStore()
+        let namespace = OpenWithoutWritingTests.namespace
+        let writer = try SQLiteMemoryStore(path: path)
+        try await writer.put("note/6", value: .string("written only"), in: namespace)
+        let opened = try #require(writer.connections.ifOpened)
+        try await writer.close()
+        #expect(opened.readers.ifOpened == nil)
+
+        let lister = try SQLiteMemoryStore(path: path)
+        #expect(try await lister.list(in: namespace, prefix: nil, cursor: nil, limit: 10).records.count == 6)
+        #expect(try lister.connections.opened().readers.ifOpened != nil)
+        try await lister.close()
+    }
+
     /// Many first writes at once open one pool, and every write lands.
     @Test func concurrentFirstWritesShareOnePool() async throws {
         let path = try await OpenWithoutWritingTests.closedStore()
