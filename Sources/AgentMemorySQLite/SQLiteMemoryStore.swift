@@ -393,12 +393,20 @@ public final class SQLiteMemoryStore: MemoryStore {
             // left the file behind, whose frames SQLite would lay over a backup of the database
             // file copied back alone.
             try opened.readers.ifOpened?.close()
+            // Then the index file's connection, the last on that file (the writer never
+            // attaches it), which closes its log. It has the records attached, so it must not
+            // be the records' last connection either: that one's close checkpoints the records'
+            // log, and SQLite syncs the folder at the first sync of each connection's handle on
+            // a `-wal` (its open may have created the file). The writer's handle made that sync
+            // at its first commit; the index connection's would make it again, about 1 ms on
+            // this disk, at every close of a process that wrote (BENCHMARKS.md, round
+            // forty-seven).
+            try opened.index.close()
             // The write path's own statements first: GRDB refuses to close a connection with
             // statements left.
             try await opened.database.writeWithoutTransaction { _ in indexing.statements.removeAll() }
+            // Last: the records' log is checkpointed and deleted on the writer's handle.
             try opened.database.close()
-            // Last: its connection, which writes the index file, closes that file's log.
-            try opened.index.close()
         } catch {
             throw MemoryError(.storage, "Cannot close the SQLite store at \(path): \(Self.describe(error))")
         }
