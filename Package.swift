@@ -167,13 +167,15 @@ let package = Package(
                 "AgentMemoryMCP", .product(name: "MCP", package: "swift-sdk"), .product(name: "Logging", package: "swift-log"),
                 "AgentMemoryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "CCurlLoader",
+                "CCurlLoader", "CProcessMemory",
             ],
             swiftSettings: strictSettings
         ),
         // libcurl's functions as FoundationNetworking calls them, loading libcurl at the first call:
         // with `--as-needed` the CLI starts without mapping libcurl and its thirty libraries
         .target(name: "CCurlLoader"),
+        // the C allocator's settings for the CLI's short-lived processes (glibc's mallopt)
+        .target(name: "CProcessMemory"),
         // Examples/QuickStart: `swift run quick-start`; Examples/AgentQuickStart: the README's agent
         // quick start (`swift run agent-quick-start "Remember that I like tea."` with ANTHROPIC_API_KEY)
         .executableTarget(name: "quick-start", dependencies: ["AgentMemory"], path: "Examples/QuickStart", swiftSettings: strictSettings),
@@ -235,6 +237,7 @@ let package = Package(
         ),
         // libcurl resolved at its first call, as the install build links it
         .testTarget(name: "CCurlLoaderTests", dependencies: ["CCurlLoader"], swiftSettings: strictSettings),
+        .testTarget(name: "CProcessMemoryTests", dependencies: ["CProcessMemory"], swiftSettings: strictSettings),
         .testTarget(name: "AgentMemoryCLITests", dependencies: ["AgentMemory", "AgentMemoryTesting", "AgentLoop", "TestScratch"], swiftSettings: strictSettings),
         .testTarget(name: "BuiltinMemoryToolTests", dependencies: ["AgentMemoryTools"], swiftSettings: strictSettings),
         .testTarget(name: "ClaudeMessagesTests", dependencies: ["AgentMemoryJSON", "ClaudeMessages"], swiftSettings: strictSettings),

@@ -35,6 +35,15 @@
 #   instead of 7.2M and took about a tenth less time (round thirty-nine). Where an archive is
 #   missing (some distributions package them apart, such as Fedora's libstdc++-static), that
 #   library is linked as a shared one, as before. CI checks that neither is among the needs.
+# -Xlinker -no-pie: a position-dependent executable, linked at a fixed address. A position-
+#   independent one carries 146,784 relative relocations (3.5 MB), which the dynamic loader
+#   applies at every start, writing to about 450 pages of the binary's data (Swift's metadata
+#   holds absolute pointers): a copy of each page, then the write. Without them a `recall`
+#   process runs with 421 page faults instead of 833 and takes 2.2 ms instead of 2.8 (BENCHMARKS.md,
+#   round forty-seven). The cost: the binary's own code and data are no longer at a random
+#   address at each start (the libraries it loads, the stack and the heap still are); Go builds
+#   its Linux binaries this way by default. Add `-Xlinker -pie` to this script's arguments for a
+#   position-independent build (the last of the two flags wins).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 clang="$(dirname "$(readlink -f "$(command -v swift)")")/clang"
@@ -49,7 +58,7 @@ for script in scripts/link-static/*/*.so; do
 done
 flags=(
     -c release --static-swift-stdlib
-    -Xlinker --no-export-dynamic -Xswiftc -use-ld=lld
+    -Xlinker --no-export-dynamic -Xlinker -no-pie -Xswiftc -use-ld=lld
     -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors
     -Xswiftc "-L$PWD/scripts/link"
     "${static_libraries[@]}"
