@@ -69,6 +69,11 @@ struct SQLiteBinder {
             copied ? SQLiteStoredRow.transient : nil)
     }
 
+    /// Bytes bound as text as they are (SQLite copies them), whether or not they are valid UTF-8.
+    mutating func bytes(_ value: [UInt8]) {
+        record(value.withUnsafeBufferPointer { Self.bindBytes($0, to: handle, at: index, copied: true) })
+    }
+
     /// An integer.
     mutating func integer(_ value: Int64) {
         record(sqlite3_bind_int64(handle, index, value))

@@ -286,48 +286,6 @@ public final class SQLiteMemoryStore: MemoryStore {
         return result
     }
 
-    /// A page of live records in key byte order (SQLite's BINARY collation compares bytes).
-    public func list(in namespace: Namespace, prefix: String?, cursor: String?, limit: Int) async throws -> MemoryPage {
-        try ListCursor.validate(limit: limit)
-        let after = try cursor.map(ListCursor.decode)
-        let now = clock().timeIntervalSince1970
-        var sql = """
-            SELECT \(SQLiteStoredRow.columns) FROM memory_records
-            WHERE namespace = ? AND (expires_at IS NULL OR expires_at > ?)
-            """
-        var arguments: StatementArguments = [namespace.name, now]
-        if let after {
-            sql += " AND key > ?"
-            _ = arguments.append(contentsOf: [after])
-        }
-        if let prefix, !prefix.isEmpty {
-            sql += " AND key >= ?"
-            _ = arguments.append(contentsOf: [prefix])
-            if let upper = Self.upperBound(ofPrefix: prefix) {
-                // A blob cast to TEXT keeps its bytes, so the bound need not be valid UTF-8.
-                sql += " AND key < CAST(? AS TEXT)"
-                _ = arguments.append(contentsOf: [upper])
-            }
-        }
-        sql += " ORDER BY key LIMIT ?"
-        _ = arguments.append(contentsOf: [limit + 1])
-        let finalSQL = sql
-        let finalArguments = arguments
-        var records = try await read { db in
-            // Stepped with SQLite's C API: GRDB's `Row` and its column conversions cost more
-            // than the SQL for a page of small records.
-            let statement = try db.cachedStatement(sql: finalSQL)
-            try statement.setArguments(finalArguments)
-            return try SQLiteStoredRow.allRecords(statement, db: db)
-        }
-        var next: String?
-        if records.count > limit {
-            records.removeLast()
-            next = records.last.map { ListCursor.encode(afterKey: $0.key) }
-        }
-        return MemoryPage(records: records, nextCursor: next)
-    }
-
     /// Namespaces with live records.
     public func namespaces() async throws -> [NamespaceSummary] {
         let now = clock().timeIntervalSince1970
@@ -354,19 +312,6 @@ public final class SQLiteMemoryStore: MemoryStore {
     }
 
     // MARK: - Internals
-
-    /// The smallest byte string greater than every string that starts with `prefix`.
-    static func upperBound(ofPrefix prefix: String) -> Data? {
-        var bytes = Array(prefix.utf8)
-        while let last = bytes.last {
-            if last < 0xFF {
-                bytes[bytes.count - 1] = last + 1
-                return Data(bytes)
-            }
-            bytes.removeLast()
-        }
-        return nil
-    }
 
     /// Closes the database files, after catching the full-text index up when this store's
     /// writes leave it 4,096 rows or more behind (fewer are indexed by the next search, which

@@ -233,6 +233,25 @@ final class SQLitePointReader: Sendable {
         return keys ?? nil
     }
 
+    /// The records `sql` returns (a statement over ``SQLiteStoredRow/columns``, its parameters
+    /// set by `bind`, which returns SQLite's code for them), prepared for this one read; `nil`
+    /// when the caller must read through GRDB instead (connection busy, closed or failing, or a
+    /// value that does not parse: GRDB's path reports it). One statement, so one snapshot.
+    ///
+    /// A page of ``SQLiteMemoryStore/list(in:prefix:cursor:limit:)`` in a process that has not
+    /// opened GRDB's connections: a `list` process opened the writer's connection (running the
+    /// migration check) and GRDB's read-only pool, two connections, for one read.
+    func records(_ sql: String, bind: (OpaquePointer) -> Int32) -> [MemoryRecord]? {
+        let records = state.withLockIfAvailable { state -> [MemoryRecord]? in
+            guard let connection = opened(&state), let handle = connection.handle else { return nil }
+            var prepared: OpaquePointer?
+            defer { sqlite3_finalize(prepared) }
+            guard sqlite3_prepare_v2(handle, sql, -1, &prepared, nil) == SQLITE_OK, let statement = prepared else { return nil }
+            return try? SQLiteStoredRow.records(statement, bind: bind)
+        }
+        return records ?? nil
+    }
+
     /// Whether the connection is open (it opens at the first read).
     var isOpen: Bool {
         state.withLock { state in

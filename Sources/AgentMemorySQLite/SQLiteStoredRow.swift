@@ -195,18 +195,34 @@ struct SQLiteStoredRow {
         }
     }
 
-    /// Every row of a cached statement whose arguments are set, as records (``record(_:)``),
-    /// stepped to its end with SQLite's C API; throws a failed step's error, or the error of a
-    /// value that does not parse.
-    static func allRecords(_ statement: Statement, db: Database) throws -> [MemoryRecord] {
-        try stepping(statement, bind: { _ in }) { handle in
-            var records: [MemoryRecord] = []
-            while true {
-                switch sqlite3_step(handle) {
-                case SQLITE_ROW: records.append(try record(handle))
-                case SQLITE_DONE: return records
-                case let code: throw error(code, db)
-                }
+    /// Every row of a cached statement, as records (``records(_:bind:)``); throws a failed
+    /// bind's or step's error as `db`'s, or the error of a value that does not parse.
+    static func allRecords(_ statement: Statement, db: Database, bind: (OpaquePointer) -> Int32 = { _ in SQLITE_OK }) throws -> [MemoryRecord] {
+        do {
+            return try records(statement.sqliteStatement, bind: bind)
+        } catch let failed as StepFailed {
+            throw error(failed.code, db)
+        }
+    }
+
+    /// Every row of `statement` as a record (``record(_:)``), stepped to its end with SQLite's
+    /// C API after `bind` sets its parameters and returns SQLite's code for them. Throws
+    /// ``StepFailed`` for a bind or step that fails, or the error of a value that does not
+    /// parse. The statement is reset and its bindings cleared.
+    static func records(_ statement: OpaquePointer, bind: (OpaquePointer) -> Int32) throws -> [MemoryRecord] {
+        sqlite3_reset(statement)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        let bound = bind(statement)
+        guard bound == SQLITE_OK else { throw StepFailed(code: bound) }
+        var records: [MemoryRecord] = []
+        while true {
+            switch sqlite3_step(statement) {
+            case SQLITE_ROW: records.append(try record(statement))
+            case SQLITE_DONE: return records
+            case let code: throw StepFailed(code: code)
             }
         }
     }

@@ -44,7 +44,7 @@ struct LazyPoolTests {
 
     /// Every read the point reader does not take, and every write, opens the pool and gives what
     /// a store whose pool opened at once gives.
-    @Test(arguments: ["put", "list", "search", "namespaces", "changes", "purge"])
+    @Test(arguments: ["put", "search", "namespaces", "changes", "purge"])
     func theFirstReadBeyondKeysOrWriteOpensThePool(operation: String) async throws {
         let path = try await OpenWithoutWritingTests.closedStore()
         let namespace = OpenWithoutWritingTests.namespace
@@ -54,9 +54,6 @@ struct LazyPoolTests {
         case "put":
             try await store.put("note/5", value: .string("a swim in the lake"), in: namespace)
             #expect(try await store.get("note/5", in: namespace)?.value == .string("a swim in the lake"))
-        case "list":
-            let page = try await store.list(in: namespace, prefix: "note/", cursor: nil, limit: 2)
-            #expect(page.records.map(\.key) == ["note/0", "note/1"])
         case "search":
             #expect(try await store.search("lake", in: namespace, limit: 10).count == 5)
         case "namespaces":
@@ -123,6 +120,67 @@ struct LazyPoolTests {
         try await queue.close()
     }
 
+    /// Pages come from the point reader while the pool is closed, and equal what GRDB's path
+    /// and the in-memory store give: every page of every prefix and limit, cursors included,
+    /// expired records and other namespaces skipped, keys in byte order (multi-byte keys, and a
+    /// prefix whose bound past it is not valid UTF-8).
+    @Test func pagesFromThePointReaderEqualGRDBsAndOpenNoPool() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
+        let clock: @Sendable () -> Date = { now.withLock { $0 } }
+        let writer = try SQLiteMemoryStore(path: path, clock: clock)
+        let memory = InMemoryMemoryStore(clock: clock)
+        let keys = [
+            "note/1", "note/2", "note/10", "notes", "nota", "user/name", "caf\u{E9}", "cafe\u{301}", "cafe",
+            "\u{1F600}", "\u{1F600}/x", "\u{10FFFF}", "\u{10FFFF}z", "a", "zz",
+        ]
+        for (index, key) in keys.enumerated() {
+            for store in [writer, memory] as [any MemoryStore] {
+                try await store.put(try MemoryKey(key), value: .string("value \(index)"), in: Self.namespace)
+            }
+        }
+        for store in [writer, memory] as [any MemoryStore] {
+            try await store.put("note/3", value: .string("expires"), in: Self.namespace, options: PutOptions(ttl: .seconds(60)))
+            try await store.put("note/4", value: .string("elsewhere"), in: try Namespace("elsewhere"))
+            try await store.put("note/1", value: .string("second version"), in: Self.namespace)
+        }
+        try await writer.close()
+        now.withLock { $0 += 61 }
+
+        let lazy = try SQLiteMemoryStore(path: path, clock: clock)
+        let queue = try SQLiteMemoryStore(path: path, readPath: .readerQueue, clock: clock)
+        #expect(!Self.poolIsOpen(lazy))
+        var pages = 0
+        for prefix in [nil, "", "note", "note/", "caf", "\u{1F600}", "\u{10FFFF}", "zz", "nothing"] as [String?] {
+            for limit in [1, 2, 3, 100] {
+                var cursors: [String?] = [nil, nil, nil]
+                repeat {
+                    var seen: [[String]] = []
+                    for (index, store) in ([lazy, queue, memory] as [any MemoryStore]).enumerated() {
+                        let page = try await store.list(in: Self.namespace, prefix: prefix, cursor: cursors[index], limit: limit)
+                        seen.append(page.records.map { "\($0.key)=\($0.value) v\($0.version)" })
+                        cursors[index] = page.nextCursor
+                    }
+                    pages += 1
+                    #expect(seen[0] == seen[1], "prefix \(prefix ?? "nil"), limit \(limit)")
+                    #expect(seen[0] == seen[2], "prefix \(prefix ?? "nil"), limit \(limit)")
+                    #expect(seen[0].count <= limit && !seen[0].contains { $0.hasPrefix("note/3=") || $0.hasPrefix("note/4=") })
+                    #expect(cursors[0] == cursors[1] && cursors[0] == cursors[2])
+                } while cursors[0] != nil
+            }
+        }
+        #expect(pages == 99)
+        let all = try await lazy.list(in: Self.namespace, prefix: nil, cursor: nil, limit: 100).records
+        #expect(all.map(\.key) == keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+        #expect(all.first { $0.key == "note/1" }?.version == 2)
+        #expect(try await lazy.list(in: Self.namespace, prefix: "\u{10FFFF}", cursor: nil, limit: 10).records.map(\.key)
+            == ["\u{10FFFF}", "\u{10FFFF}z"])
+        #expect(!Self.poolIsOpen(lazy))
+        try await lazy.close()
+        try await queue.close()
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
     /// Without an expired record the seeks read the `(namespace, key)` index alone; with one
     /// they also read each row's expiry, and the check itself reads the index of expiring rows.
     @Test func suggestionSeeksReadTheKeyIndexAloneWhileNothingHasExpired() async throws {
@@ -184,9 +242,11 @@ struct LazyPoolTests {
         #expect(error?.code == .unavailable)
         #expect(error?.message == "The SQLite file \(path) was deleted or replaced after the store opened it; nothing was read"
             + " from the new file or written. Restore the file or open the store again")
-        await #expect(throws: MemoryError.self) { _ = try await store.list(in: namespace, prefix: nil, cursor: nil, limit: 5) }
         #expect(!Self.poolIsOpen(store))
         #expect(try await store.get("note/2", in: namespace)?.value == .string("a walk by the lake 2"))
+        // Pages too come from the point reader, which has the file the store opened.
+        #expect(try await store.list(in: namespace, prefix: nil, cursor: nil, limit: 5).records.count == 5)
+        #expect(!Self.poolIsOpen(store))
         if let replacement {
             #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == replacement)
         } else {
@@ -207,10 +267,10 @@ struct LazyPoolTests {
         try await writer.close()
         #expect(opened.readers.ifOpened == nil)
 
-        let lister = try SQLiteMemoryStore(path: path)
-        #expect(try await lister.list(in: namespace, prefix: nil, cursor: nil, limit: 10).records.count == 6)
-        #expect(try lister.connections.opened().readers.ifOpened != nil)
-        try await lister.close()
+        let scanner = try SQLiteMemoryStore(path: path)
+        #expect(try await scanner.namespaces().map(\.recordCount) == [6])
+        #expect(try scanner.connections.opened().readers.ifOpened != nil)
+        try await scanner.close()
     }
 
     /// Many first writes at once open one pool, and every write lands.
