@@ -69,16 +69,18 @@ extension SQLiteMemoryStore {
         try await connections.opened().index.catchUpAsync()
     }
 
-    /// The pass at ``close()``, when this process wrote and the index is behind the records
-    /// by ``SQLiteSearchIndexing/catchUpThreshold`` rows or more (``closingStanding(_:)``);
+    /// The pass at ``close()``, when this process wrote, looks at the index (as the last
+    /// paragraph says) and finds it behind the records by
+    /// ``SQLiteSearchIndexing/catchUpThreshold`` rows or more (``closingStanding(_:)``);
     /// otherwise the rows are left to whichever pass comes next: a search's (which catches up
     /// before it ranks, so it still finds every committed write), a background pass of a store
     /// that keeps writing, or the close of a process that leaves the backlog at the threshold.
     /// The index's work is the same, done once for many processes' writes (larger passes index
     /// for less a row), and a process that writes and exits spares it: the pass was 28% of an
     /// `exec` of 2,000 `remember` calls (BENCHMARKS.md, round forty-two). A search after such
-    /// processes waits for at most about that many rows' indexing per process writing at the
-    /// same time (4,096 rows: 14 to 18 ms here).
+    /// processes waits for at most about that many rows' indexing (and the 256 or so of the
+    /// look's sampling below) per process writing at the same time (4,096 rows: 14 to 18 ms
+    /// here).
     ///
     /// A failure is logged, not thrown: the notes stay in the file, and whichever store opens
     /// it next applies them.
@@ -89,10 +91,25 @@ extension SQLiteMemoryStore {
     /// a pass of this process, or of any other as the close reads it), the close deletes them
     /// in a transaction of its own, keeping the one at the mark: without it, a file written by
     /// short processes and searched by others kept every note, the old text of every update.
+    ///
+    /// The look itself (the index file's connection opened, its `-wal` and `-shm` made and
+    /// deleted) was a quarter of a `remember` process. So a closing store looks only when its
+    /// own rows carry the records' positions across a multiple of ``closeLookStride``
+    /// (``closeLooksAtIndex(positions:written:)``): every process that writes that many rows or
+    /// more, and about one in 256 of those that write one. A backlog past the threshold is
+    /// then seen within about 256 more rows' writes, by whichever process crosses the next
+    /// multiple (BENCHMARKS.md, round forty-seven).
     func catchUpBeforeClosing() async {
         guard let opened = connections.ifOpened, opened.writer.commits.load(ordering: .relaxed) > 0 else { return }
         opened.index.stopBackground()
         do {
+            let written = indexing.written.load(ordering: .relaxed)
+            if written < Self.closeLookStride {
+                let positions = try await opened.database.writeWithoutTransaction { db in
+                    try SQLiteSearchIndexFile.recordPositions(db, schema: "main").positions
+                }
+                guard Self.closeLooksAtIndex(positions: positions, written: written) else { return }
+            }
             let found = try await closingStanding(opened)
             var notesBelowMark = found.indexMark.map { $0 - found.oldestNote } ?? 0
             if found.backlog >= SQLiteSearchIndexing.catchUpThreshold {
@@ -110,6 +127,25 @@ extension SQLiteMemoryStore {
                 "the full-text index did not catch up before closing; the next store to open the file will",
                 metadata: ["path": "\(path)", "error": "\(Self.describe(error))"])
         }
+    }
+
+    /// Rows of a closing store's own writes after which its close always looks at the index;
+    /// fewer look when they cross a multiple of it (``closeLooksAtIndex(positions:written:)``).
+    static let closeLookStride = 256
+
+    /// Whether a closing store that wrote `written` rows looks at the full-text index, the
+    /// records standing at `positions` (read on its writer's connection): when the records'
+    /// highest id plus their highest note crosses a multiple of ``closeLookStride`` between
+    /// `written` rows below that sum and the sum. Each row a process writes moves the sum up by
+    /// one or more (a new record's id, an update's or a delete's note), so about one close in
+    /// 256 of one-row processes looks, whichever order many such processes close in.
+    static func closeLooksAtIndex(positions: SQLiteSearchIndexFile.Positions, written: Int) -> Bool {
+        guard written < closeLookStride else { return true }
+        // Unsigned: the sum of two ids up to `Int64.max` fits (ids at the top of the range).
+        let stride = UInt64(closeLookStride)
+        let end = UInt64(max(0, positions.through)) + UInt64(max(0, positions.mark))
+        let start = end - min(end, UInt64(max(0, written)))
+        return end / stride != start / stride
     }
 
     /// What a closing store reads of the full-text index against the records.

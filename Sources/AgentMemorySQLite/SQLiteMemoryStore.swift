@@ -93,11 +93,11 @@ public final class SQLiteMemoryStore: MemoryStore {
     var writer: GroupCommitWriter {
         get throws { try connections.opened().writer }
     }
-    /// The merger of the full-text index (opened now if it was not); `nil` when off.
     /// The full-text index's file (opened with the pool).
     var searchIndex: SQLiteSearchIndexFile {
         get throws { try connections.opened().index }
     }
+    /// The merger of the full-text index (opened now if it was not); `nil` when off.
     var indexMerger: SQLiteIndexMerger? {
         get throws { try connections.opened().indexMerger }
     }

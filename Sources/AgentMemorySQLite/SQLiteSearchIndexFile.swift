@@ -58,6 +58,10 @@ final class SQLiteSearchIndexFile: Sendable {
     /// The index file's connection, with the records attached: opened at the first pass (a
     /// process that only reads never opens it, unless a search finds writes to apply).
     private let connection = Locked<DatabaseQueue?>(nil)
+
+    /// Whether the connection was ever opened (for tests: a close that did not look at the
+    /// index leaves it unopened).
+    var wasConnected: Bool { connection.withLock { $0 != nil } }
     /// The records' write path, told the highest note each pass applied.
     private let indexing: SQLiteSearchIndexing
     /// Passes that changed the index, and rebuilds among them (for tests).

@@ -72,6 +72,10 @@ final class SQLiteSearchIndexing: Sendable {
     /// background pass: other processes' rows are not counted, rows of rolled-back
     /// transactions are).
     private let unindexed = Atomic(0)
+    /// Rows this process has written (notes and new records, as ``unindexed`` counts them),
+    /// never reset: how far its writes moved the records' positions, for
+    /// ``SQLiteMemoryStore/closeLooksAtIndex(positions:written:)``.
+    let written = Atomic(0)
     /// The highest note this process's passes have applied (0 before the first).
     let appliedMark = Atomic<Int64>(0)
     /// The number below which this process last deleted the notes.
@@ -206,6 +210,7 @@ final class SQLiteSearchIndexing: Sendable {
             }
         }
         unindexed.add(work.count, ordering: .relaxed)
+        written.add(work.count, ordering: .relaxed)
     }
 
     /// The key and text of a "not held" note: a row the index did not hold when the note was

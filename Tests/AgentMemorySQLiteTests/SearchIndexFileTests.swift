@@ -185,7 +185,9 @@ struct SearchIndexFileTests {
         try SearchIndexingTests.checkIndex(path)
 
         // Short processes that only update and close, searched by others: the searches' passes
-        // apply the notes, and the next writer's close deletes them (reading the index's mark).
+        // apply the notes, and the next writer's close that looks at the index deletes them
+        // (reading the index's mark); a close looks when its rows carry the records' positions
+        // across a multiple of 256 (CloseLookTests).
         let updater = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
         try await updater.batch((0..<300).map { .put(key: MemoryKey(checked: "n/\($0)"), value: .string("fourth \($0)")) }, in: Self.namespace)
         try await updater.close()
@@ -194,10 +196,21 @@ struct SearchIndexFileTests {
         #expect(try await Self.keys(searcher, "fourth").count == 10)
         try await searcher.close()
         #expect(try notes() == 301, "a store that did not write deletes nothing")
+        var toCross = 256 - Int(try CloseLookTests.sum(path) % 256)
+        var newNotes = 0
+        if toCross > 1 {
+            let quiet = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
+            try await quiet.put("n/1", value: "fifth", in: Self.namespace)
+            try await quiet.close()
+            #expect(try notes() == 302, "a close that does not look deletes nothing")
+            toCross -= 1
+            newNotes = 1
+        }
         let next = try SQLiteMemoryStore(path: path, idleIndexMerge: nil)
-        try await next.put("n/1", value: "fifth", in: Self.namespace)
+        try await next.batch((0..<toCross).map { .put(key: MemoryKey(checked: "n/\($0 + 2)"), value: .string("sixth \($0)")) }, in: Self.namespace)
         try await next.close()
-        #expect(try notes() == 2, "the note at the index's mark, and the new one")
+        newNotes += toCross
+        #expect(try notes() == 1 + newNotes, "the note at the index's mark, and the new ones")
         try await SearchIndexingTests.checkIndexAfterAPass(path)
     }
 
