@@ -47,12 +47,21 @@ final class DeferredInserts {
 
     /// `head (?, ...), (?, ...) tail` for each statement size (1, 2, 4, ... ``largestStatement``
     /// rows of `columns` values), made once: built per write, the text cost microseconds.
+    ///
+    /// Appended in loops: the stdlib's `joined(separator:)` is not specialized for arrays of
+    /// strings, and its first call in a process made the runtime build its generic metadata
+    /// from mangled names, scanning every conformance record of the binary: 570,000
+    /// instructions of every process that wrote (BENCHMARKS.md, round forty-seven).
     private static func statements(columns: Int, head: String, tail: String) -> [Int: SQLiteStatementText] {
-        let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        var tuple = "("
+        for column in 0..<columns { tuple += column == 0 ? "?" : ", ?" }
+        tuple += ")"
         var sql: [Int: SQLiteStatementText] = [:]
         var size = 1
         while size <= largestStatement {
-            sql[size] = SQLiteStatementText(head + Array(repeating: tuple, count: size).joined(separator: ", ") + tail)
+            var text = head
+            for row in 0..<size { text += row == 0 ? tuple : ", " + tuple }
+            sql[size] = SQLiteStatementText(text + tail)
             size *= 2
         }
         return sql

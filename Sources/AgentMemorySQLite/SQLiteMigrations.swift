@@ -132,10 +132,10 @@ enum SQLiteMigrations {
     private static func isCurrent(_ db: Database) throws -> Bool {
         // One row of sqlite_master rather than GRDB's `tableExists`, which loads the whole
         // schema into a set of its own types (their first use cost every process about 0.6 ms).
-        let table = try String.fetchOne(
-            db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'agent_memory_migrations'")
-        guard table != nil else { return false }
-        return isCurrent(applied: Set(try String.fetchAll(db, sql: appliedQuery)))
+        // Statements from the text as it is (``Database/texts(_:)``), not GRDB's `SQL` literals.
+        let table = try db.texts("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'agent_memory_migrations'")
+        guard !table.isEmpty else { return false }
+        return isCurrent(applied: Set(try db.texts(appliedQuery).map { $0 ?? "" }))
     }
 
     /// The identifiers of the migrations the file records.

@@ -159,15 +159,18 @@ extension SQLiteMemoryStore {
         configuration.busyMode = .timeout(seconds(busyTimeout))
         configuration.label = "AgentMemory"
         configuration.readonly = readonly
+        // The schema declares no foreign keys; GRDB would run `PRAGMA foreign_keys = ON` as its
+        // first statement, through its `SQL` literals (``Database/run(_:)``).
+        configuration.foreignKeysEnabled = false
         let indexPath = SQLiteSearchIndexFile.path(forRecordsAt: path)
         configuration.prepareDatabase { db in
             try SQLiteSearchFunctions.register(db)
             try SQLiteIndexedBody.register(db)
-            try db.execute(sql: "PRAGMA mmap_size = \(memoryMapSize)")
+            try db.run("PRAGMA mmap_size = \(memoryMapSize)")
             if db.configuration.readonly, access(indexPath, F_OK) == 0 {
-                try db.execute(sql: "ATTACH DATABASE ? AS search", arguments: [indexPath])
+                try db.makeStatement(sql: "ATTACH DATABASE ? AS search").execute(arguments: [indexPath])
                 // Mapped as the records are (the setting is each schema's own).
-                try db.execute(sql: "PRAGMA search.mmap_size = \(memoryMapSize)")
+                try db.run("PRAGMA search.mmap_size = \(memoryMapSize)")
             }
         }
         return configuration
@@ -196,19 +199,19 @@ extension SQLiteMemoryStore {
                 let queue = try DatabaseQueue(path: path, configuration: configuration)
                 opened = queue
                 try queue.writeWithoutTransaction { db in
-                    let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                    let mode = try db.texts("PRAGMA journal_mode = WAL").first ?? nil
                     guard mode == "wal" else {
                         throw DatabaseError(message: "could not put \(path) in WAL mode (its journal mode is \(mode ?? "unknown"))")
                     }
                 }
                 try SQLiteMigrations.migrate(queue)
                 try queue.writeWithoutTransaction { db in
-                    try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+                    try db.run("PRAGMA synchronous = \(synchronous.rawValue)")
                     // A write's sub-journal (the pages a savepoint or a statement may have to
                     // undo) in memory: past 64 KiB SQLite moved it to a temporary file, opened,
                     // written and deleted within the write, which under 16 concurrent writers
                     // was the slowest part of a group's inserts.
-                    try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                    try db.run("PRAGMA temp_store = MEMORY")
                     // At FULL every commit syncs its log before others can see its frames, so
                     // they can wait in memory for that sync and go to the file in one write; at
                     // NORMAL they go as the commit frame completes (the migrations' read above

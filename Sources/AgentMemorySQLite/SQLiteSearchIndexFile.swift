@@ -106,12 +106,12 @@ final class SQLiteSearchIndexFile: Sendable {
                 var configuration = Configuration()
                 configuration.busyMode = .timeout(SQLiteMemoryStore.seconds(busyTimeout))
                 configuration.label = "AgentMemory.search"
+                configuration.foreignKeysEnabled = false  // as the records' connections (``Database/run(_:)``)
                 let (recordsPath, memoryMapSize) = (self.recordsPath, self.memoryMapSize)
                 configuration.prepareDatabase { db in
                     try SQLiteIndexedBody.register(db)
-                    try db.execute(sql: "ATTACH DATABASE ? AS records", arguments: [recordsPath])
-                    try db.execute(sql: "PRAGMA main.mmap_size = \(memoryMapSize)")
-                    try db.execute(sql: "PRAGMA records.mmap_size = \(memoryMapSize)")
+                    try db.makeStatement(sql: "ATTACH DATABASE ? AS records").execute(arguments: [recordsPath])
+                    try db.run("PRAGMA main.mmap_size = \(memoryMapSize); PRAGMA records.mmap_size = \(memoryMapSize)")
                 }
                 // Retried while another process creates the file at the same moment: setting WAL
                 // mode does not always wait on SQLite's busy handler (as the records' open).
