@@ -1,5 +1,6 @@
 @testable import AgentMemoryCLI
 import ArgumentParser
+import Foundation
 import Testing
 
 /// `PlainCommandLine`, the quick path of `agent-memory exec`, `recall`, `remember`, `forget`,
@@ -196,5 +197,21 @@ import Testing
             }
         }
         #expect(read > 50)
+    }
+
+    /// The quick path's environment, read from `environ`, is Foundation's: values with `=` in
+    /// them, empty values and multi-byte text included.
+    @Test func theEnvironmentIsFoundations() {
+        setenv("AGENT_MEMORY_TEST_EQUALS", "a=b==c", 1)
+        setenv("AGENT_MEMORY_TEST_EMPTY", "", 1)
+        setenv("AGENT_MEMORY_TEST_TEXT", "caf\u{E9} \u{1F600}", 1)
+        defer {
+            for name in ["AGENT_MEMORY_TEST_EQUALS", "AGENT_MEMORY_TEST_EMPTY", "AGENT_MEMORY_TEST_TEXT"] { unsetenv(name) }
+        }
+        let environment = PlainCommandLine.environment()
+        #expect(environment["AGENT_MEMORY_TEST_EQUALS"] == "a=b==c")
+        #expect(environment["AGENT_MEMORY_TEST_EMPTY"] == "")
+        #expect(environment["AGENT_MEMORY_TEST_TEXT"] == "caf\u{E9} \u{1F600}")
+        #expect(environment == ProcessInfo.processInfo.environment)
     }
 }
