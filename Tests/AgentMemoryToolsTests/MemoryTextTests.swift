@@ -23,6 +23,16 @@ struct MemoryTextTests {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
+    /// The decoding of round forty-six, through Foundation's base64.
+    static func foundationDecoded(_ cursor: String) -> String? {
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.utf8.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
+              text.utf8.starts(with: "k1:".utf8)
+        else { return nil }
+        return String(decoding: data.dropFirst(3), as: UTF8.self)
+    }
+
     @Test func lineBreaksAndTabsBecomeSpacesAndALoneReturnStays() {
         #expect(MemoryText.singleLine("a\r\nb\nc\td\re", limit: 80) == "a b c d\re")
         #expect(MemoryText.singleLine("\r\r\n\n\r", limit: 80) == "\r  \r")
@@ -64,5 +74,28 @@ struct MemoryTextTests {
             #expect(try ListCursor.decode(cursor) == key)
         }
         #expect(throws: MemoryError.self) { try ListCursor.decode("not a cursor!") }
+        // Any text without padding decodes as Foundation's base64 decoded it, or fails where it
+        // failed: cursors with their last characters changed (trailing bits that are not zero
+        // included), characters outside the alphabet.
+        let characters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") + ["+", "/", " ", "é"]
+        for index in 0..<20_000 {
+            var text = index % 2 == 0 ? ListCursor.encode(afterKey: String(repeating: "k", count: index % 7 + 1)) : "azE6"
+            for _ in 0..<Int.random(in: 0...6, using: &generator) {
+                if !text.isEmpty, Bool.random(using: &generator) { text.removeLast() }
+                text.append(index % 11 == 0 ? characters.randomElement(using: &generator)! : characters[Int.random(in: 0..<64, using: &generator)])
+            }
+            #expect((try? ListCursor.decode(text)) == Self.foundationDecoded(text), "\(text)")
+        }
+        // Padding: none or what the length needs is read as Foundation read it; more than that,
+        // or padding before the end, is refused (Foundation's base64 took "azE6====" for the
+        // empty key, and "azE6YQ=A" for "a" and a NUL).
+        for (text, key) in [("azE6YQ==", "a"), ("azE6YQ=", "a"), ("azE6YWI=", "ab"), ("azE6YR==", "a"), ("azE6", "")] {
+            #expect(try ListCursor.decode(text) == key)
+            #expect(Self.foundationDecoded(text) == key)
+        }
+        for text in ["azE6====", "azE6=", "azE6YQ===", "azE6YWI==", "azE6YQ=A", "azE6=a2t", "azE6Y", "azE6Y==="] {
+            let error = #expect(throws: MemoryError.self) { try ListCursor.decode(text) }
+            #expect(error?.message == "Invalid cursor \"\(text)\": pass the cursor returned by the previous page unchanged")
+        }
     }
 }
