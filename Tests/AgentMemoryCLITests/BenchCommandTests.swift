@@ -68,8 +68,11 @@ struct BenchCommandTests {
         let raw = try #require(measure(limit, "raw C API"))
         #expect(paired["unit"] == .string(unit))
         #expect(raw["unit"] == .string(unit))
-        #expect(paired["count"] == .int(count))
-        #expect(raw["count"] == .int(count))
+        // Both sides ran the same number of operations: `count`, or fewer when the run's time
+        // budget ran out first (a loaded machine: CI's run of 99286c6 stopped at 60 of 100).
+        let done = try #require(paired["count"]?.intValue)
+        #expect((1...count).contains(done))
+        #expect(raw["count"] == .int(done))
         let comparisons = json["comparisons"]?.arrayValue ?? []
         let pair = try #require(comparisons.first { $0["limit"]?.stringValue == limit })
         #expect(pair["row"] == .string("\(row) [sqlite FULL, in turn with raw]"))
