@@ -48,20 +48,27 @@ final class DeferredInserts {
     /// `head (?, ...), (?, ...) tail` for each statement size (1, 2, 4, ... ``largestStatement``
     /// rows of `columns` values), made once: built per write, the text cost microseconds.
     ///
-    /// Appended in loops: the stdlib's `joined(separator:)` is not specialized for arrays of
+    /// Appended as bytes: the stdlib's `joined(separator:)` is not specialized for arrays of
     /// strings, and its first call in a process made the runtime build its generic metadata
-    /// from mangled names, scanning every conformance record of the binary: 570,000
-    /// instructions of every process that wrote (BENCHMARKS.md, round forty-seven).
+    /// from mangled names, scanning every conformance record of the binary (570,000
+    /// instructions of every process that wrote); appending strings took 170,000 for the
+    /// change log's seven texts (BENCHMARKS.md, round forty-seven).
     private static func statements(columns: Int, head: String, tail: String) -> [Int: SQLiteStatementText] {
-        var tuple = "("
-        for column in 0..<columns { tuple += column == 0 ? "?" : ", ?" }
-        tuple += ")"
+        var tuple: [UInt8] = [UInt8(ascii: "(")]
+        for column in 0..<columns { tuple += column == 0 ? [UInt8(ascii: "?")] : Array(", ?".utf8) }
+        tuple.append(UInt8(ascii: ")"))
+        let separator = Array(", ".utf8)
         var sql: [Int: SQLiteStatementText] = [:]
         var size = 1
         while size <= largestStatement {
-            var text = head
-            for row in 0..<size { text += row == 0 ? tuple : ", " + tuple }
-            sql[size] = SQLiteStatementText(text + tail)
+            var text = Array(head.utf8)
+            text.reserveCapacity(text.count + size * (tuple.count + 2) + tail.utf8.count)
+            for row in 0..<size {
+                if row > 0 { text.append(contentsOf: separator) }
+                text.append(contentsOf: tuple)
+            }
+            text += Array(tail.utf8)
+            sql[size] = SQLiteStatementText(String(decoding: text, as: UTF8.self))
             size *= 2
         }
         return sql

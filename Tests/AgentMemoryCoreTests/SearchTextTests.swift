@@ -113,4 +113,12 @@ extension QueryMatcherTests {
             #expect(document.counts == counts)
         }
     }
+
+    /// The stop words are the list's 127 words, each of lower-case ASCII letters only.
+    @Test func theStopWordsAreTheListsWords() {
+        let words = SearchText.stopWords
+        #expect(words.count == 127)
+        #expect(words.isSuperset(of: ["a", "about", "the", "whose", "yourselves", "i"]))
+        #expect(words.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) } })
+    }
 }

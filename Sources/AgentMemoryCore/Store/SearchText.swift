@@ -100,7 +100,10 @@ package enum SearchText {
 
     /// Common English function words, left out of queries: they match most notes and say
     /// nothing about which one is meant. A general list (pronouns, articles, auxiliaries,
-    /// prepositions, conjunctions, question words), not tuned to any data set.
+    /// prepositions, conjunctions, question words), not tuned to any data set. Split on the
+    /// spaces' bytes: `split(whereSeparator: \.isWhitespace)` walked the text Character by
+    /// Character, 590,000 instructions of every search process (BENCHMARKS.md, round
+    /// forty-seven).
     package static let stopWords: Set<String> = Set("""
         a about above after again against all am an and any are as at be because been before being below \
         between both but by can could did do does doing down during each few for from further had has have \
@@ -109,5 +112,5 @@ package enum SearchText {
         some such than that the their theirs them themselves then there these they this those through to too \
         under until up very was we were what when where which while who whom whose why will with would you \
         your yours yourself yourselves
-        """.split(whereSeparator: { $0.isWhitespace }).map(String.init))
+        """.utf8.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) })
 }
