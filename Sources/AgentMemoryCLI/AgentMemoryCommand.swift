@@ -27,9 +27,9 @@ struct AgentMemoryCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    /// Runs the command line, then exits from the thread that ran it. A plain `exec`, `recall`,
-    /// `remember`, `forget`, `search` or `list` line (``PlainCommandLine``) runs without
-    /// ArgumentParser's reflection; any other
+    /// Runs the command line, then exits from the thread that ran it. `--version` alone, and a
+    /// plain `exec`, `recall`, `remember`, `forget`, `search` or `list` line
+    /// (``PlainCommandLine``), run without ArgumentParser's reflection; any other
     /// is parsed and run as ArgumentParser's `main(_:)` would, and exits with the error's
     /// status and message on failure.
     /// Returning would first hop back to the main actor, whose queue Dispatch serves from its
@@ -40,6 +40,12 @@ struct AgentMemoryCommand: AsyncParsableCommand {
         // Before any store opens: SQLite without the per-connection mutex nothing here needs
         // (``SQLiteMemoryStore/useMultiThreadSQLite()``).
         SQLiteMemoryStore.useMultiThreadSQLite()
+        // `--version` alone: what ArgumentParser prints for it, without building its parsers
+        // by reflection (13.7M instructions of 14M; BENCHMARKS.md, round forty-seven).
+        if CommandLine.arguments.dropFirst().elementsEqual(["--version"]) {
+            print(AgentMemoryRelease.version)
+            Foundation.exit(0)
+        }
         if let line = PlainCommandLine(CommandLine.arguments.dropFirst()) {
             keepFreedMemory()
             await runThenExit(line)
