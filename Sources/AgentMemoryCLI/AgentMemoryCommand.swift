@@ -115,7 +115,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The agent id recorded as the author of writes.", valueName: "id"))
     var agent: String?
 
-    var environment: [String: String] { ProcessInfo.processInfo.environment }
+    var environment: [String: String] { PlainCommandLine.environment() }
 
     /// These options, with any option not given here taken from `parent` (given before the
     /// subcommand).

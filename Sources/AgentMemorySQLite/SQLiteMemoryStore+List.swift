@@ -36,8 +36,9 @@ extension SQLiteMemoryStore {
             binder.integer(Int64(limit) + 1)
             return binder.failure ?? SQLITE_OK
         }
+        try checkOpen()
         var records: [MemoryRecord]
-        if let pointReader, connections.ifOpened == nil, let read = try pointReaderRecords(pointReader, sql, bind: bind) {
+        if let pointReader, connections.ifOpened == nil, let read = pointReader.records(sql, bind: bind) {
             records = read
         } else {
             let text = sql
@@ -53,13 +54,6 @@ extension SQLiteMemoryStore {
             next = records.last.map { ListCursor.encode(afterKey: $0.key) }
         }
         return MemoryPage(records: records, nextCursor: next)
-    }
-
-    /// The point reader's records for `sql` after checking that the store is open; `nil` when
-    /// GRDB's path must read instead.
-    private func pointReaderRecords(_ pointReader: SQLitePointReader, _ sql: String, bind: (OpaquePointer) -> Int32) throws -> [MemoryRecord]? {
-        try checkOpen()
-        return pointReader.records(sql, bind: bind)
     }
 
     /// The smallest byte string greater than every string that starts with `prefix`.

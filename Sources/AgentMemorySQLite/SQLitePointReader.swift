@@ -40,6 +40,9 @@ final class SQLitePointReader: Sendable {
         /// their first use.
         var seeks: [OpaquePointer?] = [nil, nil, nil, nil]
         var expired: OpaquePointer?
+        /// The listing's statements (four shapes: with or without a cursor, a prefix, its
+        /// bound), prepared at their first use.
+        var pages: [String: OpaquePointer] = [:]
 
         deinit {
             sqlite3_finalize(select)
@@ -48,6 +51,7 @@ final class SQLitePointReader: Sendable {
             sqlite3_finalize(commit)
             for seek in seeks { sqlite3_finalize(seek) }
             sqlite3_finalize(expired)
+            for page in pages.values { sqlite3_finalize(page) }
             sqlite3_close_v2(handle)
         }
 
@@ -234,19 +238,19 @@ final class SQLitePointReader: Sendable {
     }
 
     /// The records `sql` returns (a statement over ``SQLiteStoredRow/columns``, its parameters
-    /// set by `bind`, which returns SQLite's code for them), prepared for this one read; `nil`
-    /// when the caller must read through GRDB instead (connection busy, closed or failing, or a
-    /// value that does not parse: GRDB's path reports it). One statement, so one snapshot.
+    /// set by `bind`, which returns SQLite's code for them), prepared at its first use and kept;
+    /// `nil` when the caller must read through GRDB instead (connection busy, closed or failing,
+    /// or a value that does not parse: GRDB's path reports it). One statement, so one snapshot.
     ///
     /// A page of ``SQLiteMemoryStore/list(in:prefix:cursor:limit:)`` in a process that has not
     /// opened GRDB's connections: a `list` process opened the writer's connection (running the
     /// migration check) and GRDB's read-only pool, two connections, for one read.
     func records(_ sql: String, bind: (OpaquePointer) -> Int32) -> [MemoryRecord]? {
         let records = state.withLockIfAvailable { state -> [MemoryRecord]? in
-            guard let connection = opened(&state), let handle = connection.handle else { return nil }
-            var prepared: OpaquePointer?
-            defer { sqlite3_finalize(prepared) }
-            guard sqlite3_prepare_v2(handle, sql, -1, &prepared, nil) == SQLITE_OK, let statement = prepared else { return nil }
+            guard let connection = opened(&state) else { return nil }
+            var statement = connection.pages[sql]
+            guard let statement = connection.prepared(&statement, sql) else { return nil }
+            connection.pages[sql] = statement
             return try? SQLiteStoredRow.records(statement, bind: bind)
         }
         return records ?? nil

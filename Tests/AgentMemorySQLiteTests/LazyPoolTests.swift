@@ -21,6 +21,12 @@ struct LazyPoolTests {
         store.connections.ifOpened != nil
     }
 
+    /// A new file's path, and a clock the test moves by hand for the stores it opens there.
+    static func clockedPath() throws -> (path: String, now: Locked<Date>, clock: @Sendable () -> Date) {
+        let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
+        return (try SearchIndexingTests.temporaryPath(), now, { now.withLock { $0 } })
+    }
+
     @Test func aStoreThatOnlyReadsKeysNeverOpensThePoolAndLeavesTheFileAsItWas() async throws {
         let path = try await OpenWithoutWritingTests.closedStore()
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -74,9 +80,7 @@ struct LazyPoolTests {
     /// and equal what GRDB's path gives: expired keys and other namespaces skipped, bytes
     /// compared as they are.
     @Test func suggestionsFromThePointReaderEqualGRDBsAndOpenNoPool() async throws {
-        let path = try SearchIndexingTests.temporaryPath()
-        let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
-        let clock: @Sendable () -> Date = { now.withLock { $0 } }
+        let (path, now, clock) = try Self.clockedPath()
         let writer = try SQLiteMemoryStore(path: path, clock: clock)
         let memory = InMemoryMemoryStore(clock: clock)
         let other = try Namespace("elsewhere")
@@ -125,9 +129,7 @@ struct LazyPoolTests {
     /// expired records and other namespaces skipped, keys in byte order (multi-byte keys, and a
     /// prefix whose bound past it is not valid UTF-8).
     @Test func pagesFromThePointReaderEqualGRDBsAndOpenNoPool() async throws {
-        let path = try SearchIndexingTests.temporaryPath()
-        let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
-        let clock: @Sendable () -> Date = { now.withLock { $0 } }
+        let (path, now, clock) = try Self.clockedPath()
         let writer = try SQLiteMemoryStore(path: path, clock: clock)
         let memory = InMemoryMemoryStore(clock: clock)
         let keys = [
