@@ -102,8 +102,12 @@ struct Exec: AsyncParsableCommand {
                 } else {
                     let toolUses = blocks.compactMap(\.toolUse)
                     let outcomes = await executor.outcomes(of: toolUses)
+                    // The store is done with: its close (the index's look, the log's checkpoint
+                    // and syncs) runs beside the results' writing, and is waited for after.
+                    async let closing: Void = store.close()
                     try writeToStandardOutput(ToolResultsJSON.message(for: toolUses, outcomes: outcomes, capacity: capacity, newline: true))
                     KeptUntilExit.keep(outcomes)
+                    try await closing
                 }
             }
             KeptUntilExit.keep(blocks)

@@ -1,4 +1,5 @@
 import AgentMemoryCore
+import Foundation
 import GRDB
 import GRDBSQLite
 import Synchronization
@@ -226,6 +227,44 @@ final class GroupCommitWriter: Sendable {
         giveUpTheLead()
         return try outcome.get()
     }
+
+    /// Begins a transaction of its own for `work` on a thread of its own, outside Swift's
+    /// cooperative pool, where `work` may wait (for the parts of a streamed commit); `nil`, with
+    /// nothing begun, when a transaction is in progress or writes must wait for the checkpoint.
+    /// Writes that come meanwhile queue, and are committed after it.
+    ///
+    /// A thread started here runs the transaction at once. A task would wait for a thread of
+    /// the pool, busy with the caller's own task: in an `exec` of 2,000 `remember` calls the
+    /// transaction's task began when the caller had staged all but a few hundred plans.
+    func beginAlone<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) -> AloneTransaction<T>? {
+        guard !hooks.mustWait(), takeTheLead() else { return nil }
+        aloneBegun.add(1, ordering: .relaxed)
+        let hooks = hooks
+        let transaction = AloneTransaction<T>()
+        let thread = Thread { [self] in
+            let result = Result {
+                defer { commits.add(1, ordering: .relaxed) }
+                // GRDB's synchronous write runs on the calling thread, serialized with the
+                // connection's other uses.
+                return try database.writeWithoutTransaction { db in
+                    try inTransaction(db) { db in
+                        hooks.began()
+                        let value = try work(db)
+                        try hooks.willCommit(db)
+                        return value
+                    }
+                }
+            }
+            giveUpTheLead()
+            transaction.end(result)
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        return transaction
+    }
+
+    /// Transactions begun by ``beginAlone(_:)`` (for tests).
+    let aloneBegun = Atomic(0)
 
     /// Marks a transaction (or a read on the writer's connection) in progress; `false` when one
     /// already is (then the caller queues, or reads elsewhere).

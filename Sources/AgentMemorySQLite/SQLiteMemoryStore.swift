@@ -276,7 +276,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     /// Runs `body` with a record writer for `namespace`: the group's shared one when the write
     /// runs together with others (the group inserts the held rows at its end), else one of its
     /// own, whose held rows are inserted here.
-    private func withRecordWriter<T>(
+    func withRecordWriter<T>(
         _ db: Database, _ shared: SharedRecordWriters?, namespace: Namespace, _ body: (SQLiteRecordWriter) throws -> T
     ) throws -> T {
         if let shared { return try body(shared.writer(db: db, namespace: namespace, store: self)) }

@@ -4,14 +4,16 @@ import Foundation
 import Testing
 
 /// A store that counts how the executor reaches it, and can let "another agent" write just
-/// before the next batch.
-final class CountingStore: MemoryStore {
-    let base: InMemoryMemoryStore
+/// before the next batch, or just after a turn's read of its keys.
+final class CountingStore<Base: MemoryStore>: MemoryStore {
+    let base: Base
     var limits: MemoryLimits { base.limits }
     let counts = Locked<[String: Int]>([:])
-    let interference = Locked<(@Sendable (InMemoryMemoryStore) async throws -> Void)?>(nil)
+    let interference = Locked<(@Sendable (Base) async throws -> Void)?>(nil)
+    /// Runs once, after the next read of many keys (a turn's read).
+    let afterRead = Locked<(@Sendable () async throws -> Void)?>(nil)
 
-    init(_ base: InMemoryMemoryStore = InMemoryMemoryStore()) { self.base = base }
+    init(_ base: Base) { self.base = base }
 
     func count(_ name: String) -> Int { counts.withLock { $0[name] ?? 0 } }
     private func note(_ name: String) { counts.withLock { $0[name, default: 0] += 1 } }
@@ -20,6 +22,17 @@ final class CountingStore: MemoryStore {
         note("get")
         return try await base.get(key, in: namespace)
     }
+    func get(_ keys: [MemoryKey], in namespace: Namespace) async throws -> [MemoryKey: MemoryRecord] {
+        note("get keys")
+        let records = try await base.get(keys, in: namespace)
+        if let then = afterRead.withLock({ value in
+            defer { value = nil }
+            return value
+        }) {
+            try await then()
+        }
+        return records
+    }
     func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome] {
         note("apply")
         return try await base.apply(operations, in: namespace)
@@ -27,7 +40,7 @@ final class CountingStore: MemoryStore {
     /// A turn's staged writes: "another agent" may write just before.
     func commit(_ plans: [WritePlan], in namespace: Namespace) async throws {
         note("commit")
-        if let interfere = interference.withLock({ value -> (@Sendable (InMemoryMemoryStore) async throws -> Void)? in
+        if let interfere = interference.withLock({ value -> (@Sendable (Base) async throws -> Void)? in
             defer { value = nil }
             return value
         }) {
@@ -35,6 +48,7 @@ final class CountingStore: MemoryStore {
         }
         try await base.commit(plans, in: namespace)
     }
+    func streamedCommit(in namespace: Namespace) -> (any StreamedCommit)? { base.streamedCommit(in: namespace) }
     func list(in namespace: Namespace, prefix: String?, cursor: String?, limit: Int) async throws -> MemoryPage {
         note("list")
         return try await base.list(in: namespace, prefix: prefix, cursor: cursor, limit: limit)
@@ -52,6 +66,10 @@ final class CountingStore: MemoryStore {
     func watch(in namespace: Namespace, since: Int64) -> AsyncThrowingStream<MemoryChange, any Error> {
         base.watch(in: namespace, since: since)
     }
+}
+
+extension CountingStore where Base == InMemoryMemoryStore {
+    convenience init() { self.init(InMemoryMemoryStore()) }
 }
 
 @Suite("One transaction per turn")

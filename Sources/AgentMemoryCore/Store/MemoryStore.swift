@@ -57,6 +57,11 @@ public protocol MemoryStore: Sendable {
     /// Every change after sequence `since`, then each new change as it is committed, until
     /// the consumer stops iterating. Backends without push notifications poll.
     func watch(in namespace: Namespace, since: Int64) -> AsyncThrowingStream<MemoryChange, any Error>
+
+    /// A commit that writes a ``StagedBatch``'s plans while the batch stages more (see
+    /// ``StreamedCommit``), or `nil` when the store has none or cannot begin one now (a write
+    /// in progress); the batch then commits with ``commit(_:in:)``. The default is `nil`.
+    func streamedCommit(in namespace: Namespace) -> (any StreamedCommit)?
 }
 
 /// One page of a listing.

@@ -10,6 +10,10 @@ import Foundation
 /// ``MemoryError/Code/versionConflict``. The executor stages the memory calls of one assistant
 /// turn this way: one transaction and one fsync per turn.
 ///
+/// A batch of ``streamedPart`` writes or more begins the store's ``StreamedCommit`` when it
+/// has one (SQLite): the store writes the first plans while the batch plans the rest, and
+/// ``commit()`` ends that transaction, with the same outcome.
+///
 /// A batch is used by one task at a time; it is not `Sendable`.
 public final class StagedBatch {
     /// The store written at commit.
@@ -29,6 +33,18 @@ public final class StagedBatch {
     private var written: [MemoryKey: MemoryRecord?] = [:]
     /// The plans to commit, in order.
     public private(set) var plans: [WritePlan] = []
+    /// The store's commit of this batch's plans begun while it stages more (when the store has
+    /// one: ``MemoryStore/streamedCommit(in:)``), once ``streamedPart`` plans are staged.
+    private var stream: (any StreamedCommit)?
+    /// How many of ``plans`` went to ``stream``.
+    private var sent = 0
+    /// Whether the store had no streamed commit to give (asked once per batch).
+    private var streamRefused = false
+
+    /// Plans staged before the batch begins a streamed commit, and sent to it at a time: a
+    /// batch of fewer commits them together at ``commit()``, holding no write transaction
+    /// while it plans.
+    public static let streamedPart = 128
 
     /// Creates an empty batch whose writes carry the time `now`.
     public init(store: any MemoryStore, namespace: Namespace, now: Date) {
@@ -96,6 +112,7 @@ public final class StagedBatch {
         }
         let plan = try RecordTransition.plan(prepared, current: current, limits: store.limits, now: now)
         plans.append(plan)
+        if plans.count - sent >= Self.streamedPart { sendStaged() }
         // Room for every key read at once: a turn of writes grows the table once.
         if written.isEmpty { written.reserveCapacity(read.count + absent.count) }
         written[prepared.key] = .some(plan.outcome.record)
@@ -115,14 +132,38 @@ public final class StagedBatch {
         return keys
     }
 
+    /// Hands the plans not yet sent to the streamed commit, begun now if the store gives one.
+    private func sendStaged() {
+        if stream == nil {
+            guard !streamRefused else { return }
+            stream = store.streamedCommit(in: namespace)
+            guard stream != nil else {
+                streamRefused = true
+                return
+            }
+        }
+        stream?.send(Array(plans[sent...]))
+        sent = plans.count
+    }
+
     /// Writes every staged plan in one transaction, or none of them; empties the batch either
     /// way.
     public func commit() async throws {
         let staged = plans
+        let unsent = sent
+        let stream = stream
         plans.removeAll()
         read.removeAll()
         absent.removeAll()
         written.removeAll()
+        self.stream = nil
+        sent = 0
+        streamRefused = false
+        if let stream {
+            if unsent < staged.count { stream.send(Array(staged[unsent...])) }
+            try await stream.finish()
+            return
+        }
         guard !staged.isEmpty else { return }
         try await store.commit(staged, in: namespace)
     }
