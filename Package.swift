@@ -186,7 +186,7 @@ let package = Package(
         .executableTarget(name: "crew-example", dependencies: ["AgentMemory"], path: "Examples/Crew", swiftSettings: strictSettings),
         // a helper program the tests run as several processes at once against one store
         .executableTarget(name: "MemoryStress", dependencies: ["AgentMemoryRuntime"], swiftSettings: strictSettings),
-        .testTarget(name: "AgentMemoryJSONTests", dependencies: ["AgentMemoryJSON"], swiftSettings: strictSettings),
+        .testTarget(name: "AgentMemoryJSONTests", dependencies: ["AgentMemoryJSON", "TestScratch"], swiftSettings: strictSettings),
         // the tests' scratch folders, removed when the test process exits (not a product)
         .target(name: "TestScratch", dependencies: ["AgentMemoryCore"], path: "Tests/TestScratch", swiftSettings: strictSettings),
         // the writer the reliability tests kill at random moments (RELIABILITY.md)

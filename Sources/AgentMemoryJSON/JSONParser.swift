@@ -16,8 +16,18 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
 enum JSONParser {
     static let maximumDepth = 512
 
-    static func parse(_ input: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
+    /// Parses `input`; a long input on two threads (``SecondHalf``) unless `onOneThread`.
+    static func parse(_ input: UnsafeBufferPointer<UInt8>, onOneThread: Bool = false) throws -> JSONValue {
+        try parse(input, secondHalf: onOneThread ? nil : SecondHalf.start(input))
+    }
+
+    /// Parses `input`, with the elements `secondHalf`'s thread parsed if the cursor meets its
+    /// comma between two elements of an array.
+    static func parse(_ input: UnsafeBufferPointer<UInt8>, secondHalf: SecondHalf?) throws -> JSONValue {
+        // The input must not go while the second half's thread reads it.
+        defer { secondHalf?.finish() }
         var parser = Cursor(input: input)
+        parser.secondHalf = secondHalf
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -30,6 +40,10 @@ enum JSONParser {
     struct Cursor {
         let input: UnsafeBufferPointer<UInt8>
         var index = 0
+        /// The deepest object or array begun so far.
+        var deepest = 0
+        /// The second half of a long array, parsed by another thread (``SecondHalf``).
+        var secondHalf: SecondHalf?
 
         init(input: UnsafeBufferPointer<UInt8>) { self.input = input }
 
@@ -77,6 +91,7 @@ enum JSONParser {
 
         mutating func parseObject(depth: Int) throws -> JSONValue {
             guard depth <= JSONParser.maximumDepth else { throw error("Nesting deeper than \(JSONParser.maximumDepth) levels") }
+            if depth > deepest { deepest = depth }
             index += 1
             var object = JSONObject()
             skipWhitespace()
@@ -113,6 +128,7 @@ enum JSONParser {
 
         mutating func parseArray(depth: Int) throws -> JSONValue {
             guard depth <= JSONParser.maximumDepth else { throw error("Nesting deeper than \(JSONParser.maximumDepth) levels") }
+            if depth > deepest { deepest = depth }
             index += 1
             var elements: [JSONValue] = []
             skipWhitespace()
@@ -126,6 +142,13 @@ enum JSONParser {
                 skipWhitespace()
                 guard index < input.count else { throw error("Unexpected end of input in array") }
                 if input[index] == UInt8(ascii: ",") {
+                    if let secondHalf, index == secondHalf.comma, let rest = secondHalf.take(at: index, depth: depth) {
+                        // The other thread parsed the rest of this array from this very comma.
+                        elements.append(contentsOf: rest.elements)
+                        index = rest.end
+                        deepest = max(deepest, depth + rest.deepest)
+                        return .array(elements)
+                    }
                     index += 1
                 } else if input[index] == UInt8(ascii: "]") {
                     index += 1

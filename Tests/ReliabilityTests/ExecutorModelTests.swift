@@ -2,19 +2,7 @@ import AgentMemoryJSON
 import AgentMemory
 import Foundation
 import Testing
-
-/// A small deterministic generator (SplitMix64), so a failing sequence can be replayed from
-/// its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestScratch
 
 /// What the store should hold after a sequence of tool calls: the executor's promise written
 /// as a dictionary. Invalid calls change nothing.
