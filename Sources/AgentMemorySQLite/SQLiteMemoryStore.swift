@@ -2,6 +2,7 @@ import AgentMemoryJSON
 import Foundation
 import AgentMemoryCore
 import GRDB
+import GRDBSQLite
 import Logging
 import Synchronization
 
@@ -109,6 +110,9 @@ public final class SQLiteMemoryStore: MemoryStore {
     let pointReader: SQLitePointReader?
     /// The writer's commit count when a `get` last chose where to read (``readAfterWrites(_:)``).
     let commitsAtLastRead = Atomic(-1)
+    /// The log's frames the close copied beside its look at the index, all of them (`-1`: some
+    /// were left); `0` until then (for tests).
+    let closeCopiedFrames = Atomic(0)
     /// Checkpoints the log off the write path (``SQLiteCheckpointer``).
     let checkpointer: SQLiteCheckpointer
     let writesSincePrune = Locked(0)
@@ -325,7 +329,12 @@ public final class SQLiteMemoryStore: MemoryStore {
         guard !wasClosed else { return }
         logger.debug("closing the SQLite store", metadata: ["path": "\(path)"])
         connections.ifOpened?.indexMerger?.close()
+        // A process that wrote many rows looks at the full-text index: meanwhile, on the
+        // writer's queue, the records' log is copied into the database file (what the writer's
+        // close would do after the look), two files on two threads.
+        let copying = copyLogWhileTheIndexIsLookedAt()
         await catchUpBeforeClosing()
+        await copying?.value
         pointReader?.close()
         await checkpointer.waitUntilIdle()
         checkpointer.close()
@@ -354,6 +363,22 @@ public final class SQLiteMemoryStore: MemoryStore {
             try opened.database.close()
         } catch {
             throw MemoryError(.storage, "Cannot close the SQLite store at \(path): \(Self.describe(error))")
+        }
+    }
+
+    /// A passive checkpoint of the records' log on the writer's connection, begun now, when
+    /// this store wrote ``closeLookStride`` rows or more (its close then always looks at the
+    /// index); `nil` otherwise. The writer's close then finds the log copied and deletes it.
+    private func copyLogWhileTheIndexIsLookedAt() -> Task<Void, Never>? {
+        guard let opened = connections.ifOpened, indexing.written.load(ordering: .relaxed) >= Self.closeLookStride else { return nil }
+        return Task {
+            try? await opened.database.writeWithoutTransaction { db in
+                var frames: Int32 = 0
+                var backfilled: Int32 = 0
+                if sqlite3_wal_checkpoint_v2(db.sqliteConnection, nil, SQLITE_CHECKPOINT_PASSIVE, &frames, &backfilled) == SQLITE_OK {
+                    self.closeCopiedFrames.store(Int(frames == backfilled ? backfilled : -1), ordering: .relaxed)
+                }
+            }
         }
     }
 

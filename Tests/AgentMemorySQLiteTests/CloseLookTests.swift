@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 
 @testable import AgentMemorySQLite
+import TestScratch
 
 /// A closing store that wrote looks at the full-text index (and catches it up when it is
 /// 4,096 rows or more behind) only when its own rows carry the records' highest id plus
@@ -84,5 +85,27 @@ struct CloseLookTests {
         #expect(try await searcher.search("zebu", in: namespace, limit: 300).count == 248)
         try await searcher.close()
         try SearchIndexingTests.checkIndex(path)
+    }
+
+    /// A store that wrote 256 rows or more copies the records' log into the database file
+    /// while its close looks at the index; the writer's close then deletes the log.
+    @Test func aCloseAfterManyRowsCopiesTheLogBesideTheLook() async throws {
+        let path = Scratch.file("close-copy")
+        let namespace = OpenWithoutWritingTests.namespace
+        let few = try SQLiteMemoryStore(path: path)
+        try await few.batch((0..<10).map { .put(key: MemoryKey(checked: "few/\($0)"), value: "yak") }, in: namespace)
+        try await few.close()
+        #expect(few.closeCopiedFrames.load(ordering: .relaxed) == 0)
+        let many = try SQLiteMemoryStore(path: path)
+        try await many.batch((0..<300).map { .put(key: MemoryKey(checked: "many/\($0)"), value: "gnu") }, in: namespace)
+        try await many.close()
+        #expect(many.closeCopiedFrames.load(ordering: .relaxed) > 10)
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        #expect(!FileManager.default.fileExists(atPath: path + "-shm"))
+        let queue = try DatabaseQueue(path: path)
+        let count = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM memory_records") }
+        #expect(count == 310)
+        try queue.close()
+        try await SearchIndexingTests.checkIndexAfterAPass(path)
     }
 }
