@@ -18,17 +18,17 @@ struct StreamedCommitTests {
     static let namespace = try! Namespace("streamed")
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    /// 300 writes (three parts of 128 and the rest): new keys, updates and deletes of seeded
-    /// keys (some deletes of keys never written), a key written in the first part and again in
-    /// the second, and appends to one key in every part.
+    /// 700 writes (two parts of 256 and the rest): new keys, updates and deletes of seeded
+    /// keys (and deletes of keys not written yet), a key written in the first part and again in
+    /// the third, and appends to one key in every part.
     static func operations() throws -> [MemoryOperation] {
-        try (0..<300).map { index -> MemoryOperation in
+        try (0..<700).map { index -> MemoryOperation in
             switch index % 10 {
             case 3: return .put(key: try MemoryKey("old/\(index / 10)"), value: .string("updated \(index)"), options: .none)
             case 7: return .delete(key: try MemoryKey("old/\(index / 10 + 25)"))
             case 9: return .append(key: "list", value: .string("item \(index)"))
             default:
-                let key = index == 250 ? "new/5" : "new/\(index)"
+                let key = index == 601 ? "new/5" : "new/\(index)"
                 return .put(key: try MemoryKey(key), value: .string("value \(index) about walruses"), options: .none)
             }
         }
@@ -69,7 +69,7 @@ struct StreamedCommitTests {
         let operations = try Self.operations()
 
         let (streamed, streamedOutcomes) = try await Self.stage(operations, on: sqlite)
-        // The stream began at the 128th plan and holds its parts uncommitted: another
+        // The stream began at the 256th plan and holds its parts uncommitted: another
         // connection sees none of them yet.
         #expect(try sqlite.writer.aloneBegun.load(ordering: .relaxed) == 1)
         let other = try Self.store(at: path)
@@ -84,21 +84,21 @@ struct StreamedCommitTests {
         #expect(streamedOutcomes == togetherOutcomes)
         let contents = try await Self.contents(sqlite)
         #expect(contents == (try await Self.contents(memory)))
-        #expect(try await sqlite.get("new/5", in: Self.namespace)?.value == .string("value 250 about walruses"))
+        #expect(try await sqlite.get("new/5", in: Self.namespace)?.value == .string("value 601 about walruses"))
         let list = try await sqlite.get("list", in: Self.namespace)
-        #expect(list?.version == 30)
-        #expect(list?.value == .array(stride(from: 9, to: 300, by: 10).map { .string("item \($0)") }))
+        #expect(list?.version == 70)
+        #expect(list?.value == .array(stride(from: 9, to: 700, by: 10).map { .string("item \($0)") }))
         // The full-text index was told of every part's rows.
-        let hits = try await sqlite.search("walruses", in: Self.namespace, limit: 500).map(\.record.key)
-        #expect(Set(hits) == Set(try await memory.search("walruses", in: Self.namespace, limit: 500).map(\.record.key)))
-        #expect(hits.count == 209)
+        let hits = try await sqlite.search("walruses", in: Self.namespace, limit: 1_000).map(\.record.key)
+        #expect(Set(hits) == Set(try await memory.search("walruses", in: Self.namespace, limit: 1_000).map(\.record.key)))
+        #expect(hits.count == 489)
         try await sqlite.close()
     }
 
     /// A key changed by another connection after the batch read it conflicts in its part
-    /// (`old/3`, the 4th write, is in the first; `old/20`, the 204th, in the second, after the
-    /// first was written): the whole transaction rolls back, and the writer is free again.
-    @Test(arguments: ["old/3", "old/20"])
+    /// (`old/3`, the 4th write, is in the first; `new/300`, the 301st, in the second, after
+    /// the first was written): the whole transaction rolls back, and the writer is free again.
+    @Test(arguments: ["old/3", "new/300"])
     func aConflictInAnyPartWritesNothing(changed: String) async throws {
         let path = Scratch.file("streamed-conflict")
         let store = try Self.store(at: path)
@@ -134,7 +134,7 @@ struct StreamedCommitTests {
     @Test func aDroppedBatchRollsBackAndTheWritesQueuedBehindItCommit() async throws {
         let store = try Self.store(at: Scratch.file("streamed-dropped"))
         try await Self.seed(store)
-        let operations = try Array(Self.operations().prefix(200))
+        let operations = try Array(Self.operations().prefix(300))
         var batch: StagedBatch? = StagedBatch(store: store, namespace: Self.namespace, now: Self.now)
         for operation in operations { try await batch?.stage(operation) }
         #expect(try store.writer.aloneBegun.load(ordering: .relaxed) == 1)
@@ -155,17 +155,17 @@ struct StreamedCommitTests {
         try await Self.seed(store)
         let operations = try Self.operations()
         let batch = StagedBatch(store: store, namespace: Self.namespace, now: Self.now)
-        for operation in operations.prefix(150) { try await batch.stage(operation) }
+        for operation in operations.prefix(300) { try await batch.stage(operation) }
         let queued = Task { try await store.put("new/0", value: .string("after the batch"), in: Self.namespace) }
         while try store.writer.queuedCount < 1 { try await Task.sleep(for: .milliseconds(1)) }
-        for operation in operations.dropFirst(150) { try await batch.stage(operation) }
+        for operation in operations.dropFirst(300) { try await batch.stage(operation) }
         try await batch.commit()
         let record = try await queued.value
         #expect(record.version == 2)
         let log = try await store.changes(in: Self.namespace, since: 0, limit: 1_000)
         #expect(log.last.map { "\($0.key) v\($0.version)" } == "new/0 v2")
-        // The seeds, the batch's writes but the five deletes of keys never written, the put.
-        let logged: Int = 50 + 300 - 5 + 1
+        // The seeds, the batch's writes but its 45 deletes of keys absent then, the put.
+        let logged: Int = 50 + 700 - 45 + 1
         #expect(log.count == logged)
         try await store.close()
     }

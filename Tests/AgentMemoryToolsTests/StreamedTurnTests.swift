@@ -14,11 +14,11 @@ struct StreamedTurnTests {
     let namespace = try! Namespace("agent")
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    /// 400 calls: new keys, a recall of a key written earlier in the turn, appends to one
+    /// 700 calls: new keys, a recall of a key written earlier in the turn, appends to one
     /// key, forgets of keys written in the turn, a call with no value, and updates of keys
     /// written 200 calls before.
     static func calls() -> [ToolUse] {
-        (0..<400).map { index -> ToolUse in
+        (0..<700).map { index -> ToolUse in
             let input: JSONValue
             let name: String
             switch index % 10 {
@@ -61,7 +61,7 @@ struct StreamedTurnTests {
         #expect(results[0][8].hasPrefix("[error] "))
         #expect(results[0][201] == "Updated \"note/1\" (version 2).")
         #expect(try await contents(sqlite) == (try await contents(memory)))
-        #expect(try await sqlite.get("log", in: namespace)?.version == 40)
+        #expect(try await sqlite.get("log", in: namespace)?.version == 70)
         try await sqlite.close()
     }
 
@@ -98,14 +98,14 @@ struct StreamedTurnTests {
             }
         }
         let executor = MemoryToolExecutor(store: store, namespace: namespace, agent: "alice", tools: MemoryToolKind.everyTool)
-        var calls = (0..<200).map { ToolUse(id: "n\($0)", name: "remember", input: ["key": .string("n/\($0)"), "value": "x"]) }
+        var calls = (0..<300).map { ToolUse(id: "n\($0)", name: "remember", input: ["key": .string("n/\($0)"), "value": "x"]) }
         calls.append(ToolUse(id: "shared", name: "remember", input: ["key": "shared", "value": "alice's update"]))
         let outcomes = await executor.outcomes(of: calls)
         #expect(outcomes.allSatisfy { !$0.isError })
-        #expect(outcomes[200].text.hasPrefix("Updated \"shared\" (version 3). Note: \"bob\" wrote this key (version 2"))
+        #expect(outcomes[300].text.hasPrefix("Updated \"shared\" (version 3). Note: \"bob\" wrote this key (version 2"))
         #expect(try await base.get("shared", in: namespace)?.value == "alice's update")
         #expect(try await base.history(of: "shared", in: namespace, limit: 10).map(\.author) == ["bob", "bob", "alice"])
-        #expect(try await base.allRecords(in: namespace, prefix: "n/").count == 200)
+        #expect(try await base.allRecords(in: namespace, prefix: "n/").count == 300)
         #expect(store.count("commit") == 0)  // streamed, then one by one
         try await base.close()
     }
