@@ -2,7 +2,7 @@
 # The test suites under ThreadSanitizer or AddressSanitizer, each in its own scratch folder
 # (so the normal debug build is not rebuilt).
 #
-#   scripts/reliability/sanitizers.sh thread  [FILTER]   .build-tsan (CI: the store, executor and loop suites)
+#   scripts/reliability/sanitizers.sh thread  [FILTER]   .build-tsan (CI: the store, executor, loop and JSON suites)
 #   scripts/reliability/sanitizers.sh address [FILTER]   .build-asan
 #
 # Without FILTER the whole suite runs (everything is built: the reliability and CLI tests start
