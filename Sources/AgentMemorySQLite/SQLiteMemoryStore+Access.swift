@@ -80,11 +80,16 @@ extension SQLiteMemoryStore {
         try checkOpen()
         do {
             return try await writer.write(sharing: body)
-        } catch let error as MemoryError {
-            throw error
         } catch {
-            logger.error("SQLite write failed", metadata: ["path": "\(path)", "error": "\(Self.describe(error))"])
-            throw MemoryError(.storage, "SQLite write failed (\(path)): \(Self.describe(error))")
+            throw writeFailure(error)
         }
+    }
+
+    /// A write's failure as callers see it: a ``MemoryError`` as thrown (a conflict, a limit),
+    /// any other error logged and reported as ``MemoryError/Code/storage``.
+    func writeFailure(_ error: any Error) -> any Error {
+        if error is MemoryError { return error }
+        logger.error("SQLite write failed", metadata: ["path": "\(path)", "error": "\(Self.describe(error))"])
+        return MemoryError(.storage, "SQLite write failed (\(path)): \(Self.describe(error))")
     }
 }

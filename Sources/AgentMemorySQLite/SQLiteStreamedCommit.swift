@@ -1,7 +1,6 @@
 import AgentMemoryCore
 import Dispatch
 import GRDB
-import Logging
 
 extension SQLiteMemoryStore {
     /// Begins a transaction on the writer's own thread that writes plans as they are sent (see
@@ -28,7 +27,7 @@ extension SQLiteMemoryStore {
             }
         }
         guard let begun else { return nil }
-        return SQLiteStreamedCommit(parts: parts, transaction: begun, path: path, logger: logger)
+        return SQLiteStreamedCommit(parts: parts, transaction: begun, store: self)
     }
 }
 
@@ -64,10 +63,15 @@ final class SQLiteStreamedCommit: StreamedCommit {
             if taken { arrived.signal() }
         }
 
-        /// Ends the parts: `abandoned`, the transaction rolls back, else it commits.
+        /// Ends the parts: `abandoned`, the transaction rolls back (unless they were finished
+        /// already), else it commits.
         func end(abandoned: Bool) {
             state.withLock { state in
-                if abandoned { state.abandoned = true } else { state.finished = true }
+                if !abandoned {
+                    state.finished = true
+                } else if !state.finished {
+                    state.abandoned = true
+                }
             }
             arrived.signal()
         }
@@ -99,19 +103,17 @@ final class SQLiteStreamedCommit: StreamedCommit {
 
     private let parts: Parts
     private let transaction: AloneTransaction<Void>
-    private let path: String
-    private let logger: Logger
-    private let finished = Locked(false)
+    private let store: SQLiteMemoryStore
 
-    init(parts: Parts, transaction: AloneTransaction<Void>, path: String, logger: Logger) {
+    init(parts: Parts, transaction: AloneTransaction<Void>, store: SQLiteMemoryStore) {
         self.parts = parts
         self.transaction = transaction
-        self.path = path
-        self.logger = logger
+        self.store = store
     }
 
+    /// Dropped unfinished: the transaction rolls back (after ``finish()``, nothing happens).
     deinit {
-        if !finished.withLock({ $0 }) { parts.end(abandoned: true) }
+        parts.end(abandoned: true)
     }
 
     func send(_ plans: [WritePlan]) {
@@ -119,15 +121,11 @@ final class SQLiteStreamedCommit: StreamedCommit {
     }
 
     func finish() async throws {
-        finished.withLock { $0 = true }
         parts.end(abandoned: false)
         do {
             try await transaction.value()
-        } catch let error as MemoryError {
-            throw error
         } catch {
-            logger.error("SQLite write failed", metadata: ["path": "\(path)", "error": "\(SQLiteMemoryStore.describe(error))"])
-            throw MemoryError(.storage, "SQLite write failed (\(path)): \(SQLiteMemoryStore.describe(error))")
+            throw store.writeFailure(error)
         }
     }
 }

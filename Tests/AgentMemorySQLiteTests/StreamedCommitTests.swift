@@ -72,14 +72,19 @@ struct StreamedCommitTests {
         // The stream began at the 256th plan and holds its parts uncommitted: another
         // connection sees none of them yet.
         #expect(try sqlite.writer.aloneBegun.load(ordering: .relaxed) == 1)
-        let other = try Self.store(at: path)
+        let other = try SQLiteMemoryStore(path: path, busyTimeout: .milliseconds(20), clock: { Self.now })
         #expect(try await other.get("new/0", in: Self.namespace) == nil)
         #expect(try await other.get("old/0", in: Self.namespace)?.value == .string("seeded 0"))
-        try await other.close()
+        // It holds the file's write lock from its first part (the README says so): another
+        // process's write waits out its busy timeout, and fails.
+        await #expect(throws: MemoryError.self) { try await other.put("elsewhere", value: .string("x"), in: Self.namespace) }
         try await streamed.commit()
+        _ = try await other.put("elsewhere", value: .string("after the commit"), in: Self.namespace)
+        try await other.close()
 
         let (together, togetherOutcomes) = try await Self.stage(operations, on: memory)
         try await together.commit()
+        _ = try await memory.put("elsewhere", value: .string("after the commit"), in: Self.namespace)
 
         #expect(streamedOutcomes == togetherOutcomes)
         let contents = try await Self.contents(sqlite)
