@@ -82,7 +82,7 @@ struct OptimisticWriteStatement {
                 UPDATE memory_records m SET
                     value = s.json::jsonb, value_text = s.json, version = s.version, created_at = to_timestamp(s.created),
                     updated_at = to_timestamp(s.updated), author = CASE WHEN s.has_author THEN s.author END,
-                    expires_at = CASE WHEN s.has_expiry THEN to_timestamp(s.expires) END, size = s.size
+                    expires_at = CASE WHEN s.has_expiry THEN to_timestamp(s.expires) END, size = s.size, search_vector = NULL
                 FROM next, unnest(\(u.keys)::text[], \(u.jsons)::text[], \(u.versions)::int8[], \(u.created)::float8[],
                                   \(u.updated)::float8[], \(u.authors)::text[], \(u.hasAuthor)::bool[], \(u.expires)::float8[],
                                   \(u.hasExpiry)::bool[], \(u.sizes)::int8[], \(e.versions)::int8[], \(e.created)::float8[],
@@ -205,7 +205,8 @@ enum SingleOptimisticWrite: PreparedQueryTemplate {
             ), updated AS (
                 UPDATE memory_records m SET
                     value = w.json::jsonb, value_text = w.json, version = w.version, created_at = to_timestamp(w.created),
-                    updated_at = to_timestamp(w.updated), author = w.author, expires_at = to_timestamp(w.expires), size = w.size
+                    updated_at = to_timestamp(w.updated), author = w.author, expires_at = to_timestamp(w.expires), size = w.size,
+                    search_vector = NULL
                 FROM next, w
                 WHERE w.op = 'update' AND m.namespace = \(name)::text AND m.key = w.key AND m.version = w.e_version
                   AND extract(epoch FROM m.created_at)::float8 = w.e_created AND extract(epoch FROM m.updated_at)::float8 = w.e_updated

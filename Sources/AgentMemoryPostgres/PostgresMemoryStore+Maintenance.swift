@@ -7,7 +7,8 @@ import Synchronization
 extension PostgresMemoryStore {
     /// Starts the maintenance timer: every ``maintenanceInterval``, once the store has
     /// connected (a store never used never connects), it prunes the change log, purges
-    /// expired records, and analyzes `memory_records` when the store's writes made it due
+    /// expired records, computes the search documents that wait (``catchUpSearchIndex()``),
+    /// and analyzes `memory_records` when the store's writes made it due
     /// (``analyzeThreshold``). The task holds the store weakly and ``close()`` stops it.
     func startMaintenance() {
         let interval = maintenanceInterval
@@ -30,10 +31,12 @@ extension PostgresMemoryStore {
         do {
             let pruned = try await pruneChangeLog()
             let purged = try await purgeExpired()
+            let indexed = try await catchUpSearchIndex()
             await analyzeIfDue()
-            if pruned > 0 || purged > 0 {
+            if pruned > 0 || purged > 0 || indexed > 0 {
                 logger.debug(
-                    "agent-memory: maintenance", metadata: ["pruned changes": "\(pruned)", "purged records": "\(purged)"])
+                    "agent-memory: maintenance",
+                    metadata: ["pruned changes": "\(pruned)", "purged records": "\(purged)", "search documents": "\(indexed)"])
             }
         } catch {
             if Task.isCancelled { return }

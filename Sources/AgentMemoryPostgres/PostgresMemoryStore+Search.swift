@@ -30,6 +30,8 @@ extension PostgresMemoryStore {
         let poolLimit = ContextRanking.poolLimit(for: limit)
         let matcher = QueryMatcher(stems: stems)
         return try await autocommit { session in
+            // Every record written before the search began is found: its document first.
+            try await self.catchUpSearchIndex(namespace.name, session: session)
             var (found, statistics, totalBytes) = try await self.searchCandidates(
                 lexemes, in: namespace, now: now, limit: max(Self.searchCandidates, poolLimit), matcher: matcher, session: session)
             guard statistics.documents > 0, !found.documents.isEmpty else { return [] }
@@ -131,10 +133,10 @@ extension PostgresMemoryStore {
                 FROM current
             ), matches AS (
                 SELECT key,
-                       \(queries.enumerated().map { "ts_rank('{0.1, 0.2, 0.5, 1.0}', search, \($1)) AS r\($0)" }.joined(separator: ", ")),
-                       \(queries.enumerated().map { "count(*) FILTER (WHERE search @@ \($1)) OVER () AS f\($0)" }.joined(separator: ", "))
+                       \(queries.enumerated().map { "ts_rank('{0.1, 0.2, 0.5, 1.0}', search_vector, \($1)) AS r\($0)" }.joined(separator: ", ")),
+                       \(queries.enumerated().map { "count(*) FILTER (WHERE search_vector @@ \($1)) OVER () AS f\($0)" }.joined(separator: ", "))
                 FROM memory_records, to_tsquery('english'::regconfig, \(binds.text(lexemes.joined(separator: " | ")))) AS query
-                WHERE namespace = \(name) AND search @@ query AND \(live)
+                WHERE namespace = \(name) AND search_vector @@ query AND \(live)
             ), best AS (
                 SELECT key, ARRAY[\(queries.indices.map { "f\($0)" }.joined(separator: ", "))]::bigint[] AS frequencies
                 FROM matches ORDER BY \(estimate) DESC, key LIMIT \(binds.int(limit))

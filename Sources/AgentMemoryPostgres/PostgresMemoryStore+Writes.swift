@@ -40,6 +40,7 @@ extension PostgresMemoryStore {
             outcomes = try await transaction(in: namespace, body)
         }
         await analyzeAfterWrites(prepared.count)
+        await indexAfterWrites(prepared.count, in: namespace)
         return outcomes
     }
 
@@ -72,5 +73,6 @@ extension PostgresMemoryStore {
         }
         if !written { try await transaction(in: namespace, body) }
         await analyzeAfterWrites(plans.count)
+        await indexAfterWrites(plans.count, in: namespace)
     }
 }

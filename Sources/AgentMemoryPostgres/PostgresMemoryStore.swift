@@ -73,6 +73,9 @@ public final class PostgresMemoryStore: MemoryStore {
     let searchSizes = Locked<[String: SearchSize]>([:])
     /// Records written since the store last analyzed `memory_records` (see ``analyzeThreshold``).
     let analyzeSchedule = Locked(AnalyzeSchedule())
+    /// Records this store wrote per namespace since it last caught the namespace's search
+    /// documents up (``indexAfterWrites(_:in:)``); the namespaces its close looks at.
+    let unindexedWrites = Locked<[String: Int]>([:])
     static let connectionIDs = Atomic<Int>(1_000_000)
 
     /// Who runs the pool, and how the store opens connections of its own.
@@ -248,10 +251,12 @@ public final class PostgresMemoryStore: MemoryStore {
 
     // MARK: - Lifecycle
 
-    /// Stops maintenance and every watcher and, when the store made its pool, shuts the pool
-    /// down and waits for its connections to close. A given ``PostgresClient`` keeps running.
+    /// Catches up the search documents of the namespaces it wrote when many wait
+    /// (``PostgresSearchIndexing``), stops maintenance and every watcher and, when the store
+    /// made its pool, shuts the pool down and waits for its connections to close. A given ``PostgresClient`` keeps running.
     /// Later operations fail with ``MemoryError/Code/unavailable``; closing twice does nothing.
     public func close() async throws {
+        if lifecycle.withLock({ $0.ready && !$0.closed }) { await catchUpSearchIndexBeforeClosing() }
         let tasks = lifecycle.withLock { state -> [Task<Void, Never>]? in
             guard !state.closed else { return nil }
             state.closed = true

@@ -73,6 +73,34 @@ enum PostgresMigrations {
             "CREATE INDEX memory_changes_by_key ON memory_changes (namespace, key, sequence)",
             "CREATE INDEX memory_changes_by_time ON memory_changes (time)",
         ]),
+        // The search document leaves the write path (``PostgresSearchIndexing``): it becomes a
+        // plain column, kept as computed, that writes leave NULL and a catch-up fills in. The
+        // rename makes the searches of binaries that trusted the generated column fail ("column
+        // search does not exist") instead of missing records not yet indexed, and the trigger
+        // clears the document of any row whose key or value an UPDATE changes without clearing
+        // it (such a binary's writes, or a hand-written statement), so that no document is
+        // stale. The store's own writes clear it themselves, so the trigger's condition is
+        // false for them and its function is not called.
+        Migration(identifier: PostgresSearchIndexing.migration, statements: [
+            "ALTER TABLE memory_records ALTER COLUMN search DROP EXPRESSION",
+            "ALTER TABLE memory_records RENAME COLUMN search TO search_vector",
+            "CREATE INDEX memory_records_unindexed ON memory_records (namespace) WHERE search_vector IS NULL",
+            """
+            CREATE FUNCTION memory_records_clear_search() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                NEW.search_vector := NULL;
+                RETURN NEW;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER memory_records_clear_search BEFORE UPDATE OF key, value, value_text ON memory_records
+            FOR EACH ROW WHEN (NEW.search_vector IS NOT NULL
+                AND (NEW.key IS DISTINCT FROM OLD.key OR NEW.value_text IS DISTINCT FROM OLD.value_text
+                     OR NEW.value IS DISTINCT FROM OLD.value))
+            EXECUTE FUNCTION memory_records_clear_search()
+            """,
+        ]),
     ]
 
     /// Creates `schema` if needed and applies the pending migrations in order, in one
@@ -80,8 +108,15 @@ enum PostgresMigrations {
     /// usual case), one read and no transaction. Statements go through `session` (so through
     /// ``StatementGuard``: a connection killed mid-migration fails them rather than leaving
     /// its `ROLLBACK` unanswered for ever).
+    ///
+    /// A schema that records a migration this binary does not know was migrated by a newer
+    /// version, whose writes this one could damage (this one's would leave its search index
+    /// stale, say): opening it fails with ``NewerSchema``, and nothing is changed.
     static func migrate(_ session: PostgresSession, schema: String) async throws {
-        if await isCurrent(session, schema: schema) { return }
+        if let applied = await appliedMigrations(session, schema: schema) {
+            try refuseNewer(applied)
+            if all.allSatisfy({ applied.contains($0.identifier) }) { return }
+        }
         // `schema` was validated as a plain lower-case identifier, so it needs no quoting;
         // these statements are DDL on identifiers, which take no binds.
         func run(_ sql: String) async throws {
@@ -98,6 +133,7 @@ enum PostgresMigrations {
                     identifier text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT clock_timestamp())
                 """)
             let applied = Set(try await session.rows("SELECT identifier FROM agent_memory_migrations").map { try $0.decode(String.self) })
+            try refuseNewer(applied)
             for migration in all where !applied.contains(migration.identifier) {
                 for statement in migration.statements { try await run(statement) }
                 try await session.rows("INSERT INTO agent_memory_migrations (identifier) VALUES (\(migration.identifier))")
@@ -109,18 +145,36 @@ enum PostgresMigrations {
         }
     }
 
-    /// Whether `schema` has every migration applied. Any failure (no schema or no table yet)
-    /// means "not known to be current": the migration transaction then runs and reports
-    /// real errors.
-    private static func isCurrent(_ session: PostgresSession, schema: String) async -> Bool {
+    /// The migrations recorded in `schema`, or `nil` when they cannot be read (no schema or no
+    /// table yet): the migration transaction then runs and reports real errors.
+    private static func appliedMigrations(_ session: PostgresSession, schema: String) async -> Set<String>? {
         do {
             // The schema is an identifier, not a value, so it cannot be a bind; it was
             // validated as a plain lower-case identifier.
             let rows = try await session.rows("SELECT identifier FROM \(unescaped: schema).agent_memory_migrations")
-            let applied = Set(try rows.map { try $0.decode(String.self) })
-            return all.allSatisfy { applied.contains($0.identifier) }
+            return Set(try rows.map { try $0.decode(String.self) })
         } catch {
-            return false
+            return nil
+        }
+    }
+
+    /// Throws ``NewerSchema`` when `applied` holds a migration this binary does not know.
+    private static func refuseNewer(_ applied: Set<String>) throws {
+        let known = Set(all.map(\.identifier))
+        let unknown = applied.subtracting(known).sorted()
+        if !unknown.isEmpty { throw NewerSchema(unknown: unknown) }
+    }
+
+    /// A schema holds migrations this binary does not know: a newer version migrated it.
+    struct NewerSchema: Error, CustomStringConvertible {
+        /// The migrations recorded in the schema and unknown here.
+        let unknown: [String]
+
+        var description: String {
+            "the PostgreSQL schema was migrated by a newer version of AgentMemory (it records the migration"
+                + (unknown.count == 1 ? " " : "s ") + unknown.map { "'\($0)'" }.joined(separator: ", ")
+                + ", unknown to this version), which this version could damage by writing to it;"
+                + " use that version or a newer one"
         }
     }
 }

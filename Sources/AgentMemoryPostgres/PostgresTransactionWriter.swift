@@ -225,7 +225,7 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
                 ON CONFLICT (namespace, key) DO UPDATE SET
                     value = excluded.value, value_text = excluded.value_text, version = excluded.version,
                     created_at = excluded.created_at, updated_at = excluded.updated_at, author = excluded.author,
-                    expires_at = excluded.expires_at, size = excluded.size
+                    expires_at = excluded.expires_at, size = excluded.size, search_vector = NULL
             ), next AS (
                 UPDATE memory_namespaces SET last_sequence = last_sequence + \(count)
                 WHERE namespace = \(name) AND \(count)::int8 > 0 RETURNING last_sequence

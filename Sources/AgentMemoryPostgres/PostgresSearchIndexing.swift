@@ -1,0 +1,150 @@
+import AgentMemoryCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The full-text index of PostgreSQL's records, off the write path.
+///
+/// A record's search document (English `to_tsvector` of its key, weight A, and of its value,
+/// weight B) was a generated column, computed by every write: 2,000 `remember` calls in one
+/// statement took 62 ms, 50 of them the documents (BENCHMARKS.md, round forty-nine). Writes
+/// now leave the document NULL (an update clears it), and a catch-up computes the documents
+/// of a namespace's records that have none, in one statement, with the same expression:
+/// - before every search of the namespace, so a search still finds every write committed
+///   before it began (one round trip when nothing is waiting: the partial index
+///   `memory_records_unindexed` says so);
+/// - when a store closes, for each namespace it wrote, if ``PostgresMemoryStore/searchCatchUpThreshold`` records or more wait
+///   (so that short processes' writes do not pile up for one search to pay);
+/// - after a store's own writes to a namespace reach ``PostgresMemoryStore/searchCatchUpThreshold`` records since it last
+///   caught up (a long-running store's), and at its maintenance, for every namespace.
+///
+/// The catch-up locks the namespace's counter row first, as every writer does, so it never
+/// deadlocks with a writer; it takes the lock only when a record is waiting, so a search
+/// that finds none writes nothing.
+enum PostgresSearchIndexing: PreparedQueryTemplate {
+    /// The migration that moved the document off the write path.
+    static let migration = "2026-12-07.1-search-off-the-write-path"
+
+
+    /// The document of a record, as the generated column computed it: ASCII punctuation in
+    /// keys becomes spaces first (PostgreSQL's parser reads `user.preferences` as a host name),
+    /// and a string value is indexed without its quotes.
+    static let document = """
+        setweight(to_tsvector('english'::regconfig, regexp_replace(key, '[!-/:-@[-`{-~]+', ' ', 'g')), 'A') ||
+        setweight(to_tsvector('english'::regconfig,
+            CASE WHEN jsonb_typeof(value) = 'string' THEN value #>> '{}' ELSE value_text END), 'B')
+        """
+
+    /// The statement that computes the missing documents of `namespace` when at least
+    /// `waiting` of its records have none (1: any), and returns how many it computed.
+    ///
+    /// The counter row is locked (`gate`: the writers' own upsert, which makes the row of a
+    /// namespace that has none, so that records written without one are still indexed)
+    /// before the update's scan starts: the update reads it through an uncorrelated `EXISTS`,
+    /// which the planner runs once, as a one-time filter, before the scan. An update of a record that a writer changes meanwhile is checked again
+    /// on the newer version, whose document the writer cleared, so it is computed from the
+    /// new value.
+    static func catchUp(namespace: String, waiting: Int) -> PostgresQuery {
+        """
+        WITH pending AS (
+            SELECT count(*) AS records FROM (
+                SELECT 1 FROM memory_records WHERE namespace = \(namespace)::text AND search_vector IS NULL LIMIT \(waiting)::int8
+            ) AS waiting
+        ), gate AS (
+            INSERT INTO memory_namespaces AS n (namespace, last_sequence)
+            SELECT \(namespace)::text, 0 FROM pending WHERE pending.records >= \(waiting)::int8
+            ON CONFLICT (namespace) DO UPDATE SET last_sequence = n.last_sequence
+            RETURNING 1
+        ), indexed AS (
+            UPDATE memory_records SET search_vector = \(unescaped: document)
+            WHERE namespace = \(namespace)::text AND search_vector IS NULL AND EXISTS (SELECT 1 FROM gate)
+            RETURNING 1
+        )
+        SELECT count(*) FROM indexed
+        """
+    }
+
+    /// Prepared once per connection: a search runs it every time.
+    static let template = catchUp(namespace: "", waiting: 0)
+}
+
+extension PostgresMemoryStore {
+    /// Records without a search document in a namespace from which a closing store computes
+    /// them, and records a store writes to a namespace after which it computes them itself
+    /// (``PostgresSearchIndexing``): a search then waits for at most about this many documents
+    /// per process writing meanwhile (about 100 ms on the benchmark's machine).
+    public static let searchCatchUpThreshold = 4_096
+
+    /// Computes the missing search documents of `namespace` if at least `waiting` records lack
+    /// one (``PostgresSearchIndexing``), on `session`, in a statement of its own; returns how
+    /// many it computed.
+    @discardableResult
+    func catchUpSearchIndex(_ namespace: String, waiting: Int = 1, session: PostgresSession) async throws -> Int {
+        let rows = try await session.rows(
+            prepared: PreparedQuery<PostgresSearchIndexing>(PostgresSearchIndexing.catchUp(namespace: namespace, waiting: waiting)))
+        let indexed = try rows.first?.decode(Int.self) ?? 0
+        if indexed > 0 {
+            unindexedWrites.withLock { $0[namespace] = nil }
+        }
+        return indexed
+    }
+
+    /// Computes the missing search documents of every namespace (the maintenance timer does
+    /// this); returns how many it computed.
+    @discardableResult
+    public func catchUpSearchIndex() async throws -> Int {
+        try await autocommit { session in
+            let rows = try await session.rows(
+                "SELECT DISTINCT namespace FROM memory_records WHERE search_vector IS NULL")
+            var indexed = 0
+            for row in rows {
+                indexed += try await self.catchUpSearchIndex(try row.decode(String.self), session: session)
+            }
+            return indexed
+        }
+    }
+
+    /// Counts `count` records written to `namespace` by this store and, once its count since
+    /// it last caught the namespace up reaches ``searchCatchUpThreshold``, catches
+    /// up before returning. The write has committed: a failure is logged, not thrown (the
+    /// next search catches up).
+    func indexAfterWrites(_ count: Int, in namespace: Namespace) async {
+        let due = unindexedWrites.withLock { written in
+            let total = (written[namespace.name] ?? 0) + count
+            written[namespace.name] = total
+            return total >= Self.searchCatchUpThreshold
+        }
+        guard due else { return }
+        do {
+            try await autocommit { session in
+                self.unindexedWrites.withLock { $0[namespace.name] = nil }
+                try await self.catchUpSearchIndex(namespace.name, session: session)
+            }
+        } catch {
+            logger.warning(
+                "agent-memory: the search index did not catch up after writes; the next search will",
+                metadata: ["store": "\(location)", "namespace": "\(namespace.name)", "error": "\(error)"])
+        }
+    }
+
+    /// At ``close()``: for each namespace this store wrote, catches up when at least
+    /// ``searchCatchUpThreshold`` records wait. A failure is logged.
+    func catchUpSearchIndexBeforeClosing() async {
+        let written = unindexedWrites.withLock { written in
+            defer { written = [:] }
+            return Array(written.keys)
+        }
+        guard !written.isEmpty else { return }
+        do {
+            try await autocommit { session in
+                for namespace in written.sorted() {
+                    try await self.catchUpSearchIndex(namespace, waiting: Self.searchCatchUpThreshold, session: session)
+                }
+            }
+        } catch {
+            logger.warning(
+                "agent-memory: the search index did not catch up before closing; the next search will",
+                metadata: ["store": "\(location)", "error": "\(error)"])
+        }
+    }
+}
