@@ -1,3 +1,4 @@
+import AgentMemoryCore
 import PostgresNIO
 
 /// The PostgreSQL schema as named, ordered migrations (the same steps as SQLite's, in
@@ -111,7 +112,7 @@ enum PostgresMigrations {
     ///
     /// A schema that records a migration this binary does not know was migrated by a newer
     /// version, whose writes this one could damage (this one's would leave its search index
-    /// stale, say): opening it fails with ``NewerSchema``, and nothing is changed.
+    /// stale, say): opening it fails with `NewerSchema`, and nothing is changed.
     static func migrate(_ session: PostgresSession, schema: String) async throws {
         if let applied = await appliedMigrations(session, schema: schema) {
             try refuseNewer(applied)
@@ -158,23 +159,10 @@ enum PostgresMigrations {
         }
     }
 
-    /// Throws ``NewerSchema`` when `applied` holds a migration this binary does not know.
+    /// Throws `NewerSchema` when `applied` holds a migration this binary does not know.
     private static func refuseNewer(_ applied: Set<String>) throws {
         let known = Set(all.map(\.identifier))
-        let unknown = applied.subtracting(known).sorted()
-        if !unknown.isEmpty { throw NewerSchema(unknown: unknown) }
-    }
-
-    /// A schema holds migrations this binary does not know: a newer version migrated it.
-    struct NewerSchema: Error, CustomStringConvertible {
-        /// The migrations recorded in the schema and unknown here.
-        let unknown: [String]
-
-        var description: String {
-            "the PostgreSQL schema was migrated by a newer version of AgentMemory (it records the migration"
-                + (unknown.count == 1 ? " " : "s ") + unknown.map { "'\($0)'" }.joined(separator: ", ")
-                + ", unknown to this version), which this version could damage by writing to it;"
-                + " use that version or a newer one"
-        }
+        let unknown = applied.subtracting(known)
+        if !unknown.isEmpty { throw NewerSchema("the PostgreSQL schema", unknown: unknown, remedy: "use that version or a newer one") }
     }
 }

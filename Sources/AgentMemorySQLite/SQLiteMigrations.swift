@@ -1,3 +1,4 @@
+import AgentMemoryCore
 import GRDB
 
 /// The SQLite schema as named, ordered migrations.
@@ -155,19 +156,6 @@ enum SQLiteMigrations {
     /// The migration that makes binaries older than the full-text catch-up refuse the file.
     static let refuseOlderBinaries = "2026-11-30.3-refuse-older-binaries"
 
-    /// A file holds migrations this binary does not know: a newer version wrote it.
-    struct NewerFile: Error, CustomStringConvertible {
-        /// The migrations recorded in the file and unknown here.
-        let unknown: [String]
-
-        var description: String {
-            "the file was written by a newer version of AgentMemory (it records the migration"
-                + (unknown.count == 1 ? " " : "s ") + unknown.map { "'\($0)'" }.joined(separator: ", ")
-                + ", unknown to this version), which this version could damage by writing to it;"
-                + " open it with that version or a newer one"
-        }
-    }
-
     /// The change log's tables, as the migration `2026-11-25.3-change-log` made them and as
     /// they still are (its indexes went since).
     static let changeLogTables = """
@@ -235,7 +223,7 @@ enum SQLiteMigrations {
     }
 
     /// Applies the pending migrations in order, in one immediate transaction; refuses a file
-    /// that records a migration this binary does not know (``NewerFile``), changing nothing.
+    /// that records a migration this binary does not know (`NewerSchema`), changing nothing.
     /// A file that records exactly this binary's migrations is only read: opening it takes no
     /// write lock, so a process that reads opens while another one writes.
     static func migrate(_ writer: some DatabaseWriter) throws {
@@ -249,7 +237,7 @@ enum SQLiteMigrations {
                     """)
                 var applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM agent_memory_migrations"))
                 let unknown = applied.subtracting(all.map(\.identifier))
-                if !unknown.isEmpty { throw NewerFile(unknown: unknown.sorted()) }
+                if !unknown.isEmpty { throw NewerSchema("the file", unknown: unknown, remedy: "open it with that version or a newer one") }
                 if applied.isEmpty, try isEmpty(db) {
                     try db.execute(sql: currentSchema)
                     for migration in all where migration.identifier != records { try recordApplied(migration, db) }
