@@ -35,16 +35,18 @@ enum PostgresSearchIndexing: PreparedQueryTemplate {
             CASE WHEN jsonb_typeof(value) = 'string' THEN value #>> '{}' ELSE value_text END), 'B')
         """
 
-    /// The statement that computes the missing documents of `namespace` when at least
-    /// `waiting` of its records have none (1: any), and returns how many it computed.
+    /// The statement that computes up to `limit` missing documents of `namespace` when at
+    /// least `waiting` of its records have none (1: any), and returns how many it computed,
+    /// how many records without one it picked (fewer than `limit`: no other was left), and
+    /// whether it went ahead (`waiting` were found).
     ///
     /// The counter row is locked (`gate`: the writers' own upsert, which makes the row of a
     /// namespace that has none, so that records written without one are still indexed)
     /// before the update's scan starts: the update reads it through an uncorrelated `EXISTS`,
-    /// which the planner runs once, as a one-time filter, before the scan. An update of a record that a writer changes meanwhile is checked again
-    /// on the newer version, whose document the writer cleared, so it is computed from the
-    /// new value.
-    static func catchUp(namespace: String, waiting: Int) -> PostgresQuery {
+    /// which the planner runs once, as a one-time filter, before the scan. An update of a
+    /// record that a writer changes meanwhile is checked again on the newer version (same
+    /// key, its document cleared by the writer), so it is computed from the new value.
+    static func catchUp(namespace: String, waiting: Int, limit: Int) -> PostgresQuery {
         """
         WITH pending AS (
             SELECT count(*) AS records FROM (
@@ -55,17 +57,25 @@ enum PostgresSearchIndexing: PreparedQueryTemplate {
             SELECT \(namespace)::text, 0 FROM pending WHERE pending.records >= \(waiting)::int8
             ON CONFLICT (namespace) DO UPDATE SET last_sequence = n.last_sequence
             RETURNING 1
+        ), picked AS (
+            SELECT key FROM memory_records WHERE namespace = \(namespace)::text AND search_vector IS NULL LIMIT \(limit)::int8
         ), indexed AS (
             UPDATE memory_records SET search_vector = \(unescaped: document)
             WHERE namespace = \(namespace)::text AND search_vector IS NULL AND EXISTS (SELECT 1 FROM gate)
+              AND key IN (SELECT key FROM picked)
             RETURNING 1
         )
-        SELECT count(*) FROM indexed
+        SELECT (SELECT count(*) FROM indexed), (SELECT count(*) FROM picked), EXISTS (SELECT 1 FROM gate)
         """
     }
 
+    /// Documents computed by one statement at most: a large backlog (a bulk import's) is
+    /// computed in statements of about 100 ms each, each committed, so that none outlasts the
+    /// store's statement timeout and writers of the namespace get the lock in between.
+    static let chunk = 4_096
+
     /// Prepared once per connection: a search runs it every time.
-    static let template = catchUp(namespace: "", waiting: 0)
+    static let template = catchUp(namespace: "", waiting: 0, limit: 0)
 }
 
 extension PostgresMemoryStore {
@@ -76,13 +86,21 @@ extension PostgresMemoryStore {
     public static let searchCatchUpThreshold = 4_096
 
     /// Computes the missing search documents of `namespace` if at least `waiting` records lack
-    /// one (``PostgresSearchIndexing``), on `session`, in a statement of its own; returns how
-    /// many it computed.
+    /// one (``PostgresSearchIndexing``), on `session`, in statements of their own of up to
+    /// ``PostgresSearchIndexing/chunk`` documents each; returns how many it computed.
     @discardableResult
     func catchUpSearchIndex(_ namespace: String, waiting: Int = 1, session: PostgresSession) async throws -> Int {
-        let rows = try await session.rows(
-            prepared: PreparedQuery<PostgresSearchIndexing>(PostgresSearchIndexing.catchUp(namespace: namespace, waiting: waiting)))
-        let indexed = try rows.first?.decode(Int.self) ?? 0
+        var indexed = 0
+        var waiting = waiting
+        while true {
+            let statement = PostgresSearchIndexing.catchUp(namespace: namespace, waiting: waiting, limit: PostgresSearchIndexing.chunk)
+            let rows = try await session.rows(prepared: PreparedQuery<PostgresSearchIndexing>(statement))
+            let (computed, picked, wentAhead) = try rows.first?.decode((Int, Int, Bool).self) ?? (0, 0, false)
+            indexed += computed
+            // Fewer than `waiting`, or fewer than a chunk picked: none was left when it began.
+            if !wentAhead || picked < PostgresSearchIndexing.chunk { break }
+            waiting = 1
+        }
         if indexed > 0 {
             unindexedWrites.withLock { $0[namespace] = nil }
         }

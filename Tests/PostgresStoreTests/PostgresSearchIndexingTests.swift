@@ -101,6 +101,20 @@ struct PostgresSearchIndexingTests {
         }
     }
 
+    @Test func aBacklogLargerThanOneStatementsShareIsComputedWholeBeforeTheSearch() async throws {
+        try await TestServer.withSchema { schema in
+            let threshold = PostgresMemoryStore.searchCatchUpThreshold
+            let store = try TestServer.store(schema: schema)
+            try await store.put("a", value: "alpha", in: main)
+            // Each catch-up statement computes up to 4,096 documents (the threshold's number).
+            try await Self.insertUnindexed(schema, namespace: "main", count: 2 * threshold + 10)
+            let hits = try await store.search("bulk record", in: main, limit: 3)
+            #expect(hits.count == 3)
+            #expect(try await Self.unindexed(schema) == [])
+            try await store.close()
+        }
+    }
+
     @Test func aStoreThatKeepsWritingComputesTheDocumentsOfItsOwnWrites() async throws {
         try await TestServer.withSchema { schema in
             let threshold = PostgresMemoryStore.searchCatchUpThreshold
