@@ -30,10 +30,16 @@ extension PostgresMemoryStore {
         let poolLimit = ContextRanking.poolLimit(for: limit)
         let matcher = QueryMatcher(stems: stems)
         return try await autocommit { session in
-            // Every record written before the search began is found: its document first.
-            try await self.catchUpSearchIndex(namespace.name, session: session)
-            var (found, statistics, totalBytes) = try await self.searchCandidates(
-                lexemes, in: namespace, now: now, limit: max(Self.searchCandidates, poolLimit), matcher: matcher, session: session)
+            let candidates = max(Self.searchCandidates, poolLimit)
+            var (found, statistics, totalBytes, unindexed) = try await self.searchCandidates(
+                lexemes, in: namespace, now: now, limit: candidates, matcher: matcher, session: session)
+            // Every record written before the search began is found: when the statement saw
+            // records without a document (or found nothing, and so could not say), their
+            // documents are computed and, if there were any, the search runs again.
+            if unindexed != false, try await self.catchUpSearchIndex(namespace.name, session: session) > 0 {
+                (found, statistics, totalBytes, _) = try await self.searchCandidates(
+                    lexemes, in: namespace, now: now, limit: candidates, matcher: matcher, session: session)
+            }
             guard statistics.documents > 0, !found.documents.isEmpty else { return [] }
             // Words per byte among the candidates, applied to the namespace's average size.
             let candidateWords = found.documents.reduce(0) { $0 + $1.length }
@@ -106,10 +112,13 @@ extension PostgresMemoryStore {
     /// fewer than 1% of the namespace's records changed since (its change number says how many
     /// writes there were): a search never ranks with counts more than 1% off, and records that
     /// expired without a write still count until the next one.
+    ///
+    /// `unindexed` says whether the statement saw records of the namespace without a search
+    /// document (``PostgresSearchIndexing``), `nil` when it found no candidate to say it on.
     private func searchCandidates(
         _ lexemes: [String], in namespace: Namespace, now: Double?, limit: Int, matcher: QueryMatcher,
         session: PostgresSession
-    ) async throws -> (SearchRows, SearchStatistics, totalBytes: Double) {
+    ) async throws -> (SearchRows, SearchStatistics, totalBytes: Double, unindexed: Bool?) {
         let cached = searchSizes.withLock { $0[namespace.name] }
         var binds = StatementBinds()
         let name = binds.text(namespace.name)
@@ -142,15 +151,18 @@ extension PostgresMemoryStore {
                 FROM matches ORDER BY \(estimate) DESC, key LIMIT \(binds.int(limit))
             )
             SELECT \(Self.recordColumns), size + octet_length(key),
-                   (SELECT sequence FROM stats), (SELECT size FROM stats), best.frequencies
+                   (SELECT sequence FROM stats), (SELECT size FROM stats), best.frequencies,
+                   EXISTS (SELECT 1 FROM memory_records WHERE namespace = \(name) AND search_vector IS NULL)
             FROM best JOIN memory_records USING (key) WHERE namespace = \(name)
             """, binds)
         var found = SearchRows()
         var size = cached ?? SearchSize(documents: 0, bytes: 0, sequence: 0)
         var counts: [Int] = []
+        var unindexed: Bool?
         for (index, row) in rows.enumerated() {
             let cells = row.makeRandomAccess()
             if index == 0 {
+                unindexed = try cells[11].decode(Bool.self)
                 counts = try cells[10].decode([Int].self)
                 if let counted = try cells[9].decode([Double]?.self), counted.count == 2 {
                     size = SearchSize(documents: Int(counted[0]), bytes: counted[1], sequence: try cells[8].decode(Int64.self))
@@ -165,6 +177,6 @@ extension PostgresMemoryStore {
             try found.append(cells, bytes: try cells[7].decode(Int.self), matcher: matcher)
         }
         let statistics = SearchStatistics(documents: size.documents, averageLength: 0, documentFrequencies: counts)
-        return (found, statistics, size.bytes)
+        return (found, statistics, size.bytes, unindexed)
     }
 }

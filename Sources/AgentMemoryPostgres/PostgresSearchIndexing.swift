@@ -10,9 +10,10 @@ import PostgresNIO
 /// statement took 62 ms, 50 of them the documents (BENCHMARKS.md, round forty-nine). Writes
 /// now leave the document NULL (an update clears it), and a catch-up computes the documents
 /// of a namespace's records that have none, in one statement, with the same expression:
-/// - before every search of the namespace, so a search still finds every write committed
-///   before it began (one round trip when nothing is waiting: the partial index
-///   `memory_records_unindexed` says so);
+/// - at a search of the namespace, so a search still finds every write committed before it
+///   began: the search's statement also says whether it saw records without a document (the
+///   partial index `memory_records_unindexed`); when it did, or found nothing, the catch-up
+///   runs and, if it computed any, the search runs again;
 /// - when a store closes, for each namespace it wrote, if ``PostgresMemoryStore/searchCatchUpThreshold`` records or more wait
 ///   (so that short processes' writes do not pile up for one search to pay);
 /// - after a store's own writes to a namespace reach ``PostgresMemoryStore/searchCatchUpThreshold`` records since it last
