@@ -44,9 +44,12 @@ enum PostgresSearchIndexing: PreparedQueryTemplate {
     /// The counter row is locked (`gate`: the writers' own upsert, which makes the row of a
     /// namespace that has none, so that records written without one are still indexed)
     /// before the update's scan starts: the update reads it through an uncorrelated `EXISTS`,
-    /// which the planner runs once, as a one-time filter, before the scan. An update of a
-    /// record that a writer changes meanwhile is checked again on the newer version (same
-    /// key, its document cleared by the writer), so it is computed from the new value.
+    /// which the planner runs once, as a one-time filter, before the scan. The records are
+    /// picked by their row addresses, so that the update is a TID scan whatever the planner
+    /// estimates for a namespace it has no statistics of yet (joined by key, the update of
+    /// 2,000 new records ran as a nested loop over the picked keys: 262 ms instead of 46). A
+    /// record that a writer changes meanwhile has a new address and is left to the next
+    /// catch-up: the writer committed after this statement began.
     static func catchUp(namespace: String, waiting: Int, limit: Int) -> PostgresQuery {
         """
         WITH pending AS (
@@ -59,14 +62,16 @@ enum PostgresSearchIndexing: PreparedQueryTemplate {
             ON CONFLICT (namespace) DO UPDATE SET last_sequence = n.last_sequence
             RETURNING 1
         ), picked AS (
-            SELECT key FROM memory_records WHERE namespace = \(namespace)::text AND search_vector IS NULL LIMIT \(limit)::int8
+            SELECT ARRAY(
+                SELECT ctid FROM memory_records WHERE namespace = \(namespace)::text AND search_vector IS NULL LIMIT \(limit)::int8
+            ) AS rows
         ), indexed AS (
             UPDATE memory_records SET search_vector = \(unescaped: document)
-            WHERE namespace = \(namespace)::text AND search_vector IS NULL AND EXISTS (SELECT 1 FROM gate)
-              AND key IN (SELECT key FROM picked)
+            WHERE ctid = ANY ((SELECT rows FROM picked)::tid[]) AND namespace = \(namespace)::text AND search_vector IS NULL
+              AND EXISTS (SELECT 1 FROM gate)
             RETURNING 1
         )
-        SELECT (SELECT count(*) FROM indexed), (SELECT count(*) FROM picked), EXISTS (SELECT 1 FROM gate)
+        SELECT (SELECT count(*) FROM indexed), (SELECT cardinality(rows) FROM picked), EXISTS (SELECT 1 FROM gate)
         """
     }
 
