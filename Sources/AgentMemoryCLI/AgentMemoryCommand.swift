@@ -148,10 +148,13 @@ struct GlobalOptions: ParsableArguments {
 
 extension RuntimeSettings {
     /// The agent id, checked first (a bad one is an error before any store is opened or
-    /// created), then `withStore`: what every command that opens a store does.
-    func withAgentAndStore<Result>(_ body: (String?, any MemoryStore) async throws -> Result) async throws -> Result {
+    /// created), then `withStore` (with the store `opened` ahead, if given): what every
+    /// command that opens a store does.
+    func withAgentAndStore<Result>(
+        opened: (any MemoryStore)? = nil, _ body: (String?, any MemoryStore) async throws -> Result
+    ) async throws -> Result {
         let agent = try agentID()
-        return try await withStore { store in
+        return try await withStore(opened: opened) { store in
             // Closed as usual when the command ends, but not freed: a SQLite store's GRDB pool,
             // freed, unregisters itself from Foundation's NotificationCenter, whose first use
             // is 1.3M instructions of runtime lookups (2% of an `exec` of 2,000 recalls).

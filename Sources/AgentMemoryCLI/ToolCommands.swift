@@ -75,16 +75,24 @@ struct Exec: AsyncParsableCommand {
         try await runReportingErrors {
             let selected = try parseTools(tools)
             let namespace = try settings.resolvedNamespace()
+            _ = try settings.agentID()
+            // A PostgreSQL store connects while the message is read and parsed.
+            let ahead = try settings.openStoreConnectingAhead()
             let input = FileHandle.standardInput.readDataToEndOfFile()
             let blocks: [ContentBlock]
             do {
-                blocks = try MemoryToolExecutor.contentBlocks(in: JSONValue(parsing: input))
-            } catch let error as JSONParseError {
-                throw CLIError("stdin is not valid JSON: \(error)", exitCode: 2)
-            } catch let error as MessageDecodingError {
-                throw CLIError("stdin: \(error.message)", exitCode: 2)
+                do {
+                    blocks = try MemoryToolExecutor.contentBlocks(in: JSONValue(parsing: input))
+                } catch let error as JSONParseError {
+                    throw CLIError("stdin is not valid JSON: \(error)", exitCode: 2)
+                } catch let error as MessageDecodingError {
+                    throw CLIError("stdin: \(error.message)", exitCode: 2)
+                }
+            } catch {
+                try? await ahead?.close()
+                throw error
             }
-            try await settings.withAgentAndStore { agent, store in
+            try await settings.withAgentAndStore(opened: ahead) { agent, store in
                 let executor = MemoryToolExecutor(
                     store: store, namespace: namespace, agent: agent, tools: selected,
                     access: readOnly ? .readOnly : .readWrite)

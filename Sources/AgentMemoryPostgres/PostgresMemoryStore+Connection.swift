@@ -47,11 +47,15 @@ extension PostgresMemoryStore {
             return
         }
         let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(
-                configuration: configuration, id: Self.connectionIDs.add(1, ordering: .relaxed).newValue, logger: logger)
-        } catch {
-            throw unavailable(error)
+        if let early = await takeAhead() {
+            connection = early
+        } else {
+            do {
+                connection = try await PostgresConnection.connect(
+                    configuration: configuration, id: Self.connectionIDs.add(1, ordering: .relaxed).newValue, logger: logger)
+            } catch {
+                throw unavailable(error)
+            }
         }
         do {
             try await migrate(connection)

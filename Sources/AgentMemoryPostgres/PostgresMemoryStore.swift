@@ -67,6 +67,8 @@ public final class PostgresMemoryStore: MemoryStore {
     /// The connection the store opened to apply the migrations, kept for statements while
     /// idle (stores that made their pool only; closed by ``close()``).
     let spare = Locked<PostgresConnection?>(nil)
+    /// The connection ``connectAhead()`` is opening, which the migrations then use.
+    let ahead = Locked<Task<PostgresConnection?, Never>?>(nil)
     let lifecycle = Locked(Lifecycle())
     /// Each namespace's record count and size for search, with the change number they were
     /// counted at (see ``search(_:in:limit:)``).
@@ -268,6 +270,7 @@ public final class PostgresMemoryStore: MemoryStore {
         guard let tasks else { return }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
+        await closeAhead()
         await closeSpare()
         if case .owned(let run, _) = connections {
             run.cancel()

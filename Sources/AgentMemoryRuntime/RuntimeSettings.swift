@@ -1,5 +1,6 @@
 import AgentLoop
 import AgentMemory
+import AgentMemoryPostgres
 import Foundation
 
 /// What a front end was told by its flags and its environment, turned into a store, a
@@ -90,12 +91,25 @@ public struct RuntimeSettings: Sendable {
         }
     }
 
-    /// Opens the store, runs `body` with it and closes it, also when `body` throws (then the
-    /// body's error is the one thrown).
+    /// Opens the store now and starts connecting to it in the background, when that reads and
+    /// writes nothing: a PostgreSQL store (its connection and login,
+    /// `PostgresMemoryStore.connectAhead()`). `nil` for the other stores, whose opening creates
+    /// or reads files. For a command that reads its input before it uses the store: it passes
+    /// the store to ``withStore(opened:limits:_:)``, or closes it when the input is refused.
+    public func openStoreConnectingAhead(limits: MemoryLimits = .default) throws -> (any MemoryStore)? {
+        guard case .postgres = try location() else { return nil }
+        let store = try openStore(limits: limits)
+        (store as? PostgresMemoryStore)?.connectAhead()
+        return store
+    }
+
+    /// Opens the store (unless `opened`, one ``openStoreConnectingAhead(limits:)`` opened, is
+    /// given), runs `body` with it and closes it, also when `body` throws (then the body's error
+    /// is the one thrown).
     public func withStore<Result>(
-        limits: MemoryLimits = .default, _ body: (any MemoryStore) async throws -> Result
+        opened: (any MemoryStore)? = nil, limits: MemoryLimits = .default, _ body: (any MemoryStore) async throws -> Result
     ) async throws -> Result {
-        try await Self.closing(try openStore(limits: limits), body)
+        try await Self.closing(try opened ?? openStore(limits: limits), body)
     }
 
     /// Runs `body` with `store` and closes the store afterwards, also when `body` throws.

@@ -47,6 +47,31 @@ struct PostgresCLITests {
         #expect(Set(items).count == 4000)
     }
 
+    @Test(.enabled(if: postgresURL != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+    func execConnectsWhileItParsesAndABadMessageWritesNothing() async throws {
+        // `exec` opens a PostgreSQL store's connection while it reads the message (`connectAhead`).
+        let cli = CommandRunner()
+        let url = try #require(postgresURL)
+        let namespace = "exec-\(UUID().uuidString.prefix(8))"
+        let truncated = #"{"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01", "name": "remember""#
+        let bad = try await cli.run(["--store", url, "--namespace", namespace, "exec"], stdin: truncated)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.hasPrefix("error: stdin is not valid JSON"), "\(bad.stderr)")
+        #expect(bad.stdout == "")
+        let response = try String(contentsOf: CommandRunner.packageRoot.appendingPathComponent("Examples/claude-response.json"), encoding: .utf8)
+        let result = try await cli.run(["--store", url, "--namespace", namespace, "exec"], stdin: response)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout == """
+            {"role":"user","content":[\
+            {"type":"tool_result","tool_use_id":"toolu_01","content":"Remembered \\"user.preferences.editor\\" (version 1)."},\
+            {"type":"tool_result","tool_use_id":"toolu_02","content":"Vim, with 4-space indentation"},\
+            {"type":"tool_result","tool_use_id":"toolu_03","content":"user.preferences.editor: Vim, with 4-space indentation"}]}
+
+            """)
+        let listed = try await cli.run(["--store", url, "--namespace", namespace, "list"]).stdout
+        #expect(listed.hasPrefix("user.preferences.editor\t") && listed.filter { $0 == "\n" }.count == 1, "\(listed)")
+    }
+
     @Test func anUnreachableServerIsAClearErrorQuickly() async throws {
         let cli = CommandRunner()
         let started = Date()

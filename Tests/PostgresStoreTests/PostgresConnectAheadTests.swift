@@ -1,0 +1,65 @@
+import AgentMemoryCore
+import AgentMemoryJSON
+import AgentMemoryPostgres
+import AgentMemoryRuntime
+import Foundation
+import Testing
+
+/// A store that starts connecting before its first operation (`connectAhead()`, what `exec`
+/// does while it parses its message): the operation then works as usual, and a store closed
+/// without one has read and written nothing.
+@Suite("PostgreSQL connection opened ahead")
+struct PostgresConnectAheadTests {
+    let main = try! Namespace("main")
+
+    /// The test server's URL with `schema`.
+    private static func url(schema: String) throws -> String {
+        try #require(TestServer.url) + "?schema=\(schema)"
+    }
+
+    /// Whether `schema` exists on the test server.
+    private static func exists(_ schema: String) async throws -> Bool {
+        try await TestServer.query("SELECT count(*)::text FROM pg_namespace WHERE nspname = '\(schema)'") == ["1"]
+    }
+
+    @Test(.enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+    func theFirstOperationAfterConnectingAheadWorksAsUsual() async throws {
+        try await TestServer.withSchema { schema in
+            let store = try TestServer.store(schema: schema)
+            store.connectAhead()
+            store.connectAhead()
+            try await store.put("city", value: "Lisbon", in: main)
+            // Connected: asking again changes nothing.
+            store.connectAhead()
+            #expect(try await store.get("city", in: main)?.value == "Lisbon")
+            try await store.close()
+            let again = try TestServer.store(schema: schema)
+            #expect(try await again.get("city", in: main)?.value == "Lisbon")
+            try await again.close()
+        }
+    }
+
+    @Test(.enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+    func aStoreOpenedAheadAndClosedUnusedMakesNoSchema() async throws {
+        try await TestServer.withSchema { schema in
+            let settings = RuntimeSettings(store: try Self.url(schema: schema), environment: [:])
+            let store = try #require(try settings.openStoreConnectingAhead())
+            try await Task.sleep(for: .milliseconds(200))
+            try await store.close()
+            #expect(try await !Self.exists(schema))
+            // SQLite and in-memory stores are not opened ahead: their opening makes files.
+            #expect(try RuntimeSettings(store: "memory:", environment: [:]).openStoreConnectingAhead() == nil)
+            #expect(try RuntimeSettings(store: "sqlite:/nonexistent/folder/m.sqlite", environment: [:]).openStoreConnectingAhead() == nil)
+        }
+    }
+
+    @Test func anUnreachableServerIsReportedByTheFirstOperation() async throws {
+        let port = try closedPort()
+        let store = try PostgresMemoryStore(url: "postgres://agent@127.0.0.1:\(port)/memory", connectTimeout: .seconds(5))
+        store.connectAhead()
+        let error = await #expect(throws: MemoryError.self) { try await store.put("k", value: 1, in: main) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("127.0.0.1:\(port)") == true, "\(error?.message ?? "")")
+        try await store.close()
+    }
+}
