@@ -32,8 +32,13 @@ extension PostgresMemoryStore {
         return connection
     }
 
-    /// Closes a connection opened ahead and never used (``close()``).
-    func closeAhead() async {
-        if let connection = await takeAhead() { try? await connection.close() }
+    /// Closes a connection opened ahead and never used (``close()``), without waiting for it
+    /// to open: a server that does not answer would hold the close for the connect timeout
+    /// (`exec` refusing its message would report it that much later).
+    func closeAhead() {
+        guard let task = ahead.withLock({ ahead in defer { ahead = nil }; return ahead }) else { return }
+        Task {
+            if let connection = await task.value { try? await connection.close() }
+        }
     }
 }

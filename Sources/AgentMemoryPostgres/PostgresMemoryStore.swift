@@ -270,7 +270,7 @@ public final class PostgresMemoryStore: MemoryStore {
         guard let tasks else { return }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
-        await closeAhead()
+        closeAhead()
         await closeSpare()
         if case .owned(let run, _) = connections {
             run.cancel()

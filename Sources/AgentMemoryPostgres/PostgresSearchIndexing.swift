@@ -9,15 +9,17 @@ import PostgresNIO
 /// weight B) was a generated column, computed by every write: 2,000 `remember` calls in one
 /// statement took 62 ms, 50 of them the documents (BENCHMARKS.md, round forty-nine). Writes
 /// now leave the document NULL (an update clears it), and a catch-up computes the documents
-/// of a namespace's records that have none, in one statement, with the same expression:
+/// of a namespace's records that have none with the same expression, in statements of up to
+/// ``chunk`` records:
 /// - at a search of the namespace, so a search still finds every write committed before it
 ///   began: the search's statement also says whether it saw records without a document (the
 ///   partial index `memory_records_unindexed`); when it did, or found nothing, the catch-up
 ///   runs and, if it computed any, the search runs again;
-/// - when a store closes, for each namespace it wrote, if ``PostgresMemoryStore/searchCatchUpThreshold`` records or more wait
-///   (so that short processes' writes do not pile up for one search to pay);
-/// - after a store's own writes to a namespace reach ``PostgresMemoryStore/searchCatchUpThreshold`` records since it last
-///   caught up (a long-running store's), and at its maintenance, for every namespace.
+/// - when a store closes, for each namespace it wrote, if
+///   ``PostgresMemoryStore/searchCatchUpThreshold`` records or more wait (so that short
+///   processes' writes do not pile up for one search to pay);
+/// - after a store's own writes to a namespace reach that many since it last caught up (a
+///   long-running store's), and at its maintenance, for every namespace.
 ///
 /// The catch-up locks the namespace's counter row first, as every writer does, so it never
 /// deadlocks with a writer; it takes the lock only when a record is waiting, so a search
@@ -25,7 +27,6 @@ import PostgresNIO
 enum PostgresSearchIndexing: PreparedQueryTemplate {
     /// The migration that moved the document off the write path.
     static let migration = "2026-12-07.1-search-off-the-write-path"
-
 
     /// The document of a record, as the generated column computed it: ASCII punctuation in
     /// keys becomes spaces first (PostgreSQL's parser reads `user.preferences` as a host name),

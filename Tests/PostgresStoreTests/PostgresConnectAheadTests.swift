@@ -53,6 +53,18 @@ struct PostgresConnectAheadTests {
         }
     }
 
+    @Test func closingDoesNotWaitForAConnectionThatIsStillOpening() async throws {
+        // A server that accepts the connection and never answers: the connection opened ahead
+        // would take the whole connect timeout to fail.
+        let listener = try SilentListener()
+        defer { listener.close() }
+        let store = try PostgresMemoryStore(url: "postgres://agent@127.0.0.1:\(listener.port)/memory", connectTimeout: .seconds(120))
+        store.connectAhead()
+        let started = ContinuousClock.now
+        try await store.close()
+        #expect(ContinuousClock.now - started < .seconds(60))
+    }
+
     @Test func anUnreachableServerIsReportedByTheFirstOperation() async throws {
         let port = try closedPort()
         let store = try PostgresMemoryStore(url: "postgres://agent@127.0.0.1:\(port)/memory", connectTimeout: .seconds(5))
