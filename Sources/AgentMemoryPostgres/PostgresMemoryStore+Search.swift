@@ -19,6 +19,10 @@ extension PostgresMemoryStore {
     /// keep, is the namespace's average size in bytes times the candidates' words per byte.
     /// Recall on LoCoMo went from 57.1% to 71.7% at 5 with this ranking (BENCHMARKS.md, round
     /// twenty), at about twice the time of a `ts_rank` search.
+    ///
+    /// Writes leave their records' search documents to a catch-up (``PostgresSearchIndexing``);
+    /// a search that sees records of the namespace without one computes them first and runs
+    /// again, so it finds every write committed before it began.
     public func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit] {
         try ListCursor.validate(limit: limit)
         let words = SearchText.queryWords(of: query)
