@@ -87,8 +87,10 @@ struct PostgresSearchIndexingTests {
             try await first.close()
             // One short of the threshold: left to the next search.
             #expect(try await Self.unindexed(schema).count == threshold - 1)
+            // A store that wrote 256 records always looks (fewer: a chance of that in 256).
             let second = try TestServer.store(schema: schema)
-            try await second.put("b", value: "beta", in: main)
+            _ = try await second.batch(
+                (0..<PostgresMemoryStore.closeLookStride).map { .put(key: MemoryKey(checked: "b/\($0)"), value: "beta") }, in: main)
             try await second.close()
             #expect(try await Self.unindexed(schema).count == 0)
             // A store that wrote nothing there does not look.
@@ -113,6 +115,18 @@ struct PostgresSearchIndexingTests {
             #expect(try await Self.unindexed(schema) == [])
             try await store.close()
         }
+    }
+
+    @Test func aCloseLooksAlwaysFrom256RecordsWrittenAndOtherwiseWithThatChance() {
+        let stride = PostgresMemoryStore.closeLookStride
+        #expect(stride == 256)
+        #expect(PostgresMemoryStore.closeLooks(written: stride, draw: stride - 1))
+        #expect(PostgresMemoryStore.closeLooks(written: 5_000, draw: stride - 1))
+        #expect(PostgresMemoryStore.closeLooks(written: 1, draw: 0))
+        #expect(!PostgresMemoryStore.closeLooks(written: 1, draw: 1))
+        #expect(PostgresMemoryStore.closeLooks(written: stride - 1, draw: stride - 2))
+        #expect(!PostgresMemoryStore.closeLooks(written: stride - 1, draw: stride - 1))
+        #expect((0..<stride).filter { PostgresMemoryStore.closeLooks(written: 3, draw: $0) }.count == 3)
     }
 
     @Test func aStoreThatKeepsWritingComputesTheDocumentsOfItsOwnWrites() async throws {
