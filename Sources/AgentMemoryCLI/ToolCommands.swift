@@ -81,16 +81,14 @@ struct Exec: AsyncParsableCommand {
             let input = FileHandle.standardInput.readDataToEndOfFile()
             let blocks: [ContentBlock]
             do {
-                do {
-                    blocks = try MemoryToolExecutor.contentBlocks(in: JSONValue(parsing: input))
-                } catch let error as JSONParseError {
-                    throw CLIError("stdin is not valid JSON: \(error)", exitCode: 2)
-                } catch let error as MessageDecodingError {
-                    throw CLIError("stdin: \(error.message)", exitCode: 2)
-                }
+                blocks = try MemoryToolExecutor.contentBlocks(in: JSONValue(parsing: input))
             } catch {
                 try? await ahead?.close()
-                throw error
+                switch error {
+                case let error as JSONParseError: throw CLIError("stdin is not valid JSON: \(error)", exitCode: 2)
+                case let error as MessageDecodingError: throw CLIError("stdin: \(error.message)", exitCode: 2)
+                default: throw error
+                }
             }
             try await settings.withAgentAndStore(opened: ahead) { agent, store in
                 let executor = MemoryToolExecutor(

@@ -40,14 +40,9 @@ enum PostgresMigrations {
         // The search document is kept in sync by the database. Keys get weight A and values
         // weight B (ranked twice as high, as on SQLite). ASCII punctuation in keys becomes
         // spaces first: PostgreSQL's parser would read `user.preferences` as one host name.
+        // The expression is the catch-up's (``PostgresSearchIndexing/document``), one text for both.
         Migration(identifier: "2026-11-25.2-full-text", statements: [
-            """
-            ALTER TABLE memory_records ADD COLUMN search tsvector GENERATED ALWAYS AS (
-                setweight(to_tsvector('english'::regconfig, regexp_replace(key, '[!-/:-@[-`{-~]+', ' ', 'g')), 'A') ||
-                setweight(to_tsvector('english'::regconfig,
-                    CASE WHEN jsonb_typeof(value) = 'string' THEN value #>> '{}' ELSE value_text END), 'B')
-            ) STORED
-            """,
+            "ALTER TABLE memory_records ADD COLUMN search tsvector GENERATED ALWAYS AS (\(PostgresSearchIndexing.document)) STORED",
             "CREATE INDEX memory_records_search ON memory_records USING gin (search)",
         ]),
         // One counter row per namespace: writers lock it first, so the sequence numbers of a

@@ -238,6 +238,12 @@ struct PostgresSearchIndexingTests {
             // Kept, not computed again; and what the catch-up computes is the same document.
             #expect(try await Self.unindexed(schema) == [])
             #expect(try await TestServer.query("SELECT search_vector::text FROM \(schema).memory_records") == generated)
+            // Renamed, so that older binaries' searches fail rather than miss records (README).
+            let columns = try await TestServer.query("""
+                SELECT column_name::text FROM information_schema.columns
+                WHERE table_schema = '\(schema)' AND table_name = 'memory_records' AND column_name LIKE 'search%'
+                """)
+            #expect(columns == ["search_vector"])
             _ = try await TestServer.query("UPDATE \(schema).memory_records SET search_vector = NULL")
             #expect(try await Self.found(store, "window", in: main) == ["user.preferences"])
             #expect(try await TestServer.query("SELECT search_vector::text FROM \(schema).memory_records") == generated)
