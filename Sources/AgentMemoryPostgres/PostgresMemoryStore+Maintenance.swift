@@ -70,10 +70,22 @@ extension PostgresMemoryStore {
             var pruned = 0
             if let maxAge = retention.maxAge {
                 let seconds = Double(Self.nanoseconds(maxAge)) / 1e9
+                // By age, each namespace's entries oldest first in number order, up to the first
+                // entry young enough to keep: writers number entries under the namespace's
+                // counter row, so times follow numbers (an entry written with an earlier time
+                // than the one before it is kept until the entries numbered before it expire).
+                // There is no index on time: it cost every write an index entry.
                 pruned += try await session.rows("""
-                    WITH pruned AS (
-                        DELETE FROM memory_changes
-                        WHERE time < COALESCE(to_timestamp(\(now)::float8), now()) - make_interval(secs => \(seconds))
+                    WITH cutoff AS (
+                        SELECT COALESCE(to_timestamp(\(now)::float8), now()) - make_interval(secs => \(seconds)) AS time
+                    ), kept AS (
+                        SELECT n.namespace,
+                               (SELECT c.sequence FROM memory_changes c, cutoff
+                                WHERE c.namespace = n.namespace AND c.time >= cutoff.time ORDER BY c.sequence LIMIT 1) AS first
+                        FROM memory_namespaces n
+                    ), pruned AS (
+                        DELETE FROM memory_changes c USING kept
+                        WHERE c.namespace = kept.namespace AND c.sequence < COALESCE(kept.first, 9223372036854775807)
                         RETURNING 1
                     ) SELECT count(*) FROM pruned
                     """).first?.decode(Int.self) ?? 0

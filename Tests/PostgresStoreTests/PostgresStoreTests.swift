@@ -284,7 +284,8 @@ struct PostgresStoreTests {
                 try await group.waitForAll()
             }
             let applied = try await TestServer.query("SELECT identifier FROM \(schema).agent_memory_migrations ORDER BY identifier")
-            #expect(applied == ["2026-11-25.1-records", "2026-11-25.2-full-text", "2026-11-25.3-change-log", "2026-12-07.1-search-off-the-write-path"])
+            #expect(applied == ["2026-11-25.1-records", "2026-11-25.2-full-text", "2026-11-25.3-change-log", "2026-12-07.1-search-off-the-write-path",
+                                "2026-12-07.2-fewer-index-entries"])
             let store = try TestServer.store(schema: schema)
             #expect(try await store.allRecords(in: Namespace("main")).count == 6)
             try await store.close()

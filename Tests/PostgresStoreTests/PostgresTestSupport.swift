@@ -118,6 +118,27 @@ enum TestServer {
         }
     }
 
+    /// Runs `statements` in order on one connection; the first column of the last one's rows,
+    /// as text (for session settings that a later statement needs).
+    static func queries(_ statements: [String]) async throws -> [String?] {
+        let location = try PostgresStoreURL(parsing: try #require(url))
+        let configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: .disable)
+        let logger = Logger(label: "agent-memory-tests")
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        return try await closing(connection) {
+            var values: [String?] = []
+            for statement in statements {
+                values = []
+                for try await value in try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).decode(String?.self) {
+                    values.append(value)
+                }
+            }
+            return values
+        }
+    }
+
     /// Runs `body` on a store on a fresh schema, with a client of its own whose connections carry
     /// an application name of their own (so that the test can find its backends), logging at
     /// debug level; returns the messages the store logged.
