@@ -251,8 +251,8 @@ enum OptimisticRead: PreparedQueryTemplate {
         """
         SELECT extract(epoch FROM clock_timestamp())::float8, m.key, m.version, extract(epoch FROM m.created_at)::float8,
                extract(epoch FROM m.updated_at)::float8, m.author, extract(epoch FROM m.expires_at)::float8, m.size,
-               CASE WHEN m.key = ANY(\(valueKeys)::text[]) THEN m.value_text END
-        FROM (SELECT) AS clock LEFT JOIN memory_records m ON m.namespace = \(namespace)::text AND m.key = ANY(\(keys)::text[])
+               CASE WHEN m.key = ANY(\(ArrayColumn(valueKeys))::text[]) THEN m.value_text END
+        FROM (SELECT) AS clock LEFT JOIN memory_records m ON m.namespace = \(namespace)::text AND m.key = ANY(\(ArrayColumn(keys))::text[])
         """
     }
 
@@ -261,13 +261,13 @@ enum OptimisticRead: PreparedQueryTemplate {
 
 /// The rows a write expects to find, as parallel arrays for `unnest` (see ``StoredColumns``).
 struct ExpectedColumns {
-    var keys: [String] = []
-    var versions: [Int64] = []
-    var created: [Double] = []
-    var updated: [Double] = []
-    var expires: [Double] = []
-    var hasExpiry: [Bool] = []
-    var sizes: [Int64] = []
+    var keys = ArrayColumn<String>()
+    var versions = ArrayColumn<Int64>()
+    var created = ArrayColumn<Double>()
+    var updated = ArrayColumn<Double>()
+    var expires = ArrayColumn<Double>()
+    var hasExpiry = ArrayColumn<Bool>()
+    var sizes = ArrayColumn<Int64>()
 
     mutating func append(key: MemoryKey, stamp: ReadStamp) {
         keys.append(key.rawValue)

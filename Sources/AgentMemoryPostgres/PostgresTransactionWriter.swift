@@ -76,6 +76,7 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
                 ? try await session.rows(prepared: SingleOptimisticRead.prepared(
                     namespace: namespace.name, key: names[0], withValue: valueNames.contains(names[0])))
                 : try await session.rows(prepared: OptimisticRead.prepared(namespace: namespace.name, keys: names, valueKeys: valueNames))
+        reserve(wanted.count)
         for key in wanted {
             rows.updateValue(nil, forKey: key)
             if mode == .optimistic { read.updateValue(nil, forKey: key) }
@@ -125,12 +126,25 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
     /// them (``ReadStamp/init(planned:)``), so a key that moved since the batch read it fails the
     /// statement as a key that moved since a read at commit would.
     func assume(_ planned: [MemoryKey: RecordStamp?]) {
+        // Room for every planned key at once: grown an insertion at a time, the tables were
+        // rehashed about a dozen times for a turn of 2,000 keys (BENCHMARKS.md, round fifty).
+        reserve(planned.count)
         for (key, stamp) in planned {
             read.updateValue(stamp.map(ReadStamp.init(planned:)), forKey: key)
             // The size only matters for quotas, which a planned write never has (the store
             // sends those under the lock).
             rows.updateValue(stamp.map { CurrentRow(stamp: $0, size: 0, json: "") }, forKey: key)
         }
+    }
+
+    /// Makes room for `count` more keys in the writer's tables (a key the writer reads is one
+    /// it writes and logs).
+    private func reserve(_ count: Int) {
+        guard count > 1 else { return }
+        rows.reserveCapacity(rows.count + count)
+        if mode == .optimistic { read.reserveCapacity(read.count + count) }
+        pending.reserveCapacity(pending.count + count)
+        changes.reserveCapacity(changes.count + count)
     }
 
     func row(for key: MemoryKey) async throws -> CurrentRow? {
@@ -299,19 +313,19 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
     }
 }
 
-/// The stored rows of a flush as parallel arrays, one per column, for `unnest`. PostgresNIO
-/// encodes arrays without `NULL` elements, so nullable columns come with a flag array.
+/// The stored rows of a flush as parallel arrays, one per column, for `unnest`. The arrays
+/// have no `NULL` elements (``ArrayColumn``), so nullable columns come with a flag array.
 struct StoredColumns {
-    var keys: [String] = []
-    var jsons: [String] = []
-    var versions: [Int64] = []
-    var created: [Double] = []
-    var updated: [Double] = []
-    var authors: [String] = []
-    var hasAuthor: [Bool] = []
-    var expires: [Double] = []
-    var hasExpiry: [Bool] = []
-    var sizes: [Int64] = []
+    var keys = ArrayColumn<String>()
+    var jsons = ArrayColumn<String>()
+    var versions = ArrayColumn<Int64>()
+    var created = ArrayColumn<Double>()
+    var updated = ArrayColumn<Double>()
+    var authors = ArrayColumn<String>()
+    var hasAuthor = ArrayColumn<Bool>()
+    var expires = ArrayColumn<Double>()
+    var hasExpiry = ArrayColumn<Bool>()
+    var sizes = ArrayColumn<Int64>()
 
     mutating func append(key: MemoryKey, record: MemoryRecord, json: String, size: Int) {
         keys.append(key.rawValue)
@@ -329,12 +343,12 @@ struct StoredColumns {
 
 /// The change-log entries of a flush as parallel arrays, in commit order.
 struct ChangeColumns {
-    var keys: [String] = []
-    var operations: [String] = []
-    var versions: [Int64] = []
-    var authors: [String] = []
-    var hasAuthor: [Bool] = []
-    var times: [Double] = []
+    var keys = ArrayColumn<String>()
+    var operations = ArrayColumn<String>()
+    var versions = ArrayColumn<Int64>()
+    var authors = ArrayColumn<String>()
+    var hasAuthor = ArrayColumn<Bool>()
+    var times = ArrayColumn<Double>()
 
     mutating func append(key: MemoryKey, change: ChangeDraft) {
         keys.append(key.rawValue)

@@ -101,33 +101,26 @@ enum TestServer {
         return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
     }
 
-    /// The first column of every row of `sql`, as text.
-    static func query(_ sql: String) async throws -> [String?] {
+    /// Runs `body` on a connection of its own to the test server, closed afterwards.
+    static func withConnection<Result>(_ body: (PostgresConnection, Logger) async throws -> Result) async throws -> Result {
         let location = try PostgresStoreURL(parsing: try #require(url))
         let configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: .disable)
         let logger = Logger(label: "agent-memory-tests")
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        return try await closing(connection) {
-            var values: [String?] = []
-            for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(String?.self) {
-                values.append(value)
-            }
-            return values
-        }
+        return try await closing(connection) { try await body(connection, logger) }
+    }
+
+    /// The first column of every row of `sql`, as text.
+    static func query(_ sql: String) async throws -> [String?] {
+        try await queries([sql])
     }
 
     /// Runs `statements` in order on one connection; the first column of the last one's rows,
     /// as text (for session settings that a later statement needs).
     static func queries(_ statements: [String]) async throws -> [String?] {
-        let location = try PostgresStoreURL(parsing: try #require(url))
-        let configuration = PostgresConnection.Configuration(
-            host: location.host, port: location.port, username: location.user, password: location.password,
-            database: location.database, tls: .disable)
-        let logger = Logger(label: "agent-memory-tests")
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        return try await closing(connection) {
+        try await withConnection { connection, logger in
             var values: [String?] = []
             for statement in statements {
                 values = []
