@@ -1,5 +1,4 @@
 import AgentMemoryCore
-import Foundation
 import PostgresNIO
 
 /// A PostgreSQL store location: `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=...]`.
@@ -89,11 +88,11 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
         } else {
             rawUser = credentials
         }
-        guard let user = String(rawUser).removingPercentEncoding, !user.isEmpty else {
+        guard let user = PercentCoding.decoded(rawUser), !user.isEmpty else {
             throw invalid(rawUser.isEmpty ? "the user name is missing" : "the user name is not valid percent-encoding")
         }
         let password = try rawPassword.map { raw -> String in
-            guard let decoded = String(raw).removingPercentEncoding else {
+            guard let decoded = PercentCoding.decoded(raw) else {
                 throw invalid("the password is not valid percent-encoding")
             }
             return decoded
@@ -135,7 +134,7 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
         } else {
             databasePart = pathAndQuery
         }
-        guard let database = String(databasePart).removingPercentEncoding, !database.isEmpty, !database.contains("/") else {
+        guard let database = PercentCoding.decoded(databasePart), !database.isEmpty, !database.contains("/") else {
             throw invalid("the database name is missing or not valid")
         }
 
@@ -144,7 +143,7 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
         for parameter in query.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = String(parts[0])
-            let value = parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? "") : ""
+            let value = parts.count > 1 ? (PercentCoding.decoded(parts[1]) ?? "") : ""
             switch name {
             case "sslmode":
                 guard let mode = TLSMode(rawValue: value) else {
@@ -191,7 +190,7 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
 
     /// `text` with anything between `://USER:` and `@` replaced by `***`.
     public static func redact(_ text: String) -> String {
-        guard let scheme = text.range(of: "://") else { return text }
+        guard let scheme = text.firstRange(of: "://") else { return text }
         let afterScheme = text[scheme.upperBound...]
         let authorityEnd = afterScheme.firstIndex(of: "/") ?? text.endIndex
         guard let at = text[scheme.upperBound..<authorityEnd].lastIndex(of: "@"),
@@ -201,9 +200,7 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     private static func encode(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+        PercentCoding.encoded(text)
     }
 
     // MARK: - PostgresNIO configurations

@@ -44,6 +44,12 @@ struct PostgresStoreTests {
         #expect(options.schema == "crew_1")
         #expect(options.endpoint == "[::1]:5433")
         #expect(try PostgresStoreURL(parsing: "postgres://u@h/db?sslmode=require").tls == .require)
+
+        let international = try PostgresStoreURL(parsing: "postgres://%C3%A9mile:%E2%9C%93@h/my%20db?schema=crew")
+        #expect(international.user == "émile")
+        #expect(international.password == "✓")
+        #expect(international.database == "my db")
+        #expect(international.description == "postgres://%C3%A9mile:***@h:5432/my%20db?schema=crew")
     }
 
     @Test(arguments: [
@@ -56,6 +62,9 @@ struct PostgresStoreTests {
         ("postgres://agent:secret@db.example.com/memory?timeout=3", "unknown parameter \"timeout\" (known: sslmode, schema)"),
         ("postgres://agent:secret@db.example.com/memory?schema=Bad-Name", "schema must be"),
         ("mysql://agent:secret@db.example.com/memory", "the scheme must be postgres:// or postgresql://"),
+        ("postgres://agent%zz:secret@db.example.com/memory", "the user name is not valid percent-encoding"),
+        ("postgres://agent:secret%@db.example.com/memory", "the password is not valid percent-encoding"),
+        ("postgres://agent:secret@db.example.com/mem%FFory", "the database name is missing or not valid"),
     ])
     func malformedURLsAreClearErrorsWithoutThePassword(url: String, reason: String) {
         do {
