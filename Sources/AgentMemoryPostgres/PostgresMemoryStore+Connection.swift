@@ -105,7 +105,8 @@ extension PostgresMemoryStore {
         do {
             let timeout = max(statementTimeout, Self.migrationTimeout)
             try await PostgresMigrations.migrate(
-                PostgresSession(connection: connection, logger: logger, statements: statements, timeout: timeout), schema: schema)
+                PostgresSession(connection: connection, logger: logger, statements: statements, timeout: timeout, prepares: preparesStatements),
+                schema: schema)
         } catch {
             throw MemoryError(
                 .storage, "Cannot prepare the PostgreSQL store \(location): the migrations failed: \(PostgresErrorText.describe(error))")
@@ -373,7 +374,8 @@ extension PostgresMemoryStore {
     /// ``MemoryError``s).
     func withSession<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
         if let connection = takeSpare() {
-            let session = PostgresSession(connection: connection, logger: logger, statements: statements, timeout: statementTimeout)
+            let session = PostgresSession(
+                connection: connection, logger: logger, statements: statements, timeout: statementTimeout, prepares: preparesStatements)
             do {
                 let value = try await body(session)
                 if !giveBackSpare(connection) { try? await connection.close() }
@@ -388,6 +390,7 @@ extension PostgresMemoryStore {
         let logger = self.logger
         let statements = self.statements
         let statementTimeout = self.statementTimeout
+        let prepares = preparesStatements
         let timeout = connectTimeout
         let unreachable = MemoryError(
             .unavailable,
@@ -397,8 +400,8 @@ extension PostgresMemoryStore {
             group.addTask {
                 try await client.withConnection { connection in
                     flag.set()
-                    return try await body(
-                        PostgresSession(connection: connection, logger: logger, statements: statements, timeout: statementTimeout))
+                    return try await body(PostgresSession(
+                        connection: connection, logger: logger, statements: statements, timeout: statementTimeout, prepares: prepares))
                 }
             }
             group.addTask {

@@ -53,6 +53,9 @@ public final class PostgresMemoryStore: MemoryStore {
     /// How long one statement may go unanswered before its connection is given up and the
     /// call fails with ``MemoryError/Code/unavailable`` (a server that stopped answering).
     public let statementTimeout: Duration
+    /// Whether statements of a fixed text are prepared on each connection at their first use
+    /// (``PreparedQuery``); see the `preparesStatements` parameter of ``init(url:limits:retention:connectTimeout:maxConnections:maintenanceInterval:statementTimeout:preparesStatements:clock:logger:)``.
+    public let preparesStatements: Bool
 
     let clock: (@Sendable () -> Date)?
     let logger: Logger
@@ -107,6 +110,11 @@ public final class PostgresMemoryStore: MemoryStore {
     ///   - maintenanceInterval: how often the change log is pruned and expired records purged.
     ///   - statementTimeout: how long a statement may go unanswered before its connection is
     ///     given up.
+    ///   - preparesStatements: whether the store's statements of a fixed text (its reads and
+    ///     writes of keys, the search catch-up) are prepared on each connection at their first
+    ///     use, then only bound and run: the server parses them once, at the cost of one round
+    ///     trip more the first time on each connection. `false` suits a store that serves one
+    ///     command and closes (the command line's): each statement then goes in one round trip.
     ///   - clock: overrides the database clock (tests); `nil` in production.
     ///   - logger: where the store and PostgresNIO log; nothing is logged by default.
     public convenience init(
@@ -117,13 +125,14 @@ public final class PostgresMemoryStore: MemoryStore {
         maxConnections: Int = 10,
         maintenanceInterval: Duration = .seconds(60),
         statementTimeout: Duration = .seconds(30),
+        preparesStatements: Bool = true,
         clock: (@Sendable () -> Date)? = nil,
         logger: Logger? = nil
     ) throws {
         try self.init(
             url: try PostgresStoreURL(parsing: url), limits: limits, retention: retention, connectTimeout: connectTimeout,
             maxConnections: maxConnections, maintenanceInterval: maintenanceInterval, statementTimeout: statementTimeout,
-            clock: clock, logger: logger)
+            preparesStatements: preparesStatements, clock: clock, logger: logger)
     }
 
     /// Opens the store at a parsed ``PostgresStoreURL`` with a pool of its own, which
@@ -136,6 +145,7 @@ public final class PostgresMemoryStore: MemoryStore {
         maxConnections: Int = 10,
         maintenanceInterval: Duration = .seconds(60),
         statementTimeout: Duration = .seconds(30),
+        preparesStatements: Bool = true,
         clock: (@Sendable () -> Date)? = nil,
         logger: Logger? = nil
     ) throws {
@@ -181,6 +191,7 @@ public final class PostgresMemoryStore: MemoryStore {
         self.connectTimeout = connectTimeout
         self.maintenanceInterval = maintenanceInterval
         self.statementTimeout = statementTimeout
+        self.preparesStatements = preparesStatements
         self.clock = clock
         self.logger = logger
         self.client = client
@@ -219,6 +230,7 @@ public final class PostgresMemoryStore: MemoryStore {
         self.connectTimeout = connectTimeout
         self.maintenanceInterval = maintenanceInterval
         self.statementTimeout = statementTimeout
+        self.preparesStatements = true
         self.clock = clock
         self.logger = logger ?? Self.silentLogger
         self.client = client

@@ -58,6 +58,9 @@ struct PostgresSession: Sendable {
     let statements: StatementGuard
     /// How long a statement may go unanswered before its connection is given up.
     let timeout: Duration
+    /// Whether ``PreparedQuery`` statements are prepared on the connection (else each is sent
+    /// whole, in one round trip; ``PostgresMemoryStore/preparesStatements``).
+    var prepares = true
 
     /// Runs a statement and returns all of its rows.
     @discardableResult
@@ -69,7 +72,13 @@ struct PostgresSession: Sendable {
     @discardableResult
     func rows<Statement: PostgresPreparedStatement>(prepared statement: Statement) async throws -> [PostgresRow]
     where Statement.Row == PostgresRow {
-        try await statements.rows(prepared: statement, on: connection, logger: logger, timeout: timeout)
+        guard prepares else { return try await rows(try Self.unprepared(statement)) }
+        return try await statements.rows(prepared: statement, on: connection, logger: logger, timeout: timeout)
+    }
+
+    /// `statement` as a statement sent whole (parsed, bound and run in one round trip).
+    private static func unprepared<Statement: PostgresPreparedStatement>(_ statement: Statement) throws -> PostgresQuery {
+        PostgresQuery(unsafeSQL: Statement.sql, binds: try statement.makeBindings())
     }
 
     /// Runs a prepared autocommit statement that sets ``CommitToken``'s setting to `token`,
@@ -78,7 +87,18 @@ struct PostgresSession: Sendable {
     @discardableResult
     func rowsConfirmingCommit<Statement: PostgresPreparedStatement>(prepared statement: Statement, token: String) async throws -> [PostgresRow]
     where Statement.Row == PostgresRow {
-        try await statements.rowsConfirmingCommit(prepared: statement, token: token, on: connection, logger: logger, timeout: timeout)
+        guard prepares else {
+            let query = try Self.unprepared(statement)
+            let logger = logger
+            return try await statements.rowsConfirmingCommit(token: token, on: connection, timeout: timeout, logger: logger) {
+                try await $0.query(query, logger: logger).collect()
+            }
+        }
+        return try await statements.rowsConfirmingCommit(token: token, on: connection, timeout: timeout, logger: logger) {
+            var rows: [PostgresRow] = []
+            for try await row in try await $0.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        }
     }
 
     /// Runs a statement built with `binds`.

@@ -100,16 +100,16 @@ final class StatementGuard: Sendable {
     /// Throws the statement's own error when it failed (then its implicit transaction rolled
     /// back), ``CommitOutcomeUnknown`` when it completed but its commit could not be confirmed,
     /// and ``StatementLost`` as ``rows(_:on:logger:timeout:)`` does.
-    func rowsConfirmingCommit<Statement: PostgresPreparedStatement>(
-        prepared statement: Statement, token: String, on connection: PostgresConnection, logger: Logger, timeout: Duration
-    ) async throws -> [PostgresRow] where Statement.Row == PostgresRow {
+    func rowsConfirmingCommit(
+        token: String, on connection: PostgresConnection, timeout: Duration, logger: Logger,
+        _ write: @escaping @Sendable (PostgresConnection) async throws -> [PostgresRow]
+    ) async throws -> [PostgresRow] {
         try await run(on: connection, timeout: timeout) { connection in
-            let write = Task.immediate { try await connection.execute(statement, logger: logger) }
+            let write = Task.immediate { try await write(connection) }
             let confirmation: EventLoopFuture<PostgresQueryResult> = connection.query(CommitToken.confirmation, logger: logger)
             // On the statement's error the confirmation is left to finish on its own: nothing
             // was committed, and PostgresNIO runs queued statements in order.
-            var rows: [PostgresRow] = []
-            for try await row in try await write.value { rows.append(row) }
+            let rows = try await write.value
             let answer: String?
             do {
                 answer = try await confirmation.get().rows.first?.decode(String?.self) ?? nil

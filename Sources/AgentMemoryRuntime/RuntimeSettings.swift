@@ -82,10 +82,11 @@ public struct RuntimeSettings: Sendable {
 
     /// Opens the store at ``location()``; a store that cannot be opened throws
     /// ``RuntimeError/Kind/unavailable``. The caller closes it (or use ``withStore(limits:_:)``).
-    public func openStore(limits: MemoryLimits = .default) throws -> any MemoryStore {
+    /// `oneCommand`: the store serves one command and closes (``StoreLocation/open(limits:synchronous:oneCommand:)``).
+    public func openStore(limits: MemoryLimits = .default, oneCommand: Bool = false) throws -> any MemoryStore {
         let location = try location()
         do {
-            return try location.open(limits: limits)
+            return try location.open(limits: limits, oneCommand: oneCommand)
         } catch let error as MemoryError {
             throw RuntimeError(.unavailable, error.message)
         }
@@ -95,21 +96,24 @@ public struct RuntimeSettings: Sendable {
     /// writes nothing: a PostgreSQL store (its connection and login,
     /// `PostgresMemoryStore.connectAhead()`). `nil` for the other stores, whose opening creates
     /// or reads files. For a command that reads its input before it uses the store: it passes
-    /// the store to ``withStore(opened:limits:_:)``, or closes it when the input is refused.
+    /// the store to ``withStore(opened:limits:_:)``, or closes it when the input is refused. The
+    /// store is opened for one command, as ``withStore(opened:limits:_:)`` opens one.
     public func openStoreConnectingAhead(limits: MemoryLimits = .default) throws -> (any MemoryStore)? {
         guard case .postgres = try location() else { return nil }
-        let store = try openStore(limits: limits)
+        let store = try openStore(limits: limits, oneCommand: true)
         (store as? PostgresMemoryStore)?.connectAhead()
         return store
     }
 
     /// Opens the store (unless `opened`, one ``openStoreConnectingAhead(limits:)`` opened, is
     /// given), runs `body` with it and closes it, also when `body` throws (then the body's error
-    /// is the one thrown).
+    /// is the one thrown). The store is opened for one command (`oneCommand` of
+    /// ``openStore(limits:oneCommand:)``): a PostgreSQL store then sends each statement in one
+    /// round trip, without preparing it on its connection first.
     public func withStore<Result>(
         opened: (any MemoryStore)? = nil, limits: MemoryLimits = .default, _ body: (any MemoryStore) async throws -> Result
     ) async throws -> Result {
-        try await Self.closing(try opened ?? openStore(limits: limits), body)
+        try await Self.closing(try opened ?? openStore(limits: limits, oneCommand: true), body)
     }
 
     /// Runs `body` with `store` and closes the store afterwards, also when `body` throws.

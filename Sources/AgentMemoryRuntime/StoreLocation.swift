@@ -76,8 +76,12 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Opens the store (creating an SQLite file and its directory if needed).
-    public func open(limits: MemoryLimits = .default, synchronous: SQLiteMemoryStore.Synchronous = .full) throws -> any MemoryStore {
+    /// Opens the store (creating an SQLite file and its directory if needed). `oneCommand`: the
+    /// store serves one command and closes, so a PostgreSQL store sends each statement whole
+    /// instead of preparing it first on its connection (`PostgresMemoryStore.preparesStatements`).
+    public func open(
+        limits: MemoryLimits = .default, synchronous: SQLiteMemoryStore.Synchronous = .full, oneCommand: Bool = false
+    ) throws -> any MemoryStore {
         switch self {
         case .sqlite(let path):
             return try SQLiteMemoryStore(path: path, limits: limits, synchronous: synchronous)
@@ -85,7 +89,7 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
             return InMemoryMemoryStore(limits: limits)
         case .postgres(let url):
             // Connects on first use: an unreachable server fails that operation within 5 s.
-            return try PostgresMemoryStore(url: url, limits: limits)
+            return try PostgresMemoryStore(url: url, limits: limits, preparesStatements: !oneCommand)
         }
     }
 

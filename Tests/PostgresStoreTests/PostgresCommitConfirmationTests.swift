@@ -18,9 +18,12 @@ import Testing
 struct PostgresCommitConfirmationTests {
     let main = try! Namespace("main")
 
-    @Test func aWriteWhoseCommitFailsIsNeverAcknowledgedAndLeavesNothing() async throws {
+    /// Also with statements sent whole (`preparesStatements: false`, as the command line opens
+    /// the store), where the confirmation always goes out right behind the write.
+    @Test(arguments: [true, false])
+    func aWriteWhoseCommitFailsIsNeverAcknowledgedAndLeavesNothing(preparesStatements: Bool) async throws {
         try await TestServer.withSchema { schema in
-            let store = try TestServer.store(schema: schema)
+            let store = try TestServer.store(schema: schema, preparesStatements: preparesStatements)
             do {
                 try await store.put("good/1", value: 1, in: main)
                 // A deferred constraint trigger fails the commit of any write of a key under

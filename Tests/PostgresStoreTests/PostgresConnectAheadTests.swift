@@ -22,6 +22,19 @@ struct PostgresConnectAheadTests {
         try await TestServer.query("SELECT count(*)::text FROM pg_namespace WHERE nspname = '\(schema)'") == ["1"]
     }
 
+    /// A command's store (`withStore`, or opened ahead for one) sends its statements whole; a
+    /// store opened for longer (the servers', `openStore()`) prepares them. Nothing connects.
+    @Test func aStoreForOneCommandSendsItsStatementsWhole() async throws {
+        let settings = RuntimeSettings(store: "postgres://agent@127.0.0.1:1/memory", environment: [:])
+        #expect(try await settings.withStore { ($0 as? PostgresMemoryStore)?.preparesStatements } == false)
+        let ahead = try #require(try settings.openStoreConnectingAhead() as? PostgresMemoryStore)
+        #expect(ahead.preparesStatements == false)
+        try await ahead.close()
+        let lasting = try #require(try settings.openStore() as? PostgresMemoryStore)
+        #expect(lasting.preparesStatements == true)
+        try await lasting.close()
+    }
+
     @Test(.enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
     func theFirstOperationAfterConnectingAheadWorksAsUsual() async throws {
         try await TestServer.withSchema { schema in

@@ -50,13 +50,14 @@ enum TestServer {
     /// A store (one "machine") on the test server, in `schema`.
     static func store(
         schema: String, retention: ChangeLogRetention = .default, maintenanceInterval: Duration = .seconds(60),
-        clock: (@Sendable () -> Date)? = nil
+        preparesStatements: Bool = true, clock: (@Sendable () -> Date)? = nil
     ) throws -> PostgresMemoryStore {
         var location = try PostgresStoreURL(parsing: try #require(url))
         location.schema = schema
         return try PostgresMemoryStore(
             url: location, retention: retention, connectTimeout: scaled(.seconds(60)), maxConnections: 4,
-            maintenanceInterval: maintenanceInterval, statementTimeout: scaled(.seconds(30)), clock: clock)
+            maintenanceInterval: maintenanceInterval, statementTimeout: scaled(.seconds(30)), preparesStatements: preparesStatements,
+            clock: clock)
     }
 
     /// A client of the test server (not yet running) whose connections use `searchPath` (and,

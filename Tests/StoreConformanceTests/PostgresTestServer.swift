@@ -23,7 +23,7 @@ enum PostgresTestServer {
     /// A store in a fresh schema of the test server.
     static func makeStore(
         limits: MemoryLimits = .default, retention: ChangeLogRetention = .default, clock: (@Sendable () -> Date)? = nil,
-        schema: String? = nil
+        schema: String? = nil, preparesStatements: Bool = true
     ) throws -> PostgresMemoryStore {
         guard let url else { throw MemoryError(.unavailable, skipMessage) }
         var location = try PostgresStoreURL(parsing: url)
@@ -36,7 +36,7 @@ enum PostgresTestServer {
         // appenders on one list, load 6 on two cores), so it is 120 s.
         return try PostgresMemoryStore(
             url: location, limits: limits, retention: retention, connectTimeout: TestTimeScale.scaled(.seconds(60)), maxConnections: 4,
-            statementTimeout: TestTimeScale.scaled(.seconds(120)), clock: clock)
+            statementTimeout: TestTimeScale.scaled(.seconds(120)), preparesStatements: preparesStatements, clock: clock)
     }
 
     /// A new schema name, registered for cleanup.

@@ -45,8 +45,9 @@ extension StoreKind {
                 return InMemoryMemoryStore(limits: setup.limits, retention: setup.retention, clock: setup.clock)
             case .sqlite:
                 return try SQLiteMemoryStore(path: temporarySQLitePath(), limits: setup.limits, retention: setup.retention, clock: setup.clock)
-            case .postgres:
-                return try PostgresTestServer.makeStore(limits: setup.limits, retention: setup.retention, clock: setup.clock)
+            case .postgres, .postgresUnprepared:
+                return try PostgresTestServer.makeStore(
+                    limits: setup.limits, retention: setup.retention, clock: setup.clock, preparesStatements: self == .postgres)
             }
         }
     }

@@ -30,10 +30,15 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case inMemory
     case sqlite
     case postgres
+    /// PostgreSQL with its statements sent whole instead of prepared (as the command line opens it).
+    case postgresUnprepared
 
     static var allCases: [StoreKind] {
-        PostgresTestServer.url == nil ? [.inMemory, .sqlite] : [.inMemory, .sqlite, .postgres]
+        PostgresTestServer.url == nil ? [.inMemory, .sqlite] : [.inMemory, .sqlite, .postgres, .postgresUnprepared]
     }
+
+    /// Whether this is one of the PostgreSQL stores.
+    var isPostgres: Bool { self == .postgres || self == .postgresUnprepared }
 
     var testDescription: String { rawValue }
 
@@ -45,8 +50,9 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             return InMemoryMemoryStore(limits: limits, retention: retention, clock: clock.function)
         case .sqlite:
             return try SQLiteMemoryStore(path: temporarySQLitePath(), limits: limits, retention: retention, clock: clock.function)
-        case .postgres:
-            return try PostgresTestServer.makeStore(limits: limits, retention: retention, clock: clock.function)
+        case .postgres, .postgresUnprepared:
+            return try PostgresTestServer.makeStore(
+                limits: limits, retention: retention, clock: clock.function, preparesStatements: self == .postgres)
         }
     }
 }
