@@ -8,15 +8,16 @@ import PostgresNIO
 /// (a length placeholder, the value, the length set afterwards, with the buffer's checks each
 /// time): for the 16 arrays of an `exec` of 2,000 `remember` calls that was about 1.6 ms of the
 /// client's time, on the path between the planning of the calls and the write statement's
-/// departure (BENCHMARKS.md, round fifty). Here each element is its length and bytes, written
-/// once into a buffer of the column's own; the parameter is that buffer behind the array's
-/// header. Elements are never `NULL` (nullable columns come with a flag column; see
-/// ``StoredColumns``).
+/// departure (BENCHMARKS.md, round fifty). Here each element is its length and bytes, appended
+/// to a byte array of the column's own (plain array appends: written into a `ByteBuffer` one by
+/// one, with its checks, they still took 1.2 ms); the parameter is that array behind the
+/// array's header, copied once. Elements are never `NULL` (nullable columns come with a flag
+/// column; see ``StoredColumns``).
 struct ArrayColumn<Element: ArrayColumnElement>: PostgresNonThrowingEncodable, Sendable {
     /// The number of elements.
     private(set) var count = 0
     /// Each element as PostgreSQL's binary array format holds it: its length, then its bytes.
-    private var elements = ByteBuffer()
+    private var elements: [UInt8] = []
 
     init() {}
 
@@ -42,7 +43,7 @@ struct ArrayColumn<Element: ArrayColumnElement>: PostgresNonThrowingEncodable, S
         guard count > 0 else { return }
         buffer.writeInteger(Int32(count))
         buffer.writeInteger(1, as: Int32.self)
-        buffer.writeImmutableBuffer(elements)
+        buffer.writeBytes(elements)
     }
 }
 
@@ -52,17 +53,24 @@ protocol ArrayColumnElement: Sendable {
     static var elementType: PostgresDataType { get }
     /// The type of an array of it.
     static var arrayType: PostgresDataType { get }
-    /// Writes the element's length (4 bytes) and its binary encoding.
-    func writeArrayElement(into buffer: inout ByteBuffer)
+    /// Appends the element's length (4 bytes) and its binary encoding.
+    func writeArrayElement(into bytes: inout [UInt8])
+}
+
+extension [UInt8] {
+    /// Appends `value` in network byte order.
+    fileprivate mutating func appendBigEndian<Value: FixedWidthInteger>(_ value: Value) {
+        Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
+    }
 }
 
 extension String: ArrayColumnElement {
     static var elementType: PostgresDataType { .text }
     static var arrayType: PostgresDataType { .textArray }
 
-    func writeArrayElement(into buffer: inout ByteBuffer) {
-        buffer.writeInteger(Int32(utf8.count))
-        buffer.writeString(self)
+    func writeArrayElement(into bytes: inout [UInt8]) {
+        bytes.appendBigEndian(Int32(utf8.count))
+        bytes.append(contentsOf: utf8)
     }
 }
 
@@ -70,9 +78,9 @@ extension Int64: ArrayColumnElement {
     static var elementType: PostgresDataType { .int8 }
     static var arrayType: PostgresDataType { .int8Array }
 
-    func writeArrayElement(into buffer: inout ByteBuffer) {
-        buffer.writeInteger(8, as: Int32.self)
-        buffer.writeInteger(self)
+    func writeArrayElement(into bytes: inout [UInt8]) {
+        bytes.appendBigEndian(Int32(8))
+        bytes.appendBigEndian(self)
     }
 }
 
@@ -80,9 +88,9 @@ extension Double: ArrayColumnElement {
     static var elementType: PostgresDataType { .float8 }
     static var arrayType: PostgresDataType { .float8Array }
 
-    func writeArrayElement(into buffer: inout ByteBuffer) {
-        buffer.writeInteger(8, as: Int32.self)
-        buffer.writeInteger(bitPattern)
+    func writeArrayElement(into bytes: inout [UInt8]) {
+        bytes.appendBigEndian(Int32(8))
+        bytes.appendBigEndian(bitPattern)
     }
 }
 
@@ -90,8 +98,8 @@ extension Bool: ArrayColumnElement {
     static var elementType: PostgresDataType { .bool }
     static var arrayType: PostgresDataType { .boolArray }
 
-    func writeArrayElement(into buffer: inout ByteBuffer) {
-        buffer.writeInteger(1, as: Int32.self)
-        buffer.writeInteger(self ? 1 : 0, as: UInt8.self)
+    func writeArrayElement(into bytes: inout [UInt8]) {
+        bytes.appendBigEndian(Int32(1))
+        bytes.append(self ? 1 : 0)
     }
 }
