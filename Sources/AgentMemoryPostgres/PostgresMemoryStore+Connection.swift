@@ -47,8 +47,10 @@ extension PostgresMemoryStore {
             return
         }
         let connection: PostgresConnection
+        var schemaIsCurrent = false
         if let early = await takeAhead() {
-            connection = early
+            connection = early.connection
+            schemaIsCurrent = early.schemaIsCurrent
         } else {
             do {
                 connection = try await PostgresConnection.connect(
@@ -58,7 +60,7 @@ extension PostgresMemoryStore {
             }
         }
         do {
-            try await migrate(connection)
+            if !schemaIsCurrent { try await migrate(connection) }
         } catch {
             try? await connection.close()
             throw error

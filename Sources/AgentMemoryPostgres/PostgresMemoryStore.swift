@@ -70,8 +70,9 @@ public final class PostgresMemoryStore: MemoryStore {
     /// The connection the store opened to apply the migrations, kept for statements while
     /// idle (stores that made their pool only; closed by ``close()``).
     let spare = Locked<PostgresConnection?>(nil)
-    /// The connection ``connectAhead()`` is opening, which the migrations then use.
-    let ahead = Locked<Task<PostgresConnection?, Never>?>(nil)
+    /// The connection ``connectAhead()`` is opening, which the migrations then use, and
+    /// whether it found the schema current.
+    let ahead = Locked<Task<OpenedAhead?, Never>?>(nil)
     let lifecycle = Locked(Lifecycle())
     /// Each namespace's record count and size for search, with the change number they were
     /// counted at (see ``search(_:in:limit:)``).

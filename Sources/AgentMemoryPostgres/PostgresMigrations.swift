@@ -154,6 +154,13 @@ enum PostgresMigrations {
         }
     }
 
+    /// Whether `schema` records every migration of this version and no other: nothing to apply
+    /// and nothing to refuse. `false` when it cannot tell (``migrate(_:schema:)`` then runs).
+    static func isCurrent(_ session: PostgresSession, schema: String) async -> Bool {
+        guard let applied = await appliedMigrations(session, schema: schema) else { return false }
+        return applied == Set(all.map(\.identifier))
+    }
+
     /// The migrations recorded in `schema`, or `nil` when they cannot be read (no schema or no
     /// table yet): the migration transaction then runs and reports real errors.
     private static func appliedMigrations(_ session: PostgresSession, schema: String) async -> Set<String>? {

@@ -52,6 +52,35 @@ struct PostgresConnectAheadTests {
         }
     }
 
+    /// The connection opened ahead also reads the schema's migrations: on a current schema the
+    /// first operation applies none; a newer schema is still refused, and nothing is written.
+    @Test(.enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+    func theMigrationsReadAheadLeaveACurrentSchemaAsItIsAndANewerOneRefused() async throws {
+        try await TestServer.withSchema { schema in
+            let first = try TestServer.store(schema: schema)
+            try await first.put("city", value: "Lisbon", in: main)
+            try await first.close()
+            let applied = try await TestServer.query("SELECT identifier || ' ' || applied_at FROM \(schema).agent_memory_migrations ORDER BY 1")
+
+            let current = try TestServer.store(schema: schema)
+            current.connectAhead()
+            try await Task.sleep(for: .milliseconds(100))
+            try await current.put("river", value: "Tagus", in: main)
+            #expect(try await current.get("city", in: main)?.value == "Lisbon")
+            try await current.close()
+            #expect(try await TestServer.query("SELECT identifier || ' ' || applied_at FROM \(schema).agent_memory_migrations ORDER BY 1") == applied)
+
+            _ = try await TestServer.query("INSERT INTO \(schema).agent_memory_migrations (identifier) VALUES ('2099-01-01.1-from-the-future')")
+            let newer = try TestServer.store(schema: schema)
+            newer.connectAhead()
+            try await Task.sleep(for: .milliseconds(100))
+            let error = await #expect(throws: MemoryError.self) { try await newer.put("sea", value: "Atlantic", in: main) }
+            #expect(error?.message.contains("'2099-01-01.1-from-the-future', unknown to this version") == true, "\(error?.message ?? "")")
+            try await newer.close()
+            #expect(try await TestServer.query("SELECT key FROM \(schema).memory_records ORDER BY key") == ["city", "river"])
+        }
+    }
+
     @Test(.enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
     func aStoreOpenedAheadAndClosedUnusedMakesNoSchema() async throws {
         try await TestServer.withSchema { schema in
