@@ -338,7 +338,7 @@ struct OptimisticWriteConflict: Error {}
 /// transaction committed. The statement that reads the setting (``confirmation``) is queued on
 /// the connection right behind the write, and PostgresNIO sends it when the write's
 /// `ReadyForQuery` arrives, from the event loop, without waiting for the caller (see
-/// ``StatementGuard/rowsConfirmingCommit(prepared:token:on:logger:timeout:)``).
+/// ``StatementGuard/rowsConfirmingCommit(token:on:timeout:logger:_:)``).
 enum CommitToken {
     /// The session setting (a custom, dotted name: PostgreSQL accepts any).
     static let setting = "'agent_memory.committed'"

@@ -255,7 +255,7 @@ extension PostgresMemoryStore {
                 }
                 do {
                     // Sends the write and, right behind it, the statement whose answer confirms
-                    // that it committed (``StatementGuard/rowsConfirmingCommit(prepared:token:on:logger:timeout:)``).
+                    // that it committed (``StatementGuard/rowsConfirmingCommit(token:on:timeout:logger:_:)``).
                     try await writer.flush()
                 } catch is OptimisticWriteConflict {
                     return nil

@@ -83,7 +83,7 @@ struct PostgresSession: Sendable {
 
     /// Runs a prepared autocommit statement that sets ``CommitToken``'s setting to `token`,
     /// and confirms that it committed (see
-    /// ``StatementGuard/rowsConfirmingCommit(prepared:token:on:logger:timeout:)``).
+    /// ``StatementGuard/rowsConfirmingCommit(token:on:timeout:logger:_:)``).
     @discardableResult
     func rowsConfirmingCommit<Statement: PostgresPreparedStatement>(prepared statement: Statement, token: String) async throws -> [PostgresRow]
     where Statement.Row == PostgresRow {

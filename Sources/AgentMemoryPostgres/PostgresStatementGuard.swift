@@ -79,8 +79,9 @@ final class StatementGuard: Sendable {
         }
     }
 
-    /// Runs a prepared autocommit statement that ends by setting ``CommitToken``'s session
-    /// setting to `token`, and confirms that it committed, as one guarded statement.
+    /// Runs the autocommit statement `send` starts on the connection (prepared, or sent whole),
+    /// which ends by setting ``CommitToken``'s session setting to `token`, and confirms that it
+    /// committed, as one guarded statement; `send` returns the statement's rows.
     ///
     /// The statement is started first; as soon as it has been handed to the connection (it is
     /// started in a task of its own that runs synchronously until it waits for the answer), the
@@ -89,9 +90,10 @@ final class StatementGuard: Sendable {
     /// read answers `token`, the write's transaction committed: a setting changed in a
     /// transaction that rolls back is undone. When it answers anything else, `SELECT 1` is sent
     /// once the write has completed, as before. That happens when the read was not sent after
-    /// the write: on a statement's first use on a connection PostgresNIO prepares it first and
-    /// queues its execution after the preparation, so the read goes out between the two (the
-    /// server's log shows it for every new connection; nothing here relies on the order); or
+    /// the write: on a prepared statement's first use on a connection PostgresNIO prepares it
+    /// first and queues its execution after the preparation, so the read goes out between the
+    /// two (the server's log shows it for every new connection; nothing here relies on the
+    /// order; a statement sent whole has no preparation, so its read always follows it); or
     /// when it went to another server session, as behind a pooler in transaction mode.
     /// PostgresNIO sends that `SELECT 1` only after the write's `ReadyForQuery`, and closes the
     /// connection on an error that follows a completed statement, so an answer means the write
@@ -102,10 +104,10 @@ final class StatementGuard: Sendable {
     /// and ``StatementLost`` as ``rows(_:on:logger:timeout:)`` does.
     func rowsConfirmingCommit(
         token: String, on connection: PostgresConnection, timeout: Duration, logger: Logger,
-        _ write: @escaping @Sendable (PostgresConnection) async throws -> [PostgresRow]
+        _ send: @escaping @Sendable (PostgresConnection) async throws -> [PostgresRow]
     ) async throws -> [PostgresRow] {
         try await run(on: connection, timeout: timeout) { connection in
-            let write = Task.immediate { try await write(connection) }
+            let write = Task.immediate { try await send(connection) }
             let confirmation: EventLoopFuture<PostgresQueryResult> = connection.query(CommitToken.confirmation, logger: logger)
             // On the statement's error the confirmation is left to finish on its own: nothing
             // was committed, and PostgresNIO runs queued statements in order.
