@@ -78,9 +78,10 @@ struct Exec: AsyncParsableCommand {
             _ = try settings.agentID()
             // A PostgreSQL store connects while the message is read and parsed.
             let ahead = try settings.openStoreConnectingAhead()
-            let input = FileHandle.standardInput.readDataToEndOfFile()
+            let input: [UInt8]
             let blocks: [ContentBlock]
             do {
+                input = try readStandardInput()
                 blocks = try MemoryToolExecutor.contentBlocks(in: JSONValue(parsing: input))
             } catch {
                 try? await ahead?.close()

@@ -79,7 +79,7 @@ struct Import: AsyncParsableCommand {
                 }
                 data = contents
             } else {
-                data = FileHandle.standardInput.readDataToEndOfFile()
+                data = Data(try readStandardInput())
             }
             try await global.withStore { store in
                 let imported: MemoryImport
