@@ -199,7 +199,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "AgentMemoryCoreTests", dependencies: ["AgentMemoryCore", "TestScratch"], swiftSettings: strictSettings),
+        .testTarget(name: "AgentMemoryCoreTests", dependencies: ["AgentMemoryCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "StoreConformanceTests",
             dependencies: [

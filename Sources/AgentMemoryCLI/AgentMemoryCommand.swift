@@ -264,14 +264,6 @@ func writeToStandardOutput(_ bytes: [UInt8]) throws {
     }
 }
 
-/// Reads stdin to its end; a read that fails is an error of status 2 that says why.
-func readStandardInput() throws -> [UInt8] {
-    switch readAll(from: STDIN_FILENO) {
-    case .success(let bytes): return bytes
-    case .failure(let failure): throw CLIError("cannot read stdin: \(failure)", exitCode: 2)
-    }
-}
-
 /// Values a command leaves to the process's exit instead of freeing them. A command line runs
 /// one command and exits; freeing a parsed message of thousands of tool calls object by object
 /// just before the exit was 6% of an `exec` process's instructions (BENCHMARKS.md, round

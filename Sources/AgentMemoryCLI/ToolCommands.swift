@@ -78,10 +78,9 @@ struct Exec: AsyncParsableCommand {
             _ = try settings.agentID()
             // A PostgreSQL store connects while the message is read and parsed.
             let ahead = try settings.openStoreConnectingAhead()
-            let input: [UInt8]
+            let input = FileHandle.standardInput.readDataToEndOfFile()
             let blocks: [ContentBlock]
             do {
-                input = try readStandardInput()
                 blocks = try MemoryToolExecutor.contentBlocks(in: JSONValue(parsing: input))
             } catch {
                 try? await ahead?.close()

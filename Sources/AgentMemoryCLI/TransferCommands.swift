@@ -79,7 +79,7 @@ struct Import: AsyncParsableCommand {
                 }
                 data = contents
             } else {
-                data = Data(try readStandardInput())
+                data = FileHandle.standardInput.readDataToEndOfFile()
             }
             try await global.withStore { store in
                 let imported: MemoryImport
