@@ -41,11 +41,14 @@ struct PostgresBenchmarks: Sendable {
         return results
     }
 
-    /// The message `exec` reads: `calls` calls of `tool` on keys `note/0` ... (a value each
-    /// for `remember`).
+    /// The message `exec` reads in run `round`: `calls` calls of `tool` on keys
+    /// `note/ROUND/0` ... (a value each for `remember`). Each `remember` run writes keys of its
+    /// own, new ones, as the peer's batched puts do (until round fifty the runs wrote the same
+    /// keys again: the timed ones measured updates); each `recall` run reads the keys of the
+    /// `remember` run of its number.
     func message(tool: String, round: Int) -> Data {
         let blocks: [JSONValue] = (0..<calls).map { index in
-            let key = JSONValue.string("note/\(index)")
+            let key = JSONValue.string("note/\(round)/\(index)")
             let input: JSONValue = tool == "remember" ? ["key": key, "value": data.note(round * calls + index)] : ["key": key]
             return ["type": "tool_use", "id": .string("toolu_\(round)_\(index)"), "name": .string(tool), "input": input]
         }
@@ -84,7 +87,7 @@ struct PostgresBenchmarks: Sendable {
     /// `agent-memory recall KEY --store postgres://...` as a process, start to exit.
     func recallProcess(namespace: Namespace) async throws -> BenchMeasurement {
         try await ProcessBenchmark(plan: plan, executable: executable).recall(
-            key: "note/0", store: url, label: "postgres", namespace: namespace,
+            key: "note/0/0", store: url, label: "postgres", namespace: namespace,
             target: BenchTarget(text: "< 25 ms", maximumP50: 25_000))
     }
 
