@@ -27,6 +27,8 @@ struct PostgresBenchmarks: Sendable {
             results.append(try await exec(tool: "remember", namespace: namespace))
             progress("postgres: exec, \(calls.formatted) recall calls in one message")
             results.append(try await exec(tool: "recall", namespace: namespace))
+            progress("postgres: exec, \(calls.formatted) remember calls over existing keys")
+            results.append(try await exec(tool: "remember", namespace: namespace, overKeysOfRound: 0))
             progress("postgres: `agent-memory recall` as a process")
             results.append(try await recallProcess(namespace: namespace))
             progress("postgres: single durable puts and gets")
@@ -45,10 +47,11 @@ struct PostgresBenchmarks: Sendable {
     /// `note/ROUND/0` ... (a value each for `remember`). Each `remember` run writes keys of its
     /// own, new ones, as the peer's batched puts do (until round fifty the runs wrote the same
     /// keys again: the timed ones measured updates); each `recall` run reads the keys of the
-    /// `remember` run of its number.
-    func message(tool: String, round: Int) -> Data {
+    /// `remember` run of its number. With `keysOf`, the keys are those of that round instead
+    /// (updates, when that round's `remember` ran), each run's values still its own.
+    func message(tool: String, round: Int, keysOf keyRound: Int? = nil) -> Data {
         let blocks: [JSONValue] = (0..<calls).map { index in
-            let key = JSONValue.string("note/\(round)/\(index)")
+            let key = JSONValue.string("note/\(keyRound ?? round)/\(index)")
             let input: JSONValue = tool == "remember" ? ["key": key, "value": data.note(round * calls + index)] : ["key": key]
             return ["type": "tool_use", "id": .string("toolu_\(round)_\(index)"), "name": .string(tool), "input": input]
         }
@@ -57,14 +60,17 @@ struct PostgresBenchmarks: Sendable {
     }
 
     /// `agent-memory exec` on one message of `calls` calls of `tool`, whole process (spawn to
-    /// exit), each run timed; the first run is not timed (it warms the caches).
-    func exec(tool: String, namespace: Namespace) async throws -> BenchMeasurement {
+    /// exit), each run timed; the first run is not timed (it warms the caches). With
+    /// `overKeysOfRound`, every run writes the keys of that earlier round again (2,000 updates
+    /// a message, records whose search documents the runs before may have computed or not).
+    func exec(tool: String, namespace: Namespace, overKeysOfRound keyRound: Int? = nil) async throws -> BenchMeasurement {
         let runs = plan.quick ? 2 : 6
         var samples = LatencySamples(capacity: runs)
         var total = 0.0
         let clock = ContinuousClock()
         for run in 0...runs {
-            let input = message(tool: tool, round: run)
+            // Values of rounds after the new-key runs', so that each update changes the value.
+            let input = message(tool: tool, round: keyRound == nil ? run : runs + 1 + run, keysOf: keyRound)
             let start = clock.now
             let output = try await Self.capture(
                 URL(fileURLWithPath: executable), ["exec", "--store", url, "--namespace", namespace.name], input: input)
@@ -79,7 +85,7 @@ struct PostgresBenchmarks: Sendable {
             }
         }
         return BenchMeasurement(
-            name: "exec, \(calls.formatted) \(tool) calls in one message", store: "postgres",
+            name: "exec, \(calls.formatted) \(tool) calls " + (keyRound == nil ? "in one message" : "over existing keys"), store: "postgres",
             rate: Double(calls * samples.count) / total, unit: "calls/s", p50: samples.percentile(0.5), p99: samples.percentile(0.99),
             count: samples.count, note: "whole process per message, µs; peer: scripts/bench/postgres_side_by_side.sh")
     }
