@@ -58,8 +58,9 @@ protocol ArrayColumnElement: Sendable {
 }
 
 extension [UInt8] {
-    /// Appends `value` in network byte order.
-    fileprivate mutating func appendBigEndian<Value: FixedWidthInteger>(_ value: Value) {
+    /// Appends the length (4 bytes) and the bytes of a fixed-width element, in network byte order.
+    fileprivate mutating func appendElement<Value: FixedWidthInteger>(_ value: Value) {
+        Swift.withUnsafeBytes(of: Int32(MemoryLayout<Value>.size).bigEndian) { append(contentsOf: $0) }
         Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
     }
 }
@@ -69,7 +70,7 @@ extension String: ArrayColumnElement {
     static var arrayType: PostgresDataType { .textArray }
 
     func writeArrayElement(into bytes: inout [UInt8]) {
-        bytes.appendBigEndian(Int32(utf8.count))
+        Swift.withUnsafeBytes(of: Int32(utf8.count).bigEndian) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: utf8)
     }
 }
@@ -77,29 +78,17 @@ extension String: ArrayColumnElement {
 extension Int64: ArrayColumnElement {
     static var elementType: PostgresDataType { .int8 }
     static var arrayType: PostgresDataType { .int8Array }
-
-    func writeArrayElement(into bytes: inout [UInt8]) {
-        bytes.appendBigEndian(Int32(8))
-        bytes.appendBigEndian(self)
-    }
+    func writeArrayElement(into bytes: inout [UInt8]) { bytes.appendElement(self) }
 }
 
 extension Double: ArrayColumnElement {
     static var elementType: PostgresDataType { .float8 }
     static var arrayType: PostgresDataType { .float8Array }
-
-    func writeArrayElement(into bytes: inout [UInt8]) {
-        bytes.appendBigEndian(Int32(8))
-        bytes.appendBigEndian(bitPattern)
-    }
+    func writeArrayElement(into bytes: inout [UInt8]) { bytes.appendElement(bitPattern) }
 }
 
 extension Bool: ArrayColumnElement {
     static var elementType: PostgresDataType { .bool }
     static var arrayType: PostgresDataType { .boolArray }
-
-    func writeArrayElement(into bytes: inout [UInt8]) {
-        bytes.appendBigEndian(Int32(1))
-        bytes.append(self ? 1 : 0)
-    }
+    func writeArrayElement(into bytes: inout [UInt8]) { bytes.appendElement(UInt8(self ? 1 : 0)) }
 }

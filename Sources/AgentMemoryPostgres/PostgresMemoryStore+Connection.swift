@@ -107,8 +107,7 @@ extension PostgresMemoryStore {
         do {
             let timeout = max(statementTimeout, Self.migrationTimeout)
             try await PostgresMigrations.migrate(
-                PostgresSession(connection: connection, logger: logger, statements: statements, timeout: timeout, prepares: preparesStatements),
-                schema: schema)
+                PostgresSession(connection: connection, logger: logger, statements: statements, timeout: timeout), schema: schema)
         } catch {
             throw MemoryError(
                 .storage, "Cannot prepare the PostgreSQL store \(location): the migrations failed: \(PostgresErrorText.describe(error))")

@@ -117,7 +117,7 @@ struct MemoryPath: Hashable, Sendable {
     }
 
     private static func percentDecoded(_ bytes: [UInt8]) -> [UInt8] {
-        PercentCoding.decodedBytes(bytes, strict: false) ?? bytes
+        PercentCoding.decodedBytes(bytes)
     }
 
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {

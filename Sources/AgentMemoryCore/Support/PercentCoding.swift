@@ -8,36 +8,37 @@ package enum PercentCoding {
     /// `text` with each `%XX` replaced by the byte it names; `nil` when a `%` is not followed by
     /// two hexadecimal digits or the bytes are not UTF-8 (as Foundation's `removingPercentEncoding`).
     package static func decoded(_ text: some StringProtocol) -> String? {
-        guard let bytes = decodedBytes(text.utf8, strict: true) else { return nil }
-        return String(validating: bytes, as: UTF8.self)
+        let (bytes, broken) = decode(text.utf8)
+        return broken ? nil : String(validating: bytes, as: UTF8.self)
     }
 
-    /// `bytes` with each `%XX` replaced by the byte it names. A `%` not followed by two
-    /// hexadecimal digits makes the result `nil` when `strict`, and is kept as it is otherwise.
-    package static func decodedBytes(_ bytes: some Collection<UInt8>, strict: Bool) -> [UInt8]? {
+    /// `bytes` with each `%XX` replaced by the byte it names; a `%` not followed by two
+    /// hexadecimal digits is kept as it is.
+    package static func decodedBytes(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        decode(bytes).bytes
+    }
+
+    /// The decoded bytes, and whether a `%` was not followed by two hexadecimal digits (kept).
+    private static func decode(_ bytes: some Collection<UInt8>) -> (bytes: [UInt8], broken: Bool) {
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
+        var broken = false
         var index = bytes.startIndex
         while index != bytes.endIndex {
             let byte = bytes[index]
             bytes.formIndex(after: &index)
-            guard byte == UInt8(ascii: "%") else {
-                output.append(byte)
-                continue
-            }
-            var next = index
-            if next != bytes.endIndex, let high = hexValue(bytes[next]) {
-                bytes.formIndex(after: &next)
-                if next != bytes.endIndex, let low = hexValue(bytes[next]) {
-                    output.append(high << 4 | low)
-                    index = bytes.index(after: next)
+            if byte == UInt8(ascii: "%"), index != bytes.endIndex, let high = hexValue(bytes[index]) {
+                let low = bytes.index(after: index)
+                if low != bytes.endIndex, let value = hexValue(bytes[low]) {
+                    output.append(high << 4 | value)
+                    index = bytes.index(after: low)
                     continue
                 }
             }
-            if strict { return nil }
+            broken = broken || byte == UInt8(ascii: "%")
             output.append(byte)
         }
-        return output
+        return (output, broken)
     }
 
     /// `text` with every byte of its UTF-8 other than ASCII letters, digits and `-._~` (RFC
