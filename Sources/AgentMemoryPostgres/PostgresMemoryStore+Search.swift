@@ -40,7 +40,7 @@ extension PostgresMemoryStore {
             // Every record written before the search began is found: when the statement saw
             // records without a document (or found nothing, and so could not say), their
             // documents are computed and, if there were any, the search runs again.
-            if unindexed != false, try await self.catchUpSearchIndex(namespace.name, session: session) > 0 {
+            if unindexed != 0, try await self.catchUpSearchIndex(namespace.name, backlog: unindexed, session: session) > 0 {
                 (found, statistics, totalBytes, _) = try await self.searchCandidates(
                     lexemes, in: namespace, now: now, limit: candidates, matcher: matcher, session: session)
             }
@@ -117,12 +117,13 @@ extension PostgresMemoryStore {
     /// writes there were): a search never ranks with counts more than 1% off, and records that
     /// expired without a write still count until the next one.
     ///
-    /// `unindexed` says whether the statement saw records of the namespace without a search
-    /// document (``PostgresSearchIndexing``), `nil` when it found no candidate to say it on.
+    /// `unindexed` is how many records of the namespace the statement saw without a search
+    /// document (``PostgresSearchIndexing``), counted up to ``searchCatchUpSplit``; `nil` when
+    /// it found no candidate to say it on.
     private func searchCandidates(
         _ lexemes: [String], in namespace: Namespace, now: Double?, limit: Int, matcher: QueryMatcher,
         session: PostgresSession
-    ) async throws -> (SearchRows, SearchStatistics, totalBytes: Double, unindexed: Bool?) {
+    ) async throws -> (SearchRows, SearchStatistics, totalBytes: Double, unindexed: Int?) {
         let cached = searchSizes.withLock { $0[namespace.name] }
         var binds = StatementBinds()
         let name = binds.text(namespace.name)
@@ -156,17 +157,19 @@ extension PostgresMemoryStore {
             )
             SELECT \(Self.recordColumns), size + octet_length(key),
                    (SELECT sequence FROM stats), (SELECT size FROM stats), best.frequencies,
-                   EXISTS (SELECT 1 FROM memory_records WHERE namespace = \(name) AND search_vector IS NULL)
+                   (SELECT count(*) FROM (
+                        SELECT 1 FROM memory_records WHERE namespace = \(name) AND search_vector IS NULL
+                        LIMIT \(binds.int(Self.searchCatchUpSplit))) AS waiting)
             FROM best JOIN memory_records USING (key) WHERE namespace = \(name)
             """, binds)
         var found = SearchRows()
         var size = cached ?? SearchSize(documents: 0, bytes: 0, sequence: 0)
         var counts: [Int] = []
-        var unindexed: Bool?
+        var unindexed: Int?
         for (index, row) in rows.enumerated() {
             let cells = row.makeRandomAccess()
             if index == 0 {
-                unindexed = try cells[11].decode(Bool.self)
+                unindexed = try cells[11].decode(Int.self)
                 counts = try cells[10].decode([Int].self)
                 if let counted = try cells[9].decode([Double]?.self), counted.count == 2 {
                     size = SearchSize(documents: Int(counted[0]), bytes: counted[1], sequence: try cells[8].decode(Int64.self))

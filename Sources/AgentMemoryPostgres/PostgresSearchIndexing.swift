@@ -10,7 +10,8 @@ import PostgresNIO
 /// statement took 62 ms, 50 of them the documents (BENCHMARKS.md, round forty-nine). Writes
 /// now leave the document NULL (an update clears it), and a catch-up computes the documents
 /// of a namespace's records that have none with the same expression, in statements of up to
-/// ``chunk`` records:
+/// ``chunk`` records, split between two connections when
+/// ``PostgresMemoryStore/searchCatchUpSplit`` or more wait (``PostgresSearchIndexingPart``):
 /// - at a search of the namespace, so a search still finds every write committed before it
 ///   began: the search's statement also says whether it saw records without a document (the
 ///   partial index `memory_records_unindexed`); when it did, or found nothing, the catch-up
@@ -37,10 +38,9 @@ enum PostgresSearchIndexing: PreparedQueryTemplate {
             CASE WHEN jsonb_typeof(value) = 'string' THEN value #>> '{}' ELSE value_text END), 'B')
         """
 
-    /// The statement that computes up to `limit` missing documents of `namespace` when at
-    /// least `waiting` of its records have none (1: any), and returns how many it computed,
-    /// how many records without one it picked (fewer than `limit`: no other was left), and
-    /// whether it went ahead (`waiting` were found).
+    /// The statement that computes up to `limit` missing documents of `namespace`, and returns
+    /// how many it computed, how many records without one it picked (fewer than `limit`: no
+    /// other was left), and whether it went ahead (any record was waiting).
     ///
     /// The counter row is locked (`gate`: the writers' own upsert, which makes the row of a
     /// namespace that has none, so that records written without one are still indexed)
@@ -48,18 +48,19 @@ enum PostgresSearchIndexing: PreparedQueryTemplate {
     /// which the planner runs once, as a one-time filter, before the scan. The records are
     /// picked by their row addresses, so that the update is a TID scan whatever the planner
     /// estimates for a namespace it has no statistics of yet (joined by key, the update of
-    /// 2,000 new records ran as a nested loop over the picked keys: 262 ms instead of 46). A
-    /// record that a writer changes meanwhile has a new address and is left to the next
-    /// catch-up: the writer committed after this statement began.
-    static func catchUp(namespace: String, waiting: Int, limit: Int) -> PostgresQuery {
+    /// 2,000 new records ran as a nested loop over the picked keys: 262 ms instead of 46). The
+    /// update repeats no condition of the pick: with `namespace` and `search_vector IS NULL`,
+    /// the planner chose the partial index of waiting records and tested each row's address
+    /// against the whole list, 4,000 times 4,000 comparisons (BENCHMARKS.md, round fifty-one).
+    /// A record that a writer changed after the statement began (it committed while this one
+    /// waited for the counter row) gets the document of its new version, which the update
+    /// reads in its place (READ COMMITTED), or is left to the next catch-up.
+    static func catchUp(namespace: String, limit: Int) -> PostgresQuery {
         """
-        WITH pending AS (
-            SELECT count(*) AS records FROM (
-                SELECT 1 FROM memory_records WHERE namespace = \(namespace)::text AND search_vector IS NULL LIMIT \(waiting)::int8
-            ) AS waiting
-        ), gate AS (
+        WITH gate AS (
             INSERT INTO memory_namespaces AS n (namespace, last_sequence)
-            SELECT \(namespace)::text, 0 FROM pending WHERE pending.records >= \(waiting)::int8
+            SELECT \(namespace)::text, 0
+            WHERE EXISTS (SELECT 1 FROM memory_records WHERE namespace = \(namespace)::text AND search_vector IS NULL)
             ON CONFLICT (namespace) DO UPDATE SET last_sequence = n.last_sequence
             RETURNING 1
         ), picked AS (
@@ -68,8 +69,7 @@ enum PostgresSearchIndexing: PreparedQueryTemplate {
             ) AS rows
         ), indexed AS (
             UPDATE memory_records SET search_vector = \(unescaped: document)
-            WHERE ctid = ANY ((SELECT rows FROM picked)::tid[]) AND namespace = \(namespace)::text AND search_vector IS NULL
-              AND EXISTS (SELECT 1 FROM gate)
+            WHERE ctid = ANY ((SELECT rows FROM picked)::tid[]) AND EXISTS (SELECT 1 FROM gate)
             RETURNING 1
         )
         SELECT (SELECT count(*) FROM indexed), (SELECT cardinality(rows) FROM picked), EXISTS (SELECT 1 FROM gate)
@@ -82,7 +82,54 @@ enum PostgresSearchIndexing: PreparedQueryTemplate {
     static let chunk = 4_096
 
     /// Prepared once per connection: a search runs it every time.
-    static let template = catchUp(namespace: "", waiting: 0, limit: 0)
+    static let template = catchUp(namespace: "", limit: 0)
+}
+
+/// The look at a namespace's backlog: how many of its records have no search document, counted
+/// up to a limit (the partial index `memory_records_unindexed`).
+enum PostgresSearchBacklog: PreparedQueryTemplate {
+    static func count(namespace: String, upTo limit: Int) -> PostgresQuery {
+        """
+        SELECT count(*) FROM (
+            SELECT 1 FROM memory_records WHERE namespace = \(namespace)::text AND search_vector IS NULL LIMIT \(limit)::int8
+        ) AS waiting
+        """
+    }
+
+    static let template = count(namespace: "", upTo: 0)
+}
+
+/// One part of a catch-up split between connections (``PostgresMemoryStore/searchCatchUpParts``):
+/// up to `limit` missing documents of the records of `namespace` whose key hashes to `part`
+/// of `parts`, computed by one statement; returns the same three values as
+/// ``PostgresSearchIndexing/catchUp(namespace:limit:)``.
+///
+/// The parts hold the namespace's counter row in share mode (`FOR SHARE`), so that they run
+/// at the same time while a writer, which takes the row exclusively, still waits for them or
+/// they for it, as with the whole catch-up's gate; their records are disjoint, so no part
+/// waits on another. A namespace without a counter row (records older than the change log)
+/// is left to the whole catch-up, which makes the row.
+enum PostgresSearchIndexingPart: PreparedQueryTemplate {
+    static func catchUp(namespace: String, part: Int, parts: Int, limit: Int) -> PostgresQuery {
+        """
+        WITH gate AS (
+            SELECT 1 FROM memory_namespaces WHERE namespace = \(namespace)::text FOR SHARE
+        ), picked AS (
+            SELECT ARRAY(
+                SELECT ctid FROM memory_records WHERE namespace = \(namespace)::text AND search_vector IS NULL
+                    AND (hashtext(key) & 2147483647) % \(parts)::int4 = \(part)::int4
+                LIMIT \(limit)::int8
+            ) AS rows
+        ), indexed AS (
+            UPDATE memory_records SET search_vector = \(unescaped: PostgresSearchIndexing.document)
+            WHERE ctid = ANY ((SELECT rows FROM picked)::tid[]) AND EXISTS (SELECT 1 FROM gate)
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM indexed), (SELECT cardinality(rows) FROM picked), EXISTS (SELECT 1 FROM gate)
+        """
+    }
+
+    static let template = catchUp(namespace: "", part: 0, parts: 1, limit: 0)
 }
 
 extension PostgresMemoryStore {
@@ -93,20 +140,32 @@ extension PostgresMemoryStore {
     public static let searchCatchUpThreshold = 4_096
 
     /// Computes the missing search documents of `namespace` if at least `waiting` records lack
-    /// one (``PostgresSearchIndexing``), on `session`, in statements of their own of up to
-    /// ``PostgresSearchIndexing/chunk`` documents each; returns how many it computed.
+    /// one (``PostgresSearchIndexing``); returns how many it computed. `backlog` is how many
+    /// records the caller saw waiting, counted up to ``searchCatchUpSplit``; without it they
+    /// are counted first (``PostgresSearchBacklog``). A backlog of ``searchCatchUpSplit`` or
+    /// more is split between `session` and other connections (``catchUpInParts(_:session:)``);
+    /// the rest, or a smaller backlog, is computed on `session` in statements of up to
+    /// ``PostgresSearchIndexing/chunk`` documents each.
     @discardableResult
-    func catchUpSearchIndex(_ namespace: String, waiting: Int = 1, session: PostgresSession) async throws -> Int {
+    func catchUpSearchIndex(_ namespace: String, waiting: Int = 1, backlog: Int? = nil, session: PostgresSession) async throws -> Int {
+        var counted = backlog
+        if counted == nil {
+            let look = PostgresSearchBacklog.count(namespace: namespace, upTo: max(waiting, Self.searchCatchUpSplit))
+            counted = try await session.rows(prepared: PreparedQuery<PostgresSearchBacklog>(look)).first?.decode(Int.self) ?? 0
+        }
+        guard let counted, counted >= max(waiting, 1) else { return 0 }
         var indexed = 0
-        var waiting = waiting
-        while true {
-            let statement = PostgresSearchIndexing.catchUp(namespace: namespace, waiting: waiting, limit: PostgresSearchIndexing.chunk)
+        var complete = false
+        if counted >= Self.searchCatchUpSplit {
+            (indexed, complete) = try await catchUpInParts(namespace, session: session)
+        }
+        while !complete {
+            let statement = PostgresSearchIndexing.catchUp(namespace: namespace, limit: PostgresSearchIndexing.chunk)
             let rows = try await session.rows(prepared: PreparedQuery<PostgresSearchIndexing>(statement))
             let (computed, picked, wentAhead) = try rows.first?.decode((Int, Int, Bool).self) ?? (0, 0, false)
             indexed += computed
-            // Fewer than `waiting`, or fewer than a chunk picked: none was left when it began.
-            if !wentAhead || picked < PostgresSearchIndexing.chunk { break }
-            waiting = 1
+            // None waiting, or fewer than a chunk picked: none was left when it began.
+            complete = !wentAhead || picked < PostgresSearchIndexing.chunk
         }
         if indexed > 0 {
             unindexedWrites.withLock { $0[namespace] = nil }

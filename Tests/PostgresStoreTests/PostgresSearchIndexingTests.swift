@@ -11,7 +11,7 @@ struct PostgresSearchIndexingTests {
     let main = try! Namespace("main")
 
     /// The keys of `namespace`'s records without a search document, in order.
-    private static func unindexed(_ schema: String, _ namespace: String = "main") async throws -> [String?] {
+    static func unindexed(_ schema: String, _ namespace: String = "main") async throws -> [String?] {
         try await TestServer.query(
             "SELECT key FROM \(schema).memory_records WHERE namespace = '\(namespace)' AND search_vector IS NULL ORDER BY key")
     }
@@ -70,7 +70,7 @@ struct PostgresSearchIndexingTests {
     }
 
     /// `count` records without documents in `namespace`, as an older binary's inserts leave them.
-    private static func insertUnindexed(_ schema: String, namespace: String, count: Int) async throws {
+    static func insertUnindexed(_ schema: String, namespace: String, count: Int) async throws {
         _ = try await TestServer.query("""
             INSERT INTO \(schema).memory_records (namespace, key, value, value_text, version, created_at, updated_at, size)
             SELECT '\(namespace)', 'bulk/' || i, to_jsonb('bulk record ' || i), to_jsonb('bulk record ' || i)::text, 1, now(), now(), 20

@@ -61,13 +61,14 @@ enum TestServer {
     }
 
     /// A client of the test server (not yet running) whose connections use `searchPath` (and,
-    /// when given, `applicationName`, so that a test can find its own backends).
-    static func client(searchPath: String, applicationName: String? = nil) throws -> PostgresClient {
+    /// when given, `applicationName`, so that a test can find its own backends), with a pool of
+    /// `maximumConnections`.
+    static func client(searchPath: String, applicationName: String? = nil, maximumConnections: Int = 4) throws -> PostgresClient {
         let location = try PostgresStoreURL(parsing: try #require(url))
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: .disable)
-        configuration.options.maximumConnections = 4
+        configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = scaled(.seconds(10))
         configuration.options.additionalStartupParameters = [("search_path", searchPath)]
         if let applicationName { configuration.options.additionalStartupParameters.append(("application_name", applicationName)) }
