@@ -6,8 +6,9 @@ extension PostgresMemoryStore {
     /// Records waiting for a search document from which a catch-up is split between
     /// ``searchCatchUpParts`` connections (``catchUpInParts(_:session:)``). Computing a document
     /// is most of a catch-up's time and runs on one core per connection: 4,096 documents took
-    /// 104 to 153 ms on one connection and 66 to 113 ms on two (BENCHMARKS.md, round fifty-one);
-    /// below about a thousand, the second connection's start would cost more than it saves.
+    /// 104 to 153 ms on one connection, and each half 66 to 113 ms on two at once (BENCHMARKS.md,
+    /// round fifty-one); below about a thousand, the second connection's start would cost more
+    /// than it saves.
     package static let searchCatchUpSplit = 1_024
 
     /// Connections a large catch-up is split between: the caller's and one more.

@@ -23,8 +23,9 @@ import PostgresNIO
 ///   long-running store's), and at its maintenance, for every namespace.
 ///
 /// The catch-up locks the namespace's counter row first, as every writer does, so it never
-/// deadlocks with a writer; it takes the lock only when a record is waiting, so a search
-/// that finds none writes nothing.
+/// deadlocks with a writer (the parts of a split catch-up hold it in share mode, so they run
+/// together); it takes the lock only when a record is waiting, so a search that finds none
+/// writes nothing.
 enum PostgresSearchIndexing: PreparedQueryTemplate {
     /// The migration that moved the document off the write path.
     static let migration = "2026-12-07.1-search-off-the-write-path"
