@@ -13,9 +13,10 @@ import PostgresNIO
 /// ``chunk`` records, split between two connections when
 /// ``PostgresMemoryStore/searchCatchUpSplit`` or more wait (``PostgresSearchIndexingPart``):
 /// - at a search of the namespace, so a search still finds every write committed before it
-///   began: the search's statement also says whether it saw records without a document (the
-///   partial index `memory_records_unindexed`); when it did, or found nothing, the catch-up
-///   runs and, if it computed any, the search runs again;
+///   began: the search's statement also counts the records without a document (the partial
+///   index `memory_records_unindexed`, up to ``PostgresMemoryStore/searchCatchUpSplit``); when
+///   it saw any, or found nothing, the catch-up runs and, if it computed any, the search runs
+///   again;
 /// - when a store closes, for each namespace it wrote, if
 ///   ``PostgresMemoryStore/searchCatchUpThreshold`` records or more wait (so that short
 ///   processes' writes do not pile up for one search to pay);

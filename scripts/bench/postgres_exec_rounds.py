@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Binaries side by side on PostgreSQL: `agent-memory exec` of one message of 2,000 `remember`
+calls of new keys, round after round into one namespace per binary (so every third or so
+closing process finds 4,096 or more records without a search document and computes them, as
+in `postgres_side_by_side.sh`), or, with --first-search, an `exec` into a new namespace and then
+the first `search` process, which computes the 2,000 documents. Binaries alternate in random
+order within a round; each has a database of its own (made empty first). Spawn-to-exit times.
+
+    python3 scripts/bench/postgres_exec_rounds.py --url postgres://postgres@127.0.0.1:5432 \\
+        --rounds 45 before=/path/to/agent-memory@db_before after=.build/release/agent-memory@db_after
+"""
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CALLS = 2000
+
+
+def words():
+    """The bench's common words (Sources/AgentMemoryBench/BenchData.swift)."""
+    source = open(os.path.join(HERE, "..", "..", "Sources", "AgentMemoryBench", "BenchData.swift")).read()
+    block = re.search(r'commonWords = """(.*?)"""', source, re.S).group(1)
+    return block.replace("\\\n", " ").split()
+
+
+def message(folder, round_number, vocabulary):
+    """Round `round_number`'s message: keys note/ROUND/i, notes of 8 to 24 words."""
+    path = os.path.join(folder, f"m{round_number}.json")
+    if not os.path.exists(path):
+        rng = random.Random(round_number)
+        blocks = [{"type": "tool_use", "id": f"toolu_{round_number}_{i}", "name": "remember",
+                   "input": {"key": f"note/{round_number}/{i}",
+                             "value": " ".join(rng.choice(vocabulary) for _ in range(rng.randint(8, 24))) + "."}}
+                  for i in range(CALLS)]
+        with open(path, "w") as file:
+            json.dump({"role": "assistant", "content": blocks}, file)
+    return path
+
+
+def timed(arguments, stdin=None):
+    started = time.perf_counter()
+    done = subprocess.run(arguments, stdin=stdin, capture_output=True)
+    elapsed = (time.perf_counter() - started) * 1000
+    if done.returncode != 0 or b'"is_error": true' in done.stdout:
+        raise SystemExit(f"{' '.join(arguments)} failed: {done.stderr[:300]!r}")
+    return elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True, help="server URL without a database, postgres://USER@HOST:PORT")
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--first-search", action="store_true")
+    parser.add_argument("runs", nargs="+", help="NAME=BINARY@DATABASE")
+    options = parser.parse_args()
+    runs = [(name, *spec.split("@")) for name, spec in (run.split("=", 1) for run in options.runs)]
+    for _, _, database in runs:
+        for statement in (f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}"):
+            subprocess.run(["psql", f"{options.url}/postgres", "-X", "-q", "-c", statement], check=True, capture_output=True)
+    vocabulary = words()
+    folder = tempfile.mkdtemp(prefix="agent-memory-exec-rounds-")
+    times = {name: [] for name, _, _ in runs}
+    for round_number in range(options.rounds):
+        order = runs[:]
+        random.shuffle(order)
+        for name, binary, database in order:
+            url = f"{options.url}/{database}"
+            namespace = f"first{round_number}" if options.first_search else "rounds"
+            with open(message(folder, round_number, vocabulary)) as stdin:
+                elapsed = timed([binary, "exec", "--store", url, "--namespace", namespace], stdin)
+            if options.first_search:
+                elapsed = timed([binary, "search", "--store", url, "--namespace", namespace, "budget meeting"])
+            times[name].append(elapsed)
+    what = "the first search after an exec" if options.first_search else "exec of 2,000 remember calls, new keys"
+    print(f"{what}, {options.rounds} rounds, ms (median, mean):")
+    for name, values in times.items():
+        print(f"{name}: {statistics.median(values):.2f}  {statistics.mean(values):.2f}   " + " ".join(f"{v:.0f}" for v in values))
+
+
+if __name__ == "__main__":
+    main()
