@@ -241,8 +241,9 @@ enum SingleOptimisticWrite: PreparedQueryTemplate {
 }
 
 /// The rows of an optimistic write's keys, read without a lock, and the database clock: one
-/// row at least, with the record's columns `NULL` when no key matched.
-enum OptimisticRead: PreparedQueryTemplate {
+/// row at least, with the record's columns `NULL` when no key matched. The keys are behind a
+/// sub-select, as in ``RecordsRead`` (so the primary key is probed whatever their number).
+package enum OptimisticRead: PreparedQueryTemplate {
     static func prepared(namespace: String, keys: [String], valueKeys: [String]) -> PreparedQuery<OptimisticRead> {
         PreparedQuery(query(namespace: namespace, keys: keys, valueKeys: valueKeys))
     }
@@ -252,11 +253,13 @@ enum OptimisticRead: PreparedQueryTemplate {
         SELECT extract(epoch FROM clock_timestamp())::float8, m.key, m.version, extract(epoch FROM m.created_at)::float8,
                extract(epoch FROM m.updated_at)::float8, m.author, extract(epoch FROM m.expires_at)::float8, m.size,
                CASE WHEN m.key = ANY(\(ArrayColumn(valueKeys))::text[]) THEN m.value_text END
-        FROM (SELECT) AS clock LEFT JOIN memory_records m ON m.namespace = \(namespace)::text AND m.key = ANY(\(ArrayColumn(keys))::text[])
+        FROM (SELECT) AS clock LEFT JOIN memory_records m
+            ON m.namespace = \(namespace)::text AND m.key = ANY((SELECT \(ArrayColumn(keys))::text[])::text[])
         """
     }
 
-    static let template = query(namespace: "", keys: [], valueKeys: [])
+    /// The statement's text and placeholder values (its text is the prepared one).
+    package static let template = query(namespace: "", keys: [], valueKeys: [])
 }
 
 /// The rows a write expects to find, as parallel arrays for `unnest` (see ``StoredColumns``).

@@ -125,7 +125,12 @@ public struct MemoryToolExecutor: ToolExecutor {
                 guard kind?.handler.stagesInTurn == true, let key = call.input["key"]?.stringValue else { return nil }
                 return try? MemoryKey(key)
             }
-            try? await turn.turn?.prefetch(keys)
+            do {
+                try await turn.turn?.prefetch(keys)
+            } catch {
+                // Each call then reads its own key (and reports a store that fails as its error).
+                logger.debug("turn prefetch failed; each call reads its own key", metadata: ["error": "\(error)"])
+            }
             turn.lastSeenAtTurnStart = await readLog.versions(of: keys, in: namespace, agent: agent)
         }
         for (call, kind) in zip(toolUses, kinds) {
