@@ -17,7 +17,7 @@ import PostgresNIO
 /// When fewer rows were written than planned, the statement fails with a cast error that
 /// carries ``marker``, so that the whole statement, counter and change log included, is
 /// rolled back: sequence numbers stay gap-free. The caller then runs the locked transaction.
-struct OptimisticWriteStatement {
+package struct OptimisticWriteStatement {
     /// The text of the error that means "a key moved since it was read".
     static let marker = "agent-memory: optimistic write conflict"
 
@@ -57,7 +57,12 @@ struct OptimisticWriteStatement {
         PreparedQuery(query(namespace: namespace, channel: channel, token: token))
     }
 
-    /// The statement; every parameter is cast, as a prepared statement needs.
+    /// The statement; every parameter is cast, as a prepared statement needs. The arrays that
+    /// are joined with the table (the rows updated and deleted) sit behind sub-selects, as the
+    /// keys of ``RecordsRead`` do: seeing 2,000 of them, the planner joined them by hashing a
+    /// scan of the whole table, in any table below about 150,000 rows, where 2,000 probes of
+    /// the primary key are cheaper (2,000 updates in a table of 40,000 records: 79 to 138 ms,
+    /// then 43 to 70; BENCHMARKS.md, round fifty-one).
     func query(namespace name: String, channel: String, token: String) -> PostgresQuery {
         let count = logged.keys.count
         let writes = inserted.keys.count + updated.keys.count + removed.keys.count
@@ -70,8 +75,11 @@ struct OptimisticWriteStatement {
                 RETURNING last_sequence
             ), removed AS (
                 DELETE FROM memory_records m
-                USING next, unnest(\(r.keys)::text[], \(r.versions)::int8[], \(r.created)::float8[], \(r.updated)::float8[],
-                                   \(r.expires)::float8[], \(r.hasExpiry)::bool[], \(r.sizes)::int8[])
+                USING next, unnest(
+                        (SELECT \(r.keys)::text[])::text[], (SELECT \(r.versions)::int8[])::int8[],
+                        (SELECT \(r.created)::float8[])::float8[], (SELECT \(r.updated)::float8[])::float8[],
+                        (SELECT \(r.expires)::float8[])::float8[], (SELECT \(r.hasExpiry)::bool[])::bool[],
+                        (SELECT \(r.sizes)::int8[])::int8[])
                      AS e(key, version, created, updated, expires, has_expiry, size)
                 WHERE m.namespace = \(name)::text AND m.key = e.key AND m.version = e.version
                   AND extract(epoch FROM m.created_at)::float8 = e.created AND extract(epoch FROM m.updated_at)::float8 = e.updated
@@ -83,10 +91,15 @@ struct OptimisticWriteStatement {
                     value = s.json::jsonb, value_text = s.json, version = s.version, created_at = to_timestamp(s.created),
                     updated_at = to_timestamp(s.updated), author = CASE WHEN s.has_author THEN s.author END,
                     expires_at = CASE WHEN s.has_expiry THEN to_timestamp(s.expires) END, size = s.size, search_vector = NULL
-                FROM next, unnest(\(u.keys)::text[], \(u.jsons)::text[], \(u.versions)::int8[], \(u.created)::float8[],
-                                  \(u.updated)::float8[], \(u.authors)::text[], \(u.hasAuthor)::bool[], \(u.expires)::float8[],
-                                  \(u.hasExpiry)::bool[], \(u.sizes)::int8[], \(e.versions)::int8[], \(e.created)::float8[],
-                                  \(e.updated)::float8[], \(e.expires)::float8[], \(e.hasExpiry)::bool[], \(e.sizes)::int8[])
+                FROM next, unnest(
+                        (SELECT \(u.keys)::text[])::text[], (SELECT \(u.jsons)::text[])::text[],
+                        (SELECT \(u.versions)::int8[])::int8[], (SELECT \(u.created)::float8[])::float8[],
+                        (SELECT \(u.updated)::float8[])::float8[], (SELECT \(u.authors)::text[])::text[],
+                        (SELECT \(u.hasAuthor)::bool[])::bool[], (SELECT \(u.expires)::float8[])::float8[],
+                        (SELECT \(u.hasExpiry)::bool[])::bool[], (SELECT \(u.sizes)::int8[])::int8[],
+                        (SELECT \(e.versions)::int8[])::int8[], (SELECT \(e.created)::float8[])::float8[],
+                        (SELECT \(e.updated)::float8[])::float8[], (SELECT \(e.expires)::float8[])::float8[],
+                        (SELECT \(e.hasExpiry)::bool[])::bool[], (SELECT \(e.sizes)::int8[])::int8[])
                      AS s(key, json, version, created, updated, author, has_author, expires, has_expiry, size,
                           e_version, e_created, e_updated, e_expires, e_has_expiry, e_size)
                 WHERE m.namespace = \(name)::text AND m.key = s.key AND m.version = s.e_version
@@ -128,7 +141,8 @@ struct OptimisticWriteStatement {
 }
 
 extension OptimisticWriteStatement: PreparedQueryTemplate {
-    static let template = OptimisticWriteStatement().query(namespace: "", channel: "", token: "")
+    /// The statement's text and placeholder values (its text is the prepared one).
+    package static let template = OptimisticWriteStatement().query(namespace: "", channel: "", token: "")
 }
 
 /// The optimistic write of one key with one change-log entry (a single put or delete, the
