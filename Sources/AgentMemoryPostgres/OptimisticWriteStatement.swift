@@ -17,7 +17,7 @@ import PostgresNIO
 /// When fewer rows were written than planned, the statement fails with a cast error that
 /// carries ``marker``, so that the whole statement, counter and change log included, is
 /// rolled back: sequence numbers stay gap-free. The caller then runs the locked transaction.
-package struct OptimisticWriteStatement {
+struct OptimisticWriteStatement {
     /// The text of the error that means "a key moved since it was read".
     static let marker = "agent-memory: optimistic write conflict"
 
@@ -57,12 +57,7 @@ package struct OptimisticWriteStatement {
         PreparedQuery(query(namespace: namespace, channel: channel, token: token))
     }
 
-    /// The statement; every parameter is cast, as a prepared statement needs. The arrays that
-    /// are joined with the table (the rows updated and deleted) sit behind sub-selects, as the
-    /// keys of ``RecordsRead`` do: seeing 2,000 of them, the planner joined them by hashing a
-    /// scan of the whole table, in any table below about 150,000 rows, where 2,000 probes of
-    /// the primary key are cheaper (2,000 updates in a table of 40,000 records: 79 to 138 ms,
-    /// then 43 to 70; BENCHMARKS.md, round fifty-one).
+    /// The statement; every parameter is cast, as a prepared statement needs.
     func query(namespace name: String, channel: String, token: String) -> PostgresQuery {
         let count = logged.keys.count
         let writes = inserted.keys.count + updated.keys.count + removed.keys.count
@@ -75,11 +70,8 @@ package struct OptimisticWriteStatement {
                 RETURNING last_sequence
             ), removed AS (
                 DELETE FROM memory_records m
-                USING next, unnest(
-                        (SELECT \(r.keys)::text[])::text[], (SELECT \(r.versions)::int8[])::int8[],
-                        (SELECT \(r.created)::float8[])::float8[], (SELECT \(r.updated)::float8[])::float8[],
-                        (SELECT \(r.expires)::float8[])::float8[], (SELECT \(r.hasExpiry)::bool[])::bool[],
-                        (SELECT \(r.sizes)::int8[])::int8[])
+                USING next, unnest(\(r.keys)::text[], \(r.versions)::int8[], \(r.created)::float8[], \(r.updated)::float8[],
+                                   \(r.expires)::float8[], \(r.hasExpiry)::bool[], \(r.sizes)::int8[])
                      AS e(key, version, created, updated, expires, has_expiry, size)
                 WHERE m.namespace = \(name)::text AND m.key = e.key AND m.version = e.version
                   AND extract(epoch FROM m.created_at)::float8 = e.created AND extract(epoch FROM m.updated_at)::float8 = e.updated
@@ -91,15 +83,10 @@ package struct OptimisticWriteStatement {
                     value = s.json::jsonb, value_text = s.json, version = s.version, created_at = to_timestamp(s.created),
                     updated_at = to_timestamp(s.updated), author = CASE WHEN s.has_author THEN s.author END,
                     expires_at = CASE WHEN s.has_expiry THEN to_timestamp(s.expires) END, size = s.size, search_vector = NULL
-                FROM next, unnest(
-                        (SELECT \(u.keys)::text[])::text[], (SELECT \(u.jsons)::text[])::text[],
-                        (SELECT \(u.versions)::int8[])::int8[], (SELECT \(u.created)::float8[])::float8[],
-                        (SELECT \(u.updated)::float8[])::float8[], (SELECT \(u.authors)::text[])::text[],
-                        (SELECT \(u.hasAuthor)::bool[])::bool[], (SELECT \(u.expires)::float8[])::float8[],
-                        (SELECT \(u.hasExpiry)::bool[])::bool[], (SELECT \(u.sizes)::int8[])::int8[],
-                        (SELECT \(e.versions)::int8[])::int8[], (SELECT \(e.created)::float8[])::float8[],
-                        (SELECT \(e.updated)::float8[])::float8[], (SELECT \(e.expires)::float8[])::float8[],
-                        (SELECT \(e.hasExpiry)::bool[])::bool[], (SELECT \(e.sizes)::int8[])::int8[])
+                FROM next, unnest(\(u.keys)::text[], \(u.jsons)::text[], \(u.versions)::int8[], \(u.created)::float8[],
+                                  \(u.updated)::float8[], \(u.authors)::text[], \(u.hasAuthor)::bool[], \(u.expires)::float8[],
+                                  \(u.hasExpiry)::bool[], \(u.sizes)::int8[], \(e.versions)::int8[], \(e.created)::float8[],
+                                  \(e.updated)::float8[], \(e.expires)::float8[], \(e.hasExpiry)::bool[], \(e.sizes)::int8[])
                      AS s(key, json, version, created, updated, author, has_author, expires, has_expiry, size,
                           e_version, e_created, e_updated, e_expires, e_has_expiry, e_size)
                 WHERE m.namespace = \(name)::text AND m.key = s.key AND m.version = s.e_version
@@ -141,8 +128,7 @@ package struct OptimisticWriteStatement {
 }
 
 extension OptimisticWriteStatement: PreparedQueryTemplate {
-    /// The statement's text and placeholder values (its text is the prepared one).
-    package static let template = OptimisticWriteStatement().query(namespace: "", channel: "", token: "")
+    static let template = OptimisticWriteStatement().query(namespace: "", channel: "", token: "")
 }
 
 /// The optimistic write of one key with one change-log entry (a single put or delete, the
@@ -255,9 +241,8 @@ enum SingleOptimisticWrite: PreparedQueryTemplate {
 }
 
 /// The rows of an optimistic write's keys, read without a lock, and the database clock: one
-/// row at least, with the record's columns `NULL` when no key matched. The keys are behind a
-/// sub-select, as in ``RecordsRead`` (so the primary key is probed whatever their number).
-package enum OptimisticRead: PreparedQueryTemplate {
+/// row at least, with the record's columns `NULL` when no key matched.
+enum OptimisticRead: PreparedQueryTemplate {
     static func prepared(namespace: String, keys: [String], valueKeys: [String]) -> PreparedQuery<OptimisticRead> {
         PreparedQuery(query(namespace: namespace, keys: keys, valueKeys: valueKeys))
     }
@@ -267,13 +252,11 @@ package enum OptimisticRead: PreparedQueryTemplate {
         SELECT extract(epoch FROM clock_timestamp())::float8, m.key, m.version, extract(epoch FROM m.created_at)::float8,
                extract(epoch FROM m.updated_at)::float8, m.author, extract(epoch FROM m.expires_at)::float8, m.size,
                CASE WHEN m.key = ANY(\(ArrayColumn(valueKeys))::text[]) THEN m.value_text END
-        FROM (SELECT) AS clock LEFT JOIN memory_records m
-            ON m.namespace = \(namespace)::text AND m.key = ANY((SELECT \(ArrayColumn(keys))::text[])::text[])
+        FROM (SELECT) AS clock LEFT JOIN memory_records m ON m.namespace = \(namespace)::text AND m.key = ANY(\(ArrayColumn(keys))::text[])
         """
     }
 
-    /// The statement's text and placeholder values (its text is the prepared one).
-    package static let template = query(namespace: "", keys: [], valueKeys: [])
+    static let template = query(namespace: "", keys: [], valueKeys: [])
 }
 
 /// The rows a write expects to find, as parallel arrays for `unnest` (see ``StoredColumns``).

@@ -165,14 +165,7 @@ enum RecordRead: PreparedQueryTemplate {
 
 /// The live records of several keys (the many-key `get(_:in:)`), a
 /// turn's prefetch: ``RecordRead`` with the keys as an array.
-///
-/// The array is behind a sub-select, so that the planner does not see how many keys it holds:
-/// told 2,000, it expected 2,000 rows and read the whole table instead of probing the primary
-/// key 2,000 times, in every table below about 150,000 rows (its cost model prices each probe
-/// as a random read from disk). That scan took 10 to 15 ms of a 70 ms `exec` of 2,000 new keys
-/// in a table of 18,000 records, the probes 2 ms (BENCHMARKS.md, round fifty-one); it grows
-/// with the table, the probes with the keys.
-package enum RecordsRead: PreparedQueryTemplate {
+enum RecordsRead: PreparedQueryTemplate {
     static func prepared(namespace: String, keys: [String], now: Double?) -> PreparedQuery<RecordsRead> {
         PreparedQuery(query(namespace: namespace, keys: keys, now: now))
     }
@@ -180,11 +173,10 @@ package enum RecordsRead: PreparedQueryTemplate {
     static func query(namespace: String, keys: [String], now: Double?) -> PostgresQuery {
         """
         SELECT \(unescaped: PostgresMemoryStore.recordColumns) FROM memory_records
-        WHERE namespace = \(namespace)::text AND key = ANY((SELECT \(keys)::text[])::text[])
+        WHERE namespace = \(namespace)::text AND key = ANY(\(keys)::text[])
           AND (expires_at IS NULL OR expires_at > COALESCE(to_timestamp(\(now)::float8), now()))
         """
     }
 
-    /// The statement's text and placeholder values (its text is the prepared one).
-    package static let template = query(namespace: "", keys: [], now: nil)
+    static let template = query(namespace: "", keys: [], now: nil)
 }

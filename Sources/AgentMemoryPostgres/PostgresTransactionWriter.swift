@@ -57,8 +57,6 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
 
     /// Reads the rows of `keys` in one statement (locking them in ``Mode/locked``); the values
     /// only of `valueKeys` (the keys appended to: a put or a delete never needs the old value).
-    /// The keys are behind a sub-select, as in ``RecordsRead``, so that the primary key is probed
-    /// however many there are.
     /// Returns the database clock's time, read by the same statement.
     @discardableResult
     func load(_ keys: [MemoryKey], withValues valueKeys: [MemoryKey]) async throws -> Double? {
@@ -72,7 +70,7 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
                 SELECT extract(epoch FROM clock_timestamp())::float8, key, version, extract(epoch FROM created_at)::float8,
                        extract(epoch FROM updated_at)::float8, author, extract(epoch FROM expires_at)::float8, size,
                        CASE WHEN key = ANY(\(valueNames)::text[]) THEN value_text END
-                FROM memory_records WHERE namespace = \(namespace.name) AND key = ANY((SELECT \(names)::text[])::text[]) FOR UPDATE
+                FROM memory_records WHERE namespace = \(namespace.name) AND key = ANY(\(names)::text[]) FOR UPDATE
                 """)
             : names.count == 1
                 ? try await session.rows(prepared: SingleOptimisticRead.prepared(
