@@ -163,20 +163,31 @@ enum RecordRead: PreparedQueryTemplate {
     static let template = query(namespace: "", key: "", now: nil)
 }
 
-/// The live records of several keys (the many-key `get(_:in:)`), a
-/// turn's prefetch: ``RecordRead`` with the keys as an array.
-enum RecordsRead: PreparedQueryTemplate {
+/// The live records of several distinct keys (the many-key `get(_:in:)`, a turn's prefetch, a
+/// search's neighbours): ``RecordRead`` once per key of the array.
+///
+/// Each key is looked up by a subquery of its own (`LATERAL`, with a `LIMIT` so that the
+/// planner cannot merge it into a join), so the plan is one probe of the primary key per key
+/// whatever the planner estimates. As `key = ANY($2)`, 2,000 keys were a sequential scan of the
+/// whole table in any table below about 150,000 rows (it prices each probe as a random read from
+/// disk): 12 to 17 ms of a 70 ms `exec` in a table of 18,000 records, where the probes take 2 to
+/// 4 ms (BENCHMARKS.md, round fifty-one).
+package enum RecordsRead: PreparedQueryTemplate {
     static func prepared(namespace: String, keys: [String], now: Double?) -> PreparedQuery<RecordsRead> {
         PreparedQuery(query(namespace: namespace, keys: keys, now: now))
     }
 
     static func query(namespace: String, keys: [String], now: Double?) -> PostgresQuery {
         """
-        SELECT \(unescaped: PostgresMemoryStore.recordColumns) FROM memory_records
-        WHERE namespace = \(namespace)::text AND key = ANY(\(keys)::text[])
-          AND (expires_at IS NULL OR expires_at > COALESCE(to_timestamp(\(now)::float8), now()))
+        SELECT r.* FROM unnest(\(keys)::text[]) AS wanted(name) CROSS JOIN LATERAL (
+            SELECT \(unescaped: PostgresMemoryStore.recordColumns) FROM memory_records
+            WHERE namespace = \(namespace)::text AND key = wanted.name
+              AND (expires_at IS NULL OR expires_at > COALESCE(to_timestamp(\(now)::float8), now()))
+            LIMIT 1
+        ) AS r
         """
     }
 
-    static let template = query(namespace: "", keys: [], now: nil)
+    /// The statement's text and placeholder values (its text is the prepared one).
+    package static let template = query(namespace: "", keys: [], now: nil)
 }
