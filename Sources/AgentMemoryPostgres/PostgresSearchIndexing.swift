@@ -161,18 +161,32 @@ extension PostgresMemoryStore {
         if counted >= Self.searchCatchUpSplit {
             (indexed, complete) = try await catchUpInParts(namespace, session: session)
         }
-        while !complete {
-            let statement = PostgresSearchIndexing.catchUp(namespace: namespace, limit: PostgresSearchIndexing.chunk)
-            let rows = try await session.rows(prepared: PreparedQuery<PostgresSearchIndexing>(statement))
-            let (computed, picked, wentAhead) = try rows.first?.decode((Int, Int, Bool).self) ?? (0, 0, false)
-            indexed += computed
-            // None waiting, or fewer than a chunk picked: none was left when it began.
-            complete = !wentAhead || picked < PostgresSearchIndexing.chunk
+        if !complete {
+            // It ends when none waits, so whether its statements went ahead says nothing more.
+            indexed += try await computeDocuments(session: session) {
+                PreparedQuery<PostgresSearchIndexing>(PostgresSearchIndexing.catchUp(namespace: namespace, limit: PostgresSearchIndexing.chunk))
+            }.indexed
         }
         if indexed > 0 {
             unindexedWrites.withLock { $0[namespace] = nil }
         }
         return indexed
+    }
+
+    /// Runs `statement` (a whole catch-up's or a part's, which return how many documents they
+    /// computed, how many records they picked and whether they went ahead) until one picks fewer
+    /// than a ``PostgresSearchIndexing/chunk`` (none was left when it began) or does not go
+    /// ahead; returns the documents computed and whether the last one went ahead.
+    func computeDocuments<Template: PreparedQueryTemplate>(
+        session: PostgresSession, _ statement: () -> PreparedQuery<Template>
+    ) async throws -> (indexed: Int, wentAhead: Bool) {
+        var indexed = 0
+        while true {
+            let rows = try await session.rows(prepared: statement())
+            let (computed, picked, wentAhead) = try rows.first?.decode((Int, Int, Bool).self) ?? (0, 0, false)
+            indexed += computed
+            if !wentAhead || picked < PostgresSearchIndexing.chunk { return (indexed, wentAhead) }
+        }
     }
 
     /// Computes the missing search documents of every namespace (the maintenance timer does

@@ -96,30 +96,10 @@ struct PostgresSearchCatchUpPartsTests {
             let keys = (0..<(PostgresMemoryStore.searchCatchUpSplit + 100)).map { "k\($0)" }
             let setup = try TestServer.store(schema: schema)
             _ = try await setup.batch(keys.map { .put(key: MemoryKey(checked: $0), value: "round0 start") }, in: main)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for writer in 0..<2 {
-                    group.addTask {
-                        let store = try TestServer.store(schema: schema)
-                        for round in 1...4 {
-                            // Each writer updates the keys in its own order.
-                            let order = writer == 1 ? keys.reversed() : keys.shuffled()
-                            _ = try await store.batch(
-                                order.map { key in
-                                    .put(key: MemoryKey(checked: key), value: .string("round\(round) writer\(writer) r\(round)w\(writer)\(key)"))
-                                }, in: self.main)
-                        }
-                        try await store.close()
-                    }
-                }
-                for _ in 0..<2 {
-                    group.addTask {
-                        let store = try TestServer.store(schema: schema)
-                        for _ in 0..<6 { _ = try await store.search("writer1", in: self.main, limit: 5) }
-                        try await store.close()
-                    }
-                }
-                try await group.waitForAll()
-            }
+            // Each search finds records without a document and computes them in two parts.
+            try await PostgresSearchIndexingTests.writeAndSearch(
+                schema: schema, keys: keys, writers: 2, rounds: 4, searchers: 2, searches: 6
+            ) { round, writer, key in "round\(round) writer\(writer) r\(round)w\(writer)\(key)" }
             // Every record holds a last round's value, and is found by the word of that round
             // and writer alone: its document is not one of an earlier value.
             let records = try await setup.allRecords(in: main)

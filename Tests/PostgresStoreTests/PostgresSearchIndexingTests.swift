@@ -169,27 +169,8 @@ struct PostgresSearchIndexingTests {
             let keys = (0..<40).map { "k\($0)" }
             let setup = try TestServer.store(schema: schema)
             _ = try await setup.batch(keys.map { .put(key: MemoryKey(checked: $0), value: "round0 start") }, in: main)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for writer in 0..<3 {
-                    group.addTask {
-                        let store = try TestServer.store(schema: schema)
-                        for round in 1...15 {
-                            // Each writer updates the keys in its own order.
-                            let order = writer == 1 ? keys.reversed() : (writer == 2 ? keys.shuffled() : keys)
-                            _ = try await store.batch(
-                                order.map { .put(key: MemoryKey(checked: $0), value: .string("round\(round) writer\(writer)")) }, in: main)
-                        }
-                        try await store.close()
-                    }
-                }
-                for _ in 0..<3 {
-                    group.addTask {
-                        let store = try TestServer.store(schema: schema)
-                        for _ in 0..<20 { _ = try await store.search("writer1", in: main, limit: 5) }
-                        try await store.close()
-                    }
-                }
-                try await group.waitForAll()
+            try await Self.writeAndSearch(schema: schema, keys: keys, writers: 3, rounds: 15, searchers: 3, searches: 20) {
+                round, writer, _ in "round\(round) writer\(writer)"
             }
             // Every key's last value is found by its words.
             let records = try await setup.allRecords(in: main)
@@ -201,6 +182,37 @@ struct PostgresSearchIndexingTests {
             }
             #expect(try await Self.unindexed(schema) == [])
             try await setup.close()
+        }
+    }
+
+    /// `writers` stores each writing every key of `keys` in `rounds` batches (`value(round,
+    /// writer, key)`, writer 0 in order, 1 in reverse, the others shuffled) while `searchers`
+    /// stores each search `searches` times, all of `main` at once.
+    static func writeAndSearch(
+        schema: String, keys: [String], writers: Int, rounds: Int, searchers: Int, searches: Int,
+        value: @escaping @Sendable (Int, Int, String) -> String
+    ) async throws {
+        let main = try Namespace("main")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    let store = try TestServer.store(schema: schema)
+                    for round in 1...rounds {
+                        let order = writer == 0 ? keys : (writer == 1 ? keys.reversed() : keys.shuffled())
+                        _ = try await store.batch(
+                            order.map { .put(key: MemoryKey(checked: $0), value: .string(value(round, writer, $0))) }, in: main)
+                    }
+                    try await store.close()
+                }
+            }
+            for _ in 0..<searchers {
+                group.addTask {
+                    let store = try TestServer.store(schema: schema)
+                    for _ in 0..<searches { _ = try await store.search("writer1", in: main, limit: 5) }
+                    try await store.close()
+                }
+            }
+            try await group.waitForAll()
         }
     }
 
