@@ -39,8 +39,9 @@ extension PostgresMemoryStore {
                 lexemes, in: namespace, now: now, limit: candidates, matcher: matcher, session: session)
             // Every record written before the search began is found: when the statement saw
             // records without a document (or found nothing, and so could not say), their
-            // documents are computed and, if there were any, the search runs again.
-            if unindexed != 0, try await self.catchUpSearchIndex(namespace.name, backlog: unindexed, session: session) > 0 {
+            // documents are computed and, if any was waiting (computed by this catch-up or by
+            // another it waited for), the search runs again.
+            if unindexed != 0, try await self.catchUpSearchIndexCounting(namespace.name, backlog: unindexed, session: session).waiting > 0 {
                 (found, statistics, totalBytes, _) = try await self.searchCandidates(
                     lexemes, in: namespace, now: now, limit: candidates, matcher: matcher, session: session)
             }

@@ -71,7 +71,7 @@ extension PostgresMemoryStore {
     /// returns how many, and whether it went ahead to the end (`false`: the namespace has no
     /// counter row).
     private func catchUpPart(_ namespace: String, part: Int, of parts: Int, session: PostgresSession) async throws -> (indexed: Int, wentAhead: Bool) {
-        try await computeDocuments(session: session) {
+        try await computeDocuments(session: session, wait: PostgresSearchIndexingPart.busy(namespace: namespace, part: part)) {
             PreparedQuery<PostgresSearchIndexingPart>(
                 PostgresSearchIndexingPart.catchUp(namespace: namespace, part: part, parts: parts, limit: PostgresSearchIndexing.chunk))
         }

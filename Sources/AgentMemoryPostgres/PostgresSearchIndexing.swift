@@ -25,8 +25,9 @@ import PostgresNIO
 ///
 /// The catch-up locks the namespace's counter row first, as every writer does, so it never
 /// deadlocks with a writer (the parts of a split catch-up hold it in share mode, so they run
-/// together); it takes the lock only when a record is waiting, so a search that finds none
-/// writes nothing.
+/// together, and each a lock of its part, so that two catch-ups' parts never compute the same
+/// records at once); it takes the lock only when a record is waiting, so a search that finds
+/// none writes nothing.
 enum PostgresSearchIndexing: PreparedQueryTemplate {
     /// The migration that moved the document off the write path.
     static let migration = "2026-12-07.1-search-off-the-write-path"
@@ -42,7 +43,8 @@ enum PostgresSearchIndexing: PreparedQueryTemplate {
 
     /// The statement that computes up to `limit` missing documents of `namespace`, and returns
     /// how many it computed, how many records without one it picked (fewer than `limit`: no
-    /// other was left), and whether it went ahead (any record was waiting).
+    /// other was left), whether it went ahead (any record was waiting), and `false` (it never
+    /// finds its records taken, as a part can: ``PostgresSearchIndexingPart``).
     ///
     /// The counter row is locked (`gate`: the writers' own upsert, which makes the row of a
     /// namespace that has none, so that records written without one are still indexed)
@@ -55,8 +57,9 @@ enum PostgresSearchIndexing: PreparedQueryTemplate {
     /// the planner chose the partial index of waiting records and tested each row's address
     /// against the whole list, 4,000 times 4,000 comparisons (BENCHMARKS.md, round fifty-one).
     /// A record that a writer changed after the statement began (it committed while this one
-    /// waited for the counter row) gets the document of its new version, which the update
-    /// reads in its place (READ COMMITTED), or is left to the next catch-up.
+    /// waited for the counter row) is locked in its new version but left to the next statement:
+    /// PostgreSQL's recheck of a TID scan (READ COMMITTED) does not find the new version's
+    /// address among those picked (`PostgresConcurrentCatchUpTests`).
     static func catchUp(namespace: String, limit: Int) -> PostgresQuery {
         """
         WITH gate AS (
@@ -74,7 +77,7 @@ enum PostgresSearchIndexing: PreparedQueryTemplate {
             WHERE ctid = ANY ((SELECT rows FROM picked)::tid[]) AND EXISTS (SELECT 1 FROM gate)
             RETURNING 1
         )
-        SELECT (SELECT count(*) FROM indexed), (SELECT cardinality(rows) FROM picked), EXISTS (SELECT 1 FROM gate)
+        SELECT (SELECT count(*) FROM indexed), (SELECT cardinality(rows) FROM picked), EXISTS (SELECT 1 FROM gate), false
         """
     }
 
@@ -103,19 +106,29 @@ enum PostgresSearchBacklog: PreparedQueryTemplate {
 
 /// One part of a catch-up split between connections (``PostgresMemoryStore/searchCatchUpParts``):
 /// up to `limit` missing documents of the records of `namespace` whose key hashes to `part`
-/// of `parts`, computed by one statement; returns the same three values as
-/// ``PostgresSearchIndexing/catchUp(namespace:limit:)``.
+/// of `parts`, computed by one statement; returns the same four values as
+/// ``PostgresSearchIndexing/catchUp(namespace:limit:)``, the fourth `true` when another
+/// catch-up's part of the same number was computing (``busy(namespace:part:)``), so that this
+/// one computed nothing.
 ///
 /// The parts hold the namespace's counter row in share mode (`FOR SHARE`), so that they run
 /// at the same time while a writer, which takes the row exclusively, still waits for them or
 /// they for it, as with the whole catch-up's gate; their records are disjoint, so no part
-/// waits on another. A namespace without a counter row (records older than the change log)
-/// is left to the whole catch-up, which makes the row.
-enum PostgresSearchIndexingPart: PreparedQueryTemplate {
-    static func catchUp(namespace: String, part: Int, parts: Int, limit: Int) -> PostgresQuery {
+/// waits on another. Parts of the same number of two catch-ups at once (two searches) would
+/// pick the same records, and could deadlock: a part whose statement began before a writer
+/// committed picks the rows' old versions, and its update follows each to the writer's new
+/// version (READ COMMITTED), so it locks them in the order of the old addresses, while a part
+/// that began after the commit locks the new versions in the order of theirs (the CI's
+/// writers-and-searchers test met it once; `PostgresSearchCatchUpPartsTests` builds it). So a part
+/// also takes a transaction lock of its namespace and number (`pg_try_advisory_xact_lock`)
+/// and computes nothing when another has it. A namespace without a counter row (records older
+/// than the change log) is left to the whole catch-up, which makes the row.
+package enum PostgresSearchIndexingPart: PreparedQueryTemplate {
+    package static func catchUp(namespace: String, part: Int, parts: Int, limit: Int) -> PostgresQuery {
         """
         WITH gate AS (
-            SELECT 1 FROM memory_namespaces WHERE namespace = \(namespace)::text FOR SHARE
+            SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '/' || namespace), \(part)::int4) AS mine
+            FROM memory_namespaces WHERE namespace = \(namespace)::text FOR SHARE
         ), picked AS (
             SELECT ARRAY(
                 SELECT ctid FROM memory_records WHERE namespace = \(namespace)::text AND search_vector IS NULL
@@ -124,14 +137,23 @@ enum PostgresSearchIndexingPart: PreparedQueryTemplate {
             ) AS rows
         ), indexed AS (
             UPDATE memory_records SET search_vector = \(unescaped: PostgresSearchIndexing.document)
-            WHERE ctid = ANY ((SELECT rows FROM picked)::tid[]) AND EXISTS (SELECT 1 FROM gate)
+            WHERE ctid = ANY ((SELECT rows FROM picked)::tid[]) AND EXISTS (SELECT 1 FROM gate WHERE mine)
             RETURNING 1
         )
-        SELECT (SELECT count(*) FROM indexed), (SELECT cardinality(rows) FROM picked), EXISTS (SELECT 1 FROM gate)
+        SELECT (SELECT count(*) FROM indexed), (SELECT cardinality(rows) FROM picked),
+               EXISTS (SELECT 1 FROM gate WHERE mine), EXISTS (SELECT 1 FROM gate WHERE NOT mine)
         """
     }
 
     static let template = catchUp(namespace: "", part: 0, parts: 1, limit: 0)
+
+    /// The statement that waits until no other catch-up computes part `part` of `namespace`: it
+    /// takes that part's lock, which its implicit transaction gives back at once. The lock is
+    /// keyed by the schema, the namespace and the part's number, in the two-integer space of
+    /// advisory locks (the migrations' lock is a single `bigint`).
+    package static func busy(namespace: String, part: Int) -> PostgresQuery {
+        "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/' || \(namespace)::text), \(part)::int4)"
+    }
 }
 
 extension PostgresMemoryStore {
@@ -150,12 +172,22 @@ extension PostgresMemoryStore {
     /// ``PostgresSearchIndexing/chunk`` documents each.
     @discardableResult
     func catchUpSearchIndex(_ namespace: String, waiting: Int = 1, backlog: Int? = nil, session: PostgresSession) async throws -> Int {
+        try await catchUpSearchIndexCounting(namespace, waiting: waiting, backlog: backlog, session: session).computed
+    }
+
+    /// ``catchUpSearchIndex(_:waiting:backlog:session:)``, which also returns how many records
+    /// it saw waiting (0 when fewer than `waiting`: then it computed none). A search runs again
+    /// when any was waiting, even if this catch-up computed none of them: another catch-up
+    /// computing them at the same time made this one wait for it, and then leave them.
+    func catchUpSearchIndexCounting(
+        _ namespace: String, waiting: Int = 1, backlog: Int? = nil, session: PostgresSession
+    ) async throws -> (computed: Int, waiting: Int) {
         var counted = backlog
         if counted == nil {
             let look = PostgresSearchBacklog.count(namespace: namespace, upTo: max(waiting, Self.searchCatchUpSplit))
             counted = try await session.rows(prepared: PreparedQuery<PostgresSearchBacklog>(look)).first?.decode(Int.self) ?? 0
         }
-        guard let counted, counted >= max(waiting, 1) else { return 0 }
+        guard let counted, counted >= max(waiting, 1) else { return (0, 0) }
         var indexed = 0
         var complete = false
         if counted >= Self.searchCatchUpSplit {
@@ -170,21 +202,28 @@ extension PostgresMemoryStore {
         if indexed > 0 {
             unindexedWrites.withLock { $0[namespace] = nil }
         }
-        return indexed
+        return (indexed, counted)
     }
 
     /// Runs `statement` (a whole catch-up's or a part's, which return how many documents they
-    /// computed, how many records they picked and whether they went ahead) until one picks fewer
-    /// than a ``PostgresSearchIndexing/chunk`` (none was left when it began) or does not go
-    /// ahead; returns the documents computed and whether the last one went ahead.
+    /// computed, how many records they picked, whether they went ahead, and whether another
+    /// catch-up had their records) until one picks fewer than a ``PostgresSearchIndexing/chunk``
+    /// (none was left when it began) or does not go ahead; returns the documents computed and
+    /// whether the last one went ahead. When another catch-up had the records, `wait` runs
+    /// (``PostgresSearchIndexingPart/busy(namespace:part:)``) and then the statement again, which
+    /// picks what that one left.
     func computeDocuments<Template: PreparedQueryTemplate>(
-        session: PostgresSession, _ statement: () -> PreparedQuery<Template>
+        session: PostgresSession, wait: PostgresQuery? = nil, _ statement: () -> PreparedQuery<Template>
     ) async throws -> (indexed: Int, wentAhead: Bool) {
         var indexed = 0
         while true {
             let rows = try await session.rows(prepared: statement())
-            let (computed, picked, wentAhead) = try rows.first?.decode((Int, Int, Bool).self) ?? (0, 0, false)
+            let (computed, picked, wentAhead, taken) = try rows.first?.decode((Int, Int, Bool, Bool).self) ?? (0, 0, false, false)
             indexed += computed
+            if taken, let wait {
+                _ = try await session.rows(wait)
+                continue
+            }
             if !wentAhead || picked < PostgresSearchIndexing.chunk { return (indexed, wentAhead) }
         }
     }

@@ -123,6 +123,34 @@ struct PostgresLifecycleTests {
             try await store.close()
         }
     }
+
+    @Test func thePurgeOfExpiredRecordsWaitsForTheNamespacesWriter() async throws {
+        try await TestServer.withSchema { schema in
+            let clock = TestClock()
+            // (No maintenance meanwhile: it would purge them itself.)
+            let store = try TestServer.store(schema: schema, maintenanceInterval: .seconds(3_600), clock: clock.function)
+            let other = try Namespace("other")
+            try await store.put("temporary", value: "soon gone", in: main, options: PutOptions(ttl: .seconds(60)))
+            try await store.put("temporary", value: "soon gone too", in: other, options: PutOptions(ttl: .seconds(60)))
+            try await store.put("kept", value: "stays", in: main)
+            clock.advance(seconds: 120)
+            // A writer of `main` holds its counter row: the purge of `main` waits for it, as
+            // writers and the search catch-up do, instead of locking the rows in an order of its own.
+            let holder = try await RowLockHolder.lock(namespace: main.name, schema: schema)
+            let purge = Task { try await store.purgeExpired() }
+            try await closing(holder.connection) {
+                let pid = try await holder.connection.query("SELECT pg_backend_pid()", logger: holder.logger).collect()[0].decode(Int32.self)
+                try await waitUntil {
+                    try await TestServer.query("SELECT count(*)::text FROM pg_stat_activity WHERE \(pid) = ANY (pg_blocking_pids(pid))") == ["1"]
+                }
+                #expect(try await TestServer.query("SELECT namespace FROM \(schema).memory_records WHERE key = 'temporary' ORDER BY 1") == ["main", "other"])
+                try await holder.release()
+            }
+            #expect(try await purge.value == 2)
+            #expect(try await TestServer.query("SELECT key FROM \(schema).memory_records ORDER BY 1") == ["kept"])
+            try await store.close()
+        }
+    }
 }
 
 /// The sequence numbers a watcher has seen so far.
