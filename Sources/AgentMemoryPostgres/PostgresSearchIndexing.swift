@@ -116,13 +116,15 @@ enum PostgresSearchBacklog: PreparedQueryTemplate {
 /// they for it, as with the whole catch-up's gate; their records are disjoint, so no part
 /// waits on another. Parts of the same number of two catch-ups at once (two searches) would
 /// pick the same records, and could deadlock: a part whose statement began before a writer
-/// committed picks the rows' old versions, and its update follows each to the writer's new
-/// version (READ COMMITTED), so it locks them in the order of the old addresses, while a part
-/// that began after the commit locks the new versions in the order of theirs (the CI's
-/// writers-and-searchers test met it once; `PostgresSearchCatchUpPartsTests` builds it). So a part
-/// also takes a transaction lock of its namespace and number (`pg_try_advisory_xact_lock`)
-/// and computes nothing when another has it. A namespace without a counter row (records older
-/// than the change log) is left to the whole catch-up, which makes the row.
+/// committed picks the rows' old versions, and its update locks each row's new version to
+/// recheck it (READ COMMITTED), in the order of the old addresses, while a part that began
+/// after the commit locks the new versions in the order of theirs (the CI's writers-and-searchers
+/// test met it once; `PostgresConcurrentCatchUpTests` builds it step by step). So a part also
+/// takes a transaction lock of its namespace and number (`pg_try_advisory_xact_lock`) and
+/// computes nothing when another has it; its caller then waits for that lock
+/// (``busy(namespace:part:)``) and runs the part again, which picks what the other left. A
+/// namespace without a counter row (records older than the change log) is left to the whole
+/// catch-up, which makes the row.
 package enum PostgresSearchIndexingPart: PreparedQueryTemplate {
     package static func catchUp(namespace: String, part: Int, parts: Int, limit: Int) -> PostgresQuery {
         """
