@@ -79,7 +79,8 @@ struct PostgresCommitConfirmationTests {
             let running = Task { await client.run() }
             defer { running.cancel() }
             let store = try PostgresMemoryStore(
-                client: client, schema: schema, connectTimeout: scaled(.seconds(10)), statementTimeout: scaled(.seconds(2)))
+                client: client, schema: schema, connectTimeout: scaled(.seconds(10)), maintenanceInterval: .seconds(3_600),
+                statementTimeout: scaled(.seconds(2)))
             let holder = try await TestServer.connection()
             do {
                 try await store.put("k", value: 1, in: main)

@@ -123,7 +123,8 @@ struct PostgresConcurrentCatchUpTests {
             let client = try TestServer.client(searchPath: schema, applicationName: application)
             let running = Task { await client.run() }
             defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(15)))
+            let store = try PostgresMemoryStore(
+                client: client, schema: schema, connectTimeout: scaled(.seconds(15)), maintenanceInterval: .seconds(3_600))
             _ = try await store.batch(
                 (0..<records).map { .put(key: MemoryKey(checked: "note/\($0)"), value: .string("note \($0) about the garden")) }, in: main)
             let counts = try await TestServer.query("""
@@ -175,7 +176,8 @@ struct PostgresConcurrentCatchUpTests {
             let client = try TestServer.client(searchPath: schema, applicationName: application)
             let running = Task { await client.run() }
             defer { running.cancel() }
-            let store = try PostgresMemoryStore(client: client, schema: schema, connectTimeout: scaled(.seconds(15)))
+            let store = try PostgresMemoryStore(
+                client: client, schema: schema, connectTimeout: scaled(.seconds(15)), maintenanceInterval: .seconds(3_600))
             try await store.put("music", value: "She is learning to play the violin with a teacher", in: main)
             try await store.put("garden", value: "Planting tomatoes and basil", in: main)
             // Another catch-up holds the counter row and computes the documents.
