@@ -117,14 +117,8 @@ struct PostgresConcurrentCatchUpTests {
     }
 
     @Test func aCatchUpWaitsForAnotherCatchUpsPartThenComputesOnlyWhatItLeft() async throws {
-        try await TestServer.withSchema { schema in
-            let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try await TestServer.withLoggingStore { store, schema, application in
             let records = PostgresMemoryStore.searchCatchUpSplit + 200
-            let client = try TestServer.client(searchPath: schema, applicationName: application)
-            let running = Task { await client.run() }
-            defer { running.cancel() }
-            let store = try PostgresMemoryStore(
-                client: client, schema: schema, connectTimeout: scaled(.seconds(15)), maintenanceInterval: .seconds(3_600))
             _ = try await store.batch(
                 (0..<records).map { .put(key: MemoryKey(checked: "note/\($0)"), value: .string("note \($0) about the garden")) }, in: main)
             let counts = try await TestServer.query("""
@@ -166,18 +160,11 @@ struct PostgresConcurrentCatchUpTests {
                 ) AS records GROUP BY part, elsewhere, garden ORDER BY 1
                 """)
             #expect(documents == ["0 false true \(zero - elsewhere)", "0 true false \(elsewhere)", "1 false true \(records - zero)"], "\(documents)")
-            try await store.close()
         }
     }
 
     @Test func aSearchWhoseRecordsAnotherCatchUpComputedMeanwhileFindsThem() async throws {
-        try await TestServer.withSchema { schema in
-            let application = "pgtest-\(UUID().uuidString.prefix(8).lowercased())"
-            let client = try TestServer.client(searchPath: schema, applicationName: application)
-            let running = Task { await client.run() }
-            defer { running.cancel() }
-            let store = try PostgresMemoryStore(
-                client: client, schema: schema, connectTimeout: scaled(.seconds(15)), maintenanceInterval: .seconds(3_600))
+        _ = try await TestServer.withLoggingStore { store, schema, application in
             try await store.put("music", value: "She is learning to play the violin with a teacher", in: main)
             try await store.put("garden", value: "Planting tomatoes and basil", in: main)
             // Another catch-up holds the counter row and computes the documents.
@@ -196,7 +183,6 @@ struct PostgresConcurrentCatchUpTests {
             // search ran again.
             let hits = try #require(await outcome(of: search, within: 60), "the search hung").get()
             #expect(hits.map(\.record.key) == ["music"])
-            try await store.close()
         }
     }
 }

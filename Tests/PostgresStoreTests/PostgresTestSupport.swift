@@ -136,7 +136,7 @@ enum TestServer {
 
     /// Runs `body` on a store on a fresh schema, with a client of its own whose connections carry
     /// an application name of their own (so that the test can find its backends), logging at
-    /// debug level; returns the messages the store logged.
+    /// debug level, without the maintenance timer; returns the messages the store logged.
     static func withLoggingStore(
         _ body: (_ store: PostgresMemoryStore, _ schema: String, _ application: String) async throws -> Void
     ) async throws -> [String] {
