@@ -47,36 +47,24 @@ extension PostgresMemoryStore {
     /// Deletes every expired record now (reads already ignore them; the maintenance timer
     /// does this too); returns how many.
     ///
-    /// Each namespace's expired records are deleted by a statement that first locks the
-    /// namespace's counter row, as writers and the search catch-up do: deleting rows in the
-    /// order of a scan without it, the purge could deadlock with a writer or a catch-up that
-    /// locks the same rows in another order.
+    /// Each namespace's expired records are deleted in the writers' own locked transaction
+    /// (``transaction(in:_:)``, ``PostgresTransactionWriter/purgeExpired(now:)``), which takes the
+    /// namespace's counter row first: deleting rows in the order of a scan without it, the purge
+    /// could deadlock with a writer or a search catch-up locking the same rows in another order.
     @discardableResult
     public func purgeExpired() async throws -> Int {
         let now = clockSeconds()
-        return try await autocommit { session in
-            let due = try await session.rows("""
+        let due = try await autocommit { session in
+            try await session.rows("""
                 SELECT DISTINCT namespace FROM memory_records
                 WHERE expires_at IS NOT NULL AND expires_at <= COALESCE(to_timestamp(\(now)::float8), now()) ORDER BY 1
-                """)
-            var purged = 0
-            for row in due {
-                let namespace = try row.decode(String.self)
-                purged += try await session.rows("""
-                    WITH gate AS (
-                        INSERT INTO memory_namespaces AS n (namespace, last_sequence) VALUES (\(namespace)::text, 0)
-                        ON CONFLICT (namespace) DO UPDATE SET last_sequence = n.last_sequence
-                        RETURNING 1
-                    ), purged AS (
-                        DELETE FROM memory_records
-                        WHERE namespace = \(namespace)::text AND expires_at IS NOT NULL
-                          AND expires_at <= COALESCE(to_timestamp(\(now)::float8), now()) AND EXISTS (SELECT 1 FROM gate)
-                        RETURNING 1
-                    ) SELECT count(*) FROM purged
-                    """).first?.decode(Int.self) ?? 0
-            }
-            return purged
+                """).map { try $0.decode(String.self) }
         }
+        var purged = 0
+        for name in due {
+            purged += try await transaction(in: try Namespace(name)) { writer, now in try await writer.purgeExpired(now: now) }
+        }
+        return purged
     }
 
     /// Drops change-log entries beyond ``retention`` (the maintenance timer does this too);

@@ -41,7 +41,7 @@ extension PostgresMemoryStore {
             // records without a document (or found nothing, and so could not say), their
             // documents are computed and, if any was waiting (computed by this catch-up or by
             // another it waited for), the search runs again.
-            if unindexed != 0, try await self.catchUpSearchIndexCounting(namespace.name, backlog: unindexed, session: session).waiting > 0 {
+            if unindexed != 0, try await self.catchUpSearchIndex(namespace.name, backlog: unindexed, session: session).waiting > 0 {
                 (found, statistics, totalBytes, _) = try await self.searchCandidates(
                     lexemes, in: namespace, now: now, limit: candidates, matcher: matcher, session: session)
             }

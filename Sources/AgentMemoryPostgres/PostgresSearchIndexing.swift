@@ -166,22 +166,19 @@ extension PostgresMemoryStore {
     public static let searchCatchUpThreshold = 4_096
 
     /// Computes the missing search documents of `namespace` if at least `waiting` records lack
-    /// one (``PostgresSearchIndexing``); returns how many it computed. `backlog` is how many
+    /// one (``PostgresSearchIndexing``); returns how many it computed, and how many it saw
+    /// waiting (0 when fewer than `waiting`: then it computed none). `backlog` is how many
     /// records the caller saw waiting, counted up to ``searchCatchUpSplit``; without it they
     /// are counted first (``PostgresSearchBacklog``). A backlog of ``searchCatchUpSplit`` or
     /// more is split between `session` and other connections (``catchUpInParts(_:session:)``);
     /// the rest, or a smaller backlog, is computed on `session` in statements of up to
     /// ``PostgresSearchIndexing/chunk`` documents each.
+    ///
+    /// A search runs again when any was waiting, even if this catch-up computed none of them:
+    /// another catch-up computing them at the same time made this one wait for it, and then
+    /// leave them.
     @discardableResult
-    func catchUpSearchIndex(_ namespace: String, waiting: Int = 1, backlog: Int? = nil, session: PostgresSession) async throws -> Int {
-        try await catchUpSearchIndexCounting(namespace, waiting: waiting, backlog: backlog, session: session).computed
-    }
-
-    /// ``catchUpSearchIndex(_:waiting:backlog:session:)``, which also returns how many records
-    /// it saw waiting (0 when fewer than `waiting`: then it computed none). A search runs again
-    /// when any was waiting, even if this catch-up computed none of them: another catch-up
-    /// computing them at the same time made this one wait for it, and then leave them.
-    func catchUpSearchIndexCounting(
+    func catchUpSearchIndex(
         _ namespace: String, waiting: Int = 1, backlog: Int? = nil, session: PostgresSession
     ) async throws -> (computed: Int, waiting: Int) {
         var counted = backlog
@@ -239,7 +236,7 @@ extension PostgresMemoryStore {
                 "SELECT DISTINCT namespace FROM memory_records WHERE search_vector IS NULL")
             var indexed = 0
             for row in rows {
-                indexed += try await self.catchUpSearchIndex(try row.decode(String.self), session: session)
+                indexed += try await self.catchUpSearchIndex(try row.decode(String.self), session: session).computed
             }
             return indexed
         }

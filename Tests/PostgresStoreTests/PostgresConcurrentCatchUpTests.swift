@@ -133,7 +133,8 @@ struct PostgresConcurrentCatchUpTests {
             let search = try await closing(other) {
                 _ = try await other.query("BEGIN", logger: logger).collect()
                 _ = try await other.query("SET LOCAL search_path TO \(unescaped: schema)", logger: logger).collect()
-                _ = try await other.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/main'), 0)", logger: logger).collect()
+                // (The lock a part's caller waits on, held to the transaction's end.)
+                _ = try await other.query(PostgresSearchIndexingPart.busy(namespace: "main", part: 0), logger: logger).collect()
                 _ = try await other.query("""
                     UPDATE memory_records SET search_vector = to_tsvector('simple', 'computed elsewhere')
                     WHERE (hashtext(key) & 2147483647) % 2 = 0 AND key LIKE '%0'
