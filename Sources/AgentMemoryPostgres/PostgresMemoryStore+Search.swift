@@ -38,10 +38,10 @@ extension PostgresMemoryStore {
             var (found, statistics, totalBytes, unindexed) = try await self.searchCandidates(
                 lexemes, in: namespace, now: now, limit: candidates, matcher: matcher, session: session)
             // Every record written before the search began is found: when the statement saw
-            // records without a document (or found nothing, and so could not say), their
-            // documents are computed and, if any was waiting (computed by this catch-up or by
-            // another it waited for), the search runs again.
-            if unindexed != 0, try await self.catchUpSearchIndex(namespace.name, backlog: unindexed, session: session).waiting > 0 {
+            // records without a document, their documents are computed (by this catch-up, or by
+            // another that it waited for) and the search runs again.
+            if unindexed > 0 {
+                try await self.catchUpSearchIndex(namespace.name, backlog: unindexed, session: session)
                 (found, statistics, totalBytes, _) = try await self.searchCandidates(
                     lexemes, in: namespace, now: now, limit: candidates, matcher: matcher, session: session)
             }
@@ -119,15 +119,54 @@ extension PostgresMemoryStore {
     /// expired without a write still count until the next one.
     ///
     /// `unindexed` is how many records of the namespace the statement saw without a search
-    /// document (``PostgresSearchIndexing``), counted up to ``searchCatchUpSplit``; `nil` when
-    /// it found no candidate to say it on.
+    /// document (``PostgresSearchIndexing``), counted up to ``searchCatchUpSplit`` in the
+    /// statement's own snapshot, so also when it found nothing.
     private func searchCandidates(
         _ lexemes: [String], in namespace: Namespace, now: Double?, limit: Int, matcher: QueryMatcher,
         session: PostgresSession
-    ) async throws -> (SearchRows, SearchStatistics, totalBytes: Double, unindexed: Int?) {
+    ) async throws -> (SearchRows, SearchStatistics, totalBytes: Double, unindexed: Int) {
         let cached = searchSizes.withLock { $0[namespace.name] }
+        let rows = try await session.rows(
+            Self.searchStatement(lexemes, namespace: namespace.name, now: now, limit: limit, cached: cached.map { ($0.documents, $0.sequence) }))
+        var found = SearchRows()
+        var size = cached ?? SearchSize(documents: 0, bytes: 0, sequence: 0)
+        var counts: [Int] = []
+        var unindexed = 0
+        for (index, row) in rows.enumerated() {
+            let cells = row.makeRandomAccess()
+            if index == 0 {
+                unindexed = try cells[11].decode(Int.self)
+                // The row of a statement that found nothing carries only the count.
+                guard cells[0].bytes != nil else { break }
+                counts = try cells[10].decode([Int].self)
+                if let counted = try cells[9].decode([Double]?.self), counted.count == 2 {
+                    size = SearchSize(documents: Int(counted[0]), bytes: counted[1], sequence: try cells[8].decode(Int64.self))
+                    let fresh = size
+                    searchSizes.withLock { sizes in
+                        // Bounded: a store searching very many namespaces counts them again.
+                        if sizes.count >= 4_096 { sizes.removeAll() }
+                        sizes[namespace.name] = fresh
+                    }
+                }
+            }
+            try found.append(cells, bytes: try cells[7].decode(Int.self), matcher: matcher)
+        }
+        let statistics = SearchStatistics(documents: size.documents, averageLength: 0, documentFrequencies: counts)
+        return (found, statistics, size.bytes, unindexed)
+    }
+
+    /// The statement of ``searchCandidates(_:in:now:limit:matcher:session:)``: the best
+    /// `limit` records holding any of `lexemes`, each row with the namespace's size (`cached`,
+    /// the documents and change number counted before, is used again while fewer than 1% of
+    /// the records changed since), the words' counts and the records waiting for a document.
+    /// It returns one row, of the count alone, when it finds nothing: a second statement to
+    /// count them would see another snapshot, and a catch-up committed between the two would
+    /// leave the search's miss unexplained and not run again.
+    package static func searchStatement(
+        _ lexemes: [String], namespace: String, now: Double?, limit: Int, cached: (documents: Int, sequence: Int64)?
+    ) -> PostgresQuery {
         var binds = StatementBinds()
-        let name = binds.text(namespace.name)
+        let name = binds.text(namespace)
         let live = "(expires_at IS NULL OR expires_at > \(binds.now(now)))"
         let queries = lexemes.map { "to_tsquery('english'::regconfig, \(binds.text($0)))" }
         let records = "COALESCE((SELECT size[1] FROM stats), \(binds.double(Double(cached?.documents ?? 0))))"
@@ -135,8 +174,9 @@ extension PostgresMemoryStore {
             "GREATEST(1e-6, ln((\(records) - f\(index) + 0.5) / (f\(index) + 0.5) + 1)) * r\(index)"
         }.joined(separator: " + ")
         // The matches are ranked on narrow rows (key, each word's rank and count); only the best
-        // are joined back to their records.
-        let rows = try await session.rows("""
+        // are joined back to their records. The namespace's size is read for a row found (a
+        // scalar subquery runs when first used), so a miss never scans the namespace.
+        let sql = """
             WITH current AS (
                 SELECT COALESCE((SELECT last_sequence FROM memory_namespaces WHERE namespace = \(name)), 0) AS sequence
             ), stats AS (
@@ -155,36 +195,20 @@ extension PostgresMemoryStore {
             ), best AS (
                 SELECT key, ARRAY[\(queries.indices.map { "f\($0)" }.joined(separator: ", "))]::bigint[] AS frequencies
                 FROM matches ORDER BY \(estimate) DESC, key LIMIT \(binds.int(limit))
+            ), found AS (
+                SELECT \(Self.recordColumns), size + octet_length(key) AS bytes, best.frequencies
+                FROM best JOIN memory_records USING (key) WHERE namespace = \(name)
+            ), waiting AS (
+                SELECT count(*) AS unindexed FROM (
+                    SELECT 1 FROM memory_records WHERE namespace = \(name) AND search_vector IS NULL
+                    LIMIT \(binds.int(Self.searchCatchUpSplit))) AS records
             )
-            SELECT \(Self.recordColumns), size + octet_length(key),
-                   (SELECT sequence FROM stats), (SELECT size FROM stats), best.frequencies,
-                   (SELECT count(*) FROM (
-                        SELECT 1 FROM memory_records WHERE namespace = \(name) AND search_vector IS NULL
-                        LIMIT \(binds.int(Self.searchCatchUpSplit))) AS waiting)
-            FROM best JOIN memory_records USING (key) WHERE namespace = \(name)
-            """, binds)
-        var found = SearchRows()
-        var size = cached ?? SearchSize(documents: 0, bytes: 0, sequence: 0)
-        var counts: [Int] = []
-        var unindexed: Int?
-        for (index, row) in rows.enumerated() {
-            let cells = row.makeRandomAccess()
-            if index == 0 {
-                unindexed = try cells[11].decode(Int.self)
-                counts = try cells[10].decode([Int].self)
-                if let counted = try cells[9].decode([Double]?.self), counted.count == 2 {
-                    size = SearchSize(documents: Int(counted[0]), bytes: counted[1], sequence: try cells[8].decode(Int64.self))
-                    let fresh = size
-                    searchSizes.withLock { sizes in
-                        // Bounded: a store searching very many namespaces counts them again.
-                        if sizes.count >= 4_096 { sizes.removeAll() }
-                        sizes[namespace.name] = fresh
-                    }
-                }
-            }
-            try found.append(cells, bytes: try cells[7].decode(Int.self), matcher: matcher)
-        }
-        let statistics = SearchStatistics(documents: size.documents, averageLength: 0, documentFrequencies: counts)
-        return (found, statistics, size.bytes, unindexed)
+            SELECT found.key, found.value_text, found.version, found.created, found.updated, found.author, found.expires, found.bytes,
+                   CASE WHEN found.key IS NOT NULL THEN (SELECT sequence FROM stats) END,
+                   CASE WHEN found.key IS NOT NULL THEN (SELECT size FROM stats) END,
+                   found.frequencies, waiting.unindexed
+            FROM waiting LEFT JOIN found ON true
+            """
+        return binds.query(sql)
     }
 }

@@ -14,9 +14,8 @@ import PostgresNIO
 /// ``PostgresMemoryStore/searchCatchUpSplit`` or more wait (``PostgresSearchIndexingPart``):
 /// - at a search of the namespace, so a search still finds every write committed before it
 ///   began: the search's statement also counts the records without a document (the partial
-///   index `memory_records_unindexed`, up to ``PostgresMemoryStore/searchCatchUpSplit``); when
-///   it saw any, or found nothing, the catch-up runs and, if it computed any, the search runs
-///   again;
+///   index `memory_records_unindexed`, up to ``PostgresMemoryStore/searchCatchUpSplit``, in
+///   its own snapshot); when it saw any, the catch-up runs and the search runs again;
 /// - when a store closes, for each namespace it wrote, if
 ///   ``PostgresMemoryStore/searchCatchUpThreshold`` records or more wait (so that short
 ///   processes' writes do not pile up for one search to pay);
@@ -166,27 +165,23 @@ extension PostgresMemoryStore {
     public static let searchCatchUpThreshold = 4_096
 
     /// Computes the missing search documents of `namespace` if at least `waiting` records lack
-    /// one (``PostgresSearchIndexing``); returns how many it computed, and how many it saw
-    /// waiting (0 when fewer than `waiting`: then it computed none). `backlog` is how many
-    /// records the caller saw waiting, counted up to ``searchCatchUpSplit``; without it they
-    /// are counted first (``PostgresSearchBacklog``). A backlog of ``searchCatchUpSplit`` or
-    /// more is split between `session` and other connections (``catchUpInParts(_:session:)``);
-    /// the rest, or a smaller backlog, is computed on `session` in statements of up to
+    /// one (``PostgresSearchIndexing``); returns how many it computed (none, when another
+    /// catch-up that it waited for computed them). `backlog` is how many records the caller
+    /// saw waiting, counted up to ``searchCatchUpSplit``; without it they are counted first
+    /// (``PostgresSearchBacklog``). A backlog of ``searchCatchUpSplit`` or more is split
+    /// between `session` and other connections (``catchUpInParts(_:session:)``); the rest, or a
+    /// smaller backlog, is computed on `session` in statements of up to
     /// ``PostgresSearchIndexing/chunk`` documents each.
-    ///
-    /// A search runs again when any was waiting, even if this catch-up computed none of them:
-    /// another catch-up computing them at the same time made this one wait for it, and then
-    /// leave them.
     @discardableResult
     func catchUpSearchIndex(
         _ namespace: String, waiting: Int = 1, backlog: Int? = nil, session: PostgresSession
-    ) async throws -> (computed: Int, waiting: Int) {
+    ) async throws -> Int {
         var counted = backlog
         if counted == nil {
             let look = PostgresSearchBacklog.count(namespace: namespace, upTo: max(waiting, Self.searchCatchUpSplit))
             counted = try await session.rows(prepared: PreparedQuery<PostgresSearchBacklog>(look)).first?.decode(Int.self) ?? 0
         }
-        guard let counted, counted >= max(waiting, 1) else { return (0, 0) }
+        guard let counted, counted >= max(waiting, 1) else { return 0 }
         var indexed = 0
         var complete = false
         if counted >= Self.searchCatchUpSplit {
@@ -201,7 +196,7 @@ extension PostgresMemoryStore {
         if indexed > 0 {
             unindexedWrites.withLock { $0[namespace] = nil }
         }
-        return (indexed, counted)
+        return indexed
     }
 
     /// Runs `statement` (a whole catch-up's or a part's, which return how many documents they
@@ -236,7 +231,7 @@ extension PostgresMemoryStore {
                 "SELECT DISTINCT namespace FROM memory_records WHERE search_vector IS NULL")
             var indexed = 0
             for row in rows {
-                indexed += try await self.catchUpSearchIndex(try row.decode(String.self), session: session).computed
+                indexed += try await self.catchUpSearchIndex(try row.decode(String.self), session: session)
             }
             return indexed
         }

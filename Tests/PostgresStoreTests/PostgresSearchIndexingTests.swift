@@ -51,9 +51,7 @@ struct PostgresSearchIndexingTests {
 
     @Test func anUpdateThatKeepsTheDocumentHasItClearedByTheTrigger() async throws {
         try await TestServer.withSchema { schema in
-            // No maintenance: its catch-up, committed between a search's two statements, is a race
-            // of its own (see the round fifty-two note), not what this test is about.
-            let store = try TestServer.store(schema: schema, maintenanceInterval: .seconds(3_600))
+            let store = try TestServer.store(schema: schema)
             try await store.put("note", value: "the meeting is on Monday", in: main)
             #expect(try await Self.found(store, "monday", in: main) == ["note"])
             // An older binary's update, or one written by hand, sets the value only.
