@@ -17,7 +17,7 @@ import PostgresNIO
 /// When fewer rows were written than planned, the statement fails with a cast error that
 /// carries ``marker``, so that the whole statement, counter and change log included, is
 /// rolled back: sequence numbers stay gap-free. The caller then runs the locked transaction.
-struct OptimisticWriteStatement {
+package struct OptimisticWriteStatement {
     /// The text of the error that means "a key moved since it was read".
     static let marker = "agent-memory: optimistic write conflict"
 
@@ -27,8 +27,11 @@ struct OptimisticWriteStatement {
     private var removed = ExpectedColumns()
     private var logged = ChangeColumns()
 
+    /// A statement that writes nothing yet.
+    package init() {}
+
     /// Writes `record` over the row read as `expected` (`nil`: none was there).
-    mutating func store(key: MemoryKey, record: MemoryRecord, json: String, size: Int, replacing expected: ReadStamp?) {
+    package mutating func store(key: MemoryKey, record: MemoryRecord, json: String, size: Int, replacing expected: ReadStamp?) {
         if let expected {
             updated.append(key: key, record: record, json: json, size: size)
             updatedFrom.append(key: key, stamp: expected)
@@ -38,11 +41,12 @@ struct OptimisticWriteStatement {
     }
 
     /// Deletes the row read as `expected`.
-    mutating func remove(key: MemoryKey, expected: ReadStamp) {
+    package mutating func remove(key: MemoryKey, expected: ReadStamp) {
         removed.append(key: key, stamp: expected)
     }
 
-    mutating func log(key: MemoryKey, change: ChangeDraft) {
+    /// Adds the change-log entry of `key`, numbered in the order of these calls.
+    package mutating func log(key: MemoryKey, change: ChangeDraft) {
         logged.append(key: key, change: change)
     }
 
@@ -58,11 +62,17 @@ struct OptimisticWriteStatement {
     }
 
     /// The statement; every parameter is cast, as a prepared statement needs.
-    func query(namespace name: String, channel: String, token: String) -> PostgresQuery {
+    package func query(namespace name: String, channel: String, token: String) -> PostgresQuery {
         let count = logged.keys.count
         let writes = inserted.keys.count + updated.keys.count + removed.keys.count
         let u = updated, e = updatedFrom, i = inserted, r = removed
         // `extract(epoch ...)::float8` is how the rows were read, so equal times compare equal.
+        // The rows to delete or update are found by one probe of the primary key per key: their
+        // arrays are behind sub-selects, so that the planner does not see their length. Seeing
+        // 2,000 keys, it hashed a scan of the namespace's whole table to join them (2,000
+        // updates in a table of 40,000 records: 79 to 138 ms, 43 to 70 by probes; BENCHMARKS.md,
+        // rounds fifty-one and fifty-three). Its guess of 10 rows keeps the probes whatever it
+        // knows of the table (`PostgresWritePlanTests`).
         return """
             WITH next AS (
                 INSERT INTO memory_namespaces AS n (namespace, last_sequence) VALUES (\(name)::text, \(count)::int8)
@@ -70,8 +80,9 @@ struct OptimisticWriteStatement {
                 RETURNING last_sequence
             ), removed AS (
                 DELETE FROM memory_records m
-                USING next, unnest(\(r.keys)::text[], \(r.versions)::int8[], \(r.created)::float8[], \(r.updated)::float8[],
-                                   \(r.expires)::float8[], \(r.hasExpiry)::bool[], \(r.sizes)::int8[])
+                USING next, unnest((SELECT \(r.keys)::text[]), (SELECT \(r.versions)::int8[]), (SELECT \(r.created)::float8[]),
+                                   (SELECT \(r.updated)::float8[]), (SELECT \(r.expires)::float8[]),
+                                   (SELECT \(r.hasExpiry)::bool[]), (SELECT \(r.sizes)::int8[]))
                      AS e(key, version, created, updated, expires, has_expiry, size)
                 WHERE m.namespace = \(name)::text AND m.key = e.key AND m.version = e.version
                   AND extract(epoch FROM m.created_at)::float8 = e.created AND extract(epoch FROM m.updated_at)::float8 = e.updated
@@ -83,10 +94,12 @@ struct OptimisticWriteStatement {
                     value = s.json::jsonb, value_text = s.json, version = s.version, created_at = to_timestamp(s.created),
                     updated_at = to_timestamp(s.updated), author = CASE WHEN s.has_author THEN s.author END,
                     expires_at = CASE WHEN s.has_expiry THEN to_timestamp(s.expires) END, size = s.size, search_vector = NULL
-                FROM next, unnest(\(u.keys)::text[], \(u.jsons)::text[], \(u.versions)::int8[], \(u.created)::float8[],
-                                  \(u.updated)::float8[], \(u.authors)::text[], \(u.hasAuthor)::bool[], \(u.expires)::float8[],
-                                  \(u.hasExpiry)::bool[], \(u.sizes)::int8[], \(e.versions)::int8[], \(e.created)::float8[],
-                                  \(e.updated)::float8[], \(e.expires)::float8[], \(e.hasExpiry)::bool[], \(e.sizes)::int8[])
+                FROM next, unnest((SELECT \(u.keys)::text[]), (SELECT \(u.jsons)::text[]), (SELECT \(u.versions)::int8[]),
+                                  (SELECT \(u.created)::float8[]), (SELECT \(u.updated)::float8[]), (SELECT \(u.authors)::text[]),
+                                  (SELECT \(u.hasAuthor)::bool[]), (SELECT \(u.expires)::float8[]), (SELECT \(u.hasExpiry)::bool[]),
+                                  (SELECT \(u.sizes)::int8[]), (SELECT \(e.versions)::int8[]), (SELECT \(e.created)::float8[]),
+                                  (SELECT \(e.updated)::float8[]), (SELECT \(e.expires)::float8[]), (SELECT \(e.hasExpiry)::bool[]),
+                                  (SELECT \(e.sizes)::int8[]))
                      AS s(key, json, version, created, updated, author, has_author, expires, has_expiry, size,
                           e_version, e_created, e_updated, e_expires, e_has_expiry, e_size)
                 WHERE m.namespace = \(name)::text AND m.key = s.key AND m.version = s.e_version
@@ -302,13 +315,22 @@ enum SingleOptimisticRead: PreparedQueryTemplate {
 }
 
 /// A row's columns as read, times in the seconds the database gave (compared exactly).
-struct ReadStamp {
-    let version: Int
-    let created: Double
-    let updated: Double
-    let expires: Double?
+package struct ReadStamp {
+    /// The row's version.
+    package let version: Int
+    /// Its creation time, in seconds since 1970.
+    package let created: Double
+    /// Its last update's time, in seconds since 1970.
+    package let updated: Double
+    /// Its expiry, in seconds since 1970, if it has one.
+    package let expires: Double?
     /// The row's size; -1 when not known (a row a staged batch read: not compared).
-    let size: Int
+    package let size: Int
+
+    /// The stamp of a row read with these columns.
+    package init(version: Int, created: Double, updated: Double, expires: Double?, size: Int) {
+        (self.version, self.created, self.updated, self.expires, self.size) = (version, created, updated, expires, size)
+    }
 }
 
 extension ReadStamp {

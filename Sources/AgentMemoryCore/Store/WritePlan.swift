@@ -30,6 +30,11 @@ public struct ChangeDraft: Sendable, Hashable {
     /// When.
     public var time: Date
 
+    /// An entry of `operation` on `version` by `author` at `time`.
+    package init(operation: MemoryChange.Operation, version: Int, author: String?, time: Date) {
+        (self.operation, self.version, self.author, self.time) = (operation, version, author, time)
+    }
+
     /// The numbered log entry for `key`.
     public func numbered(_ sequence: Int64, key: MemoryKey) -> MemoryChange {
         MemoryChange(sequence: sequence, key: key.rawValue, operation: operation, version: version, author: author, time: time)

@@ -1,0 +1,56 @@
+import AgentMemoryCore
+import AgentMemoryJSON
+import AgentMemoryPostgres
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+/// The optimistic write finds the rows it updates or deletes by one probe of the primary key
+/// per key, whatever the planner knows of the table. Seeing its arrays' length, the planner
+/// hashed a scan of the namespace's whole table to join 2,000 keys (BENCHMARKS.md, rounds
+/// fifty-one and fifty-three).
+@Suite("PostgreSQL writes of many keys", .enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
+struct PostgresWritePlanTests {
+    @Test func anOptimisticWriteOfTwoThousandUpdatesAndDeletesProbesThePrimaryKeyOncePerKey() async throws {
+        try await TestServer.withSchema { schema in
+            let store = try TestServer.store(schema: schema, maintenanceInterval: .seconds(3_600))
+            try await store.put("seed", value: 1, in: try Namespace("main"))
+            try await store.close()
+            _ = try await TestServer.queries([
+                """
+                INSERT INTO \(schema).memory_records (namespace, key, value, value_text, version, created_at, updated_at, size)
+                SELECT 'main', 'note/' || i, to_jsonb('note ' || i), to_jsonb('note ' || i)::text, 1, now(), now(), 12
+                FROM generate_series(1, 40000) AS i
+                """,
+                "ANALYZE \(schema).memory_records",
+            ])
+            var statement = OptimisticWriteStatement()
+            let time = Date()
+            for index in 1...2_000 {
+                let key = MemoryKey(checked: "note/\(index * 10)")
+                let stamp = ReadStamp(version: 1, created: 0, updated: 0, expires: nil, size: 12)
+                if index % 4 == 0 {
+                    statement.remove(key: key, expected: stamp)
+                    statement.log(key: key, change: ChangeDraft(operation: .delete, version: 1, author: nil, time: time))
+                } else {
+                    let record = MemoryRecord(key: key.rawValue, value: .string("changed"), version: 2, createdAt: time, updatedAt: time)
+                    statement.store(key: key, record: record, json: "\"changed\"", size: 9, replacing: stamp)
+                    statement.log(key: key, change: ChangeDraft(operation: .put, version: 2, author: nil, time: time))
+                }
+            }
+            let query = statement.query(namespace: "main", channel: "agent_memory_changes.\(schema)", token: "plan")
+            let connection = try await TestServer.connection()
+            let plan = try await closing(connection) {
+                let logger = Logger(label: "agent-memory-tests")
+                _ = try await connection.query("SET search_path TO \(unescaped: schema)", logger: logger).collect()
+                return try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds), logger: logger)
+                    .collect().map { try $0.decode(String.self) }
+            }
+            // Both the update's and the delete's rows are probed; nothing scans the table.
+            #expect(plan.filter { $0.contains("Index Scan using memory_records_pkey on memory_records m") }.count == 2, "\(plan)")
+            #expect(!plan.contains { $0.contains("Seq Scan on memory_records") }, "\(plan)")
+            #expect(!plan.contains { $0.contains("Hash Join") }, "\(plan)")
+        }
+    }
+}
