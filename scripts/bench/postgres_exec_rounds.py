@@ -3,8 +3,10 @@
 calls of new keys, round after round into one namespace per binary (so every third or so
 closing process finds 4,096 or more records without a search document and computes them, as
 in `postgres_side_by_side.sh`), or, with --first-search, an `exec` into a new namespace and then
-the first `search` process, which computes the 2,000 documents. Binaries alternate in random
-order within a round; each has a database of its own (made empty first). Spawn-to-exit times.
+the first `search` process, which computes the 2,000 documents, or, with --updates N, an `exec`
+that writes over 2,000 existing keys of a namespace first filled (untimed) by N rounds of new
+keys. Binaries alternate in random order within a round; each has a database of its own (made
+empty first). Spawn-to-exit times.
 
     python3 scripts/bench/postgres_exec_rounds.py --url postgres://postgres@127.0.0.1:5432 \\
         --rounds 45 before=/path/to/agent-memory@db_before after=.build/release/agent-memory@db_after
@@ -30,13 +32,15 @@ def words():
     return block.replace("\\\n", " ").split()
 
 
-def message(folder, round_number, vocabulary):
-    """Round `round_number`'s message: keys note/ROUND/i, notes of 8 to 24 words."""
-    path = os.path.join(folder, f"m{round_number}.json")
+def message(folder, round_number, vocabulary, keys=None):
+    """Round `round_number`'s message: keys note/KEYS/i (KEYS: the round's number unless given),
+    notes of 8 to 24 words."""
+    keys = round_number if keys is None else keys
+    path = os.path.join(folder, f"m{round_number}-{keys}.json")
     if not os.path.exists(path):
         rng = random.Random(round_number)
         blocks = [{"type": "tool_use", "id": f"toolu_{round_number}_{i}", "name": "remember",
-                   "input": {"key": f"note/{round_number}/{i}",
+                   "input": {"key": f"note/{keys}/{i}",
                              "value": " ".join(rng.choice(vocabulary) for _ in range(rng.randint(8, 24))) + "."}}
                   for i in range(CALLS)]
         with open(path, "w") as file:
@@ -58,6 +62,8 @@ def main():
     parser.add_argument("--url", required=True, help="server URL without a database, postgres://USER@HOST:PORT")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--first-search", action="store_true")
+    parser.add_argument("--updates", type=int, default=0, metavar="N",
+                        help="fill the namespace with N rounds of new keys first; each round then writes over one's keys")
     parser.add_argument("runs", nargs="+", help="NAME=BINARY@DATABASE")
     options = parser.parse_args()
     runs = [(name, *spec.split("@")) for name, spec in (run.split("=", 1) for run in options.runs)]
@@ -67,18 +73,25 @@ def main():
     vocabulary = words()
     folder = tempfile.mkdtemp(prefix="agent-memory-exec-rounds-")
     times = {name: [] for name, _, _ in runs}
+    for fill in range(options.updates):
+        for name, binary, database in runs:
+            with open(message(folder, fill, vocabulary)) as stdin:
+                timed([binary, "exec", "--store", f"{options.url}/{database}", "--namespace", "rounds"], stdin)
     for round_number in range(options.rounds):
         order = runs[:]
         random.shuffle(order)
         for name, binary, database in order:
             url = f"{options.url}/{database}"
             namespace = f"first{round_number}" if options.first_search else "rounds"
-            with open(message(folder, round_number, vocabulary)) as stdin:
+            keys = round_number % options.updates if options.updates else None
+            with open(message(folder, round_number + options.updates, vocabulary, keys)) as stdin:
                 elapsed = timed([binary, "exec", "--store", url, "--namespace", namespace], stdin)
             if options.first_search:
                 elapsed = timed([binary, "search", "--store", url, "--namespace", namespace, "budget meeting"])
             times[name].append(elapsed)
-    what = "the first search after an exec" if options.first_search else "exec of 2,000 remember calls, new keys"
+    what = ("the first search after an exec" if options.first_search
+            else f"exec of 2,000 remember calls over existing keys, {options.updates * 2000:,} records" if options.updates
+            else "exec of 2,000 remember calls, new keys")
     print(f"{what}, {options.rounds} rounds, ms (median, mean):")
     for name, values in times.items():
         print(f"{name}: {statistics.median(values):.2f}  {statistics.mean(values):.2f}   " + " ".join(f"{v:.0f}" for v in values))
