@@ -17,19 +17,13 @@ struct PostgresWritePlanTests {
             let store = try TestServer.store(schema: schema, maintenanceInterval: .seconds(3_600))
             try await store.put("seed", value: 1, in: try Namespace("main"))
             try await store.close()
-            _ = try await TestServer.queries([
-                """
-                INSERT INTO \(schema).memory_records (namespace, key, value, value_text, version, created_at, updated_at, size)
-                SELECT 'main', 'note/' || i, to_jsonb('note ' || i), to_jsonb('note ' || i)::text, 1, now(), now(), 12
-                FROM generate_series(1, 40000) AS i
-                """,
-                "ANALYZE \(schema).memory_records",
-            ])
+            try await PostgresSearchIndexingTests.insertUnindexed(schema, namespace: "main", count: 40_000)
+            _ = try await TestServer.query("ANALYZE \(schema).memory_records")
             var statement = OptimisticWriteStatement()
             let time = Date()
             for index in 1...2_000 {
-                let key = MemoryKey(checked: "note/\(index * 10)")
-                let stamp = ReadStamp(version: 1, created: 0, updated: 0, expires: nil, size: 12)
+                let key = MemoryKey(checked: "bulk/\(index * 10)")
+                let stamp = ReadStamp(version: 1, created: 0, updated: 0, expires: nil, size: 20)
                 if index % 4 == 0 {
                     statement.remove(key: key, expected: stamp)
                     statement.log(key: key, change: ChangeDraft(operation: .delete, version: 1, author: nil, time: time))
