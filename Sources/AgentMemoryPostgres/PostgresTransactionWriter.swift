@@ -6,7 +6,7 @@ import PostgresNIO
 /// keys it writes (read together, locked), and the writes it has planned, sent together.
 ///
 /// Round trips are what a PostgreSQL write costs, so the writer reads the current rows of a
-/// whole batch in one `key = ANY($keys)` statement (``load(_:withValues:)``), answers
+/// whole batch in one statement (``load(_:withValues:)``, one probe of the primary key per key), answers
 /// ``row(for:)`` from what it read and wrote, keeps the namespace's usage up to date itself
 /// once it has counted it, and defers the record and change-log statements until
 /// ``flush()``, which sends them as one statement. The transaction (see
@@ -66,12 +66,7 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
         let valueNames = Array(Set(valueKeys)).map(\.rawValue)
         // One row at least (the clock), with the record's columns `NULL` when none matched.
         let found = mode == .locked
-            ? try await session.rows("""
-                SELECT extract(epoch FROM clock_timestamp())::float8, key, version, extract(epoch FROM created_at)::float8,
-                       extract(epoch FROM updated_at)::float8, author, extract(epoch FROM expires_at)::float8, size,
-                       CASE WHEN key = ANY(\(valueNames)::text[]) THEN value_text END
-                FROM memory_records WHERE namespace = \(namespace.name) AND key = ANY(\(names)::text[]) FOR UPDATE
-                """)
+            ? try await session.rows(LockedWrite.load(namespace: namespace.name, keys: names, valueKeys: valueNames))
             : names.count == 1
                 ? try await session.rows(prepared: SingleOptimisticRead.prepared(
                     namespace: namespace.name, key: names[0], withValue: valueNames.contains(names[0])))
@@ -220,40 +215,7 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
         }
         var logged = ChangeColumns()
         for entry in changes { logged.append(key: entry.key, change: entry.change) }
-        let name = namespace.name
-        let count = changes.count
-        // Data-modifying CTEs all run, in one snapshot: the removed and the stored keys are
-        // disjoint, and the counter row is already locked by this transaction.
-        try await session.rows("""
-            WITH removed AS (
-                DELETE FROM memory_records WHERE namespace = \(name) AND key = ANY(\(removed)::text[])
-            ), stored AS (
-                INSERT INTO memory_records (namespace, key, value, value_text, version, created_at, updated_at, author, expires_at, size)
-                SELECT \(name), s.key, s.json::jsonb, s.json, s.version, to_timestamp(s.created), to_timestamp(s.updated),
-                       CASE WHEN s.has_author THEN s.author END, CASE WHEN s.has_expiry THEN to_timestamp(s.expires) END, s.size
-                FROM unnest(\(stored.keys)::text[], \(stored.jsons)::text[], \(stored.versions)::int8[],
-                            \(stored.created)::float8[], \(stored.updated)::float8[], \(stored.authors)::text[],
-                            \(stored.hasAuthor)::bool[], \(stored.expires)::float8[], \(stored.hasExpiry)::bool[],
-                            \(stored.sizes)::int8[])
-                     AS s(key, json, version, created, updated, author, has_author, expires, has_expiry, size)
-                ON CONFLICT (namespace, key) DO UPDATE SET
-                    value = excluded.value, value_text = excluded.value_text, version = excluded.version,
-                    created_at = excluded.created_at, updated_at = excluded.updated_at, author = excluded.author,
-                    expires_at = excluded.expires_at, size = excluded.size, search_vector = NULL
-            ), next AS (
-                UPDATE memory_namespaces SET last_sequence = last_sequence + \(count)
-                WHERE namespace = \(name) AND \(count)::int8 > 0 RETURNING last_sequence
-            ), logged AS (
-                INSERT INTO memory_changes (namespace, sequence, key, operation, version, author, time)
-                SELECT \(name), next.last_sequence - \(count) + c.position, c.key, c.operation, c.version,
-                       CASE WHEN c.has_author THEN c.author END, to_timestamp(c.time)
-                FROM next, unnest(\(logged.keys)::text[], \(logged.operations)::text[], \(logged.versions)::int8[],
-                                  \(logged.authors)::text[], \(logged.hasAuthor)::bool[], \(logged.times)::float8[])
-                     WITH ORDINALITY AS c(key, operation, version, author, has_author, time, position)
-                RETURNING sequence
-            )
-            SELECT pg_notify(\(channel), max(sequence)::text || ' ' || \(name)) FROM logged HAVING count(*) > 0
-            """)
+        try await session.rows(LockedWrite.flush(namespace: namespace.name, channel: channel, removed: removed, stored: stored, logged: logged))
         pending.removeAll(keepingCapacity: true)
         changes.removeAll(keepingCapacity: true)
     }
@@ -315,7 +277,7 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
 
 /// The stored rows of a flush as parallel arrays, one per column, for `unnest`. The arrays
 /// have no `NULL` elements (``ArrayColumn``), so nullable columns come with a flag array.
-struct StoredColumns {
+package struct StoredColumns {
     var keys = ArrayColumn<String>()
     var jsons = ArrayColumn<String>()
     var versions = ArrayColumn<Int64>()
@@ -327,7 +289,11 @@ struct StoredColumns {
     var hasExpiry = ArrayColumn<Bool>()
     var sizes = ArrayColumn<Int64>()
 
-    mutating func append(key: MemoryKey, record: MemoryRecord, json: String, size: Int) {
+    /// No rows yet.
+    package init() {}
+
+    /// Adds the row of `key`, stored as `record` with its JSON text and size.
+    package mutating func append(key: MemoryKey, record: MemoryRecord, json: String, size: Int) {
         keys.append(key.rawValue)
         jsons.append(json)
         versions.append(Int64(record.version))
@@ -342,7 +308,7 @@ struct StoredColumns {
 }
 
 /// The change-log entries of a flush as parallel arrays, in commit order.
-struct ChangeColumns {
+package struct ChangeColumns {
     var keys = ArrayColumn<String>()
     var operations = ArrayColumn<String>()
     var versions = ArrayColumn<Int64>()
@@ -350,7 +316,11 @@ struct ChangeColumns {
     var hasAuthor = ArrayColumn<Bool>()
     var times = ArrayColumn<Double>()
 
-    mutating func append(key: MemoryKey, change: ChangeDraft) {
+    /// No entries yet.
+    package init() {}
+
+    /// Adds the entry of `key`, numbered after those added before it.
+    package mutating func append(key: MemoryKey, change: ChangeDraft) {
         keys.append(key.rawValue)
         operations.append(change.operation.rawValue)
         versions.append(Int64(change.version))

@@ -6,8 +6,8 @@ import Logging
 import PostgresNIO
 import Testing
 
-/// The optimistic write finds the rows it updates or deletes by one probe of the primary key
-/// per key, whatever the planner knows of the table. Seeing its arrays' length, the planner
+/// The writes of many keys find their rows by one probe of the primary key per key, whatever
+/// the planner knows of the table. Seeing its arrays' length, the planner
 /// hashed a scan of the namespace's whole table to join 2,000 keys (BENCHMARKS.md, rounds
 /// fifty-one and fifty-three).
 @Suite("PostgreSQL writes of many keys", .enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
@@ -33,18 +33,61 @@ struct PostgresWritePlanTests {
                     statement.log(key: key, change: ChangeDraft(operation: .put, version: 2, author: nil, time: time))
                 }
             }
-            let query = statement.query(namespace: "main", channel: "agent_memory_changes.\(schema)", token: "plan")
-            let connection = try await TestServer.connection()
-            let plan = try await closing(connection) {
-                let logger = Logger(label: "agent-memory-tests")
-                _ = try await connection.query("SET search_path TO \(unescaped: schema)", logger: logger).collect()
-                return try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds), logger: logger)
-                    .collect().map { try $0.decode(String.self) }
-            }
+            let plan = try await Self.plan(of: statement.query(namespace: "main", channel: "agent_memory_changes.\(schema)", token: "plan"), in: schema)
             // Both the update's and the delete's rows are probed; nothing scans the table.
             #expect(plan.filter { $0.contains("Index Scan using memory_records_pkey on memory_records m") }.count == 2, "\(plan)")
             #expect(!plan.contains { $0.contains("Seq Scan on memory_records") }, "\(plan)")
             #expect(!plan.contains { $0.contains("Hash Join") }, "\(plan)")
+        }
+    }
+
+    /// The reads of many keys before a write (optimistic, and locked under the namespace's
+    /// lock) and the locked write's delete probe the primary key once per key. As
+    /// `key = ANY($keys)` the locked read and the delete scanned the whole table, and the
+    /// optimistic read the namespace's whole range of the primary key.
+    @Test func theReadsOfTwoThousandKeysAndTheLockedDeleteProbeThePrimaryKeyOncePerKey() async throws {
+        try await TestServer.withSchema { schema in
+            let store = try TestServer.store(schema: schema, maintenanceInterval: .seconds(3_600))
+            try await store.put("seed", value: 1, in: try Namespace("main"))
+            try await store.close()
+            try await PostgresSearchIndexingTests.insertUnindexed(schema, namespace: "main", count: 40_000)
+            _ = try await TestServer.query("ANALYZE \(schema).memory_records")
+            let keys = (1...2_000).map { "bulk/\($0 * 10)" }
+            let time = Date()
+            var stored = StoredColumns()
+            var logged = ChangeColumns()
+            for key in keys.prefix(1_500) {
+                let record = MemoryRecord(key: key, value: .string("changed"), version: 2, createdAt: time, updatedAt: time)
+                stored.append(key: MemoryKey(checked: key), record: record, json: "\"changed\"", size: 9)
+            }
+            for key in keys {
+                logged.append(key: MemoryKey(checked: key), change: ChangeDraft(operation: .put, version: 2, author: nil, time: time))
+            }
+            let statements = [
+                ("optimistic read", OptimisticRead.query(namespace: "main", keys: keys, valueKeys: [])),
+                ("locked read", LockedWrite.load(namespace: "main", keys: keys, valueKeys: Array(keys.prefix(10)))),
+                ("locked write", LockedWrite.flush(
+                    namespace: "main", channel: "agent_memory_changes.\(schema)", removed: Array(keys.suffix(500)),
+                    stored: stored, logged: logged)),
+            ]
+            for (name, statement) in statements {
+                let plan = try await Self.plan(of: statement, in: schema)
+                #expect(plan.contains { $0.contains("Index Scan using memory_records_pkey on memory_records m") }, "\(name): \(plan)")
+                #expect(!plan.contains { $0.contains("Seq Scan on memory_records") }, "\(name): \(plan)")
+                // A scan of the namespace's range with the keys as a filter.
+                #expect(!plan.contains { $0.contains("key = ANY") }, "\(name): \(plan)")
+            }
+        }
+    }
+
+    /// The lines of `EXPLAIN` of `query` in `schema`, with its parameters bound.
+    static func plan(of query: PostgresQuery, in schema: String) async throws -> [String] {
+        let connection = try await TestServer.connection()
+        return try await closing(connection) {
+            let logger = Logger(label: "agent-memory-tests")
+            _ = try await connection.query("SET search_path TO \(unescaped: schema)", logger: logger).collect()
+            return try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds), logger: logger)
+                .collect().map { try $0.decode(String.self) }
         }
     }
 }
