@@ -257,9 +257,9 @@ enum SingleOptimisticWrite: PreparedQueryTemplate {
 /// clock: one row at least, with the record's columns `NULL` when no key matched.
 ///
 /// One probe of the primary key per key, as ``LockedWrite/load(namespace:keys:valueKeys:)``
-/// reads them: as `key = ANY($keys)`, a namespace with statistics was read whole, its range of
-/// the primary key scanned with the keys as a filter, and the statement's planning took 4 to 5
-/// ms for 2,000 keys (BENCHMARKS.md, round fifty-four).
+/// reads them: as `key = ANY($keys)`, the namespace's whole range of the primary key was
+/// scanned with the keys as a filter, 16 to 35 ms for 2,000 keys among 200,000 records against
+/// 11 to 12 by probes (BENCHMARKS.md, round fifty-four).
 package enum OptimisticRead: PreparedQueryTemplate {
     static func prepared(namespace: String, keys: [String], valueKeys: [String]) -> PreparedQuery<OptimisticRead> {
         PreparedQuery(query(namespace: namespace, keys: keys, valueKeys: valueKeys))

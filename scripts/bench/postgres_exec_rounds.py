@@ -5,8 +5,10 @@ closing process finds 4,096 or more records without a search document and comput
 in `postgres_side_by_side.sh`), or, with --first-search, an `exec` into a new namespace and then
 the first `search` process, which computes the 2,000 documents, or, with --updates N, an `exec`
 that writes over 2,000 existing keys of a namespace first filled (untimed) by N rounds of new
-keys. Binaries alternate in random order within a round; each has a database of its own (made
-empty first). Spawn-to-exit times.
+keys; with --import as well, the timed process is `agent-memory import` of the same 2,000
+records as JSON Lines (one `apply` of 2,000 puts: their rows read, then written). Binaries
+alternate in random order within a round; each has a database of its own (made empty first).
+Spawn-to-exit times.
 
     python3 scripts/bench/postgres_exec_rounds.py --url postgres://postgres@127.0.0.1:5432 \\
         --rounds 45 before=/path/to/agent-memory@db_before after=.build/release/agent-memory@db_after
@@ -48,6 +50,16 @@ def message(folder, round_number, vocabulary, keys=None):
     return path
 
 
+def records(message_path):
+    """The message's `remember` calls as the JSON Lines that `agent-memory import` reads."""
+    path = message_path[:-len(".json")] + ".jsonl"
+    if not os.path.exists(path):
+        with open(message_path) as file, open(path, "w") as lines:
+            for block in json.load(file)["content"]:
+                lines.write(json.dumps({"key": block["input"]["key"], "value": block["input"]["value"]}) + "\n")
+    return path
+
+
 def timed(arguments, stdin=None):
     started = time.perf_counter()
     done = subprocess.run(arguments, stdin=stdin, capture_output=True)
@@ -64,6 +76,8 @@ def main():
     parser.add_argument("--first-search", action="store_true")
     parser.add_argument("--updates", type=int, default=0, metavar="N",
                         help="fill the namespace with N rounds of new keys first; each round then writes over one's keys")
+    parser.add_argument("--import", dest="imports", action="store_true",
+                        help="with --updates: time `agent-memory import` of the round's records instead of `exec`")
     parser.add_argument("runs", nargs="+", help="NAME=BINARY@DATABASE")
     options = parser.parse_args()
     runs = [(name, *spec.split("@")) for name, spec in (run.split("=", 1) for run in options.runs)]
@@ -84,12 +98,17 @@ def main():
             url = f"{options.url}/{database}"
             namespace = f"first{round_number}" if options.first_search else "rounds"
             keys = round_number % options.updates if options.updates else None
-            with open(message(folder, round_number + options.updates, vocabulary, keys)) as stdin:
-                elapsed = timed([binary, "exec", "--store", url, "--namespace", namespace], stdin)
+            path = message(folder, round_number + options.updates, vocabulary, keys)
+            if options.imports:
+                elapsed = timed([binary, "import", "--store", url, "--namespace", namespace, records(path)])
+            else:
+                with open(path) as stdin:
+                    elapsed = timed([binary, "exec", "--store", url, "--namespace", namespace], stdin)
             if options.first_search:
                 elapsed = timed([binary, "search", "--store", url, "--namespace", namespace, "budget meeting"])
             times[name].append(elapsed)
     what = ("the first search after an exec" if options.first_search
+            else f"import of 2,000 records over existing keys, {options.updates * 2000:,} records" if options.imports
             else f"exec of 2,000 remember calls over existing keys, {options.updates * 2000:,} records" if options.updates
             else "exec of 2,000 remember calls, new keys")
     print(f"{what}, {options.rounds} rounds, ms (median, mean):")
