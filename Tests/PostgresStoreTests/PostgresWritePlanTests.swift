@@ -13,12 +13,7 @@ import Testing
 @Suite("PostgreSQL writes of many keys", .enabled(if: TestServer.url != nil, "PostgreSQL tests skipped: AGENT_MEMORY_TEST_POSTGRES_URL is not set"))
 struct PostgresWritePlanTests {
     @Test func anOptimisticWriteOfTwoThousandUpdatesAndDeletesProbesThePrimaryKeyOncePerKey() async throws {
-        try await TestServer.withSchema { schema in
-            let store = try TestServer.store(schema: schema, maintenanceInterval: .seconds(3_600))
-            try await store.put("seed", value: 1, in: try Namespace("main"))
-            try await store.close()
-            try await PostgresSearchIndexingTests.insertUnindexed(schema, namespace: "main", count: 40_000)
-            _ = try await TestServer.query("ANALYZE \(schema).memory_records")
+        try await Self.withAnalyzedTable { schema in
             var statement = OptimisticWriteStatement()
             let time = Date()
             for index in 1...2_000 {
@@ -46,12 +41,7 @@ struct PostgresWritePlanTests {
     /// `key = ANY($keys)` the locked read and the delete scanned the whole table, and the
     /// optimistic read the namespace's whole range of the primary key.
     @Test func theReadsOfTwoThousandKeysAndTheLockedDeleteProbeThePrimaryKeyOncePerKey() async throws {
-        try await TestServer.withSchema { schema in
-            let store = try TestServer.store(schema: schema, maintenanceInterval: .seconds(3_600))
-            try await store.put("seed", value: 1, in: try Namespace("main"))
-            try await store.close()
-            try await PostgresSearchIndexingTests.insertUnindexed(schema, namespace: "main", count: 40_000)
-            _ = try await TestServer.query("ANALYZE \(schema).memory_records")
+        try await Self.withAnalyzedTable { schema in
             let keys = (1...2_000).map { "bulk/\($0 * 10)" }
             let time = Date()
             var stored = StoredColumns()
@@ -77,6 +67,20 @@ struct PostgresWritePlanTests {
                 // A scan of the namespace's range with the keys as a filter.
                 #expect(!plan.contains { $0.contains("key = ANY") }, "\(name): \(plan)")
             }
+        }
+    }
+
+    /// Runs `body` on a schema whose namespace `main` holds 40,000 records (`bulk/1` to
+    /// `bulk/40000`, as ``PostgresSearchIndexingTests/insertUnindexed(_:namespace:count:)``
+    /// writes them) and whose table has statistics, as a store's grows to have.
+    static func withAnalyzedTable(_ body: (String) async throws -> Void) async throws {
+        try await TestServer.withSchema { schema in
+            let store = try TestServer.store(schema: schema, maintenanceInterval: .seconds(3_600))
+            try await store.put("seed", value: 1, in: try Namespace("main"))
+            try await store.close()
+            try await PostgresSearchIndexingTests.insertUnindexed(schema, namespace: "main", count: 40_000)
+            _ = try await TestServer.query("ANALYZE \(schema).memory_records")
+            try await body(schema)
         }
     }
 
