@@ -248,6 +248,7 @@ final class GroupCommitWriter: Sendable {
                 // connection's other uses.
                 return try database.writeWithoutTransaction { db in
                     try inTransaction(db) { db in
+                        aloneLocked.add(1, ordering: .relaxed)
                         hooks.began()
                         let value = try work(db)
                         try hooks.willCommit(db)
@@ -265,6 +266,9 @@ final class GroupCommitWriter: Sendable {
 
     /// Transactions begun by ``beginAlone(_:)`` (for tests).
     let aloneBegun = Atomic(0)
+    /// Transactions of ``beginAlone(_:)`` whose thread holds the file's write lock (its
+    /// `BEGIN IMMEDIATE` done; for tests: the thread starts after `beginAlone` returns).
+    let aloneLocked = Atomic(0)
 
     /// Marks a transaction (or a read on the writer's connection) in progress; `false` when one
     /// already is (then the caller queues, or reads elsewhere).

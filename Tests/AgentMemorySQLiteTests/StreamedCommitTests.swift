@@ -76,7 +76,13 @@ struct StreamedCommitTests {
         #expect(try await other.get("new/0", in: Self.namespace) == nil)
         #expect(try await other.get("old/0", in: Self.namespace)?.value == .string("seeded 0"))
         // It holds the file's write lock from its first part (the README says so): another
-        // process's write waits out its busy timeout, and fails.
+        // process's write waits out its busy timeout, and fails. The stream's thread takes the
+        // lock once it runs, which a loaded machine may delay (a CI run's write got in first).
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try sqlite.writer.aloneLocked.load(ordering: .relaxed) < 1, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(try sqlite.writer.aloneLocked.load(ordering: .relaxed) == 1)
         await #expect(throws: MemoryError.self) { try await other.put("elsewhere", value: .string("x"), in: Self.namespace) }
         try await streamed.commit()
         _ = try await other.put("elsewhere", value: .string("after the commit"), in: Self.namespace)
