@@ -19,8 +19,7 @@ package enum LockedWrite {
     /// with its value only when its key is among `valueKeys`; no row for a key without one.
     package static func load(namespace: String, keys: [String], valueKeys: [String]) -> PostgresQuery {
         """
-        SELECT extract(epoch FROM clock_timestamp())::float8, m.key, m.version, extract(epoch FROM m.created_at)::float8,
-               extract(epoch FROM m.updated_at)::float8, m.author, extract(epoch FROM m.expires_at)::float8, m.size,
+        SELECT \(unescaped: PostgresTransactionWriter.readColumns),
                CASE WHEN m.key = ANY(\(valueKeys)::text[]) THEN m.value_text END
         FROM unnest((SELECT \(keys)::text[])) AS wanted(name)
         JOIN memory_records m ON m.namespace = \(namespace)::text AND m.key = wanted.name

@@ -268,8 +268,7 @@ package enum OptimisticRead: PreparedQueryTemplate {
     /// The statement; every parameter is cast, as a prepared statement needs.
     package static func query(namespace: String, keys: [String], valueKeys: [String]) -> PostgresQuery {
         """
-        SELECT extract(epoch FROM clock_timestamp())::float8, m.key, m.version, extract(epoch FROM m.created_at)::float8,
-               extract(epoch FROM m.updated_at)::float8, m.author, extract(epoch FROM m.expires_at)::float8, m.size,
+        SELECT \(unescaped: PostgresTransactionWriter.readColumns),
                CASE WHEN m.key = ANY(\(ArrayColumn(valueKeys))::text[]) THEN m.value_text END
         FROM (SELECT) AS clock LEFT JOIN (
             unnest((SELECT \(ArrayColumn(keys))::text[])) AS wanted(name)
@@ -313,8 +312,7 @@ enum SingleOptimisticRead: PreparedQueryTemplate {
 
     static func query(namespace: String, key: String, withValue: Bool) -> PostgresQuery {
         """
-        SELECT extract(epoch FROM clock_timestamp())::float8, m.key, m.version, extract(epoch FROM m.created_at)::float8,
-               extract(epoch FROM m.updated_at)::float8, m.author, extract(epoch FROM m.expires_at)::float8, m.size,
+        SELECT \(unescaped: PostgresTransactionWriter.readColumns),
                CASE WHEN \(withValue)::bool THEN m.value_text END
         FROM (SELECT) AS clock LEFT JOIN memory_records m ON m.namespace = \(namespace)::text AND m.key = \(key)::text
         """

@@ -55,6 +55,15 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
         self.mode = mode
     }
 
+    /// The columns of a row as ``load(_:withValues:)`` decodes them (`m` is the records' table),
+    /// after which each reading statement gives the value or `NULL`: the database clock, then
+    /// the key, version, times, author, expiry and size, times as the seconds the write
+    /// statements compare exactly (``ReadStamp``).
+    static let readColumns = """
+        extract(epoch FROM clock_timestamp())::float8, m.key, m.version, extract(epoch FROM m.created_at)::float8,
+        extract(epoch FROM m.updated_at)::float8, m.author, extract(epoch FROM m.expires_at)::float8, m.size
+        """
+
     /// Reads the rows of `keys` in one statement (locking them in ``Mode/locked``); the values
     /// only of `valueKeys` (the keys appended to: a put or a delete never needs the old value).
     /// Returns the database clock's time, read by the same statement.

@@ -80,6 +80,8 @@ def main():
                         help="with --updates: time `agent-memory import` of the round's records instead of `exec`")
     parser.add_argument("runs", nargs="+", help="NAME=BINARY@DATABASE")
     options = parser.parse_args()
+    if options.imports and not options.updates:
+        parser.error("--import writes over existing keys: give --updates N as well")
     runs = [(name, *spec.split("@")) for name, spec in (run.split("=", 1) for run in options.runs)]
     for _, _, database in runs:
         for statement in (f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}"):
