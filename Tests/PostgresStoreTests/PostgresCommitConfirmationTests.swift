@@ -104,7 +104,7 @@ struct PostgresCommitConfirmationTests {
                 }
                 // The server still runs the abandoned statement: end it before releasing the lock.
                 try await waitUntil { try await TestServer.backendsWaitingOnALock(application: application) == 1 }
-                #expect(try await TestServer.terminateBackends(application: application, waitingOnALock: true) == 1)
+                #expect(try await TestServer.terminateBackendsWaitingOnALock(application: application) == 1)
                 try await holder.query("ROLLBACK", logger: logger)
                 #expect(try await store.get("k", in: main)?.value == 1)
                 let record = try await store.put("k", value: 3, in: main)

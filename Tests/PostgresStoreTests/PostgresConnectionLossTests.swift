@@ -22,7 +22,7 @@ struct PostgresConnectionLossTests {
         try await killedWrites(rounds: 5, prefix: "k") { application in
             // Exactly the write's backend: a slow run's pool may have opened a second,
             // idle connection, which is not what this test is about.
-            let killed = try await TestServer.terminateBackends(application: application, waitingOnALock: true)
+            let killed = try await TestServer.terminateBackendsWaitingOnALock(application: application)
             #expect(killed == 1)
         }
     }
@@ -41,7 +41,7 @@ struct PostgresConnectionLossTests {
                 // Sent by the connection's event loop, which needs no thread of the pool.
                 let killed: EventLoopFuture<PostgresQueryResult> = killer.query(
                     PostgresQuery(unsafeSQL: "SELECT count(pg_terminate_backend(pid, 10000))::text FROM pg_stat_activity"
-                        + " WHERE application_name = '\(application)' AND wait_event_type = 'Lock'"),
+                        + " WHERE \(TestServer.waitingOnALock(application: application))"),
                     logger: Logger(label: "agent-memory-tests"))
                 // Every pool thread busy for longer than the close grace, starting at once.
                 let busy = (0..<max(2, ProcessInfo.processInfo.activeProcessorCount)).map { _ in

@@ -174,7 +174,7 @@ final class TestClock: Sendable {
 }
 
 /// Waits until `condition` holds: for work a timer does, checked every 20 ms, failing after
-/// 10 s (stretched by ``TestTimeScale/factor``) instead of hanging.
+/// 60 s (stretched by ``TestTimeScale/factor``) instead of hanging.
 func waitUntil(_ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + scaled(.seconds(60))  // polled: only a failure waits it out
     while try await !condition() {

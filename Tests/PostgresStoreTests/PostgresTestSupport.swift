@@ -84,23 +84,48 @@ enum TestServer {
         return try await PostgresConnection.connect(configuration: configuration, id: 2, logger: Logger(label: "agent-memory-tests"))
     }
 
+    /// The condition on `pg_stat_activity` that picks the backends of `application` waiting on
+    /// a heavyweight lock: those with a request not granted in `pg_locks`.
+    ///
+    /// Not `wait_event_type = 'Lock'`: a CI run read one such backend and, a moment later,
+    /// none, though the write went on waiting (it was not killed, and succeeded once the lock
+    /// was released). PostgreSQL reports a lock wait only while the backend sleeps on its
+    /// latch; each wake-up (its deadlock check, a signal from another session) clears the
+    /// report until it sleeps again. 160,000 reads here never caught that gap, so it is the
+    /// likely cause, not a proven one; the request stays in the lock table all along.
+    static func waitingOnALock(application: String) -> String {
+        "application_name = '\(application)' AND pid IN (SELECT pid FROM pg_locks WHERE NOT granted)"
+    }
+
     /// How many backends of `application` wait on a lock.
     static func backendsWaitingOnALock(application: String) async throws -> Int {
-        let rows = try await query(
-            "SELECT count(*)::text FROM pg_stat_activity WHERE application_name = '\(application)' AND wait_event_type = 'Lock'")
+        let rows = try await query("SELECT count(*)::text FROM pg_stat_activity WHERE \(waitingOnALock(application: application))")
         return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
     }
 
-    /// Kills every backend of `application` (only those waiting on a lock when
-    /// `waitingOnALock`, and then waits up to 10 s for each to be gone: a backend signalled
-    /// while its lock is being released could otherwise take the lock, run its statement and
-    /// die only at the commit) with `pg_terminate_backend`; how many.
+    /// Kills every backend of `application` with `pg_terminate_backend`; how many.
     @discardableResult
-    static func terminateBackends(application: String, waitingOnALock: Bool = false) async throws -> Int {
+    static func terminateBackends(application: String) async throws -> Int {
         let rows = try await query(
-            "SELECT count(pg_terminate_backend(pid\(waitingOnALock ? ", 10000" : "")))::text FROM pg_stat_activity"
-                + " WHERE application_name = '\(application)'" + (waitingOnALock ? " AND wait_event_type = 'Lock'" : ""))
+            "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity WHERE application_name = '\(application)'")
         return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
+    }
+
+    /// Kills the backends of `application` that wait on a lock with `pg_terminate_backend`,
+    /// and waits up to 10 s for each to be gone (a backend signalled while its lock is being
+    /// released could otherwise take the lock, run its statement and die only at the commit);
+    /// how many. When none waits, it looks again every 20 ms, for up to 10 s (stretched by
+    /// ``TestTimeScale/factor``): a test calls it once it has seen one wait, and a CI run found
+    /// none a moment later, once.
+    static func terminateBackendsWaitingOnALock(application: String) async throws -> Int {
+        let deadline = ContinuousClock.now + scaled(.seconds(10))
+        while true {
+            let rows = try await query(
+                "SELECT count(pg_terminate_backend(pid, 10000))::text FROM pg_stat_activity WHERE \(waitingOnALock(application: application))")
+            let killed = Int(rows.first.flatMap { $0 } ?? "0") ?? 0
+            if killed > 0 || ContinuousClock.now >= deadline { return killed }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Runs `body` on a connection of its own to the test server, closed afterwards.
