@@ -38,6 +38,9 @@ struct InMemorySearchIndex {
     private var totalLength = 0
     /// Stems of words seen lately (stemming costs more than a look-up).
     private var stemCache: [String: String] = [:]
+    /// For the record ``index(_:_:)`` is counting: each stem's position in its counts plus one
+    /// (0: not seen in it yet); all 0 between records.
+    private var positionOfStem: [Int32] = []
 
     static let k1 = 1.2
     static let b = 0.75
@@ -53,11 +56,15 @@ struct InMemorySearchIndex {
     /// Indexes the words of `record`'s key and value under `key` (replacing what was there).
     mutating func index(_ key: ByteKey, _ record: MemoryRecord) {
         unindex(key, record)
-        var counts: [String: Int] = [:]
         let keyWords = SearchText.terms(of: record.key)
         let valueWords = SearchText.terms(of: SearchText.body(of: record.value))
-        for word in keyWords { counts[stem(word), default: 0] += 2 }
-        for word in valueWords { counts[stem(word), default: 0] += 1 }
+        // Each stem's weighted count, in the order first seen, found through
+        // ``positionOfStem``: a dictionary of the words made for each record (grown from empty,
+        // every word hashed into it and then into ``stemIDs``) was a seventh of a batch's puts.
+        var counts: [(stem: Int32, count: Int)] = []
+        counts.reserveCapacity(keyWords.count + valueWords.count)
+        for word in keyWords { count(word, weight: 2, into: &counts) }
+        for word in valueWords { count(word, weight: 1, into: &counts) }
         let length = keyWords.count + valueWords.count
         let slot: UInt32
         if let free = freeSlots.popLast() {
@@ -73,22 +80,37 @@ struct InMemorySearchIndex {
         let generation = slots[Int(slot)].generation
         var stems: [(stem: Int32, count: UInt16)] = []
         stems.reserveCapacity(counts.count)
-        for (word, count) in counts {
-            let id: Int32
-            if let known = stemIDs[word] {
-                id = known
-            } else {
-                id = Int32(postings.count)
-                stemIDs[word] = id
-                postings.append([])
-                stale.append(0)
-            }
+        for (id, count) in counts {
+            positionOfStem[Int(id)] = 0
             let weighted = UInt16(min(count, Int(UInt16.max)))
             stems.append((id, weighted))
             postings[Int(id)].append(Posting(slot: slot, generation: generation, count: weighted, length: cappedLength))
         }
         slots[Int(slot)].stems = stems
         totalLength += Int(cappedLength)
+    }
+
+    /// Adds `weight` to the count of `word`'s stem in `counts` (the record being indexed).
+    private mutating func count(_ word: String, weight: Int, into counts: inout [(stem: Int32, count: Int)]) {
+        let id = stemID(stem(word))
+        let position = Int(positionOfStem[Int(id)])
+        if position > 0 {
+            counts[position - 1].count += weight
+        } else {
+            counts.append((id, weight))
+            positionOfStem[Int(id)] = Int32(counts.count)
+        }
+    }
+
+    /// The id of `stemmed`, given now (with an empty list of postings) if it had none.
+    private mutating func stemID(_ stemmed: String) -> Int32 {
+        if let known = stemIDs[stemmed] { return known }
+        let id = Int32(postings.count)
+        stemIDs[stemmed] = id
+        postings.append([])
+        stale.append(0)
+        positionOfStem.append(0)
+        return id
     }
 
     /// Removes what ``index(_:_:)`` added under `key`.
