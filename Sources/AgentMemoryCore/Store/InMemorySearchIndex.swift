@@ -36,8 +36,9 @@ struct InMemorySearchIndex {
     private var slotOfKey: [ByteKey: UInt32] = [:]
     private var freeSlots: [UInt32] = []
     private var totalLength = 0
-    /// Stems of words seen lately (stemming costs more than a look-up).
-    private var stemCache: [String: String] = [:]
+    /// The stem ids of words seen lately (stemming costs more than a look-up, and one look-up
+    /// of the word costs less than one of the word and one of its stem).
+    private var wordIDs: [String: Int32] = [:]
     /// For the record ``index(_:_:)`` is counting: each stem's position in its counts plus one
     /// (0: not seen in it yet); all 0 between records.
     private var positionOfStem: [Int32] = []
@@ -45,12 +46,13 @@ struct InMemorySearchIndex {
     static let k1 = 1.2
     static let b = 0.75
 
-    private mutating func stem(_ word: String) -> String {
-        if let known = stemCache[word] { return known }
-        let stemmed = PorterStemmer.stem(word)
-        if stemCache.count >= 50_000 { stemCache.removeAll(keepingCapacity: true) }
-        stemCache[word] = stemmed
-        return stemmed
+    /// The id of `word`'s stem, given now if the stem had none.
+    private mutating func stemID(ofWord word: String) -> Int32 {
+        if let known = wordIDs[word] { return known }
+        let id = stemID(PorterStemmer.stem(word))
+        if wordIDs.count >= 50_000 { wordIDs.removeAll(keepingCapacity: true) }
+        wordIDs[word] = id
+        return id
     }
 
     /// Indexes the words of `record`'s key and value under `key` (replacing what was there).
@@ -92,7 +94,7 @@ struct InMemorySearchIndex {
 
     /// Adds `weight` to the count of `word`'s stem in `counts` (the record being indexed).
     private mutating func count(_ word: String, weight: Int, into counts: inout [(stem: Int32, count: Int)]) {
-        let id = stemID(stem(word))
+        let id = stemID(ofWord: word)
         let position = Int(positionOfStem[Int(id)])
         if position > 0 {
             counts[position - 1].count += weight
@@ -149,8 +151,7 @@ struct InMemorySearchIndex {
     func search(_ query: String, limit: Int, isLive: (ByteKey) -> Bool) -> [(key: ByteKey, score: Double)] {
         var terms: [(stem: Int32, idf: Double)] = []
         for word in SearchText.queryTerms(of: query) {
-            let stemmed = stemCache[word] ?? PorterStemmer.stem(word)
-            guard let id = stemIDs[stemmed], !terms.contains(where: { $0.stem == id }) else { continue }
+            guard let id = wordIDs[word] ?? stemIDs[PorterStemmer.stem(word)], !terms.contains(where: { $0.stem == id }) else { continue }
             terms.append((id, idf(id)))
         }
         guard !terms.isEmpty, liveCount > 0 else { return [] }
