@@ -30,8 +30,7 @@ struct PostgresSearchCatchUpPartsTests {
 
     /// How many backends of `application` are connected.
     private static func backends(_ application: String) async throws -> Int {
-        let rows = try await TestServer.query("SELECT count(*)::text FROM pg_stat_activity WHERE application_name = '\(application)'")
-        return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
+        try await TestServer.count("SELECT count(*)::text FROM pg_stat_activity WHERE application_name = '\(application)'")
     }
 
     @Test func aLargeBacklogIsComputedInTwoPartsAtOnceThatWaitForAWriter() async throws {

@@ -99,16 +99,13 @@ enum TestServer {
 
     /// How many backends of `application` wait on a lock.
     static func backendsWaitingOnALock(application: String) async throws -> Int {
-        let rows = try await query("SELECT count(*)::text FROM pg_stat_activity WHERE \(waitingOnALock(application: application))")
-        return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
+        try await count("SELECT count(*)::text FROM pg_stat_activity WHERE \(waitingOnALock(application: application))")
     }
 
     /// Kills every backend of `application` with `pg_terminate_backend`; how many.
     @discardableResult
     static func terminateBackends(application: String) async throws -> Int {
-        let rows = try await query(
-            "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity WHERE application_name = '\(application)'")
-        return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
+        try await count("SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity WHERE application_name = '\(application)'")
     }
 
     /// Kills the backends of `application` that wait on a lock with `pg_terminate_backend`,
@@ -120,9 +117,8 @@ enum TestServer {
     static func terminateBackendsWaitingOnALock(application: String) async throws -> Int {
         let deadline = ContinuousClock.now + scaled(.seconds(10))
         while true {
-            let rows = try await query(
+            let killed = try await count(
                 "SELECT count(pg_terminate_backend(pid, 10000))::text FROM pg_stat_activity WHERE \(waitingOnALock(application: application))")
-            let killed = Int(rows.first.flatMap { $0 } ?? "0") ?? 0
             if killed > 0 || ContinuousClock.now >= deadline { return killed }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -142,6 +138,12 @@ enum TestServer {
     /// The first column of every row of `sql`, as text.
     static func query(_ sql: String) async throws -> [String?] {
         try await queries([sql])
+    }
+
+    /// The first row's first column of `sql` (a `count(...)::text`) as a number; 0 when
+    /// there is none.
+    static func count(_ sql: String) async throws -> Int {
+        Int(try await query(sql).first.flatMap { $0 } ?? "0") ?? 0
     }
 
     /// Runs `statements` in order on one connection; the first column of the last one's rows,
@@ -190,10 +192,9 @@ enum TestServer {
 
     /// How many sessions are listening for `schema`'s change notifications.
     static func listeners(schema: String) async throws -> Int {
-        let rows = try await query("""
+        try await count("""
             SELECT count(*)::text FROM pg_stat_activity WHERE query = 'LISTEN "agent_memory_changes.\(schema)";'
             """)
-        return Int(rows.first.flatMap { $0 } ?? "0") ?? 0
     }
 }
 

@@ -62,7 +62,8 @@ struct InMemorySearchIndex {
         let valueWords = SearchText.terms(of: SearchText.body(of: record.value))
         // Each stem's weighted count, in the order first seen, found through
         // ``positionOfStem``: a dictionary of the words made for each record (grown from empty,
-        // every word hashed into it and then into ``stemIDs``) was a seventh of a batch's puts.
+        // every word hashed into it and then into ``stemIDs``): its growth alone was 7% of a batch's
+        // puts (BENCHMARKS.md, round fifty-five).
         var counts: [(stem: Int32, count: Int)] = []
         counts.reserveCapacity(keyWords.count + valueWords.count)
         for word in keyWords { count(word, weight: 2, into: &counts) }
