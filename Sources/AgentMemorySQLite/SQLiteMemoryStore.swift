@@ -258,6 +258,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     public func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome] {
         let prepared = try operations.map(limits.prepare)
         let now = clock()
+        overlapIndexing(operations.count)
         return try await write(sharing: { db, shared in
             try self.withRecordWriter(db, shared, namespace: namespace) { writer in
                 if prepared.count > 1 { try writer.prefetch(prepared.map { $0.key }) }
@@ -275,6 +276,14 @@ public final class SQLiteMemoryStore: MemoryStore {
                 for plan in plans { try writer.commit(plan, limits: self.limits, namespace: namespace, now: now) }
             }
         })
+    }
+
+    /// Asks for a background pass beside a batch of `operations` operations when it is large
+    /// enough and rows are pending (``SQLiteSearchIndexing/passOverlaps(_:)``). A streamed
+    /// commit (the executor's turn of many calls) does not ask: it begins before its size is known.
+    private func overlapIndexing(_ operations: Int) {
+        guard indexing.passOverlaps(operations) else { return }
+        connections.ifOpened?.index.requestBackgroundPass()
     }
 
     /// Runs `body` with a record writer for `namespace`: the group's shared one when the write

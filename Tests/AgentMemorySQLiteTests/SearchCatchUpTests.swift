@@ -233,6 +233,38 @@ struct SearchCatchUpTests {
         try await store.close()
     }
 
+    /// A large write asks, as it begins, for a pass over the rows pending, which runs beside it
+    /// (``SQLiteSearchIndexing/overlapThreshold``), but not when the write or the rows pending
+    /// are fewer than 1,000; the write's own rows wait for a later pass, and every row is found.
+    @Test func aLargeWriteStartsAPassOverTheRowsPendingBesideIt() async throws {
+        let path = try SearchIndexingTests.temporaryPath()
+        let store = try SQLiteMemoryStore(path: path, synchronous: .normal, idleIndexMerge: nil)
+        let size = SQLiteSearchIndexing.overlapThreshold
+        #expect(size == 1_000)
+        func batch(_ name: String, _ count: Int) async throws {
+            try await store.batch((0..<count).map { .put(key: MemoryKey(checked: "\(name)/\($0)"), value: "gnu") }, in: Self.namespace)
+            await store.waitForBackgroundIndexing()
+        }
+        func passes() throws -> Int { try store.searchIndex.backgroundPasses.load(ordering: .relaxed) }
+        // 999 rows pending, then a write of 1,000; 1,999 pending, then a write of 999: no pass.
+        try await batch("a", size - 1)
+        try await batch("b", size)
+        try await batch("c", size - 1)
+        #expect(try passes() == 0)
+        #expect(try SearchIndexingTests.indexState(path) == (pending: 3 * size - 2, indexed: 0))
+        // 2,998 pending, then a write of 1,000: one pass, over the rows written before it (and
+        // the write's own, if its commit came first; nothing else runs here).
+        try await batch("d", size)
+        #expect(try passes() == 1)
+        let state = try SearchIndexingTests.indexState(path)
+        #expect(state.indexed >= 3 * size - 2 && state.pending + state.indexed == 4 * size - 2, "\(state)")
+        // A search indexes the rest first.
+        #expect(try await Self.keys(store, "gnu c/998", limit: 1) == ["c/998"])
+        #expect(try await Self.keys(store, "gnu d/999", limit: 1) == ["d/999"])
+        try SearchIndexingTests.checkIndex(path)
+        try await store.close()
+    }
+
     /// A closing store leaves the index behind by fewer than ``SQLiteSearchIndexing/catchUpThreshold``
     /// rows to the next pass, and catches it up when its writes (with those other stores left)
     /// make 4,096 or more; a search still finds every row either way.
