@@ -82,7 +82,8 @@ final class SQLiteSearchIndexing: Sendable {
     private let deletedBelow = Atomic<Int64>(0)
 
     /// Rows written by this process after which a commit asks for a background pass
-    /// (``SQLiteSearchIndexFile/requestBackgroundPass()``).
+    /// (``SQLiteSearchIndexFile/requestBackgroundPass()``); a large batch asks earlier, as it
+    /// begins (``overlapThreshold``).
     ///
     /// Larger passes index for less: FTS5 writes each pass as a segment and merges segments
     /// level by level (8 at a time), so the smaller the segments, the more often each row is
@@ -226,9 +227,9 @@ final class SQLiteSearchIndexing: Sendable {
 
     /// Operations in one write from which the write asks, as it begins, for a background pass
     /// over the rows pending, when at least this many are: the pass then indexes them on
-    /// another core beside the write, which takes longer than the pass (a batch of 1,000 puts
-    /// 4 to 6 ms, a pass over 1,000 rows about 4 ms), instead of after a later commit, when
-    /// nothing else runs beside it. Smaller passes cost more a row (FTS5 rewrites small
+    /// another core beside the write, which takes about as long as the pass or longer (a
+    /// batch of 1,000 puts 4 to 6 ms, a pass over 1,000 rows about 4 ms), instead of after a
+    /// later commit, when nothing else runs beside it. Smaller passes cost more a row (FTS5 rewrites small
     /// segments as it merges them: ``catchUpThreshold``), so a write this large is worth one.
     static let overlapThreshold = 1_000
 
