@@ -14,6 +14,11 @@ import PostgresNIO
 /// records the old form used the index's own array search, about 3 ms faster for 2,000 keys
 /// (10 ms against 13): a small price for a plan that no table size turns into a scan
 /// (BENCHMARKS.md, round fifty-four).
+///
+/// Each probe is a subquery of its own, which the planner cannot merge into a join: as a join,
+/// statistics older than the namespace's rows made it take the namespace for one row and scan
+/// all of them (``PostgresTransactionWriter/probedColumns``). The delete reaches each row it
+/// probed by its tuple id (`ctid`), as ``OptimisticWriteStatement`` does.
 package enum LockedWrite {
     /// The rows of `keys` (distinct), locked (`FOR UPDATE`), each with the database clock, and
     /// with its value only when its key is among `valueKeys`; no row for a key without one.
@@ -22,8 +27,10 @@ package enum LockedWrite {
         SELECT \(unescaped: PostgresTransactionWriter.readColumns),
                CASE WHEN m.key = ANY(\(valueKeys)::text[]) THEN m.value_text END
         FROM unnest((SELECT \(keys)::text[])) AS wanted(name)
-        JOIN memory_records m ON m.namespace = \(namespace)::text AND m.key = wanted.name
-        FOR UPDATE OF m
+        CROSS JOIN LATERAL (
+            SELECT \(unescaped: PostgresTransactionWriter.probedColumns) FROM memory_records
+            WHERE namespace = \(namespace)::text AND key = wanted.name LIMIT 1 FOR UPDATE
+        ) AS m
         """
     }
 
@@ -41,7 +48,10 @@ package enum LockedWrite {
         return """
             WITH removed AS (
                 DELETE FROM memory_records m USING unnest((SELECT \(removed)::text[])) AS gone(name)
-                WHERE m.namespace = \(name)::text AND m.key = gone.name
+                CROSS JOIN LATERAL (
+                    SELECT ctid AS tid FROM memory_records x WHERE x.namespace = \(name)::text AND x.key = gone.name LIMIT 1
+                ) AS found
+                WHERE m.ctid = found.tid
             ), stored AS (
                 INSERT INTO memory_records (namespace, key, value, value_text, version, created_at, updated_at, author, expires_at, size)
                 SELECT \(name), s.key, s.json::jsonb, s.json, s.version, to_timestamp(s.created), to_timestamp(s.updated),

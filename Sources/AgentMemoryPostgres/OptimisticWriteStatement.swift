@@ -72,7 +72,14 @@ package struct OptimisticWriteStatement {
         // 2,000 keys, it hashed a scan of the namespace's whole table to join them (2,000
         // updates in a table of 40,000 records: 79 to 138 ms, 43 to 70 by probes; BENCHMARKS.md,
         // rounds fifty-one and fifty-three). Its guess of 10 rows keeps the probes whatever it
-        // knows of the table (`PostgresWritePlanTests`).
+        // knows of the table (`PostgresWritePlanTests`). Each key is probed in a subquery of its
+        // own, and its row then reached by its tuple id: as a join of the keys with the table,
+        // statistics older than the namespace's rows (a namespace filled since the last
+        // `ANALYZE`) made the planner scan all of the namespace's rows to match the keys
+        // (`PostgresStaleStatisticsTests`). Under READ COMMITTED a row changed since the probe is
+        // checked in its newest version by the conditions on its version, times, expiry and
+        // size, as before (PostgreSQL 15 does not compare the tuple id again there; a server
+        // that did would skip the row, and the write would go to the locked transaction).
         return """
             WITH next AS (
                 INSERT INTO memory_namespaces AS n (namespace, last_sequence) VALUES (\(name)::text, \(count)::int8)
@@ -84,7 +91,10 @@ package struct OptimisticWriteStatement {
                                    (SELECT \(r.updated)::float8[]), (SELECT \(r.expires)::float8[]),
                                    (SELECT \(r.hasExpiry)::bool[]), (SELECT \(r.sizes)::int8[]))
                      AS e(key, version, created, updated, expires, has_expiry, size)
-                WHERE m.namespace = \(name)::text AND m.key = e.key AND m.version = e.version
+                CROSS JOIN LATERAL (
+                    SELECT ctid AS tid FROM memory_records x WHERE x.namespace = \(name)::text AND x.key = e.key LIMIT 1
+                ) AS found
+                WHERE m.ctid = found.tid AND m.version = e.version
                   AND extract(epoch FROM m.created_at)::float8 = e.created AND extract(epoch FROM m.updated_at)::float8 = e.updated
                   AND (m.expires_at IS NOT NULL) = e.has_expiry
                   AND (m.expires_at IS NULL OR extract(epoch FROM m.expires_at)::float8 = e.expires) AND (e.size < 0 OR m.size = e.size)
@@ -102,7 +112,10 @@ package struct OptimisticWriteStatement {
                                   (SELECT \(e.sizes)::int8[]))
                      AS s(key, json, version, created, updated, author, has_author, expires, has_expiry, size,
                           e_version, e_created, e_updated, e_expires, e_has_expiry, e_size)
-                WHERE m.namespace = \(name)::text AND m.key = s.key AND m.version = s.e_version
+                CROSS JOIN LATERAL (
+                    SELECT ctid AS tid FROM memory_records x WHERE x.namespace = \(name)::text AND x.key = s.key LIMIT 1
+                ) AS found
+                WHERE m.ctid = found.tid AND m.version = s.e_version
                   AND extract(epoch FROM m.created_at)::float8 = s.e_created AND extract(epoch FROM m.updated_at)::float8 = s.e_updated
                   AND (m.expires_at IS NOT NULL) = s.e_has_expiry
                   AND (m.expires_at IS NULL OR extract(epoch FROM m.expires_at)::float8 = s.e_expires) AND (s.e_size < 0 OR m.size = s.e_size)
@@ -151,8 +164,15 @@ extension OptimisticWriteStatement: PreparedQueryTemplate {
 /// the values at hand, so the array statement is planned again at every call (about half a
 /// millisecond, more than running it); with one-value parameters the generic plan is as
 /// good, so it is planned once per connection.
-enum SingleOptimisticWrite: PreparedQueryTemplate {
-    enum Action {
+///
+/// The row to update or delete is found by the key's own parameter, which the primary key's
+/// probe takes whatever the join order: joined on the one-row `w`, the key was the planner's
+/// to place, and with statistics older than the namespace's rows it read the namespace's whole
+/// range of the primary key for every put (24 to 39 ms a put in a namespace of 14,000
+/// records; `PostgresStaleStatisticsTests`, BENCHMARKS.md round fifty-seven).
+package enum SingleOptimisticWrite: PreparedQueryTemplate {
+    /// What the statement does to the key's row.
+    package enum Action {
         /// The key had no row: insert it if it still has none.
         case insert(MemoryRecord, json: String, size: Int)
         /// Write over the row read as `expected` if it is still as read.
@@ -173,7 +193,7 @@ enum SingleOptimisticWrite: PreparedQueryTemplate {
 
     /// The statement (`change` is `nil` only for the template: the text is the same); `token`
     /// is the write's ``CommitToken``.
-    static func query(
+    package static func query(
         namespace name: String, channel: String, key: String, action: Action, change: ChangeDraft?, token: String
     ) -> PostgresQuery {
         let operation: String
@@ -210,7 +230,7 @@ enum SingleOptimisticWrite: PreparedQueryTemplate {
                 RETURNING last_sequence
             ), removed AS (
                 DELETE FROM memory_records m USING next, w
-                WHERE w.op = 'remove' AND m.namespace = \(name)::text AND m.key = w.key AND m.version = w.e_version
+                WHERE w.op = 'remove' AND m.namespace = \(name)::text AND m.key = \(key)::text AND m.version = w.e_version
                   AND extract(epoch FROM m.created_at)::float8 = w.e_created AND extract(epoch FROM m.updated_at)::float8 = w.e_updated
                   AND ((m.expires_at IS NULL AND w.e_expires IS NULL) OR extract(epoch FROM m.expires_at)::float8 = w.e_expires)
                   AND (w.e_size < 0 OR m.size = w.e_size)
@@ -221,7 +241,7 @@ enum SingleOptimisticWrite: PreparedQueryTemplate {
                     updated_at = to_timestamp(w.updated), author = w.author, expires_at = to_timestamp(w.expires), size = w.size,
                     search_vector = NULL
                 FROM next, w
-                WHERE w.op = 'update' AND m.namespace = \(name)::text AND m.key = w.key AND m.version = w.e_version
+                WHERE w.op = 'update' AND m.namespace = \(name)::text AND m.key = \(key)::text AND m.version = w.e_version
                   AND extract(epoch FROM m.created_at)::float8 = w.e_created AND extract(epoch FROM m.updated_at)::float8 = w.e_updated
                   AND ((m.expires_at IS NULL AND w.e_expires IS NULL) OR extract(epoch FROM m.expires_at)::float8 = w.e_expires)
                   AND (w.e_size < 0 OR m.size = w.e_size)
@@ -259,7 +279,8 @@ enum SingleOptimisticWrite: PreparedQueryTemplate {
 /// One probe of the primary key per key, as ``LockedWrite/load(namespace:keys:valueKeys:)``
 /// reads them: as `key = ANY($keys)`, the namespace's whole range of the primary key was
 /// scanned with the keys as a filter, 16 to 35 ms for 2,000 keys among 200,000 records against
-/// 11 to 12 by probes (BENCHMARKS.md, round fifty-four).
+/// 11 to 12 by probes (BENCHMARKS.md, round fifty-four). Each probe is a subquery of its own
+/// (``PostgresTransactionWriter/probedColumns``), whatever the planner believes of the table.
 package enum OptimisticRead: PreparedQueryTemplate {
     static func prepared(namespace: String, keys: [String], valueKeys: [String]) -> PreparedQuery<OptimisticRead> {
         PreparedQuery(query(namespace: namespace, keys: keys, valueKeys: valueKeys))
@@ -272,7 +293,10 @@ package enum OptimisticRead: PreparedQueryTemplate {
                CASE WHEN m.key = ANY(\(ArrayColumn(valueKeys))::text[]) THEN m.value_text END
         FROM (SELECT) AS clock LEFT JOIN (
             unnest((SELECT \(ArrayColumn(keys))::text[])) AS wanted(name)
-            JOIN memory_records m ON m.namespace = \(namespace)::text AND m.key = wanted.name
+            CROSS JOIN LATERAL (
+                SELECT \(unescaped: PostgresTransactionWriter.probedColumns) FROM memory_records
+                WHERE namespace = \(namespace)::text AND key = wanted.name LIMIT 1
+            ) AS m
         ) ON true
         """
     }
@@ -305,12 +329,13 @@ struct ExpectedColumns {
 /// parameters: with arrays PostgreSQL plans the prepared read again at every call (the server's
 /// log shows its bind taking about 65 µs, against 10 µs for a statement it plans once), as it
 /// did for the write (see ``SingleOptimisticWrite``).
-enum SingleOptimisticRead: PreparedQueryTemplate {
+package enum SingleOptimisticRead: PreparedQueryTemplate {
     static func prepared(namespace: String, key: String, withValue: Bool) -> PreparedQuery<SingleOptimisticRead> {
         PreparedQuery(query(namespace: namespace, key: key, withValue: withValue))
     }
 
-    static func query(namespace: String, key: String, withValue: Bool) -> PostgresQuery {
+    /// The statement; every parameter is cast, as a prepared statement needs.
+    package static func query(namespace: String, key: String, withValue: Bool) -> PostgresQuery {
         """
         SELECT \(unescaped: PostgresTransactionWriter.readColumns),
                CASE WHEN \(withValue)::bool THEN m.value_text END

@@ -177,7 +177,8 @@ package enum RecordsRead: PreparedQueryTemplate {
         PreparedQuery(query(namespace: namespace, keys: keys, now: now))
     }
 
-    static func query(namespace: String, keys: [String], now: Double?) -> PostgresQuery {
+    /// The statement; every parameter is cast, as a prepared statement needs.
+    package static func query(namespace: String, keys: [String], now: Double?) -> PostgresQuery {
         """
         SELECT r.* FROM unnest(\(keys)::text[]) AS wanted(name) CROSS JOIN LATERAL (
             SELECT \(unescaped: PostgresMemoryStore.recordColumns) FROM memory_records

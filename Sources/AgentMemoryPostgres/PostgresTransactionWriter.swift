@@ -64,6 +64,16 @@ final class PostgresTransactionWriter: AsyncRecordWriter {
         extract(epoch FROM m.updated_at)::float8, m.author, extract(epoch FROM m.expires_at)::float8, m.size
         """
 
+    /// The records' columns that ``readColumns`` and the value read, where the reads of many
+    /// keys probe the primary key once per key: in a subquery of its own per key
+    /// (`CROSS JOIN LATERAL (SELECT probedColumns FROM memory_records WHERE namespace = ... AND
+    /// key = wanted.name LIMIT 1) AS m`), which the `LIMIT` keeps the planner from merging into
+    /// a join. As a join, the planner chose its order from the table's statistics: where they
+    /// were older than the namespace's rows (a namespace filled since the last `ANALYZE`), it
+    /// took the namespace for one row and scanned all of its rows to match the keys, in every
+    /// write (`PostgresStaleStatisticsTests`; BENCHMARKS.md, round fifty-seven).
+    static let probedColumns = "key, version, created_at, updated_at, author, expires_at, size, value_text"
+
     /// Reads the rows of `keys` in one statement (locking them in ``Mode/locked``); the values
     /// only of `valueKeys` (the keys appended to: a put or a delete never needs the old value).
     /// Returns the database clock's time, read by the same statement.
