@@ -1,10 +1,11 @@
 import AgentMemoryCore
 import Foundation
 import Logging
+import PostgresNIO
 
 extension PostgresMemoryStore {
     /// Records written by this store after which it first brings the planner's statistics of
-    /// `memory_records` up to date itself (``analyzeAfterWrites(_:)``); each analysis doubles
+    /// `memory_records` up to date itself (``analyzeAfterWrites(_:in:)``); each analysis doubles
     /// the records the next one waits for, up to ``largestAnalyzeInterval``.
     ///
     /// The planner picks the search's plan from the table's statistics. Until they show a new
@@ -47,12 +48,56 @@ extension PostgresMemoryStore {
         }
     }
 
-    /// Counts `count` records written and, when the store's count since its last analysis
-    /// reaches the schedule's interval with a bulk write (``bulkWrite``), runs `ANALYZE`
-    /// before returning. The write has committed: a failure is logged, not thrown.
-    func analyzeAfterWrites(_ count: Int) async {
+    /// Counts `count` records written to `namespace` and, when the store's count since its last
+    /// analysis reaches the schedule's interval with a bulk write (``bulkWrite``), runs
+    /// `ANALYZE` before returning. A bulk write that does not make one due asks the planner how
+    /// many rows it expects of the namespace, and runs `ANALYZE` when that is under a tenth of
+    /// the write's own (``statisticsPredate(_:written:)``), once per namespace and store. The
+    /// write has committed: a failure is logged, not thrown.
+    func analyzeAfterWrites(_ count: Int, in namespace: Namespace) async {
         let due = analyzeSchedule.withLock { $0.wrote(count) }
-        if due { await analyzeRecords() }
+        if due {
+            await analyzeRecords()
+            return
+        }
+        guard count >= Self.bulkWrite, staleChecked.withLock({ $0.insert(namespace.name).inserted }) else { return }
+        if await statisticsPredate(namespace, written: count) {
+            analyzeSchedule.withLock { $0.written = 0 }
+            await analyzeRecords()
+        }
+    }
+
+    /// Whether the planner's statistics put `namespace` at fewer than a tenth of the `written`
+    /// records a write just wrote there: statistics taken before the namespace had its rows, or
+    /// before it existed, where the planner takes a namespace it does not know for one row.
+    ///
+    /// Autovacuum analyzes the table once a tenth of it changed, and this store after
+    /// ``analyzeThreshold`` records of its own; a namespace filled by processes that each write
+    /// less (`agent-memory exec` of a turn's calls, a crew's members) could wait long for
+    /// either. Until then the planner read a search's matches through the namespace's whole
+    /// range of the primary key, testing the query on each row, instead of asking the
+    /// full-text index (twice the time at 20,000 records, and growing with them; BENCHMARKS.md,
+    /// round fifty-seven). The estimate is one `EXPLAIN`, about half a millisecond.
+    func statisticsPredate(_ namespace: Namespace, written: Int) async -> Bool {
+        do {
+            let rows = try await autocommit { session in
+                try await session.rows("EXPLAIN SELECT 1 FROM memory_records WHERE namespace = \(namespace.name)::text")
+            }
+            guard let line = try rows.first?.decode(String.self), let expected = Self.estimatedRows(line) else { return false }
+            return expected * 10 < written
+        } catch {
+            if Task.isCancelled { return false }
+            logger.warning(
+                "agent-memory: the planner's estimate of a namespace could not be read; its statistics are left to autovacuum",
+                metadata: ["store": "\(location)", "namespace": "\(namespace.name)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    /// The row count of the first line of `EXPLAIN`'s text (`... rows=N width=...`).
+    package static func estimatedRows(_ line: String) -> Int? {
+        guard let range = line.range(of: " rows=") else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber })
     }
 
     /// Runs `ANALYZE` when the store's writes made one due (for the maintenance timer).

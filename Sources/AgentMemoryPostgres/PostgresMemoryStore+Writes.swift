@@ -12,7 +12,7 @@ extension PostgresMemoryStore {
     /// Otherwise, or when a key moved, a transaction of five: `BEGIN`, the namespace lock
     /// (which also reads the time), the current rows of every key, the writes and the change
     /// log, `COMMIT`. A bulk write may then bring the planner's statistics up to date
-    /// (``analyzeAfterWrites(_:)``).
+    /// (``analyzeAfterWrites(_:in:)``).
     public func apply(_ operations: [MemoryOperation], in namespace: Namespace) async throws -> [WriteOutcome] {
         let prepared = try operations.map(limits.prepare)
         guard !prepared.isEmpty else { return [] }
@@ -39,7 +39,7 @@ extension PostgresMemoryStore {
         } else {
             outcomes = try await transaction(in: namespace, body)
         }
-        await analyzeAfterWrites(prepared.count)
+        await analyzeAfterWrites(prepared.count, in: namespace)
         await indexAfterWrites(prepared.count, in: namespace)
         return outcomes
     }
@@ -72,7 +72,7 @@ extension PostgresMemoryStore {
             if !written { written = try await optimisticWrite(in: namespace, keys: keys, valueKeys: [], body) != nil }
         }
         if !written { try await transaction(in: namespace, body) }
-        await analyzeAfterWrites(plans.count)
+        await analyzeAfterWrites(plans.count, in: namespace)
         await indexAfterWrites(plans.count, in: namespace)
     }
 }

@@ -79,6 +79,9 @@ public final class PostgresMemoryStore: MemoryStore {
     let searchSizes = Locked<[String: SearchSize]>([:])
     /// Records written since the store last analyzed `memory_records` (see ``analyzeThreshold``).
     let analyzeSchedule = Locked(AnalyzeSchedule())
+    /// The namespaces whose statistics a bulk write of this store has checked
+    /// (``statisticsPredate(_:written:)``; once each).
+    let staleChecked = Locked<Set<String>>([])
     /// Records this store wrote per namespace since it last caught the namespace's search
     /// documents up (``indexAfterWrites(_:in:)``); the namespaces its close looks at.
     let unindexedWrites = Locked<[String: Int]>([:])
