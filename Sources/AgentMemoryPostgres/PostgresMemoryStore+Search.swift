@@ -22,7 +22,9 @@ extension PostgresMemoryStore {
     ///
     /// Writes leave their records' search documents to a catch-up (``PostgresSearchIndexing``);
     /// a search that sees records of the namespace without one computes them first and runs
-    /// again, so it finds every write committed before it began.
+    /// again, so it finds every write committed before it began. The first search of a
+    /// namespace of 1,000 documents or more in this store then checks that the planner's
+    /// statistics know the namespace (``analyzeIfStatisticsPredate(_:holding:)``).
     public func search(_ query: String, in namespace: Namespace, limit: Int) async throws -> [SearchHit] {
         try ListCursor.validate(limit: limit)
         let words = SearchText.queryWords(of: query)
@@ -33,7 +35,7 @@ extension PostgresMemoryStore {
         let now = clockSeconds()
         let poolLimit = ContextRanking.poolLimit(for: limit)
         let matcher = QueryMatcher(stems: stems)
-        return try await autocommit { session in
+        let (hits, documents) = try await autocommit { session -> ([SearchHit], Int) in
             let candidates = max(Self.searchCandidates, poolLimit)
             var (found, statistics, totalBytes, unindexed) = try await self.searchCandidates(
                 lexemes, in: namespace, now: now, limit: candidates, matcher: matcher, session: session)
@@ -45,7 +47,7 @@ extension PostgresMemoryStore {
                 (found, statistics, totalBytes, _) = try await self.searchCandidates(
                     lexemes, in: namespace, now: now, limit: candidates, matcher: matcher, session: session)
             }
-            guard statistics.documents > 0, !found.documents.isEmpty else { return [] }
+            guard statistics.documents > 0, !found.documents.isEmpty else { return ([], statistics.documents) }
             // Words per byte among the candidates, applied to the namespace's average size.
             let candidateWords = found.documents.reduce(0) { $0 + $1.length }
             var ranked = statistics
@@ -60,7 +62,7 @@ extension PostgresMemoryStore {
                 }
                 .prefix(poolLimit)
                 .map { found.keys[$0].bytes }
-            guard !pool.isEmpty else { return [] }
+            guard !pool.isEmpty else { return ([], statistics.documents) }
             let known = Set(found.keys)
             let missing = ContextRanking.keysToRead(around: pool).filter { !known.contains(ByteKey(bytes: $0)) }
             if !missing.isEmpty {
@@ -68,13 +70,18 @@ extension PostgresMemoryStore {
                 let rows = try await session.rows(prepared: RecordsRead.prepared(namespace: namespace.name, keys: names, now: now))
                 for row in rows { try found.append(row.makeRandomAccess(), bytes: 0, matcher: matcher) }
             }
-            return try ContextRanking.rank(pool: pool, keys: found.keys, documents: found.documents, statistics: ranked, limit: limit)
+            let hits = try ContextRanking.rank(pool: pool, keys: found.keys, documents: found.documents, statistics: ranked, limit: limit)
                 .map { hit in
                     let record = try Self.record(found.rows[hit.position])
                     let snippet = matcher.hitSnippet(key: record.key, body: SearchText.body(of: record.value))
                     return SearchHit(record: record, score: hit.score, snippet: snippet)
                 }
+            return (hits, statistics.documents)
         }
+        // A namespace the planner's statistics do not know yet (filled by single writes since
+        // the last analysis) has its searches planned as scans of all of its records.
+        await analyzeIfStatisticsPredate(namespace, holding: documents)
+        return hits
     }
 
     /// The rows a search read (``recordColumns``), with the ranking's view of each; a record is

@@ -50,26 +50,23 @@ extension PostgresMemoryStore {
 
     /// Counts `count` records written to `namespace` and, when the store's count since its last
     /// analysis reaches the schedule's interval with a bulk write (``bulkWrite``), runs
-    /// `ANALYZE` before returning. A bulk write that does not make one due asks the planner how
-    /// many rows it expects of the namespace, and runs `ANALYZE` when that is under a tenth of
-    /// the write's own (``statisticsPredate(_:written:)``), once per namespace and store. The
+    /// `ANALYZE` before returning. A bulk write that does not make one due looks at the
+    /// planner's estimate of the namespace (``analyzeIfStatisticsPredate(_:holding:)``). The
     /// write has committed: a failure is logged, not thrown.
     func analyzeAfterWrites(_ count: Int, in namespace: Namespace) async {
         let due = analyzeSchedule.withLock { $0.wrote(count) }
         if due {
             await analyzeRecords()
-            return
-        }
-        guard count >= Self.bulkWrite, staleChecked.withLock({ $0.insert(namespace.name).inserted }) else { return }
-        if await statisticsPredate(namespace, written: count) {
-            analyzeSchedule.withLock { $0.written = 0 }
-            await analyzeRecords()
+        } else if count >= Self.bulkWrite {
+            await analyzeIfStatisticsPredate(namespace, holding: count)
         }
     }
 
-    /// Whether the planner's statistics put `namespace` at fewer than a tenth of the `written`
-    /// records a write just wrote there: statistics taken before the namespace had its rows, or
-    /// before it existed, where the planner takes a namespace it does not know for one row.
+    /// Runs `ANALYZE` when the planner's statistics put `namespace` at fewer than a tenth of the
+    /// `records` it is known to hold (a write's own, or a search's count of the namespace's
+    /// documents): statistics taken before the namespace had its rows, or before it existed,
+    /// where the planner takes a namespace it does not know for one row. Looks once per
+    /// namespace and store, and only from ``bulkWrite`` records.
     ///
     /// Autovacuum analyzes the table once a tenth of it changed, and this store after
     /// ``analyzeThreshold`` records of its own; a namespace filled by processes that each write
@@ -77,21 +74,26 @@ extension PostgresMemoryStore {
     /// either. Until then the planner read a search's matches through the namespace's whole
     /// range of the primary key, testing the query on each row, instead of asking the
     /// full-text index (twice the time at 20,000 records, and growing with them; BENCHMARKS.md,
-    /// round fifty-seven). The estimate is one `EXPLAIN`, about half a millisecond.
-    func statisticsPredate(_ namespace: Namespace, written: Int) async -> Bool {
+    /// round fifty-seven). The estimate is one `EXPLAIN`, about half a millisecond. A failure is
+    /// logged, not thrown.
+    func analyzeIfStatisticsPredate(_ namespace: Namespace, holding records: Int) async {
+        guard records >= Self.bulkWrite, staleChecked.withLock({ $0.insert(namespace.name).inserted }) else { return }
+        let expected: Int?
         do {
             let rows = try await autocommit { session in
                 try await session.rows("EXPLAIN SELECT 1 FROM memory_records WHERE namespace = \(namespace.name)::text")
             }
-            guard let line = try rows.first?.decode(String.self), let expected = Self.estimatedRows(line) else { return false }
-            return expected * 10 < written
+            expected = try rows.first.map { try $0.decode(String.self) }.flatMap(Self.estimatedRows)
         } catch {
-            if Task.isCancelled { return false }
+            if Task.isCancelled { return }
             logger.warning(
                 "agent-memory: the planner's estimate of a namespace could not be read; its statistics are left to autovacuum",
                 metadata: ["store": "\(location)", "namespace": "\(namespace.name)", "error": "\(error)"])
-            return false
+            return
         }
+        guard let expected, expected * 10 < records else { return }
+        analyzeSchedule.withLock { $0.written = 0 }
+        await analyzeRecords()
     }
 
     /// The row count of the first line of `EXPLAIN`'s text (`... rows=N width=...`).

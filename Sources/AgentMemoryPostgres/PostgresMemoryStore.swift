@@ -79,8 +79,8 @@ public final class PostgresMemoryStore: MemoryStore {
     let searchSizes = Locked<[String: SearchSize]>([:])
     /// Records written since the store last analyzed `memory_records` (see ``analyzeThreshold``).
     let analyzeSchedule = Locked(AnalyzeSchedule())
-    /// The namespaces whose statistics a bulk write of this store has checked
-    /// (``statisticsPredate(_:written:)``; once each).
+    /// The namespaces whose statistics a bulk write or a search of this store has checked
+    /// (``analyzeIfStatisticsPredate(_:holding:)``; once each).
     let staleChecked = Locked<Set<String>>([])
     /// Records this store wrote per namespace since it last caught the namespace's search
     /// documents up (``indexAfterWrites(_:in:)``); the namespaces its close looks at.

@@ -93,6 +93,26 @@ struct PostgresStatisticsTests {
         }
     }
 
+    /// A namespace filled by writes too small to look (here rows inserted directly), whose
+    /// first search counts its documents: that search analyzes, from 1,000 documents.
+    @Test func aSearchOfANamespaceTheStatisticsDoNotKnowAnalyzes() async throws {
+        try await TestServer.withSchema { schema in
+            let store = try await Self.storeWithoutAutovacuum(schema)
+            for name in ["a", "b"] { try await store.put("first", value: 1, in: try Namespace(name)) }
+            _ = try await TestServer.query("ANALYZE \(schema).memory_records")
+            let bulk = PostgresMemoryStore.bulkWrite
+            try await PostgresSearchIndexingTests.insertUnindexed(schema, namespace: "small", count: bulk - 1)
+            #expect(try await !store.search("bulk record", in: try Namespace("small"), limit: 5).isEmpty)
+            #expect(try await Self.analyzedRows(schema) == "3")
+            try await PostgresSearchIndexingTests.insertUnindexed(schema, namespace: "main", count: 5 * bulk)
+            #expect(try await Self.expectedRows(schema, namespace: "main") == 1)
+            #expect(try await !store.search("bulk record", in: main, limit: 5).isEmpty)
+            #expect(try await Self.analyzedRows(schema) == "\(3 + 6 * bulk - 1)")
+            #expect(try await Self.expectedRows(schema, namespace: "main") ?? 0 >= 5 * bulk - 500)
+            try await store.close()
+        }
+    }
+
     /// The planner's estimate of `namespace`'s rows in `schema`.
     private static func expectedRows(_ schema: String, namespace: String) async throws -> Int? {
         let plan = try await TestServer.query("EXPLAIN SELECT 1 FROM \(schema).memory_records WHERE namespace = '\(namespace)'")
