@@ -40,6 +40,12 @@ extension PostgresMemoryStore {
             return true
         }
 
+        /// Starts the count again after an analysis that the schedule did not make due
+        /// (``analyzeIfStatisticsPredate(_:holding:)``); the interval stays as it was.
+        mutating func analyzedOutOfTurn() {
+            written = 0
+        }
+
         /// Counts `count` records written by one write; whether that write should run the
         /// analysis now (it is a bulk write, ``PostgresMemoryStore/bulkWrite``, and one is due).
         mutating func wrote(_ count: Int) -> Bool {
@@ -92,7 +98,7 @@ extension PostgresMemoryStore {
             return
         }
         guard let expected, expected * 10 < records else { return }
-        analyzeSchedule.withLock { $0.written = 0 }
+        analyzeSchedule.withLock { $0.analyzedOutOfTurn() }
         await analyzeRecords()
     }
 
